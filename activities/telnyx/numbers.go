@@ -1,0 +1,102 @@
+package telnyx
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// ListOwnedNumbers returns one page of the numbers the account holds that
+// match f. Zero page fields leave Telnyx's defaults (page 1 of 20).
+func (c *Client) ListOwnedNumbers(ctx context.Context, f domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+	q := url.Values{}
+	set := func(key, value string) {
+		if value != "" {
+			q.Set(key, value)
+		}
+	}
+	set("filter[phone_number]", f.PhoneNumber)
+	set("filter[status]", f.Status)
+	set("filter[customer_reference]", f.CustomerReference)
+	if f.PageNumber > 0 {
+		q.Set("page[number]", strconv.Itoa(f.PageNumber))
+	}
+	if f.PageSize > 0 {
+		q.Set("page[size]", strconv.Itoa(f.PageSize))
+	}
+	var resp phoneNumberList
+	err := c.do(ctx, call{
+		op:         "list_numbers",
+		method:     http.MethodGet,
+		path:       "/phone_numbers",
+		query:      q,
+		idempotent: true,
+	}, &resp)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.OwnedNumber, 0, len(resp.Data))
+	for _, n := range resp.Data {
+		created := n.CreatedAt.time()
+		if created.IsZero() {
+			created = n.PurchasedAt.time()
+		}
+		out = append(out, domain.OwnedNumber{
+			ID:                  string(n.ID),
+			PhoneNumber:         n.PhoneNumber,
+			Status:              normalizeStatus(n.Status),
+			ConnectionID:        string(n.ConnectionID),
+			CustomerReference:   n.CustomerReference,
+			DeletionLockEnabled: n.DeletionLockEnabled,
+			CreatedAt:           created,
+		})
+	}
+	return out, nil
+}
+
+// normalizeStatus spells a number status with hyphens, as current Telnyx
+// documents do ("purchase-pending"); older ones use underscores, and callers
+// should not have to compare against both.
+func normalizeStatus(s string) string { return strings.ReplaceAll(s, "_", "-") }
+
+// ReleaseNumber releases the owned number with the given Telnyx phone
+// number ID (the ID ListOwnedNumbers returns, not the ID of the number
+// inside an order). A number Telnyx no longer knows (404) counts as
+// released, so a retried release is harmless. A deletion lock is a
+// ProviderRejected error that IsDeletionLocked recognises.
+func (c *Client) ReleaseNumber(ctx context.Context, id string) error {
+	const op = "release_number"
+	if id == "" {
+		// DELETE /phone_numbers/ would 404, which we read as success.
+		return localError(op, "a phone number ID is required")
+	}
+	err := c.do(ctx, call{
+		op:         op,
+		method:     http.MethodDelete,
+		path:       "/phone_numbers/" + url.PathEscape(id),
+		idempotent: true,
+	}, nil)
+	var pe *domain.ProviderError
+	if errors.As(err, &pe) && pe.NotFound() {
+		return nil
+	}
+	return err
+}
+
+// Ping checks that Telnyx answers and accepts the API key, with the
+// cheapest authenticated call there is.
+func (c *Client) Ping(ctx context.Context) error {
+	var resp phoneNumberList
+	return c.do(ctx, call{
+		op:         "ping",
+		method:     http.MethodGet,
+		path:       "/phone_numbers",
+		query:      url.Values{"page[size]": {"1"}},
+		idempotent: true,
+	}, &resp)
+}

@@ -1,0 +1,107 @@
+package telnyx
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// CreateOrder orders one number. It is never retried here, whatever the
+// failure: after a timeout or a 5xx the order may well exist, so the caller
+// must look it up with FindOrdersByCustomerReference before trying again.
+func (c *Client) CreateOrder(ctx context.Context, req domain.OrderRequest) (domain.Order, error) {
+	const op = "create_order"
+	if req.PhoneNumber == "" {
+		return domain.Order{}, localError(op, "a phone number is required")
+	}
+	var resp orderEnvelope
+	err := c.do(ctx, call{
+		op:     op,
+		method: http.MethodPost,
+		path:   "/number_orders",
+		body: orderRequest{
+			PhoneNumbers:      []orderRequestNumber{{PhoneNumber: req.PhoneNumber}},
+			ConnectionID:      req.ConnectionID,
+			CustomerReference: req.CustomerReference,
+		},
+	}, &resp)
+	if err != nil {
+		return domain.Order{}, err
+	}
+	return toOrder(resp.Data), nil
+}
+
+// GetOrder returns the order with the given ID and its current status.
+func (c *Client) GetOrder(ctx context.Context, id string) (domain.Order, error) {
+	const op = "get_order"
+	if id == "" {
+		// An empty ID would list every order instead of reading one.
+		return domain.Order{}, localError(op, "an order ID is required")
+	}
+	var resp orderEnvelope
+	err := c.do(ctx, call{
+		op:         op,
+		method:     http.MethodGet,
+		path:       "/number_orders/" + url.PathEscape(id),
+		idempotent: true,
+	}, &resp)
+	if err != nil {
+		return domain.Order{}, err
+	}
+	return toOrder(resp.Data), nil
+}
+
+// FindOrdersByCustomerReference returns the orders placed with the given
+// customer_reference, oldest first as Telnyx lists them; none is not an
+// error.
+func (c *Client) FindOrdersByCustomerReference(ctx context.Context, ref string) ([]domain.Order, error) {
+	const op = "find_orders"
+	if ref == "" {
+		// Without the filter Telnyx would list every order, and a caller
+		// checking "was this purchase already ordered?" would wrongly hear
+		// yes.
+		return nil, localError(op, "a customer reference is required")
+	}
+	var resp orderList
+	err := c.do(ctx, call{
+		op:         op,
+		method:     http.MethodGet,
+		path:       "/number_orders",
+		query:      url.Values{"filter[customer_reference]": {ref}},
+		idempotent: true,
+	}, &resp)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Order, 0, len(resp.Data))
+	for _, o := range resp.Data {
+		// Guard against a server that ignores the filter: an order with
+		// another reference must never be taken for ours.
+		if o.CustomerReference != ref {
+			continue
+		}
+		out = append(out, toOrder(o))
+	}
+	return out, nil
+}
+
+func toOrder(o numberOrder) domain.Order {
+	order := domain.Order{
+		ID:                string(o.ID),
+		Status:            domain.OrderStatus(o.Status),
+		CustomerReference: o.CustomerReference,
+		ConnectionID:      string(o.ConnectionID),
+		CreatedAt:         o.CreatedAt.time(),
+		UpdatedAt:         o.UpdatedAt.time(),
+	}
+	for _, n := range o.PhoneNumbers {
+		order.Numbers = append(order.Numbers, domain.OrderedNumber{
+			ID:          string(n.ID),
+			PhoneNumber: n.PhoneNumber,
+			Status:      domain.OrderStatus(n.Status),
+		})
+	}
+	return order
+}

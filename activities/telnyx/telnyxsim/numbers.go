@@ -1,0 +1,174 @@
+package telnyxsim
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ownedNumber is a number the account holds, held or held once: records
+// are kept after deletion, as Telnyx keeps them.
+type ownedNumber struct {
+	id, e164, kind, status           string
+	connectionID, messagingProfileID string
+	billingGroupID                   string
+	customerReference                string
+	createdAt, updatedAt             time.Time
+	purchasedAt                      time.Time
+}
+
+// Paging limits of list endpoints.
+const (
+	defaultPageSize = 20
+	maxPageSize     = 250
+)
+
+func (s *Simulator) handleListNumbers(w http.ResponseWriter, r *http.Request, _ string) {
+	q := r.URL.Query()
+	page, size, apiErr := parsePage(q)
+	if apiErr != nil {
+		writeError(w, *apiErr)
+		return
+	}
+	digits := ""
+	if v := q.Get("filter[phone_number]"); v != "" {
+		// A '+' left unencoded in a query string arrives as a space.
+		digits = strings.NewReplacer("+", "", " ", "", "-", "").Replace(v)
+		if len(digits) < 3 || strings.Trim(digits, "0123456789") != "" {
+			writeError(w, badParameter("filter[phone_number]", "filter[phone_number] must have at least three digits and nothing else."))
+			return
+		}
+	}
+	// Older documents spell statuses with underscores.
+	status := strings.ReplaceAll(q.Get("filter[status]"), "_", "-")
+	ref, conn, tag := q.Get("filter[customer_reference]"), q.Get("filter[connection_id]"), q.Get("filter[tag]")
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle(s.clock())
+	var matched []phoneNumberJSON
+	for _, n := range s.numbers {
+		switch {
+		case status == "" && n.status == numberDeleted, // deleted numbers only when asked for
+			status != "" && n.status != status,
+			digits != "" && !strings.Contains(n.e164, digits),
+			ref != "" && n.customerReference != ref,
+			conn != "" && n.connectionID != conn,
+			tag != "": // the simulator tags nothing
+			continue
+		}
+		matched = append(matched, s.numberJSON(n))
+	}
+	data, meta := paginate(matched, page, size)
+	writeJSON(w, http.StatusOK, map[string]any{"data": data, "meta": meta})
+}
+
+func (s *Simulator) handleGetNumber(w http.ResponseWriter, r *http.Request, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle(s.clock())
+	n, ok := s.numbersByID[id]
+	if !ok || n.status == numberDeleted {
+		writeError(w, notFound("Phone number "+id+" could not be found."))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": s.numberJSON(n)})
+}
+
+// handleDeleteNumber releases a number: the record turns deleted and the
+// number returns to the inventory, unless it was sold to someone else.
+func (s *Simulator) handleDeleteNumber(w http.ResponseWriter, r *http.Request, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock()
+	s.settle(now)
+	n, ok := s.numbersByID[id]
+	if !ok || n.status == numberDeleted {
+		writeError(w, notFound("Phone number "+id+" could not be found."))
+		return
+	}
+	if s.locked[n.e164] {
+		writeError(w, apiError{status: http.StatusUnprocessableEntity, code: CodeResourceInUse, title: "Resource in use",
+			detail: "Phone number " + n.e164 + " has deletion lock enabled (deletion_lock_enabled: true); disable the deletion lock before deleting it."})
+		return
+	}
+	if n.status == numberPurchasePending {
+		writeError(w, apiError{status: http.StatusUnprocessableEntity, code: CodeResourceInUse, title: "Resource in use",
+			detail: "Phone number " + n.e164 + " is still being purchased; it can be deleted once its order completes."})
+		return
+	}
+	n.status, n.updatedAt = numberDeleted, now
+	if s.live[n.e164] == n {
+		delete(s.live, n.e164)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": s.numberJSON(n)})
+}
+
+// numberJSON renders an owned number. The caller holds s.mu.
+func (s *Simulator) numberJSON(n *ownedNumber) phoneNumberJSON {
+	purchased := n.purchasedAt
+	if purchased.IsZero() {
+		purchased = n.createdAt
+	}
+	return phoneNumberJSON{
+		ID:                    n.id,
+		RecordType:            "phone_number",
+		PhoneNumber:           n.e164,
+		Status:                n.status,
+		Tags:                  []string{},
+		ConnectionID:          nullable(n.connectionID),
+		CustomerReference:     nullable(n.customerReference),
+		MessagingProfileID:    nullable(n.messagingProfileID),
+		BillingGroupID:        nullable(n.billingGroupID),
+		CallForwardingEnabled: true,
+		PhoneNumberType:       n.kind,
+		DeletionLockEnabled:   s.locked[n.e164],
+		PurchasedAt:           timestamp(purchased),
+		CreatedAt:             timestamp(n.createdAt),
+		UpdatedAt:             timestamp(n.updatedAt),
+	}
+}
+
+// parsePage reads page[number] and page[size], refusing what Telnyx refuses.
+func parsePage(q url.Values) (number, size int, apiErr *apiError) {
+	number, size = 1, defaultPageSize
+	if v := q.Get("page[number]"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			e := badParameter("page[number]", "page[number] must be an integer of at least 1.")
+			return 0, 0, &e
+		}
+		number = n
+	}
+	if v := q.Get("page[size]"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			e := badParameter("page[size]", "page[size] must be an integer between 1 and 250.")
+			return 0, 0, &e
+		}
+		size = n
+	}
+	return number, size, nil
+}
+
+// paginate cuts one page out of items and describes it.
+func paginate[T any](items []T, number, size int) ([]T, pageMetaJSON) {
+	meta := pageMetaJSON{
+		TotalResults: len(items),
+		TotalPages:   max(1, (len(items)+size-1)/size),
+		PageNumber:   number,
+		PageSize:     size,
+	}
+	start := len(items)
+	if number-1 <= len(items)/size { // also keeps a huge page number from overflowing
+		start = min((number-1)*size, len(items))
+	}
+	end := min(start+size, len(items))
+	page := items[start:end]
+	if page == nil {
+		page = []T{}
+	}
+	return page, meta
+}

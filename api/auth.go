@@ -1,0 +1,54 @@
+package api
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+const localPrincipal = "principal"
+
+// authenticate requires a bearer API key and puts its principal on the
+// request. Any failure is the same 401, so callers cannot probe for keys.
+func authenticate(accounts domain.AccountStore) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		scheme, token, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
+		token = strings.TrimSpace(token)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 256 {
+			return domain.ErrUnauthorized
+		}
+		p, err := accounts.Authenticate(c.UserContext(), domain.HashAPIToken(token))
+		if err != nil {
+			return err
+		}
+		c.Locals(localPrincipal, p)
+		return c.Next()
+	}
+}
+
+func principalOf(c *fiber.Ctx) domain.Principal {
+	p, _ := c.Locals(localPrincipal).(domain.Principal)
+	return p
+}
+
+// requireTeam checks the caller belongs to teamID. A team that does not
+// exist gets the same 403 as someone else's, so team ids cannot be probed.
+func requireTeam(ctx context.Context, accounts domain.AccountStore, p domain.Principal, field, teamID string) error {
+	if teamID == "" {
+		return domain.Invalid(field, "%s is required.", field)
+	}
+	if len(teamID) > 64 {
+		return domain.ErrTeamAccess
+	}
+	ok, err := accounts.IsMember(ctx, p.UserID, teamID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return domain.ErrTeamAccess
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// errorBody is the JSON of every error: {"success": false, "error": {...}}.
+type errorBody struct {
+	Success bool           `json:"success"`
+	Error   map[string]any `json:"error"`
+}
+
+// statusOf is the one place where an error kind becomes an HTTP status.
+func statusOf(k domain.Kind) int {
+	switch k {
+	case domain.KindInvalid:
+		return http.StatusBadRequest
+	case domain.KindUnauthorized:
+		return http.StatusUnauthorized
+	case domain.KindForbidden, domain.KindLimit:
+		return http.StatusForbidden
+	case domain.KindNotFound:
+		return http.StatusNotFound
+	case domain.KindConflict:
+		return http.StatusConflict
+	case domain.KindUnprocessable:
+		return http.StatusUnprocessableEntity
+	case domain.KindProviderFailed:
+		return http.StatusBadGateway
+	case domain.KindProviderRateLimited, domain.KindUnavailable:
+		return http.StatusServiceUnavailable
+	case domain.KindProviderTimeout:
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// toDomainError classifies any error a handler returns. Errors that are not
+// ours are internal: their text is logged, never sent.
+func toDomainError(err error) *domain.Error {
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return de
+	}
+	var pe *domain.ProviderError
+	if errors.As(err, &pe) {
+		return pe.AsDomainError()
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		switch fe.Code {
+		case fiber.StatusNotFound:
+			return &domain.Error{Kind: domain.KindNotFound, Code: domain.CodeNotFound, Message: "There is no such endpoint; see /api/openapi.json for the API."}
+		case fiber.StatusMethodNotAllowed:
+			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeMethodNotAllowed, Message: "This endpoint does not accept that HTTP method."}
+		case fiber.StatusRequestEntityTooLarge:
+			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: "The request body is too large."}
+		case fiber.StatusRequestTimeout:
+			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: "The request took too long to arrive."}
+		}
+		if fe.Code >= 400 && fe.Code < 500 {
+			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: fe.Message}
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The service did not finish in time; try again.", Err: err}
+	}
+	return &domain.Error{Kind: domain.KindInternal, Code: domain.CodeInternal, Message: "Something went wrong on our side; it has been logged.", Err: err}
+}
+
+// errorHandler answers every error with the JSON error body. It is Fiber's
+// ErrorHandler, so routes, middleware, unknown paths and panics (through the
+// recover middleware) all end here.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		de := toDomainError(err)
+		status := statusOf(de.Kind)
+		var fe *fiber.Error
+		if de.Code == domain.CodeMethodNotAllowed && errors.As(err, &fe) {
+			status = http.StatusMethodNotAllowed
+		}
+		body := map[string]any{"code": de.Code, "message": de.Message}
+		if de.Field != "" {
+			body["field"] = de.Field
+		}
+		for k, v := range de.Details {
+			body[k] = v
+		}
+		if status >= 500 {
+			requestLogger(c, log).Error("request failed", "status", status, "code", de.Code, "error", err)
+		}
+		return c.Status(status).JSON(errorBody{Success: false, Error: body})
+	}
+}

@@ -1,0 +1,35 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+
+	"go.uber.org/fx"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// fxParams are what Module takes from the app. Readiness checks come from
+// the "readiness" value group, so each adapter can contribute its own.
+type fxParams struct {
+	fx.In
+	Config     Config
+	Accounts   domain.AccountStore
+	Assistants domain.AssistantStore
+	Provider   domain.NumberProvider
+	Checks     []Check `group:"readiness"`
+	Log        *slog.Logger
+}
+
+// Module provides the API server and runs it for the app's lifetime.
+var Module = fx.Module("api",
+	fx.Provide(func(p fxParams) *Server {
+		return New(p.Config, Deps{Accounts: p.Accounts, Assistants: p.Assistants, Provider: p.Provider, Checks: p.Checks, Log: p.Log})
+	}),
+	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error { return s.Start() },
+			OnStop:  s.Stop,
+		})
+	}),
+)

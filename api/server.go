@@ -1,0 +1,144 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// Config tunes the HTTP server.
+type Config struct {
+	// Addr is host:port to listen on.
+	Addr string
+	// SearchTimeout bounds a search at the provider, retries included.
+	SearchTimeout time.Duration
+	// ReadyTimeout bounds each /readyz run.
+	ReadyTimeout time.Duration
+	// ShutdownTimeout is how long in-flight requests get to finish on stop.
+	ShutdownTimeout time.Duration
+}
+
+// Deps are what the handlers use.
+type Deps struct {
+	Accounts   domain.AccountStore
+	Assistants domain.AssistantStore
+	Provider   domain.NumberProvider
+	Checks     []Check
+	Log        *slog.Logger
+}
+
+// Server is the REST API.
+type Server struct {
+	cfg        Config
+	app        *fiber.App
+	accounts   domain.AccountStore
+	assistants domain.AssistantStore
+	provider   domain.NumberProvider
+	checks     []Check
+	log        *slog.Logger
+	ln         net.Listener
+	served     chan error
+}
+
+// New builds the API with its routes. It does not listen: Start does.
+func New(cfg Config, d Deps) *Server {
+	if cfg.SearchTimeout == 0 {
+		cfg.SearchTimeout = defaultSearchTimeout
+	}
+	if cfg.ReadyTimeout == 0 {
+		cfg.ReadyTimeout = defaultReadyTimeout
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 25 * time.Second
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: d.Provider, checks: d.Checks, log: log}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "talkturo-phone-numbers",
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(log),
+		JSONEncoder:           marshalJSON,
+		BodyLimit:             1 << 20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(requestIDs(), accessLog(s.log), recover.New())
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+
+	authed := app.Group("/api", authenticate(s.accounts))
+	authed.Post("/phone-numbers/search", s.search)
+}
+
+// App is the Fiber app, for tests (app.Test) and for mounting.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Start listens on the configured address and serves in the background.
+// It returns once the port is bound, so a taken port is an error here.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	s.served = make(chan error, 1)
+	go func() { s.served <- s.app.Listener(ln) }()
+	return nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return s.cfg.Addr
+	}
+	return s.ln.Addr().String()
+}
+
+// Stop stops accepting connections and waits for in-flight requests, up to
+// the shutdown timeout or ctx's deadline, whichever comes first.
+func (s *Server) Stop(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	timeout := s.cfg.ShutdownTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = time.Until(dl)
+	}
+	err := s.app.ShutdownWithTimeout(timeout)
+	if serr := <-s.served; serr != nil && !errors.Is(serr, net.ErrClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// marshalJSON is encoding/json without HTML escaping, so messages read
+// "<token>" rather than "\u003ctoken\u003e".
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

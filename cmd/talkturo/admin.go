@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+)
+
+// bootstrapOutput is the stable contract scripts parse: one JSON line.
+type bootstrapOutput struct {
+	TeamID string `json:"teamId"`
+	UserID string `json:"userId"`
+	Token  string `json:"token"`
+}
+
+// runAdmin runs an administrative task; today only bootstrap.
+func runAdmin(ctx context.Context, cfg config.Config, args []string) error {
+	if len(args) == 0 || args[0] != "bootstrap" {
+		return errors.New("admin takes a task: bootstrap --team-name N --email E --name U --plan P")
+	}
+	fs := flag.NewFlagSet("admin bootstrap", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	teamName := fs.String("team-name", "", "name of the new team")
+	email := fs.String("email", "", "email of the user (an existing user with it is reused)")
+	name := fs.String("name", "", "name of the user")
+	plan := fs.String("plan", "free", "plan of the team: free, starter, growth or scale")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("admin bootstrap: %w", err)
+	}
+	in, err := bootstrapInput(*teamName, *email, *name, *plan)
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return &config.Error{Var: "DATABASE_URL", Message: "must be set for admin bootstrap."}
+	}
+	db, err := persistence.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer persistence.Close(db)
+	out, err := bootstrap(ctx, persistence.NewAccountStore(db), in)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+func bootstrapInput(teamName, email, name, plan string) (domain.BootstrapInput, error) {
+	teamName, email, name = strings.TrimSpace(teamName), strings.TrimSpace(email), strings.TrimSpace(name)
+	switch {
+	case teamName == "":
+		return domain.BootstrapInput{}, errors.New("admin bootstrap: --team-name is required")
+	case email == "" || !strings.Contains(email, "@"):
+		return domain.BootstrapInput{}, errors.New("admin bootstrap: --email must be an email address")
+	case name == "":
+		return domain.BootstrapInput{}, errors.New("admin bootstrap: --name is required")
+	}
+	p, err := domain.ParsePlanName(plan)
+	if err != nil {
+		return domain.BootstrapInput{}, fmt.Errorf("admin bootstrap: --plan: %w", err)
+	}
+	return domain.BootstrapInput{TeamName: teamName, Plan: p, UserEmail: email, UserName: name}, nil
+}
+
+// bootstrap creates the team, user and key; the token exists only in the
+// returned output.
+func bootstrap(ctx context.Context, accounts domain.AccountStore, in domain.BootstrapInput) (bootstrapOutput, error) {
+	token, hash := domain.NewAPIToken()
+	in.TokenHash, in.TokenPrefix = hash, domain.APITokenDisplayPrefix(token)
+	res, err := accounts.Bootstrap(ctx, in)
+	if err != nil {
+		return bootstrapOutput{}, err
+	}
+	return bootstrapOutput{TeamID: res.TeamID, UserID: res.UserID, Token: token}, nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+
+	"github.com/talkturo/phonenumbers/activities/telnyx"
+	"github.com/talkturo/phonenumbers/api"
+	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/workflows"
+)
+
+// role is what a process runs; serve runs both.
+type role int
+
+const (
+	roleAPI role = 1 << iota
+	roleWorker
+)
+
+// appOptions composes the fx app of a process from the packages' modules.
+func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
+	opts := []fx.Option{
+		fx.WithLogger(func() fxevent.Logger {
+			l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}
+			l.UseLogLevel(slog.LevelDebug)
+			return l
+		}),
+		fx.StartTimeout(60 * time.Second),
+		fx.StopTimeout(cfg.ShutdownTimeout + 5*time.Second),
+		fx.Supply(cfg, log),
+		fx.Supply(persistence.Config{DatabaseURL: cfg.DatabaseURL}),
+		persistence.Module,
+		fx.Supply(telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey, Timeout: cfg.TelnyxTimeout, Logger: log.With("component", "telnyx")}),
+		telnyx.Module,
+		fx.Supply(workflows.ClientConfig{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace}),
+		workflows.ClientModule,
+		fx.Invoke(syncPlans),
+	}
+	if roles&roleAPI != 0 {
+		opts = append(opts,
+			fx.Supply(api.Config{Addr: cfg.HTTPAddr, ShutdownTimeout: cfg.ShutdownTimeout}),
+			fx.Provide(
+				readiness("database", func(a domain.AccountStore) func(context.Context) error { return a.Ping }),
+				readiness("temporal", func(c client.Client) func(context.Context) error {
+					return func(ctx context.Context) error { return workflows.CheckHealth(ctx, c) }
+				}),
+				readiness("provider", func(p domain.NumberProvider) func(context.Context) error { return p.Ping }),
+			),
+			api.Module,
+		)
+	}
+	return opts
+}
+
+// readiness turns a dependency's check into a member of the "readiness"
+// group that /readyz runs.
+func readiness[T any](name string, check func(T) func(context.Context) error) any {
+	return fx.Annotate(func(dep T) api.Check { return api.Check{Name: name, Check: check(dep)} }, fx.ResultTags(`group:"readiness"`))
+}
+
+// syncPlans writes the configured plan limits at start, so PLAN_LIMITS
+// takes effect without a migration.
+func syncPlans(lc fx.Lifecycle, cfg config.Config, accounts domain.AccountStore) {
+	lc.Append(fx.StartHook(func(ctx context.Context) error { return accounts.SyncPlans(ctx, cfg.Plans) }))
+}

@@ -1,0 +1,168 @@
+// Package config reads the configuration of every talkturo subcommand from
+// environment variables (the only source: see the README's table), and turns
+// a bad value into one sentence naming the variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// Config is the whole configuration. Each field names its variable.
+type Config struct {
+	HTTPAddr          string        `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	DatabaseURL       string        `env:"DATABASE_URL"`
+	TemporalAddress   string        `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
+	TemporalNamespace string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	TemporalTaskQueue string        `env:"TEMPORAL_TASK_QUEUE" envDefault:"phone-numbers"`
+	TemporalUIPort    int           `env:"TEMPORAL_UI_PORT" envDefault:"8233"`
+	TelnyxAPIKey      string        `env:"TELNYX_API_KEY"`
+	TelnyxBaseURL     string        `env:"TELNYX_BASE_URL" envDefault:"https://api.telnyx.com/v2"`
+	TelnyxTimeout     time.Duration `env:"TELNYX_TIMEOUT" envDefault:"10s"`
+	SimAddr           string        `env:"TELNYX_SIM_ADDR" envDefault:"127.0.0.1:8090"`
+	SimOrderLatency   time.Duration `env:"TELNYX_SIM_ORDER_LATENCY" envDefault:"1s"`
+	TrialDuration     time.Duration `env:"TRIAL_DURATION" envDefault:"120h"`
+	PurchaseWait      time.Duration `env:"PURCHASE_WAIT" envDefault:"20s"`
+	PlanLimits        string        `env:"PLAN_LIMITS" envDefault:"starter=3,growth=10,scale=50"`
+	BillingSecret     string        `env:"BILLING_WEBHOOK_SECRET"`
+	DataDir           string        `env:"TALKTURO_DATA_DIR" envDefault:".data"`
+	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat         string        `env:"LOG_FORMAT"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
+
+	// Plans is PlanLimits applied to the default plans.
+	Plans []domain.Plan `env:"-"`
+}
+
+// Error is a configuration error: one sentence naming the variable.
+type Error struct {
+	Var     string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Var + " " + e.Message }
+
+// Load reads the configuration from the environment (lookup is os.LookupEnv
+// in production; tests pass a map's lookup).
+func Load(environ map[string]string) (Config, error) {
+	var c Config
+	err := env.ParseWithOptions(&c, env.Options{Environment: environ})
+	if err != nil {
+		return Config{}, firstError(err)
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return &Error{"HTTP_ADDR", fmt.Sprintf("must be host:port such as 127.0.0.1:8080, not %q.", c.HTTPAddr)}
+	}
+	if _, _, err := net.SplitHostPort(c.SimAddr); err != nil {
+		return &Error{"TELNYX_SIM_ADDR", fmt.Sprintf("must be host:port such as 127.0.0.1:8090, not %q.", c.SimAddr)}
+	}
+	if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {
+		return &Error{"TEMPORAL_ADDRESS", fmt.Sprintf("must be host:port such as 127.0.0.1:7233, not %q.", c.TemporalAddress)}
+	}
+	if c.TemporalNamespace == "" {
+		return &Error{"TEMPORAL_NAMESPACE", "must not be empty."}
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return &Error{"DATABASE_URL", "must be a postgres:// URL such as postgres://user@127.0.0.1:5432/talkturo?sslmode=disable."}
+		}
+	}
+	if u, err := url.Parse(c.TelnyxBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &Error{"TELNYX_BASE_URL", "must be an http(s) URL such as https://api.telnyx.com/v2."}
+	}
+	for name, d := range map[string]time.Duration{"TELNYX_TIMEOUT": c.TelnyxTimeout, "TRIAL_DURATION": c.TrialDuration, "PURCHASE_WAIT": c.PurchaseWait, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout} {
+		if d <= 0 {
+			return &Error{name, "must be a positive duration such as 30s or 120h."}
+		}
+	}
+	if c.SimOrderLatency < 0 {
+		return &Error{"TELNYX_SIM_ORDER_LATENCY", "must not be negative."}
+	}
+	if c.TemporalUIPort < 0 || c.TemporalUIPort > 65535 {
+		return &Error{"TEMPORAL_UI_PORT", "must be a port number (0 turns the UI off)."}
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return &Error{"LOG_LEVEL", fmt.Sprintf("must be debug, info, warn or error, not %q.", c.LogLevel)}
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		return &Error{"LOG_FORMAT", fmt.Sprintf("must be text or json, not %q.", c.LogFormat)}
+	}
+	plans, err := ParsePlanLimits(c.PlanLimits)
+	if err != nil {
+		return &Error{"PLAN_LIMITS", err.Error()}
+	}
+	c.Plans = plans
+	return nil
+}
+
+// ParsePlanLimits applies "starter=3,growth=10" to the default plans. The
+// free plan's single trial number is not configurable.
+func ParsePlanLimits(s string) ([]domain.Plan, error) {
+	plans := domain.DefaultPlans()
+	if strings.TrimSpace(s) == "" {
+		return plans, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		n, err := strconv.Atoi(strings.TrimSpace(val))
+		if !ok || err != nil || n < 0 {
+			return nil, fmt.Errorf("must be plan=limit pairs such as starter=3,growth=10,scale=50; %q is not.", part)
+		}
+		pn, err := domain.ParsePlanName(name)
+		if err != nil || pn == domain.PlanFree {
+			return nil, fmt.Errorf("names %q, which is not a paid plan (starter, growth or scale).", name)
+		}
+		for i := range plans {
+			if plans[i].Name == pn {
+				plans[i].MaxNumbers = n
+			}
+		}
+	}
+	return plans, nil
+}
+
+// firstError turns the env library's error into one sentence naming the
+// variable (the library names the Go field).
+func firstError(err error) error {
+	var agg env.AggregateError
+	if errors.As(err, &agg) && len(agg.Errors) > 0 {
+		err = agg.Errors[0]
+	}
+	var pe env.ParseError
+	if errors.As(err, &pe) {
+		return &Error{varOfField(pe.Name), fmt.Sprintf("has a value that is not a valid %s (%v).", typeWord(pe.Type), pe.Err)}
+	}
+	return err
+}
+
+func varOfField(field string) string {
+	if f, ok := reflect.TypeFor[Config]().FieldByName(field); ok {
+		return f.Tag.Get("env")
+	}
+	return field
+}
+
+func typeWord(t reflect.Type) string {
+	if t == reflect.TypeFor[time.Duration]() {
+		return "duration such as 30s or 120h"
+	}
+	return t.Kind().String()
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/persistence/devpostgres"
+	"github.com/talkturo/phonenumbers/workflows/devserver"
+)
+
+// runDev is `talkturo dev` (what `make run` runs): PostgreSQL, an embedded
+// Temporal server with its Web UI and the Telnyx simulator as needed, then
+// migrations, the API and the worker, and a demo team with a token. State
+// lives under TALKTURO_DATA_DIR, so the next start resumes where this one
+// stopped.
+func runDev(ctx context.Context, cfg config.Config) error {
+	log := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return &config.Error{Var: "TALKTURO_DATA_DIR", Message: fmt.Sprintf("names a folder that cannot be created (%v).", err)}
+	}
+	started := time.Now()
+	var cleanups []func()
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}()
+
+	db, err := devpostgres.Ensure(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	cleanups = append(cleanups, func() {
+		if err := db.Stop(); err != nil {
+			log.Warn("stopping PostgreSQL", "error", err)
+		}
+	})
+	cfg.DatabaseURL = db.URL
+	if err := migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+
+	uiURL := ""
+	if _, set := os.LookupEnv("TEMPORAL_ADDRESS"); !set {
+		ts, ui, err := startTemporal(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		cleanups = append(cleanups, func() {
+			if ui != nil {
+				ui.Stop()
+			}
+			if err := ts.Stop(); err != nil {
+				log.Warn("stopping Temporal", "error", err)
+			}
+		})
+		if ui != nil {
+			uiURL = ui.URL()
+		}
+	}
+
+	simURL := ""
+	if cfg.TelnyxAPIKey == "" {
+		sim, err := startSimulator(cfg.SimAddr, cfg.SimOrderLatency, log)
+		if err != nil {
+			return err
+		}
+		cleanups = append(cleanups, sim.stop)
+		cfg.TelnyxBaseURL, cfg.TelnyxAPIKey, simURL = sim.BaseURL(), "simulator-key", sim.BaseURL()
+	}
+
+	app := fx.New(appOptions(cfg, log, roleAPI|roleWorker)...)
+	startCtx, cancel := context.WithTimeout(ctx, app.StartTimeout())
+	defer cancel()
+	if err := app.Start(startCtx); err != nil {
+		return err
+	}
+	cleanups = append(cleanups, func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
+		defer cancel()
+		if err := app.Stop(stopCtx); err != nil {
+			log.Warn("stopping the app", "error", err)
+		}
+	})
+
+	demo, err := demoAccount(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	printBanner(cfg, db.Source, uiURL, simURL, demo, time.Since(started))
+	<-ctx.Done()
+	log.Info("stopping: finishing in-flight requests")
+	return nil
+}
+
+func startTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (*devserver.Server, *devserver.UI, error) {
+	host, portStr, _ := net.SplitHostPort(cfg.TemporalAddress)
+	port, _ := strconv.Atoi(portStr)
+	ts, err := devserver.Start(ctx, devserver.Config{
+		DBFile:       filepath.Join(cfg.DataDir, "temporal.db"),
+		IP:           host,
+		FrontendPort: port,
+		Namespace:    cfg.TemporalNamespace,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.TemporalUIPort == 0 {
+		return ts, nil, nil
+	}
+	ui, err := devserver.StartUI(host, cfg.TemporalUIPort, ts.HostPort(), cfg.TemporalNamespace)
+	if err != nil {
+		_ = ts.Stop()
+		return nil, nil, err
+	}
+	log.Debug("temporal started", "address", ts.HostPort(), "ui", ui.URL())
+	return ts, ui, nil
+}
+
+func migrate(ctx context.Context, dsn string) error {
+	db, err := persistence.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer persistence.Close(db)
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return persistence.Migrate(ctx, sqlDB)
+}
+
+// demoAccount returns the demo team's credentials, creating them on the
+// first start. The token is kept in the data folder (mode 0600) because the
+// database holds only its hash; a token that no longer works (a new
+// database) is replaced.
+func demoAccount(ctx context.Context, cfg config.Config) (bootstrapOutput, error) {
+	path := filepath.Join(cfg.DataDir, "demo-account.json")
+	db, err := persistence.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return bootstrapOutput{}, err
+	}
+	defer persistence.Close(db)
+	accounts := persistence.NewAccountStore(db)
+
+	var saved bootstrapOutput
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &saved) == nil && saved.Token != "" {
+		_, err := accounts.Authenticate(ctx, domain.HashAPIToken(saved.Token))
+		if err == nil {
+			return saved, nil
+		}
+		if !errors.Is(err, domain.ErrUnauthorized) {
+			return bootstrapOutput{}, err
+		}
+	}
+	out, err := bootstrap(ctx, accounts, domain.BootstrapInput{TeamName: "Demo Team", Plan: domain.PlanFree, UserEmail: "demo@talkturo.dev", UserName: "Demo User"})
+	if err != nil {
+		return bootstrapOutput{}, err
+	}
+	b, _ := json.Marshal(out)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return bootstrapOutput{}, fmt.Errorf("save the demo account to %s: %w", path, err)
+	}
+	return out, nil
+}
+
+func printBanner(cfg config.Config, dbSource, uiURL, simURL string, demo bootstrapOutput, took time.Duration) {
+	api := "http://" + cfg.HTTPAddr
+	fmt.Printf(`
+Talkturo phone numbers is running (started in %s).
+
+  API          %s
+  Temporal     %s (namespace %s)
+`, took.Round(10*time.Millisecond), api, cfg.TemporalAddress, cfg.TemporalNamespace)
+	if uiURL != "" {
+		fmt.Printf("  Temporal UI  %s\n", uiURL)
+	}
+	fmt.Printf("  PostgreSQL   %s\n", dbSource)
+	if simURL != "" {
+		fmt.Printf("  Telnyx       simulator at %s (faults: %s)\n", simURL, "http://"+cfg.SimAddr+"/_sim/faults")
+	} else {
+		fmt.Printf("  Telnyx       %s\n", cfg.TelnyxBaseURL)
+	}
+	fmt.Printf(`
+  Demo team    %s (free plan)
+  Demo token   %s
+
+Try:
+  curl -X POST %s/api/phone-numbers/search \
+    -H "Authorization: Bearer %s" -H "Content-Type: application/json" \
+    -d '{"filters": {"countryCode": "US", "areaCode": "415", "limit": 5}}'
+
+Press Ctrl-C to stop; the next start resumes where this one stopped.
+`, demo.TeamID, demo.Token, api, demo.Token)
+}

@@ -1,0 +1,93 @@
+// Command talkturo is the one binary of Talkturo phone numbers. Its
+// subcommands run the whole stack for development (dev), the API and worker
+// in production (serve, api, worker), database migrations (migrate),
+// administration (admin) and the Telnyx simulator (telnyx-sim).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+)
+
+const usage = `talkturo: Talkturo phone numbers.
+
+Usage:
+  talkturo dev            everything embedded: PostgreSQL, Temporal + Web UI, Telnyx simulator, API, worker
+  talkturo serve          the API and the worker against TEMPORAL_ADDRESS, DATABASE_URL and Telnyx
+  talkturo api            the API only
+  talkturo migrate [up|status]
+                          apply (or list) the database migrations
+  talkturo admin bootstrap --team-name N --email E --name U --plan P
+                          create a team, a user in it and an API key; prints {"teamId","userId","token"}
+  talkturo telnyx-sim     the Telnyx v2 simulator on TELNYX_SIM_ADDR (default 127.0.0.1:8090)
+
+Configuration is read from environment variables only: see the README.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Print(usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cfg, err := config.Load(environ())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "talkturo: "+err.Error())
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch args[0] {
+	case "dev":
+		err = runDev(ctx, cfg)
+	case "serve":
+		err = runServe(ctx, cfg, roleAPI|roleWorker)
+	case "api":
+		err = runServe(ctx, cfg, roleAPI)
+	case "migrate":
+		err = runMigrate(ctx, cfg, args[1:])
+	case "admin":
+		err = runAdmin(ctx, cfg, args[1:])
+	case "telnyx-sim":
+		err = runSimulator(ctx, cfg)
+	default:
+		fmt.Fprintf(os.Stderr, "talkturo: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			fmt.Fprintln(os.Stderr, "talkturo: "+ce.Error())
+			return 2
+		}
+		fmt.Fprintln(os.Stderr, "talkturo: "+err.Error())
+		return 1
+	}
+	return 0
+}
+
+func environ() map[string]string {
+	m := map[string]string{}
+	for _, kv := range os.Environ() {
+		for i := 0; i < len(kv); i++ {
+			if kv[i] == '=' {
+				m[kv[:i]] = kv[i+1:]
+				break
+			}
+		}
+	}
+	return m
+}

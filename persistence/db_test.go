@@ -1,0 +1,79 @@
+package persistence_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/persistence/pgtest"
+)
+
+// syncBuffer is a bytes.Buffer that the pool's goroutines may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLogsNeverCarryQueryParameters(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	var logs syncBuffer
+	db, err := persistence.Open(ctx, pgtest.NewSchema(t), persistence.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = persistence.Close(db) })
+	store := persistence.NewAccountStore(db)
+
+	_, hash := domain.NewAPIToken()
+	in := domain.BootstrapInput{TeamName: "T", Plan: domain.PlanFree, UserEmail: "secret.person@example.com", UserName: "S", TokenHash: hash}
+	if _, err := store.Bootstrap(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	// The same hash again fails on the unique index, and the failure is
+	// logged: with its SQL, but not its values.
+	if _, err := store.Bootstrap(ctx, in); err == nil {
+		t.Fatal("a second key with the same hash was stored")
+	}
+	// A raw query failing (here a reservation of a number that is not in
+	// E.164) is logged the same way.
+	acct, err := store.Bootstrap(ctx, domain.BootstrapInput{TeamName: "T", Plan: domain.PlanGrowth, UserEmail: "b@example.com", TokenHash: hashOf(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := persistence.NewReservationStore(db).Reserve(ctx, acct.TeamID, "wf-secret-workflow", "not-a-number-555"); err == nil {
+		t.Fatal("a reservation of a malformed number was stored")
+	}
+
+	got := logs.String()
+	if !strings.Contains(got, "api_keys") || !strings.Contains(got, "number_reservations") {
+		t.Fatalf("the failed statements were not logged; logs:\n%s", got)
+	}
+	for _, secret := range []string{hash, "secret.person", "wf-secret-workflow", "not-a-number-555"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("logs contain %q:\n%s", secret, got)
+		}
+	}
+}
+
+func hashOf(t *testing.T) string {
+	t.Helper()
+	_, hash := domain.NewAPIToken()
+	return hash
+}

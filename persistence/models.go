@@ -1,0 +1,206 @@
+package persistence
+
+import (
+	"time"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// The GORM models mirror the tables of migrations/ column by column; the
+// migrations, not these structs, define the schema (no AutoMigrate). They
+// stay unexported so that other packages go through the domain ports and
+// never couple to table layout.
+
+type planModel struct {
+	Name        string `gorm:"column:name;primaryKey"`
+	DisplayName string `gorm:"column:display_name"`
+	MaxNumbers  int    `gorm:"column:max_numbers"`
+	Paid        bool   `gorm:"column:paid"`
+}
+
+func (planModel) TableName() string { return "plans" }
+
+func planFromDomain(p domain.Plan) planModel {
+	return planModel{Name: string(p.Name), DisplayName: p.DisplayName, MaxNumbers: p.MaxNumbers, Paid: p.Paid}
+}
+
+func (m planModel) toDomain() domain.Plan {
+	return domain.Plan{Name: domain.PlanName(m.Name), DisplayName: m.DisplayName, MaxNumbers: m.MaxNumbers, Paid: m.Paid}
+}
+
+type teamModel struct {
+	ID          string    `gorm:"column:id;primaryKey"`
+	Name        string    `gorm:"column:name"`
+	PlanName    string    `gorm:"column:plan_name"`
+	NumbersHeld int       `gorm:"column:numbers_held;default:0"`
+	TrialUsed   bool      `gorm:"column:trial_used;default:false"`
+	CreatedAt   time.Time `gorm:"column:created_at"`
+	UpdatedAt   time.Time `gorm:"column:updated_at"`
+}
+
+func (teamModel) TableName() string { return "teams" }
+
+func (m teamModel) toDomain() domain.Team {
+	return domain.Team{ID: m.ID, Name: m.Name, Plan: domain.PlanName(m.PlanName), CreatedAt: m.CreatedAt.UTC()}
+}
+
+type userModel struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	Email     string    `gorm:"column:email"`
+	Name      string    `gorm:"column:name"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+func (userModel) TableName() string { return "users" }
+
+func (m userModel) toDomain() domain.User {
+	return domain.User{ID: m.ID, Email: m.Email, Name: m.Name, CreatedAt: m.CreatedAt.UTC()}
+}
+
+// roleOwner is the role of the user who creates a team.
+const roleOwner = "owner"
+
+type membershipModel struct {
+	TeamID    string    `gorm:"column:team_id;primaryKey"`
+	UserID    string    `gorm:"column:user_id;primaryKey"`
+	Role      string    `gorm:"column:role"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+func (membershipModel) TableName() string { return "team_memberships" }
+
+type apiKeyModel struct {
+	ID          string     `gorm:"column:id;primaryKey"`
+	UserID      string     `gorm:"column:user_id"`
+	TokenHash   string     `gorm:"column:token_hash"`
+	TokenPrefix string     `gorm:"column:token_prefix"`
+	Name        string     `gorm:"column:name"`
+	CreatedAt   time.Time  `gorm:"column:created_at"`
+	LastUsedAt  *time.Time `gorm:"column:last_used_at"`
+	RevokedAt   *time.Time `gorm:"column:revoked_at"`
+}
+
+func (apiKeyModel) TableName() string { return "api_keys" }
+
+type assistantModel struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	TeamID    string    `gorm:"column:team_id"`
+	Name      string    `gorm:"column:name"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+func (assistantModel) TableName() string { return "assistants" }
+
+func assistantFromDomain(a domain.Assistant) assistantModel {
+	return assistantModel{ID: a.ID, TeamID: a.TeamID, Name: a.Name, CreatedAt: a.CreatedAt}
+}
+
+func (m assistantModel) toDomain() domain.Assistant {
+	return domain.Assistant{ID: m.ID, TeamID: m.TeamID, Name: m.Name, CreatedAt: m.CreatedAt.UTC()}
+}
+
+type phoneNumberModel struct {
+	ID               string     `gorm:"column:id;primaryKey"`
+	TeamID           string     `gorm:"column:team_id"`
+	PhoneNumber      string     `gorm:"column:phone_number"`
+	Provider         string     `gorm:"column:provider"`
+	ProviderNumberID string     `gorm:"column:provider_number_id"`
+	ProviderOrderID  string     `gorm:"column:provider_order_id"`
+	ConnectionID     string     `gorm:"column:connection_id"`
+	Status           string     `gorm:"column:status"`
+	IsTrial          bool       `gorm:"column:is_trial"`
+	TrialExpiresAt   *time.Time `gorm:"column:trial_expires_at"`
+	AssistantID      *string    `gorm:"column:assistant_id"`
+	CreatedByUserID  string     `gorm:"column:created_by_user_id"`
+	WorkflowID       string     `gorm:"column:workflow_id"`
+	CreatedAt        time.Time  `gorm:"column:created_at"`
+	UpdatedAt        time.Time  `gorm:"column:updated_at"`
+	ReleasedAt       *time.Time `gorm:"column:released_at"`
+}
+
+func (phoneNumberModel) TableName() string { return "phone_numbers" }
+
+// defaultProvider is the provider of a number that does not name one.
+const defaultProvider = "telnyx"
+
+func phoneNumberFromDomain(n domain.PhoneNumber) phoneNumberModel {
+	provider := n.Provider
+	if provider == "" {
+		provider = defaultProvider
+	}
+	return phoneNumberModel{
+		ID:               n.ID,
+		TeamID:           n.TeamID,
+		PhoneNumber:      n.PhoneNumber,
+		Provider:         provider,
+		ProviderNumberID: n.ProviderNumberID,
+		ProviderOrderID:  n.ProviderOrderID,
+		ConnectionID:     n.ConnectionID,
+		Status:           string(n.Status),
+		IsTrial:          n.IsTrial,
+		TrialExpiresAt:   n.TrialExpiresAt,
+		AssistantID:      n.AssistantID,
+		CreatedByUserID:  n.CreatedByUserID,
+		WorkflowID:       n.WorkflowID,
+		CreatedAt:        n.CreatedAt,
+		UpdatedAt:        n.UpdatedAt,
+		ReleasedAt:       n.ReleasedAt,
+	}
+}
+
+func (m phoneNumberModel) toDomain() domain.PhoneNumber {
+	return domain.PhoneNumber{
+		ID:               m.ID,
+		TeamID:           m.TeamID,
+		PhoneNumber:      m.PhoneNumber,
+		Provider:         m.Provider,
+		ProviderNumberID: m.ProviderNumberID,
+		ProviderOrderID:  m.ProviderOrderID,
+		ConnectionID:     m.ConnectionID,
+		Status:           domain.NumberStatus(m.Status),
+		IsTrial:          m.IsTrial,
+		TrialExpiresAt:   utcPtr(m.TrialExpiresAt),
+		AssistantID:      m.AssistantID,
+		CreatedByUserID:  m.CreatedByUserID,
+		WorkflowID:       m.WorkflowID,
+		CreatedAt:        m.CreatedAt.UTC(),
+		UpdatedAt:        m.UpdatedAt.UTC(),
+		ReleasedAt:       utcPtr(m.ReleasedAt),
+	}
+}
+
+type reservationModel struct {
+	ID          string     `gorm:"column:id;primaryKey"`
+	TeamID      string     `gorm:"column:team_id"`
+	WorkflowID  string     `gorm:"column:workflow_id"`
+	PhoneNumber string     `gorm:"column:phone_number"`
+	IsTrial     bool       `gorm:"column:is_trial"`
+	Status      string     `gorm:"column:status"`
+	CreatedAt   time.Time  `gorm:"column:created_at"`
+	ReleasedAt  *time.Time `gorm:"column:released_at"`
+}
+
+func (reservationModel) TableName() string { return "number_reservations" }
+
+func (m reservationModel) toReservation() Reservation {
+	return Reservation{
+		ID:          m.ID,
+		TeamID:      m.TeamID,
+		WorkflowID:  m.WorkflowID,
+		PhoneNumber: m.PhoneNumber,
+		IsTrial:     m.IsTrial,
+		Status:      ReservationStatus(m.Status),
+		CreatedAt:   m.CreatedAt.UTC(),
+		ReleasedAt:  utcPtr(m.ReleasedAt),
+	}
+}
+
+// utcPtr returns t in UTC: the driver hands back timestamptz values in the
+// process's local zone, and the domain speaks UTC everywhere.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,58 @@
+package persistence
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.uber.org/fx"
+	"gorm.io/gorm"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// Config is what the application tells persistence about the database.
+type Config struct {
+	// DatabaseURL is the PostgreSQL connection string, a postgres:// URL
+	// or a key=value string (DATABASE_URL).
+	DatabaseURL string
+}
+
+// Module provides the connection pool (*gorm.DB, closed when the app
+// stops), domain.AccountStore, domain.AssistantStore and *ReservationStore.
+// The app supplies a Config and, optionally, a *slog.Logger. Migrations are
+// not run here: the app decides when (see Migrate).
+var Module = fx.Module("persistence",
+	fx.Provide(
+		newLifecycleDB,
+		fx.Annotate(NewAccountStore, fx.As(new(domain.AccountStore))),
+		fx.Annotate(NewAssistantStore, fx.As(new(domain.AssistantStore))),
+		NewReservationStore,
+	),
+)
+
+type dbParams struct {
+	fx.In
+
+	Lifecycle fx.Lifecycle
+	Config    Config
+	Logger    *slog.Logger `optional:"true"`
+}
+
+// newLifecycleDB builds the pool without connecting, so that building the
+// app never blocks; the start hook checks the database answers within the
+// app's start timeout, and the stop hook closes the pool.
+func newLifecycleDB(p dbParams) (*gorm.DB, error) {
+	if p.Config.DatabaseURL == "" {
+		return nil, fmt.Errorf("persistence: no database URL configured: set DATABASE_URL")
+	}
+	db, err := open(p.Config.DatabaseURL, WithLogger(p.Logger))
+	if err != nil {
+		return nil, err
+	}
+	p.Lifecycle.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error { return ping(ctx, db) },
+		OnStop:  func(context.Context) error { return Close(db) },
+	})
+	return db, nil
+}

@@ -1,0 +1,59 @@
+package persistence_test
+
+import (
+	"context"
+	"testing"
+
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxtest"
+	"gorm.io/gorm"
+
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/persistence/pgtest"
+)
+
+func TestModuleGraphIsValid(t *testing.T) {
+	t.Parallel()
+	err := fx.ValidateApp(
+		persistence.Module,
+		fx.Supply(persistence.Config{DatabaseURL: pgtest.DefaultDatabaseURL}),
+		fx.NopLogger,
+		fx.Invoke(func(domain.AccountStore, domain.AssistantStore, *persistence.ReservationStore, *gorm.DB) {}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestModuleStartsPingsAndClosesThePool(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewSchema(t)
+	var (
+		accounts domain.AccountStore
+		db       *gorm.DB
+	)
+	app := fxtest.New(t,
+		persistence.Module,
+		fx.Supply(persistence.Config{DatabaseURL: dsn}),
+		fx.NopLogger,
+		fx.Populate(&accounts, &db),
+	)
+	app.RequireStart()
+	if err := accounts.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	app.RequireStop()
+	if err := accounts.Ping(context.Background()); err == nil {
+		t.Error("the pool still answers after the app stopped")
+	}
+}
+
+func TestModuleRefusesAnEmptyDatabaseURL(t *testing.T) {
+	t.Parallel()
+	app := fx.New(persistence.Module, fx.Supply(persistence.Config{}), fx.NopLogger,
+		fx.Invoke(func(domain.AccountStore) {}))
+	if app.Err() == nil {
+		t.Fatal("an app without a database URL was built")
+	}
+}

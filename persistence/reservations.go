@@ -1,0 +1,210 @@
+package persistence
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// prefixReservation starts the ids of reservations ("rsv_01j…").
+const prefixReservation = "rsv"
+
+// ReservationStatus is where a plan-slot reservation is in its life.
+type ReservationStatus string
+
+// Reservation states. A held reservation counts against the plan; a
+// released one is history and never counts again.
+const (
+	ReservationHeld     ReservationStatus = "held"
+	ReservationReleased ReservationStatus = "released"
+)
+
+// Reservation is one plan slot taken by one purchase: while it is held,
+// the team's counter includes it.
+type Reservation struct {
+	// ID names the reservation ("rsv_01j…").
+	ID string
+	// TeamID is the team whose slot it takes.
+	TeamID string
+	// WorkflowID is the key of the purchase that holds the slot.
+	WorkflowID string
+	// PhoneNumber is the E.164 number being bought.
+	PhoneNumber string
+	// IsTrial reports that the team was on the free plan, so the number is
+	// its one trial number.
+	IsTrial bool
+	// Status is held until Release.
+	Status ReservationStatus
+	// CreatedAt is when the slot was taken.
+	CreatedAt time.Time
+	// ReleasedAt is when the slot was freed; nil while held.
+	ReleasedAt *time.Time
+}
+
+// ErrReservationReleased is returned by Reserve for a key whose reservation
+// was already released. A released slot is never taken again under the same
+// key, so a late retry of a purchase that has since been undone cannot hold
+// a slot that nobody will release. It is a conflict: retrying cannot fix it.
+var ErrReservationReleased = &domain.Error{
+	Kind:    domain.KindConflict,
+	Code:    "reservation_released",
+	Message: "This purchase's plan slot was already released; start a new purchase.",
+}
+
+// ReservationStore takes and frees plan slots. It is the one place that
+// enforces the plan limit: a conditional UPDATE of the team's counter, so
+// the limit holds across any number of API and worker processes.
+type ReservationStore struct {
+	db *gorm.DB
+}
+
+// NewReservationStore returns a ReservationStore on db.
+func NewReservationStore(db *gorm.DB) *ReservationStore {
+	return &ReservationStore{db: db}
+}
+
+// Reserve takes one plan slot of the team for the purchase identified by
+// workflowID, which must be unique to that purchase: use the workflow ID
+// with its run ID when the workflow ID itself is reused (as an entity
+// workflow per phone number is, once the number is bought again).
+//
+// Reserve is idempotent: calling it again with the same workflowID returns
+// the held reservation without taking a second slot, so an activity may be
+// retried freely. When the plan allows no more numbers (for a free team:
+// once its one trial number has ever been reserved) it returns a
+// *domain.Error of KindLimit, code plan_limit_reached, with the team's
+// domain.Eligibility in Details["eligibility"]. A team that does not exist
+// is domain.ErrNotFound; a workflowID whose reservation was released is
+// ErrReservationReleased.
+func (s *ReservationStore) Reserve(ctx context.Context, teamID, workflowID, phoneNumber string) (Reservation, error) {
+	switch {
+	case teamID == "":
+		return Reservation{}, domain.Invalid("teamId", "A reservation needs a team.")
+	case workflowID == "":
+		return Reservation{}, domain.Invalid("workflowId", "A reservation needs the purchase's workflow ID.")
+	case phoneNumber == "":
+		return Reservation{}, domain.Invalid("phoneNumber", "A reservation needs the phone number.")
+	}
+	var out Reservation
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The reservation row goes first: its unique workflow_id is what
+		// makes a retry find the slot it already holds. Selecting from
+		// teams makes a missing team insert nothing instead of failing a
+		// foreign key.
+		var inserted []reservationModel
+		err := tx.Raw(`
+			INSERT INTO number_reservations (id, team_id, workflow_id, phone_number, is_trial, status, created_at)
+			SELECT ?, t.id, ?, ?, NOT p.paid, 'held', now()
+			FROM teams t JOIN plans p ON p.name = t.plan_name
+			WHERE t.id = ?
+			ON CONFLICT (workflow_id) DO NOTHING
+			RETURNING *`,
+			domain.NewID(prefixReservation), workflowID, phoneNumber, teamID).Find(&inserted).Error
+		if err != nil {
+			return err
+		}
+		if len(inserted) == 0 {
+			existing, err := existingReservation(tx, teamID, workflowID, phoneNumber)
+			if err != nil {
+				return err
+			}
+			out = existing
+			return nil
+		}
+
+		// The limit itself: one conditional UPDATE. Concurrent reservations
+		// of the team queue on its row lock and each re-checks the WHERE
+		// against the committed counter, so no interleaving can pass the
+		// limit (counting rows and then inserting could).
+		var taken []struct {
+			IsTrial bool `gorm:"column:is_trial"`
+		}
+		err = tx.Raw(`
+			UPDATE teams
+			SET numbers_held = teams.numbers_held + 1,
+			    trial_used = teams.trial_used OR NOT p.paid,
+			    updated_at = now()
+			FROM plans p
+			WHERE teams.id = ?
+			  AND p.name = teams.plan_name
+			  AND teams.numbers_held < p.max_numbers
+			  AND (p.paid OR NOT teams.trial_used)
+			RETURNING NOT p.paid AS is_trial`, teamID).Find(&taken).Error
+		if err != nil {
+			return err
+		}
+		if len(taken) == 0 {
+			row, err := loadEligibility(ctx, tx, teamID)
+			if err != nil {
+				return err
+			}
+			return planLimitError(row) // rolls the reservation row back
+		}
+
+		r := inserted[0]
+		if r.IsTrial != taken[0].IsTrial {
+			// The plan changed between the two statements; the counter
+			// update saw the current one, so the reservation follows it.
+			r.IsTrial = taken[0].IsTrial
+			if err := tx.Model(&reservationModel{}).Where("id = ?", r.ID).Update("is_trial", r.IsTrial).Error; err != nil {
+				return err
+			}
+		}
+		out = r.toReservation()
+		return nil
+	})
+	if err != nil {
+		return Reservation{}, storeError("reserving a plan slot", err)
+	}
+	return out, nil
+}
+
+// existingReservation explains why Reserve inserted nothing: the purchase
+// already holds its slot (returned as is), its slot was released, or the
+// team does not exist.
+func existingReservation(tx *gorm.DB, teamID, workflowID, phoneNumber string) (Reservation, error) {
+	var m reservationModel
+	err := tx.Take(&m, "workflow_id = ?", workflowID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Reservation{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return Reservation{}, err
+	}
+	switch {
+	case ReservationStatus(m.Status) == ReservationReleased:
+		return Reservation{}, ErrReservationReleased
+	case m.TeamID != teamID || m.PhoneNumber != phoneNumber:
+		return Reservation{}, domain.Errorf(domain.KindConflict, domain.CodeNumberInPurchase,
+			"Workflow %s already holds a plan slot for another team or number.", workflowID)
+	}
+	return m.toReservation(), nil
+}
+
+// Release frees the plan slot of the purchase identified by workflowID and
+// decrements the team's counter, exactly once: releasing again, or
+// releasing a workflowID that never reserved, does nothing.
+func (s *ReservationStore) Release(ctx context.Context, workflowID string) error {
+	if workflowID == "" {
+		return domain.Invalid("workflowId", "Releasing a reservation needs the purchase's workflow ID.")
+	}
+	// One statement: the status flip and the decrement commit together, and
+	// a concurrent second release waits on the reservation's row lock, then
+	// finds it no longer held and changes nothing.
+	err := s.db.WithContext(ctx).Exec(`
+		WITH released AS (
+			UPDATE number_reservations
+			SET status = 'released', released_at = now()
+			WHERE workflow_id = ? AND status = 'held'
+			RETURNING team_id
+		)
+		UPDATE teams
+		SET numbers_held = teams.numbers_held - 1, updated_at = now()
+		FROM released
+		WHERE teams.id = released.team_id`, workflowID).Error
+	return storeError("releasing a plan slot", err)
+}

@@ -1,0 +1,54 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.uber.org/fx"
+)
+
+// ClientConfig says which Temporal cluster and namespace to use.
+type ClientConfig struct {
+	HostPort  string
+	Namespace string
+}
+
+// NewClient returns a Temporal client that connects on first use, so that
+// starting a process never blocks on Temporal; /readyz reports whether it
+// answers.
+func NewClient(cfg ClientConfig, log *slog.Logger) (client.Client, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	c, err := client.NewLazyClient(client.Options{
+		HostPort:  cfg.HostPort,
+		Namespace: cfg.Namespace,
+		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("temporal client for %s: %w", cfg.HostPort, err)
+	}
+	return c, nil
+}
+
+// CheckHealth reports whether the Temporal frontend answers.
+func CheckHealth(ctx context.Context, c client.Client) error {
+	_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}
+
+// ClientModule provides the Temporal client, closed when the app stops.
+// The app supplies a ClientConfig and a *slog.Logger.
+var ClientModule = fx.Module("temporal-client",
+	fx.Provide(func(lc fx.Lifecycle, cfg ClientConfig, log *slog.Logger) (client.Client, error) {
+		c, err := NewClient(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		lc.Append(fx.StopHook(c.Close))
+		return c, nil
+	}),
+)

@@ -1,0 +1,283 @@
+// Package devserver runs a real Temporal server inside the process, with its
+// Web UI, for `talkturo dev` and for integration tests. It is the same
+// server a cluster runs (go.temporal.io/server), with all four services in
+// one process, static membership and SQLite persistence in one file: a
+// restart on the same file resumes every workflow and timer.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	sdkclient "go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/talkturo/phonenumbers/workflows"
+)
+
+// Config says where the server keeps its state and where it listens.
+type Config struct {
+	// DBFile is the SQLite file; empty keeps everything in memory.
+	DBFile string
+	// IP to listen on; 127.0.0.1 unless set.
+	IP string
+	// FrontendPort is the gRPC port clients dial (7233 unless set). The
+	// history, matching and worker services take the next ports as the
+	// Temporal CLI does: +1, +2 and +6; the frontend's HTTP API +10.
+	FrontendPort int
+	// Namespace is created at start with the custom search attributes.
+	Namespace string
+	// Retention of closed workflows in the namespace (7 days unless set).
+	Retention time.Duration
+	// LogLevel of the server's own logs (warn unless set).
+	LogLevel string
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	cfg    Config
+	server temporal.Server
+	level  zap.AtomicLevel
+}
+
+// Start starts the server and waits until its frontend answers and the
+// namespace has the custom search attributes.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.IP == "" {
+		cfg.IP = "127.0.0.1"
+	}
+	if cfg.FrontendPort == 0 {
+		cfg.FrontendPort = 7233
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = 7 * 24 * time.Hour
+	}
+	if cfg.LogLevel == "" {
+		cfg.LogLevel = "warn"
+	}
+	ports := servicePorts(cfg.FrontendPort)
+	for _, p := range []int{ports.frontend, ports.history, ports.matching, ports.worker, ports.http} {
+		if err := checkPortFree(cfg.IP, p); err != nil {
+			return nil, err
+		}
+	}
+
+	sqlCfg := &config.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: cfg.DBFile,
+		// One connection: SQLite has one writer, and more connections only
+		// trade throughput for "database is locked" errors.
+		MaxConns:     1,
+		MaxIdleConns: 1,
+		// WAL with synchronous=FULL: a commit survives a power loss, not
+		// only a process crash. It costs about a quarter of the throughput
+		// of NORMAL, which a development server can spare.
+		ConnectAttributes: map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "full"},
+	}
+	if cfg.DBFile == "" {
+		sqlCfg.DatabaseName = "talkturo-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		sqlCfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+	} else {
+		if err := os.MkdirAll(filepath.Dir(cfg.DBFile), 0o755); err != nil {
+			return nil, fmt.Errorf("create the folder of Temporal's database: %w", err)
+		}
+		if _, err := os.Stat(cfg.DBFile); errors.Is(err, os.ErrNotExist) {
+			if err := sqlite.SetupSchema(sqlCfg); err != nil {
+				return nil, fmt.Errorf("set up Temporal's SQLite schema in %s: %w", cfg.DBFile, err)
+			}
+		}
+	}
+	if cfg.DBFile == "" {
+		if err := sqlite.SetupSchema(sqlCfg); err != nil {
+			return nil, fmt.Errorf("set up Temporal's in-memory schema: %w", err)
+		}
+	}
+
+	const clusterName = "active"
+	ns, err := sqlite.NewNamespaceConfig(clusterName, cfg.Namespace, false, workflows.SearchAttributes())
+	if err != nil {
+		return nil, fmt.Errorf("namespace config: %w", err)
+	}
+	ns.Detail.Config.Retention = durationpb.New(cfg.Retention)
+	// CreateNamespaces leaves an existing namespace alone; search attributes
+	// added by a later version are registered through the operator API below.
+	if err := sqlite.CreateNamespaces(sqlCfg, ns); err != nil {
+		return nil, fmt.Errorf("create namespace %q: %w", cfg.Namespace, err)
+	}
+
+	srvCfg := serverConfig(cfg, sqlCfg, ports, clusterName)
+	level, err := zap.ParseAtomicLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("Temporal log level %q: %w", cfg.LogLevel, err)
+	}
+	logger := tlog.NewZapLogger(zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.Lock(os.Stderr), level)))
+	hosts := map[primitives.ServiceName]static.Hosts{
+		primitives.FrontendService: static.SingleLocalHost(net.JoinHostPort(cfg.IP, strconv.Itoa(ports.frontend))),
+		primitives.HistoryService:  static.SingleLocalHost(net.JoinHostPort(cfg.IP, strconv.Itoa(ports.history))),
+		primitives.MatchingService: static.SingleLocalHost(net.JoinHostPort(cfg.IP, strconv.Itoa(ports.matching))),
+		primitives.WorkerService:   static.SingleLocalHost(net.JoinHostPort(cfg.IP, strconv.Itoa(ports.worker))),
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(srvCfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithLogger(logger),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create Temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start Temporal server: %w", err)
+	}
+	s := &Server{cfg: cfg, server: srv, level: level}
+	if err := s.waitReady(ctx); err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// HostPort is the frontend address clients dial.
+func (s *Server) HostPort() string {
+	return net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.FrontendPort))
+}
+
+// Namespace is the namespace created at start.
+func (s *Server) Namespace() string { return s.cfg.Namespace }
+
+// Stop stops the server. Its internal workers complain loudly while the
+// services go down one by one; only errors are logged from here on.
+func (s *Server) Stop() error {
+	s.level.SetLevel(zap.ErrorLevel)
+	return s.server.Stop()
+}
+
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	c, err := sdkclient.DialContext(ctx, sdkclient.Options{
+		HostPort:  s.HostPort(),
+		Namespace: s.cfg.Namespace,
+		Logger:    sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+	})
+	if err != nil {
+		return fmt.Errorf("dial the embedded Temporal server: %w", err)
+	}
+	defer c.Close()
+	for {
+		_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.cfg.Namespace})
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the embedded Temporal server did not become ready: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return workflows.RegisterSearchAttributes(ctx, c.OperatorService(), s.cfg.Namespace)
+}
+
+type portSet struct{ frontend, history, matching, worker, http int }
+
+func servicePorts(frontend int) portSet {
+	return portSet{frontend: frontend, history: frontend + 1, matching: frontend + 2, worker: frontend + 6, http: frontend + 10}
+}
+
+func serverConfig(cfg Config, sqlCfg *config.SQL, ports portSet, clusterName string) *config.Config {
+	rpc := func(port, httpPort int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: port, HTTPPort: httpPort, BindOnIP: cfg.IP}}
+	}
+	frontend := net.JoinHostPort(cfg.IP, strconv.Itoa(ports.frontend))
+	return &config.Config{
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: cfg.IP},
+		},
+		Persistence: config.Persistence{
+			DefaultStore:     sqliteplugin.PluginName,
+			VisibilityStore:  sqliteplugin.PluginName,
+			NumHistoryShards: 1,
+			DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			EnableGlobalNamespace:    false,
+			FailoverVersionIncrement: 10,
+			MasterClusterName:        clusterName,
+			CurrentClusterName:       clusterName,
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend, ClusterID: "6f0c5bfa-2b3e-4f7e-9d55-7a1c4e9b2d10"},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services: map[string]config.Service{
+			"frontend": rpc(ports.frontend, ports.http),
+			"history":  rpc(ports.history, 0),
+			"matching": rpc(ports.matching, 0),
+			"worker":   rpc(ports.worker, 0),
+		},
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+		// The server's own system workers dial the frontend through this.
+		PublicClient: config.PublicClient{HostPort: frontend},
+	}
+}
+
+func checkPortFree(ip string, port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("port %d on %s is taken (is another talkturo dev or Temporal server running?): %w", port, ip, err)
+	}
+	return l.Close()
+}
+
+// FreePort returns a TCP port that was free a moment ago, with the next ten
+// free too, for tests that start several servers.
+func FreePort() (int, error) {
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		ok := true
+		for _, p := range []int{port + 1, port + 2, port + 6, port + 10} {
+			if checkPortFree("127.0.0.1", p) != nil {
+				ok = false
+				break
+			}
+		}
+		if ok && port+10 < 65535 {
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free block of ports found")
+}
