@@ -55,3 +55,85 @@ type AssistantStore interface {
 
 // Clock tells the time; tests replace it.
 type Clock func() time.Time
+
+// NumberListItem is a held (or once held) number as the list shows it, with
+// its assistant and buyer joined in.
+type NumberListItem struct {
+	PhoneNumber
+	AssistantName  *string
+	CreatedByEmail string
+	CreatedByName  string
+}
+
+// NumberListQuery selects a page of a team's numbers, newest first.
+type NumberListQuery struct {
+	TeamID          string
+	IncludeReleased bool // also released, expired and failed numbers
+	// Limit is the page size; 0 means all numbers.
+	Limit int
+	// Cursor is the opaque cursor of the previous page's last item ("" for
+	// the first page).
+	Cursor string
+}
+
+// NumberListPage is one page of a team's numbers.
+type NumberListPage struct {
+	Items []NumberListItem
+	// Total counts every number the query matches, across all pages.
+	Total int
+	// NextCursor is "" on the last page.
+	NextCursor string
+}
+
+// ActivateNumber is what a settled order tells us about a number.
+type ActivateNumber struct {
+	ID               string
+	ProviderNumberID string
+	ProviderOrderID  string
+	IsTrial          bool
+	TrialExpiresAt   *time.Time
+}
+
+// PhoneNumberStore is the port to the phone numbers teams hold. Every write
+// is idempotent, so the activities that call them can be retried.
+type PhoneNumberStore interface {
+	// CreatePending records a number being bought; creating the same ID
+	// again returns the existing record. A live record of the same E.164
+	// (another purchase) is a KindConflict error with code
+	// number_in_purchase.
+	CreatePending(ctx context.Context, n PhoneNumber) (PhoneNumber, error)
+	// Activate marks a pending number active (or returns it unchanged when
+	// it already is).
+	Activate(ctx context.Context, a ActivateNumber) (PhoneNumber, error)
+	// SetProviderOrder records the order placed for a pending number.
+	SetProviderOrder(ctx context.Context, id, orderID string) error
+	// End moves a number to a final status (released, expired or failed),
+	// setting released_at; ending an ended number changes nothing.
+	End(ctx context.Context, id string, status NumberStatus) (PhoneNumber, error)
+	// ConvertTrial makes a trial number a paid one (is_trial false, no expiry).
+	ConvertTrial(ctx context.Context, id string) (PhoneNumber, error)
+	// Get returns a team's number, or ErrNotFound (also for another team's).
+	Get(ctx context.Context, teamID, id string) (PhoneNumber, error)
+	// List returns a page of a team's numbers in one query (plus one count).
+	List(ctx context.Context, q NumberListQuery) (NumberListPage, error)
+	// AssignAssistant assigns the number to the assistant of the same team
+	// (moving it from any other); a nil assistantID unassigns it.
+	AssignAssistant(ctx context.Context, teamID, numberID string, assistantID *string) (PhoneNumber, error)
+}
+
+// IdempotencyClaim is what an Idempotency-Key stands for.
+type IdempotencyClaim struct {
+	TeamID      string
+	Key         string
+	RequestHash string // a hash of the request's method, path and body
+	// Target is what the first request started (a workflow and update id).
+	Target string
+}
+
+// IdempotencyStore remembers Idempotency-Keys per team.
+type IdempotencyStore interface {
+	// Claim records the key for the request, or returns the claim made by
+	// the first request with this key. The caller compares RequestHash: the
+	// same key with another body is an error for the client.
+	Claim(ctx context.Context, c IdempotencyClaim) (IdempotencyClaim, error)
+}

@@ -3,7 +3,6 @@ package persistence
 import (
 	"context"
 	"errors"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -13,37 +12,18 @@ import (
 // prefixReservation starts the ids of reservations ("rsv_01j…").
 const prefixReservation = "rsv"
 
-// ReservationStatus is where a plan-slot reservation is in its life.
-type ReservationStatus string
-
-// Reservation states. A held reservation counts against the plan; a
-// released one is history and never counts again.
-const (
-	ReservationHeld     ReservationStatus = "held"
-	ReservationReleased ReservationStatus = "released"
+// ReservationStatus and Reservation are the domain's: the store returns
+// them so that activities depend on the domain port, not on this package.
+type (
+	ReservationStatus = domain.ReservationStatus
+	Reservation       = domain.Reservation
 )
 
-// Reservation is one plan slot taken by one purchase: while it is held,
-// the team's counter includes it.
-type Reservation struct {
-	// ID names the reservation ("rsv_01j…").
-	ID string
-	// TeamID is the team whose slot it takes.
-	TeamID string
-	// WorkflowID is the key of the purchase that holds the slot.
-	WorkflowID string
-	// PhoneNumber is the E.164 number being bought.
-	PhoneNumber string
-	// IsTrial reports that the team was on the free plan, so the number is
-	// its one trial number.
-	IsTrial bool
-	// Status is held until Release.
-	Status ReservationStatus
-	// CreatedAt is when the slot was taken.
-	CreatedAt time.Time
-	// ReleasedAt is when the slot was freed; nil while held.
-	ReleasedAt *time.Time
-}
+// Reservation states, as the domain names them.
+const (
+	ReservationHeld     = domain.ReservationHeld
+	ReservationReleased = domain.ReservationReleased
+)
 
 // ErrReservationReleased is returned by Reserve for a key whose reservation
 // was already released. A released slot is never taken again under the same
@@ -54,6 +34,8 @@ var ErrReservationReleased = &domain.Error{
 	Code:    "reservation_released",
 	Message: "This purchase's plan slot was already released; start a new purchase.",
 }
+
+var _ domain.SlotStore = (*ReservationStore)(nil)
 
 // ReservationStore takes and frees plan slots. It is the one place that
 // enforces the plan limit: a conditional UPDATE of the team's counter, so

@@ -1,0 +1,250 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// Activities are the activities of the number workflow, bound to the
+// adapters they use. The worker registers one value of it.
+type Activities struct {
+	Slots    domain.SlotStore
+	Numbers  domain.PhoneNumberStore
+	Accounts domain.AccountStore
+	Provider domain.NumberProvider
+	// TrialDuration is how long a free team's number is held (TRIAL_DURATION).
+	TrialDuration time.Duration
+	// OrderPollInterval is how often a pending order is looked at.
+	OrderPollInterval time.Duration
+}
+
+// ReserveInput asks for one plan slot.
+type ReserveInput struct {
+	TeamID      string
+	Key         string // unique to the purchase: workflow ID and run ID
+	PhoneNumber string
+}
+
+// ReserveResult says whether the number will be a trial, and for how long.
+type ReserveResult struct {
+	IsTrial       bool
+	TrialDuration time.Duration
+}
+
+// ReserveSlot takes a plan slot for the purchase. A team at its limit gets
+// a non-retryable plan_limit_reached error carrying its eligibility.
+func (a *Activities) ReserveSlot(ctx context.Context, in ReserveInput) (ReserveResult, error) {
+	r, err := a.Slots.Reserve(ctx, in.TeamID, in.Key, in.PhoneNumber)
+	if err != nil {
+		return ReserveResult{}, temporalError(err)
+	}
+	res := ReserveResult{IsTrial: r.IsTrial}
+	if r.IsTrial {
+		res.TrialDuration = a.TrialDuration
+	}
+	return res, nil
+}
+
+// ReleaseSlot frees the purchase's plan slot; it is safe to call twice.
+func (a *Activities) ReleaseSlot(ctx context.Context, key string) error {
+	return temporalError(a.Slots.Release(ctx, key))
+}
+
+// CreatePendingNumber records the number as pending for the team.
+func (a *Activities) CreatePendingNumber(ctx context.Context, n domain.PhoneNumber) (domain.PhoneNumber, error) {
+	n.Status = domain.NumberPending
+	n.Provider = domain.ProviderName
+	out, err := a.Numbers.CreatePending(ctx, n)
+	return out, temporalError(err)
+}
+
+// OrderInput asks the provider for one number.
+type OrderInput struct {
+	NumberID          string
+	PhoneNumber       string
+	ConnectionID      string
+	CustomerReference string
+}
+
+// OrderResult is the order placed (or found) for a purchase.
+type OrderResult struct {
+	OrderID string
+	Status  domain.OrderStatus
+}
+
+// PlaceOrder orders the number at the provider, exactly once per purchase:
+// it first looks for an order already placed with the purchase's customer
+// reference (the worker may have died between placing it and recording
+// it), and places one only when there is none. A number the provider no
+// longer has is a non-retryable number_unavailable.
+func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult, error) {
+	existing, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
+	if err != nil {
+		return OrderResult{}, temporalError(err)
+	}
+	var order domain.Order
+	if len(existing) > 0 {
+		order = existing[0]
+		activity.GetLogger(ctx).Info("found the order placed by an earlier attempt", "order_id", order.ID)
+	} else {
+		order, err = a.Provider.CreateOrder(ctx, domain.OrderRequest{PhoneNumber: in.PhoneNumber, ConnectionID: in.ConnectionID, CustomerReference: in.CustomerReference})
+		if err != nil {
+			var pe *domain.ProviderError
+			if errors.As(err, &pe) && !pe.Retryable() && pe.HTTPStatus != 401 && pe.HTTPStatus != 403 {
+				if strings.Contains(pe.Pointer, "connection_id") {
+					return OrderResult{}, temporal.NewNonRetryableApplicationError("The provider refused connectionId: check it names one of your connections.", domain.CodeInvalidRequest, err)
+				}
+				return OrderResult{}, numberUnavailable(in.PhoneNumber, err)
+			}
+			return OrderResult{}, temporalError(err)
+		}
+	}
+	if err := a.Numbers.SetProviderOrder(ctx, in.NumberID, order.ID); err != nil {
+		return OrderResult{}, temporalError(err)
+	}
+	return OrderResult{OrderID: order.ID, Status: order.Status}, nil
+}
+
+// AwaitInput names the order to wait for.
+type AwaitInput struct {
+	OrderID     string
+	PhoneNumber string
+}
+
+// AwaitResult is a settled order: the provider's id of the held number.
+type AwaitResult struct {
+	ProviderNumberID string
+}
+
+// AwaitOrder waits, heartbeating, until the order settles. Orders take
+// from milliseconds to minutes; the activity's heartbeat lets a new worker
+// take over from a dead one. A failed order is a non-retryable
+// number_unavailable.
+func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult, error) {
+	interval := a.OrderPollInterval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	for {
+		order, err := a.Provider.GetOrder(ctx, in.OrderID)
+		if err != nil {
+			return AwaitResult{}, temporalError(err)
+		}
+		status := order.Status
+		for _, n := range order.Numbers {
+			// A number in the order can settle before the order does.
+			if n.PhoneNumber == in.PhoneNumber && n.Status != domain.OrderPending {
+				status = n.Status
+			}
+		}
+		switch status {
+		case domain.OrderSuccess:
+			id, err := a.ownedNumberID(ctx, in.PhoneNumber)
+			if err != nil {
+				return AwaitResult{}, err
+			}
+			return AwaitResult{ProviderNumberID: id}, nil
+		case domain.OrderFailure:
+			return AwaitResult{}, numberUnavailable(in.PhoneNumber, fmt.Errorf("order %s failed", in.OrderID))
+		}
+		activity.RecordHeartbeat(ctx, string(status))
+		select {
+		case <-ctx.Done():
+			return AwaitResult{}, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+// ownedNumberID finds the provider's id of a held number, which release
+// needs (it differs from the id of the number inside the order).
+func (a *Activities) ownedNumberID(ctx context.Context, e164 string) (string, error) {
+	owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: e164, PageSize: 10})
+	if err != nil {
+		return "", temporalError(err)
+	}
+	for _, n := range owned {
+		if n.PhoneNumber == e164 && n.Status != "deleted" {
+			return n.ID, nil
+		}
+	}
+	// The order succeeded, so the number shows up soon: retry.
+	return "", fmt.Errorf("number %s is not yet listed as owned", e164)
+}
+
+// ActivateNumber marks the number active once the order succeeded.
+func (a *Activities) ActivateNumber(ctx context.Context, in domain.ActivateNumber) (domain.PhoneNumber, error) {
+	n, err := a.Numbers.Activate(ctx, in)
+	return n, temporalError(err)
+}
+
+// EndInput moves a number to a final status.
+type EndInput struct {
+	NumberID string
+	Status   domain.NumberStatus
+}
+
+// EndNumber records that the team no longer holds the number.
+func (a *Activities) EndNumber(ctx context.Context, in EndInput) (domain.PhoneNumber, error) {
+	n, err := a.Numbers.End(ctx, in.NumberID, in.Status)
+	return n, temporalError(err)
+}
+
+// ConvertTrial makes the number a paid one.
+func (a *Activities) ConvertTrial(ctx context.Context, numberID string) (domain.PhoneNumber, error) {
+	n, err := a.Numbers.ConvertTrial(ctx, numberID)
+	return n, temporalError(err)
+}
+
+// ReleaseInput names the number to release at the provider.
+type ReleaseInput struct {
+	PhoneNumber      string
+	ProviderNumberID string
+}
+
+// ReleaseAtProvider gives the number back to the provider. It is
+// idempotent: a number the provider no longer holds for us is released
+// already. A deletion lock is non-retryable: an operator must lift it.
+func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) error {
+	id := in.ProviderNumberID
+	if id == "" {
+		owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: in.PhoneNumber, PageSize: 10})
+		if err != nil {
+			return temporalError(err)
+		}
+		for _, n := range owned {
+			if n.PhoneNumber == in.PhoneNumber && n.Status != "deleted" {
+				id = n.ID
+			}
+		}
+		if id == "" {
+			return nil
+		}
+	}
+	err := a.Provider.ReleaseNumber(ctx, id)
+	var pe *domain.ProviderError
+	if errors.As(err, &pe) && !pe.Retryable() {
+		return temporal.NewNonRetryableApplicationError("The provider refused to release the number (deletion lock?); an operator must resolve it.", ErrTypeDeletionLocked, err)
+	}
+	return err
+}
+
+// Eligibility reads the team's eligibility.
+func (a *Activities) Eligibility(ctx context.Context, teamID string) (domain.Eligibility, error) {
+	e, err := a.Accounts.Eligibility(ctx, teamID)
+	return e, temporalError(err)
+}
+
+func numberUnavailable(e164 string, cause error) error {
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("The number %s is no longer available at the provider; search again and pick another.", e164),
+		domain.CodeNumberUnavailable, cause)
+}

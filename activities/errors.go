@@ -1,0 +1,52 @@
+package activities
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// Error types that end a purchase: retrying cannot fix them. They are the
+// domain's error codes, so the API can answer with the same code.
+const (
+	ErrTypeDeletionLocked   = "deletion_locked"
+	ErrTypeProviderRejected = "provider_rejected"
+)
+
+// NonRetryableTypes are the error types no retry policy retries.
+var NonRetryableTypes = []string{
+	domain.CodePlanLimitReached,
+	domain.CodeNumberUnavailable,
+	domain.CodeAlreadyOwned,
+	domain.CodeNumberInPurchase,
+	domain.CodeNotFound,
+	domain.CodeInvalidRequest,
+	ErrTypeDeletionLocked,
+	ErrTypeProviderRejected,
+	"reservation_released",
+}
+
+// temporalError turns a domain error that retrying cannot fix into a
+// non-retryable application error whose type is the domain code and whose
+// details carry the domain details (for example the eligibility). Other
+// errors stay retryable.
+func temporalError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *domain.Error
+	if errors.As(err, &de) {
+		switch de.Kind {
+		case domain.KindLimit, domain.KindConflict, domain.KindNotFound, domain.KindInvalid, domain.KindUnprocessable:
+			return temporal.NewNonRetryableApplicationError(de.Message, de.Code, nil, de.Details)
+		}
+		return err
+	}
+	var pe *domain.ProviderError
+	if errors.As(err, &pe) && !pe.Retryable() {
+		return temporal.NewNonRetryableApplicationError("The phone number provider refused the request.", ErrTypeProviderRejected, err)
+	}
+	return err
+}

@@ -1,0 +1,58 @@
+package activities
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Retry policies, one per kind of work. Every policy gives up at once on
+// the non-retryable types; what differs is how long a dependency may be
+// down before the purchase should wait on it longer.
+
+// DatabaseOptions suit the PostgreSQL activities: quick, and retried for
+// as long as it takes a database to come back (a purchase must not be lost
+// to a database restart).
+func DatabaseOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 15 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			NonRetryableErrorTypes: NonRetryableTypes,
+		},
+	}
+}
+
+// ProviderOptions suit a single Telnyx call: each attempt is bounded by
+// the client's own timeout, and a provider outage is waited out with
+// back-off up to a minute between attempts.
+func ProviderOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 45 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: NonRetryableTypes,
+		},
+	}
+}
+
+// AwaitOrderOptions suit AwaitOrder: it runs as long as the order is
+// pending (regulated numbers take hours), heartbeating so that a dead
+// worker is noticed within half a minute and another one takes over.
+func AwaitOrderOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: NonRetryableTypes,
+		},
+	}
+}

@@ -1,0 +1,64 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// kindOfCode maps the error types that cross the workflow boundary back to
+// domain kinds, so a client sees the same error the activity raised.
+var kindOfCode = map[string]domain.Kind{
+	domain.CodePlanLimitReached:        domain.KindLimit,
+	domain.CodeNumberUnavailable:       domain.KindConflict,
+	domain.CodeAlreadyOwned:            domain.KindConflict,
+	domain.CodeNumberInPurchase:        domain.KindConflict,
+	domain.CodeNotFound:                domain.KindNotFound,
+	domain.CodeInvalidRequest:          domain.KindInvalid,
+	activities.ErrTypeProviderRejected: domain.KindProviderFailed,
+	activities.ErrTypeDeletionLocked:   domain.KindConflict,
+}
+
+// appError is how the workflow fails an update with a domain error.
+func appError(code, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), code, nil)
+}
+
+// ToDomainError turns what a Temporal call returned into a domain error:
+// application errors by their type, Temporal being unreachable as
+// KindUnavailable, anything else unchanged.
+func ToDomainError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		kind, ok := kindOfCode[ae.Type()]
+		if !ok {
+			return fmt.Errorf("workflow failed: %w", err)
+		}
+		de := &domain.Error{Kind: kind, Code: ae.Type(), Message: ae.Message(), Err: err}
+		if ae.Type() == activities.ErrTypeProviderRejected {
+			de.Code = domain.CodeProviderUnavailable
+		}
+		if ae.Type() == activities.ErrTypeDeletionLocked {
+			de.Code = "release_blocked"
+		}
+		var details map[string]any
+		if ae.HasDetails() && ae.Details(&details) == nil && len(details) > 0 {
+			de.Details = details
+		}
+		return de
+	}
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) {
+		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The workflow engine is unavailable; try again shortly.", Err: err}
+	}
+	return err
+}

@@ -1,0 +1,299 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// acts is used only for method references: activities are invoked by name
+// through these, and the worker registers a bound value.
+var acts *activities.Activities
+
+// numberWorkflow is the state of one run of PhoneNumberWorkflow.
+type numberWorkflow struct {
+	req      PurchaseRequest
+	key      string // unique to this purchase: workflow ID + run ID
+	state    NumberState
+	isTrial  bool
+	trialFor time.Duration
+
+	purchaseDone bool
+	purchaseErr  error
+	elig         domain.Eligibility
+
+	releaseAsked bool
+	releaseBy    string
+	ended        bool
+	endErr       error
+}
+
+// PhoneNumberWorkflow owns the life of one number held by one team: it
+// reserves a plan slot, orders the number at Telnyx and waits for the
+// order, records it, and then holds it — a trial until its timer fires, a
+// paid number until it is released — and finally releases it at Telnyx
+// and frees the slot. A failure that retrying cannot fix undoes what was
+// done (saga) and ends the run.
+func PhoneNumberWorkflow(ctx workflow.Context, req PurchaseRequest) error {
+	info := workflow.GetInfo(ctx)
+	w := &numberWorkflow{
+		req: req,
+		key: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID,
+		state: NumberState{TeamID: req.TeamID, CustomerReference: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID, Number: NumberView{
+			PhoneNumber: req.PhoneNumber, Status: domain.NumberPending,
+		}},
+	}
+	if err := w.registerHandlers(ctx); err != nil {
+		return err
+	}
+	w.upsertSearchAttributes(ctx)
+
+	w.purchaseErr = w.purchase(ctx)
+	w.purchaseDone = true
+	if w.purchaseErr == nil {
+		w.hold(ctx)
+	}
+	// Let every update that joined finish before the run closes.
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+func (w *numberWorkflow) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (NumberState, error) { return w.state, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdatePurchase, w.onPurchase, workflow.UpdateHandlerOptions{Validator: w.validatePurchase}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateRelease, w.onRelease, workflow.UpdateHandlerOptions{Validator: w.validateRelease})
+}
+
+// validatePurchase rejects (leaving no trace in the history) a purchase
+// the number's owner did not ask for, or one the team already completed.
+func (w *numberWorkflow) validatePurchase(req PurchaseRequest) error {
+	if req.PhoneNumber != w.req.PhoneNumber {
+		return appError(domain.CodeInvalidRequest, "This workflow holds %s, not %s.", w.req.PhoneNumber, req.PhoneNumber)
+	}
+	if req.TeamID != w.req.TeamID {
+		if w.state.Number.Status == domain.NumberPending {
+			return appError(domain.CodeNumberInPurchase, "Another team is buying %s right now.", req.PhoneNumber)
+		}
+		return appError(domain.CodeNumberUnavailable, "The number %s is no longer available; search again and pick another.", req.PhoneNumber)
+	}
+	if w.purchaseDone && w.purchaseErr == nil {
+		return appError(domain.CodeAlreadyOwned, "Your team already owns %s.", req.PhoneNumber)
+	}
+	return nil
+}
+
+// onPurchase returns once the purchase has settled: the same answer for
+// the request that started it and for any retry that joined it.
+func (w *numberWorkflow) onPurchase(ctx workflow.Context, _ PurchaseRequest) (PurchaseResult, error) {
+	if err := workflow.Await(ctx, func() bool { return w.purchaseDone }); err != nil {
+		return PurchaseResult{}, err
+	}
+	if w.purchaseErr != nil {
+		return PurchaseResult{}, w.purchaseErr
+	}
+	return PurchaseResult{Number: w.state.Number, Eligibility: w.elig}, nil
+}
+
+func (w *numberWorkflow) validateRelease(req ReleaseRequest) error {
+	if req.TeamID != w.req.TeamID {
+		return appError(domain.CodeNotFound, "The team holds no such number.")
+	}
+	if !w.purchaseDone {
+		return appError(domain.CodeNumberInPurchase, "The number is still being bought; release it once it is active.")
+	}
+	if w.purchaseErr != nil {
+		return appError(domain.CodeNotFound, "The purchase of this number failed; there is nothing to release.")
+	}
+	return nil
+}
+
+func (w *numberWorkflow) onRelease(ctx workflow.Context, req ReleaseRequest) (NumberView, error) {
+	if !w.releaseAsked {
+		w.releaseAsked, w.releaseBy = true, req.Reason
+	}
+	if err := workflow.Await(ctx, func() bool { return w.ended }); err != nil {
+		return NumberView{}, err
+	}
+	return w.state.Number, w.endErr
+}
+
+// purchase runs the saga: each step that succeeds registers its undo, and
+// a failure that retrying cannot fix runs them in reverse.
+func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
+	var undo []func(workflow.Context)
+	defer func() {
+		if err == nil {
+			return
+		}
+		w.state.Error = errorType(err)
+		// Undo on a context the run's own cancellation cannot stop.
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i](dctx)
+		}
+		w.state.Number.Status = domain.NumberFailed
+		w.upsertSearchAttributes(ctx)
+		err = clientError(err)
+	}()
+
+	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
+	providerCtx := workflow.WithActivityOptions(ctx, activities.ProviderOptions())
+
+	var reserved activities.ReserveResult
+	if err := workflow.ExecuteActivity(dbCtx, acts.ReserveSlot, activities.ReserveInput{TeamID: w.req.TeamID, Key: w.key, PhoneNumber: w.req.PhoneNumber}).Get(ctx, &reserved); err != nil {
+		return err
+	}
+	undo = append(undo, func(c workflow.Context) {
+		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.DatabaseOptions()), acts.ReleaseSlot, w.key).Get(c, nil)
+	})
+	w.isTrial, w.trialFor = reserved.IsTrial, reserved.TrialDuration
+	w.state.Number.IsTrial = reserved.IsTrial
+
+	var numberID string
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return domain.NewID(domain.PrefixPhoneNumber) }).Get(&numberID); err != nil {
+		return err
+	}
+	var pending domain.PhoneNumber
+	if err := workflow.ExecuteActivity(dbCtx, acts.CreatePendingNumber, domain.PhoneNumber{
+		ID: numberID, TeamID: w.req.TeamID, PhoneNumber: w.req.PhoneNumber, ConnectionID: w.req.ConnectionID,
+		IsTrial: reserved.IsTrial, CreatedByUserID: w.req.UserID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+	}).Get(ctx, &pending); err != nil {
+		return err
+	}
+	w.state.Number.ID = pending.ID
+	undo = append(undo, func(c workflow.Context) {
+		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.DatabaseOptions()), acts.EndNumber, activities.EndInput{NumberID: numberID, Status: domain.NumberFailed}).Get(c, nil)
+	})
+	w.upsertSearchAttributes(ctx)
+
+	var order activities.OrderResult
+	if err := workflow.ExecuteActivity(providerCtx, acts.PlaceOrder, activities.OrderInput{
+		NumberID: numberID, PhoneNumber: w.req.PhoneNumber, ConnectionID: w.req.ConnectionID, CustomerReference: w.key,
+	}).Get(ctx, &order); err != nil {
+		return err
+	}
+	w.state.OrderID = order.OrderID
+	// From here a number may be ours at the provider: undoing gives it back.
+	undo = append(undo, func(c workflow.Context) {
+		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.ProviderOptions()), acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}).Get(c, nil)
+	})
+
+	var settled activities.AwaitResult
+	awaitCtx := workflow.WithActivityOptions(ctx, activities.AwaitOrderOptions())
+	if err := workflow.ExecuteActivity(awaitCtx, acts.AwaitOrder, activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: w.req.PhoneNumber}).Get(ctx, &settled); err != nil {
+		return err
+	}
+	w.state.Number.ProviderNumberID = settled.ProviderNumberID
+
+	activate := domain.ActivateNumber{ID: numberID, ProviderNumberID: settled.ProviderNumberID, ProviderOrderID: order.OrderID, IsTrial: w.isTrial}
+	if w.isTrial {
+		expires := workflow.Now(ctx).Add(w.trialFor).UTC().Truncate(time.Second)
+		activate.TrialExpiresAt = &expires
+	}
+	var active domain.PhoneNumber
+	if err := workflow.ExecuteActivity(dbCtx, acts.ActivateNumber, activate).Get(ctx, &active); err != nil {
+		return err
+	}
+	w.state.Number = viewOf(active)
+	w.upsertSearchAttributes(ctx)
+
+	// The eligibility after the purchase is informative: a failure to read
+	// it must not undo a bought number.
+	_ = workflow.ExecuteActivity(dbCtx, acts.Eligibility, w.req.TeamID).Get(ctx, &w.elig)
+	return nil
+}
+
+// hold keeps the number until its trial ends or its team releases it.
+func (w *numberWorkflow) hold(ctx workflow.Context) {
+	final := domain.NumberReleased
+	if w.isTrial && w.state.Number.TrialExpiresAt != nil {
+		remaining := w.state.Number.TrialExpiresAt.Sub(workflow.Now(ctx))
+		released, _ := workflow.AwaitWithTimeout(ctx, max(remaining, 0), func() bool { return w.releaseAsked })
+		if !released {
+			final = domain.NumberExpired
+			workflow.GetLogger(ctx).Info("trial ended; releasing the number", "phone_number", w.req.PhoneNumber)
+		}
+	} else {
+		_ = workflow.Await(ctx, func() bool { return w.releaseAsked })
+	}
+	w.endErr = w.end(ctx, final)
+	w.ended = true
+}
+
+// end releases the number at the provider, records its final status and
+// frees the plan slot, in that order, so the slot is free only once the
+// number is gone.
+func (w *numberWorkflow) end(ctx workflow.Context, final domain.NumberStatus) error {
+	providerCtx := workflow.WithActivityOptions(ctx, activities.ProviderOptions())
+	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
+	if err := workflow.ExecuteActivity(providerCtx, acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}).Get(ctx, nil); err != nil {
+		// A deletion lock: the number stays held and visible to operators.
+		w.state.Error = errorType(err)
+		w.upsertSearchAttributes(ctx)
+		return clientError(err)
+	}
+	var ended domain.PhoneNumber
+	if err := workflow.ExecuteActivity(dbCtx, acts.EndNumber, activities.EndInput{NumberID: w.state.Number.ID, Status: final}).Get(ctx, &ended); err != nil {
+		return clientError(err)
+	}
+	w.state.Number = viewOf(ended)
+	if err := workflow.ExecuteActivity(dbCtx, acts.ReleaseSlot, w.key).Get(ctx, nil); err != nil {
+		return clientError(err)
+	}
+	w.upsertSearchAttributes(ctx)
+	return nil
+}
+
+func (w *numberWorkflow) upsertSearchAttributes(ctx workflow.Context) {
+	updates := []temporal.SearchAttributeUpdate{
+		AttrTeamID.ValueSet(w.req.TeamID),
+		AttrPhoneNumber.ValueSet(w.req.PhoneNumber),
+		AttrNumberStatus.ValueSet(string(w.state.Number.Status)),
+		AttrIsTrial.ValueSet(w.state.Number.IsTrial),
+	}
+	if t := w.state.Number.TrialExpiresAt; t != nil {
+		updates = append(updates, AttrTrialExpiresAt.ValueSet(*t))
+	} else {
+		updates = append(updates, AttrTrialExpiresAt.ValueUnset())
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("upserting search attributes failed", "error", err)
+	}
+}
+
+func viewOf(n domain.PhoneNumber) NumberView {
+	return NumberView{ID: n.ID, PhoneNumber: n.PhoneNumber, ProviderNumberID: n.ProviderNumberID, Status: n.Status, IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt}
+}
+
+// clientError unwraps an activity failure to the application error inside
+// it, so an update's caller gets the activity's type, message and details
+// rather than "activity error".
+func clientError(err error) error {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		var details map[string]any
+		opts := temporal.ApplicationErrorOptions{NonRetryable: true}
+		if ae.HasDetails() && ae.Details(&details) == nil {
+			opts.Details = []any{details}
+		}
+		return temporal.NewApplicationErrorWithOptions(ae.Message(), ae.Type(), opts)
+	}
+	return err
+}
+
+func errorType(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Type()
+	}
+	return "internal"
+}

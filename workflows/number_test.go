@@ -1,0 +1,337 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"gorm.io/gorm"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/activities/telnyx"
+	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/persistence/pgtest"
+)
+
+// These tests run the workflow in the SDK's test environment (time skips:
+// a five-day trial passes in milliseconds) with the real activities, on a
+// real PostgreSQL schema and the Telnyx simulator over HTTP.
+
+type fixture struct {
+	t        *testing.T
+	db       *gorm.DB
+	sim      *telnyxsim.Simulator
+	acts     *activities.Activities
+	accounts *persistence.AccountStore
+	numbers  domain.PhoneNumberStore
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db := pgtest.NewDB(t)
+	sim := telnyxsim.New(telnyxsim.Options{})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	f := &fixture{t: t, db: db, sim: sim, accounts: persistence.NewAccountStore(db), numbers: persistence.NewPhoneNumberStore(db)}
+	f.acts = &activities.Activities{
+		Slots:             persistence.NewReservationStore(db),
+		Numbers:           f.numbers,
+		Accounts:          f.accounts,
+		Provider:          telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 2 * time.Second}),
+		TrialDuration:     120 * time.Hour,
+		OrderPollInterval: 10 * time.Millisecond,
+	}
+	return f
+}
+
+func (f *fixture) team(plan domain.PlanName) (teamID, userID string) {
+	f.t.Helper()
+	_, hash := domain.NewAPIToken()
+	res, err := f.accounts.Bootstrap(context.Background(), domain.BootstrapInput{TeamName: "T", Plan: plan, UserEmail: domain.NewID("u") + "@example.com", UserName: "U", TokenHash: hash})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res.TeamID, res.UserID
+}
+
+func (f *fixture) env() *testsuite.TestWorkflowEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{f.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	env := suite.NewTestWorkflowEnvironment()
+	Register(env, f.acts)
+	return env
+}
+
+// run executes the workflow under its real ID, so that each purchase has
+// its own key (the test environment's default ID is shared).
+func run(env *testsuite.TestWorkflowEnvironment, req PurchaseRequest) {
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: NumberWorkflowID(req.PhoneNumber)})
+	env.ExecuteWorkflow(PhoneNumberWorkflow, req)
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// updateResult collects an update's outcome in the test environment.
+type updateResult struct {
+	rejected error
+	err      error
+	value    any
+	done     bool
+}
+
+func (r *updateResult) callbacks(decode func(func(any) error) (any, error)) *testsuite.TestUpdateCallback {
+	return &testsuite.TestUpdateCallback{
+		OnAccept: func() {},
+		OnReject: func(err error) { r.rejected, r.done = err, true },
+		OnComplete: func(v any, err error) {
+			r.value, r.err, r.done = v, err, true
+		},
+	}
+}
+
+func purchaseAt(env *testsuite.TestWorkflowEnvironment, after time.Duration, id string, req PurchaseRequest) *updateResult {
+	r := &updateResult{}
+	env.RegisterDelayedCallback(func() { env.UpdateWorkflow(UpdatePurchase, id, r.callbacks(nil), req) }, after)
+	return r
+}
+
+func releaseAt(env *testsuite.TestWorkflowEnvironment, after time.Duration, req ReleaseRequest) *updateResult {
+	r := &updateResult{}
+	env.RegisterDelayedCallback(func() { env.UpdateWorkflow(UpdateRelease, "release-1", r.callbacks(nil), req) }, after)
+	return r
+}
+
+func appErrorType(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Type()
+	}
+	return ""
+}
+
+func TestPaidPurchaseThenRelease(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, userID := f.team(domain.PlanGrowth)
+	req := PurchaseRequest{PhoneNumber: "+14155550123", TeamID: teamID, UserID: userID}
+	env := f.env()
+	bought := purchaseAt(env, 0, "p1", req)
+	var stateDuringHold NumberState
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryState)
+		if err != nil {
+			t.Errorf("query: %v", err)
+			return
+		}
+		_ = v.Get(&stateDuringHold)
+	}, time.Hour)
+	released := releaseAt(env, 2*time.Hour, ReleaseRequest{TeamID: teamID, Reason: "test"})
+	run(env, req)
+
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("workflow completed=%v err=%v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+	}
+	if bought.err != nil || bought.rejected != nil {
+		t.Fatalf("purchase failed: %v / %v", bought.err, bought.rejected)
+	}
+	res := bought.value.(PurchaseResult)
+	if res.Number.Status != domain.NumberActive || res.Number.IsTrial || res.Number.TrialExpiresAt != nil || res.Number.ProviderNumberID == "" {
+		t.Fatalf("purchase result = %+v", res.Number)
+	}
+	if res.Eligibility.CurrentCount != 1 || res.Eligibility.MaxAllowed != 10 || !res.Eligibility.HasSubscription {
+		t.Fatalf("eligibility = %+v", res.Eligibility)
+	}
+	if stateDuringHold.Number.Status != domain.NumberActive || stateDuringHold.TeamID != teamID {
+		t.Fatalf("state while held = %+v", stateDuringHold)
+	}
+	if released.err != nil || released.rejected != nil || released.value.(NumberView).Status != domain.NumberReleased {
+		t.Fatalf("release = %+v", released)
+	}
+	n, err := f.numbers.Get(context.Background(), teamID, res.Number.ID)
+	if err != nil || n.Status != domain.NumberReleased || n.ReleasedAt == nil {
+		t.Fatalf("stored number = %+v, %v", n, err)
+	}
+	if got := f.sim.OwnedNumbers(); len(got) != 0 {
+		t.Fatalf("simulator still holds %v", got)
+	}
+	e, _ := f.accounts.Eligibility(context.Background(), teamID)
+	if e.CurrentCount != 0 {
+		t.Fatalf("slot not freed: %+v", e)
+	}
+}
+
+func TestTrialExpiresAfterTrialDuration(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, userID := f.team(domain.PlanFree)
+	req := PurchaseRequest{PhoneNumber: "+14155550124", TeamID: teamID, UserID: userID}
+	env := f.env()
+	start := env.Now()
+	bought := purchaseAt(env, 0, "p1", req)
+	var before NumberState
+	env.RegisterDelayedCallback(func() {
+		v, _ := env.QueryWorkflow(QueryState)
+		_ = v.Get(&before)
+	}, 119*time.Hour)
+	run(env, req)
+
+	if env.GetWorkflowError() != nil || bought.err != nil {
+		t.Fatalf("workflow err=%v purchase err=%v", env.GetWorkflowError(), bought.err)
+	}
+	res := bought.value.(PurchaseResult)
+	if !res.Number.IsTrial || res.Number.TrialExpiresAt == nil {
+		t.Fatalf("not a trial: %+v", res.Number)
+	}
+	if d := res.Number.TrialExpiresAt.Sub(start); d < 120*time.Hour-time.Minute || d > 120*time.Hour+time.Minute {
+		t.Fatalf("trial expires %v after start, want 120h", d)
+	}
+	if before.Number.Status != domain.NumberActive {
+		t.Fatalf("at 119h the number is %s, want active", before.Number.Status)
+	}
+	n, err := f.numbers.Get(context.Background(), teamID, res.Number.ID)
+	if err != nil || n.Status != domain.NumberExpired {
+		t.Fatalf("after the trial the number is %+v (%v), want expired", n, err)
+	}
+	if got := f.sim.OwnedNumbers(); len(got) != 0 {
+		t.Fatalf("simulator still holds %v after expiry", got)
+	}
+}
+
+func TestFreeTeamGetsOneTrialEver(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, userID := f.team(domain.PlanFree)
+	first := PurchaseRequest{PhoneNumber: "+14155550125", TeamID: teamID, UserID: userID}
+	env := f.env()
+	bought := purchaseAt(env, 0, "p1", first)
+	releaseAt(env, time.Hour, ReleaseRequest{TeamID: teamID})
+	run(env, first)
+	if bought.err != nil {
+		t.Fatal(bought.err)
+	}
+
+	second := PurchaseRequest{PhoneNumber: "+14155550126", TeamID: teamID, UserID: userID}
+	env2 := f.env()
+	refused := purchaseAt(env2, 0, "p2", second)
+	run(env2, second)
+	if appErrorType(refused.err) != domain.CodePlanLimitReached {
+		t.Fatalf("second trial: %v, want plan_limit_reached", refused.err)
+	}
+	var ae *temporal.ApplicationError
+	errors.As(refused.err, &ae)
+	var details map[string]any
+	if err := ae.Details(&details); err != nil || details["eligibility"] == nil {
+		t.Fatalf("limit error carries no eligibility: %v %v", details, err)
+	}
+	if owned := f.sim.OwnedNumbers(); len(owned) != 0 {
+		t.Fatalf("the simulator holds %v: an order was placed despite the limit", owned)
+	}
+}
+
+func TestNumberSoldMeanwhileUndoesThePurchase(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, userID := f.team(domain.PlanStarter)
+	req := PurchaseRequest{PhoneNumber: "+14155550127", TeamID: teamID, UserID: userID}
+	f.sim.MarkSold(req.PhoneNumber)
+	env := f.env()
+	bought := purchaseAt(env, 0, "p1", req)
+	var st NumberState
+	env.RegisterDelayedCallback(func() {}, time.Minute)
+	run(env, req)
+	if appErrorType(bought.err) != domain.CodeNumberUnavailable {
+		t.Fatalf("purchase: %v, want number_unavailable", bought.err)
+	}
+	v, err := env.QueryWorkflow(QueryState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = v.Get(&st)
+	if st.Number.Status != domain.NumberFailed || st.Error != domain.CodeNumberUnavailable {
+		t.Fatalf("state = %+v", st)
+	}
+	n, err := f.numbers.Get(context.Background(), teamID, st.Number.ID)
+	if err != nil || n.Status != domain.NumberFailed {
+		t.Fatalf("stored number = %+v, %v", n, err)
+	}
+	e, _ := f.accounts.Eligibility(context.Background(), teamID)
+	if e.CurrentCount != 0 {
+		t.Fatalf("slot not given back: %+v", e)
+	}
+}
+
+func TestAnotherTeamCannotJoinAPurchase(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamA, userA := f.team(domain.PlanStarter)
+	teamB, userB := f.team(domain.PlanStarter)
+	req := PurchaseRequest{PhoneNumber: "+14155550128", TeamID: teamA, UserID: userA}
+	env := f.env()
+	purchaseAt(env, 0, "a", req)
+	other := purchaseAt(env, time.Minute, "b", PurchaseRequest{PhoneNumber: req.PhoneNumber, TeamID: teamB, UserID: userB})
+	again := purchaseAt(env, 2*time.Minute, "a2", req)
+	releaseAt(env, time.Hour, ReleaseRequest{TeamID: teamA})
+	run(env, req)
+	if appErrorType(other.rejected) != domain.CodeNumberUnavailable {
+		t.Fatalf("other team: %v, want number_unavailable", other.rejected)
+	}
+	if appErrorType(again.rejected) != domain.CodeAlreadyOwned {
+		t.Fatalf("same team again: %v, want already_owned", again.rejected)
+	}
+}
+
+// flakyProvider fails the first CreateOrder after the provider placed it,
+// as a worker dying between placing an order and recording it would.
+type flakyProvider struct {
+	domain.NumberProvider
+	failed atomic.Bool
+}
+
+func (p *flakyProvider) CreateOrder(ctx context.Context, req domain.OrderRequest) (domain.Order, error) {
+	o, err := p.NumberProvider.CreateOrder(ctx, req)
+	if err == nil && p.failed.CompareAndSwap(false, true) {
+		return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderUnreachable, Err: errors.New("connection reset")}
+	}
+	return o, err
+}
+
+func TestRetriedOrderIsNotPlacedTwice(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.acts.Provider = &flakyProvider{NumberProvider: f.acts.Provider}
+	teamID, userID := f.team(domain.PlanStarter)
+	req := PurchaseRequest{PhoneNumber: "+14155550129", TeamID: teamID, UserID: userID}
+	env := f.env()
+	bought := purchaseAt(env, 0, "p1", req)
+	releaseAt(env, time.Hour, ReleaseRequest{TeamID: teamID})
+	run(env, req)
+	if bought.err != nil {
+		t.Fatal(bought.err)
+	}
+	v, err := env.QueryWorkflow(QueryState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st NumberState
+	_ = v.Get(&st)
+	ref := st.CustomerReference
+	if n := f.sim.OrderCount(ref); n != 1 {
+		t.Fatalf("the simulator received %d orders for %s, want exactly 1", n, ref)
+	}
+}

@@ -1,0 +1,149 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/fx"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// NumberService is the client side of the number workflow: what the API
+// calls to buy, release and read numbers.
+type NumberService struct {
+	c         client.Client
+	taskQueue string
+}
+
+// ServiceConfig names the task queue the workers poll.
+type ServiceConfig struct {
+	TaskQueue string
+}
+
+// NewNumberService returns a NumberService on the client.
+func NewNumberService(c client.Client, cfg ServiceConfig) *NumberService {
+	if cfg.TaskQueue == "" {
+		cfg.TaskQueue = DefaultTaskQueue
+	}
+	return &NumberService{c: c, taskQueue: cfg.TaskQueue}
+}
+
+// PurchaseOutcome is a settled purchase, or (Pending) one still running
+// when the wait ran out: State then says where it is.
+type PurchaseOutcome struct {
+	Pending bool
+	Result  PurchaseResult
+	State   NumberState
+}
+
+// Purchase starts the number's workflow, or joins the one running, with an
+// update that returns once the number is active; updateID makes a retried
+// request the same update. It waits at most wait, then reports the
+// purchase as pending: the workflow goes on regardless, and the caller
+// going away (ctx cancelled) changes nothing either.
+func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updateID string, wait time.Duration) (PurchaseOutcome, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+	defer cancel()
+	start := s.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       NumberWorkflowID(req.PhoneNumber),
+		TaskQueue:                s.taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			AttrTeamID.ValueSet(req.TeamID),
+			AttrPhoneNumber.ValueSet(req.PhoneNumber),
+			AttrNumberStatus.ValueSet(string(domain.NumberPending)),
+		),
+		Memo:          map[string]any{"teamId": req.TeamID, "phoneNumber": req.PhoneNumber, "userId": req.UserID},
+		StaticSummary: fmt.Sprintf("%s for team %s", req.PhoneNumber, req.TeamID),
+	}, NumberWorkflowType, req)
+	handle, err := s.c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     updateID,
+			UpdateName:   UpdatePurchase,
+			Args:         []any{req},
+			WaitForStage: client.WorkflowUpdateStageAccepted,
+		},
+	})
+	if err != nil {
+		if timedOut(ctx, err) {
+			return s.pending(req.PhoneNumber)
+		}
+		return PurchaseOutcome{}, ToDomainError(err)
+	}
+	var res PurchaseResult
+	if err := handle.Get(ctx, &res); err != nil {
+		if timedOut(ctx, err) {
+			return s.pending(req.PhoneNumber)
+		}
+		return PurchaseOutcome{}, ToDomainError(err)
+	}
+	return PurchaseOutcome{Result: res}, nil
+}
+
+func (s *NumberService) pending(e164 string) (PurchaseOutcome, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := s.State(ctx, e164)
+	if err != nil {
+		return PurchaseOutcome{}, err
+	}
+	return PurchaseOutcome{Pending: true, State: st}, nil
+}
+
+// State asks the number's current (or last) workflow run where it is.
+func (s *NumberService) State(ctx context.Context, e164 string) (NumberState, error) {
+	v, err := s.c.QueryWorkflow(ctx, NumberWorkflowID(e164), "", QueryState)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return NumberState{}, domain.ErrNotFound
+		}
+		return NumberState{}, ToDomainError(err)
+	}
+	var st NumberState
+	if err := v.Get(&st); err != nil {
+		return NumberState{}, err
+	}
+	return st, nil
+}
+
+// Release asks the number's workflow to release it and waits until it is.
+// A workflow that is no longer running has nothing to release: NotFound.
+func (s *NumberService) Release(ctx context.Context, e164 string, req ReleaseRequest) (NumberView, error) {
+	ctx = context.WithoutCancel(ctx)
+	handle, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   NumberWorkflowID(e164),
+		UpdateName:   UpdateRelease,
+		Args:         []any{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return NumberView{}, domain.ErrNotFound
+		}
+		return NumberView{}, ToDomainError(err)
+	}
+	var view NumberView
+	if err := handle.Get(ctx, &view); err != nil {
+		return NumberView{}, ToDomainError(err)
+	}
+	return view, nil
+}
+
+func timedOut(ctx context.Context, err error) bool {
+	var de *serviceerror.DeadlineExceeded
+	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de)
+}
+
+// ServiceModule provides the NumberService; the app supplies a ServiceConfig.
+var ServiceModule = fx.Module("number-service", fx.Provide(NewNumberService))
