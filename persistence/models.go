@@ -204,3 +204,37 @@ func utcPtr(t *time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
+// phoneNumberListRow is a row of the number list: the number with its
+// assistant's name and its buyer joined in.
+type phoneNumberListRow struct {
+	// Number is named, not anonymous: GORM only maps exported fields, and
+	// an anonymous phoneNumberModel is an unexported one.
+	Number         phoneNumberModel `gorm:"embedded"`
+	AssistantName  *string          `gorm:"column:assistant_name"`
+	CreatedByEmail string           `gorm:"column:created_by_email"`
+	CreatedByName  string           `gorm:"column:created_by_name"`
+}
+
+func (r phoneNumberListRow) toDomain() domain.NumberListItem {
+	return domain.NumberListItem{
+		PhoneNumber:    r.Number.toDomain(),
+		AssistantName:  r.AssistantName,
+		CreatedByEmail: r.CreatedByEmail,
+		CreatedByName:  r.CreatedByName,
+	}
+}
+
+type idempotencyKeyModel struct {
+	TeamID      string    `gorm:"column:team_id;primaryKey"`
+	Key         string    `gorm:"column:key;primaryKey"`
+	RequestHash string    `gorm:"column:request_hash"`
+	Target      string    `gorm:"column:target"`
+	CreatedAt   time.Time `gorm:"column:created_at"`
+}
+
+func (idempotencyKeyModel) TableName() string { return "idempotency_keys" }
+
+func (m idempotencyKeyModel) toDomain() domain.IdempotencyClaim {
+	return domain.IdempotencyClaim{TeamID: m.TeamID, Key: m.Key, RequestHash: m.RequestHash, Target: m.Target}
+}

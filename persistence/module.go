@@ -19,7 +19,10 @@ type Config struct {
 }
 
 // Module provides the connection pool (*gorm.DB, closed when the app
-// stops), domain.AccountStore, domain.AssistantStore and *ReservationStore.
+// stops), domain.AccountStore, domain.AssistantStore,
+// domain.PhoneNumberStore, domain.IdempotencyStore (also as
+// *IdempotencyStore, for the periodic job that calls PurgeIdempotencyKeys) and
+// *ReservationStore.
 // The app supplies a Config and, optionally, a *slog.Logger. Migrations are
 // not run here: the app decides when (see Migrate).
 var Module = fx.Module("persistence",
@@ -27,6 +30,8 @@ var Module = fx.Module("persistence",
 		newLifecycleDB,
 		fx.Annotate(NewAccountStore, fx.As(new(domain.AccountStore))),
 		fx.Annotate(NewAssistantStore, fx.As(new(domain.AssistantStore))),
+		fx.Annotate(NewPhoneNumberStore, fx.As(new(domain.PhoneNumberStore))),
+		fx.Annotate(NewIdempotencyStore, fx.As(fx.Self()), fx.As(new(domain.IdempotencyStore))),
 		NewReservationStore,
 	),
 )

@@ -19,7 +19,9 @@ func TestModuleGraphIsValid(t *testing.T) {
 		persistence.Module,
 		fx.Supply(persistence.Config{DatabaseURL: pgtest.DefaultDatabaseURL}),
 		fx.NopLogger,
-		fx.Invoke(func(domain.AccountStore, domain.AssistantStore, *persistence.ReservationStore, *gorm.DB) {}),
+		fx.Invoke(func(domain.AccountStore, domain.AssistantStore, domain.PhoneNumberStore,
+			domain.IdempotencyStore, *persistence.IdempotencyStore, *persistence.ReservationStore, *gorm.DB) {
+		}),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 	"github.com/talkturo/phonenumbers/persistence"
 )
 
-// insertNumber writes a phone_numbers row directly: the number store comes
-// later, and these tests are about the constraints underneath it.
+// insertNumber writes a phone_numbers row directly, past PhoneNumberStore:
+// these tests are about the constraints underneath it.
 func insertNumber(db *gorm.DB, teamID, userID, e164 string, status domain.NumberStatus) (string, error) {
 	id := domain.NewID(domain.PrefixPhoneNumber)
 	err := db.Exec(`INSERT INTO phone_numbers (id, team_id, phone_number, status, created_by_user_id)

@@ -1,0 +1,114 @@
+package persistence
+
+import (
+	"context"
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// IdempotencyKeyTTL is how long an Idempotency-Key stands for its first
+// request. A client retries within minutes; a day covers a retry after an
+// outage, and after it the key may be claimed afresh.
+const IdempotencyKeyTTL = 24 * time.Hour
+
+// maxIdempotencyKeyLength is the longest key stored (the table's CHECK).
+const maxIdempotencyKeyLength = 255
+
+// claimAttempts bounds how often Claim claims again when the claim it
+// lost to vanished (purged) before it could read it.
+const claimAttempts = 3
+
+// IdempotencyStore remembers each team's Idempotency-Keys in PostgreSQL; it
+// implements domain.IdempotencyStore.
+//
+// A claim counts for IdempotencyKeyTTL (24 hours): after that the key may
+// be claimed by a new request, even before PurgeIdempotencyKeys has deleted
+// the old claim. Something (the worker, periodically) must call
+// PurgeIdempotencyKeys so the table does not grow forever.
+type IdempotencyStore struct {
+	db *gorm.DB
+}
+
+var _ domain.IdempotencyStore = (*IdempotencyStore)(nil)
+
+// NewIdempotencyStore returns an IdempotencyStore on db.
+func NewIdempotencyStore(db *gorm.DB) *IdempotencyStore {
+	return &IdempotencyStore{db: db}
+}
+
+// Claim records c.Key for the team's request, or returns the claim that the
+// first request with this key made within IdempotencyKeyTTL; the returned
+// claim is always the stored one. Concurrent first requests with one key end
+// with one claim, which every caller gets back: the caller whose
+// RequestHash and Target it carries is the one that runs the request.
+//
+// A key must be 1 to 255 characters; a team that does not exist is
+// domain.ErrNotFound.
+func (s *IdempotencyStore) Claim(ctx context.Context, c domain.IdempotencyClaim) (domain.IdempotencyClaim, error) {
+	switch {
+	case c.TeamID == "":
+		return domain.IdempotencyClaim{}, domain.Invalid("teamId", "An idempotency key belongs to a team.")
+	case c.Key == "" || utf8.RuneCountInString(c.Key) > maxIdempotencyKeyLength || malformedText(c.Key):
+		return domain.IdempotencyClaim{}, domain.Invalid("Idempotency-Key", "The Idempotency-Key header must be 1 to %d characters of text.", maxIdempotencyKeyLength)
+	case malformedText(c.TeamID) || malformedText(c.RequestHash) || malformedText(c.Target):
+		return domain.IdempotencyClaim{}, errors.New("persistence: an idempotency claim's team, hash and target must be text")
+	}
+	for attempt := 1; ; attempt++ {
+		// Insert first, then read: two statements, so that the read takes
+		// a fresh snapshot and sees the row of a concurrent request that
+		// won the insert (within one statement it might not yet). An
+		// expired claim is taken over in place.
+		var claimed []idempotencyKeyModel
+		err := s.db.WithContext(ctx).Raw(`
+			INSERT INTO idempotency_keys (team_id, key, request_hash, target, created_at)
+			VALUES (?, ?, ?, ?, now())
+			ON CONFLICT (team_id, key) DO UPDATE
+			SET request_hash = excluded.request_hash, target = excluded.target, created_at = excluded.created_at
+			WHERE idempotency_keys.created_at <= now() - make_interval(secs => ?)
+			RETURNING *`,
+			c.TeamID, c.Key, c.RequestHash, c.Target, IdempotencyKeyTTL.Seconds()).Find(&claimed).Error
+		if errors.Is(err, gorm.ErrForeignKeyViolated) {
+			return domain.IdempotencyClaim{}, domain.ErrNotFound
+		}
+		if err != nil {
+			return domain.IdempotencyClaim{}, storeError("claiming an idempotency key", err)
+		}
+		if len(claimed) == 0 {
+			err = s.db.WithContext(ctx).
+				Where("team_id = ? AND key = ?", c.TeamID, c.Key).
+				Limit(1).
+				Find(&claimed).Error
+			if err != nil {
+				return domain.IdempotencyClaim{}, storeError("reading an idempotency key", err)
+			}
+		}
+		if len(claimed) == 1 {
+			return claimed[0].toDomain(), nil
+		}
+		if attempt == claimAttempts {
+			return domain.IdempotencyClaim{}, storeError("claiming an idempotency key",
+				errors.New("the claim kept vanishing before it could be read"))
+		}
+	}
+}
+
+// PurgeIdempotencyKeys deletes the claims older than olderThan and returns
+// how many it deleted. Pass IdempotencyKeyTTL (or more): a shorter age
+// forgets keys that clients may still retry with.
+func (s *IdempotencyStore) PurgeIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int64, error) {
+	if olderThan <= 0 {
+		return 0, domain.Invalid("olderThan", "Purging idempotency keys needs a positive age, not %s.", olderThan)
+	}
+	res := s.db.WithContext(ctx).Exec(`
+		DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ?)`,
+		olderThan.Seconds())
+	if res.Error != nil {
+		return 0, storeError("purging idempotency keys", res.Error)
+	}
+	return res.RowsAffected, nil
+}

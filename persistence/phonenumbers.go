@@ -1,0 +1,557 @@
+package persistence
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// liveStatuses is the SQL list of the statuses that hold a number; it
+// matches domain.NumberStatus.Live and the predicate of the unique index
+// phone_numbers_live_number_key (one live record per E.164 number).
+const liveStatuses = "('pending', 'active')"
+
+// createPendingAttempts bounds how often CreatePending inserts again when
+// the live record that refused it has ended before it could be read: the
+// number is free by then, so the purchase should not fail on a stale
+// conflict, but a number that keeps changing hands must not loop forever.
+const createPendingAttempts = 3
+
+// Codes of conflicts that only the workflows meet, each a bug that retrying
+// cannot fix: a record id reused for another purchase, and a second
+// provider order for one number.
+const (
+	codeNumberIDTaken         = "number_id_taken"
+	codeProviderOrderMismatch = "provider_order_mismatch"
+)
+
+// ErrNumberEnded is returned when a released, expired or failed number is
+// asked to change (activated, assigned an assistant, converted from trial):
+// a number that has ended stays ended, and a new purchase makes a new
+// record. It is a conflict: retrying cannot fix it.
+var ErrNumberEnded = &domain.Error{
+	Kind:    domain.KindConflict,
+	Code:    "number_ended",
+	Message: "This phone number was released, expired or failed, so it can no longer be changed.",
+}
+
+// PhoneNumberStore keeps the numbers teams hold, and held, in PostgreSQL;
+// it implements domain.PhoneNumberStore.
+//
+// Every write is idempotent, because the Temporal activities that call them
+// are retried: a write that already happened returns the record as it is
+// instead of failing or writing again. Each write is a single conditional
+// statement, so concurrent callers cannot interleave between a check and
+// the change it guards.
+type PhoneNumberStore struct {
+	db *gorm.DB
+}
+
+var _ domain.PhoneNumberStore = (*PhoneNumberStore)(nil)
+
+// NewPhoneNumberStore returns a PhoneNumberStore on db.
+func NewPhoneNumberStore(db *gorm.DB) *PhoneNumberStore {
+	return &PhoneNumberStore{db: db}
+}
+
+// CreatePending records the number n.PhoneNumber being bought by n.TeamID,
+// under the id n.ID that the caller chose (so a retry names the same
+// record). The record is pending whatever n.Status says; n.CreatedAt is
+// used when set, and the database's clock otherwise.
+//
+// Creating an id that exists returns the stored record unchanged. When
+// another live record holds the number, the result is a *domain.Error of
+// KindConflict: code already_owned when that record is the same team's
+// active number, and number_in_purchase otherwise (another purchase,
+// of this team or another, is under way). A team or buyer that does not
+// exist is domain.ErrNotFound.
+func (s *PhoneNumberStore) CreatePending(ctx context.Context, n domain.PhoneNumber) (domain.PhoneNumber, error) {
+	switch {
+	case n.ID == "":
+		return domain.PhoneNumber{}, domain.Invalid("id", "A phone number record needs an id.")
+	case n.TeamID == "":
+		return domain.PhoneNumber{}, domain.Invalid("teamId", "A phone number record needs a team.")
+	case n.PhoneNumber == "":
+		return domain.PhoneNumber{}, domain.Invalid("phoneNumber", "A phone number record needs the number.")
+	case n.CreatedByUserID == "":
+		return domain.PhoneNumber{}, domain.Invalid("createdByUserId", "A phone number record needs the user who buys it.")
+	}
+	m := phoneNumberFromDomain(n)
+	var createdAt *time.Time
+	if !n.CreatedAt.IsZero() {
+		t := n.CreatedAt.UTC().Truncate(time.Microsecond) // as stored
+		createdAt = &t
+	}
+
+	for attempt := 1; ; attempt++ {
+		// ON CONFLICT without a target covers both unique indexes: the
+		// primary key (a retry of this call) and the live-number index
+		// (another live record of the number). Neither fails the statement,
+		// so neither is logged as an error; which one it was is read
+		// afterwards. Concurrent inserts of either wait for each other, so
+		// the reads below see whichever row won.
+		var inserted []phoneNumberModel
+		err := s.db.WithContext(ctx).Raw(`
+			INSERT INTO phone_numbers (id, team_id, phone_number, provider, provider_number_id,
+				provider_order_id, connection_id, status, is_trial, trial_expires_at, assistant_id,
+				created_by_user_id, workflow_id, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, coalesce(?, now()), now())
+			ON CONFLICT DO NOTHING
+			RETURNING *`,
+			m.ID, m.TeamID, m.PhoneNumber, m.Provider, m.ProviderNumberID,
+			m.ProviderOrderID, m.ConnectionID, m.IsTrial, m.TrialExpiresAt, m.AssistantID,
+			m.CreatedByUserID, m.WorkflowID, createdAt).Find(&inserted).Error
+		switch {
+		case errors.Is(err, gorm.ErrForeignKeyViolated):
+			return domain.PhoneNumber{}, domain.ErrNotFound // the team, buyer or assistant
+		case errors.Is(err, gorm.ErrCheckConstraintViolated):
+			return domain.PhoneNumber{}, domain.Invalid("phoneNumber", "%s is not a phone number in E.164 format.", n.PhoneNumber)
+		case err != nil:
+			return domain.PhoneNumber{}, storeError("recording a pending number", err)
+		case len(inserted) == 1:
+			return inserted[0].toDomain(), nil
+		}
+
+		existing, err := s.load(ctx, n.ID)
+		if err == nil {
+			return existingPendingMatch(n, existing)
+		}
+		if !errors.Is(err, domain.ErrNotFound) {
+			return domain.PhoneNumber{}, storeError("reading a pending number", err)
+		}
+		holder, found, err := s.liveHolder(ctx, n.PhoneNumber)
+		if err != nil {
+			return domain.PhoneNumber{}, storeError("reading the live record of a number", err)
+		}
+		if found || attempt == createPendingAttempts {
+			return domain.PhoneNumber{}, liveNumberConflict(n, holder, found)
+		}
+		// The live record ended before it could be read: the number is
+		// free again, so insert again.
+	}
+}
+
+// existingPendingMatch returns the stored record of a retried CreatePending,
+// refusing one that records another team's or another number's purchase: an
+// id reused for something else is a bug the caller must hear about.
+func existingPendingMatch(n domain.PhoneNumber, m phoneNumberModel) (domain.PhoneNumber, error) {
+	if m.TeamID != n.TeamID || m.PhoneNumber != n.PhoneNumber {
+		return domain.PhoneNumber{}, domain.Errorf(domain.KindConflict, codeNumberIDTaken,
+			"Phone number record %s already records another team's or another number's purchase.", n.ID)
+	}
+	return m.toDomain(), nil
+}
+
+// liveHolder returns the live record of the E.164 number, if any.
+func (s *PhoneNumberStore) liveHolder(ctx context.Context, e164 string) (phoneNumberModel, bool, error) {
+	var rows []phoneNumberModel
+	err := s.db.WithContext(ctx).
+		Where("phone_number = ? AND status IN "+liveStatuses, e164).
+		Limit(1).
+		Find(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return phoneNumberModel{}, false, err
+	}
+	return rows[0], true, nil
+}
+
+// liveNumberConflict explains why n cannot be recorded while holder (when
+// found) holds its number.
+func liveNumberConflict(n domain.PhoneNumber, holder phoneNumberModel, found bool) *domain.Error {
+	if found && holder.TeamID == n.TeamID && domain.NumberStatus(holder.Status) == domain.NumberActive {
+		return &domain.Error{
+			Kind:    domain.KindConflict,
+			Code:    domain.CodeAlreadyOwned,
+			Field:   "phoneNumber",
+			Message: "This team already owns " + n.PhoneNumber + ".",
+		}
+	}
+	return &domain.Error{
+		Kind:    domain.KindConflict,
+		Code:    domain.CodeNumberInPurchase,
+		Field:   "phoneNumber",
+		Message: n.PhoneNumber + " is being bought by another purchase right now; try again in a minute or pick another number.",
+	}
+}
+
+// SetProviderOrder records the provider's order for a live number. Recording
+// the same order again does nothing; a number that already records another
+// order is a KindConflict error rather than being overwritten, since losing
+// track of an order placed at the provider would leave it unaccounted for
+// (and a second order for one number is a bug). An ended number is
+// ErrNumberEnded, a missing one domain.ErrNotFound.
+func (s *PhoneNumberStore) SetProviderOrder(ctx context.Context, id, orderID string) error {
+	switch {
+	case id == "":
+		return domain.Invalid("id", "Recording an order needs the phone number record's id.")
+	case orderID == "":
+		return domain.Invalid("orderId", "Recording an order needs the provider's order id.")
+	}
+	// Only an empty order is written, so a retry does not even touch the row.
+	res := s.db.WithContext(ctx).Exec(`
+		UPDATE phone_numbers SET provider_order_id = ?, updated_at = now()
+		WHERE id = ? AND status IN `+liveStatuses+` AND provider_order_id = ''`,
+		orderID, id)
+	if res.Error != nil {
+		return storeError("recording a number's provider order", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return nil
+	}
+	m, err := s.load(ctx, id)
+	switch {
+	case err != nil:
+		return storeError("recording a number's provider order", err)
+	case m.ProviderOrderID == orderID:
+		return nil
+	case !domain.NumberStatus(m.Status).Live():
+		return ErrNumberEnded
+	default:
+		return domain.Errorf(domain.KindConflict, codeProviderOrderMismatch,
+			"Phone number record %s already records provider order %s, not %s.", id, m.ProviderOrderID, orderID)
+	}
+}
+
+// Activate makes a pending number active with what the provider's settled
+// order says: the provider's id for the number, the order (recorded only
+// when SetProviderOrder has not recorded one, which is kept for the same
+// reason SetProviderOrder never overwrites it) and whether it is a trial
+// number, expiring at TrialExpiresAt. A trial number needs an expiry; a
+// paid one never keeps one.
+//
+// An active number is returned unchanged, so a retry succeeds; an ended one
+// is ErrNumberEnded, since reviving it would hold a number that the
+// purchase has already given up. A missing one is domain.ErrNotFound.
+func (s *PhoneNumberStore) Activate(ctx context.Context, a domain.ActivateNumber) (domain.PhoneNumber, error) {
+	switch {
+	case a.ID == "":
+		return domain.PhoneNumber{}, domain.Invalid("id", "Activating a number needs its record's id.")
+	case a.ProviderNumberID == "":
+		return domain.PhoneNumber{}, domain.Invalid("providerNumberId", "Activating a number needs the provider's id for it.")
+	case a.IsTrial && a.TrialExpiresAt == nil:
+		return domain.PhoneNumber{}, domain.Invalid("trialExpiresAt", "A trial number needs the time its trial ends.")
+	}
+	expires := a.TrialExpiresAt
+	if !a.IsTrial {
+		expires = nil
+	}
+	var updated []phoneNumberModel
+	err := s.db.WithContext(ctx).Raw(`
+		UPDATE phone_numbers
+		SET status = 'active', provider_number_id = ?,
+		    provider_order_id = CASE WHEN provider_order_id = '' THEN ? ELSE provider_order_id END,
+		    is_trial = ?, trial_expires_at = ?, updated_at = now()
+		WHERE id = ? AND status = 'pending'
+		RETURNING *`,
+		a.ProviderNumberID, a.ProviderOrderID, a.IsTrial, expires, a.ID).Find(&updated).Error
+	if err != nil {
+		return domain.PhoneNumber{}, storeError("activating a number", err)
+	}
+	if len(updated) == 1 {
+		return updated[0].toDomain(), nil
+	}
+	m, err := s.load(ctx, a.ID)
+	switch {
+	case err != nil:
+		return domain.PhoneNumber{}, storeError("activating a number", err)
+	case domain.NumberStatus(m.Status) == domain.NumberActive:
+		return m.toDomain(), nil
+	default:
+		return domain.PhoneNumber{}, ErrNumberEnded
+	}
+}
+
+// End moves a live number to a final status (released, expired or failed),
+// stamping released_at and unassigning its assistant: an ended number
+// takes no calls, and an assistant's numbers are the ones it can use. Ending
+// an ended number returns it unchanged, keeping its first final status and
+// time. A missing number is domain.ErrNotFound.
+//
+// End does not free the team's plan slot: that is the purchase's
+// reservation (ReservationStore.Release).
+func (s *PhoneNumberStore) End(ctx context.Context, id string, status domain.NumberStatus) (domain.PhoneNumber, error) {
+	switch {
+	case id == "":
+		return domain.PhoneNumber{}, domain.Invalid("id", "Ending a number needs its record's id.")
+	case status != domain.NumberReleased && status != domain.NumberExpired && status != domain.NumberFailed:
+		return domain.PhoneNumber{}, domain.Invalid("status", "A number ends as released, expired or failed, not %q.", status)
+	}
+	var updated []phoneNumberModel
+	err := s.db.WithContext(ctx).Raw(`
+		UPDATE phone_numbers
+		SET status = ?, released_at = now(), assistant_id = NULL, updated_at = now()
+		WHERE id = ? AND status IN `+liveStatuses+`
+		RETURNING *`, string(status), id).Find(&updated).Error
+	if err != nil {
+		return domain.PhoneNumber{}, storeError("ending a number", err)
+	}
+	if len(updated) == 1 {
+		return updated[0].toDomain(), nil
+	}
+	m, err := s.load(ctx, id)
+	if err != nil {
+		return domain.PhoneNumber{}, storeError("ending a number", err)
+	}
+	return m.toDomain(), nil
+}
+
+// ConvertTrial makes a live trial number a paid one: not a trial, no
+// expiry. A number that is not a trial is returned unchanged, so a retry
+// succeeds; an ended trial number is ErrNumberEnded (an expired trial
+// cannot be bought back by converting it). A missing one is
+// domain.ErrNotFound.
+func (s *PhoneNumberStore) ConvertTrial(ctx context.Context, id string) (domain.PhoneNumber, error) {
+	if id == "" {
+		return domain.PhoneNumber{}, domain.Invalid("id", "Converting a trial number needs its record's id.")
+	}
+	var updated []phoneNumberModel
+	err := s.db.WithContext(ctx).Raw(`
+		UPDATE phone_numbers
+		SET is_trial = false, trial_expires_at = NULL, updated_at = now()
+		WHERE id = ? AND status IN `+liveStatuses+` AND (is_trial OR trial_expires_at IS NOT NULL)
+		RETURNING *`, id).Find(&updated).Error
+	if err != nil {
+		return domain.PhoneNumber{}, storeError("converting a trial number", err)
+	}
+	if len(updated) == 1 {
+		return updated[0].toDomain(), nil
+	}
+	m, err := s.load(ctx, id)
+	switch {
+	case err != nil:
+		return domain.PhoneNumber{}, storeError("converting a trial number", err)
+	case !m.IsTrial && m.TrialExpiresAt == nil:
+		return m.toDomain(), nil
+	default:
+		return domain.PhoneNumber{}, ErrNumberEnded
+	}
+}
+
+// Get returns the team's number with this id; another team's number is
+// domain.ErrNotFound, exactly like one that does not exist, so ids cannot
+// be probed across teams.
+func (s *PhoneNumberStore) Get(ctx context.Context, teamID, id string) (domain.PhoneNumber, error) {
+	if malformedText(teamID) || malformedText(id) {
+		return domain.PhoneNumber{}, domain.ErrNotFound // no such id can exist
+	}
+	m, err := s.loadOfTeam(ctx, teamID, id)
+	if err != nil {
+		return domain.PhoneNumber{}, storeError("reading a number", err)
+	}
+	return m.toDomain(), nil
+}
+
+// AssignAssistant assigns the team's live number to the team's assistant,
+// moving it from any other (a number has at most one assistant); assigning
+// it to its own assistant again changes nothing. A nil assistantID
+// unassigns the number, whatever its status.
+//
+// A number that is missing or another team's is domain.ErrNotFound; an
+// assistant that is missing or another team's is a KindNotFound error
+// naming it; an ended number is ErrNumberEnded.
+func (s *PhoneNumberStore) AssignAssistant(ctx context.Context, teamID, numberID string, assistantID *string) (domain.PhoneNumber, error) {
+	switch {
+	case teamID == "":
+		return domain.PhoneNumber{}, domain.Invalid("teamId", "Assigning a number needs its team.")
+	case numberID == "":
+		return domain.PhoneNumber{}, domain.Invalid("id", "Assigning a number needs its id.")
+	case assistantID != nil && *assistantID == "":
+		return domain.PhoneNumber{}, domain.Invalid("assistantId", "The assistant id must not be empty; send null to unassign the number.")
+	}
+	if malformedText(teamID) || malformedText(numberID) {
+		return domain.PhoneNumber{}, domain.ErrNotFound // no such id can exist
+	}
+	if assistantID != nil && malformedText(*assistantID) {
+		return domain.PhoneNumber{}, domain.Invalid("assistantId", "The assistant id is not valid text.")
+	}
+	// The row only changes when the assignment does, so a retry writes
+	// nothing. The EXISTS turns another team's (or a missing) assistant
+	// into "no row changed" rather than a foreign-key failure that would be
+	// logged as a database error; the foreign key (team_id, assistant_id)
+	// still holds if the assistant is deleted meanwhile.
+	var (
+		updated []phoneNumberModel
+		err     error
+	)
+	if assistantID == nil {
+		err = s.db.WithContext(ctx).Raw(`
+			UPDATE phone_numbers SET assistant_id = NULL, updated_at = now()
+			WHERE team_id = ? AND id = ? AND assistant_id IS NOT NULL
+			RETURNING *`, teamID, numberID).Find(&updated).Error
+	} else {
+		err = s.db.WithContext(ctx).Raw(`
+			UPDATE phone_numbers p SET assistant_id = ?, updated_at = now()
+			WHERE p.team_id = ? AND p.id = ? AND p.status IN `+liveStatuses+`
+			  AND p.assistant_id IS DISTINCT FROM ?
+			  AND EXISTS (SELECT 1 FROM assistants a WHERE a.team_id = p.team_id AND a.id = ?)
+			RETURNING p.*`, *assistantID, teamID, numberID, *assistantID, *assistantID).Find(&updated).Error
+	}
+	if errors.Is(err, gorm.ErrForeignKeyViolated) {
+		return domain.PhoneNumber{}, assistantNotFound(*assistantID)
+	}
+	if err != nil {
+		return domain.PhoneNumber{}, storeError("assigning a number to an assistant", err)
+	}
+	if len(updated) == 1 {
+		return updated[0].toDomain(), nil
+	}
+	// Nothing changed: find out which condition did not hold.
+	m, err := s.loadOfTeam(ctx, teamID, numberID)
+	switch {
+	case err != nil:
+		return domain.PhoneNumber{}, storeError("assigning a number to an assistant", err)
+	case assistantID == nil:
+		return m.toDomain(), nil // already unassigned
+	case !domain.NumberStatus(m.Status).Live():
+		return domain.PhoneNumber{}, ErrNumberEnded
+	case m.AssistantID != nil && *m.AssistantID == *assistantID:
+		return m.toDomain(), nil // already assigned to it
+	default:
+		return domain.PhoneNumber{}, assistantNotFound(*assistantID)
+	}
+}
+
+// assistantNotFound refuses an assistant that is missing or another team's,
+// alike, so assistant ids cannot be probed across teams.
+func assistantNotFound(id string) *domain.Error {
+	return &domain.Error{
+		Kind:    domain.KindNotFound,
+		Code:    domain.CodeNotFound,
+		Field:   "assistantId",
+		Message: "Assistant " + id + " does not exist in this team.",
+	}
+}
+
+// List returns a page of the team's numbers, newest first (ties broken by
+// id, so the order is total and pages never overlap), with each number's
+// assistant name and buyer joined in by the one query that reads the page.
+// Only pending and active numbers are listed unless q.IncludeReleased.
+//
+// Pages are keyset-paginated: NextCursor is an opaque position after the
+// page's last item, so numbers bought while a client pages through never
+// shift later pages. A cursor that List did not make is KindInvalid on
+// field "cursor". Total is counted by a second query with the same filter;
+// a number bought or released between the two statements may make it
+// differ from the items by one.
+func (s *PhoneNumberStore) List(ctx context.Context, q domain.NumberListQuery) (domain.NumberListPage, error) {
+	switch {
+	case q.TeamID == "":
+		return domain.NumberListPage{}, domain.Invalid("teamId", "Listing numbers needs a team.")
+	case q.Limit < 0:
+		return domain.NumberListPage{}, domain.Invalid("limit", "The page size must be positive, or 0 for every number.")
+	}
+	filter := "p.team_id = ?"
+	if !q.IncludeReleased {
+		filter += " AND p.status IN " + liveStatuses
+	}
+	pageFilter, args := filter, []any{q.TeamID}
+	if q.Cursor != "" {
+		at, id, err := decodeNumberCursor(q.Cursor)
+		if err != nil {
+			return domain.NumberListPage{}, err
+		}
+		// A row comparison, which the (team_id, created_at DESC, id DESC)
+		// indexes answer as one range scan.
+		pageFilter += " AND (p.created_at, p.id) < (?, ?)"
+		args = append(args, at, id)
+	}
+	limit := ""
+	if q.Limit > 0 {
+		// One row more than the page says whether another page follows.
+		limit = " LIMIT ?"
+		args = append(args, q.Limit+1)
+	}
+
+	var rows []phoneNumberListRow
+	err := s.db.WithContext(ctx).Raw(`
+		SELECT p.*, a.name AS assistant_name, u.email AS created_by_email, u.name AS created_by_name
+		FROM phone_numbers p
+		JOIN users u ON u.id = p.created_by_user_id
+		LEFT JOIN assistants a ON a.team_id = p.team_id AND a.id = p.assistant_id
+		WHERE `+pageFilter+`
+		ORDER BY p.created_at DESC, p.id DESC`+limit, args...).Find(&rows).Error
+	if err != nil {
+		return domain.NumberListPage{}, storeError("listing numbers", err)
+	}
+	var total int64
+	err = s.db.WithContext(ctx).Raw(`SELECT count(*) FROM phone_numbers p WHERE `+filter, q.TeamID).Find(&total).Error
+	if err != nil {
+		return domain.NumberListPage{}, storeError("counting numbers", err)
+	}
+
+	page := domain.NumberListPage{Items: make([]domain.NumberListItem, 0, len(rows)), Total: int(total)}
+	if q.Limit > 0 && len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+		last := rows[len(rows)-1].Number
+		page.NextCursor = encodeNumberCursor(last.CreatedAt, last.ID)
+	}
+	for _, r := range rows {
+		page.Items = append(page.Items, r.toDomain())
+	}
+	return page, nil
+}
+
+// cursorSeparator sits between the time and the id in a cursor; neither an
+// RFC 3339 time nor an id contains it.
+const cursorSeparator = "|"
+
+// encodeNumberCursor makes the cursor of the position just after the
+// number created at createdAt with this id. Base64 keeps it opaque, so
+// clients pass it back rather than build one.
+func encodeNumberCursor(createdAt time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(createdAt.UTC().Format(time.RFC3339Nano) + cursorSeparator + id))
+}
+
+// decodeNumberCursor reads a cursor made by encodeNumberCursor.
+func decodeNumberCursor(cursor string) (time.Time, string, error) {
+	invalid := domain.Invalid("cursor", "The cursor is not one this API returned: pass nextCursor from the previous page unchanged, or leave it out for the first page.")
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return time.Time{}, "", invalid
+	}
+	at, id, ok := strings.Cut(string(raw), cursorSeparator)
+	if !ok || id == "" || malformedText(id) {
+		return time.Time{}, "", invalid
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return time.Time{}, "", invalid
+	}
+	return t.UTC(), id, nil
+}
+
+// malformedText reports whether s cannot be a PostgreSQL text value
+// (invalid UTF-8 or a NUL byte), so that input from a client is refused
+// as such instead of failing the query like a database error.
+func malformedText(s string) bool {
+	return !utf8.ValidString(s) || strings.ContainsRune(s, 0)
+}
+
+// load reads a number by id alone (the workflows' writes, which already
+// know the record is theirs), or domain.ErrNotFound.
+func (s *PhoneNumberStore) load(ctx context.Context, id string) (phoneNumberModel, error) {
+	var m phoneNumberModel
+	err := s.db.WithContext(ctx).Take(&m, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return phoneNumberModel{}, domain.ErrNotFound
+	}
+	return m, err
+}
+
+// loadOfTeam reads the team's number, or domain.ErrNotFound (also for
+// another team's number).
+func (s *PhoneNumberStore) loadOfTeam(ctx context.Context, teamID, id string) (phoneNumberModel, error) {
+	var m phoneNumberModel
+	err := s.db.WithContext(ctx).Take(&m, "team_id = ? AND id = ?", teamID, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return phoneNumberModel{}, domain.ErrNotFound
+	}
+	return m, err
+}

@@ -1,0 +1,647 @@
+package persistence_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+)
+
+// newPending records a pending purchase of e164 by the account under a
+// fresh id.
+func newPending(t *testing.T, store *persistence.PhoneNumberStore, acct account, e164 string) domain.PhoneNumber {
+	t.Helper()
+	n, err := store.CreatePending(t.Context(), pendingNumber(acct, e164))
+	if err != nil {
+		t.Fatalf("CreatePending(%s): %v", e164, err)
+	}
+	return n
+}
+
+// pendingNumber is a purchase of e164 by the account, not yet recorded.
+func pendingNumber(acct account, e164 string) domain.PhoneNumber {
+	return domain.PhoneNumber{
+		ID:              domain.NewID(domain.PrefixPhoneNumber),
+		TeamID:          acct.TeamID,
+		PhoneNumber:     e164,
+		CreatedByUserID: acct.UserID,
+		WorkflowID:      "phone-number:" + e164,
+	}
+}
+
+// newActive records e164 as the account's active, paid number.
+func newActive(t *testing.T, store *persistence.PhoneNumberStore, acct account, e164 string) domain.PhoneNumber {
+	t.Helper()
+	n := newPending(t, store, acct, e164)
+	active, err := store.Activate(t.Context(), domain.ActivateNumber{ID: n.ID, ProviderNumberID: "tx-" + e164})
+	if err != nil {
+		t.Fatalf("Activate(%s): %v", e164, err)
+	}
+	return active
+}
+
+// wantError fails the test unless err is a *domain.Error of this kind and
+// code.
+func wantError(t *testing.T, what string, err error, kind domain.Kind, code string) *domain.Error {
+	t.Helper()
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Kind != kind || de.Code != code {
+		t.Errorf("%s: error = %v, want kind %d code %s", what, err, kind, code)
+		return &domain.Error{}
+	}
+	if de.Message == "" {
+		t.Errorf("%s: error %v has no message", what, err)
+	}
+	return de
+}
+
+func countRows(t *testing.T, db *gorm.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.Raw(query, args...).Find(&n).Error; err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func TestCreatePendingIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	acct := newAccount(t, db, domain.PlanGrowth)
+
+	in := pendingNumber(acct, "+14155550101")
+	in.Status = domain.NumberActive // ignored: a new record is pending
+	first, err := store.CreatePending(ctx, in)
+	if err != nil {
+		t.Fatalf("CreatePending: %v", err)
+	}
+	if first.ID != in.ID || first.Status != domain.NumberPending || first.Provider != "telnyx" ||
+		first.TeamID != acct.TeamID || first.CreatedByUserID != acct.UserID || first.WorkflowID != in.WorkflowID ||
+		first.CreatedAt.IsZero() || first.CreatedAt.Location() != time.UTC || first.ReleasedAt != nil {
+		t.Errorf("CreatePending = %+v", first)
+	}
+
+	// Activity retries, racing each other.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			again, err := store.CreatePending(ctx, in)
+			if err != nil {
+				t.Errorf("retried CreatePending: %v", err)
+				return
+			}
+			if !sameNumber(again, first) {
+				t.Errorf("retried CreatePending = %+v, want %+v", again, first)
+			}
+		})
+	}
+	wg.Wait()
+	if n := countRows(t, db, "SELECT count(*) FROM phone_numbers WHERE phone_number = ?", in.PhoneNumber); n != 1 {
+		t.Errorf("%d rows for the number, want 1", n)
+	}
+
+	// The id recording another number is a bug, not a retry.
+	other := in
+	other.PhoneNumber = "+14155550199"
+	if _, err := store.CreatePending(ctx, other); domain.ErrorKind(err) != domain.KindConflict {
+		t.Errorf("CreatePending(same id, other number) = %v, want KindConflict", err)
+	}
+}
+
+func TestCreatePendingRefusesALiveNumber(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	a := newAccount(t, db, domain.PlanGrowth)
+	b := newAccount(t, db, domain.PlanGrowth)
+	const e164 = "+14155550102"
+
+	pending := newPending(t, store, a, e164)
+	_, err := store.CreatePending(ctx, pendingNumber(b, e164))
+	wantError(t, "another team, number pending", err, domain.KindConflict, domain.CodeNumberInPurchase)
+	_, err = store.CreatePending(ctx, pendingNumber(a, e164))
+	wantError(t, "same team, number pending", err, domain.KindConflict, domain.CodeNumberInPurchase)
+
+	if _, err := store.Activate(ctx, domain.ActivateNumber{ID: pending.ID, ProviderNumberID: "tx-1"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.CreatePending(ctx, pendingNumber(a, e164))
+	if de := wantError(t, "same team, number active", err, domain.KindConflict, domain.CodeAlreadyOwned); !strings.Contains(de.Message, e164) {
+		t.Errorf("already_owned message %q does not name the number", de.Message)
+	}
+	_, err = store.CreatePending(ctx, pendingNumber(b, e164))
+	wantError(t, "another team, number active", err, domain.KindConflict, domain.CodeNumberInPurchase)
+
+	// Once released, the number may be bought again.
+	if _, err := store.End(ctx, pending.ID, domain.NumberReleased); err != nil {
+		t.Fatal(err)
+	}
+	again := newPending(t, store, b, e164)
+	if again.TeamID != b.TeamID || again.Status != domain.NumberPending {
+		t.Errorf("CreatePending after release = %+v", again)
+	}
+
+	if _, err := store.CreatePending(ctx, pendingNumber(a, "4155550102")); domain.ErrorKind(err) != domain.KindInvalid {
+		t.Errorf("CreatePending(not E.164) = %v, want KindInvalid", err)
+	}
+	missingTeam := pendingNumber(a, "+14155550103")
+	missingTeam.TeamID = "team_missing"
+	if _, err := store.CreatePending(ctx, missingTeam); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("CreatePending(missing team) = %v, want ErrNotFound", err)
+	}
+	if _, err := store.CreatePending(ctx, domain.PhoneNumber{TeamID: a.TeamID, PhoneNumber: e164, CreatedByUserID: a.UserID}); domain.ErrorKind(err) != domain.KindInvalid {
+		t.Errorf("CreatePending(no id) = %v, want KindInvalid", err)
+	}
+}
+
+func TestActivateAndEnd(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	acct := newAccount(t, db, domain.PlanFree)
+	n := newPending(t, store, acct, "+14155550104")
+
+	if err := store.SetProviderOrder(ctx, n.ID, "order-1"); err != nil {
+		t.Fatalf("SetProviderOrder: %v", err)
+	}
+	if err := store.SetProviderOrder(ctx, n.ID, "order-1"); err != nil {
+		t.Errorf("SetProviderOrder again: %v", err)
+	}
+	if err := store.SetProviderOrder(ctx, n.ID, "order-2"); domain.ErrorKind(err) != domain.KindConflict {
+		t.Errorf("SetProviderOrder(another order) = %v, want KindConflict", err)
+	}
+	if err := store.SetProviderOrder(ctx, "pn_missing", "order-1"); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("SetProviderOrder(missing) = %v, want ErrNotFound", err)
+	}
+
+	expires := time.Now().UTC().Add(5 * 24 * time.Hour).Truncate(time.Microsecond)
+	// The order recorded first is kept.
+	active, err := store.Activate(ctx, domain.ActivateNumber{ID: n.ID, ProviderNumberID: "tx-104", ProviderOrderID: "order-other", IsTrial: true, TrialExpiresAt: &expires})
+	if err != nil {
+		t.Fatalf("Activate: %v", err)
+	}
+	if active.Status != domain.NumberActive || active.ProviderNumberID != "tx-104" || active.ProviderOrderID != "order-1" ||
+		!active.IsTrial || active.TrialExpiresAt == nil || !active.TrialExpiresAt.Equal(expires) {
+		t.Errorf("Activate = %+v", active)
+	}
+	again, err := store.Activate(ctx, domain.ActivateNumber{ID: n.ID, ProviderNumberID: "tx-other"})
+	if err != nil || !sameNumber(again, active) {
+		t.Errorf("Activate again = %+v, %v; want it unchanged: %+v", again, err, active)
+	}
+	if got, err := store.Get(ctx, acct.TeamID, n.ID); err != nil || !sameNumber(got, active) {
+		t.Errorf("Get = %+v, %v; want %+v", got, err, active)
+	}
+
+	ended, err := store.End(ctx, n.ID, domain.NumberExpired)
+	if err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	if ended.Status != domain.NumberExpired || ended.ReleasedAt == nil || ended.ReleasedAt.Before(ended.CreatedAt) {
+		t.Errorf("End = %+v", ended)
+	}
+	endedAgain, err := store.End(ctx, n.ID, domain.NumberReleased)
+	if err != nil || !sameNumber(endedAgain, ended) {
+		t.Errorf("End again = %+v, %v; want it unchanged: %+v", endedAgain, err, ended)
+	}
+
+	if _, err := store.Activate(ctx, domain.ActivateNumber{ID: n.ID, ProviderNumberID: "tx-104"}); !errors.Is(err, persistence.ErrNumberEnded) {
+		t.Errorf("Activate(ended) = %v, want ErrNumberEnded", err)
+	}
+	if err := store.SetProviderOrder(ctx, n.ID, "order-3"); !errors.Is(err, persistence.ErrNumberEnded) {
+		t.Errorf("SetProviderOrder(ended) = %v, want ErrNumberEnded", err)
+	}
+	if _, err := store.End(ctx, n.ID, domain.NumberActive); domain.ErrorKind(err) != domain.KindInvalid {
+		t.Errorf("End(active) = %v, want KindInvalid", err)
+	}
+	if _, err := store.End(ctx, "pn_missing", domain.NumberFailed); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("End(missing) = %v, want ErrNotFound", err)
+	}
+	if _, err := store.Activate(ctx, domain.ActivateNumber{ID: "pn_missing", ProviderNumberID: "x"}); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("Activate(missing) = %v, want ErrNotFound", err)
+	}
+	if _, err := store.Activate(ctx, domain.ActivateNumber{ID: n.ID, ProviderNumberID: "x", IsTrial: true}); domain.ErrorKind(err) != domain.KindInvalid {
+		t.Errorf("Activate(trial without expiry) = %v, want KindInvalid", err)
+	}
+
+	// A failed purchase ends a pending number.
+	failed, err := store.End(ctx, newPending(t, store, acct, "+14155550105").ID, domain.NumberFailed)
+	if err != nil || failed.Status != domain.NumberFailed || failed.ReleasedAt == nil {
+		t.Errorf("End(pending, failed) = %+v, %v", failed, err)
+	}
+}
+
+func TestConvertTrial(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	acct := newAccount(t, db, domain.PlanFree)
+	expires := time.Now().UTC().Add(time.Hour)
+
+	trial := newPending(t, store, acct, "+14155550106")
+	activated, err := store.Activate(ctx, domain.ActivateNumber{ID: trial.ID, ProviderNumberID: "tx", ProviderOrderID: "ord-106", IsTrial: true, TrialExpiresAt: &expires})
+	if err != nil || activated.ProviderOrderID != "ord-106" || !activated.IsTrial {
+		t.Fatalf("Activate = %+v, %v; want trial with order ord-106", activated, err)
+	}
+	paid, err := store.ConvertTrial(ctx, trial.ID)
+	if err != nil {
+		t.Fatalf("ConvertTrial: %v", err)
+	}
+	if paid.IsTrial || paid.TrialExpiresAt != nil || paid.Status != domain.NumberActive {
+		t.Errorf("ConvertTrial = %+v, want an active paid number", paid)
+	}
+	again, err := store.ConvertTrial(ctx, trial.ID)
+	if err != nil || !sameNumber(again, paid) {
+		t.Errorf("ConvertTrial again = %+v, %v; want it unchanged (no write): %+v", again, err, paid)
+	}
+
+	expired := newPending(t, store, acct, "+14155550107")
+	if _, err := store.Activate(ctx, domain.ActivateNumber{ID: expired.ID, ProviderNumberID: "tx2", IsTrial: true, TrialExpiresAt: &expires}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.End(ctx, expired.ID, domain.NumberExpired); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.ConvertTrial(ctx, expired.ID); !errors.Is(err, persistence.ErrNumberEnded) {
+		t.Errorf("ConvertTrial(expired) = %v, want ErrNumberEnded", err)
+	}
+	if _, err := store.ConvertTrial(ctx, "pn_missing"); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("ConvertTrial(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestGetIsScopedToTheTeam(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	a := newAccount(t, db, domain.PlanGrowth)
+	b := newAccount(t, db, domain.PlanGrowth)
+	n := newActive(t, store, a, "+14155550108")
+
+	if got, err := store.Get(ctx, a.TeamID, n.ID); err != nil || !sameNumber(got, n) {
+		t.Errorf("Get(own) = %+v, %v; want %+v", got, err, n)
+	}
+	if _, err := store.Get(ctx, b.TeamID, n.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("Get(other team's) = %v, want ErrNotFound", err)
+	}
+	for _, id := range []string{"pn_missing", "pn_\xff", "pn_\x00"} {
+		if _, err := store.Get(ctx, a.TeamID, id); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("Get(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}
+
+func TestAssignAssistant(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	assistants := persistence.NewAssistantStore(db)
+	a := newAccount(t, db, domain.PlanGrowth)
+	b := newAccount(t, db, domain.PlanGrowth)
+	front, err := assistants.CreateAssistant(ctx, domain.Assistant{TeamID: a.TeamID, Name: "Front desk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	night, err := assistants.CreateAssistant(ctx, domain.Assistant{TeamID: a.TeamID, Name: "Night line"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := assistants.CreateAssistant(ctx, domain.Assistant{TeamID: b.TeamID, Name: "Other team's"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newActive(t, store, a, "+14155550109")
+
+	assigned, err := store.AssignAssistant(ctx, a.TeamID, n.ID, &front.ID)
+	if err != nil || assigned.AssistantID == nil || *assigned.AssistantID != front.ID {
+		t.Fatalf("AssignAssistant = %+v, %v; want assistant %s", assigned, err, front.ID)
+	}
+	again, err := store.AssignAssistant(ctx, a.TeamID, n.ID, &front.ID)
+	if err != nil || !again.UpdatedAt.Equal(assigned.UpdatedAt) || *again.AssistantID != front.ID {
+		t.Errorf("AssignAssistant again = %+v, %v; want it unchanged: %+v", again, err, assigned)
+	}
+	moved, err := store.AssignAssistant(ctx, a.TeamID, n.ID, &night.ID)
+	if err != nil || moved.AssistantID == nil || *moved.AssistantID != night.ID {
+		t.Errorf("AssignAssistant(move) = %+v, %v; want assistant %s", moved, err, night.ID)
+	}
+
+	for _, id := range []string{foreign.ID, "asst_missing"} {
+		_, err := store.AssignAssistant(ctx, a.TeamID, n.ID, &id)
+		if de := wantError(t, "assigning assistant "+id, err, domain.KindNotFound, domain.CodeNotFound); !strings.Contains(de.Message, id) {
+			t.Errorf("message %q does not name assistant %s", de.Message, id)
+		}
+	}
+	if got, _ := store.Get(ctx, a.TeamID, n.ID); got.AssistantID == nil || *got.AssistantID != night.ID {
+		t.Errorf("after refused assignments, number = %+v, want assistant %s", got, night.ID)
+	}
+	if _, err := store.AssignAssistant(ctx, b.TeamID, n.ID, &foreign.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("AssignAssistant(other team's number) = %v, want ErrNotFound", err)
+	}
+
+	unassigned, err := store.AssignAssistant(ctx, a.TeamID, n.ID, nil)
+	if err != nil || unassigned.AssistantID != nil {
+		t.Errorf("AssignAssistant(nil) = %+v, %v; want no assistant", unassigned, err)
+	}
+	if again, err := store.AssignAssistant(ctx, a.TeamID, n.ID, nil); err != nil || !sameNumber(again, unassigned) {
+		t.Errorf("AssignAssistant(nil) again = %+v, %v; want it unchanged", again, err)
+	}
+
+	// A pending number may be assigned; an ended one may not, and ending
+	// a number unassigns it.
+	pending := newPending(t, store, a, "+14155550110")
+	if got, err := store.AssignAssistant(ctx, a.TeamID, pending.ID, &front.ID); err != nil || got.AssistantID == nil {
+		t.Errorf("AssignAssistant(pending) = %+v, %v", got, err)
+	}
+	ended, err := store.End(ctx, pending.ID, domain.NumberReleased)
+	if err != nil || ended.AssistantID != nil {
+		t.Errorf("End = %+v, %v; want the assistant cleared", ended, err)
+	}
+	_, err = store.AssignAssistant(ctx, a.TeamID, pending.ID, &front.ID)
+	wantError(t, "assigning an ended number", err, domain.KindConflict, "number_ended")
+	if got, err := store.AssignAssistant(ctx, a.TeamID, pending.ID, nil); err != nil || got.AssistantID != nil {
+		t.Errorf("AssignAssistant(ended, nil) = %+v, %v; want it unchanged", got, err)
+	}
+}
+
+func TestListNewestFirstWithAssistantAndBuyer(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	a := newAccount(t, db, domain.PlanGrowth)
+	b := newAccount(t, db, domain.PlanGrowth)
+	buyer, err := persistence.NewAccountStore(db).GetUser(ctx, a.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := persistence.NewAssistantStore(db).CreateAssistant(ctx, domain.Assistant{TeamID: a.TeamID, Name: "Front desk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	oldest := newActive(t, store, a, "+14155550111")
+	released := newActive(t, store, a, "+14155550112")
+	assigned := newActive(t, store, a, "+14155550113")
+	pending := newPending(t, store, a, "+14155550114")
+	newActive(t, store, b, "+14155550115") // another team's
+	if _, err := store.End(ctx, released.ID, domain.NumberReleased); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.AssignAssistant(ctx, a.TeamID, assigned.ID, &front.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	page, err := store.List(ctx, domain.NumberListQuery{TeamID: a.TeamID})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if got, want := listIDs(page), []string{pending.ID, assigned.ID, oldest.ID}; !equalIDs(got, want) {
+		t.Errorf("List = %v, want %v (pending and active, newest first)", got, want)
+	}
+	if page.Total != 3 || page.NextCursor != "" {
+		t.Errorf("List total %d, next cursor %q; want 3 and none", page.Total, page.NextCursor)
+	}
+	for _, it := range page.Items {
+		if it.CreatedByEmail != buyer.Email || it.CreatedByName != buyer.Name || it.TeamID != a.TeamID {
+			t.Errorf("item %s: buyer %q %q, want %q %q", it.ID, it.CreatedByEmail, it.CreatedByName, buyer.Email, buyer.Name)
+		}
+		switch it.ID {
+		case assigned.ID:
+			if it.AssistantID == nil || *it.AssistantID != front.ID || it.AssistantName == nil || *it.AssistantName != "Front desk" {
+				t.Errorf("assigned item = %+v, want assistant %s Front desk", it, front.ID)
+			}
+			if it.Status != domain.NumberActive || it.ProviderNumberID == "" || it.PhoneNumber.PhoneNumber != "+14155550113" {
+				t.Errorf("assigned item = %+v", it)
+			}
+		default:
+			if it.AssistantID != nil || it.AssistantName != nil {
+				t.Errorf("unassigned item %s has assistant %v %v", it.ID, it.AssistantID, it.AssistantName)
+			}
+		}
+	}
+
+	all, err := store.List(ctx, domain.NumberListQuery{TeamID: a.TeamID, IncludeReleased: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := listIDs(all), []string{pending.ID, assigned.ID, released.ID, oldest.ID}; !equalIDs(got, want) || all.Total != 4 {
+		t.Errorf("List(includeReleased) = %v total %d, want %v total 4", got, all.Total, want)
+	}
+
+	empty, err := store.List(ctx, domain.NumberListQuery{TeamID: "team_without_numbers", Limit: 10})
+	if err != nil || empty.Items == nil || len(empty.Items) != 0 || empty.Total != 0 || empty.NextCursor != "" {
+		t.Errorf("List(no numbers) = %+v, %v; want an empty page", empty, err)
+	}
+}
+
+func TestListPaginatesWithoutGapsOrDuplicates(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	acct := newAccount(t, db, domain.PlanScale)
+
+	// Groups of three share a creation time, so the cursor must break ties
+	// by id.
+	base := time.Date(2026, 11, 27, 12, 0, 0, 123456000, time.UTC)
+	const count = 25
+	for i := range count {
+		n := pendingNumber(acct, fmt.Sprintf("+1415555%04d", 200+i))
+		n.CreatedAt = base.Add(time.Duration(i/3) * time.Second)
+		if _, err := store.CreatePending(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := store.List(ctx, domain.NumberListQuery{TeamID: acct.TeamID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Items) != count || all.Total != count || all.NextCursor != "" {
+		t.Fatalf("List(limit 0) = %d items, total %d, cursor %q; want all %d", len(all.Items), all.Total, all.NextCursor, count)
+	}
+	for i := 1; i < count; i++ {
+		prev, cur := all.Items[i-1], all.Items[i]
+		if cur.CreatedAt.After(prev.CreatedAt) || (cur.CreatedAt.Equal(prev.CreatedAt) && cur.ID > prev.ID) {
+			t.Errorf("items %d and %d are not newest first: %s %s then %s %s", i-1, i, prev.CreatedAt, prev.ID, cur.CreatedAt, cur.ID)
+		}
+	}
+
+	var paged []string
+	cursor := ""
+	pages := 0
+	for {
+		page, err := store.List(ctx, domain.NumberListQuery{TeamID: acct.TeamID, Limit: 10, Cursor: cursor})
+		if err != nil {
+			t.Fatalf("List(page %d): %v", pages+1, err)
+		}
+		pages++
+		if page.Total != count {
+			t.Errorf("page %d: total %d, want %d", pages, page.Total, count)
+		}
+		paged = append(paged, listIDs(page)...)
+		if page.NextCursor == "" {
+			if len(page.Items) != 5 {
+				t.Errorf("last page has %d items, want 5", len(page.Items))
+			}
+			break
+		}
+		if len(page.Items) != 10 {
+			t.Errorf("page %d has %d items, want 10", pages, len(page.Items))
+		}
+		if pages > 3 {
+			t.Fatal("more than 3 pages of 10 for 25 numbers")
+		}
+		cursor = page.NextCursor
+	}
+	if pages != 3 || !equalIDs(paged, listIDs(all)) {
+		t.Errorf("%d pages listed %v, want 3 pages listing %v", pages, paged, listIDs(all))
+	}
+
+	// A page of exactly the remaining numbers has no next page.
+	exact, err := store.List(ctx, domain.NumberListQuery{TeamID: acct.TeamID, Limit: count})
+	if err != nil || len(exact.Items) != count || exact.NextCursor != "" {
+		t.Errorf("List(limit %d) = %d items, cursor %q, %v; want all and no cursor", count, len(exact.Items), exact.NextCursor, err)
+	}
+}
+
+func TestListRefusesMalformedCursorsAndLimits(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	acct := newAccount(t, db, domain.PlanGrowth)
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+	for _, cursor := range []string{
+		"!!not base64!!",
+		b64("no separator"),
+		b64("2026-11-27T12:00:00Z|"),
+		b64("yesterday|pn_01"),
+		b64("2026-11-27T12:00:00Z") + "=",   // padded, which List never makes
+		b64("2026-11-27T12:00:00Z|pn_\xff"), // not UTF-8
+		b64("2026-11-27T12:00:00Z|pn_\x00"),
+	} {
+		_, err := store.List(ctx, domain.NumberListQuery{TeamID: acct.TeamID, Cursor: cursor})
+		if de := wantError(t, "cursor "+cursor, err, domain.KindInvalid, domain.CodeInvalidRequest); de.Field != "cursor" {
+			t.Errorf("cursor %q: field %q, want cursor", cursor, de.Field)
+		}
+	}
+	if _, err := store.List(ctx, domain.NumberListQuery{TeamID: acct.TeamID, Limit: -1}); domain.ErrorKind(err) != domain.KindInvalid {
+		t.Errorf("List(limit -1) = %v, want KindInvalid", err)
+	}
+}
+
+func TestListReadsEachPageInOneQuery(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	assistants := persistence.NewAssistantStore(db)
+	acct := newAccount(t, db, domain.PlanScale)
+	// Every number with its own assistant: a query per item (N+1) would
+	// show as more statements per page.
+	for i := range 12 {
+		n := newActive(t, store, acct, fmt.Sprintf("+1415555%04d", 300+i))
+		asst, err := assistants.CreateAssistant(ctx, domain.Assistant{TeamID: acct.TeamID, Name: fmt.Sprintf("Assistant %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.AssignAssistant(ctx, acct.TeamID, n.ID, &asst.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Every statement GORM runs goes through one of these processors.
+	var (
+		mu         sync.Mutex
+		statements []string
+		counting   atomic.Bool
+	)
+	record := func(tx *gorm.DB) {
+		if counting.Load() {
+			mu.Lock()
+			statements = append(statements, tx.Statement.SQL.String())
+			mu.Unlock()
+		}
+	}
+	cb := db.Callback()
+	for name, err := range map[string]error{
+		"query": cb.Query().After("gorm:query").Register("test:count_query", record),
+		"row":   cb.Row().After("gorm:row").Register("test:count_row", record),
+		"raw":   cb.Raw().After("gorm:raw").Register("test:count_raw", record),
+	} {
+		if err != nil {
+			t.Fatalf("registering the %s callback: %v", name, err)
+		}
+	}
+
+	cursor := ""
+	for page := 1; ; page++ {
+		mu.Lock()
+		statements = nil
+		mu.Unlock()
+		counting.Store(true)
+		got, err := store.List(ctx, domain.NumberListQuery{TeamID: acct.TeamID, Limit: 5, Cursor: cursor})
+		counting.Store(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range got.Items {
+			if it.AssistantName == nil {
+				t.Errorf("page %d: item %s lacks its assistant's name", page, it.ID)
+			}
+		}
+		mu.Lock()
+		n, joined := len(statements), len(statements) > 0 && strings.Contains(statements[0], "JOIN assistants")
+		mu.Unlock()
+		if n != 2 || !joined {
+			t.Errorf("page %d ran %d statements, want the joined page query and the count: %q", page, n, statements)
+		}
+		if got.NextCursor == "" {
+			if page != 3 {
+				t.Errorf("%d pages of 5 for 12 numbers, want 3", page)
+			}
+			break
+		}
+		cursor = got.NextCursor
+	}
+}
+
+// sameNumber reports whether a and b record the same state, comparing
+// what their pointer fields point to.
+func sameNumber(a, b domain.PhoneNumber) bool {
+	sameTime := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	sameString := func(x, y *string) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	if !sameTime(a.TrialExpiresAt, b.TrialExpiresAt) || !sameTime(a.ReleasedAt, b.ReleasedAt) || !sameString(a.AssistantID, b.AssistantID) {
+		return false
+	}
+	a.TrialExpiresAt, b.TrialExpiresAt, a.ReleasedAt, b.ReleasedAt, a.AssistantID, b.AssistantID = nil, nil, nil, nil, nil, nil
+	return a == b
+}
+
+func listIDs(p domain.NumberListPage) []string {
+	ids := make([]string, 0, len(p.Items))
+	for _, it := range p.Items {
+		ids = append(ids, it.ID)
+	}
+	return ids
+}
+
+func equalIDs(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[string]bool, len(a))
+	for i := range a {
+		if a[i] != b[i] || seen[a[i]] {
+			return false
+		}
+		seen[a[i]] = true
+	}
+	return true
+}
