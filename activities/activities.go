@@ -86,6 +86,7 @@ type OrderResult struct {
 // it), and places one only when there is none. A number the provider no
 // longer has is a non-retryable number_unavailable.
 func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult, error) {
+	defer keepAlive(ctx)()
 	existing, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
 	if err != nil {
 		return OrderResult{}, temporalError(err)
@@ -214,6 +215,7 @@ type ReleaseInput struct {
 // idempotent: a number the provider no longer holds for us is released
 // already. A deletion lock is non-retryable: an operator must lift it.
 func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) error {
+	defer keepAlive(ctx)()
 	id := in.ProviderNumberID
 	if id == "" {
 		owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: in.PhoneNumber, PageSize: 10})

@@ -27,11 +27,13 @@ func DatabaseOptions() workflow.ActivityOptions {
 }
 
 // ProviderOptions suit a single Telnyx call: each attempt is bounded by
-// the client's own timeout, and a provider outage is waited out with
-// back-off up to a minute between attempts.
+// the client's own timeout, a dead worker is noticed by its missing
+// heartbeats, and a provider outage is waited out with back-off up to a
+// minute between attempts.
 func ProviderOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 45 * time.Second,
+		HeartbeatTimeout:    3 * heartbeatEvery,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/talkturo/phonenumbers/domain"
 )
@@ -58,13 +59,15 @@ func toDomainError(err error) *domain.Error {
 	if errors.As(err, &fe) {
 		switch fe.Code {
 		case fiber.StatusNotFound:
-			return &domain.Error{Kind: domain.KindNotFound, Code: domain.CodeNotFound, Message: "There is no such endpoint; see /api/openapi.json for the API."}
+			return &domain.Error{Kind: domain.KindNotFound, Code: domain.CodeNotFound, Message: "There is no such endpoint."}
 		case fiber.StatusMethodNotAllowed:
 			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeMethodNotAllowed, Message: "This endpoint does not accept that HTTP method."}
 		case fiber.StatusRequestEntityTooLarge:
 			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: "The request body is too large."}
 		case fiber.StatusRequestTimeout:
 			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: "The request took too long to arrive."}
+		case fiber.StatusRequestHeaderFieldsTooLarge:
+			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: "The request headers are too large."}
 		}
 		if fe.Code >= 400 && fe.Code < 500 {
 			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: fe.Message}
@@ -81,11 +84,20 @@ func toDomainError(err error) *domain.Error {
 // recover middleware) all end here.
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		// Errors Fiber raises before any middleware ran (a body or headers
+		// too large, a slow client) still get a request id.
+		requestID(c)
 		de := toDomainError(err)
 		status := statusOf(de.Kind)
 		var fe *fiber.Error
-		if de.Code == domain.CodeMethodNotAllowed && errors.As(err, &fe) {
-			status = http.StatusMethodNotAllowed
+		var ours *domain.Error
+		if !errors.As(err, &ours) && errors.As(err, &fe) && fe.Code >= 400 && fe.Code < 500 {
+			// Fiber's own 4xx (405, 413, 431, …) says more than a plain 400.
+			status = fe.Code
+		}
+		if status == http.StatusUnauthorized {
+			// RFC 6750: a 401 names the scheme that would have worked.
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="talkturo"`)
 		}
 		body := map[string]any{"code": de.Code, "message": de.Message}
 		if de.Field != "" {
@@ -98,5 +110,28 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			requestLogger(c, log).Error("request failed", "status", status, "code", de.Code, "error", err)
 		}
 		return c.Status(status).JSON(errorBody{Success: false, Error: body})
+	}
+}
+
+// answerUnknownMethods makes a request whose method Fiber does not know (it
+// would answer a plain-text 400 before any route or middleware ran) get the
+// JSON 405 every other wrong method gets.
+func answerUnknownMethods(app *fiber.App) {
+	known := make(map[string]bool, len(app.Config().RequestMethods))
+	for _, m := range app.Config().RequestMethods {
+		known[m] = true
+	}
+	srv := app.Server()
+	next := srv.Handler
+	srv.Handler = func(fctx *fasthttp.RequestCtx) {
+		if known[string(fctx.Method())] {
+			next(fctx)
+			return
+		}
+		c := app.AcquireCtx(fctx)
+		defer app.ReleaseCtx(c)
+		if err := app.ErrorHandler(c, fiber.ErrMethodNotAllowed); err != nil {
+			fctx.Error("Method Not Allowed", fiber.StatusMethodNotAllowed)
+		}
 	}
 }

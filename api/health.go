@@ -2,10 +2,15 @@ package api
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/talkturo/phonenumbers/domain"
 )
 
 // Check is one dependency that /readyz reports on.
@@ -25,8 +30,9 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 }
 
 // readyz runs every check in parallel, each bounded, and answers 503 when
-// one fails, naming it. Error texts are generic: a readiness probe is no
-// place to leak connection strings.
+// one fails, with the usual error object naming the failing checks. Error
+// texts are generic: a readiness probe is no place to leak connection
+// strings (the real error is logged).
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.ReadyTimeout)
 	defer cancel()
@@ -36,7 +42,7 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	for _, ch := range s.checks {
 		wg.Go(func() {
 			r := checkResult{Status: "ok"}
-			if err := ch.Check(ctx); err != nil {
+			if err := runCheck(ctx, ch); err != nil {
 				r = checkResult{Status: "unavailable", Error: "did not answer in time or refused the connection"}
 				if ctx.Err() == nil {
 					r.Error = "check failed"
@@ -49,15 +55,35 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 		})
 	}
 	wg.Wait()
-	ready := true
-	for _, r := range results {
-		ready = ready && r.Status == "ok"
+	var failing []string
+	for name, r := range results {
+		if r.Status != "ok" {
+			failing = append(failing, name)
+		}
 	}
-	status := fiber.StatusOK
-	if !ready {
-		status = fiber.StatusServiceUnavailable
+	if len(failing) == 0 {
+		return c.JSON(fiber.Map{"success": true, "checks": results})
 	}
-	return c.Status(status).JSON(fiber.Map{"success": ready, "checks": results})
+	slices.Sort(failing)
+	return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{
+		"success": false,
+		"checks":  results,
+		"error": fiber.Map{
+			"code":    domain.CodeServiceUnavailable,
+			"message": "Not ready: " + strings.Join(failing, ", ") + " unavailable.",
+		},
+	})
+}
+
+// runCheck runs one check, turning a panic into an error: a check runs on
+// a goroutine of its own, where a panic would end the process.
+func runCheck(ctx context.Context, ch Check) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("check %s panicked: %v", ch.Name, r)
+		}
+	}()
+	return ch.Check(ctx)
 }
 
 const defaultReadyTimeout = 3 * time.Second

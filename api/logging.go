@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,16 +22,28 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 // sane, else a new one. It is echoed back and put on every log line.
 func requestIDs() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		id := c.Get(headerRequestID)
-		if !validRequestID.MatchString(id) {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = "req_" + hex.EncodeToString(b[:])
-		}
-		c.Locals(localRequestID, id)
-		c.Set(headerRequestID, id)
+		requestID(c)
 		return c.Next()
 	}
+}
+
+// requestID returns the request's id, choosing it (and setting the
+// response header) on first use.
+func requestID(c *fiber.Ctx) string {
+	if id, ok := c.Locals(localRequestID).(string); ok {
+		return id
+	}
+	// A copy: Fiber's header strings point into a buffer that is reused
+	// after the request, and the id outlives it in log records.
+	id := strings.Clone(c.Get(headerRequestID))
+	if !validRequestID.MatchString(id) {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = "req_" + hex.EncodeToString(b[:])
+	}
+	c.Locals(localRequestID, id)
+	c.Set(headerRequestID, id)
+	return id
 }
 
 func requestLogger(c *fiber.Ctx, log *slog.Logger) *slog.Logger {

@@ -13,18 +13,22 @@ import (
 // the "readiness" value group, so each adapter can contribute its own.
 type fxParams struct {
 	fx.In
-	Config     Config
-	Accounts   domain.AccountStore
-	Assistants domain.AssistantStore
-	Provider   domain.NumberProvider
-	Checks     []Check `group:"readiness"`
-	Log        *slog.Logger
+	Config      Config
+	Accounts    domain.AccountStore
+	Assistants  domain.AssistantStore
+	Provider    domain.NumberProvider
+	Numbers     domain.PhoneNumberStore
+	Idempotency domain.IdempotencyStore
+	Workflows   NumberWorkflows
+	Checks      []Check `group:"readiness"`
+	Log         *slog.Logger
 }
 
 // Module provides the API server and runs it for the app's lifetime.
 var Module = fx.Module("api",
 	fx.Provide(func(p fxParams) *Server {
-		return New(p.Config, Deps{Accounts: p.Accounts, Assistants: p.Assistants, Provider: p.Provider, Checks: p.Checks, Log: p.Log})
+		return New(p.Config, Deps{Accounts: p.Accounts, Assistants: p.Assistants, Provider: p.Provider,
+			Numbers: p.Numbers, Idempotency: p.Idempotency, Workflows: p.Workflows, Checks: p.Checks, Log: p.Log})
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
 		lc.Append(fx.Hook{

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,15 +27,21 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// ShutdownTimeout is how long in-flight requests get to finish on stop.
 	ShutdownTimeout time.Duration
+	// PurchaseWait bounds how long a purchase request waits for the order
+	// to settle before answering 202 (PURCHASE_WAIT).
+	PurchaseWait time.Duration
 }
 
 // Deps are what the handlers use.
 type Deps struct {
-	Accounts   domain.AccountStore
-	Assistants domain.AssistantStore
-	Provider   domain.NumberProvider
-	Checks     []Check
-	Log        *slog.Logger
+	Accounts    domain.AccountStore
+	Assistants  domain.AssistantStore
+	Provider    domain.NumberProvider
+	Numbers     domain.PhoneNumberStore
+	Idempotency domain.IdempotencyStore
+	Workflows   NumberWorkflows
+	Checks      []Check
+	Log         *slog.Logger
 }
 
 // Server is the REST API.
@@ -44,10 +51,15 @@ type Server struct {
 	accounts   domain.AccountStore
 	assistants domain.AssistantStore
 	provider   domain.NumberProvider
+	numbers    domain.PhoneNumberStore
+	idem       domain.IdempotencyStore
+	workflows  NumberWorkflows
 	checks     []Check
 	log        *slog.Logger
 	ln         net.Listener
 	served     chan error
+	stopMu     sync.Mutex
+	stopped    bool
 }
 
 // New builds the API with its routes. It does not listen: Start does.
@@ -61,11 +73,15 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 25 * time.Second
 	}
+	if cfg.PurchaseWait == 0 {
+		cfg.PurchaseWait = 20 * time.Second
+	}
 	log := d.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: d.Provider, checks: d.Checks, log: log}
+	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: d.Provider,
+		numbers: d.Numbers, idem: d.Idempotency, workflows: d.Workflows, checks: d.Checks, log: log}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "talkturo-phone-numbers",
 		DisableStartupMessage: true,
@@ -76,6 +92,7 @@ func New(cfg Config, d Deps) *Server {
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 	})
+	answerUnknownMethods(s.app)
 	s.routes()
 	return s
 }
@@ -88,6 +105,13 @@ func (s *Server) routes() {
 
 	authed := app.Group("/api", authenticate(s.accounts))
 	authed.Post("/phone-numbers/search", s.search)
+	authed.Post("/assistants", s.createAssistant)
+	authed.Get("/assistants", s.listAssistants)
+	authed.Post("/phone-numbers/purchase", s.purchase)
+	authed.Get("/phone-numbers/purchase", s.listNumbers)
+	authed.Delete("/phone-numbers/purchase/:id", s.releaseNumber)
+	authed.Put("/phone-numbers/purchase/:id/assistant", s.assignAssistant)
+	authed.Delete("/phone-numbers/purchase/:id/assistant", s.unassignAssistant)
 }
 
 // App is the Fiber app, for tests (app.Test) and for mounting.
@@ -116,10 +140,15 @@ func (s *Server) Addr() string {
 
 // Stop stops accepting connections and waits for in-flight requests, up to
 // the shutdown timeout or ctx's deadline, whichever comes first.
+// Stopping a server that is not running, or stopping it again, does
+// nothing.
 func (s *Server) Stop(ctx context.Context) error {
-	if s.ln == nil {
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
+	if s.ln == nil || s.stopped {
 		return nil
 	}
+	s.stopped = true
 	timeout := s.cfg.ShutdownTimeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = time.Until(dl)

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
+	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
@@ -44,9 +45,21 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		workflows.ClientModule,
 		fx.Invoke(syncPlans),
 	}
+	if roles&roleWorker != 0 {
+		opts = append(opts,
+			fx.Supply(workflows.WorkerConfig{TaskQueue: cfg.TemporalTaskQueue}),
+			fx.Provide(func(slots *persistence.ReservationStore, numbers domain.PhoneNumberStore, accounts domain.AccountStore, provider domain.NumberProvider) *activities.Activities {
+				return &activities.Activities{Slots: slots, Numbers: numbers, Accounts: accounts, Provider: provider, TrialDuration: cfg.TrialDuration, OrderPollInterval: time.Second}
+			}),
+			workflows.WorkerModule,
+		)
+	}
 	if roles&roleAPI != 0 {
 		opts = append(opts,
-			fx.Supply(api.Config{Addr: cfg.HTTPAddr, ShutdownTimeout: cfg.ShutdownTimeout}),
+			fx.Supply(api.Config{Addr: cfg.HTTPAddr, ShutdownTimeout: cfg.ShutdownTimeout, PurchaseWait: cfg.PurchaseWait}),
+			fx.Supply(workflows.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue}),
+			workflows.ServiceModule,
+			fx.Provide(func(s *workflows.NumberService) api.NumberWorkflows { return s }),
 			fx.Provide(
 				readiness("database", func(a domain.AccountStore) func(context.Context) error { return a.Ping }),
 				readiness("temporal", func(c client.Client) func(context.Context) error {

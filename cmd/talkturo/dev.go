@@ -54,7 +54,7 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	}
 
 	uiURL := ""
-	if _, set := os.LookupEnv("TEMPORAL_ADDRESS"); !set {
+	if cfg.TemporalEmbedded {
 		ts, ui, err := startTemporal(ctx, cfg, log)
 		if err != nil {
 			return err
@@ -72,14 +72,14 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		}
 	}
 
-	simURL := ""
+	simURL, simAdmin := "", ""
 	if cfg.TelnyxAPIKey == "" {
 		sim, err := startSimulator(cfg.SimAddr, cfg.SimOrderLatency, log)
 		if err != nil {
 			return err
 		}
 		cleanups = append(cleanups, sim.stop)
-		cfg.TelnyxBaseURL, cfg.TelnyxAPIKey, simURL = sim.BaseURL(), "simulator-key", sim.BaseURL()
+		cfg.TelnyxBaseURL, cfg.TelnyxAPIKey, simURL, simAdmin = sim.BaseURL(), "simulator-key", sim.BaseURL(), "http://"+sim.addr+"/_sim/faults"
 	}
 
 	app := fx.New(appOptions(cfg, log, roleAPI|roleWorker)...)
@@ -100,7 +100,7 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	printBanner(cfg, db.Source, uiURL, simURL, demo, time.Since(started))
+	printBanner(cfg, db.Source, uiURL, simURL, simAdmin, demo, time.Since(started))
 	<-ctx.Done()
 	log.Info("stopping: finishing in-flight requests")
 	return nil
@@ -177,7 +177,7 @@ func demoAccount(ctx context.Context, cfg config.Config) (bootstrapOutput, error
 	return out, nil
 }
 
-func printBanner(cfg config.Config, dbSource, uiURL, simURL string, demo bootstrapOutput, took time.Duration) {
+func printBanner(cfg config.Config, dbSource, uiURL, simURL, simAdmin string, demo bootstrapOutput, took time.Duration) {
 	api := "http://" + cfg.HTTPAddr
 	fmt.Printf(`
 Talkturo phone numbers is running (started in %s).
@@ -190,7 +190,7 @@ Talkturo phone numbers is running (started in %s).
 	}
 	fmt.Printf("  PostgreSQL   %s\n", dbSource)
 	if simURL != "" {
-		fmt.Printf("  Telnyx       simulator at %s (faults: %s)\n", simURL, "http://"+cfg.SimAddr+"/_sim/faults")
+		fmt.Printf("  Telnyx       simulator at %s (faults: %s)\n", simURL, simAdmin)
 	} else {
 		fmt.Printf("  Telnyx       %s\n", cfg.TelnyxBaseURL)
 	}

@@ -98,6 +98,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.DBFile == "" {
 		sqlCfg.DatabaseName = "talkturo-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		// The SQLite plugin sets up the schema of an in-memory database itself.
 		sqlCfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
 	} else {
 		if err := os.MkdirAll(filepath.Dir(cfg.DBFile), 0o755); err != nil {
@@ -107,11 +108,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			if err := sqlite.SetupSchema(sqlCfg); err != nil {
 				return nil, fmt.Errorf("set up Temporal's SQLite schema in %s: %w", cfg.DBFile, err)
 			}
-		}
-	}
-	if cfg.DBFile == "" {
-		if err := sqlite.SetupSchema(sqlCfg); err != nil {
-			return nil, fmt.Errorf("set up Temporal's in-memory schema: %w", err)
 		}
 	}
 

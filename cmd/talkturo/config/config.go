@@ -26,6 +26,7 @@ type Config struct {
 	TemporalNamespace string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	TemporalTaskQueue string        `env:"TEMPORAL_TASK_QUEUE" envDefault:"phone-numbers"`
 	TemporalUIPort    int           `env:"TEMPORAL_UI_PORT" envDefault:"8233"`
+	TemporalEmbedded  bool          `env:"TEMPORAL_EMBEDDED" envDefault:"true"`
 	TelnyxAPIKey      string        `env:"TELNYX_API_KEY"`
 	TelnyxBaseURL     string        `env:"TELNYX_BASE_URL" envDefault:"https://api.telnyx.com/v2"`
 	TelnyxTimeout     time.Duration `env:"TELNYX_TIMEOUT" envDefault:"10s"`

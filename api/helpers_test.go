@@ -1,0 +1,406 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/talkturo/phonenumbers/activities/telnyx"
+	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
+	"github.com/talkturo/phonenumbers/api"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/persistence/pgtest"
+)
+
+// telnyxAPIKey is the provider key the tests use. It is long and unusual so
+// that finding it in a response body or a log means it leaked.
+const telnyxAPIKey = "KEY0TelnyxTestSecret-9f8e7d6c5b4a"
+
+// env is one API server on a real socket, with real parts behind it: the
+// PostgreSQL stores on a schema of its own and the real Telnyx client
+// talking HTTP to the simulator.
+type env struct {
+	t        *testing.T
+	srv      *api.Server
+	base     string
+	db       *gorm.DB
+	accounts *persistence.AccountStore
+	sim      *telnyxsim.Simulator
+	searches *searchRecorder
+	logs     *syncBuffer
+	http     *http.Client
+}
+
+// envOptions changes how newEnv builds the server.
+type envOptions struct {
+	cfg api.Config
+	// db replaces the pgtest database.
+	db *gorm.DB
+	// clientTimeout and maxRetries configure the Telnyx client.
+	clientTimeout time.Duration
+	maxRetries    int
+	// checks returns the readiness checks, given the environment.
+	checks func(*env) []api.Check
+	// provider wraps the Telnyx client.
+	provider func(domain.NumberProvider) domain.NumberProvider
+}
+
+type envOption func(*envOptions)
+
+func withConfig(cfg api.Config) envOption { return func(o *envOptions) { o.cfg = cfg } }
+
+func withDB(db *gorm.DB) envOption { return func(o *envOptions) { o.db = db } }
+
+func withTelnyxClient(timeout time.Duration, maxRetries int) envOption {
+	return func(o *envOptions) { o.clientTimeout, o.maxRetries = timeout, maxRetries }
+}
+
+func withChecks(f func(*env) []api.Check) envOption { return func(o *envOptions) { o.checks = f } }
+
+func withProvider(f func(domain.NumberProvider) domain.NumberProvider) envOption {
+	return func(o *envOptions) { o.provider = f }
+}
+
+// newEnv starts an API server on 127.0.0.1 with a port of its own; it is
+// stopped when the test ends.
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	o := envOptions{clientTimeout: 5 * time.Second, maxRetries: 1}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	sim := telnyxsim.New(telnyxsim.Options{APIKey: telnyxAPIKey, Seed: 42})
+	rec := &searchRecorder{next: sim}
+	simServer := httptest.NewServer(rec)
+	t.Cleanup(simServer.Close)
+
+	client := telnyx.New(telnyx.Config{
+		BaseURL:    simServer.URL + "/v2",
+		APIKey:     telnyxAPIKey,
+		Timeout:    o.clientTimeout,
+		MaxRetries: o.maxRetries,
+		MaxBackoff: 100 * time.Millisecond,
+		Logger:     log,
+	})
+
+	db := o.db
+	if db == nil {
+		db = pgtest.NewDB(t)
+	}
+	e := &env{
+		t:        t,
+		db:       db,
+		accounts: persistence.NewAccountStore(db),
+		sim:      sim,
+		searches: rec,
+		logs:     logs,
+		http:     &http.Client{Timeout: 20 * time.Second},
+	}
+	var provider domain.NumberProvider = client
+	if o.provider != nil {
+		provider = o.provider(client)
+	}
+	deps := api.Deps{
+		Accounts:   e.accounts,
+		Assistants: persistence.NewAssistantStore(db),
+		Provider:   provider,
+		Log:        log,
+	}
+	if o.checks != nil {
+		deps.Checks = o.checks(e)
+	} else {
+		deps.Checks = []api.Check{
+			{Name: "database", Check: e.accounts.Ping},
+			{Name: "telnyx", Check: client.Ping},
+		}
+	}
+	cfg := o.cfg
+	cfg.Addr = "127.0.0.1:0"
+	e.srv = api.New(cfg, deps)
+	if err := e.srv.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		e.http.CloseIdleConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := e.srv.Stop(ctx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+	e.base = "http://" + e.srv.Addr()
+	return e
+}
+
+// account is a team with a user and that user's API token.
+type account struct {
+	domain.BootstrapResult
+	Token string
+}
+
+// newAccount bootstraps a team, a user with this email (reused when it
+// exists, which adds the user to the new team) and an API key.
+func (e *env) newAccount(email string) account {
+	e.t.Helper()
+	token, hash := domain.NewAPIToken()
+	res, err := e.accounts.Bootstrap(e.t.Context(), domain.BootstrapInput{
+		TeamName:    "Team of " + email,
+		Plan:        domain.PlanName("growth"),
+		UserEmail:   email,
+		UserName:    "Test User",
+		TokenHash:   hash,
+		TokenPrefix: domain.APITokenDisplayPrefix(token),
+	})
+	if err != nil {
+		e.t.Fatalf("Bootstrap(%s): %v", email, err)
+	}
+	return account{BootstrapResult: res, Token: token}
+}
+
+// response is an answer of the API, read whole.
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+// request is one call to the API.
+type request struct {
+	method string
+	path   string
+	token  string
+	// authorization, when set, is sent as the Authorization header as is.
+	authorization string
+	body          string
+	header        map[string]string
+}
+
+// do sends r and checks what every answer must be: JSON with a boolean
+// success (true exactly on 2xx), an X-Request-Id, and nothing a client must
+// never see (stack traces, SQL, the provider's API key).
+func (e *env) do(r request) response {
+	e.t.Helper()
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(e.t.Context(), r.method, e.base+r.path, body)
+	if err != nil {
+		e.t.Fatalf("building %s %s: %v", r.method, r.path, err)
+	}
+	if r.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	switch {
+	case r.authorization != "":
+		req.Header.Set("Authorization", r.authorization)
+	case r.token != "":
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	for k, v := range r.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.http.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", r.method, r.path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatalf("%s %s: reading the body: %v", r.method, r.path, err)
+	}
+	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	e.checkInvariants(r, out)
+	if r.method != http.MethodHead {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&out.body); err != nil {
+			e.t.Fatalf("%s %s: answer %d is not a JSON object: %v\n%s", r.method, r.path, resp.StatusCode, err, raw)
+		}
+	}
+	return out
+}
+
+func (e *env) checkInvariants(r request, resp response) {
+	e.t.Helper()
+	what := r.method + " " + r.path
+	if id := resp.header.Get("X-Request-Id"); id == "" {
+		e.t.Errorf("%s: answer %d has no X-Request-Id", what, resp.status)
+	}
+	if r.method == http.MethodHead {
+		return
+	}
+	if ct := resp.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		e.t.Errorf("%s: Content-Type %q, want application/json", what, ct)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(resp.raw, &m); err != nil {
+		e.t.Errorf("%s: answer %d is not a JSON object: %v\n%s", what, resp.status, err, resp.raw)
+		return
+	}
+	success, ok := m["success"].(bool)
+	if !ok {
+		e.t.Errorf("%s: answer has no boolean success: %s", what, resp.raw)
+	} else if success != (resp.status < 300) {
+		e.t.Errorf("%s: status %d with success %v: %s", what, resp.status, success, resp.raw)
+	}
+	if !success {
+		if _, isErr := m["error"].(map[string]any); !isErr && r.path != "/readyz" {
+			e.t.Errorf("%s: failure without an error object: %s", what, resp.raw)
+		}
+	}
+	assertClean(e.t, what, string(resp.raw))
+}
+
+// assertClean fails when text holds something a client must never see.
+func assertClean(t *testing.T, what, text string) {
+	t.Helper()
+	lower := strings.ToLower(text)
+	for _, bad := range []string{"goroutine ", ".go:", "runtime/", "panic", "sql", "select ", "gorm", "pgx", "postgres"} {
+		if strings.Contains(lower, bad) {
+			t.Errorf("%s: answer contains %q:\n%s", what, bad, text)
+		}
+	}
+	if strings.Contains(text, telnyxAPIKey) {
+		t.Errorf("%s: answer contains the Telnyx API key:\n%s", what, text)
+	}
+}
+
+// errorOf returns the error object of a failed answer.
+func errorOf(t *testing.T, r response) map[string]any {
+	t.Helper()
+	e, ok := r.body["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("answer %d has no error object: %s", r.status, r.raw)
+	}
+	for _, k := range []string{"code", "message"} {
+		if s, _ := e[k].(string); s == "" {
+			t.Errorf("error object has no %s: %s", k, r.raw)
+		}
+	}
+	return e
+}
+
+// wantError checks the status, the error code and (when field is not "")
+// the field an error names.
+func wantError(t *testing.T, r response, status int, code, field string) map[string]any {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	e := errorOf(t, r)
+	if e["code"] != code {
+		t.Errorf("error code %v, want %s: %s", e["code"], code, r.raw)
+	}
+	if field != "" && e["field"] != field {
+		t.Errorf("error field %v, want %s: %s", e["field"], field, r.raw)
+	}
+	return e
+}
+
+// keysOf returns the sorted member names of a JSON object.
+func keysOf(t *testing.T, v any) []string {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("%v is not a JSON object", v)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func wantKeys(t *testing.T, what string, v any, want ...string) {
+	t.Helper()
+	slices.Sort(want)
+	if got := keysOf(t, v); !slices.Equal(got, want) {
+		t.Errorf("%s has keys %v, want exactly %v", what, got, want)
+	}
+}
+
+// intOf reads a JSON number that must be an integer.
+func intOf(t *testing.T, v any) int {
+	t.Helper()
+	n, ok := v.(json.Number)
+	if !ok {
+		t.Fatalf("%v (%T) is not a JSON number", v, v)
+	}
+	i, err := n.Int64()
+	if err != nil {
+		t.Fatalf("%v is not an integer: %v", v, err)
+	}
+	return int(i)
+}
+
+// searchRecorder passes requests to the simulator and remembers the query
+// of every search, so tests see what the API asked Telnyx for.
+type searchRecorder struct {
+	next http.Handler
+
+	mu      sync.Mutex
+	queries []url.Values
+}
+
+func (s *searchRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/v2/available_phone_numbers" {
+		s.mu.Lock()
+		s.queries = append(s.queries, r.URL.Query())
+		s.mu.Unlock()
+	}
+	s.next.ServeHTTP(w, r)
+}
+
+// all returns the queries of the searches so far.
+func (s *searchRecorder) all() []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.queries)
+}
+
+// last returns the query of the latest search.
+func (s *searchRecorder) last(t *testing.T) url.Values {
+	t.Helper()
+	all := s.all()
+	if len(all) == 0 {
+		t.Fatal("the API did not search at Telnyx")
+	}
+	return all[len(all)-1]
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

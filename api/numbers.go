@@ -1,0 +1,293 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/workflows"
+)
+
+// NumberWorkflows is what the API asks of the number workflows.
+type NumberWorkflows interface {
+	Purchase(ctx context.Context, req workflows.PurchaseRequest, updateID string, wait time.Duration) (workflows.PurchaseOutcome, error)
+	Release(ctx context.Context, e164 string, req workflows.ReleaseRequest) (workflows.NumberView, error)
+}
+
+const headerIdempotencyKey = "Idempotency-Key"
+
+type purchaseRequest struct {
+	PhoneNumber  string `json:"phoneNumber"`
+	TeamID       string `json:"teamId"`
+	ConnectionID string `json:"connectionId"`
+}
+
+// purchasedNumberJSON is the seed's phoneNumber object of a purchase.
+type purchasedNumberJSON struct {
+	ID               string     `json:"id"`
+	PhoneNumber      string     `json:"phone_number"`
+	ProviderNumberID string     `json:"provider_number_id"`
+	Status           string     `json:"status"`
+	IsTrial          bool       `json:"is_trial"`
+	TrialExpiresAt   *time.Time `json:"trial_expires_at"`
+	Message          string     `json:"message"`
+}
+
+type purchaseResponse struct {
+	Success     bool                `json:"success"`
+	PhoneNumber purchasedNumberJSON `json:"phoneNumber"`
+	Eligibility domain.Eligibility  `json:"eligibility"`
+}
+
+// purchase is POST /api/phone-numbers/purchase. It starts (or joins) the
+// number's workflow and answers once the number is active, or 202 when the
+// order is still pending after the configured wait. Nothing here depends
+// on the caller staying connected: the workflow carries the purchase.
+func (s *Server) purchase(c *fiber.Ctx) error {
+	var req purchaseRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	e164, err := domain.ParseE164("phoneNumber", strings.TrimSpace(req.PhoneNumber))
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	p := principalOf(c)
+	teamID := strings.TrimSpace(req.TeamID)
+	if err := requireTeam(ctx, s.accounts, p, "teamId", teamID); err != nil {
+		return err
+	}
+	connectionID := strings.TrimSpace(req.ConnectionID)
+	if len(connectionID) > 128 || strings.ContainsFunc(connectionID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return domain.Invalid("connectionId", "connectionId must be at most 128 printable characters without spaces.")
+	}
+
+	updateID, err := s.updateIDFor(c, teamID, e164+"\x00"+teamID+"\x00"+connectionID)
+	if err != nil {
+		return err
+	}
+	outcome, err := s.workflows.Purchase(ctx, workflows.PurchaseRequest{
+		PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID,
+	}, updateID, s.cfg.PurchaseWait)
+	if err != nil {
+		return err
+	}
+	if outcome.Pending {
+		elig, err := s.accounts.Eligibility(ctx, teamID)
+		if err != nil {
+			return err
+		}
+		n := purchasedJSON(outcome.State.Number, "The order is still pending at the provider; the number is listed as pending until it settles.")
+		return c.Status(http.StatusAccepted).JSON(purchaseResponse{Success: true, PhoneNumber: n, Eligibility: elig})
+	}
+	return c.JSON(purchaseResponse{
+		Success:     true,
+		PhoneNumber: purchasedJSON(outcome.Result.Number, "Phone number purchased successfully"),
+		Eligibility: outcome.Result.Eligibility,
+	})
+}
+
+// updateIDFor names the purchase update. With an Idempotency-Key it is
+// derived from the team and key, so a retried request is the same update
+// and gets the first one's result; the key is remembered with a hash of
+// the request, and reusing it for another request is a 422. Without a key
+// every request is its own update (a retry still joins the running
+// purchase of the same number by the same team).
+func (s *Server) updateIDFor(c *fiber.Ctx, teamID, fingerprint string) (string, error) {
+	key := c.Get(headerIdempotencyKey)
+	if key == "" {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		return "req-" + hex.EncodeToString(b[:]), nil
+	}
+	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+		return "", domain.Invalid(headerIdempotencyKey, "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
+	}
+	sum := sha256.Sum256([]byte(teamID + "\x00" + key))
+	target := "idem-" + hex.EncodeToString(sum[:16])
+	reqHash := sha256.Sum256([]byte(c.Method() + " " + c.Route().Path + "\x00" + fingerprint))
+	claim, err := s.idem.Claim(c.UserContext(), domain.IdempotencyClaim{TeamID: teamID, Key: key, RequestHash: hex.EncodeToString(reqHash[:]), Target: target})
+	if err != nil {
+		return "", err
+	}
+	if claim.RequestHash != hex.EncodeToString(reqHash[:]) {
+		return "", &domain.Error{Kind: domain.KindUnprocessable, Code: domain.CodeIdempotencyKeyReused, Field: headerIdempotencyKey,
+			Message: "This Idempotency-Key was already used for a different request; use a new key for a new request."}
+	}
+	return claim.Target, nil
+}
+
+func purchasedJSON(n workflows.NumberView, message string) purchasedNumberJSON {
+	return purchasedNumberJSON{
+		ID: n.ID, PhoneNumber: n.PhoneNumber, ProviderNumberID: n.ProviderNumberID, Status: string(n.Status),
+		IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt, Message: message,
+	}
+}
+
+// listedNumberJSON is the seed's item of the list of purchased numbers.
+type listedNumberJSON struct {
+	ID             string     `json:"id"`
+	PhoneNumber    string     `json:"phone_number"`
+	Provider       string     `json:"provider"`
+	Status         string     `json:"status"`
+	IsTrial        bool       `json:"is_trial"`
+	TrialExpiresAt *time.Time `json:"trial_expires_at"`
+	AssistantID    *string    `json:"assistant_id"`
+	AssistantName  *string    `json:"assistant_name"`
+	CreatedByEmail string     `json:"created_by_email"`
+	CreatedByName  string     `json:"created_by_name"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+type listNumbersResponse struct {
+	Success    bool               `json:"success"`
+	Numbers    []listedNumberJSON `json:"numbers"`
+	Count      int                `json:"count"`
+	NextCursor *string            `json:"nextCursor,omitempty"`
+}
+
+// listNumbers is GET /api/phone-numbers/purchase?teamId=…: the team's
+// pending and active numbers newest first (all of them with
+// includeReleased=true); limit and cursor page through large accounts.
+func (s *Server) listNumbers(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	teamID := strings.TrimSpace(c.Query("teamId"))
+	if err := requireTeam(ctx, s.accounts, principalOf(c), "teamId", teamID); err != nil {
+		return err
+	}
+	q := domain.NumberListQuery{TeamID: teamID, Cursor: c.Query("cursor")}
+	switch v := c.Query("includeReleased"); v {
+	case "", "false":
+	case "true":
+		q.IncludeReleased = true
+	default:
+		return domain.Invalid("includeReleased", "includeReleased must be true or false.")
+	}
+	paginated := c.Query("limit") != "" || q.Cursor != ""
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return domain.Invalid("limit", "limit must be an integer between 1 and 500.")
+		}
+		q.Limit = n
+	}
+	page, err := s.numbers.List(ctx, q)
+	if err != nil {
+		return err
+	}
+	resp := listNumbersResponse{Success: true, Numbers: make([]listedNumberJSON, 0, len(page.Items)), Count: page.Total}
+	for _, it := range page.Items {
+		resp.Numbers = append(resp.Numbers, listedNumberJSON{
+			ID: it.ID, PhoneNumber: it.PhoneNumber.PhoneNumber, Provider: it.Provider, Status: string(it.Status),
+			IsTrial: it.IsTrial, TrialExpiresAt: it.TrialExpiresAt, AssistantID: it.AssistantID, AssistantName: it.AssistantName,
+			CreatedByEmail: it.CreatedByEmail, CreatedByName: it.CreatedByName, CreatedAt: it.CreatedAt.UTC(),
+		})
+	}
+	if paginated {
+		next := page.NextCursor
+		resp.NextCursor = &next
+	}
+	return c.JSON(resp)
+}
+
+type releaseResponse struct {
+	Success     bool             `json:"success"`
+	PhoneNumber listedNumberJSON `json:"phoneNumber"`
+	Message     string           `json:"message"`
+}
+
+// releaseNumber is DELETE /api/phone-numbers/purchase/{id}?teamId=…: the
+// number's workflow releases it at Telnyx, records it released and frees
+// the plan slot. Releasing a number that is already gone answers 200 with
+// it as it is.
+func (s *Server) releaseNumber(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	teamID := strings.TrimSpace(c.Query("teamId"))
+	if err := requireTeam(ctx, s.accounts, principalOf(c), "teamId", teamID); err != nil {
+		return err
+	}
+	n, err := s.numbers.Get(ctx, teamID, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	message := "The phone number was released."
+	switch n.Status {
+	case domain.NumberPending:
+		return &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "The number is still being bought; release it once it is active."}
+	case domain.NumberActive:
+		if _, err := s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api"}); err != nil {
+			return err
+		}
+		if n, err = s.numbers.Get(ctx, teamID, n.ID); err != nil {
+			return err
+		}
+	default:
+		message = "The phone number was already " + string(n.Status) + "."
+	}
+	return c.JSON(releaseResponse{Success: true, PhoneNumber: s.listed(ctx, n), Message: message})
+}
+
+type assignRequest struct {
+	TeamID      string  `json:"teamId"`
+	AssistantID *string `json:"assistantId"`
+}
+
+// assignAssistant is PUT /api/phone-numbers/purchase/{id}/assistant: it
+// assigns the number to one assistant of its team (moving it from any
+// other); "assistantId": null unassigns it.
+func (s *Server) assignAssistant(c *fiber.Ctx) error {
+	var req assignRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	teamID := strings.TrimSpace(req.TeamID)
+	if err := requireTeam(ctx, s.accounts, principalOf(c), "teamId", teamID); err != nil {
+		return err
+	}
+	n, err := s.numbers.AssignAssistant(ctx, teamID, c.Params("id"), req.AssistantID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"success": true, "phoneNumber": s.listed(ctx, n)})
+}
+
+// unassignAssistant is DELETE /api/phone-numbers/purchase/{id}/assistant?teamId=….
+func (s *Server) unassignAssistant(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	teamID := strings.TrimSpace(c.Query("teamId"))
+	if err := requireTeam(ctx, s.accounts, principalOf(c), "teamId", teamID); err != nil {
+		return err
+	}
+	n, err := s.numbers.AssignAssistant(ctx, teamID, c.Params("id"), nil)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"success": true, "phoneNumber": s.listed(ctx, n)})
+}
+
+// listed renders one number as the list does, with its assistant's name.
+func (s *Server) listed(ctx context.Context, n domain.PhoneNumber) listedNumberJSON {
+	out := listedNumberJSON{
+		ID: n.ID, PhoneNumber: n.PhoneNumber, Provider: n.Provider, Status: string(n.Status), IsTrial: n.IsTrial,
+		TrialExpiresAt: n.TrialExpiresAt, AssistantID: n.AssistantID, CreatedAt: n.CreatedAt.UTC(),
+	}
+	if n.AssistantID != nil {
+		if a, err := s.assistants.GetAssistant(ctx, n.TeamID, *n.AssistantID); err == nil {
+			out.AssistantName = &a.Name
+		}
+	}
+	if u, err := s.accounts.GetUser(ctx, n.CreatedByUserID); err == nil {
+		out.CreatedByEmail, out.CreatedByName = u.Email, u.Name
+	}
+	return out
+}

@@ -1,0 +1,451 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
+	"github.com/talkturo/phonenumbers/api"
+)
+
+const searchPath = "/api/phone-numbers/search"
+
+var decimalPrice = regexp.MustCompile(`^\d+\.\d{2}$`)
+
+// numbersOf checks the seed's response shape of a search and returns its
+// phone numbers.
+func numbersOf(t *testing.T, r response) []string {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.status, r.raw)
+	}
+	wantKeys(t, "search response", r.body, "success", "numbers", "provider", "count")
+	if r.body["success"] != true {
+		t.Errorf("success = %v", r.body["success"])
+	}
+	if r.body["provider"] != "telnyx" {
+		t.Errorf("provider = %v, want telnyx", r.body["provider"])
+	}
+	list, ok := r.body["numbers"].([]any)
+	if !ok {
+		t.Fatalf("numbers is not an array: %s", r.raw)
+	}
+	if n := intOf(t, r.body["count"]); n != len(list) {
+		t.Errorf("count = %d, but %d numbers", n, len(list))
+	}
+	out := make([]string, 0, len(list))
+	for i, v := range list {
+		what := fmt.Sprintf("numbers[%d]", i)
+		wantKeys(t, what, v, "phoneNumber", "monthlyPrice", "setupPrice", "features")
+		n := v.(map[string]any)
+		pn, _ := n["phoneNumber"].(string)
+		if !regexp.MustCompile(`^\+[1-9]\d{6,14}$`).MatchString(pn) {
+			t.Errorf("%s.phoneNumber %v is not E.164", what, n["phoneNumber"])
+		}
+		for _, k := range []string{"monthlyPrice", "setupPrice"} {
+			if p, _ := n[k].(string); !decimalPrice.MatchString(p) {
+				t.Errorf("%s.%s = %#v, want a decimal string", what, k, n[k])
+			}
+		}
+		feats, ok := n["features"].([]any)
+		if !ok {
+			t.Errorf("%s.features = %#v, want an array", what, n["features"])
+		}
+		for _, f := range feats {
+			if _, ok := f.(string); !ok {
+				t.Errorf("%s.features holds %#v, want strings", what, f)
+			}
+		}
+		out = append(out, pn)
+	}
+	return out
+}
+
+func featuresOf(r response, i int) []string {
+	var out []string
+	for _, f := range r.body["numbers"].([]any)[i].(map[string]any)["features"].([]any) {
+		out = append(out, f.(string))
+	}
+	return out
+}
+
+// TestSearchSeedExample sends the seed's example request and expects the
+// seed's response, over a real socket.
+func TestSearchSeedExample(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.newAccount("seed@example.com")
+	r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: `{
+		"filters": {
+			"countryCode": "US",
+			"areaCode": "415",
+			"numberType": "local",
+			"limit": 10
+		}
+	}`})
+	numbers := numbersOf(t, r)
+	if len(numbers) == 0 || len(numbers) > 10 {
+		t.Fatalf("%d numbers, want 1..10", len(numbers))
+	}
+	for i, n := range numbers {
+		if !strings.HasPrefix(n, "+1415") {
+			t.Errorf("numbers[%d] = %s, want area code 415", i, n)
+		}
+		if feats := featuresOf(r, i); !containsAll(feats, "voice", "sms") {
+			t.Errorf("numbers[%d].features = %v, want voice and sms", i, feats)
+		}
+	}
+	q := e.searches.last(t)
+	for k, want := range map[string]string{
+		"filter[country_code]":              "US",
+		"filter[national_destination_code]": "415",
+		"filter[phone_number_type]":         "local",
+		"filter[limit]":                     "10",
+	} {
+		if got := q.Get(k); got != want {
+			t.Errorf("Telnyx was asked %s=%q, want %q", k, got, want)
+		}
+	}
+}
+
+func containsAll(have []string, want ...string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			found = found || h == w
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSearchCountryCodeIsCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.newAccount("case@example.com")
+	for _, tc := range []struct{ in, out, prefix string }{
+		{"us", "US", "+1"},
+		{"gb", "GB", "+44"},
+		{"Ca", "CA", "+1"},
+	} {
+		r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token,
+			body: fmt.Sprintf(`{"filters": {"countryCode": %q, "limit": 3}}`, tc.in)})
+		numbers := numbersOf(t, r)
+		if len(numbers) == 0 {
+			t.Errorf("%s: no numbers", tc.in)
+		}
+		for _, n := range numbers {
+			if !strings.HasPrefix(n, tc.prefix) {
+				t.Errorf("%s: number %s, want %s…", tc.in, n, tc.prefix)
+			}
+		}
+		if got := e.searches.last(t).Get("filter[country_code]"); got != tc.out {
+			t.Errorf("countryCode %q reached Telnyx as %q, want %q", tc.in, got, tc.out)
+		}
+	}
+}
+
+// TestSearchValidation covers every rule of SPEC §2.1: each bad request is
+// a 400 invalid_request naming the field, and Telnyx is never asked.
+func TestSearchValidation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.newAccount("validation@example.com")
+	cases := []struct {
+		name, body, field string
+		// message, when set, must be part of the error message.
+		message []string
+	}{
+		{"no filters", `{}`, "filters", nil},
+		{"null filters", `{"filters": null}`, "filters", nil},
+		{"filters not an object", `{"filters": "US"}`, "filters", nil},
+		{"filters an array", `{"filters": [{"countryCode": "US"}]}`, "filters", nil},
+		{"no countryCode", `{"filters": {}}`, "filters.countryCode", []string{"required"}},
+		{"empty countryCode", `{"filters": {"countryCode": ""}}`, "filters.countryCode", nil},
+		{"unknown country XX", `{"filters": {"countryCode": "XX"}}`, "filters.countryCode", nil},
+		{"alpha-3 USA", `{"filters": {"countryCode": "USA"}}`, "filters.countryCode", nil},
+		{"one letter", `{"filters": {"countryCode": "U"}}`, "filters.countryCode", nil},
+		{"numeric country", `{"filters": {"countryCode": "01"}}`, "filters.countryCode", nil},
+		{"countryCode a number", `{"filters": {"countryCode": 1}}`, "filters.countryCode", nil},
+		{"areaCode two digits", `{"filters": {"countryCode": "US", "areaCode": "41"}}`, "filters.areaCode", []string{"three digits"}},
+		{"areaCode four digits", `{"filters": {"countryCode": "US", "areaCode": "4155"}}`, "filters.areaCode", []string{"three digits"}},
+		{"areaCode letters", `{"filters": {"countryCode": "CA", "areaCode": "4a5"}}`, "filters.areaCode", []string{"three digits"}},
+		{"areaCode a number", `{"filters": {"countryCode": "US", "areaCode": 415}}`, "filters.areaCode", nil},
+		{"areaCode for GB", `{"filters": {"countryCode": "GB", "areaCode": "020"}}`, "filters.areaCode", []string{"only", "US", "CA"}},
+		{"areaCode for gb lower-case", `{"filters": {"countryCode": "gb", "areaCode": "207"}}`, "filters.areaCode", []string{"only", "US", "CA"}},
+		{"unknown numberType", `{"filters": {"countryCode": "US", "numberType": "premium"}}`, "filters.numberType", []string{"local", "toll-free"}},
+		{"numberType mobile", `{"filters": {"countryCode": "US", "numberType": "mobile"}}`, "filters.numberType", nil},
+		{"limit 0", `{"filters": {"countryCode": "US", "limit": 0}}`, "filters.limit", []string{"1", "100"}},
+		{"limit 101", `{"filters": {"countryCode": "US", "limit": 101}}`, "filters.limit", []string{"1", "100"}},
+		{"limit negative", `{"filters": {"countryCode": "US", "limit": -5}}`, "filters.limit", nil},
+		{"limit a string", `{"filters": {"countryCode": "US", "limit": "10"}}`, "filters.limit", nil},
+		{"limit a fraction", `{"filters": {"countryCode": "US", "limit": 10.5}}`, "filters.limit", nil},
+		{"limit a boolean", `{"filters": {"countryCode": "US", "limit": true}}`, "filters.limit", nil},
+		{"limit huge", `{"filters": {"countryCode": "US", "limit": 1e30}}`, "filters.limit", nil},
+		{"startsWith letters", `{"filters": {"countryCode": "US", "startsWith": "abc"}}`, "filters.startsWith", nil},
+		{"contains letters", `{"filters": {"countryCode": "US", "contains": "12x"}}`, "filters.contains", nil},
+		{"endsWith too long", `{"filters": {"countryCode": "US", "endsWith": "1234567890123456"}}`, "filters.endsWith", nil},
+		{"unknown feature", `{"filters": {"countryCode": "US", "features": ["sms", "teleport"]}}`, "filters.features[1]", nil},
+		{"features not an array", `{"filters": {"countryCode": "US", "features": "sms"}}`, "filters.features", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: tc.body})
+			er := wantError(t, r, http.StatusBadRequest, "invalid_request", tc.field)
+			msg, _ := er["message"].(string)
+			for _, m := range tc.message {
+				if !strings.Contains(msg, m) {
+					t.Errorf("message %q does not say %q", msg, m)
+				}
+			}
+		})
+	}
+	if n := len(e.searches.all()); n != 0 {
+		t.Errorf("invalid searches reached Telnyx %d times", n)
+	}
+}
+
+// TestSearchMalformedBodies sends bodies that are not one JSON object.
+func TestSearchMalformedBodies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.newAccount("malformed@example.com")
+	for name, body := range map[string]string{
+		"empty":           "",
+		"whitespace":      " \n\t ",
+		"truncated":       `{"filters": {"countryCode": "US"`,
+		"not JSON":        `filters=US`,
+		"single quotes":   `{'filters': {}}`,
+		"trailing comma":  `{"filters": {"countryCode": "US",}}`,
+		"array":           `[]`,
+		"array of object": `[{"filters": {"countryCode": "US"}}]`,
+		"string":          `"US"`,
+		"number":          `42`,
+		"two objects":     `{"filters": {"countryCode": "US"}} {"filters": {}}`,
+		"trailing junk":   `{"filters": {"countryCode": "US"}} junk`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: body})
+			wantError(t, r, http.StatusBadRequest, "invalid_request", "body")
+		})
+	}
+	if n := len(e.searches.all()); n != 0 {
+		t.Errorf("malformed searches reached Telnyx %d times", n)
+	}
+}
+
+func TestSearchLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.newAccount("limit@example.com")
+	for _, tc := range []struct {
+		limit     string // "" leaves it out
+		want      int
+		sentLimit string
+	}{
+		{"", 20, "20"},
+		{"1", 1, "1"},
+		{"7", 7, "7"},
+		{"100", 100, "100"},
+	} {
+		filters := `"countryCode": "US"`
+		if tc.limit != "" {
+			filters += `, "limit": ` + tc.limit
+		}
+		r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: `{"filters": {` + filters + `}}`})
+		if got := len(numbersOf(t, r)); got != tc.want {
+			t.Errorf("limit %q: %d numbers, want %d", tc.limit, got, tc.want)
+		}
+		if got := e.searches.last(t).Get("filter[limit]"); got != tc.sentLimit {
+			t.Errorf("limit %q: Telnyx was asked for %q, want %q", tc.limit, got, tc.sentLimit)
+		}
+	}
+}
+
+func TestSearchNumberTypes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.newAccount("types@example.com")
+	tollFree := regexp.MustCompile(`^\+18(00|33|44|55|66|77|88)`)
+	for _, nt := range []string{"toll-free", "TOLL-FREE"} {
+		r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token,
+			body: `{"filters": {"countryCode": "US", "numberType": "` + nt + `", "limit": 5}}`})
+		numbers := numbersOf(t, r)
+		if len(numbers) == 0 {
+			t.Fatalf("%s: no numbers", nt)
+		}
+		for _, n := range numbers {
+			if !tollFree.MatchString(n) {
+				t.Errorf("%s: %s is not a toll-free number", nt, n)
+			}
+		}
+		if got := e.searches.last(t).Get("filter[phone_number_type]"); got != "toll_free" {
+			t.Errorf("%s reached Telnyx as phone_number_type %q, want toll_free", nt, got)
+		}
+	}
+
+	// local is the default.
+	r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: `{"filters": {"countryCode": "US", "limit": 5}}`})
+	for _, n := range numbersOf(t, r) {
+		if tollFree.MatchString(n) {
+			t.Errorf("default search gave toll-free number %s", n)
+		}
+	}
+	if got := e.searches.last(t).Get("filter[phone_number_type]"); got != "local" {
+		t.Errorf("default search reached Telnyx as phone_number_type %q, want local", got)
+	}
+
+	// A toll-free number has no area code.
+	r = e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token,
+		body: `{"filters": {"countryCode": "US", "numberType": "toll-free", "areaCode": "415"}}`})
+	wantError(t, r, http.StatusBadRequest, "invalid_request", "filters.areaCode")
+}
+
+func TestSearchPatternAndFeatureFilters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.newAccount("patterns@example.com")
+	search := func(filters string) ([]string, response) {
+		t.Helper()
+		r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: `{"filters": {` + filters + `}}`})
+		return numbersOf(t, r), r
+	}
+
+	numbers, _ := search(`"countryCode": "US", "startsWith": "1212", "limit": 5`)
+	if len(numbers) == 0 {
+		t.Error("startsWith 1212: no numbers")
+	}
+	for _, n := range numbers {
+		if !strings.HasPrefix(n, "+1212") {
+			t.Errorf("startsWith 1212 gave %s", n)
+		}
+	}
+	if got := e.searches.last(t).Get("filter[phone_number][starts_with]"); got != "1212" {
+		t.Errorf("startsWith reached Telnyx as %q", got)
+	}
+
+	numbers, _ = search(`"countryCode": "US", "areaCode": "617", "endsWith": "42", "limit": 5`)
+	if len(numbers) == 0 {
+		t.Error("endsWith 42: no numbers")
+	}
+	for _, n := range numbers {
+		if !strings.HasPrefix(n, "+1617") || !strings.HasSuffix(n, "42") {
+			t.Errorf("areaCode 617 endsWith 42 gave %s", n)
+		}
+	}
+
+	numbers, _ = search(`"countryCode": "US", "areaCode": "312", "contains": "777", "limit": 5`)
+	if len(numbers) == 0 {
+		t.Error("contains 777: no numbers")
+	}
+	for _, n := range numbers {
+		if !strings.HasPrefix(n, "+1312") || !strings.Contains(n, "777") {
+			t.Errorf("contains 777 gave %s", n)
+		}
+	}
+	if got := e.searches.last(t).Get("filter[phone_number][contains]"); got != "777" {
+		t.Errorf("contains reached Telnyx as %q", got)
+	}
+
+	// US local numbers have mms; features are matched case-insensitively
+	// and sent to Telnyx once each.
+	numbers, r := search(`"countryCode": "US", "features": ["MMS", "voice", "mms"], "limit": 3`)
+	if len(numbers) == 0 {
+		t.Fatal("features mms+voice: no numbers")
+	}
+	for i := range numbers {
+		if feats := featuresOf(r, i); !containsAll(feats, "mms", "voice") {
+			t.Errorf("features filter gave %s with %v", numbers[i], feats)
+		}
+	}
+	if got := e.searches.last(t)["filter[features][]"]; strings.Join(got, ",") != "mms,voice" {
+		t.Errorf("features reached Telnyx as %v, want [mms voice]", got)
+	}
+
+	// Nobody has fax numbers: an empty list is [] with count 0, not null.
+	numbers, r = search(`"countryCode": "GB", "features": ["fax"]`)
+	if len(numbers) != 0 || intOf(t, r.body["count"]) != 0 {
+		t.Errorf("fax numbers: %s", r.raw)
+	}
+	if !strings.Contains(string(r.raw), `"numbers":[]`) {
+		t.Errorf("an empty result is not an empty array: %s", r.raw)
+	}
+}
+
+// TestSearchProviderFailures drives the simulator's faults through the real
+// Telnyx client: 5xx is 502, 429 is 503 and a hang is 504, each promptly.
+func TestSearchProviderFailures(t *testing.T) {
+	t.Parallel()
+	body := `{"filters": {"countryCode": "US", "limit": 5}}`
+	cases := []struct {
+		name   string
+		faults telnyxsim.Faults
+		status int
+	}{
+		{"server errors", telnyxsim.Faults{ErrorRate: 1}, http.StatusBadGateway},
+		{"rate limited", telnyxsim.Faults{RateLimitRate: 1}, http.StatusServiceUnavailable},
+		{"hangs", telnyxsim.Faults{TimeoutRate: 1, HangFor: time.Minute}, http.StatusGatewayTimeout},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t,
+				withConfig(api.Config{SearchTimeout: 300 * time.Millisecond}),
+				withTelnyxClient(200*time.Millisecond, 1))
+			acct := e.newAccount("faults@example.com")
+			e.sim.SetFaults(tc.faults)
+
+			start := time.Now()
+			r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: body})
+			took := time.Since(start)
+			er := wantError(t, r, tc.status, "provider_unavailable", "")
+			if msg, _ := er["message"].(string); !strings.Contains(strings.ToLower(msg), "provider") {
+				t.Errorf("message %q does not say the provider failed", msg)
+			}
+			if took > 5*time.Second {
+				t.Errorf("the answer took %v: a failing provider must not hold the caller", took)
+			}
+			if len(e.searches.all()) == 0 {
+				t.Error("the provider was never asked")
+			}
+			if strings.Contains(e.logs.String(), telnyxAPIKey) {
+				t.Error("the log holds the Telnyx API key")
+			}
+
+			// The provider recovers: so does the API.
+			e.sim.SetFaults(telnyxsim.Faults{})
+			numbersOf(t, e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: body}))
+		})
+	}
+}
+
+// TestSearchSurvivesOccasionalProviderErrors checks that the client's retry
+// hides a provider that fails once in a while.
+func TestSearchSurvivesOccasionalProviderErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withTelnyxClient(2*time.Second, 4))
+	acct := e.newAccount("blips@example.com")
+	e.sim.SetFaults(telnyxsim.Faults{ErrorRate: 0.3})
+	ok := 0
+	for range 10 {
+		r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: `{"filters": {"countryCode": "US", "limit": 2}}`})
+		switch r.status {
+		case http.StatusOK:
+			numbersOf(t, r)
+			ok++
+		case http.StatusBadGateway:
+			wantError(t, r, http.StatusBadGateway, "provider_unavailable", "")
+		default:
+			t.Errorf("status %d: %s", r.status, r.raw)
+		}
+	}
+	if ok < 8 {
+		t.Errorf("only %d of 10 searches succeeded with a 30%% provider error rate and retries", ok)
+	}
+}
