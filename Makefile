@@ -7,7 +7,7 @@ PKGS      := ./...
 # link; a generous timeout keeps a cold CI machine from flaking.
 TESTFLAGS ?= -count=1 -timeout 30m
 
-.PHONY: build run test test-race vet fmt lint clean
+.PHONY: build run test test-race vet clean bench
 
 build:
 	$(GO) build -o $(BIN) ./cmd/talkturo
@@ -28,3 +28,8 @@ vet:
 
 clean:
 	rm -rf bin
+
+# Purchase latency through the API (Temporal included) against the same work
+# without Temporal, at two simulated order latencies. Needs PostgreSQL.
+bench:
+	$(GO) test -run '^$$' -bench 'BenchmarkPurchase' -benchtime 200x -count 1 ./cmd/talkturo/

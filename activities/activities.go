@@ -94,7 +94,9 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 	var order domain.Order
 	if len(existing) > 0 {
 		order = existing[0]
-		activity.GetLogger(ctx).Info("found the order placed by an earlier attempt", "order_id", order.ID)
+		if activity.IsActivity(ctx) {
+			activity.GetLogger(ctx).Info("found the order placed by an earlier attempt", "order_id", order.ID)
+		}
 	} else {
 		order, err = a.Provider.CreateOrder(ctx, domain.OrderRequest{PhoneNumber: in.PhoneNumber, ConnectionID: in.ConnectionID, CustomerReference: in.CustomerReference})
 		if err != nil {
@@ -130,10 +132,13 @@ type AwaitResult struct {
 // take over from a dead one. A failed order is a non-retryable
 // number_unavailable.
 func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult, error) {
-	interval := a.OrderPollInterval
-	if interval <= 0 {
-		interval = time.Second
+	// Most orders settle in well under a second: look again soon, then
+	// back off to OrderPollInterval for the slow (regulated) ones.
+	maxInterval := a.OrderPollInterval
+	if maxInterval <= 0 {
+		maxInterval = 2 * time.Second
 	}
+	interval := min(50*time.Millisecond, maxInterval)
 	for {
 		order, err := a.Provider.GetOrder(ctx, in.OrderID)
 		if err != nil {
@@ -156,12 +161,15 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 		case domain.OrderFailure:
 			return AwaitResult{}, numberUnavailable(in.PhoneNumber, fmt.Errorf("order %s failed", in.OrderID))
 		}
-		activity.RecordHeartbeat(ctx, string(status))
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, string(status))
+		}
 		select {
 		case <-ctx.Done():
 			return AwaitResult{}, ctx.Err()
 		case <-time.After(interval):
 		}
+		interval = min(interval*2, maxInterval)
 	}
 }
 

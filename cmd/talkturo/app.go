@@ -49,7 +49,7 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		opts = append(opts,
 			fx.Supply(workflows.WorkerConfig{TaskQueue: cfg.TemporalTaskQueue}),
 			fx.Provide(func(slots *persistence.ReservationStore, numbers domain.PhoneNumberStore, accounts domain.AccountStore, provider domain.NumberProvider) *activities.Activities {
-				return &activities.Activities{Slots: slots, Numbers: numbers, Accounts: accounts, Provider: provider, TrialDuration: cfg.TrialDuration, OrderPollInterval: time.Second}
+				return &activities.Activities{Slots: slots, Numbers: numbers, Accounts: accounts, Provider: provider, TrialDuration: cfg.TrialDuration, OrderPollInterval: 2 * time.Second}
 			}),
 			workflows.WorkerModule,
 		)

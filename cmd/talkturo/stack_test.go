@@ -30,7 +30,7 @@ import (
 // over HTTP, and API and worker apps composed exactly as `talkturo serve`
 // composes them.
 type stack struct {
-	t            *testing.T
+	t            testing.TB
 	temporal     *devserver.Server
 	temporalPort int
 	temporalFile string
@@ -45,7 +45,7 @@ type stackOptions struct {
 	env          map[string]string
 }
 
-func newStack(t *testing.T, o stackOptions) *stack {
+func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	port, err := devserver.FreePort()
 	if err != nil {
@@ -129,7 +129,7 @@ func (s *stack) team(plan domain.PlanName) (teamID, token string) {
 }
 
 // call sends a JSON request and decodes the JSON answer.
-func call(t *testing.T, method, url, token string, body any, headers ...string) (int, map[string]any) {
+func call(t testing.TB, method, url, token string, body any, headers ...string) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {

@@ -1,0 +1,117 @@
+package main
+
+// Purchase latency through the whole system (HTTP API, Temporal, worker,
+// PostgreSQL, the simulator over HTTP) against the same work done by
+// calling the activities directly, without Temporal: the ratio is
+// Temporal's overhead. Run with `make bench`.
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/activities/telnyx"
+	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/persistence/pgtest"
+)
+
+var orderLatencies = []time.Duration{0, 200 * time.Millisecond}
+
+func BenchmarkPurchaseThroughAPI(b *testing.B) {
+	for _, latency := range orderLatencies {
+		b.Run(fmt.Sprintf("order_latency=%s", latency), func(b *testing.B) {
+			s := newStack(b, stackOptions{env: map[string]string{"PLAN_LIMITS": "scale=1000000"}})
+			s.sim.SetOrderLatency(latency)
+			_, base := s.app(roleAPI | roleWorker)
+			team, token := s.team(domain.PlanScale)
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				start := time.Now()
+				status, body := call(b, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": benchNumber(i), "teamId": team})
+				lat = append(lat, time.Since(start))
+				if status != 200 {
+					b.Fatalf("purchase %d: %d %v", i, status, body)
+				}
+			}
+			reportPercentiles(b, lat)
+		})
+	}
+}
+
+func BenchmarkPurchaseDirect(b *testing.B) {
+	for _, latency := range orderLatencies {
+		b.Run(fmt.Sprintf("order_latency=%s", latency), func(b *testing.B) {
+			db := pgtest.NewDB(b)
+			sim := telnyxsim.New(telnyxsim.Options{OrderLatency: latency})
+			srv := httptest.NewServer(sim)
+			defer srv.Close()
+			accounts := persistence.NewAccountStore(db)
+			if err := accounts.SyncPlans(context.Background(), []domain.Plan{{Name: domain.PlanScale, DisplayName: "Scale", MaxNumbers: 1000000, Paid: true}}); err != nil {
+				b.Fatal(err)
+			}
+			a := &activities.Activities{
+				Slots: persistence.NewReservationStore(db), Numbers: persistence.NewPhoneNumberStore(db), Accounts: accounts,
+				Provider:          telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k"}),
+				OrderPollInterval: 2 * time.Second,
+			}
+			_, hash := domain.NewAPIToken()
+			acct, err := accounts.Bootstrap(context.Background(), domain.BootstrapInput{TeamName: "B", Plan: domain.PlanScale, UserEmail: "b@example.com", UserName: "B", TokenHash: hash})
+			if err != nil {
+				b.Fatal(err)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				start := time.Now()
+				if err := directPurchase(context.Background(), a, acct, benchNumber(i)); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			reportPercentiles(b, lat)
+		})
+	}
+}
+
+// directPurchase is the purchase workflow's work in a plain function.
+func directPurchase(ctx context.Context, a *activities.Activities, acct domain.BootstrapResult, e164 string) error {
+	key := "direct:" + e164
+	if _, err := a.ReserveSlot(ctx, activities.ReserveInput{TeamID: acct.TeamID, Key: key, PhoneNumber: e164}); err != nil {
+		return err
+	}
+	n, err := a.CreatePendingNumber(ctx, domain.PhoneNumber{ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: acct.TeamID, PhoneNumber: e164, CreatedByUserID: acct.UserID, WorkflowID: key})
+	if err != nil {
+		return err
+	}
+	order, err := a.PlaceOrder(ctx, activities.OrderInput{NumberID: n.ID, PhoneNumber: e164, CustomerReference: key})
+	if err != nil {
+		return err
+	}
+	settled, err := a.AwaitOrder(ctx, activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: e164})
+	if err != nil {
+		return err
+	}
+	if _, err := a.ActivateNumber(ctx, domain.ActivateNumber{ID: n.ID, ProviderNumberID: settled.ProviderNumberID, ProviderOrderID: order.OrderID}); err != nil {
+		return err
+	}
+	_, err = a.Eligibility(ctx, acct.TeamID)
+	return err
+}
+
+func benchNumber(i int) string { return fmt.Sprintf("+1628555%04d", i%10000) }
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50_ms")
+	b.ReportMetric(pct(0.99), "p99_ms")
+}
