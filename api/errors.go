@@ -99,18 +99,23 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			// RFC 6750: a 401 names the scheme that would have worked.
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="talkturo"`)
 		}
-		body := map[string]any{"code": de.Code, "message": de.Message}
-		if de.Field != "" {
-			body["field"] = de.Field
-		}
-		for k, v := range de.Details {
-			body[k] = v
-		}
 		if status >= 500 {
 			requestLogger(c, log).Error("request failed", "status", status, "code", de.Code, "error", err)
 		}
-		return c.Status(status).JSON(errorBody{Success: false, Error: body})
+		return c.Status(status).JSON(bodyOf(de))
 	}
+}
+
+// bodyOf is the JSON error body of a domain error.
+func bodyOf(de *domain.Error) errorBody {
+	body := map[string]any{"code": de.Code, "message": de.Message}
+	if de.Field != "" {
+		body["field"] = de.Field
+	}
+	for k, v := range de.Details {
+		body[k] = v
+	}
+	return errorBody{Success: false, Error: body}
 }
 
 // answerUnknownMethods makes a request whose method Fiber does not know (it

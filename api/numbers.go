@@ -71,14 +71,26 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 		return domain.Invalid("connectionId", "connectionId must be at most 128 printable characters without spaces.")
 	}
 
-	updateID, err := s.updateIDFor(c, teamID, e164+"\x00"+teamID+"\x00"+connectionID)
+	claim, err := s.updateIDFor(c, teamID, e164+"\x00"+teamID+"\x00"+connectionID)
 	if err != nil {
 		return err
 	}
+	if claim.ResponseStatus != 0 {
+		c.Set("Idempotent-Replayed", "true")
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Status(claim.ResponseStatus).Send(claim.ResponseBody)
+	}
 	outcome, err := s.workflows.Purchase(ctx, workflows.PurchaseRequest{
 		PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID,
-	}, updateID, s.cfg.PurchaseWait)
+	}, claim.Target, s.cfg.PurchaseWait)
 	if err != nil {
+		de := toDomainError(err)
+		switch de.Kind {
+		case domain.KindLimit, domain.KindConflict:
+			// A final answer: a retry with the key gets it again, even once
+			// the failed purchase's workflow has ended.
+			return s.answer(c, claim, statusOf(de.Kind), bodyOf(de))
+		}
 		return err
 	}
 	if outcome.Pending {
@@ -89,41 +101,59 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 		n := purchasedJSON(outcome.State.Number, "The order is still pending at the provider; the number is listed as pending until it settles.")
 		return c.Status(http.StatusAccepted).JSON(purchaseResponse{Success: true, PhoneNumber: n, Eligibility: elig})
 	}
-	return c.JSON(purchaseResponse{
+	return s.answer(c, claim, http.StatusOK, purchaseResponse{
 		Success:     true,
 		PhoneNumber: purchasedJSON(outcome.Result.Number, "Phone number purchased successfully"),
 		Eligibility: outcome.Result.Eligibility,
 	})
 }
 
-// updateIDFor names the purchase update. With an Idempotency-Key it is
-// derived from the team and key, so a retried request is the same update
-// and gets the first one's result; the key is remembered with a hash of
-// the request, and reusing it for another request is a 422. Without a key
-// every request is its own update (a retry still joins the running
-// purchase of the same number by the same team).
-func (s *Server) updateIDFor(c *fiber.Ctx, teamID, fingerprint string) (string, error) {
+// answer sends a final purchase answer, kept for the Idempotency-Key (if
+// any) so that retries replay it byte for byte.
+func (s *Server) answer(c *fiber.Ctx, claim domain.IdempotencyClaim, status int, v any) error {
+	body, err := marshalJSON(v)
+	if err != nil {
+		return err
+	}
+	if claim.Key != "" {
+		// A failure to keep it only costs the replay; the purchase stands.
+		if err := s.idem.SaveResponse(context.WithoutCancel(c.UserContext()), claim.TeamID, claim.Key, status, body); err != nil {
+			requestLogger(c, s.log).Warn("keeping the idempotent response failed", "error", err)
+		}
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(status).Send(body)
+}
+
+// updateIDFor names the purchase update, in the returned claim's Target.
+// With an Idempotency-Key it is derived from the team and key, so a
+// retried request is the same update; the key is remembered with a hash of
+// the request (reusing it for another request is a 422) and, once there is
+// one, the final answer to replay. Without a key every request is its own
+// update (a retry still joins the running purchase of the same number by
+// the same team), and the claim has no Key.
+func (s *Server) updateIDFor(c *fiber.Ctx, teamID, fingerprint string) (domain.IdempotencyClaim, error) {
 	key := c.Get(headerIdempotencyKey)
 	if key == "" {
 		var b [12]byte
 		_, _ = rand.Read(b[:])
-		return "req-" + hex.EncodeToString(b[:]), nil
+		return domain.IdempotencyClaim{TeamID: teamID, Target: "req-" + hex.EncodeToString(b[:])}, nil
 	}
 	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
-		return "", domain.Invalid(headerIdempotencyKey, "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
+		return domain.IdempotencyClaim{}, domain.Invalid(headerIdempotencyKey, "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
 	}
 	sum := sha256.Sum256([]byte(teamID + "\x00" + key))
-	target := "idem-" + hex.EncodeToString(sum[:16])
 	reqHash := sha256.Sum256([]byte(c.Method() + " " + c.Route().Path + "\x00" + fingerprint))
-	claim, err := s.idem.Claim(c.UserContext(), domain.IdempotencyClaim{TeamID: teamID, Key: key, RequestHash: hex.EncodeToString(reqHash[:]), Target: target})
+	want := hex.EncodeToString(reqHash[:])
+	claim, err := s.idem.Claim(c.UserContext(), domain.IdempotencyClaim{TeamID: teamID, Key: key, RequestHash: want, Target: "idem-" + hex.EncodeToString(sum[:16])})
 	if err != nil {
-		return "", err
+		return domain.IdempotencyClaim{}, err
 	}
-	if claim.RequestHash != hex.EncodeToString(reqHash[:]) {
-		return "", &domain.Error{Kind: domain.KindUnprocessable, Code: domain.CodeIdempotencyKeyReused, Field: headerIdempotencyKey,
+	if claim.RequestHash != want {
+		return domain.IdempotencyClaim{}, &domain.Error{Kind: domain.KindUnprocessable, Code: domain.CodeIdempotencyKeyReused, Field: headerIdempotencyKey,
 			Message: "This Idempotency-Key was already used for a different request; use a new key for a new request."}
 	}
-	return claim.Target, nil
+	return claim, nil
 }
 
 func purchasedJSON(n workflows.NumberView, message string) purchasedNumberJSON {

@@ -128,6 +128,10 @@ type IdempotencyClaim struct {
 	RequestHash string // a hash of the request's method, path and body
 	// Target is what the first request started (a workflow and update id).
 	Target string
+	// ResponseStatus and ResponseBody are the first request's final answer
+	// (0 and nil until it has one).
+	ResponseStatus int
+	ResponseBody   []byte
 }
 
 // IdempotencyStore remembers Idempotency-Keys per team.
@@ -136,4 +140,6 @@ type IdempotencyStore interface {
 	// the first request with this key. The caller compares RequestHash: the
 	// same key with another body is an error for the client.
 	Claim(ctx context.Context, c IdempotencyClaim) (IdempotencyClaim, error)
+	// SaveResponse keeps the final answer to the key's first request.
+	SaveResponse(ctx context.Context, teamID, key string, status int, body []byte) error
 }

@@ -68,7 +68,8 @@ func (s *IdempotencyStore) Claim(ctx context.Context, c domain.IdempotencyClaim)
 			INSERT INTO idempotency_keys (team_id, key, request_hash, target, created_at)
 			VALUES (?, ?, ?, ?, now())
 			ON CONFLICT (team_id, key) DO UPDATE
-			SET request_hash = excluded.request_hash, target = excluded.target, created_at = excluded.created_at
+			SET request_hash = excluded.request_hash, target = excluded.target, created_at = excluded.created_at,
+			    response_status = NULL, response_body = NULL
 			WHERE idempotency_keys.created_at <= now() - make_interval(secs => ?)
 			RETURNING *`,
 			c.TeamID, c.Key, c.RequestHash, c.Target, IdempotencyKeyTTL.Seconds()).Find(&claimed).Error
@@ -95,6 +96,19 @@ func (s *IdempotencyStore) Claim(ctx context.Context, c domain.IdempotencyClaim)
 				errors.New("the claim kept vanishing before it could be read"))
 		}
 	}
+}
+
+// SaveResponse stores the final answer to the request that claimed the
+// key, for retries to replay. Only the first answer is kept.
+func (s *IdempotencyStore) SaveResponse(ctx context.Context, teamID, key string, status int, body []byte) error {
+	err := s.db.WithContext(ctx).Exec(`
+		UPDATE idempotency_keys SET response_status = ?, response_body = ?
+		WHERE team_id = ? AND key = ? AND response_status IS NULL`,
+		status, body, teamID, key).Error
+	if err != nil {
+		return storeError("saving an idempotent response", err)
+	}
+	return nil
 }
 
 // PurgeIdempotencyKeys deletes the claims older than olderThan and returns

@@ -3,6 +3,7 @@ package persistence_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -21,16 +22,16 @@ func TestClaimKeepsTheFirstClaim(t *testing.T) {
 
 	first := domain.IdempotencyClaim{TeamID: a.TeamID, Key: "key-1", RequestHash: "hash-1", Target: "purchase/+14155550101/update-1"}
 	got, err := store.Claim(ctx, first)
-	if err != nil || got != first {
+	if err != nil || !reflect.DeepEqual(got, first) {
 		t.Fatalf("Claim = %+v, %v; want %+v", got, err, first)
 	}
 	second := domain.IdempotencyClaim{TeamID: a.TeamID, Key: "key-1", RequestHash: "hash-2", Target: "something else"}
-	if got, err := store.Claim(ctx, second); err != nil || got != first {
+	if got, err := store.Claim(ctx, second); err != nil || !reflect.DeepEqual(got, first) {
 		t.Errorf("Claim(same key, other request) = %+v, %v; want the first claim %+v", got, err, first)
 	}
 	// Keys are per team.
 	other := domain.IdempotencyClaim{TeamID: b.TeamID, Key: "key-1", RequestHash: "hash-b", Target: "b"}
-	if got, err := store.Claim(ctx, other); err != nil || got != other {
+	if got, err := store.Claim(ctx, other); err != nil || !reflect.DeepEqual(got, other) {
 		t.Errorf("Claim(other team, same key) = %+v, %v; want %+v", got, err, other)
 	}
 
@@ -43,7 +44,7 @@ func TestClaimKeepsTheFirstClaim(t *testing.T) {
 		}
 	}
 	longest := domain.IdempotencyClaim{TeamID: a.TeamID, Key: strings.Repeat("é", 255), RequestHash: "h"}
-	if got, err := store.Claim(ctx, longest); err != nil || got != longest {
+	if got, err := store.Claim(ctx, longest); err != nil || !reflect.DeepEqual(got, longest) {
 		t.Errorf("Claim(key of 255 characters) = %+v, %v", got, err)
 	}
 }
@@ -78,7 +79,7 @@ func TestConcurrentClaimsShareOneClaim(t *testing.T) {
 		t.Fatalf("stored claim %+v is not one caller's claim", winner)
 	}
 	for i, c := range claims {
-		if c != winner {
+		if !reflect.DeepEqual(c, winner) {
 			t.Errorf("caller %d got %+v, caller 0 got %+v; want one stored claim", i, c, winner)
 		}
 	}
@@ -134,5 +135,26 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 	}
 	if _, err := store.PurgeIdempotencyKeys(ctx, 0); domain.ErrorKind(err) != domain.KindInvalid {
 		t.Errorf("PurgeIdempotencyKeys(0) = %v, want KindInvalid", err)
+	}
+}
+
+func TestSaveResponseKeepsTheFirstAnswer(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewIdempotencyStore(db)
+	teamID := newAccount(t, db, domain.PlanGrowth).TeamID
+	c := domain.IdempotencyClaim{TeamID: teamID, Key: "k", RequestHash: "h", Target: "t"}
+	if _, err := store.Claim(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveResponse(ctx, teamID, "k", 403, []byte(`{"success":false}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveResponse(ctx, teamID, "k", 200, []byte(`{"success":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Claim(ctx, c)
+	if err != nil || got.ResponseStatus != 403 || string(got.ResponseBody) != `{"success":false}` {
+		t.Fatalf("replayed claim = %+v, %v", got, err)
 	}
 }

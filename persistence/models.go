@@ -231,10 +231,17 @@ type idempotencyKeyModel struct {
 	RequestHash string    `gorm:"column:request_hash"`
 	Target      string    `gorm:"column:target"`
 	CreatedAt   time.Time `gorm:"column:created_at"`
+	// ResponseStatus and ResponseBody are the first request's final answer.
+	ResponseStatus *int   `gorm:"column:response_status"`
+	ResponseBody   []byte `gorm:"column:response_body"`
 }
 
 func (idempotencyKeyModel) TableName() string { return "idempotency_keys" }
 
 func (m idempotencyKeyModel) toDomain() domain.IdempotencyClaim {
-	return domain.IdempotencyClaim{TeamID: m.TeamID, Key: m.Key, RequestHash: m.RequestHash, Target: m.Target}
+	c := domain.IdempotencyClaim{TeamID: m.TeamID, Key: m.Key, RequestHash: m.RequestHash, Target: m.Target, ResponseBody: m.ResponseBody}
+	if m.ResponseStatus != nil {
+		c.ResponseStatus = *m.ResponseStatus
+	}
+	return c
 }

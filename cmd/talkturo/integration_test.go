@@ -287,3 +287,29 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool, what string) {
 	}
 	t.Fatalf("timed out after %s waiting for %s", limit, what)
 }
+
+func TestIdempotencyKeyReplaysAFinalRefusal(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{env: map[string]string{"PLAN_LIMITS": "starter=1"}})
+	_, base := s.app(roleAPI | roleWorker)
+	team, token := s.team(domain.PlanStarter)
+	status, first := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550180", "teamId": team})
+	if status != 200 {
+		t.Fatalf("first purchase: %d %v", status, first)
+	}
+	second := map[string]any{"phoneNumber": "+14155550181", "teamId": team}
+	if status, b := call(t, "POST", base+"/api/phone-numbers/purchase", token, second, "Idempotency-Key", "kb"); status != 403 || errCode(b) != domain.CodePlanLimitReached {
+		t.Fatalf("over the limit: %d %v", status, b)
+	}
+	// A slot frees up; the retry with the same key still gets the first answer.
+	id := first["phoneNumber"].(map[string]any)["id"].(string)
+	if status, b := call(t, "DELETE", base+"/api/phone-numbers/purchase/"+id+"?teamId="+team, token, nil); status != 200 {
+		t.Fatalf("release: %d %v", status, b)
+	}
+	if status, b := call(t, "POST", base+"/api/phone-numbers/purchase", token, second, "Idempotency-Key", "kb"); status != 403 || errCode(b) != domain.CodePlanLimitReached {
+		t.Fatalf("replay: %d %v, want the first answer (403)", status, b)
+	}
+	if status, b := call(t, "POST", base+"/api/phone-numbers/purchase", token, second, "Idempotency-Key", "kc"); status != 200 {
+		t.Fatalf("a new key is a new request: %d %v", status, b)
+	}
+}

@@ -21,6 +21,7 @@ Usage:
   talkturo dev            everything embedded: PostgreSQL, Temporal + Web UI, Telnyx simulator, API, worker
   talkturo serve          the API and the worker against TEMPORAL_ADDRESS, DATABASE_URL and Telnyx
   talkturo api            the API only
+  talkturo worker         the Temporal worker only (purchases, trials, releases)
   talkturo migrate [up|status]
                           apply (or list) the database migrations
   talkturo admin bootstrap --team-name N --email E --name U --plan P
@@ -57,6 +58,8 @@ func run(args []string) int {
 		err = runServe(ctx, cfg, roleAPI|roleWorker)
 	case "api":
 		err = runServe(ctx, cfg, roleAPI)
+	case "worker":
+		err = runServe(ctx, cfg, roleWorker)
 	case "migrate":
 		err = runMigrate(ctx, cfg, args[1:])
 	case "admin":

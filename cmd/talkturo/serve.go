@@ -13,10 +13,10 @@ import (
 // configured database, Temporal cluster and Telnyx, until ctx ends.
 func runServe(ctx context.Context, cfg config.Config, roles role) error {
 	if cfg.DatabaseURL == "" {
-		return &config.Error{Var: "DATABASE_URL", Message: "must be set for serve and api (only talkturo dev finds or starts a database by itself)."}
+		return &config.Error{Var: "DATABASE_URL", Message: "must be set for serve, api and worker (only talkturo dev finds or starts a database by itself)."}
 	}
 	if cfg.TelnyxAPIKey == "" {
-		return &config.Error{Var: "TELNYX_API_KEY", Message: "must be set for serve and api (only talkturo dev falls back to the simulator)."}
+		return &config.Error{Var: "TELNYX_API_KEY", Message: "must be set for serve, api and worker (only talkturo dev falls back to the simulator)."}
 	}
 	if cfg.LogFormat == "" {
 		cfg.LogFormat = "json"
