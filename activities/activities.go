@@ -24,6 +24,9 @@ type Activities struct {
 	TrialDuration time.Duration
 	// OrderPollInterval is how often a pending order is looked at.
 	OrderPollInterval time.Duration
+	// GracePeriod is how long a team whose subscription ended keeps its
+	// paid numbers (BILLING_GRACE_PERIOD).
+	GracePeriod time.Duration
 }
 
 // ReserveInput asks for one plan slot.
@@ -56,6 +59,12 @@ func (a *Activities) ReserveSlot(ctx context.Context, in ReserveInput) (ReserveR
 // ReleaseSlot frees the purchase's plan slot; it is safe to call twice.
 func (a *Activities) ReleaseSlot(ctx context.Context, key string) error {
 	return temporalError(a.Slots.Release(ctx, key))
+}
+
+// CancelSlot frees the slot of a purchase that was undone; a free team
+// gets its trial back, since it never had its number.
+func (a *Activities) CancelSlot(ctx context.Context, key string) error {
+	return temporalError(a.Slots.Cancel(ctx, key))
 }
 
 // CreatePendingNumber records the number as pending for the team.
@@ -101,11 +110,18 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 		order, err = a.Provider.CreateOrder(ctx, domain.OrderRequest{PhoneNumber: in.PhoneNumber, ConnectionID: in.ConnectionID, CustomerReference: in.CustomerReference})
 		if err != nil {
 			var pe *domain.ProviderError
-			if errors.As(err, &pe) && !pe.Retryable() && pe.HTTPStatus != 401 && pe.HTTPStatus != 403 {
-				if strings.Contains(pe.Pointer, "connection_id") {
+			if errors.As(err, &pe) && !pe.Retryable() {
+				switch {
+				case strings.Contains(pe.Pointer, "connection_id"):
 					return OrderResult{}, temporal.NewNonRetryableApplicationError("The provider refused connectionId: check it names one of your connections.", domain.CodeInvalidRequest, err)
+				case pe.HTTPStatus == 422 || pe.HTTPStatus == 409:
+					// Telnyx answers 422 for a number it no longer has.
+					return OrderResult{}, numberUnavailable(in.PhoneNumber, err)
+				case pe.HTTPStatus == 401 || pe.HTTPStatus == 403:
+					// Our credentials: an operator fixes them, then the
+					// retry goes through.
+					return OrderResult{}, err
 				}
-				return OrderResult{}, numberUnavailable(in.PhoneNumber, err)
 			}
 			return OrderResult{}, temporalError(err)
 		}
@@ -132,6 +148,7 @@ type AwaitResult struct {
 // take over from a dead one. A failed order is a non-retryable
 // number_unavailable.
 func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult, error) {
+	defer keepAlive(ctx)()
 	// Most orders settle in well under a second: look again soon, then
 	// back off to OrderPollInterval for the slow (regulated) ones.
 	maxInterval := a.OrderPollInterval
@@ -241,9 +258,11 @@ func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) err
 	}
 	err := a.Provider.ReleaseNumber(ctx, id)
 	var pe *domain.ProviderError
-	if errors.As(err, &pe) && !pe.Retryable() {
-		return temporal.NewNonRetryableApplicationError("The provider refused to release the number (deletion lock?); an operator must resolve it.", ErrTypeDeletionLocked, err)
+	if errors.As(err, &pe) && !pe.Retryable() && pe.HTTPStatus == 422 {
+		// Telnyx refuses with 422 while deletion_lock_enabled is set.
+		return temporal.NewNonRetryableApplicationError("The provider refused to release the number (deletion lock); an operator must lift the lock.", ErrTypeDeletionLocked, err)
 	}
+	// Anything else (our credentials, an outage) is retried until fixed.
 	return err
 }
 
@@ -257,4 +276,43 @@ func numberUnavailable(e164 string, cause error) error {
 	return temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("The number %s is no longer available at the provider; search again and pick another.", e164),
 		domain.CodeNumberUnavailable, cause)
+}
+
+// ApplyPlanInput moves a team to a plan.
+type ApplyPlanInput struct {
+	TeamID string
+	Plan   domain.PlanName
+}
+
+// ApplyPlanResult carries the configuration the billing workflow needs.
+type ApplyPlanResult struct {
+	GracePeriod time.Duration
+}
+
+// ApplyPlan records the team's plan, which eligibility reads from then on.
+func (a *Activities) ApplyPlan(ctx context.Context, in ApplyPlanInput) (ApplyPlanResult, error) {
+	if err := a.Accounts.SetPlan(ctx, in.TeamID, in.Plan); err != nil {
+		return ApplyPlanResult{}, temporalError(err)
+	}
+	return ApplyPlanResult{GracePeriod: a.GracePeriod}, nil
+}
+
+// TeamNumber is one live number of a team.
+type TeamNumber struct {
+	ID          string
+	PhoneNumber string
+	IsTrial     bool
+}
+
+// TeamNumbers lists the team's pending and active numbers.
+func (a *Activities) TeamNumbers(ctx context.Context, teamID string) ([]TeamNumber, error) {
+	page, err := a.Numbers.List(ctx, domain.NumberListQuery{TeamID: teamID})
+	if err != nil {
+		return nil, temporalError(err)
+	}
+	out := make([]TeamNumber, 0, len(page.Items))
+	for _, n := range page.Items {
+		out = append(out, TeamNumber{ID: n.ID, PhoneNumber: n.PhoneNumber.PhoneNumber, IsTrial: n.IsTrial})
+	}
+	return out, nil
 }

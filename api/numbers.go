@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,7 +20,8 @@ import (
 // NumberWorkflows is what the API asks of the number workflows.
 type NumberWorkflows interface {
 	Purchase(ctx context.Context, req workflows.PurchaseRequest, updateID string, wait time.Duration) (workflows.PurchaseOutcome, error)
-	Release(ctx context.Context, e164 string, req workflows.ReleaseRequest) (workflows.NumberView, error)
+	Release(ctx context.Context, e164 string, req workflows.ReleaseRequest, wait time.Duration) (view workflows.NumberView, pending bool, err error)
+	SendBillingEvent(ctx context.Context, ev workflows.BillingEvent) error
 }
 
 const headerIdempotencyKey = "Idempotency-Key"
@@ -249,21 +251,31 @@ func (s *Server) releaseNumber(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	message := "The phone number was released."
+	message, status := "The phone number was released.", http.StatusOK
 	switch n.Status {
 	case domain.NumberPending:
 		return &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "The number is still being bought; release it once it is active."}
 	case domain.NumberActive:
-		if _, err := s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api"}); err != nil {
+		_, pending, err := s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api"}, s.cfg.PurchaseWait)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			// The run ended meanwhile (the trial expired): answer with the
+			// number as it now is.
+		case err != nil:
 			return err
+		case pending:
+			message, status = "The release is in progress; the number shows as released once Telnyx confirms.", http.StatusAccepted
 		}
 		if n, err = s.numbers.Get(ctx, teamID, n.ID); err != nil {
 			return err
 		}
+		if n.Status != domain.NumberActive && n.Status != domain.NumberReleased {
+			message = "The phone number was already " + string(n.Status) + "."
+		}
 	default:
 		message = "The phone number was already " + string(n.Status) + "."
 	}
-	return c.JSON(releaseResponse{Success: true, PhoneNumber: s.listed(ctx, n), Message: message})
+	return c.Status(status).JSON(releaseResponse{Success: true, PhoneNumber: s.listed(ctx, n), Message: message})
 }
 
 type assignRequest struct {

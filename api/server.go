@@ -30,6 +30,9 @@ type Config struct {
 	// PurchaseWait bounds how long a purchase request waits for the order
 	// to settle before answering 202 (PURCHASE_WAIT).
 	PurchaseWait time.Duration
+	// BillingSecret signs the billing webhook (BILLING_WEBHOOK_SECRET);
+	// empty turns the webhook off.
+	BillingSecret string
 }
 
 // Deps are what the handlers use.
@@ -102,6 +105,10 @@ func (s *Server) routes() {
 	app.Use(requestIDs(), accessLog(s.log), recover.New())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
+
+	// Signed, not bearer-authenticated: registered before the /api group
+	// so its middleware never runs for it.
+	app.Post("/api/billing/webhook", s.billingWebhook)
 
 	authed := app.Group("/api", authenticate(s.accounts))
 	authed.Post("/phone-numbers/search", s.search)

@@ -37,4 +37,7 @@ type SlotStore interface {
 	Reserve(ctx context.Context, teamID, key, phoneNumber string) (Reservation, error)
 	// Release frees the slot of key, once; releasing again does nothing.
 	Release(ctx context.Context, key string) error
+	// Cancel frees the slot of a purchase that was undone, and gives a free
+	// team its trial back.
+	Cancel(ctx context.Context, key string) error
 }

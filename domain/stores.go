@@ -40,6 +40,8 @@ type AccountStore interface {
 	// Eligibility is what the team holds (pending and active numbers)
 	// against its plan.
 	Eligibility(ctx context.Context, teamID string) (Eligibility, error)
+	// SetPlan moves the team to a plan; held numbers are kept.
+	SetPlan(ctx context.Context, teamID string, plan PlanName) error
 	// SyncPlans writes the plans and their limits (from configuration).
 	SyncPlans(ctx context.Context, plans []Plan) error
 	// Ping checks the store answers.

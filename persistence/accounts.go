@@ -195,6 +195,25 @@ func (s *AccountStore) Eligibility(ctx context.Context, teamID string) (domain.E
 	return row.toDomain(), nil
 }
 
+// SetPlan moves the team to a plan (billing events do). Numbers already
+// held are kept even above the new limit; the counter then just blocks new
+// purchases until the team is under it.
+func (s *AccountStore) SetPlan(ctx context.Context, teamID string, plan domain.PlanName) error {
+	res := s.db.WithContext(ctx).Exec(`
+		UPDATE teams SET plan_name = ?, updated_at = now()
+		WHERE id = ? AND EXISTS (SELECT 1 FROM plans WHERE name = ?)`, string(plan), teamID, string(plan))
+	if res.Error != nil {
+		return storeError("changing a team's plan", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.GetTeam(ctx, teamID); err != nil {
+			return err
+		}
+		return domain.Invalid("plan", "Unknown plan %q: use one of free, starter, growth, scale.", plan)
+	}
+	return nil
+}
+
 // SyncPlans writes the plans (from configuration) in one statement, adding
 // the missing ones and updating the limits of the others. Plans not in the
 // list are left alone, since teams may still be on them.

@@ -309,3 +309,23 @@ func TestPing(t *testing.T) {
 		t.Fatalf("Ping: %v", err)
 	}
 }
+
+func TestSetPlanChangesEligibility(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewAccountStore(db)
+	acct := newAccount(t, db, domain.PlanFree)
+	if err := store.SetPlan(ctx, acct.TeamID, domain.PlanGrowth); err != nil {
+		t.Fatal(err)
+	}
+	e, err := store.Eligibility(ctx, acct.TeamID)
+	if err != nil || e.PlanName != "Growth" || e.MaxAllowed != 10 || !e.HasSubscription {
+		t.Fatalf("after SetPlan: %+v, %v", e, err)
+	}
+	if err := store.SetPlan(ctx, acct.TeamID, "gold"); domain.ErrorKind(err) != domain.KindInvalid {
+		t.Fatalf("unknown plan: %v", err)
+	}
+	if err := store.SetPlan(ctx, "team_missing", domain.PlanGrowth); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("unknown team: %v", err)
+	}
+}

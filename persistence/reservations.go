@@ -190,3 +190,26 @@ func (s *ReservationStore) Release(ctx context.Context, workflowID string) error
 		WHERE teams.id = released.team_id`, workflowID).Error
 	return storeError("releasing a plan slot", err)
 }
+
+// Cancel frees the slot of a purchase that never delivered a number (it
+// was undone): like Release, and a free team's trial is given back, since
+// the team never had its trial number.
+func (s *ReservationStore) Cancel(ctx context.Context, workflowID string) error {
+	if workflowID == "" {
+		return domain.Invalid("workflowId", "Cancelling a reservation needs the purchase's workflow ID.")
+	}
+	err := s.db.WithContext(ctx).Exec(`
+		WITH released AS (
+			UPDATE number_reservations
+			SET status = 'released', released_at = now()
+			WHERE workflow_id = ? AND status = 'held'
+			RETURNING team_id, is_trial
+		)
+		UPDATE teams
+		SET numbers_held = teams.numbers_held - 1,
+		    trial_used = teams.trial_used AND NOT released.is_trial,
+		    updated_at = now()
+		FROM released
+		WHERE teams.id = released.team_id`, workflowID).Error
+	return storeError("cancelling a plan slot", err)
+}

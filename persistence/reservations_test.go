@@ -240,3 +240,28 @@ func TestReserveUnknownTeamAndBadInput(t *testing.T) {
 		t.Errorf("Release(\"\") = %v, want KindInvalid", err)
 	}
 }
+
+func TestCancelGivesTheTrialBack(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewReservationStore(db)
+	acct := newAccount(t, db, domain.PlanFree)
+	if _, err := store.Reserve(ctx, acct.TeamID, "wf-1", "+14155550101"); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Cancel(ctx, "wf-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Cancel(ctx, "wf-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Reserve(ctx, acct.TeamID, "wf-2", "+14155550102"); err != nil {
+		t.Fatalf("after an undone trial purchase the team cannot try again: %v", err)
+	}
+	if err := store.Release(ctx, "wf-2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Reserve(ctx, acct.TeamID, "wf-3", "+14155550103"); domain.ErrorKind(err) != domain.KindLimit {
+		t.Fatalf("a released (held) trial is still used: %v", err)
+	}
+}

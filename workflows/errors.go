@@ -40,7 +40,9 @@ func ToDomainError(err error) error {
 	if errors.As(err, &ae) {
 		kind, ok := kindOfCode[ae.Type()]
 		if !ok {
-			return fmt.Errorf("workflow failed: %w", err)
+			// One of our own conflicts that has no mapping of its own: its
+			// message is a sentence for people, its type a code.
+			kind = domain.KindConflict
 		}
 		de := &domain.Error{Kind: kind, Code: ae.Type(), Message: ae.Message(), Err: err}
 		if ae.Type() == activities.ErrTypeProviderRejected {
@@ -57,7 +59,9 @@ func ToDomainError(err error) error {
 	}
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
-	if errors.As(err, &unavailable) || errors.As(err, &deadline) {
+	var exhausted *serviceerror.ResourceExhausted
+	var canceled *temporal.CanceledError
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted) || errors.As(err, &canceled) {
 		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The workflow engine is unavailable; try again shortly.", Err: err}
 	}
 	return err

@@ -29,8 +29,10 @@ type numberWorkflow struct {
 
 	releaseAsked bool
 	releaseBy    string
+	convertAsked bool
 	ended        bool
 	endErr       error
+	endAttempts  int
 }
 
 // PhoneNumberWorkflow owns the life of one number held by one team: it
@@ -41,10 +43,14 @@ type numberWorkflow struct {
 // done (saga) and ends the run.
 func PhoneNumberWorkflow(ctx workflow.Context, req PurchaseRequest) error {
 	info := workflow.GetInfo(ctx)
+	// The first run ID of this chain: it stays the same when an operator
+	// resets the workflow, so the plan slot and the Telnyx order keep the
+	// key they were made with.
+	key := info.WorkflowExecution.ID + "/" + info.OriginalRunID
 	w := &numberWorkflow{
 		req: req,
-		key: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID,
-		state: NumberState{TeamID: req.TeamID, CustomerReference: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID, Number: NumberView{
+		key: key,
+		state: NumberState{TeamID: req.TeamID, CustomerReference: key, Number: NumberView{
 			PhoneNumber: req.PhoneNumber, Status: domain.NumberPending,
 		}},
 	}
@@ -69,7 +75,31 @@ func (w *numberWorkflow) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdatePurchase, w.onPurchase, workflow.UpdateHandlerOptions{Validator: w.validatePurchase}); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateRelease, w.onRelease, workflow.UpdateHandlerOptions{Validator: w.validateRelease})
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRelease, w.onRelease, workflow.UpdateHandlerOptions{Validator: w.validateRelease}); err != nil {
+		return err
+	}
+	// Billing signals carry the team id: a signal meant for an earlier
+	// owner of the number (released since) is ignored.
+	w.onSignal(ctx, SignalConvertToPaid, func() { w.convertAsked = true })
+	w.onSignal(ctx, SignalReleaseNumber, func() {
+		if !w.releaseAsked {
+			w.releaseAsked, w.releaseBy = true, "billing"
+		}
+	})
+	return nil
+}
+
+func (w *numberWorkflow) onSignal(ctx workflow.Context, name string, apply func()) {
+	ch := workflow.GetSignalChannel(ctx, name)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var teamID string
+			ch.Receive(ctx, &teamID)
+			if teamID == w.req.TeamID {
+				apply()
+			}
+		}
+	})
 }
 
 // validatePurchase rejects (leaving no trace in the history) a purchase
@@ -79,7 +109,7 @@ func (w *numberWorkflow) validatePurchase(req PurchaseRequest) error {
 		return appError(domain.CodeInvalidRequest, "This workflow holds %s, not %s.", w.req.PhoneNumber, req.PhoneNumber)
 	}
 	if req.TeamID != w.req.TeamID {
-		if w.state.Number.Status == domain.NumberPending {
+		if w.state.Number.Status == domain.NumberPending || (w.purchaseDone && w.purchaseErr != nil) {
 			return appError(domain.CodeNumberInPurchase, "Another team is buying %s right now.", req.PhoneNumber)
 		}
 		return appError(domain.CodeNumberUnavailable, "The number %s is no longer available; search again and pick another.", req.PhoneNumber)
@@ -119,7 +149,8 @@ func (w *numberWorkflow) onRelease(ctx workflow.Context, req ReleaseRequest) (Nu
 	if !w.releaseAsked {
 		w.releaseAsked, w.releaseBy = true, req.Reason
 	}
-	if err := workflow.Await(ctx, func() bool { return w.ended }); err != nil {
+	attempt := w.endAttempts
+	if err := workflow.Await(ctx, func() bool { return w.ended || w.endAttempts > attempt }); err != nil {
 		return NumberView{}, err
 	}
 	return w.state.Number, w.endErr
@@ -153,7 +184,7 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 		return err
 	}
 	undo = append(undo, func(c workflow.Context) {
-		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.DatabaseOptions()), acts.ReleaseSlot, w.key).Get(c, nil)
+		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.DatabaseOptions()), acts.CancelSlot, w.key).Get(c, nil)
 	})
 	w.isTrial, w.trialFor = reserved.IsTrial, reserved.TrialDuration
 	w.state.Number.IsTrial = reserved.IsTrial
@@ -175,6 +206,12 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	})
 	w.upsertSearchAttributes(ctx)
 
+	// From the moment an order may be placed, the number may be ours at the
+	// provider: undoing gives it back (a release of a number we do not hold
+	// is a no-op), also when the order's own outcome was lost.
+	undo = append(undo, func(c workflow.Context) {
+		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.ProviderOptions()), acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}).Get(c, nil)
+	})
 	var order activities.OrderResult
 	if err := workflow.ExecuteActivity(providerCtx, acts.PlaceOrder, activities.OrderInput{
 		NumberID: numberID, PhoneNumber: w.req.PhoneNumber, ConnectionID: w.req.ConnectionID, CustomerReference: w.key,
@@ -182,10 +219,6 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 		return err
 	}
 	w.state.OrderID = order.OrderID
-	// From here a number may be ours at the provider: undoing gives it back.
-	undo = append(undo, func(c workflow.Context) {
-		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.ProviderOptions()), acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}).Get(c, nil)
-	})
 
 	var settled activities.AwaitResult
 	awaitCtx := workflow.WithActivityOptions(ctx, activities.AwaitOrderOptions())
@@ -212,21 +245,81 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	return nil
 }
 
-// hold keeps the number until its trial ends or its team releases it.
+// hold keeps the number until its trial ends or its team releases it. A
+// subscription that starts meanwhile turns the trial into a paid number.
 func (w *numberWorkflow) hold(ctx workflow.Context) {
 	final := domain.NumberReleased
-	if w.isTrial && w.state.Number.TrialExpiresAt != nil {
+	if w.isTrial && workflow.GetVersion(ctx, changeTrialConversion, workflow.DefaultVersion, 1) >= 1 {
+		// A subscription may have started while the trial was being bought,
+		// before billing could see the number: ask once.
+		var e domain.Eligibility
+		dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
+		if err := workflow.ExecuteActivity(dbCtx, acts.Eligibility, w.req.TeamID).Get(ctx, &e); err == nil && e.HasSubscription {
+			w.convertAsked = true
+		}
+	}
+	// Cancelling the run (an operator's doing) gives the number up rather
+	// than leave it held at Telnyx with nothing watching it.
+	cancelled := false
+	for w.isTrial && w.state.Number.TrialExpiresAt != nil {
 		remaining := w.state.Number.TrialExpiresAt.Sub(workflow.Now(ctx))
-		released, _ := workflow.AwaitWithTimeout(ctx, max(remaining, 0), func() bool { return w.releaseAsked })
-		if !released {
+		woken, err := workflow.AwaitWithTimeout(ctx, max(remaining, 0), func() bool { return w.releaseAsked || w.convertAsked })
+		switch {
+		case err != nil:
+			cancelled = true
+		case w.releaseAsked:
+		case w.convertAsked:
+			w.convertToPaid(ctx)
+			continue
+		case !woken:
 			final = domain.NumberExpired
 			workflow.GetLogger(ctx).Info("trial ended; releasing the number", "phone_number", w.req.PhoneNumber)
 		}
-	} else {
-		_ = workflow.Await(ctx, func() bool { return w.releaseAsked })
+		break
 	}
-	w.endErr = w.end(ctx, final)
+	if final != domain.NumberExpired && !cancelled {
+		cancelled = workflow.Await(ctx, func() bool { return w.releaseAsked }) != nil
+	}
+	endCtx := ctx
+	if cancelled {
+		endCtx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	// The run never ends while the number is still held: a refused release
+	// (a deletion lock) waits for the next request, or tries again later.
+	for {
+		w.endErr = w.end(endCtx, final)
+		if w.endErr == nil {
+			break
+		}
+		w.endAttempts++
+		w.releaseAsked = false
+		_, _ = workflow.AwaitWithTimeout(endCtx, releaseRetryInterval, func() bool { return w.releaseAsked })
+	}
 	w.ended = true
+}
+
+// releaseRetryInterval is how often a refused release is tried again when
+// nobody asks.
+const releaseRetryInterval = 6 * time.Hour
+
+// changeTrialConversion versions the billing-driven trial conversion: runs
+// recorded before it replay without its extra activity.
+const changeTrialConversion = "trial-conversion"
+
+// convertToPaid makes the trial number a paid one: the expiry timer is
+// dropped (the hold loop no longer waits on it) and the record updated.
+func (w *numberWorkflow) convertToPaid(ctx workflow.Context) {
+	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
+	var n domain.PhoneNumber
+	if err := workflow.ExecuteActivity(dbCtx, acts.ConvertTrial, w.state.Number.ID).Get(ctx, &n); err != nil {
+		workflow.GetLogger(ctx).Error("converting the trial failed", "error", err)
+		w.convertAsked = false
+		return
+	}
+	w.isTrial = false
+	w.state.Number = viewOf(n)
+	w.upsertSearchAttributes(ctx)
+	workflow.GetLogger(ctx).Info("trial converted to a paid number", "phone_number", w.req.PhoneNumber)
 }
 
 // end releases the number at the provider, records its final status and

@@ -335,3 +335,51 @@ func TestRetriedOrderIsNotPlacedTwice(t *testing.T) {
 		t.Fatalf("the simulator received %d orders for %s, want exactly 1", n, ref)
 	}
 }
+
+func TestConvertSignalTurnsTheTrialIntoAPaidNumber(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, userID := f.team(domain.PlanFree)
+	req := PurchaseRequest{PhoneNumber: "+14155550131", TeamID: teamID, UserID: userID}
+	env := f.env()
+	bought := purchaseAt(env, 0, "p1", req)
+	// A signal for another team (an earlier owner) changes nothing.
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, "team_other") }, time.Hour)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, teamID) }, 2*time.Hour)
+	var afterExpiry NumberState
+	env.RegisterDelayedCallback(func() {
+		v, _ := env.QueryWorkflow(QueryState)
+		_ = v.Get(&afterExpiry)
+	}, 200*time.Hour)
+	released := releaseAt(env, 300*time.Hour, ReleaseRequest{TeamID: teamID})
+	run(env, req)
+	if bought.err != nil || !bought.value.(PurchaseResult).Number.IsTrial {
+		t.Fatalf("purchase: %+v", bought)
+	}
+	if afterExpiry.Number.Status != domain.NumberActive || afterExpiry.Number.IsTrial || afterExpiry.Number.TrialExpiresAt != nil {
+		t.Fatalf("past the trial's end the number is %+v, want active and paid", afterExpiry.Number)
+	}
+	if released.err != nil || released.value.(NumberView).Status != domain.NumberReleased {
+		t.Fatalf("release: %+v", released)
+	}
+}
+
+func TestBillingSignalReleasesThePaidNumber(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, userID := f.team(domain.PlanGrowth)
+	req := PurchaseRequest{PhoneNumber: "+14155550132", TeamID: teamID, UserID: userID}
+	env := f.env()
+	purchaseAt(env, 0, "p1", req)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalReleaseNumber, teamID) }, time.Hour)
+	run(env, req)
+	v, err := env.QueryWorkflow(QueryState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st NumberState
+	_ = v.Get(&st)
+	if !env.IsWorkflowCompleted() || st.Number.Status != domain.NumberReleased {
+		t.Fatalf("after the billing release: completed=%v %+v", env.IsWorkflowCompleted(), st.Number)
+	}
+}

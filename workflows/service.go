@@ -75,26 +75,36 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 	})
 	if err != nil {
 		if timedOut(ctx, err) {
-			return s.pending(req.PhoneNumber)
+			return s.pending(req)
 		}
 		return PurchaseOutcome{}, ToDomainError(err)
 	}
 	var res PurchaseResult
 	if err := handle.Get(ctx, &res); err != nil {
 		if timedOut(ctx, err) {
-			return s.pending(req.PhoneNumber)
+			return s.pending(req)
 		}
 		return PurchaseOutcome{}, ToDomainError(err)
 	}
 	return PurchaseOutcome{Result: res}, nil
 }
 
-func (s *NumberService) pending(e164 string) (PurchaseOutcome, error) {
+// pending reports a purchase still running when the wait ran out. The
+// number's workflow may be another team's purchase that this request's
+// update has not yet been refused by: that is number_in_purchase, and its
+// state is none of this team's business.
+func (s *NumberService) pending(req PurchaseRequest) (PurchaseOutcome, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, err := s.State(ctx, e164)
+	st, err := s.State(ctx, req.PhoneNumber)
+	if errors.Is(err, domain.ErrNotFound) {
+		return PurchaseOutcome{}, &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The purchase could not be started in time; try again.", Err: err}
+	}
 	if err != nil {
 		return PurchaseOutcome{}, err
+	}
+	if st.TeamID != req.TeamID {
+		return PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "Another team is buying " + req.PhoneNumber + " right now."}
 	}
 	return PurchaseOutcome{Pending: true, State: st}, nil
 }
@@ -116,28 +126,35 @@ func (s *NumberService) State(ctx context.Context, e164 string) (NumberState, er
 	return st, nil
 }
 
-// Release asks the number's workflow to release it and waits until it is.
-// A workflow that is no longer running has nothing to release: NotFound.
-func (s *NumberService) Release(ctx context.Context, e164 string, req ReleaseRequest) (NumberView, error) {
-	ctx = context.WithoutCancel(ctx)
+// Release asks the number's workflow to release it and waits until it is,
+// at most wait: then pending is true and the workflow goes on with it. A
+// workflow that is no longer running has nothing to release: NotFound.
+func (s *NumberService) Release(ctx context.Context, e164 string, req ReleaseRequest, wait time.Duration) (view NumberView, pending bool, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+	defer cancel()
 	handle, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   NumberWorkflowID(e164),
 		UpdateName:   UpdateRelease,
 		Args:         []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
+		WaitForStage: client.WorkflowUpdateStageAccepted,
 	})
 	if err != nil {
 		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return NumberView{}, domain.ErrNotFound
+		switch {
+		case errors.As(err, &nf):
+			return NumberView{}, false, domain.ErrNotFound
+		case timedOut(ctx, err):
+			return NumberView{}, true, nil
 		}
-		return NumberView{}, ToDomainError(err)
+		return NumberView{}, false, ToDomainError(err)
 	}
-	var view NumberView
 	if err := handle.Get(ctx, &view); err != nil {
-		return NumberView{}, ToDomainError(err)
+		if timedOut(ctx, err) {
+			return NumberView{}, true, nil
+		}
+		return NumberView{}, false, ToDomainError(err)
 	}
-	return view, nil
+	return view, false, nil
 }
 
 func timedOut(ctx context.Context, err error) bool {
@@ -147,3 +164,31 @@ func timedOut(ctx context.Context, err error) bool {
 
 // ServiceModule provides the NumberService; the app supplies a ServiceConfig.
 var ServiceModule = fx.Module("number-service", fx.Provide(NewNumberService))
+
+// SendBillingEvent hands a billing event to the team's billing workflow,
+// starting it if need be (signal-with-start). When it returns nil, Temporal
+// has recorded the signal: the event will be applied.
+func (s *NumberService) SendBillingEvent(ctx context.Context, ev BillingEvent) error {
+	_, err := s.c.SignalWithStartWorkflow(context.WithoutCancel(ctx), TeamWorkflowID(ev.TeamID), SignalBillingEvent, ev,
+		client.StartWorkflowOptions{
+			TaskQueue:                s.taskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			TypedSearchAttributes:    temporal.NewSearchAttributes(AttrTeamID.ValueSet(ev.TeamID)),
+			StaticSummary:            "Billing of team " + ev.TeamID,
+		}, TeamWorkflowType, BillingState{TeamID: ev.TeamID, Plan: domain.PlanFree})
+	return ToDomainError(err)
+}
+
+// BillingState asks a team's billing workflow where it is.
+func (s *NumberService) BillingState(ctx context.Context, teamID string) (BillingState, error) {
+	v, err := s.c.QueryWorkflow(ctx, TeamWorkflowID(teamID), "", QueryBilling)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return BillingState{}, domain.ErrNotFound
+		}
+		return BillingState{}, ToDomainError(err)
+	}
+	var st BillingState
+	return st, v.Get(&st)
+}

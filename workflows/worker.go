@@ -36,6 +36,7 @@ func Register(r interface {
 	RegisterActivity(a any)
 }, a *activities.Activities) {
 	r.RegisterWorkflowWithOptions(PhoneNumberWorkflow, workflow.RegisterOptions{Name: NumberWorkflowType})
+	r.RegisterWorkflowWithOptions(TeamBillingWorkflow, workflow.RegisterOptions{Name: TeamWorkflowType})
 	r.RegisterActivity(a)
 }
 

@@ -49,14 +49,14 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		opts = append(opts,
 			fx.Supply(workflows.WorkerConfig{TaskQueue: cfg.TemporalTaskQueue}),
 			fx.Provide(func(slots *persistence.ReservationStore, numbers domain.PhoneNumberStore, accounts domain.AccountStore, provider domain.NumberProvider) *activities.Activities {
-				return &activities.Activities{Slots: slots, Numbers: numbers, Accounts: accounts, Provider: provider, TrialDuration: cfg.TrialDuration, OrderPollInterval: 2 * time.Second}
+				return &activities.Activities{Slots: slots, Numbers: numbers, Accounts: accounts, Provider: provider, TrialDuration: cfg.TrialDuration, OrderPollInterval: 2 * time.Second, GracePeriod: cfg.GracePeriod}
 			}),
 			workflows.WorkerModule,
 		)
 	}
 	if roles&roleAPI != 0 {
 		opts = append(opts,
-			fx.Supply(api.Config{Addr: cfg.HTTPAddr, ShutdownTimeout: cfg.ShutdownTimeout, PurchaseWait: cfg.PurchaseWait}),
+			fx.Supply(api.Config{Addr: cfg.HTTPAddr, ShutdownTimeout: cfg.ShutdownTimeout, PurchaseWait: cfg.PurchaseWait, BillingSecret: cfg.BillingSecret}),
 			fx.Supply(workflows.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue}),
 			workflows.ServiceModule,
 			fx.Provide(func(s *workflows.NumberService) api.NumberWorkflows { return s }),

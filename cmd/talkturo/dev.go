@@ -72,6 +72,11 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		}
 	}
 
+	if cfg.BillingSecret == "" {
+		// Dev only: a known secret so the README's signed webhook example
+		// works as printed.
+		cfg.BillingSecret = devBillingSecret
+	}
 	simURL, simAdmin := "", ""
 	if cfg.TelnyxAPIKey == "" {
 		sim, err := startSimulator(cfg.SimAddr, cfg.SimOrderLatency, log)
@@ -105,6 +110,10 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	log.Info("stopping: finishing in-flight requests")
 	return nil
 }
+
+// devBillingSecret signs the billing webhook in dev when
+// BILLING_WEBHOOK_SECRET is unset.
+const devBillingSecret = "whsec_dev_only"
 
 func startTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (*devserver.Server, *devserver.UI, error) {
 	host, portStr, _ := net.SplitHostPort(cfg.TemporalAddress)
@@ -194,6 +203,11 @@ Talkturo phone numbers is running (started in %s).
 	} else {
 		fmt.Printf("  Telnyx       %s\n", cfg.TelnyxBaseURL)
 	}
+	secret := "from BILLING_WEBHOOK_SECRET"
+	if cfg.BillingSecret == devBillingSecret {
+		secret = devBillingSecret
+	}
+	fmt.Printf("  Billing      POST %s/api/billing/webhook (signing secret %s)\n", api, secret)
 	fmt.Printf(`
   Demo team    %s (free plan)
   Demo token   %s

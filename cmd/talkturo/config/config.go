@@ -36,6 +36,7 @@ type Config struct {
 	PurchaseWait      time.Duration `env:"PURCHASE_WAIT" envDefault:"20s"`
 	PlanLimits        string        `env:"PLAN_LIMITS" envDefault:"starter=3,growth=10,scale=50"`
 	BillingSecret     string        `env:"BILLING_WEBHOOK_SECRET"`
+	GracePeriod       time.Duration `env:"BILLING_GRACE_PERIOD" envDefault:"168h"`
 	DataDir           string        `env:"TALKTURO_DATA_DIR" envDefault:".data"`
 	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat         string        `env:"LOG_FORMAT"`
@@ -85,7 +86,7 @@ func (c *Config) validate() error {
 	if u, err := url.Parse(c.TelnyxBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return &Error{"TELNYX_BASE_URL", "must be an http(s) URL such as https://api.telnyx.com/v2."}
 	}
-	for name, d := range map[string]time.Duration{"TELNYX_TIMEOUT": c.TelnyxTimeout, "TRIAL_DURATION": c.TrialDuration, "PURCHASE_WAIT": c.PurchaseWait, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout} {
+	for name, d := range map[string]time.Duration{"TELNYX_TIMEOUT": c.TelnyxTimeout, "TRIAL_DURATION": c.TrialDuration, "PURCHASE_WAIT": c.PurchaseWait, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "BILLING_GRACE_PERIOD": c.GracePeriod} {
 		if d <= 0 {
 			return &Error{name, "must be a positive duration such as 30s or 120h."}
 		}

@@ -1,0 +1,182 @@
+package workflows
+
+import (
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// The billing contract. Billing systems signal a team's billing workflow
+// (signal-with-start, so the first event creates it); the signed webhook
+// POST /api/billing/webhook sends the same signal for systems that cannot
+// speak Temporal.
+const (
+	// TeamWorkflowType is the registered name of TeamBillingWorkflow.
+	TeamWorkflowType = "TeamBillingWorkflow"
+	// SignalBillingEvent carries a BillingEvent.
+	SignalBillingEvent = "billing-event"
+	// QueryBilling returns the BillingState.
+	QueryBilling = "billing"
+
+	// Event types.
+	EventSubscriptionActivated = "subscription.activated"
+	EventSubscriptionUpdated   = "subscription.updated"
+	EventSubscriptionCanceled  = "subscription.canceled"
+
+	// Signals the billing workflow sends to a team's number workflows.
+	SignalConvertToPaid = "convert-to-paid"
+	SignalReleaseNumber = "release-number"
+
+	// continueAfterEvents bounds a run's history: the run starts afresh,
+	// carrying its state, after this many events.
+	continueAfterEvents = 500
+	// rememberEvents is how many recent event ids are kept for dedupe.
+	rememberEvents = 1000
+)
+
+// TeamWorkflowID is the ID of a team's billing workflow.
+func TeamWorkflowID(teamID string) string { return "team:" + teamID }
+
+// BillingEvent is one subscription event. ID is the billing system's event
+// id (events are applied once each); OccurredAt orders them (an event older
+// than the last applied one is ignored).
+type BillingEvent struct {
+	ID         string
+	Type       string
+	TeamID     string
+	Plan       string // a paid plan for activated and updated; ignored for canceled
+	OccurredAt time.Time
+}
+
+// BillingState is what QueryBilling returns, and what a new run carries.
+type BillingState struct {
+	TeamID      string
+	Plan        domain.PlanName
+	Subscribed  bool
+	LastEventAt time.Time
+	// GraceEndsAt is set after a cancellation: then the team's paid numbers
+	// are released, unless a subscription starts before.
+	GraceEndsAt *time.Time
+	// RecentEventIDs are the last applied or ignored event ids, oldest first.
+	RecentEventIDs []string
+	Applied        int
+	Ignored        int
+}
+
+// TeamBillingWorkflow applies a team's subscription events in order, once
+// each: the plan changes; an activation turns the team's trial number into
+// a paid one; a cancellation returns the team to free and, after the grace
+// period, releases the numbers it holds.
+func TeamBillingWorkflow(ctx workflow.Context, st BillingState) error {
+	if err := workflow.SetQueryHandler(ctx, QueryBilling, func() (BillingState, error) { return st, nil }); err != nil {
+		return err
+	}
+	events := workflow.GetSignalChannel(ctx, SignalBillingEvent)
+	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
+	handled := 0
+	for {
+		var graceTimer workflow.Future
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		if st.GraceEndsAt != nil {
+			graceTimer = workflow.NewTimer(timerCtx, max(st.GraceEndsAt.Sub(workflow.Now(ctx)), 0))
+		}
+		sel := workflow.NewSelector(ctx)
+		var ev BillingEvent
+		gotEvent := false
+		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev); gotEvent = true })
+		if graceTimer != nil {
+			sel.AddFuture(graceTimer, func(workflow.Future) {})
+		}
+		sel.Select(ctx)
+		cancelTimer()
+
+		if !gotEvent {
+			workflow.GetLogger(ctx).Info("grace period over: releasing the team's paid numbers", "team_id", st.TeamID)
+			st.GraceEndsAt = nil
+			signalNumbers(ctx, dbCtx, st.TeamID, SignalReleaseNumber, func(n activities.TeamNumber) bool { return true })
+			continue
+		}
+		applyEvent(ctx, dbCtx, &st, ev)
+		handled++
+		if handled >= continueAfterEvents && !events.ReceiveAsync(nil) {
+			return workflow.NewContinueAsNewError(ctx, TeamBillingWorkflow, st)
+		}
+	}
+}
+
+func applyEvent(ctx workflow.Context, dbCtx workflow.Context, st *BillingState, ev BillingEvent) {
+	log := workflow.GetLogger(ctx)
+	if slices.Contains(st.RecentEventIDs, ev.ID) {
+		log.Info("billing event already applied", "event_id", ev.ID)
+		return
+	}
+	st.RecentEventIDs = append(st.RecentEventIDs, ev.ID)
+	if len(st.RecentEventIDs) > rememberEvents {
+		st.RecentEventIDs = st.RecentEventIDs[len(st.RecentEventIDs)-rememberEvents:]
+	}
+	if ev.OccurredAt.Before(st.LastEventAt) {
+		st.Ignored++
+		log.Warn("billing event older than the last applied one: ignored", "event_id", ev.ID, "occurred_at", ev.OccurredAt, "last_event_at", st.LastEventAt)
+		return
+	}
+
+	var plan domain.PlanName
+	switch ev.Type {
+	case EventSubscriptionActivated, EventSubscriptionUpdated:
+		p, err := domain.ParsePlanName(ev.Plan)
+		if err != nil || p == domain.PlanFree {
+			st.Ignored++
+			log.Error("billing event names no paid plan: ignored", "event_id", ev.ID, "plan", ev.Plan)
+			return
+		}
+		plan = p
+	case EventSubscriptionCanceled:
+		plan = domain.PlanFree
+	default:
+		st.Ignored++
+		log.Error("unknown billing event type: ignored", "event_id", ev.ID, "type", ev.Type)
+		return
+	}
+
+	var res activities.ApplyPlanResult
+	if err := workflow.ExecuteActivity(dbCtx, acts.ApplyPlan, activities.ApplyPlanInput{TeamID: st.TeamID, Plan: plan}).Get(ctx, &res); err != nil {
+		// Only a team that no longer exists gets here (everything else is
+		// retried): nothing to apply.
+		st.Ignored++
+		log.Error("applying the plan failed", "event_id", ev.ID, "error", err)
+		return
+	}
+	st.LastEventAt, st.Plan, st.Applied = ev.OccurredAt, plan, st.Applied+1
+	if plan == domain.PlanFree {
+		st.Subscribed = false
+		ends := workflow.Now(ctx).Add(res.GracePeriod).UTC()
+		st.GraceEndsAt = &ends
+		return
+	}
+	st.Subscribed, st.GraceEndsAt = true, nil
+	signalNumbers(ctx, dbCtx, st.TeamID, SignalConvertToPaid, func(n activities.TeamNumber) bool { return n.IsTrial })
+}
+
+// signalNumbers signals the number workflows of the team's live numbers
+// that match.
+func signalNumbers(ctx, dbCtx workflow.Context, teamID, signal string, match func(activities.TeamNumber) bool) {
+	var numbers []activities.TeamNumber
+	if err := workflow.ExecuteActivity(dbCtx, acts.TeamNumbers, teamID).Get(ctx, &numbers); err != nil {
+		workflow.GetLogger(ctx).Error("listing the team's numbers failed", "team_id", teamID, "error", err)
+		return
+	}
+	for _, n := range numbers {
+		if !match(n) {
+			continue
+		}
+		err := workflow.SignalExternalWorkflow(ctx, NumberWorkflowID(n.PhoneNumber), "", signal, teamID).Get(ctx, nil)
+		if err != nil {
+			// The number's workflow ended meanwhile (released, expired).
+			workflow.GetLogger(ctx).Warn("signalling a number workflow failed", "phone_number", n.PhoneNumber, "signal", signal, "error", err)
+		}
+	}
+}
