@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/domain"
@@ -44,6 +45,14 @@ func TestPurchaseListReleaseThroughTheAPI(t *testing.T) {
 	if e := bought["eligibility"].(map[string]any); e["currentCount"].(float64) != 1 || e["maxAllowed"].(float64) != 1 || e["hasSubscription"] != false || e["planName"] != "Free" {
 		t.Fatalf("eligibility = %v", e)
 	}
+
+	// Operators find it in the Temporal UI by its search attributes.
+	c := mustClient(t, s)
+	query := fmt.Sprintf(`TeamId = %q AND PhoneNumber = %q AND NumberStatus = "active" AND IsTrial = true`, freeTeam, number)
+	waitFor(t, 20*time.Second, func() bool {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		return err == nil && len(resp.GetExecutions()) == 1 && resp.GetExecutions()[0].GetExecution().GetWorkflowId() == workflows.NumberWorkflowID(number)
+	}, "the number's workflow to be visible by its search attributes")
 
 	// The free team's second number: 403 with its eligibility.
 	second := found["numbers"].([]any)[1].(map[string]any)["phoneNumber"].(string)
