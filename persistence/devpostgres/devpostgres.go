@@ -107,6 +107,9 @@ func ensureDatabase(ctx context.Context, serverURL, name string) (string, error)
 	return u.String(), nil
 }
 
+// debianBinaries is where Debian's packages put each version's server.
+var debianBinaries = "/usr/lib/postgresql/*/bin"
+
 // findBinaries looks for a folder holding initdb and pg_ctl: on PATH, then
 // in Debian's /usr/lib/postgresql/<version>/bin (newest first).
 func findBinaries() (string, error) {
@@ -116,7 +119,7 @@ func findBinaries() (string, error) {
 			return dir, nil
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(debianBinaries)
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {

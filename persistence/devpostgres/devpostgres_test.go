@@ -1,0 +1,97 @@
+package devpostgres
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestPrivateClusterStartsStopsAndKeepsItsData initialises a real cluster
+// from the machine's PostgreSQL binaries, as `talkturo dev` does when no
+// server answers, and starts it again on the same folder.
+func TestPrivateClusterStartsStopsAndKeepsItsData(t *testing.T) {
+	bin, err := findBinaries()
+	if err != nil {
+		t.Fatalf("this machine has no PostgreSQL server binaries (apt-get install postgresql): %v", err)
+	}
+	// The cluster runs as the unprivileged postgres user when we are root,
+	// so its folder must be reachable by that user (t.TempDir is not).
+	base, err := os.MkdirTemp("", "devpostgres-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "data", "postgres")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := context.Background()
+
+	db, err := startPrivate(ctx, bin, dir, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	execSQL(t, db.URL, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
+	if err := db.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	again, err := startPrivate(ctx, bin, dir, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Stop()
+	conn, err := pgx.Connect(ctx, again.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var v int
+	if err := conn.QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != 42 {
+		t.Fatalf("the data did not survive a restart: %d %v", v, err)
+	}
+}
+
+func TestDatabaseURLWins(t *testing.T) {
+	db, err := Ensure(context.Background(), "postgres://u@db.example:5432/x", t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil || db.URL != "postgres://u@db.example:5432/x" || db.Source != "DATABASE_URL" {
+		t.Fatalf("Ensure = %+v, %v", db, err)
+	}
+	if err := db.Stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func execSQL(t *testing.T, url, sql string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNoBinariesSaysWhatToInstall(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	saved := debianBinaries
+	debianBinaries = filepath.Join(t.TempDir(), "*", "bin")
+	t.Cleanup(func() { debianBinaries = saved })
+	_, err := findBinaries()
+	if err != ErrNoPostgres {
+		t.Fatalf("findBinaries = %v, want ErrNoPostgres", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "apt-get install postgresql") || !strings.Contains(msg, "DATABASE_URL") {
+		t.Fatalf("the message does not say what to do: %q", msg)
+	}
+}
