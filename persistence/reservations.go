@@ -171,33 +171,23 @@ func existingReservation(tx *gorm.DB, teamID, workflowID, phoneNumber string) (R
 // decrements the team's counter, exactly once: releasing again, or
 // releasing a workflowID that never reserved, does nothing.
 func (s *ReservationStore) Release(ctx context.Context, workflowID string) error {
-	if workflowID == "" {
-		return domain.Invalid("workflowId", "Releasing a reservation needs the purchase's workflow ID.")
-	}
-	// One statement: the status flip and the decrement commit together, and
-	// a concurrent second release waits on the reservation's row lock, then
-	// finds it no longer held and changes nothing.
-	err := s.db.WithContext(ctx).Exec(`
-		WITH released AS (
-			UPDATE number_reservations
-			SET status = 'released', released_at = now()
-			WHERE workflow_id = ? AND status = 'held'
-			RETURNING team_id
-		)
-		UPDATE teams
-		SET numbers_held = teams.numbers_held - 1, updated_at = now()
-		FROM released
-		WHERE teams.id = released.team_id`, workflowID).Error
-	return storeError("releasing a plan slot", err)
+	return s.free(ctx, workflowID, false)
 }
 
 // Cancel frees the slot of a purchase that never delivered a number (it
 // was undone): like Release, and a free team's trial is given back, since
 // the team never had its trial number.
 func (s *ReservationStore) Cancel(ctx context.Context, workflowID string) error {
+	return s.free(ctx, workflowID, true)
+}
+
+func (s *ReservationStore) free(ctx context.Context, workflowID string, giveTrialBack bool) error {
 	if workflowID == "" {
-		return domain.Invalid("workflowId", "Cancelling a reservation needs the purchase's workflow ID.")
+		return domain.Invalid("workflowId", "Freeing a plan slot needs the purchase's workflow ID.")
 	}
+	// One statement: the status flip and the decrement commit together, and
+	// a concurrent second call waits on the reservation's row lock, then
+	// finds it no longer held and changes nothing.
 	err := s.db.WithContext(ctx).Exec(`
 		WITH released AS (
 			UPDATE number_reservations
@@ -207,9 +197,9 @@ func (s *ReservationStore) Cancel(ctx context.Context, workflowID string) error 
 		)
 		UPDATE teams
 		SET numbers_held = teams.numbers_held - 1,
-		    trial_used = teams.trial_used AND NOT released.is_trial,
+		    trial_used = teams.trial_used AND NOT (? AND released.is_trial),
 		    updated_at = now()
 		FROM released
-		WHERE teams.id = released.team_id`, workflowID).Error
-	return storeError("cancelling a plan slot", err)
+		WHERE teams.id = released.team_id`, workflowID, giveTrialBack).Error
+	return storeError("freeing a plan slot", err)
 }
