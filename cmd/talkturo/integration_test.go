@@ -154,12 +154,17 @@ func TestSlowOrderAnswers202ThenSettles(t *testing.T) {
 	}, "the pending purchase to become active")
 }
 
+// Two API processes and two worker processes (fx apps with their own
+// Temporal clients and database pools) against one PostgreSQL and one
+// Temporal server: the limit holds exactly as with one.
 func TestFiftyConcurrentPurchasesGiveExactlyTheFreeSlots(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
-	_, base := s.app(roleAPI)
+	_, api1 := s.app(roleAPI)
+	_, api2 := s.app(roleAPI)
 	s.app(roleWorker)
 	s.app(roleWorker)
+	apis := []string{api1, api2}
 	team, token := s.team(domain.PlanStarter) // 3 slots
 
 	const n = 50
@@ -169,7 +174,7 @@ func TestFiftyConcurrentPurchasesGiveExactlyTheFreeSlots(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			statuses[i], codes[i] = func() (int, string) {
-				st, b := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": fmt.Sprintf("+1415555%04d", 2000+i), "teamId": team})
+				st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": fmt.Sprintf("+1415555%04d", 2000+i), "teamId": team})
 				return st, errCode(b)
 			}()
 		})
@@ -194,6 +199,26 @@ func TestFiftyConcurrentPurchasesGiveExactlyTheFreeSlots(t *testing.T) {
 	}
 	if e, _ := s.accounts.Eligibility(context.Background(), team); e.CurrentCount != 3 {
 		t.Fatalf("eligibility after the rush: %+v", e)
+	}
+
+	// A free team's ten simultaneous tries give exactly one trial number.
+	free, freeToken := s.team(domain.PlanFree)
+	trials := make(chan map[string]any, 10)
+	for i := range 10 {
+		wg.Go(func() {
+			st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", freeToken, map[string]any{"phoneNumber": fmt.Sprintf("+1415555%04d", 3000+i), "teamId": free})
+			if st == 200 {
+				trials <- b
+			}
+		})
+	}
+	wg.Wait()
+	close(trials)
+	if len(trials) != 1 {
+		t.Fatalf("%d trial numbers for one free team, want 1", len(trials))
+	}
+	if got := (<-trials)["phoneNumber"].(map[string]any); got["is_trial"] != true || got["trial_expires_at"] == nil {
+		t.Fatalf("the free team's number is not a trial: %v", got)
 	}
 }
 
