@@ -45,11 +45,11 @@ func ProviderOptions() workflow.ActivityOptions {
 
 // AwaitOrderOptions suit AwaitOrder: it runs as long as the order is
 // pending (regulated numbers take hours), heartbeating so that a dead
-// worker is noticed within half a minute and another one takes over.
+// worker is noticed within seconds and another one takes over.
 func AwaitOrderOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    30 * time.Second,
+		HeartbeatTimeout:    3 * heartbeatEvery,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,

@@ -347,3 +347,38 @@ func TestIdempotencyKeyReplaysAFinalRefusal(t *testing.T) {
 		t.Fatalf("a new key is a new request: %d %v", status, b)
 	}
 }
+
+// A shutdown in the middle of a purchase: the API finishes the request (202
+// at worst), the worker stops; the purchase completes after the next start.
+func TestPurchaseInterruptedByShutdownCompletesAfterRestart(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{env: map[string]string{"PURCHASE_WAIT": "2s"}})
+	s.sim.SetOrderLatency(4 * time.Second)
+	app, base := s.app(roleAPI | roleWorker)
+	team, token := s.team(domain.PlanStarter)
+	type result struct {
+		status int
+		body   map[string]any
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, b := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550199", "teamId": team})
+		done <- result{st, b}
+	}()
+	time.Sleep(700 * time.Millisecond)
+	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := app.Stop(stopCtx); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	r := <-done
+	if r.status != 202 && r.status != 200 {
+		t.Fatalf("the in-flight purchase got %d %v, want an answer (202) despite the shutdown", r.status, r.body)
+	}
+	id := r.body["phoneNumber"].(map[string]any)["id"].(string)
+	s.app(roleWorker)
+	waitFor(t, 60*time.Second, func() bool {
+		n, err := s.numbers.Get(context.Background(), team, id)
+		return err == nil && n.Status == domain.NumberActive
+	}, "the interrupted purchase to complete after the restart")
+}
