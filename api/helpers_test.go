@@ -20,6 +20,7 @@ import (
 	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/api"
+	"github.com/talkturo/phonenumbers/api/openapitest"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
@@ -56,6 +57,8 @@ type envOptions struct {
 	checks func(*env) []api.Check
 	// provider wraps the Telnyx client.
 	provider func(domain.NumberProvider) domain.NumberProvider
+	// workflows stands for the number workflows (none by default).
+	workflows api.NumberWorkflows
 }
 
 type envOption func(*envOptions)
@@ -73,6 +76,8 @@ func withChecks(f func(*env) []api.Check) envOption { return func(o *envOptions)
 func withProvider(f func(domain.NumberProvider) domain.NumberProvider) envOption {
 	return func(o *envOptions) { o.provider = f }
 }
+
+func withWorkflows(w api.NumberWorkflows) envOption { return func(o *envOptions) { o.workflows = w } }
 
 // newEnv starts an API server on 127.0.0.1 with a port of its own; it is
 // stopped when the test ends.
@@ -117,10 +122,13 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		provider = o.provider(client)
 	}
 	deps := api.Deps{
-		Accounts:   e.accounts,
-		Assistants: persistence.NewAssistantStore(db),
-		Provider:   provider,
-		Log:        log,
+		Accounts:    e.accounts,
+		Assistants:  persistence.NewAssistantStore(db),
+		Numbers:     persistence.NewPhoneNumberStore(db),
+		Idempotency: persistence.NewIdempotencyStore(db),
+		Provider:    provider,
+		Workflows:   o.workflows,
+		Log:         log,
 	}
 	if o.checks != nil {
 		deps.Checks = o.checks(e)
@@ -193,8 +201,9 @@ type request struct {
 }
 
 // do sends r and checks what every answer must be: JSON with a boolean
-// success (true exactly on 2xx), an X-Request-Id, and nothing a client must
-// never see (stack traces, SQL, the provider's API key).
+// success (true exactly on 2xx), an X-Request-Id, nothing a client must
+// never see (stack traces, SQL, the provider's API key), and what
+// api/openapi.json says of the request and the answer.
 func (e *env) do(r request) response {
 	e.t.Helper()
 	var body io.Reader
@@ -228,6 +237,9 @@ func (e *env) do(r request) response {
 	}
 	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
 	e.checkInvariants(r, out)
+	if err := openapitest.Validate(req, []byte(r.body), resp.StatusCode, resp.Header, raw); err != nil {
+		e.t.Error(err)
+	}
 	if r.method != http.MethodHead {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()

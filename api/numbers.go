@@ -85,6 +85,7 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 	outcome, err := s.workflows.Purchase(ctx, workflows.PurchaseRequest{
 		PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID,
 	}, claim.Target, s.cfg.PurchaseWait)
+	s.metrics.purchased(outcome.Pending, err)
 	if err != nil {
 		de := toDomainError(err)
 		switch de.Kind {

@@ -59,6 +59,7 @@ type Server struct {
 	workflows  NumberWorkflows
 	checks     []Check
 	log        *slog.Logger
+	metrics    *metrics
 	ln         net.Listener
 	served     chan error
 	stopMu     sync.Mutex
@@ -83,8 +84,9 @@ func New(cfg Config, d Deps) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: d.Provider,
-		numbers: d.Numbers, idem: d.Idempotency, workflows: d.Workflows, checks: d.Checks, log: log}
+	m := newMetrics()
+	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: m.instrumentProvider(d.Provider),
+		numbers: d.Numbers, idem: d.Idempotency, workflows: d.Workflows, checks: d.Checks, log: log, metrics: m}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "talkturo-phone-numbers",
 		DisableStartupMessage: true,
@@ -97,17 +99,20 @@ func New(cfg Config, d Deps) *Server {
 	})
 	answerUnknownMethods(s.app)
 	s.routes()
+	m.setRoutes(s.app)
 	return s
 }
 
 func (s *Server) routes() {
 	app := s.app
-	app.Use(requestIDs(), accessLog(s.log), recover.New())
+	app.Use(requestIDs(), s.metrics.middleware(), accessLog(s.log), recover.New())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", s.metrics.handler())
 
-	// Signed, not bearer-authenticated: registered before the /api group
-	// so its middleware never runs for it.
+	// Public or signed, not bearer-authenticated: registered before the
+	// /api group so its middleware never runs for them.
+	app.Get("/api/openapi.json", s.openAPI)
 	app.Post("/api/billing/webhook", s.billingWebhook)
 
 	authed := app.Group("/api", authenticate(s.accounts))

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/api"
+	"github.com/talkturo/phonenumbers/api/openapitest"
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
@@ -114,7 +117,10 @@ func (s *stack) app(roles role, extra ...fx.Option) (*fx.App, string) {
 	s.t.Cleanup(func() { _ = app.Stop(context.Background()) })
 	addr := ""
 	if srv != nil {
-		addr = "http://" + srv.Addr()
+		host := srv.Addr()
+		addr = "http://" + host
+		apiHosts.Store(host, true)
+		s.t.Cleanup(func() { apiHosts.Delete(host) })
 	}
 	return app, addr
 }
@@ -142,7 +148,7 @@ func call(t testing.TB, method, url, token string, body any, headers ...string) 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	resp, err := (&http.Client{Timeout: time.Minute, Transport: checkedTransport}).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
@@ -169,4 +175,152 @@ func mustClient(t *testing.T, s *stack) client.Client {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// apiHosts are the host:port of the APIs the stacks run. Every exchange
+// with them through checkedTransport is checked against api/openapi.json.
+var apiHosts sync.Map
+
+// checkedTransport checks every request to an API of a stack, and its
+// answer, against the OpenAPI document (openapitest.Validate); a mismatch
+// is the request's error, so the helper that sent it fails its test.
+// Requests elsewhere (the Temporal UI, the simulator) pass unchecked.
+var checkedTransport http.RoundTripper = openAPITransport{next: http.DefaultTransport}
+
+// The billing webhook helper sends with http.DefaultClient: it is checked
+// too.
+func init() { http.DefaultClient.Transport = checkedTransport }
+
+type openAPITransport struct{ next http.RoundTripper }
+
+func (tr openAPITransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if _, ok := apiHosts.Load(req.URL.Host); !ok {
+		return tr.next.RoundTrip(req)
+	}
+	var reqBody []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		reqBody = b
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	resp, err := tr.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	respBody, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := openapitest.Validate(req, reqBody, resp.StatusCode, resp.Header, respBody); err != nil {
+		return nil, fmt.Errorf("the exchange does not match api/openapi.json: %w", err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(respBody))
+	return resp, nil
+}
+
+// TestEveryEndpointAnswersAsDocumented drives, through the checked
+// helpers, the endpoints the other integration tests do not, so every
+// operation of api/openapi.json meets the real system at least once; then
+// it scrapes the metrics the requests left.
+func TestEveryEndpointAnswersAsDocumented(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	_, base := s.app(roleAPI | roleWorker)
+	team, token := s.team(domain.PlanStarter)
+
+	for _, path := range []string{"/healthz", "/readyz", "/api/openapi.json"} {
+		if status, body := call(t, "GET", base+path, "", nil); status != 200 {
+			t.Fatalf("GET %s: %d %v", path, status, body)
+		}
+	}
+	status, found := call(t, "POST", base+"/api/phone-numbers/search", token, map[string]any{"filters": map[string]any{"countryCode": "us", "numberType": "local", "limit": 2}})
+	if status != 200 || found["count"].(float64) != 2 {
+		t.Fatalf("search: %d %v", status, found)
+	}
+	var ids []string
+	for i, n := range found["numbers"].([]any) {
+		body := map[string]any{"phoneNumber": n.(map[string]any)["phoneNumber"], "teamId": team}
+		status, bought := call(t, "POST", base+"/api/phone-numbers/purchase", token, body, "Idempotency-Key", fmt.Sprintf("every-%d", i), "X-Request-Id", fmt.Sprintf("every-%d", i))
+		if status != 200 {
+			t.Fatalf("purchase: %d %v", status, bought)
+		}
+		ids = append(ids, bought["phoneNumber"].(map[string]any)["id"].(string))
+		if i == 0 { // a replay, with its header
+			if status, again := call(t, "POST", base+"/api/phone-numbers/purchase", token, body, "Idempotency-Key", "every-0"); status != 200 {
+				t.Fatalf("replay: %d %v", status, again)
+			}
+		}
+	}
+
+	status, first := call(t, "GET", base+"/api/phone-numbers/purchase?limit=1&teamId="+team, token, nil)
+	cursor, _ := first["nextCursor"].(string)
+	if status != 200 || len(first["numbers"].([]any)) != 1 || cursor == "" {
+		t.Fatalf("first page: %d %v", status, first)
+	}
+	status, last := call(t, "GET", base+"/api/phone-numbers/purchase?limit=1&teamId="+team+"&cursor="+cursor, token, nil)
+	if status != 200 || len(last["numbers"].([]any)) != 1 || last["nextCursor"] != "" {
+		t.Fatalf("last page: %d %v", status, last)
+	}
+
+	status, created := call(t, "POST", base+"/api/assistants", token, map[string]any{"teamId": team, "name": "Support"})
+	if status != 201 {
+		t.Fatalf("create assistant: %d %v", status, created)
+	}
+	asst := created["assistant"].(map[string]any)["id"].(string)
+	if status, list := call(t, "GET", base+"/api/assistants?teamId="+team, token, nil); status != 200 || list["count"].(float64) != 1 {
+		t.Fatalf("list assistants: %d %v", status, list)
+	}
+	assistantOf := base + "/api/phone-numbers/purchase/" + ids[0] + "/assistant"
+	for _, to := range []any{asst, nil, asst} {
+		if status, b := call(t, "PUT", assistantOf, token, map[string]any{"teamId": team, "assistantId": to}); status != 200 {
+			t.Fatalf("assign to %v: %d %v", to, status, b)
+		}
+	}
+	if status, b := call(t, "DELETE", assistantOf+"?teamId="+team, token, nil); status != 200 || b["phoneNumber"].(map[string]any)["assistant_id"] != nil {
+		t.Fatalf("unassign: %d %v", status, b)
+	}
+	if status, b := call(t, "DELETE", base+"/api/phone-numbers/purchase/"+ids[1]+"?teamId="+team, token, nil); status != 200 {
+		t.Fatalf("release: %d %v", status, b)
+	}
+	if status, b := call(t, "GET", base+"/api/phone-numbers/purchase?includeReleased=true&teamId="+team, token, nil); status != 200 || b["count"].(float64) != 2 || b["nextCursor"] != nil {
+		t.Fatalf("list with released: %d %v", status, b)
+	}
+	event := map[string]any{"id": "evt_1", "type": "subscription.canceled", "teamId": team, "occurredAt": time.Now().UTC().Format(time.RFC3339)}
+	if status, b := call(t, "POST", base+"/api/billing/webhook", "", event, "Talkturo-Signature", "t=1,v1=00"); status != 503 {
+		t.Fatalf("webhook without a secret: %d %v", status, b)
+	}
+
+	// The metrics of all that, with no token.
+	resp, err := (&http.Client{Timeout: time.Minute, Transport: checkedTransport}).Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, raw)
+	}
+	for _, line := range []string{
+		`talkturo_purchases_total{outcome="success"} 2`, // the replay is not a purchase
+		`talkturo_purchases_total{outcome="limit"} 0`,
+		`talkturo_http_requests_total{method="POST",route="/api/phone-numbers/purchase",status="200"} 3`,
+		`talkturo_http_requests_total{method="GET",route="/api/phone-numbers/purchase",status="200"} 3`,
+		`talkturo_http_requests_total{method="PUT",route="/api/phone-numbers/purchase/:id/assistant",status="200"} 3`,
+		`talkturo_http_requests_total{method="DELETE",route="/api/phone-numbers/purchase/:id/assistant",status="200"} 1`,
+		`talkturo_http_requests_total{method="DELETE",route="/api/phone-numbers/purchase/:id",status="200"} 1`,
+		`talkturo_http_requests_total{method="POST",route="/api/billing/webhook",status="503"} 1`,
+		`talkturo_http_requests_total{method="GET",route="/readyz",status="200"} 1`,
+		`talkturo_http_request_duration_seconds_count{method="POST",route="/api/phone-numbers/purchase"} 3`,
+		`talkturo_telnyx_requests_total{operation="search",outcome="ok"} 1`,
+	} {
+		if !strings.Contains(string(raw), "\n"+line+"\n") {
+			t.Errorf("GET /metrics has no line %s", line)
+		}
+	}
 }

@@ -1,0 +1,159 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/talkturo/phonenumbers/api/openapitest"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/workflows"
+)
+
+// scriptedWorkflows answers each purchase by its number: one number per
+// outcome the purchase metric counts.
+type scriptedWorkflows struct{}
+
+const (
+	numberSuccess     = "+14155550101"
+	numberPending     = "+14155550102"
+	numberLimit       = "+14155550103"
+	numberUnavailable = "+14155550104"
+	numberConflict    = "+14155550105"
+	numberFailed      = "+14155550106"
+)
+
+func (scriptedWorkflows) Purchase(_ context.Context, req workflows.PurchaseRequest, _ string, _ time.Duration) (workflows.PurchaseOutcome, error) {
+	elig := domain.Eligibility{CurrentCount: 1, MaxAllowed: 10, HasSubscription: true, PlanName: "Growth"}
+	view := workflows.NumberView{ID: "pn_" + req.PhoneNumber[1:], PhoneNumber: req.PhoneNumber, ProviderNumberID: "tx_1", Status: domain.NumberActive}
+	switch req.PhoneNumber {
+	case numberSuccess:
+		return workflows.PurchaseOutcome{Result: workflows.PurchaseResult{Number: view, Eligibility: elig}}, nil
+	case numberPending:
+		view.Status, view.ProviderNumberID = domain.NumberPending, ""
+		return workflows.PurchaseOutcome{Pending: true, State: workflows.NumberState{TeamID: req.TeamID, Number: view}}, nil
+	case numberLimit:
+		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindLimit, Code: domain.CodePlanLimitReached, Message: "The team is at its plan's limit.",
+			Details: map[string]any{"eligibility": domain.Eligibility{CurrentCount: 10, MaxAllowed: 10, HasSubscription: true, PlanName: "Growth"}}}
+	case numberUnavailable:
+		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberUnavailable, Message: "Telnyx no longer has this number."}
+	case numberConflict:
+		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeAlreadyOwned, Message: "The team already holds this number."}
+	default:
+		return workflows.PurchaseOutcome{}, &domain.ProviderError{Op: "create order", Class: domain.ProviderServerError, HTTPStatus: 500}
+	}
+}
+
+func (scriptedWorkflows) Release(context.Context, string, workflows.ReleaseRequest, time.Duration) (workflows.NumberView, bool, error) {
+	return workflows.NumberView{}, false, errors.New("not scripted")
+}
+
+func (scriptedWorkflows) SendBillingEvent(context.Context, workflows.BillingEvent) error {
+	return errors.New("not scripted")
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withWorkflows(scriptedWorkflows{}))
+	acct := e.newAccount("metrics@example.com")
+
+	numbersOf(t, e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: seedSearch}))
+	wantError(t, e.do(request{method: http.MethodPost, path: searchPath, body: seedSearch}), http.StatusUnauthorized, "unauthorized", "")
+	wantError(t, e.do(request{method: http.MethodGet, path: "/no/such/page", token: acct.Token}), http.StatusNotFound, "not_found", "")
+	wantError(t, e.do(request{method: http.MethodDelete, path: "/api/phone-numbers/purchase/pn_nope?teamId=" + acct.TeamID, token: acct.Token}), http.StatusNotFound, "not_found", "")
+	for number, status := range map[string]int{numberSuccess: 200, numberPending: 202, numberLimit: 403, numberUnavailable: 409, numberConflict: 409, numberFailed: 502} {
+		r := e.do(request{method: http.MethodPost, path: "/api/phone-numbers/purchase", token: acct.Token,
+			body: `{"phoneNumber": "` + number + `", "teamId": "` + acct.TeamID + `"}`})
+		if r.status != status {
+			t.Errorf("purchase of %s: %d %s, want %d", number, r.status, r.raw, status)
+		}
+	}
+	// Refused before the workflow: not a purchase.
+	wantError(t, e.do(request{method: http.MethodPost, path: "/api/phone-numbers/purchase", token: acct.Token,
+		body: `{"phoneNumber": "+1415", "teamId": "` + acct.TeamID + `"}`}), http.StatusBadRequest, "invalid_request", "phoneNumber")
+
+	series := scrape(t, e)
+	for _, want := range []struct {
+		name, labels string
+		value        float64
+	}{
+		{"talkturo_purchases_total", `outcome="success"`, 1},
+		{"talkturo_purchases_total", `outcome="pending"`, 1},
+		{"talkturo_purchases_total", `outcome="limit"`, 1},
+		{"talkturo_purchases_total", `outcome="unavailable"`, 1},
+		{"talkturo_purchases_total", `outcome="conflict"`, 1},
+		{"talkturo_purchases_total", `outcome="failed"`, 1},
+		{"talkturo_http_requests_total", `method="POST",route="/api/phone-numbers/search",status="200"`, 1},
+		// Refused by the /api group's authentication: still the route's pattern.
+		{"talkturo_http_requests_total", `method="POST",route="/api/phone-numbers/search",status="401"`, 1},
+		{"talkturo_http_requests_total", `method="GET",route="unmatched",status="404"`, 1},
+		{"talkturo_http_requests_total", `method="DELETE",route="/api/phone-numbers/purchase/:id",status="404"`, 1},
+		{"talkturo_http_requests_total", `method="POST",route="/api/phone-numbers/purchase",status="200"`, 1},
+		{"talkturo_http_requests_total", `method="POST",route="/api/phone-numbers/purchase",status="202"`, 1},
+		{"talkturo_http_requests_total", `method="POST",route="/api/phone-numbers/purchase",status="403"`, 1},
+		{"talkturo_http_requests_total", `method="POST",route="/api/phone-numbers/purchase",status="409"`, 2},
+		{"talkturo_http_requests_total", `method="POST",route="/api/phone-numbers/purchase",status="502"`, 1},
+		{"talkturo_http_requests_total", `method="POST",route="/api/phone-numbers/purchase",status="400"`, 1},
+		{"talkturo_http_request_duration_seconds_count", `method="POST",route="/api/phone-numbers/search"`, 2},
+		{"talkturo_http_request_duration_seconds_count", `method="POST",route="/api/phone-numbers/purchase"`, 7},
+		{"talkturo_telnyx_requests_total", `operation="search",outcome="ok"`, 1},
+	} {
+		key := want.name + "{" + want.labels + "}"
+		got, ok := series[key]
+		if !ok {
+			t.Errorf("no series %s", key)
+		} else if got != want.value {
+			t.Errorf("%s = %v, want %v", key, got, want.value)
+		}
+	}
+	if _, ok := series["go_goroutines"]; !ok {
+		t.Error("the Go runtime's metrics are missing")
+	}
+	for key := range series {
+		if strings.Contains(key, "pn_nope") || strings.Contains(key, "/no/such/page") {
+			t.Errorf("a raw path became a label: %s", key)
+		}
+	}
+	// The scrape counts itself from the next one on, under its own route.
+	if got := scrape(t, e)[`talkturo_http_requests_total{method="GET",route="/metrics",status="200"}`]; got != 1 {
+		t.Errorf("scrapes counted %v, want 1", got)
+	}
+}
+
+// scrape reads GET /metrics (no token needed) into name{labels} → value.
+func scrape(t *testing.T, e *env) map[string]float64 {
+	t.Helper()
+	resp, err := e.http.Get(e.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET /metrics: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+	}
+	if err := openapitest.Validate(resp.Request, nil, resp.StatusCode, resp.Header, raw); err != nil {
+		t.Error(err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if i < 0 || err != nil {
+			t.Fatalf("unreadable metrics line %q", line)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
