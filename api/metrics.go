@@ -37,6 +37,8 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	purchases *prometheus.CounterVec
 	telnyx    *prometheus.CounterVec
+	// purchaseLatency is the end-to-end purchase time, by outcome.
+	purchaseLatency *prometheus.HistogramVec
 
 	// known holds "METHOD pattern" of every route, patterns each pattern
 	// once: set by setRoutes once the routes are registered.
@@ -45,9 +47,45 @@ type metrics struct {
 	fiberCfg fiber.Config
 }
 
-func newMetrics() *metrics {
+// NewRegistry returns a Prometheus registry with the Go runtime and
+// process collectors: one per process, shared by the API, the Temporal
+// SDK and the Telnyx call counter.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// NewTelnyxCalls registers talkturo_telnyx_requests_total on reg; wrap a
+// provider with CountCalls to count into it.
+func NewTelnyxCalls(reg prometheus.Registerer) *prometheus.CounterVec {
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "talkturo", Name: "telnyx_requests_total",
+		Help: "Calls this process made to Telnyx (retries included), by operation and outcome (ok or the failure's class).",
+	}, []string{"operation", "outcome"})
+	reg.MustRegister(v)
+	return v
+}
+
+// CountCalls counts the calls made through p by operation and outcome.
+func CountCalls(calls *prometheus.CounterVec, p domain.NumberProvider) domain.NumberProvider {
+	if p == nil {
+		return nil
+	}
+	return &countingProvider{next: p, calls: calls}
+}
+
+// newMetrics registers the API's metrics on reg (a fresh registry when
+// nil); telnyx is the process's Telnyx call counter (made when nil).
+func newMetrics(reg *prometheus.Registry, telnyx *prometheus.CounterVec) *metrics {
+	if reg == nil {
+		reg = NewRegistry()
+	}
+	if telnyx == nil {
+		telnyx = NewTelnyxCalls(reg)
+	}
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "talkturo", Name: "http_requests_total",
 			Help: "HTTP requests answered, by route pattern, method and status.",
@@ -61,15 +99,14 @@ func newMetrics() *metrics {
 			Namespace: "talkturo", Name: "purchases_total",
 			Help: "Purchase requests answered by the number's workflow, by outcome (success, pending, limit, unavailable, conflict, failed). Requests refused before reaching it (invalid, forbidden, Idempotency-Key reused) and replays of a kept answer are not counted.",
 		}, []string{"outcome"}),
-		telnyx: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "talkturo", Name: "telnyx_requests_total",
-			Help: "Calls this API process made to Telnyx (operations, retries included), by operation and outcome (ok or the failure's class). The worker's calls (orders, releases) are not counted here.",
-		}, []string{"operation", "outcome"}),
+		purchaseLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "talkturo", Name: "purchase_duration_seconds",
+			Help:    "Time from a purchase request to the workflow's answer (the number active, refused, or still pending at PURCHASE_WAIT), by outcome.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 20, 30, 60},
+		}, []string{"outcome"}),
+		telnyx: telnyx,
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.purchases, m.telnyx,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+	reg.MustRegister(m.requests, m.latency, m.purchases, m.purchaseLatency)
 	for _, o := range []string{purchaseSuccess, purchasePending, purchaseLimit, purchaseUnavailable, purchaseConflict, purchaseFailed} {
 		m.purchases.WithLabelValues(o)
 	}
@@ -140,7 +177,7 @@ func (m *metrics) handler() fiber.Handler {
 
 // purchased counts one purchase by outcome: the error the workflow
 // answered (nil for success), or pending.
-func (m *metrics) purchased(pending bool, err error) {
+func (m *metrics) purchased(started time.Time, pending bool, err error) {
 	outcome := purchaseSuccess
 	switch {
 	case err != nil:
@@ -158,14 +195,7 @@ func (m *metrics) purchased(pending bool, err error) {
 		outcome = purchasePending
 	}
 	m.purchases.WithLabelValues(outcome).Inc()
-}
-
-// instrumentProvider counts the calls made through p at Telnyx.
-func (m *metrics) instrumentProvider(p domain.NumberProvider) domain.NumberProvider {
-	if p == nil {
-		return nil
-	}
-	return &countingProvider{next: p, calls: m.telnyx}
+	m.purchaseLatency.WithLabelValues(outcome).Observe(time.Since(started).Seconds())
 }
 
 // countingProvider is a NumberProvider that counts its calls by operation

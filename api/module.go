@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/domain"
@@ -20,7 +21,9 @@ type fxParams struct {
 	Numbers     domain.PhoneNumberStore
 	Idempotency domain.IdempotencyStore
 	Workflows   NumberWorkflows
-	Checks      []Check `group:"readiness"`
+	Registry    *prometheus.Registry   `optional:"true"`
+	TelnyxCalls *prometheus.CounterVec `optional:"true"`
+	Checks      []Check                `group:"readiness"`
 	Log         *slog.Logger
 }
 
@@ -28,7 +31,8 @@ type fxParams struct {
 var Module = fx.Module("api",
 	fx.Provide(func(p fxParams) *Server {
 		return New(p.Config, Deps{Accounts: p.Accounts, Assistants: p.Assistants, Provider: p.Provider,
-			Numbers: p.Numbers, Idempotency: p.Idempotency, Workflows: p.Workflows, Checks: p.Checks, Log: p.Log})
+			Numbers: p.Numbers, Idempotency: p.Idempotency, Workflows: p.Workflows,
+			Registry: p.Registry, TelnyxCalls: p.TelnyxCalls, Checks: p.Checks, Log: p.Log})
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
 		lc.Append(fx.Hook{

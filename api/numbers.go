@@ -82,10 +82,11 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Status(claim.ResponseStatus).Send(claim.ResponseBody)
 	}
+	started := time.Now()
 	outcome, err := s.workflows.Purchase(ctx, workflows.PurchaseRequest{
 		PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID,
 	}, claim.Target, s.cfg.PurchaseWait)
-	s.metrics.purchased(outcome.Pending, err)
+	s.metrics.purchased(started, outcome.Pending, err)
 	if err != nil {
 		de := toDomainError(err)
 		switch de.Kind {

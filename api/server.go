@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/talkturo/phonenumbers/domain"
 )
@@ -43,6 +44,10 @@ type Deps struct {
 	Numbers     domain.PhoneNumberStore
 	Idempotency domain.IdempotencyStore
 	Workflows   NumberWorkflows
+	// Registry and TelnyxCalls are the process's metrics (NewRegistry,
+	// NewTelnyxCalls); nil makes the server its own.
+	Registry    *prometheus.Registry
+	TelnyxCalls *prometheus.CounterVec
 	Checks      []Check
 	Log         *slog.Logger
 }
@@ -84,8 +89,8 @@ func New(cfg Config, d Deps) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	m := newMetrics()
-	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: m.instrumentProvider(d.Provider),
+	m := newMetrics(d.Registry, d.TelnyxCalls)
+	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: CountCalls(m.telnyx, d.Provider),
 		numbers: d.Numbers, idem: d.Idempotency, workflows: d.Workflows, checks: d.Checks, log: log, metrics: m}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "talkturo-phone-numbers",

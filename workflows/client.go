@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.uber.org/fx"
@@ -14,6 +15,8 @@ import (
 type ClientConfig struct {
 	HostPort  string
 	Namespace string
+	// Metrics, when set, receives the SDK's metrics (see NewMetricsHandler).
+	Metrics prometheus.Registerer
 }
 
 // NewClient returns a Temporal client that connects on first use, so that
@@ -23,11 +26,15 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (client.Client, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	c, err := client.NewLazyClient(client.Options{
+	opts := client.Options{
 		HostPort:  cfg.HostPort,
 		Namespace: cfg.Namespace,
 		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-	})
+	}
+	if cfg.Metrics != nil {
+		opts.MetricsHandler = NewMetricsHandler(cfg.Metrics)
+	}
+	c, err := client.NewLazyClient(opts)
 	if err != nil {
 		return nil, fmt.Errorf("temporal client for %s: %w", cfg.HostPort, err)
 	}

@@ -274,6 +274,7 @@ func (w *numberWorkflow) hold(ctx workflow.Context) {
 		case !woken:
 			final = domain.NumberExpired
 			workflow.GetLogger(ctx).Info("trial ended; releasing the number", "phone_number", w.req.PhoneNumber)
+			workflow.GetMetricsHandler(ctx).Counter("talkturo_trial_expiries_total").Inc(1)
 		}
 		break
 	}

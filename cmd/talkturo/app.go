@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
@@ -41,18 +47,28 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		persistence.Module,
 		fx.Supply(telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey, Timeout: cfg.TelnyxTimeout, Logger: log.With("component", "telnyx")}),
 		telnyx.Module,
-		fx.Supply(workflows.ClientConfig{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace}),
+		// One metrics registry per process: the API, the Temporal SDK and
+		// the Telnyx call counter all register on it.
+		fx.Provide(api.NewRegistry, func(reg *prometheus.Registry) *prometheus.CounterVec { return api.NewTelnyxCalls(reg) }),
+		fx.Provide(func(reg *prometheus.Registry) workflows.ClientConfig {
+			return workflows.ClientConfig{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Metrics: reg}
+		}),
 		workflows.ClientModule,
 		fx.Invoke(syncPlans),
 	}
 	if roles&roleWorker != 0 {
 		opts = append(opts,
 			fx.Supply(workflows.WorkerConfig{TaskQueue: cfg.TemporalTaskQueue}),
-			fx.Provide(func(slots *persistence.ReservationStore, numbers domain.PhoneNumberStore, accounts domain.AccountStore, provider domain.NumberProvider) *activities.Activities {
-				return &activities.Activities{Slots: slots, Numbers: numbers, Accounts: accounts, Provider: provider, TrialDuration: cfg.TrialDuration, OrderPollInterval: 2 * time.Second, GracePeriod: cfg.GracePeriod}
+			fx.Provide(func(slots *persistence.ReservationStore, numbers domain.PhoneNumberStore, accounts domain.AccountStore, provider domain.NumberProvider, calls *prometheus.CounterVec) *activities.Activities {
+				return &activities.Activities{Slots: slots, Numbers: numbers, Accounts: accounts, Provider: api.CountCalls(calls, provider),
+					TrialDuration: cfg.TrialDuration, OrderPollInterval: 2 * time.Second, GracePeriod: cfg.GracePeriod}
 			}),
 			workflows.WorkerModule,
 		)
+		if roles&roleAPI == 0 && cfg.MetricsAddr != "" {
+			// A worker alone has no API to serve /metrics: it gets its own port.
+			opts = append(opts, fx.Invoke(serveMetrics))
+		}
 	}
 	if roles&roleAPI != 0 {
 		opts = append(opts,
@@ -83,4 +99,27 @@ func readiness[T any](name string, check func(T) func(context.Context) error) an
 // takes effect without a migration.
 func syncPlans(lc fx.Lifecycle, cfg config.Config, accounts domain.AccountStore) {
 	lc.Append(fx.StartHook(func(ctx context.Context) error { return accounts.SyncPlans(ctx, cfg.Plans) }))
+}
+
+// serveMetrics serves the registry at http://METRICS_ADDR/metrics for the
+// app's lifetime.
+func serveMetrics(lc fx.Lifecycle, cfg config.Config, reg *prometheus.Registry, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			ln, err := net.Listen("tcp", cfg.MetricsAddr)
+			if err != nil {
+				return fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+			}
+			go func() {
+				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					log.Error("metrics server stopped", "error", err)
+				}
+			}()
+			return nil
+		},
+		OnStop: srv.Shutdown,
+	})
 }

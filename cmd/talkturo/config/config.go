@@ -21,6 +21,7 @@ import (
 // Config is the whole configuration. Each field names its variable.
 type Config struct {
 	HTTPAddr          string        `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	MetricsAddr       string        `env:"METRICS_ADDR" envDefault:"127.0.0.1:9090"`
 	DatabaseURL       string        `env:"DATABASE_URL"`
 	TemporalAddress   string        `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
 	TemporalNamespace string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
@@ -68,6 +69,11 @@ func Load(environ map[string]string) (Config, error) {
 func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return &Error{"HTTP_ADDR", fmt.Sprintf("must be host:port such as 127.0.0.1:8080, not %q.", c.HTTPAddr)}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return &Error{"METRICS_ADDR", fmt.Sprintf("must be host:port such as 0.0.0.0:9090 (or empty to turn it off), not %q.", c.MetricsAddr)}
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.SimAddr); err != nil {
 		return &Error{"TELNYX_SIM_ADDR", fmt.Sprintf("must be host:port such as 127.0.0.1:8090, not %q.", c.SimAddr)}
