@@ -1,0 +1,14 @@
+// Package replay records, from real runs, the workflow histories that the
+// replay test of package workflows (workflows/replay_test.go) replays
+// against the current workflow code on every `go test`.
+//
+// Recording needs an embedded Temporal server (workflows/devserver), which
+// imports package workflows; it therefore lives here rather than in that
+// package's tests. It runs only when asked:
+//
+//	RECORD_HISTORIES=1 go test -count=1 -run TestRecordHistories ./workflows/replay/
+//
+// and (re)writes its files in workflows/testdata/histories/ (a history
+// kept from older code, such as
+// number-trial-expired-before-trial-conversion.json, is left alone).
+package replay

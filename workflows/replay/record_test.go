@@ -1,0 +1,348 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/activities/telnyx"
+	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/workflows"
+	"github.com/talkturo/phonenumbers/workflows/devserver"
+)
+
+// historiesDir is where the replay test of package workflows reads them.
+const historiesDir = "../testdata/histories"
+
+// Short enough for the whole recording to take seconds.
+const (
+	shortTrial  = 3 * time.Second
+	gracePeriod = 2 * time.Second
+	// longTrial outlasts any recording: a trial on it is converted or
+	// released, never expired.
+	longTrial = time.Hour
+)
+
+// TestRecordHistories runs each scenario on a real embedded Temporal server
+// (in memory) with the production worker, client and activities (on a
+// PostgreSQL schema and the Telnyx simulator), and writes each workflow's
+// history as JSON, in the format of `temporal workflow show --output json`.
+func TestRecordHistories(t *testing.T) {
+	if os.Getenv("RECORD_HISTORIES") == "" {
+		t.Skip("set RECORD_HISTORIES=1 to record the workflow histories under workflows/testdata/histories")
+	}
+	r := newRecorder(t)
+	t.Run("paid purchase then release", func(t *testing.T) { t.Parallel(); r.paidPurchaseThenRelease(t) })
+	t.Run("trial expires", func(t *testing.T) { t.Parallel(); r.trialExpires(t) })
+	t.Run("trial converted then released", func(t *testing.T) { t.Parallel(); r.trialConvertedThenReleased(t) })
+	t.Run("number sold meanwhile", func(t *testing.T) { t.Parallel(); r.numberSoldMeanwhile(t) })
+	t.Run("billing events and grace release", func(t *testing.T) { t.Parallel(); r.billingEventsAndGraceRelease(t) })
+}
+
+type recorder struct {
+	c        client.Client
+	sim      *telnyxsim.Simulator
+	accounts *persistence.AccountStore
+	// svc runs purchases on the worker whose trials last longTrial;
+	// shortTrialSvc on the one whose trials last shortTrial.
+	svc, shortTrialSvc *workflows.NumberService
+}
+
+func newRecorder(t *testing.T) *recorder {
+	port, err := devserver.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := devserver.Start(context.Background(), devserver.Config{FrontendPort: port, LogLevel: "error"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+
+	db := pgtest.NewDB(t)
+	sim := telnyxsim.New(telnyxsim.Options{OrderLatency: 100 * time.Millisecond})
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+	r := &recorder{sim: sim, accounts: persistence.NewAccountStore(db)}
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := workflows.NewClient(workflows.ClientConfig{HostPort: srv.HostPort(), Namespace: srv.Namespace()}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	r.c = c
+
+	worker := func(queue string, trial time.Duration) *workflows.NumberService {
+		acts := &activities.Activities{
+			Slots:             persistence.NewReservationStore(db),
+			Numbers:           persistence.NewPhoneNumberStore(db),
+			Accounts:          r.accounts,
+			Provider:          telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second}),
+			TrialDuration:     trial,
+			OrderPollInterval: 50 * time.Millisecond,
+			GracePeriod:       gracePeriod,
+		}
+		w := workflows.NewWorker(c, workflows.WorkerConfig{TaskQueue: queue}, acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+		return workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: queue})
+	}
+	r.svc = worker("histories", longTrial)
+	r.shortTrialSvc = worker("histories-short-trial", shortTrial)
+	return r
+}
+
+func (r *recorder) team(t *testing.T, plan domain.PlanName) (teamID, userID string) {
+	t.Helper()
+	_, hash := domain.NewAPIToken()
+	res, err := r.accounts.Bootstrap(context.Background(), domain.BootstrapInput{
+		TeamName: "Histories", Plan: plan, UserEmail: domain.NewID("u") + "@example.com", UserName: "Ada Lovelace", TokenHash: hash,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.TeamID, res.UserID
+}
+
+func (r *recorder) buy(t *testing.T, svc *workflows.NumberService, req workflows.PurchaseRequest) workflows.PurchaseResult {
+	t.Helper()
+	out, err := svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
+	if err != nil || out.Pending {
+		t.Fatalf("purchase of %s: pending=%v err=%v", req.PhoneNumber, out.Pending, err)
+	}
+	return out.Result
+}
+
+func (r *recorder) release(t *testing.T, svc *workflows.NumberService, e164, teamID string) {
+	t.Helper()
+	view, pending, err := svc.Release(context.Background(), e164, workflows.ReleaseRequest{TeamID: teamID, Reason: "api"}, 30*time.Second)
+	if err != nil || pending || view.Status != domain.NumberReleased {
+		t.Fatalf("release of %s: %+v pending=%v err=%v", e164, view, pending, err)
+	}
+}
+
+// finished waits for the number's workflow to complete and returns its
+// final state.
+func (r *recorder) finished(t *testing.T, svc *workflows.NumberService, e164 string) workflows.NumberState {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.c.GetWorkflow(ctx, workflows.NumberWorkflowID(e164), "").Get(ctx, nil); err != nil {
+		t.Fatalf("workflow of %s: %v", e164, err)
+	}
+	st, err := svc.State(ctx, e164)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (r *recorder) paidPurchaseThenRelease(t *testing.T) {
+	teamID, userID := r.team(t, domain.PlanGrowth)
+	req := workflows.PurchaseRequest{PhoneNumber: "+14155550201", TeamID: teamID, UserID: userID}
+	if res := r.buy(t, r.svc, req); res.Number.IsTrial || res.Number.Status != domain.NumberActive {
+		t.Fatalf("bought %+v, want an active paid number", res.Number)
+	}
+	r.release(t, r.svc, req.PhoneNumber, teamID)
+	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
+		t.Fatalf("final state %+v", st.Number)
+	}
+	r.save(t, "number-paid-purchase-release.json", workflows.NumberWorkflowID(req.PhoneNumber))
+}
+
+func (r *recorder) trialExpires(t *testing.T) {
+	teamID, userID := r.team(t, domain.PlanFree)
+	req := workflows.PurchaseRequest{PhoneNumber: "+14155550202", TeamID: teamID, UserID: userID}
+	if res := r.buy(t, r.shortTrialSvc, req); !res.Number.IsTrial || res.Number.TrialExpiresAt == nil {
+		t.Fatalf("bought %+v, want a trial", res.Number)
+	}
+	if st := r.finished(t, r.shortTrialSvc, req.PhoneNumber); st.Number.Status != domain.NumberExpired {
+		t.Fatalf("final state %+v, want expired", st.Number)
+	}
+	r.save(t, "number-trial-expired.json", workflows.NumberWorkflowID(req.PhoneNumber))
+}
+
+// trialConvertedThenReleased: a subscription starts (the billing workflow
+// sends convert-to-paid), then the team releases the number itself.
+func (r *recorder) trialConvertedThenReleased(t *testing.T) {
+	teamID, userID := r.team(t, domain.PlanFree)
+	req := workflows.PurchaseRequest{PhoneNumber: "+14155550203", TeamID: teamID, UserID: userID}
+	if res := r.buy(t, r.svc, req); !res.Number.IsTrial {
+		t.Fatalf("bought %+v, want a trial", res.Number)
+	}
+	r.send(t, workflows.BillingEvent{ID: "evt_activated", Type: workflows.EventSubscriptionActivated, TeamID: teamID, Plan: "starter", OccurredAt: time.Now().UTC()})
+	r.waitConverted(t, req.PhoneNumber)
+	r.release(t, r.svc, req.PhoneNumber, teamID)
+	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased || st.Number.IsTrial {
+		t.Fatalf("final state %+v", st.Number)
+	}
+	r.save(t, "number-trial-converted-released.json", workflows.NumberWorkflowID(req.PhoneNumber))
+}
+
+// numberSoldMeanwhile: the order is refused, and the saga undoes the
+// reserved slot and the pending record.
+func (r *recorder) numberSoldMeanwhile(t *testing.T) {
+	teamID, userID := r.team(t, domain.PlanStarter)
+	req := workflows.PurchaseRequest{PhoneNumber: "+14155550204", TeamID: teamID, UserID: userID}
+	r.sim.MarkSold(req.PhoneNumber)
+	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Code != domain.CodeNumberUnavailable {
+		t.Fatalf("purchase: %v, want %s", err, domain.CodeNumberUnavailable)
+	}
+	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberFailed || st.Error != domain.CodeNumberUnavailable {
+		t.Fatalf("final state %+v", st)
+	}
+	r.save(t, "number-purchase-failed-sold-meanwhile.json", workflows.NumberWorkflowID(req.PhoneNumber))
+}
+
+// billingEventsAndGraceRelease: a free team with a trial number
+// subscribes (the trial becomes paid), changes plan, gets a replayed and
+// a late event, cancels, and its number is released when the grace
+// period ends.
+func (r *recorder) billingEventsAndGraceRelease(t *testing.T) {
+	teamID, userID := r.team(t, domain.PlanFree)
+	req := workflows.PurchaseRequest{PhoneNumber: "+14155550205", TeamID: teamID, UserID: userID}
+	if res := r.buy(t, r.svc, req); !res.Number.IsTrial {
+		t.Fatalf("bought %+v, want a trial", res.Number)
+	}
+	t0 := time.Now().UTC().Truncate(time.Second)
+	activated := workflows.BillingEvent{ID: "evt_1", Type: workflows.EventSubscriptionActivated, TeamID: teamID, Plan: "growth", OccurredAt: t0}
+	r.send(t, activated)
+	r.waitConverted(t, req.PhoneNumber)
+	r.send(t, activated) // replayed by the billing system: applied once
+	r.send(t, workflows.BillingEvent{ID: "evt_3", Type: workflows.EventSubscriptionUpdated, TeamID: teamID, Plan: "scale", OccurredAt: t0.Add(2 * time.Minute)})
+	r.send(t, workflows.BillingEvent{ID: "evt_2", Type: workflows.EventSubscriptionUpdated, TeamID: teamID, Plan: "starter", OccurredAt: t0.Add(time.Minute)}) // late: ignored
+	r.send(t, workflows.BillingEvent{ID: "evt_4", Type: workflows.EventSubscriptionCanceled, TeamID: teamID, OccurredAt: t0.Add(3 * time.Minute)})
+
+	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
+		t.Fatalf("after the grace period the number is %+v, want released", st.Number)
+	}
+	// The billing workflow never ends: record it once it has signalled the
+	// release and gone back to waiting for events.
+	billingID := workflows.TeamWorkflowID(teamID)
+	r.waitIdle(t, billingID, func(events []*historypb.HistoryEvent) bool {
+		signalled := 0
+		for _, e := range events {
+			if e.GetEventType() == enumspb.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED {
+				signalled++
+			}
+		}
+		return signalled == 2 // convert-to-paid, then release-number
+	})
+	st, err := r.svc.BillingState(context.Background(), teamID)
+	if err != nil || st.Plan != domain.PlanFree || st.Applied != 3 || st.Ignored != 1 || st.GraceEndsAt != nil {
+		t.Fatalf("billing state %+v, %v", st, err)
+	}
+	r.save(t, "billing-events-grace-release.json", billingID)
+	r.save(t, "number-trial-converted-released-by-billing.json", workflows.NumberWorkflowID(req.PhoneNumber))
+}
+
+func (r *recorder) send(t *testing.T, ev workflows.BillingEvent) {
+	t.Helper()
+	if err := r.svc.SendBillingEvent(context.Background(), ev); err != nil {
+		t.Fatalf("billing event %s: %v", ev.ID, err)
+	}
+}
+
+func (r *recorder) waitConverted(t *testing.T, e164 string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := r.svc.State(context.Background(), e164)
+		if err == nil && st.Number.Status == domain.NumberActive && !st.Number.IsTrial {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not converted to a paid number: %+v %v", e164, st.Number, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitIdle waits until the open workflow's history ends with a completed
+// workflow task (nothing in flight) and satisfies done.
+func (r *recorder) waitIdle(t *testing.T, workflowID string, done func([]*historypb.HistoryEvent) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h, err := r.history(workflowID)
+		if err == nil && len(h.Events) > 0 && done(h.Events) &&
+			h.Events[len(h.Events)-1].GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not settle: %v", workflowID, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (r *recorder) history(workflowID string) (*historypb.History, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := r.c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h, nil
+}
+
+// save writes the workflow's latest run's history as the Temporal CLI's
+// `workflow show --output json` does (payloads shown as JSON), indented
+// the same way every time.
+func (r *recorder) save(t *testing.T, name, workflowID string) {
+	t.Helper()
+	h, err := r.history(workflowID)
+	if err != nil {
+		t.Fatalf("history of %s: %v", workflowID, err)
+	}
+	if slices.ContainsFunc(h.Events, func(e *historypb.HistoryEvent) bool {
+		return e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED
+	}) {
+		t.Fatalf("the history of %s has a failed workflow task: not worth keeping", workflowID)
+	}
+	raw, err := temporalproto.CustomJSONMarshalOptions{}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	out.WriteByte('\n')
+	if err := os.MkdirAll(historiesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(historiesDir, name)
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s: %d events of %s", path, len(h.Events), workflowID)
+}

@@ -1,0 +1,124 @@
+package workflows_test
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/workflows"
+)
+
+// The histories under testdata/histories were recorded from real runs (see
+// workflows/replay). Replaying them against the current code proves that a
+// change to the workflows still reproduces, command for command, what
+// running workflows already did: a change that does not is nondeterministic
+// and would break them mid-flight once deployed.
+
+const historiesDir = "testdata/histories"
+
+// recorded are the histories that must be there: a deleted file must not
+// quietly shrink what the replay test covers.
+var recorded = []string{
+	"number-paid-purchase-release.json",
+	"number-trial-expired.json",
+	"number-trial-converted-released.json",
+	"number-trial-converted-released-by-billing.json",
+	"number-purchase-failed-sold-meanwhile.json",
+	"billing-events-grace-release.json",
+	// Recorded from the code of commit 269bcee, before the change
+	// "trial-conversion" (number.go): it replays only while that change
+	// stays behind its workflow.GetVersion. The recorder does not rewrite it.
+	"number-trial-expired-before-trial-conversion.json",
+}
+
+// productionReplayer registers the workflows exactly as the worker does,
+// through workflows.Register; a replayer runs no activities.
+type productionReplayer struct{ worker.WorkflowReplayer }
+
+func (productionReplayer) RegisterActivity(any) {}
+
+func newReplayer() worker.WorkflowReplayer {
+	r := worker.NewWorkflowReplayer()
+	workflows.Register(productionReplayer{r}, &activities.Activities{})
+	return r
+}
+
+func TestRecordedHistoriesReplay(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(historiesDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range recorded {
+		if _, err := os.Stat(filepath.Join(historiesDir, name)); err != nil {
+			t.Errorf("recorded history missing: %v (record it: RECORD_HISTORIES=1 go test -run TestRecordHistories ./workflows/replay/)", err)
+		}
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			if err := newReplayer().ReplayWorkflowHistoryFromJSONFile(testLogger(t), file); err != nil {
+				t.Fatalf("the current workflow code does not replay %s: %v\n"+
+					"A change to workflow code must replay every recorded history; guard it with workflow.GetVersion (see README, Changing workflow code).", file, err)
+			}
+		})
+	}
+}
+
+// TestReplayCatchesANondeterministicChange proves that the replay test can
+// fail: the number workflow, changed to do something first that the
+// recorded run did not, is refused by the replayer.
+func TestReplayCatchesANondeterministicChange(t *testing.T) {
+	history := filepath.Join(historiesDir, "number-paid-purchase-release.json")
+	changes := map[string]func(workflow.Context, workflows.PurchaseRequest) error{
+		"an extra timer first": func(ctx workflow.Context, req workflows.PurchaseRequest) error {
+			if err := workflow.Sleep(ctx, time.Second); err != nil {
+				return err
+			}
+			return workflows.PhoneNumberWorkflow(ctx, req)
+		},
+		"an extra activity first": func(ctx workflow.Context, req workflows.PurchaseRequest) error {
+			actx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
+			if err := workflow.ExecuteActivity(actx, "Eligibility", req.TeamID).Get(ctx, nil); err != nil {
+				return err
+			}
+			return workflows.PhoneNumberWorkflow(ctx, req)
+		},
+	}
+	for name, changed := range changes {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: workflows.NumberWorkflowType})
+			r.RegisterWorkflowWithOptions(workflows.TeamBillingWorkflow, workflow.RegisterOptions{Name: workflows.TeamWorkflowType})
+			err := r.ReplayWorkflowHistoryFromJSONFile(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), history)
+			if err == nil {
+				t.Fatal("the replayer accepted a changed workflow: the replay test proves nothing")
+			}
+			// TMPRL1100 is the SDK's code for a nondeterminism error.
+			if !strings.Contains(err.Error(), "TMPRL1100") {
+				t.Fatalf("the replayer failed, but not with a nondeterminism error: %v", err)
+			}
+			t.Logf("refused as expected: %v", err)
+		})
+	}
+}
+
+// testLogger sends the replayer's warnings and errors to the test's log.
+func testLogger(t *testing.T) sdklog.Logger {
+	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
