@@ -7,7 +7,7 @@ PKGS      := ./...
 # link; a generous timeout keeps a cold CI machine from flaking.
 TESTFLAGS ?= -count=1 -timeout 30m
 
-.PHONY: build run test test-race vet clean bench
+.PHONY: build run test test-race vet lint workflowcheck clean bench deploy-check
 
 build:
 	$(GO) build -o $(BIN) ./cmd/talkturo
@@ -15,7 +15,7 @@ build:
 run: build
 	./$(BIN) dev
 
-test: vet
+test: vet workflowcheck deploy-check
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
 test-race:
@@ -26,8 +26,28 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# workflowcheck, Temporal's determinism linter (time.Now, goroutines, map
+# ranges, … in workflow code); `go run pkg@version` leaves go.mod alone. A
+# false positive is silenced with a //workflowcheck:ignore comment.
+WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
+
+# Package workflows holds every workflow function (under a minute).
+workflowcheck:
+	$(GO) run $(WORKFLOWCHECK) ./workflows
+
+# All of workflows/ (devserver makes it load the Temporal server's sources:
+# about two minutes), gofmt and go vet.
+lint: vet
+	$(GO) run $(WORKFLOWCHECK) ./workflows/...
+
 clean:
 	rm -rf bin
+
+# The production manifests under deploy/ (their own Go module), checked
+# without a cluster: strict decoding into the Kubernetes API types and the
+# invariants of deploy/RUNBOOK.md.
+deploy-check:
+	cd deploy && $(GO) test -count=1 ./...
 
 # Purchase latency through the API (Temporal included) against the same work
 # without Temporal, at two simulated order latencies. Needs PostgreSQL.

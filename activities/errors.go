@@ -46,6 +46,11 @@ func temporalError(err error) error {
 	}
 	var pe *domain.ProviderError
 	if errors.As(err, &pe) && !pe.Retryable() {
+		if pe.HTTPStatus == 401 || pe.HTTPStatus == 403 {
+			// Our credentials, not the request: retried until an operator
+			// fixes TELNYX_API_KEY, rather than failing every purchase.
+			return err
+		}
 		return temporal.NewNonRetryableApplicationError("The phone number provider refused the request.", ErrTypeProviderRejected, err)
 	}
 	return err

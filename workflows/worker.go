@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -24,7 +25,9 @@ func NewWorker(c client.Client, cfg WorkerConfig, a *activities.Activities, onFa
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = DefaultTaskQueue
 	}
-	w := worker.New(c, cfg.TaskQueue, worker.Options{OnFatalError: onFatal})
+	// On shutdown, running activities get a few seconds to finish before
+	// they are cancelled (and retried elsewhere).
+	w := worker.New(c, cfg.TaskQueue, worker.Options{OnFatalError: onFatal, WorkerStopTimeout: 10 * time.Second})
 	Register(w, a)
 	return w
 }
