@@ -57,8 +57,8 @@ const (
 	temporalValues = "temporal/values.yaml"
 
 	// fxStopMargin is what cmd/talkturo adds to SHUTDOWN_TIMEOUT for the
-	// app's whole stop (fx.StopTimeout(cfg.ShutdownTimeout + 5*time.Second)).
-	fxStopMargin = 5 * time.Second
+	// app's whole stop (fx.StopTimeout(cfg.ShutdownTimeout + 15*time.Second)).
+	fxStopMargin = 15 * time.Second
 	// readyTimeout bounds one /readyz run (api.defaultReadyTimeout).
 	readyTimeout = 3 * time.Second
 )

@@ -27,7 +27,7 @@ func NewWorker(c client.Client, cfg WorkerConfig, a *activities.Activities, onFa
 	}
 	// On shutdown, running activities get a few seconds to finish before
 	// they are cancelled (and retried elsewhere).
-	w := worker.New(c, cfg.TaskQueue, worker.Options{OnFatalError: onFatal, WorkerStopTimeout: 10 * time.Second})
+	w := worker.New(c, cfg.TaskQueue, worker.Options{OnFatalError: onFatal, WorkerStopTimeout: 5 * time.Second})
 	Register(w, a)
 	return w
 }

@@ -41,7 +41,7 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 			return l
 		}),
 		fx.StartTimeout(60 * time.Second),
-		fx.StopTimeout(cfg.ShutdownTimeout + 5*time.Second),
+		fx.StopTimeout(cfg.ShutdownTimeout + 15*time.Second),
 		fx.Supply(cfg, log),
 		fx.Supply(persistence.Config{DatabaseURL: cfg.DatabaseURL}),
 		persistence.Module,

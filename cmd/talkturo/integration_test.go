@@ -252,7 +252,7 @@ func TestWorkerDyingAfterPlacingTheOrderDoesNotOrderTwice(t *testing.T) {
 		done <- result{st, b}
 	}()
 	waitFor(t, 20*time.Second, func() bool { return slices.Contains(s.sim.OwnedNumbers(), number) }, "the order to reach the simulator")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := doomed.Stop(stopCtx); err != nil {
 		t.Fatalf("stopping the dying worker: %v", err)

@@ -21,7 +21,7 @@ import (
 // Config is the whole configuration. Each field names its variable.
 type Config struct {
 	HTTPAddr          string        `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
-	MetricsAddr       string        `env:"METRICS_ADDR" envDefault:"127.0.0.1:9090"`
+	MetricsAddr       string        `env:"METRICS_ADDR"`
 	DatabaseURL       string        `env:"DATABASE_URL"`
 	TemporalAddress   string        `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
 	TemporalNamespace string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
