@@ -17,12 +17,7 @@ import (
 func DatabaseOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 15 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: NonRetryableTypes,
-		},
+		RetryPolicy:         backoff(200*time.Millisecond, 30*time.Second),
 	}
 }
 
@@ -34,12 +29,7 @@ func ProviderOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 45 * time.Second,
 		HeartbeatTimeout:    3 * heartbeatEvery,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: NonRetryableTypes,
-		},
+		RetryPolicy:         backoff(time.Second, time.Minute),
 	}
 }
 
@@ -50,11 +40,17 @@ func AwaitOrderOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
 		HeartbeatTimeout:    3 * heartbeatEvery,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: NonRetryableTypes,
-		},
+		RetryPolicy:         backoff(time.Second, time.Minute),
+	}
+}
+
+// backoff retries without limit, doubling the wait from initial up to
+// maxInterval, and never retries the non-retryable types.
+func backoff(initial, maxInterval time.Duration) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        initial,
+		BackoffCoefficient:     2,
+		MaximumInterval:        maxInterval,
+		NonRetryableErrorTypes: NonRetryableTypes,
 	}
 }

@@ -83,36 +83,33 @@ func (h *promHandler) Timer(name string) client.MetricsTimer {
 }
 
 func (p *promVecs) counter(name string) *prometheus.CounterVec {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if v, ok := p.counters[name]; ok {
-		return v
-	}
-	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Temporal SDK metric " + name + "."}, sdkLabels)
-	p.counters[name] = register(p.reg, v)
-	return p.counters[name]
+	return vec(p, p.counters, name, func() *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Temporal SDK metric " + name + "."}, sdkLabels)
+	})
 }
 
 func (p *promVecs) gauge(name string) *prometheus.GaugeVec {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if v, ok := p.gauges[name]; ok {
-		return v
-	}
-	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "Temporal SDK metric " + name + "."}, sdkLabels)
-	p.gauges[name] = register(p.reg, v)
-	return p.gauges[name]
+	return vec(p, p.gauges, name, func() *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "Temporal SDK metric " + name + "."}, sdkLabels)
+	})
 }
 
 func (p *promVecs) timer(name string) *prometheus.HistogramVec {
+	return vec(p, p.timers, name, func() *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: "Temporal SDK metric " + name + ".", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, sdkLabels)
+	})
+}
+
+// vec returns the vector named name from m, making and registering it on
+// first use.
+func vec[V prometheus.Collector](p *promVecs, m map[string]V, name string, make func() V) V {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if v, ok := p.timers[name]; ok {
+	if v, ok := m[name]; ok {
 		return v
 	}
-	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: "Temporal SDK metric " + name + ".", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, sdkLabels)
-	p.timers[name] = register(p.reg, v)
-	return p.timers[name]
+	m[name] = register(p.reg, make())
+	return m[name]
 }
 
 // register registers c, or returns the collector already registered under
