@@ -102,13 +102,13 @@ func (p *promVecs) timer(name string) *prometheus.HistogramVec {
 
 // vec returns the vector named name from m, making and registering it on
 // first use.
-func vec[V prometheus.Collector](p *promVecs, m map[string]V, name string, make func() V) V {
+func vec[V prometheus.Collector](p *promVecs, m map[string]V, name string, newVec func() V) V {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if v, ok := m[name]; ok {
 		return v
 	}
-	m[name] = register(p.reg, make())
+	m[name] = register(p.reg, newVec())
 	return m[name]
 }
 
