@@ -58,7 +58,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	}
 	for _, name := range recorded {
 		if _, err := os.Stat(filepath.Join(historiesDir, name)); err != nil {
-			t.Errorf("recorded history missing: %v (record it: RECORD_HISTORIES=1 go test -run TestRecordHistories ./workflows/replay/)", err)
+			t.Errorf("recorded history missing: %v (record it: go test -tags record -run TestRecordHistories ./workflows/replay/)", err)
 		}
 	}
 	for _, file := range files {

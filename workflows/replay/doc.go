@@ -6,7 +6,7 @@
 // imports package workflows; it therefore lives here rather than in that
 // package's tests. It runs only when asked:
 //
-//	RECORD_HISTORIES=1 go test -count=1 -run TestRecordHistories ./workflows/replay/
+//	go test -tags record -count=1 -run TestRecordHistories ./workflows/replay/
 //
 // and (re)writes its files in workflows/testdata/histories/ (a history
 // kept from older code, such as
