@@ -95,7 +95,7 @@ type updateResult struct {
 	done     bool
 }
 
-func (r *updateResult) callbacks(decode func(func(any) error) (any, error)) *testsuite.TestUpdateCallback {
+func (r *updateResult) callbacks() *testsuite.TestUpdateCallback {
 	return &testsuite.TestUpdateCallback{
 		OnAccept: func() {},
 		OnReject: func(err error) { r.rejected, r.done = err, true },
@@ -105,15 +105,36 @@ func (r *updateResult) callbacks(decode func(func(any) error) (any, error)) *tes
 	}
 }
 
+// stateOf queries the workflow's state now.
+func stateOf(t *testing.T, env *testsuite.TestWorkflowEnvironment) NumberState {
+	t.Helper()
+	var st NumberState
+	v, err := env.QueryWorkflow(QueryState)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil {
+		t.Errorf("query %s: %v", QueryState, err)
+	}
+	return st
+}
+
+// stateAt queries the workflow's state at a point of its (skipped) time.
+func stateAt(t *testing.T, env *testsuite.TestWorkflowEnvironment, after time.Duration) *NumberState {
+	st := &NumberState{}
+	env.RegisterDelayedCallback(func() { *st = stateOf(t, env) }, after)
+	return st
+}
+
 func purchaseAt(env *testsuite.TestWorkflowEnvironment, after time.Duration, id string, req PurchaseRequest) *updateResult {
 	r := &updateResult{}
-	env.RegisterDelayedCallback(func() { env.UpdateWorkflow(UpdatePurchase, id, r.callbacks(nil), req) }, after)
+	env.RegisterDelayedCallback(func() { env.UpdateWorkflow(UpdatePurchase, id, r.callbacks(), req) }, after)
 	return r
 }
 
 func releaseAt(env *testsuite.TestWorkflowEnvironment, after time.Duration, req ReleaseRequest) *updateResult {
 	r := &updateResult{}
-	env.RegisterDelayedCallback(func() { env.UpdateWorkflow(UpdateRelease, "release-1", r.callbacks(nil), req) }, after)
+	env.RegisterDelayedCallback(func() { env.UpdateWorkflow(UpdateRelease, "release-1", r.callbacks(), req) }, after)
 	return r
 }
 
@@ -132,15 +153,7 @@ func TestPaidPurchaseThenRelease(t *testing.T) {
 	req := PurchaseRequest{PhoneNumber: "+14155550123", TeamID: teamID, UserID: userID}
 	env := f.env()
 	bought := purchaseAt(env, 0, "p1", req)
-	var stateDuringHold NumberState
-	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(QueryState)
-		if err != nil {
-			t.Errorf("query: %v", err)
-			return
-		}
-		_ = v.Get(&stateDuringHold)
-	}, time.Hour)
+	stateDuringHold := stateAt(t, env, time.Hour)
 	released := releaseAt(env, 2*time.Hour, ReleaseRequest{TeamID: teamID, Reason: "test"})
 	run(env, req)
 
@@ -184,11 +197,7 @@ func TestTrialExpiresAfterTrialDuration(t *testing.T) {
 	env := f.env()
 	start := env.Now()
 	bought := purchaseAt(env, 0, "p1", req)
-	var before NumberState
-	env.RegisterDelayedCallback(func() {
-		v, _ := env.QueryWorkflow(QueryState)
-		_ = v.Get(&before)
-	}, 119*time.Hour)
+	before := stateAt(t, env, 119*time.Hour)
 	run(env, req)
 
 	if env.GetWorkflowError() != nil || bought.err != nil {
@@ -252,17 +261,11 @@ func TestNumberSoldMeanwhileUndoesThePurchase(t *testing.T) {
 	f.sim.MarkSold(req.PhoneNumber)
 	env := f.env()
 	bought := purchaseAt(env, 0, "p1", req)
-	var st NumberState
-	env.RegisterDelayedCallback(func() {}, time.Minute)
 	run(env, req)
 	if appErrorType(bought.err) != domain.CodeNumberUnavailable {
 		t.Fatalf("purchase: %v, want number_unavailable", bought.err)
 	}
-	v, err := env.QueryWorkflow(QueryState)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = v.Get(&st)
+	st := stateOf(t, env)
 	if st.Number.Status != domain.NumberFailed || st.Error != domain.CodeNumberUnavailable {
 		t.Fatalf("state = %+v", st)
 	}
@@ -324,13 +327,7 @@ func TestRetriedOrderIsNotPlacedTwice(t *testing.T) {
 	if bought.err != nil {
 		t.Fatal(bought.err)
 	}
-	v, err := env.QueryWorkflow(QueryState)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st NumberState
-	_ = v.Get(&st)
-	ref := st.CustomerReference
+	ref := stateOf(t, env).CustomerReference
 	if n := f.sim.OrderCount(ref); n != 1 {
 		t.Fatalf("the simulator received %d orders for %s, want exactly 1", n, ref)
 	}
@@ -346,11 +343,7 @@ func TestConvertSignalTurnsTheTrialIntoAPaidNumber(t *testing.T) {
 	// A signal for another team (an earlier owner) changes nothing.
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, "team_other") }, time.Hour)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, teamID) }, 2*time.Hour)
-	var afterExpiry NumberState
-	env.RegisterDelayedCallback(func() {
-		v, _ := env.QueryWorkflow(QueryState)
-		_ = v.Get(&afterExpiry)
-	}, 200*time.Hour)
+	afterExpiry := stateAt(t, env, 200*time.Hour)
 	released := releaseAt(env, 300*time.Hour, ReleaseRequest{TeamID: teamID})
 	run(env, req)
 	if bought.err != nil || !bought.value.(PurchaseResult).Number.IsTrial {
@@ -373,12 +366,7 @@ func TestBillingSignalReleasesThePaidNumber(t *testing.T) {
 	purchaseAt(env, 0, "p1", req)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalReleaseNumber, teamID) }, time.Hour)
 	run(env, req)
-	v, err := env.QueryWorkflow(QueryState)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st NumberState
-	_ = v.Get(&st)
+	st := stateOf(t, env)
 	if !env.IsWorkflowCompleted() || st.Number.Status != domain.NumberReleased {
 		t.Fatalf("after the billing release: completed=%v %+v", env.IsWorkflowCompleted(), st.Number)
 	}
