@@ -46,8 +46,8 @@ func (s *Server) createAssistant(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	teamID := strings.TrimSpace(req.TeamID)
-	if err := requireTeam(ctx, s.accounts, principalOf(c), "teamId", teamID); err != nil {
+	teamID, err := s.team(c, req.TeamID)
+	if err != nil {
 		return err
 	}
 	name, err := assistantName(req.Name)
@@ -69,8 +69,8 @@ func (s *Server) createAssistant(c *fiber.Ctx) error {
 // the order they were created.
 func (s *Server) listAssistants(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	teamID := strings.TrimSpace(c.Query("teamId"))
-	if err := requireTeam(ctx, s.accounts, principalOf(c), "teamId", teamID); err != nil {
+	teamID, err := s.team(c, c.Query("teamId"))
+	if err != nil {
 		return err
 	}
 	list, err := s.assistants.ListAssistants(ctx, teamID)

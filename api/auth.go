@@ -52,3 +52,10 @@ func requireTeam(ctx context.Context, accounts domain.AccountStore, p domain.Pri
 	}
 	return nil
 }
+
+// team checks the caller belongs to the team named by a request's teamId
+// (trimmed), and returns its id.
+func (s *Server) team(c *fiber.Ctx, teamID string) (string, error) {
+	teamID = strings.TrimSpace(teamID)
+	return teamID, requireTeam(c.UserContext(), s.accounts, principalOf(c), "teamId", teamID)
+}

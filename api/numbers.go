@@ -64,8 +64,8 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	p := principalOf(c)
-	teamID := strings.TrimSpace(req.TeamID)
-	if err := requireTeam(ctx, s.accounts, p, "teamId", teamID); err != nil {
+	teamID, err := s.team(c, req.TeamID)
+	if err != nil {
 		return err
 	}
 	connectionID := strings.TrimSpace(req.ConnectionID)
@@ -194,8 +194,8 @@ type listNumbersResponse struct {
 // includeReleased=true); limit and cursor page through large accounts.
 func (s *Server) listNumbers(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	teamID := strings.TrimSpace(c.Query("teamId"))
-	if err := requireTeam(ctx, s.accounts, principalOf(c), "teamId", teamID); err != nil {
+	teamID, err := s.team(c, c.Query("teamId"))
+	if err != nil {
 		return err
 	}
 	q := domain.NumberListQuery{TeamID: teamID, Cursor: c.Query("cursor")}
@@ -245,8 +245,8 @@ type releaseResponse struct {
 // it as it is.
 func (s *Server) releaseNumber(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	teamID := strings.TrimSpace(c.Query("teamId"))
-	if err := requireTeam(ctx, s.accounts, principalOf(c), "teamId", teamID); err != nil {
+	teamID, err := s.team(c, c.Query("teamId"))
+	if err != nil {
 		return err
 	}
 	n, err := s.numbers.Get(ctx, teamID, c.Params("id"))
@@ -294,8 +294,8 @@ func (s *Server) assignAssistant(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	teamID := strings.TrimSpace(req.TeamID)
-	if err := requireTeam(ctx, s.accounts, principalOf(c), "teamId", teamID); err != nil {
+	teamID, err := s.team(c, req.TeamID)
+	if err != nil {
 		return err
 	}
 	n, err := s.numbers.AssignAssistant(ctx, teamID, c.Params("id"), req.AssistantID)
@@ -308,8 +308,8 @@ func (s *Server) assignAssistant(c *fiber.Ctx) error {
 // unassignAssistant is DELETE /api/phone-numbers/purchase/{id}/assistant?teamId=….
 func (s *Server) unassignAssistant(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	teamID := strings.TrimSpace(c.Query("teamId"))
-	if err := requireTeam(ctx, s.accounts, principalOf(c), "teamId", teamID); err != nil {
+	teamID, err := s.team(c, c.Query("teamId"))
+	if err != nil {
 		return err
 	}
 	n, err := s.numbers.AssignAssistant(ctx, teamID, c.Params("id"), nil)
