@@ -3,6 +3,7 @@ package telnyxsim
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,5 +57,13 @@ func TestConcurrentOrdersHaveOneWinnerPerNumber(t *testing.T) {
 	}
 	if total != len(numbers) || len(f.sim.OwnedNumbers()) != len(numbers) {
 		t.Errorf("%d orders, %d owned; want %d", total, len(f.sim.OwnedNumbers()), len(numbers))
+	}
+	for ref, n := range f.sim.OrderCounts() {
+		if n != 1 || !strings.HasPrefix(ref, "buyer-") {
+			t.Errorf("OrderCounts()[%q] = %d, want 1 order per winning buyer", ref, n)
+		}
+	}
+	if got := len(f.sim.OrderCounts()); got != total {
+		t.Errorf("OrderCounts() has %d references, OrderCount summed to %d", got, total)
 	}
 }

@@ -135,6 +135,18 @@ func (s *Simulator) OrderCount(customerReference string) int {
 	return n
 }
 
+// OrderCounts returns, for every customer_reference orders were placed
+// with, how many there were: a crash test checks that none is above one.
+func (s *Simulator) OrderCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counts := make(map[string]int)
+	for _, o := range s.orders {
+		counts[o.customerReference]++
+	}
+	return counts
+}
+
 // OwnedNumbers returns, sorted, the E.164 numbers the account holds or is
 // buying (status active or purchase-pending), after settling due orders.
 func (s *Simulator) OwnedNumbers() []string {
