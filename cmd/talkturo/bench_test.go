@@ -2,8 +2,9 @@ package main
 
 // Purchase latency through the whole system (HTTP API, Temporal, worker,
 // PostgreSQL, the simulator over HTTP) against the same work done by
-// calling the activities directly, without Temporal: the ratio is
-// Temporal's overhead. Run with `make bench`.
+// calling the activities directly, without Temporal (package
+// activities/direct): the ratio is Temporal's overhead. Run with `make
+// bench`; cmd/loadtest measures the same under open-loop load.
 
 import (
 	"context"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/activities/direct"
 	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
@@ -70,7 +72,7 @@ func BenchmarkPurchaseDirect(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				start := time.Now()
-				if err := directPurchase(context.Background(), a, acct, benchNumber(i)); err != nil {
+				if _, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, benchNumber(i)); err != nil {
 					b.Fatal(err)
 				}
 				lat = append(lat, time.Since(start))
@@ -78,31 +80,6 @@ func BenchmarkPurchaseDirect(b *testing.B) {
 			reportPercentiles(b, lat)
 		})
 	}
-}
-
-// directPurchase is the purchase workflow's work in a plain function.
-func directPurchase(ctx context.Context, a *activities.Activities, acct domain.BootstrapResult, e164 string) error {
-	key := "direct:" + e164
-	if _, err := a.ReserveSlot(ctx, activities.ReserveInput{TeamID: acct.TeamID, Key: key, PhoneNumber: e164}); err != nil {
-		return err
-	}
-	n, err := a.CreatePendingNumber(ctx, domain.PhoneNumber{ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: acct.TeamID, PhoneNumber: e164, CreatedByUserID: acct.UserID, WorkflowID: key})
-	if err != nil {
-		return err
-	}
-	order, err := a.PlaceOrder(ctx, activities.OrderInput{NumberID: n.ID, PhoneNumber: e164, CustomerReference: key})
-	if err != nil {
-		return err
-	}
-	settled, err := a.AwaitOrder(ctx, activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: e164})
-	if err != nil {
-		return err
-	}
-	if _, err := a.ActivateNumber(ctx, domain.ActivateNumber{ID: n.ID, ProviderNumberID: settled.ProviderNumberID, ProviderOrderID: order.OrderID}); err != nil {
-		return err
-	}
-	_, err = a.Eligibility(ctx, acct.TeamID)
-	return err
 }
 
 func benchNumber(i int) string { return fmt.Sprintf("+1628555%04d", i%10000) }

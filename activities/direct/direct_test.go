@@ -1,0 +1,89 @@
+package direct_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/activities/direct"
+	"github.com/talkturo/phonenumbers/activities/telnyx"
+	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/persistence/pgtest"
+)
+
+func setup(t *testing.T) (*activities.Activities, *persistence.AccountStore, *telnyxsim.Simulator) {
+	t.Helper()
+	db := pgtest.NewDB(t)
+	sim := telnyxsim.New(telnyxsim.Options{OrderLatency: 20 * time.Millisecond})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	accounts := persistence.NewAccountStore(db)
+	if err := accounts.SyncPlans(context.Background(), domain.DefaultPlans()); err != nil {
+		t.Fatal(err)
+	}
+	return &activities.Activities{
+		Slots: persistence.NewReservationStore(db), Numbers: persistence.NewPhoneNumberStore(db), Accounts: accounts,
+		Provider:      telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k"}),
+		TrialDuration: time.Hour, OrderPollInterval: 100 * time.Millisecond,
+	}, accounts, sim
+}
+
+func team(t *testing.T, accounts *persistence.AccountStore, plan domain.PlanName) domain.BootstrapResult {
+	t.Helper()
+	_, hash := domain.NewAPIToken()
+	acct, err := accounts.Bootstrap(context.Background(), domain.BootstrapInput{TeamName: "T", Plan: plan, UserEmail: "d@example.com", UserName: "D", TokenHash: hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acct
+}
+
+func TestPurchaseLeavesTheNumberActiveAndHeld(t *testing.T) {
+	a, accounts, sim := setup(t)
+	acct := team(t, accounts, domain.PlanStarter)
+	n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, "+14155550123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Status != domain.NumberActive || n.ProviderNumberID == "" || n.IsTrial || n.TeamID != acct.TeamID {
+		t.Fatalf("bought %+v, want an active paid number of the team with its provider id", n)
+	}
+	if owned := sim.OwnedNumbers(); !slices.Equal(owned, []string{"+14155550123"}) {
+		t.Fatalf("the simulator holds %v", owned)
+	}
+	if got := sim.OrderCount(direct.KeyPrefix + "+14155550123"); got != 1 {
+		t.Fatalf("%d orders carry the purchase's customer reference, want 1", got)
+	}
+	e, err := accounts.Eligibility(context.Background(), acct.TeamID)
+	if err != nil || e.CurrentCount != 1 {
+		t.Fatalf("eligibility after the purchase: %+v %v", e, err)
+	}
+}
+
+func TestPurchaseOfAFreeTeamIsATrial(t *testing.T) {
+	a, accounts, _ := setup(t)
+	acct := team(t, accounts, domain.PlanFree)
+	before := time.Now()
+	n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, "+14155550124")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.IsTrial || n.TrialExpiresAt == nil || n.TrialExpiresAt.Before(before.Add(time.Hour-time.Second)) {
+		t.Fatalf("bought %+v, want a trial expiring an hour from now", n)
+	}
+	// The free plan's one trial is spent.
+	_, err = direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, "+14155550125")
+	// Activities return Temporal's application errors, typed by code.
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != domain.CodePlanLimitReached {
+		t.Fatalf("a second trial: %v, want %s", err, domain.CodePlanLimitReached)
+	}
+}
