@@ -121,6 +121,14 @@ type PhoneNumberStore interface {
 	// AssignAssistant assigns the number to the assistant of the same team
 	// (moving it from any other); a nil assistantID unassigns it.
 	AssignAssistant(ctx context.Context, teamID, numberID string, assistantID *string) (PhoneNumber, error)
+	// ListLive returns up to limit live (pending and active) numbers of
+	// every team, ordered by E.164 number, starting after the number after
+	// ("" for the first page). Reconciliation with the provider pages
+	// through it.
+	ListLive(ctx context.Context, after string, limit int) ([]PhoneNumber, error)
+	// LiveByNumber returns the live record of an E.164 number, or
+	// ErrNotFound when no team holds it.
+	LiveByNumber(ctx context.Context, e164 string) (PhoneNumber, error)
 }
 
 // IdempotencyClaim is what an Idempotency-Key stands for.

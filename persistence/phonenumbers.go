@@ -555,3 +555,52 @@ func (s *PhoneNumberStore) loadOfTeam(ctx context.Context, teamID, id string) (p
 	}
 	return m, err
 }
+
+// maxLivePage bounds one page of ListLive.
+const maxLivePage = 10000
+
+// ListLive returns up to limit live numbers of every team, ordered by E.164
+// number, after the number after. The order and the filter are those of
+// the unique index phone_numbers_live_number_key, so each page is one
+// range scan of it, and the keyset (rather than an offset) keeps a page
+// from skipping numbers when others end meanwhile. A number bought while
+// the pages are read appears if it sorts after the last page read so far:
+// the caller sees each number that stayed live throughout exactly once.
+func (s *PhoneNumberStore) ListLive(ctx context.Context, after string, limit int) ([]domain.PhoneNumber, error) {
+	if limit < 1 || limit > maxLivePage {
+		return nil, domain.Invalid("limit", "The page size must be between 1 and %d.", maxLivePage)
+	}
+	if malformedText(after) {
+		return nil, domain.Invalid("after", "The number to start after is not valid text.")
+	}
+	var rows []phoneNumberModel
+	err := s.db.WithContext(ctx).Raw(`
+		SELECT * FROM phone_numbers
+		WHERE status IN `+liveStatuses+` AND phone_number > ?
+		ORDER BY phone_number
+		LIMIT ?`, after, limit).Find(&rows).Error
+	if err != nil {
+		return nil, storeError("listing live numbers", err)
+	}
+	out := make([]domain.PhoneNumber, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.toDomain())
+	}
+	return out, nil
+}
+
+// LiveByNumber returns the live record of the E.164 number, whichever
+// team holds it, or domain.ErrNotFound.
+func (s *PhoneNumberStore) LiveByNumber(ctx context.Context, e164 string) (domain.PhoneNumber, error) {
+	if malformedText(e164) {
+		return domain.PhoneNumber{}, domain.ErrNotFound
+	}
+	m, found, err := s.liveHolder(ctx, e164)
+	switch {
+	case err != nil:
+		return domain.PhoneNumber{}, storeError("reading the live record of a number", err)
+	case !found:
+		return domain.PhoneNumber{}, domain.ErrNotFound
+	}
+	return m.toDomain(), nil
+}

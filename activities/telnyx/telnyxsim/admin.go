@@ -20,6 +20,9 @@ func (s *Simulator) adminRoutes() http.Handler {
 	rt.add(http.MethodPost, "/_sim/deletion_lock", s.handleDeletionLock)
 	rt.add(http.MethodGet, "/_sim/orders", s.handleOrderCount)
 	rt.add(http.MethodGet, "/_sim/state", s.handleState)
+	rt.add(http.MethodPost, "/_sim/owned", s.handleAddOwned)
+	rt.add(http.MethodPost, "/_sim/forget", s.handleForget)
+	rt.add(http.MethodPost, "/_sim/backdate", s.handleBackdate)
 	return rt
 }
 

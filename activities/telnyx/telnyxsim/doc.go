@@ -42,4 +42,10 @@
 //	POST /_sim/deletion_lock       {"phone_number": "+1…", "enabled": true}
 //	GET  /_sim/orders?customer_reference=…   {"count": N}
 //	GET  /_sim/state               orders, owned numbers, faults
+//	POST /_sim/owned               {"phone_number": "+1…", "created_at": "…"}: bought outside Talkturo
+//	POST /_sim/forget              {"phone_number": "+1…"}: released outside Talkturo
+//	POST /_sim/backdate            {"phone_number": "+1…", "created_at": "…"}: ordered back then
+//
+// The last three plant drift between the account and Talkturo's database,
+// which reconciliation must find (see AddOwned, Forget and Backdate).
 package telnyxsim

@@ -220,6 +220,11 @@ func (s *Simulator) settleOrder(o *order, at time.Time) {
 	allOK := true
 	for _, n := range o.numbers {
 		own := n.owned
+		if own.status == numberDeleted {
+			// Forgotten while its order was pending (see Forget).
+			n.status, allOK = orderFailure, false
+			continue
+		}
 		own.updatedAt = at
 		if s.sold[n.e164] {
 			n.status, own.status = orderFailure, numberPurchaseFailed
