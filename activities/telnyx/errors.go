@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -104,10 +105,15 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	return 0
 }
 
+// maxSeconds is the longest time.Duration in seconds (about 292 years):
+// beyond it the conversion would overflow into a negative wait.
+const maxSeconds = float64(math.MaxInt64) / float64(time.Second)
+
 // seconds parses a non-negative number of seconds, fractions allowed.
 func seconds(v string) (time.Duration, bool) {
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 || f > 1e12 {
+	// Written so that NaN fails too.
+	if err != nil || !(f >= 0 && f < maxSeconds) {
 		return 0, false
 	}
 	return time.Duration(f * float64(time.Second)), true
