@@ -40,6 +40,7 @@ func Register(r interface {
 }, a *activities.Activities) {
 	r.RegisterWorkflowWithOptions(PhoneNumberWorkflow, workflow.RegisterOptions{Name: NumberWorkflowType})
 	r.RegisterWorkflowWithOptions(TeamBillingWorkflow, workflow.RegisterOptions{Name: TeamWorkflowType})
+	r.RegisterWorkflowWithOptions(ReconcileWorkflow, workflow.RegisterOptions{Name: ReconcileWorkflowType})
 	r.RegisterActivity(a)
 }
 
