@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/workflows"
+)
+
+// TimerReport is phase 3.
+type TimerReport struct {
+	Trials int `json:"trials"`
+	// Teams is the bootstrap of one free team per trial (the free plan
+	// holds one trial number, ever).
+	Teams Stats `json:"teams"`
+	// Purchases is the trial purchases through the API, as fast as
+	// TimerConcurrency clients get answers.
+	Purchases Stats `json:"purchases"`
+	// ActiveTrials counts the active trial numbers in the database.
+	ActiveTrials int `json:"activeTrials"`
+	// TimersPending counts the workflows whose last event is the trial's
+	// TimerStarted, of about TRIAL_DURATION.
+	TimersPending int `json:"timersPending"`
+	// TimerWaitSeconds is how long after the last answer the last timer
+	// started.
+	TimerWaitSeconds float64 `json:"timerWaitSeconds"`
+	WorkerBefore     Memory  `json:"workerBefore"`
+	WorkerAfter      Memory  `json:"workerAfter"`
+	// GCBefore and GCAfter say whether the worker had collected garbage
+	// since its last work when its memory was read (see -gc-wait).
+	GCBefore  bool   `json:"gcBefore"`
+	GCAfter   bool   `json:"gcAfter"`
+	APIBefore Memory `json:"apiBefore"`
+	APIAfter  Memory `json:"apiAfter"`
+	// PerWorkflowRSS and PerWorkflowHeap are the worker's growth divided by
+	// the trials, in bytes.
+	PerWorkflowRSS  float64 `json:"perWorkflowRssBytes"`
+	PerWorkflowHeap float64 `json:"perWorkflowHeapBytes"`
+}
+
+// phaseTimers starts o.Timers trials through the API, waits until every
+// one is active with its trial timer pending, and reads the worker's
+// memory before and after.
+func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf func(string, ...any)) (TimerReport, error) {
+	o := s.opts
+	r := TimerReport{Trials: o.Timers}
+	trials, err := numbersIn(npaTrials, o.Timers)
+	if err != nil {
+		return r, err
+	}
+
+	logf("phase 3: the worker's memory before (waiting up to %s for a garbage collection after its last work)", o.GCWait)
+	if r.WorkerBefore, r.GCBefore, err = s.worker.memoryAfterGC(ctx, s.http, workerIdleSince, o.GCWait); err != nil {
+		return r, err
+	}
+	if r.APIBefore, err = s.api.memory(ctx, s.http); err != nil {
+		return r, err
+	}
+
+	logf("phase 3: %d free teams", o.Timers)
+	teams, tokens := make([]string, o.Timers), make([]string, o.Timers)
+	r.Teams = closedLoop(ctx, o.Timers, 8, func(ctx context.Context, i int) outcome {
+		team, _, token, err := s.team(ctx, domain.PlanFree, fmt.Sprintf("trial-%d", i))
+		teams[i], tokens[i] = team, token
+		return directOutcome(err)
+	})
+	if r.Teams.OK != o.Timers {
+		return r, fmt.Errorf("phase 3: %d teams could not be created: %v", o.Timers-r.Teams.OK, r.Teams.Errors)
+	}
+
+	logf("phase 3: %d trial purchases through the API, %d at a time", o.Timers, o.TimerConcurrency)
+	var done atomic.Int64
+	stopProgress := progress(logf, "phase 3: %d of %d purchases answered", &done, o.Timers)
+	r.Purchases = closedLoop(ctx, o.Timers, o.TimerConcurrency, func(ctx context.Context, i int) outcome {
+		defer done.Add(1)
+		body := map[string]any{"phoneNumber": trials[i], "teamId": teams[i]}
+		return expect(200)(s.call(ctx, "POST", "/api/phone-numbers/purchase", tokens[i], body))
+	})
+	stopProgress()
+	answered := time.Now()
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
+
+	var active int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT count(*) FROM phone_numbers WHERE is_trial AND status = ?`, string(domain.NumberActive)).Find(&active).Error; err != nil {
+		return r, err
+	}
+	r.ActiveTrials = int(active)
+
+	logf("phase 3: waiting for every trial timer to start")
+	pending, err := s.waitForTimers(ctx, trials, o.TrialDuration)
+	r.TimersPending = pending
+	r.TimerWaitSeconds = time.Since(answered).Seconds()
+	if err != nil {
+		return r, err
+	}
+	idle := time.Now()
+
+	logf("phase 3: the worker's memory after (waiting up to %s for a garbage collection)", o.GCWait)
+	if r.WorkerAfter, r.GCAfter, err = s.worker.memoryAfterGC(ctx, s.http, idle, o.GCWait); err != nil {
+		return r, err
+	}
+	if r.APIAfter, err = s.api.memory(ctx, s.http); err != nil {
+		return r, err
+	}
+	if o.Timers > 0 {
+		r.PerWorkflowRSS = float64(r.WorkerAfter.RSS-r.WorkerBefore.RSS) / float64(o.Timers)
+		r.PerWorkflowHeap = float64(r.WorkerAfter.HeapInuse-r.WorkerBefore.HeapInuse) / float64(o.Timers)
+	}
+	return r, nil
+}
+
+// timerWait bounds the wait for the trial timers after the last answer:
+// the workflow asks once for the team's eligibility, then starts it.
+const timerWait = 10 * time.Minute
+
+// waitForTimers returns how many of the numbers' workflows wait on their
+// trial timer: the last event of the history is TimerStarted, for about
+// trial. It asks again for the others until all do or timerWait passes.
+func (s *stack) waitForTimers(ctx context.Context, numbers []string, trial time.Duration) (int, error) {
+	left := numbers
+	deadline := time.Now().Add(timerWait)
+	var lastErr error
+	for {
+		var mu sync.Mutex
+		var still []string
+		sem := make(chan struct{}, 16)
+		var wg sync.WaitGroup
+		for _, e164 := range left {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				ok, err := s.timerPending(ctx, workflows.NumberWorkflowID(e164), trial)
+				if !ok {
+					mu.Lock()
+					still = append(still, e164)
+					if err != nil {
+						lastErr = err
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		left = still
+		if len(left) == 0 {
+			return len(numbers), nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return len(numbers) - len(left), fmt.Errorf("phase 3: %d of %d trial workflows have no pending trial timer after %s (first: %s; last error: %v)", len(left), len(numbers), timerWait, workflows.NumberWorkflowID(left[0]), lastErr)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// timerPending reads the last event of the workflow's current run.
+func (s *stack) timerPending(ctx context.Context, workflowID string, trial time.Duration) (bool, error) {
+	resp, err := s.tc.WorkflowService().GetWorkflowExecutionHistoryReverse(ctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
+		Namespace:       s.temporal.Namespace(),
+		Execution:       &commonpb.WorkflowExecution{WorkflowId: workflowID},
+		MaximumPageSize: 1,
+	})
+	if err != nil {
+		return false, err
+	}
+	events := resp.GetHistory().GetEvents()
+	if len(events) == 0 || events[0].GetEventType() != enumspb.EVENT_TYPE_TIMER_STARTED {
+		return false, nil
+	}
+	// The timer runs from activation to the trial's end, minus the moments
+	// between them.
+	fire := events[0].GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration()
+	if fire > trial || fire < trial-10*time.Minute {
+		return false, fmt.Errorf("%s waits on a timer of %s, not the trial's %s", workflowID, fire, trial)
+	}
+	return true, nil
+}
+
+// progress logs count of total every ten seconds until stopped.
+func progress(logf func(string, ...any), format string, count *atomic.Int64, total int) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Second):
+				logf(format, count.Load(), total)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
