@@ -34,6 +34,11 @@ type ReconcileInput struct {
 	MissingRecheckAfter time.Duration
 }
 
+// DefaultMissingRecheckAfter is ReconcileInput.MissingRecheckAfter for
+// production: a release or purchase takes seconds between its Telnyx call
+// and its database write, unless a worker dies in between.
+const DefaultMissingRecheckAfter = time.Minute
+
 // OrphanFinding is an orphan and what the run did about it.
 type OrphanFinding struct {
 	activities.Orphan

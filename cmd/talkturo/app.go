@@ -64,6 +64,10 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 					TrialDuration: cfg.TrialDuration, OrderPollInterval: 2 * time.Second, GracePeriod: cfg.GracePeriod}
 			}),
 			workflows.WorkerModule,
+			fx.Supply(workflows.ReconcileConfig{TaskQueue: cfg.TemporalTaskQueue, Interval: cfg.ReconcileInterval, Input: workflows.ReconcileInput{
+				OrphanDelay: cfg.ReconcileOrphanDelay, MaxReleases: cfg.ReconcileMaxReleases, MissingRecheckAfter: workflows.DefaultMissingRecheckAfter,
+			}}),
+			workflows.ReconcileModule,
 		)
 		if roles&roleAPI == 0 && cfg.MetricsAddr != "" {
 			// A worker alone has no API to serve /metrics: it gets its own port.

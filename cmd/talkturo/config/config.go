@@ -43,9 +43,22 @@ type Config struct {
 	LogFormat         string        `env:"LOG_FORMAT"`
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
 
+	// Reconciliation with Telnyx: how often it runs (0 turns it off), how
+	// old a number held by no team must be before it is released, and how
+	// many one run may release.
+	ReconcileInterval    time.Duration `env:"RECONCILE_INTERVAL" envDefault:"15m"`
+	ReconcileOrphanDelay time.Duration `env:"RECONCILE_ORPHAN_DELAY" envDefault:"1h"`
+	ReconcileMaxReleases int           `env:"RECONCILE_MAX_RELEASES" envDefault:"20"`
+
 	// Plans is PlanLimits applied to the default plans.
 	Plans []domain.Plan `env:"-"`
 }
+
+// Lower bounds of the reconciliation settings.
+const (
+	MinReconcileInterval = 10 * time.Second
+	MinOrphanDelay       = time.Minute
+)
 
 // Error is a configuration error: one sentence naming the variable.
 type Error struct {
@@ -96,6 +109,15 @@ func (c *Config) validate() error {
 		if d <= 0 {
 			return &Error{name, "must be a positive duration such as 30s or 120h."}
 		}
+	}
+	if c.ReconcileInterval != 0 && c.ReconcileInterval < MinReconcileInterval {
+		return &Error{"RECONCILE_INTERVAL", fmt.Sprintf("must be at least %v (each run lists every number at Telnyx), or 0 to turn reconciliation off.", MinReconcileInterval)}
+	}
+	if c.ReconcileOrphanDelay < MinOrphanDelay {
+		return &Error{"RECONCILE_ORPHAN_DELAY", fmt.Sprintf("must be at least %v: a younger number held by no team may be a purchase under way.", MinOrphanDelay)}
+	}
+	if c.ReconcileMaxReleases < 1 {
+		return &Error{"RECONCILE_MAX_RELEASES", "must be at least 1 (to stop releases, set RECONCILE_INTERVAL=0)."}
 	}
 	if c.SimOrderLatency < 0 {
 		return &Error{"TELNYX_SIM_ORDER_LATENCY", "must not be negative."}

@@ -53,6 +53,13 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"PLAN_LIMITS", "free=3"},
 		{"LOG_LEVEL", "loud"},
 		{"TEMPORAL_UI_PORT", "abc"},
+		{"RECONCILE_INTERVAL", "often"},
+		{"RECONCILE_INTERVAL", "-15m"},
+		{"RECONCILE_INTERVAL", "1s"},
+		{"RECONCILE_ORPHAN_DELAY", "0"},
+		{"RECONCILE_ORPHAN_DELAY", "30s"},
+		{"RECONCILE_MAX_RELEASES", "0"},
+		{"RECONCILE_MAX_RELEASES", "many"},
 	} {
 		_, err := Load(map[string]string{tc.key: tc.value})
 		var ce *Error
@@ -63,5 +70,22 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		if strings.Count(err.Error(), ".") < 1 || !strings.HasPrefix(err.Error(), tc.key+" ") {
 			t.Errorf("%s=%q: error %q is not one sentence starting with the variable", tc.key, tc.value, err)
 		}
+	}
+}
+
+func TestReconcileSettings(t *testing.T) {
+	c, err := Load(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ReconcileInterval != 15*time.Minute || c.ReconcileOrphanDelay != time.Hour || c.ReconcileMaxReleases != 20 {
+		t.Fatalf("reconcile defaults: every %v, orphans after %v, at most %d releases", c.ReconcileInterval, c.ReconcileOrphanDelay, c.ReconcileMaxReleases)
+	}
+	c, err = Load(map[string]string{"RECONCILE_INTERVAL": "0", "RECONCILE_ORPHAN_DELAY": "24h", "RECONCILE_MAX_RELEASES": "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ReconcileInterval != 0 || c.ReconcileOrphanDelay != 24*time.Hour || c.ReconcileMaxReleases != 5 {
+		t.Fatalf("reconcile overrides: every %v, orphans after %v, at most %d releases", c.ReconcileInterval, c.ReconcileOrphanDelay, c.ReconcileMaxReleases)
 	}
 }
