@@ -14,47 +14,115 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 )
 
-// startProcess runs `talkturo <role>` as its own OS process with the
-// stack's configuration, and waits until it is up.
-func startProcess(t *testing.T, bin, role string, s *stack, extra ...string) (addr string) {
+// process is one `talkturo <role>` OS process with the stack's
+// configuration. It can be killed and started again on the same address,
+// as an orchestrator restarts a crashed pod.
+type process struct {
+	t    *testing.T
+	bin  string
+	role string
+	addr string // HTTP_ADDR, kept across restarts
+	env  []string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// startProcess starts `talkturo <role>` and waits until it is up; the
+// test's cleanup stops it with SIGINT (SIGKILL after 20 s).
+func startProcess(t *testing.T, bin, role string, s *stack, extra ...string) *process {
 	t.Helper()
-	addr = freeAddr(t)
-	cmd := exec.Command(bin, role)
-	cmd.Env = append(os.Environ(),
-		"HTTP_ADDR="+addr,
+	p := &process{t: t, bin: bin, role: role, addr: freeAddr(t)}
+	p.env = append(os.Environ(),
+		"HTTP_ADDR="+p.addr,
 		"DATABASE_URL="+s.cfg.DatabaseURL,
 		"TEMPORAL_ADDRESS="+s.cfg.TemporalAddress,
 		"TEMPORAL_TASK_QUEUE="+s.cfg.TemporalTaskQueue,
 		"TELNYX_BASE_URL="+s.cfg.TelnyxBaseURL,
 		"TELNYX_API_KEY="+s.cfg.TelnyxAPIKey,
 		"TRIAL_DURATION="+s.cfg.TrialDuration.String(),
+		"PLAN_LIMITS="+s.cfg.PlanLimits,
+		"TELNYX_TIMEOUT="+s.cfg.TelnyxTimeout.String(),
+		"PURCHASE_WAIT="+s.cfg.PurchaseWait.String(),
 		"METRICS_ADDR=",
 	)
-	cmd.Env = append(cmd.Env, extra...)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
+	p.env = append(p.env, extra...)
+	if role == "api" {
+		// Its exchanges are checked against api/openapi.json too.
+		apiHosts.Store(p.addr, true)
+		t.Cleanup(func() { apiHosts.Delete(p.addr) })
+	}
+	t.Cleanup(p.stop)
+	if err := p.start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
+	return p
+}
+
+// url is the base URL of an API process.
+func (p *process) url() string { return "http://" + p.addr }
+
+// start runs the process and, for an API, waits until it answers /healthz.
+// It may be called from any goroutine: it reports instead of failing.
+func (p *process) start() error {
+	cmd := exec.Command(p.bin, p.role)
+	cmd.Env = p.env
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = io.Discard, logs
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	p.mu.Lock()
+	p.cmd, p.done = cmd, done
+	p.mu.Unlock()
+	if p.role != "api" {
+		return nil
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
+			return fmt.Errorf("talkturo %s exited while starting: %s", p.role, logs.String())
+		default:
 		}
-	})
-	if role == "api" {
-		waitFor(t, 60*time.Second, func() bool {
-			resp, err := http.Get("http://" + addr + "/healthz")
-			if err == nil {
-				resp.Body.Close()
+		resp, err := http.Get(p.url() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
 			}
-			return err == nil && resp.StatusCode == 200
-		}, role+" to answer /healthz")
+		}
 	}
-	return addr
+	return fmt.Errorf("talkturo %s did not answer /healthz within 60 s", p.role)
+}
+
+// kill sends SIGKILL, as the kernel's OOM killer or a lost node would, and
+// waits until the process is gone.
+func (p *process) kill() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	_ = cmd.Process.Kill()
+	<-done
+}
+
+// stop asks the process to shut down gracefully.
+func (p *process) stop() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }
 
 // Two `talkturo api` and two `talkturo worker` OS processes against one
@@ -62,10 +130,7 @@ func startProcess(t *testing.T, bin, role string, s *stack, extra ...string) (ad
 func TestTwoAPIAndTwoWorkerProcesses(t *testing.T) {
 	bin := buildBinary(t)
 	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "5s"}})
-	apis := []string{
-		"http://" + startProcess(t, bin, "api", s),
-		"http://" + startProcess(t, bin, "api", s),
-	}
+	apis := []string{startProcess(t, bin, "api", s).url(), startProcess(t, bin, "api", s).url()}
 	startProcess(t, bin, "worker", s)
 	startProcess(t, bin, "worker", s)
 

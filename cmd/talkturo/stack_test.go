@@ -137,6 +137,16 @@ func (s *stack) team(plan domain.PlanName) (teamID, token string) {
 // call sends a JSON request and decodes the JSON answer.
 func call(t testing.TB, method, url, token string, body any, headers ...string) (int, map[string]any) {
 	t.Helper()
+	status, out, err := tryCall(method, url, token, body, headers...)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return status, out
+}
+
+// tryCall is call for a caller that expects failures (a killed server):
+// a lost connection or a body that is not JSON is its error.
+func tryCall(method, url, token string, body any, headers ...string) (int, map[string]any, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -150,14 +160,14 @@ func call(t testing.TB, method, url, token string, body any, headers ...string) 
 	}
 	resp, err := (&http.Client{Timeout: time.Minute, Transport: checkedTransport}).Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	var out map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("%s %s: status %d, body is not JSON: %v", method, url, resp.StatusCode, err)
+		return resp.StatusCode, nil, fmt.Errorf("status %d, body is not JSON: %w", resp.StatusCode, err)
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, out, nil
 }
 
 func errCode(body map[string]any) string {
