@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -99,11 +101,25 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			// RFC 6750: a 401 names the scheme that would have worked.
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="talkturo"`)
 		}
+		if status == http.StatusServiceUnavailable {
+			// Every 503 is worth retrying; say when, as RFC 9110 allows.
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds(err)))
+		}
 		if status >= 500 {
 			requestLogger(c, log).Error("request failed", "status", status, "code", de.Code, "error", err)
 		}
 		return c.Status(status).JSON(bodyOf(de))
 	}
+}
+
+// retryAfterSeconds is how long a client should wait before retrying a
+// 503: what Telnyx asked for when it rate-limited us, else a second.
+func retryAfterSeconds(err error) int {
+	var pe *domain.ProviderError
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		return int(math.Ceil(pe.RetryAfter.Seconds()))
+	}
+	return 1
 }
 
 // bodyOf is the JSON error body of a domain error.

@@ -101,7 +101,10 @@ func (s *NumberService) pending(req PurchaseRequest) (PurchaseOutcome, error) {
 		return PurchaseOutcome{}, &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The purchase could not be started in time; try again.", Err: err}
 	}
 	if err != nil {
-		return PurchaseOutcome{}, err
+		// No worker answered the query (all of them down or busy): the
+		// purchase goes on, and a retry joins it.
+		return PurchaseOutcome{}, &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable,
+			Message: "The purchase is under way but its progress could not be read in time; retry the request (with the same Idempotency-Key) to follow it.", Err: err}
 	}
 	if st.TeamID != req.TeamID {
 		return PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "Another team is buying " + req.PhoneNumber + " right now."}
