@@ -46,6 +46,9 @@ type stack struct {
 type stackOptions struct {
 	temporalFile string
 	env          map[string]string
+	// databaseURL replaces the pgtest schema with a database of the
+	// test's own, migrated here.
+	databaseURL string
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -56,7 +59,10 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}
 	s := &stack{t: t, temporalPort: port, temporalFile: o.temporalFile}
 	s.startTemporal()
-	dsn := pgtest.NewSchema(t)
+	dsn := o.databaseURL
+	if dsn == "" {
+		dsn = pgtest.NewSchema(t)
+	}
 	s.sim = telnyxsim.New(telnyxsim.Options{OrderLatency: 50 * time.Millisecond})
 	simSrv := httptest.NewServer(s.sim)
 	t.Cleanup(simSrv.Close)
@@ -78,6 +84,11 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	s.cfg = cfg
+	if o.databaseURL != "" {
+		if err := runMigrate(context.Background(), cfg, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	db, err := persistence.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,16 @@ type Database struct {
 	// "private cluster at <dir>".
 	Source string
 	stop   func() error
+	start  func(context.Context) error
+}
+
+// Start starts again, on the same port and data, a private cluster that
+// Stop stopped (a test uses it to restart the database under the system).
+func (d *Database) Start(ctx context.Context) error {
+	if d.start == nil {
+		return errors.New("devpostgres: only a private cluster can be started")
+	}
+	return d.start(ctx)
 }
 
 // Stop stops a private cluster; it does nothing for a server we did not start.
@@ -69,6 +79,18 @@ func Ensure(ctx context.Context, databaseURL, dataDir string, log *slog.Logger) 
 		return nil, err
 	}
 	return startPrivate(ctx, bin, filepath.Join(dataDir, "postgres"), log)
+}
+
+// StartPrivate starts a private cluster in dir (initialising it the first
+// time) from the machine's PostgreSQL binaries, whatever else runs: for
+// tests that must stop and start their database. dir must be reachable by
+// the postgres user when running as root.
+func StartPrivate(ctx context.Context, dir string, log *slog.Logger) (*Database, error) {
+	bin, err := findBinaries()
+	if err != nil {
+		return nil, err
+	}
+	return startPrivate(ctx, bin, dir, log)
 }
 
 func ping(ctx context.Context, dsn string) error {
@@ -173,8 +195,14 @@ func startPrivate(ctx context.Context, bin, dir string, log *slog.Logger) (*Data
 	// A cluster left running by a killed dev process is stopped first, so
 	// that this start owns it.
 	_, _ = run(ctx, cred, filepath.Join(bin, "pg_ctl"), "-D", pgdata, "-m", "fast", "-w", "stop")
-	if out, err := run(ctx, cred, filepath.Join(bin, "pg_ctl"), "-D", pgdata, "-l", logFile, "-o", opts, "-w", "-t", "60", "start"); err != nil {
-		return nil, fmt.Errorf("start the private PostgreSQL cluster in %s failed (see %s): %w: %s", pgdata, logFile, err, out)
+	start := func(ctx context.Context) error {
+		if out, err := run(ctx, cred, filepath.Join(bin, "pg_ctl"), "-D", pgdata, "-l", logFile, "-o", opts, "-w", "-t", "60", "start"); err != nil {
+			return fmt.Errorf("start the private PostgreSQL cluster in %s failed (see %s): %w: %s", pgdata, logFile, err, out)
+		}
+		return nil
+	}
+	if err := start(ctx); err != nil {
+		return nil, err
 	}
 	server := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	stop := func() error {
@@ -189,7 +217,7 @@ func startPrivate(ctx context.Context, bin, dir string, log *slog.Logger) (*Data
 		_ = stop()
 		return nil, err
 	}
-	return &Database{URL: u, Source: "private cluster at " + pgdata, stop: stop}, nil
+	return &Database{URL: u, Source: "private cluster at " + pgdata, stop: stop, start: start}, nil
 }
 
 func run(ctx context.Context, cred *syscall.Credential, name string, args ...string) (string, error) {

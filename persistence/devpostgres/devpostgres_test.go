@@ -48,7 +48,22 @@ func TestPrivateClusterStartsStopsAndKeepsItsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Stop()
-	conn, err := pgx.Connect(ctx, again.URL)
+	wantKept(t, again.URL)
+
+	// Stopped and started in place: same URL, same data.
+	if err := again.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantKept(t, again.URL)
+}
+
+func wantKept(t *testing.T, url string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
