@@ -16,6 +16,8 @@ type Config struct {
 	// DatabaseURL is the PostgreSQL connection string, a postgres:// URL
 	// or a key=value string (DATABASE_URL).
 	DatabaseURL string
+	// MaxOpenConns caps the pool (DATABASE_MAX_CONNS); 0 is the default, 20.
+	MaxOpenConns int
 }
 
 // Module provides the connection pool (*gorm.DB, closed when the app
@@ -51,7 +53,11 @@ func newLifecycleDB(p dbParams) (*gorm.DB, error) {
 	if p.Config.DatabaseURL == "" {
 		return nil, fmt.Errorf("persistence: no database URL configured: set DATABASE_URL")
 	}
-	db, err := open(p.Config.DatabaseURL, WithLogger(p.Logger))
+	opts := []Option{WithLogger(p.Logger)}
+	if p.Config.MaxOpenConns > 0 {
+		opts = append(opts, WithMaxOpenConns(p.Config.MaxOpenConns))
+	}
+	db, err := open(p.Config.DatabaseURL, opts...)
 	if err != nil {
 		return nil, err
 	}

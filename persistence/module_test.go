@@ -37,13 +37,16 @@ func TestModuleStartsPingsAndClosesThePool(t *testing.T) {
 	)
 	app := fxtest.New(t,
 		persistence.Module,
-		fx.Supply(persistence.Config{DatabaseURL: dsn}),
+		fx.Supply(persistence.Config{DatabaseURL: dsn, MaxOpenConns: 3}),
 		fx.NopLogger,
 		fx.Populate(&accounts, &db),
 	)
 	app.RequireStart()
 	if err := accounts.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+	if sqlDB, err := db.DB(); err != nil || sqlDB.Stats().MaxOpenConnections != 3 {
+		t.Errorf("the pool does not take MaxOpenConns: %+v %v", sqlDB.Stats(), err)
 	}
 	app.RequireStop()
 	if err := accounts.Ping(context.Background()); err == nil {

@@ -43,7 +43,7 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		fx.StartTimeout(60 * time.Second),
 		fx.StopTimeout(cfg.ShutdownTimeout + 15*time.Second),
 		fx.Supply(cfg, log),
-		fx.Supply(persistence.Config{DatabaseURL: cfg.DatabaseURL}),
+		fx.Supply(persistence.Config{DatabaseURL: cfg.DatabaseURL, MaxOpenConns: cfg.DatabaseMaxConns}),
 		persistence.Module,
 		fx.Supply(telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey, Timeout: cfg.TelnyxTimeout, Logger: log.With("component", "telnyx")}),
 		telnyx.Module,

@@ -46,6 +46,9 @@ func startProcess(t *testing.T, bin, role string, s *stack, extra ...string) *pr
 		"TELNYX_TIMEOUT="+s.cfg.TelnyxTimeout.String(),
 		"PURCHASE_WAIT="+s.cfg.PurchaseWait.String(),
 		"METRICS_ADDR=",
+		// Many processes share the machine's PostgreSQL with the other
+		// tests: a small pool each.
+		"DATABASE_MAX_CONNS=5",
 	)
 	p.env = append(p.env, extra...)
 	if role == "api" {

@@ -23,6 +23,7 @@ type Config struct {
 	HTTPAddr          string        `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
 	MetricsAddr       string        `env:"METRICS_ADDR"`
 	DatabaseURL       string        `env:"DATABASE_URL"`
+	DatabaseMaxConns  int           `env:"DATABASE_MAX_CONNS" envDefault:"20"`
 	TemporalAddress   string        `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
 	TemporalNamespace string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	TemporalTaskQueue string        `env:"TEMPORAL_TASK_QUEUE" envDefault:"phone-numbers"`
@@ -101,6 +102,9 @@ func (c *Config) validate() error {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			return &Error{"DATABASE_URL", "must be a postgres:// URL such as postgres://user@127.0.0.1:5432/talkturo?sslmode=disable."}
 		}
+	}
+	if c.DatabaseMaxConns < 1 {
+		return &Error{"DATABASE_MAX_CONNS", "must be at least 1 (connections per process; keep processes × this under PostgreSQL's max_connections)."}
 	}
 	if u, err := url.Parse(c.TelnyxBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return &Error{"TELNYX_BASE_URL", "must be an http(s) URL such as https://api.telnyx.com/v2."}

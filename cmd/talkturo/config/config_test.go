@@ -58,6 +58,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RECONCILE_INTERVAL", "1s"},
 		{"RECONCILE_ORPHAN_DELAY", "0"},
 		{"RECONCILE_ORPHAN_DELAY", "30s"},
+		{"DATABASE_MAX_CONNS", "0"},
+		{"DATABASE_MAX_CONNS", "lots"},
 		{"RECONCILE_MAX_RELEASES", "0"},
 		{"RECONCILE_MAX_RELEASES", "many"},
 	} {
