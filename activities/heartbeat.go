@@ -24,12 +24,17 @@ func keepAlive(ctx context.Context) (stop func()) {
 	go func() {
 		t := time.NewTicker(heartbeatEvery)
 		defer t.Stop()
+		// The first beat is due a period in: the start itself shows the
+		// activity alive, and a beat racing a quick activity's end fails
+		// (and the SDK warns about it).
 		for {
-			activity.RecordHeartbeat(ctx)
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			}
+			if ctx.Err() == nil {
+				activity.RecordHeartbeat(ctx)
 			}
 		}
 	}()
