@@ -7,7 +7,7 @@ PKGS      := ./...
 # link; a generous timeout keeps a cold CI machine from flaking.
 TESTFLAGS ?= -count=1 -timeout 30m
 
-.PHONY: build run test test-race vet lint workflowcheck clean bench deploy-check
+.PHONY: build run test test-race vet lint workflowcheck clean bench deploy-check crashloop
 
 build:
 	$(GO) build -o $(BIN) ./cmd/talkturo
@@ -53,3 +53,11 @@ deploy-check:
 # without Temporal, at two simulated order latencies. Needs PostgreSQL.
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkPurchase' -benchtime 200x -count 1 ./cmd/talkturo/
+
+# The crash loop at full size: CRASHLOOP_PURCHASES purchases through two API
+# processes while API and worker processes are SIGKILLed and restarted,
+# with and without provider faults, then the invariants are checked.
+# `make test` runs it with 20. CRASHLOOP_SEED=<n> replays a kill schedule.
+CRASHLOOP_PURCHASES ?= 100
+crashloop:
+	CRASHLOOP_PURCHASES=$(CRASHLOOP_PURCHASES) $(GO) test -count=1 -timeout 60m -v -run '^TestCrashLoop' ./cmd/talkturo/

@@ -128,7 +128,16 @@ func crashLoop(t *testing.T, faults telnyxsim.Faults) {
 			kills++
 			restarts.Go(func() {
 				time.Sleep(down)
-				if err := procs[i].start(); err != nil {
+				// Started again until it comes up, as an orchestrator
+				// would (its database may be briefly out of connections).
+				var err error
+				for range 10 {
+					if err = procs[i].start(); err == nil {
+						break
+					}
+					time.Sleep(time.Second)
+				}
+				if err != nil {
 					restartErrs <- err
 				}
 				mu.Lock()
