@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/talkturo/phonenumbers/activities/direct"
 	"github.com/talkturo/phonenumbers/domain"
@@ -10,8 +12,9 @@ import (
 
 // LoadRow is one operation by one path in phase 1.
 type LoadRow struct {
-	Operation string `json:"operation"`
-	Path      string `json:"path"` // "api" or "direct"
+	Operation string  `json:"operation"`
+	Path      string  `json:"path"` // "api" or "direct"
+	Rate      float64 `json:"targetRate"`
 	Stats
 }
 
@@ -39,13 +42,13 @@ var searchAreas = []string{"415", "212", "312", "512", "206", "303", "617", "404
 
 const searchLimit = 10
 
-// phaseLoad runs each operation alone at the target rate, first through
+// phaseLoad runs each operation alone at its target rate, first through
 // the API, then by the direct path: one operation at a time, so a latency
 // is that operation's own and not a share of a mix, and the two paths meet
 // the same database and simulator state.
 func phaseLoad(ctx context.Context, s *stack, logf func(string, ...any)) (LoadReport, error) {
 	o := s.opts
-	n := int(o.Rate*o.Duration.Seconds() + 0.5)
+	nPurchases := requests(o.PurchaseRate, o.Duration)
 	apiTeam, _, apiToken, err := s.team(ctx, domain.PlanScale, "api-buyer")
 	if err != nil {
 		return LoadReport{}, err
@@ -54,11 +57,11 @@ func phaseLoad(ctx context.Context, s *stack, logf func(string, ...any)) (LoadRe
 	if err != nil {
 		return LoadReport{}, err
 	}
-	apiNumbers, err := numbersIn(npaAPIPurchases, n)
+	apiNumbers, err := numbersIn(npaAPIPurchases, nPurchases)
 	if err != nil {
 		return LoadReport{}, err
 	}
-	directNumbers, err := numbersIn(npaDirectPurchases, n)
+	directNumbers, err := numbersIn(npaDirectPurchases, nPurchases)
 	if err != nil {
 		return LoadReport{}, err
 	}
@@ -106,12 +109,16 @@ func phaseLoad(ctx context.Context, s *stack, logf func(string, ...any)) (LoadRe
 			}
 			r.ListedNumbers = page.Total
 		}
-		logf("phase 1: %s by %s, %g/s for %s", op.name, op.path, o.Rate, o.Duration)
-		st := openLoop(ctx, o.Rate, o.Duration, o.Concurrency, op.do)
+		rate := o.Rate
+		if op.name == "purchase" {
+			rate = o.PurchaseRate
+		}
+		logf("phase 1: %s by %s, %g/s for %s", op.name, op.path, rate, o.Duration)
+		st := openLoop(ctx, rate, o.Duration, o.Concurrency, op.do)
 		if err := ctx.Err(); err != nil {
 			return r, err
 		}
-		r.Rows = append(r.Rows, LoadRow{Operation: op.name, Path: op.path, Stats: st})
+		r.Rows = append(r.Rows, LoadRow{Operation: op.name, Path: op.path, Rate: rate, Stats: st})
 	}
 	for i := 0; i+1 < len(r.Rows); i += 2 {
 		a, d := r.Rows[i], r.Rows[i+1]
@@ -134,6 +141,11 @@ func phaseLoad(ctx context.Context, s *stack, logf func(string, ...any)) (LoadRe
 		r.Active[path] = active
 	}
 	return r, nil
+}
+
+// requests is how many requests rate a second for dur makes.
+func requests(rate float64, dur time.Duration) int {
+	return int(math.Round(rate * dur.Seconds()))
 }
 
 // directOutcome classifies an error of the direct path.

@@ -31,6 +31,7 @@ func TestLoadToolAtReducedSize(t *testing.T) {
 		Bin:              buildTalkturo(t),
 		DatabaseURL:      envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
 		Rate:             5,
+		PurchaseRate:     5,
 		Duration:         3 * time.Second,
 		Concurrency:      16,
 		OrderLatency:     50 * time.Millisecond,
@@ -53,7 +54,7 @@ func TestLoadToolAtReducedSize(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const n = 15 // rate × duration
+	const n = 15 // rate × duration, for every operation
 	if len(rep.Load.Rows) != 6 {
 		t.Fatalf("phase 1 has %d rows, want search, purchase and list by api and direct", len(rep.Load.Rows))
 	}

@@ -6,7 +6,7 @@
 //
 // Phase 1, open-loop load: search, purchase and list (the numbers of the
 // team that bought in this phase), each operation alone at -rate requests a
-// second for -duration, first through the HTTP API, then by the direct path
+// second (-purchase-rate for purchases) for -duration, first through the HTTP API, then by the direct path
 // (the same Telnyx and database work without HTTP or Temporal: the Telnyx
 // client's search, the purchase's activities in sequence, the store's
 // list). Requests leave at their intended times whatever earlier ones are
@@ -46,6 +46,7 @@ type Options struct {
 	DatabaseURL      string        `json:"-"`
 	TemporalDB       string        `json:"temporalDB,omitempty"`
 	Rate             float64       `json:"rate"`
+	PurchaseRate     float64       `json:"purchaseRate"`
 	Duration         time.Duration `json:"duration"`
 	Concurrency      int           `json:"concurrency"`
 	OrderLatency     time.Duration `json:"orderLatency"`
@@ -80,7 +81,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Bin, "bin", "bin/talkturo", "the talkturo `binary` run as the api and worker processes")
 	fs.StringVar(&o.DatabaseURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL `URL` (default $DATABASE_URL); a fresh database is created next to it and dropped at the end")
 	fs.StringVar(&o.TemporalDB, "temporal-db", "", "SQLite `file` for the embedded Temporal server (in memory when empty; a file is durable like `talkturo dev`, and slower)")
-	fs.Float64Var(&o.Rate, "rate", 20, "phase 1: target `requests per second` of each operation")
+	fs.Float64Var(&o.Rate, "rate", 20, "phase 1: target `requests per second` of search and of list")
+	fs.Float64Var(&o.PurchaseRate, "purchase-rate", 5, "phase 1: target `requests per second` of purchase (phase 3 shows the most the system sustains; above it, latency grows without bound)")
 	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "phase 1: how long each operation runs, per path")
 	fs.IntVar(&o.Concurrency, "concurrency", 64, "phase 1: most requests in flight (late requests wait, and their latency counts the wait); phase 2: direct purchases at a time")
 	fs.DurationVar(&o.OrderLatency, "order-latency", 200*time.Millisecond, "how long the simulator keeps an order pending")
@@ -88,7 +90,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.PageSize, "page", 100, "phase 2: size of the one page timed (the API allows 1 to 500)")
 	fs.IntVar(&o.Reps, "reps", 20, "phase 2: times each list reading is timed")
 	fs.IntVar(&o.Timers, "timers", 10000, "phase 3: trial purchases, hence pending trial timers")
-	fs.IntVar(&o.TimerConcurrency, "timer-concurrency", 32, "phase 3: purchases in flight")
+	fs.IntVar(&o.TimerConcurrency, "timer-concurrency", 16, "phase 3: purchases in flight")
 	fs.DurationVar(&o.TrialDuration, "trial", 120*time.Hour, "TRIAL_DURATION of the processes: long, so that the timers stay pending")
 	fs.DurationVar(&o.GCWait, "gc-wait", 150*time.Second, "phase 3: how long to wait for the worker's Go runtime to collect garbage before reading its heap (it does at least every 2 minutes; 0 reads at once)")
 	fs.StringVar(&o.LogLevel, "log-level", "warn", "LOG_LEVEL of the processes")
@@ -129,8 +131,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 
 func (o *Options) validate() error {
 	switch {
-	case o.Rate <= 0 || o.Duration <= 0:
-		return fmt.Errorf("-rate and -duration must be positive")
+	case o.Rate <= 0 || o.PurchaseRate <= 0 || o.Duration <= 0:
+		return fmt.Errorf("-rate, -purchase-rate and -duration must be positive")
 	case o.Concurrency < 1 || o.TimerConcurrency < 1:
 		return fmt.Errorf("-concurrency and -timer-concurrency must be at least 1")
 	case o.Hold < 1 || o.Timers < 1 || o.Reps < 1:

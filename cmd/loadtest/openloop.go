@@ -125,7 +125,7 @@ func sortedKeys(m map[string]int) []string {
 // requests it kept waiting (no coordinated omission). do gets the
 // request's index, 0 to rate×dur−1.
 func openLoop(ctx context.Context, rate float64, dur time.Duration, concurrency int, do func(ctx context.Context, i int) outcome) Stats {
-	n := int(math.Round(rate * dur.Seconds()))
+	n := requests(rate, dur)
 	start := time.Now()
 	rec := newRecorder(start)
 	slots := make(chan struct{}, max(concurrency, 1))

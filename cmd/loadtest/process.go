@@ -72,6 +72,27 @@ func (p *process) stop() error {
 	}
 }
 
+// cpuSeconds is the CPU time (user and system) the process with this pid
+// has used, from /proc/<pid>/stat ("self" for this one).
+func cpuSeconds(pid string) (float64, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("reading the CPU time of process %s: %w (this needs Linux's /proc)", pid, err)
+	}
+	// The command name, in parentheses, may hold spaces: count fields from
+	// its end. utime and stime are fields 14 and 15, in USER_HZ (100) ticks.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("process %s: unexpected /proc stat %q", pid, b)
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("process %s: unexpected /proc stat %q", pid, b)
+	}
+	return (utime + stime) / 100, nil
+}
+
 // Memory is what a process holds, in bytes.
 type Memory struct {
 	// RSS is VmRSS of /proc/<pid>/status: resident memory now.

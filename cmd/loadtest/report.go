@@ -60,15 +60,15 @@ func (r Report) print(w io.Writer) {
 	p("run      %s, %.0f s; load average (1, 5, 15 min) %s at the start, %s at the end", r.Started.Format(time.RFC3339), r.Seconds, r.LoadAvg[0], r.LoadAvg[1])
 	p("")
 
-	p("Phase 1: open-loop load, each operation alone at %g req/s for %s per path, at most %d in flight;", o.Rate, o.Duration, o.Concurrency)
+	p("Phase 1: open-loop load, each operation alone at its target rate for %s per path, at most %d in flight;", o.Duration, o.Concurrency)
 	p("latency from the intended send time, percentiles of successful requests.")
 	p("api = HTTP API (+ Temporal and the worker for purchases); direct = the same Telnyx/database work in-process:")
 	p("search = telnyx client SearchAvailable, purchase = the purchase's activities in sequence, list = PhoneNumberStore.List.")
 	p("list reads the team that bought in this phase (%d numbers, no limit).", r.Load.ListedNumbers)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "operation\tpath\tsent\tok\terrors\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tmax lag ms\t")
+	fmt.Fprintln(tw, "operation\tpath\ttarget/s\tsent\tok\terrors\tachieved/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tmax lag ms\t")
 	for _, row := range r.Load.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", row.Operation, row.Path, row.Sent, row.OK, row.Sent-row.OK, row.Throughput, row.P50Ms, row.P95Ms, row.P99Ms, row.MaxMs, row.MaxLagMs)
+		fmt.Fprintf(tw, "%s\t%s\t%g\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", row.Operation, row.Path, row.Rate, row.Sent, row.OK, row.Sent-row.OK, row.Throughput, row.P50Ms, row.P95Ms, row.P99Ms, row.MaxMs, row.MaxLagMs)
 	}
 	_ = tw.Flush()
 	for _, ra := range r.Load.Ratios {
@@ -98,6 +98,8 @@ func (r Report) print(w io.Writer) {
 	for _, k := range sortedKeys(t.Purchases.Errors) {
 		p("purchase errors          %s x%d", k, t.Purchases.Errors[k])
 	}
+	per := func(sec float64) float64 { return sec * 1000 / float64(max(t.Purchases.OK, 1)) }
+	p("CPU per purchase         api %.1f ms, worker %.1f ms, Temporal server + simulator + clients %.1f ms (%.1f, %.1f, %.1f s in all)", per(t.CPU.API), per(t.CPU.Worker), per(t.CPU.Tool), t.CPU.API, t.CPU.Worker, t.CPU.Tool)
 	p("active trial numbers     %d (database)", t.ActiveTrials)
 	p("trial timers pending     %d of %d workflows (last history event TimerStarted, ~%s), %.1f s after the last answer", t.TimersPending, t.Trials, o.TrialDuration, t.TimerWaitSeconds)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -166,6 +166,12 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 	return s, nil
 }
 
+// toolConns caps this process's pool. With the api's and the worker's 20
+// each it stays well inside PostgreSQL's default 100 connections, which
+// other clients of the server share (the direct path then queues for a
+// connection now and then, as a process of the app would).
+const toolConns = 16
+
 // planLimits lifts the paid plans' limits out of the way: the load test
 // measures purchases, not refusals. The free plan keeps its one trial.
 const planLimits = "starter=1000000,growth=1000000,scale=1000000"
@@ -197,7 +203,7 @@ func (s *stack) createDatabase(ctx context.Context) error {
 	})
 	u.Path = "/" + name
 	s.dsn = u.String()
-	s.db, err = persistence.Open(ctx, s.dsn, persistence.WithMaxOpenConns(max(20, s.opts.Concurrency)), persistence.WithLogger(quietLogger()))
+	s.db, err = persistence.Open(ctx, s.dsn, persistence.WithMaxOpenConns(toolConns), persistence.WithLogger(quietLogger()))
 	if err != nil {
 		return err
 	}

@@ -40,10 +40,36 @@ type TimerReport struct {
 	GCAfter   bool   `json:"gcAfter"`
 	APIBefore Memory `json:"apiBefore"`
 	APIAfter  Memory `json:"apiAfter"`
+	// CPU is the CPU time each process used from the first purchase to the
+	// last timer started.
+	CPU CPUTimes `json:"cpuSeconds"`
 	// PerWorkflowRSS and PerWorkflowHeap are the worker's growth divided by
 	// the trials, in bytes.
 	PerWorkflowRSS  float64 `json:"perWorkflowRssBytes"`
 	PerWorkflowHeap float64 `json:"perWorkflowHeapBytes"`
+}
+
+// CPUTimes are CPU seconds by process. Tool is this process: the embedded
+// Temporal server, the simulator and the clients.
+type CPUTimes struct {
+	API    float64 `json:"api"`
+	Worker float64 `json:"worker"`
+	Tool   float64 `json:"tool"`
+}
+
+// cpuTimes reads the CPU time of the three processes.
+func (s *stack) cpuTimes() (CPUTimes, error) {
+	var c CPUTimes
+	var err error
+	for _, x := range []struct {
+		pid string
+		to  *float64
+	}{{fmt.Sprint(s.api.cmd.Process.Pid), &c.API}, {fmt.Sprint(s.worker.cmd.Process.Pid), &c.Worker}, {"self", &c.Tool}} {
+		if *x.to, err = cpuSeconds(x.pid); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
 }
 
 // phaseTimers starts o.Timers trials through the API, waits until every
@@ -77,6 +103,10 @@ func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf 
 	}
 
 	logf("phase 3: %d trial purchases through the API, %d at a time", o.Timers, o.TimerConcurrency)
+	cpuBefore, err := s.cpuTimes()
+	if err != nil {
+		return r, err
+	}
 	var done atomic.Int64
 	stopProgress := progress(logf, "phase 3: %d of %d purchases answered", &done, o.Timers)
 	r.Purchases = closedLoop(ctx, o.Timers, o.TimerConcurrency, func(ctx context.Context, i int) outcome {
@@ -90,20 +120,26 @@ func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf 
 		return r, err
 	}
 
-	var active int64
-	if err := s.db.WithContext(ctx).Raw(`SELECT count(*) FROM phone_numbers WHERE is_trial AND status = ?`, string(domain.NumberActive)).Find(&active).Error; err != nil {
+	// A purchase answered 202 (or cut off) goes on in its workflow: wait
+	// for every trial to settle, then check the timer of each active one.
+	logf("phase 3: waiting for every trial timer to start")
+	active, err := s.settledTrials(ctx)
+	if err != nil {
 		return r, err
 	}
-	r.ActiveTrials = int(active)
-
-	logf("phase 3: waiting for every trial timer to start")
-	pending, err := s.waitForTimers(ctx, trials, o.TrialDuration)
+	r.ActiveTrials = len(active)
+	pending, err := s.waitForTimers(ctx, active, o.TrialDuration)
 	r.TimersPending = pending
 	r.TimerWaitSeconds = time.Since(answered).Seconds()
 	if err != nil {
 		return r, err
 	}
 	idle := time.Now()
+	cpuAfter, err := s.cpuTimes()
+	if err != nil {
+		return r, err
+	}
+	r.CPU = CPUTimes{API: cpuAfter.API - cpuBefore.API, Worker: cpuAfter.Worker - cpuBefore.Worker, Tool: cpuAfter.Tool - cpuBefore.Tool}
 
 	logf("phase 3: the worker's memory after (waiting up to %s for a garbage collection)", o.GCWait)
 	if r.WorkerAfter, r.GCAfter, err = s.worker.memoryAfterGC(ctx, s.http, idle, o.GCWait); err != nil {
@@ -117,6 +153,32 @@ func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf 
 		r.PerWorkflowHeap = float64(r.WorkerAfter.HeapInuse-r.WorkerBefore.HeapInuse) / float64(o.Timers)
 	}
 	return r, nil
+}
+
+// settledTrials waits (at most timerWait) until no trial number is
+// pending, and returns the active ones.
+func (s *stack) settledTrials(ctx context.Context) ([]string, error) {
+	deadline := time.Now().Add(timerWait)
+	for {
+		var pending int64
+		if err := s.db.WithContext(ctx).Raw(`SELECT count(*) FROM phone_numbers WHERE is_trial AND status = ?`, string(domain.NumberPending)).Find(&pending).Error; err != nil {
+			return nil, err
+		}
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("phase 3: %d trial numbers are still pending %s after the last answer", pending, timerWait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	var active []string
+	err := s.db.WithContext(ctx).Raw(`SELECT phone_number FROM phone_numbers WHERE is_trial AND status = ?`, string(domain.NumberActive)).Find(&active).Error
+	return active, err
 }
 
 // timerWait bounds the wait for the trial timers after the last answer:
