@@ -41,7 +41,9 @@ const (
 //
 // With a zero interval the schedule is paused (not deleted: its history
 // stays visible, and a later start with an interval resumes it). A pause
-// by an operator is left as it is.
+// by an operator is left as it is; but the SDK's update of a schedule
+// writes back the state it read, without a conflict token, so a pause
+// made in the very instant between that read and the write is undone.
 func EnsureReconcileSchedule(ctx context.Context, c client.Client, cfg ReconcileConfig) error {
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = DefaultTaskQueue

@@ -35,8 +35,10 @@ import (
 func TestReconcileFindsDriftPlantedAtTelnyx(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{env: map[string]string{
-		// Runs only when triggered here; the defaults for the rest.
-		"RECONCILE_INTERVAL": "1h",
+		// Runs only when triggered here (interval schedules fire at
+		// multiples of the interval since 1970: a year's is never due
+		// during the test); the defaults for the rest.
+		"RECONCILE_INTERVAL": "8760h",
 		"PURCHASE_WAIT":      "2s",
 	}})
 	var logs lockedBuffer
@@ -84,10 +86,10 @@ func TestReconcileFindsDriftPlantedAtTelnyx(t *testing.T) {
 	c := mustClient(t, s)
 	desc := scheduleOf(t, c)
 	action := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
-	if iv := desc.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != time.Hour ||
+	if iv := desc.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != 8760*time.Hour ||
 		desc.Schedule.Policy.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_SKIP ||
 		action.TaskQueue != s.cfg.TemporalTaskQueue || action.Workflow != workflows.ReconcileWorkflowType {
-		t.Fatalf("schedule = spec %+v, policy %+v, action %+v; want every hour, overlaps skipped, %s on %s",
+		t.Fatalf("schedule = spec %+v, policy %+v, action %+v; want every 8760h, overlaps skipped, %s on %s",
 			desc.Schedule.Spec, desc.Schedule.Policy, action, workflows.ReconcileWorkflowType, s.cfg.TemporalTaskQueue)
 	}
 	res := triggerRun(t, c)
@@ -183,40 +185,58 @@ func TestReconcileScheduleFollowsTheWorkersConfig(t *testing.T) {
 		t.Fatalf("the schedule runs with %+v, want the worker's configuration", in)
 	}
 
-	ensure := func(interval time.Duration, maxReleases int) *client.ScheduleDescription {
+	// A schedule applies updates, pauses and resumes as they reach its
+	// scheduler, a little after the call returns: each check waits for the
+	// state it expects.
+	ensure := func(interval time.Duration, maxReleases int, what string, want func(*client.ScheduleDescription) bool) *client.ScheduleDescription {
 		t.Helper()
 		cfg := workflows.ReconcileConfig{TaskQueue: s.cfg.TemporalTaskQueue, Interval: interval, Input: workflows.ReconcileInput{OrphanDelay: 2 * time.Hour, MaxReleases: maxReleases}}
 		if err := workflows.EnsureReconcileSchedule(ctx, c, cfg); err != nil {
 			t.Fatalf("EnsureReconcileSchedule(%v): %v", interval, err)
 		}
-		d, err := c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID).Describe(ctx)
-		if err != nil {
-			t.Fatal(err)
+		var d *client.ScheduleDescription
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var err error
+			d, err = c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID).Describe(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want(d) {
+				return d
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the schedule is every %v, paused %v (%q), runs with %+v", what, d.Schedule.Spec.Intervals[0].Every, d.Schedule.State.Paused, d.Schedule.State.Note, scheduleInput(t, d))
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		return d
 	}
 	every := func(d *client.ScheduleDescription) time.Duration { return d.Schedule.Spec.Intervals[0].Every }
 
-	d := ensure(30*time.Minute, 3)
-	if every(d) != 30*time.Minute || scheduleInput(t, d).MaxReleases != 3 || d.Schedule.State.Paused {
-		t.Fatalf("after an update: every %v, input %+v, paused %v", every(d), scheduleInput(t, d), d.Schedule.State.Paused)
+	ensure(30*time.Minute, 3, "after an update, want every 30m with 3 releases, not paused", func(d *client.ScheduleDescription) bool {
+		return every(d) == 30*time.Minute && scheduleInput(t, d).MaxReleases == 3 && !d.Schedule.State.Paused
+	})
+	d := ensure(0, 3, "RECONCILE_INTERVAL=0, want paused", func(d *client.ScheduleDescription) bool { return d.Schedule.State.Paused })
+	if every(d) != 30*time.Minute {
+		t.Fatalf("RECONCILE_INTERVAL=0 changed the interval to %v; want it paused, unchanged", every(d))
 	}
-	d = ensure(0, 3)
-	if !d.Schedule.State.Paused || every(d) != 30*time.Minute {
-		t.Fatalf("RECONCILE_INTERVAL=0: paused %v, every %v; want paused, unchanged", d.Schedule.State.Paused, every(d))
-	}
-	d = ensure(20*time.Minute, 3)
-	if d.Schedule.State.Paused || every(d) != 20*time.Minute {
-		t.Fatalf("an interval again: paused %v, every %v; want resumed every 20m", d.Schedule.State.Paused, every(d))
-	}
+	ensure(20*time.Minute, 3, "an interval again, want resumed every 20m", func(d *client.ScheduleDescription) bool {
+		return !d.Schedule.State.Paused && every(d) == 20*time.Minute
+	})
 
 	h := c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
 	if err := h.Pause(ctx, client.SchedulePauseOptions{Note: "operator: Telnyx maintenance"}); err != nil {
 		t.Fatal(err)
 	}
-	d = ensure(25*time.Minute, 3)
-	if !d.Schedule.State.Paused || d.Schedule.State.Note != "operator: Telnyx maintenance" || every(d) != 25*time.Minute {
-		t.Fatalf("after an operator's pause and a worker start: paused %v (%q), every %v; want still paused, every 25m", d.Schedule.State.Paused, d.Schedule.State.Note, every(d))
+	// The worker starts once the pause has taken effect (see
+	// EnsureReconcileSchedule on a pause made in the same instant).
+	waitFor(t, 30*time.Second, func() bool {
+		d, err := h.Describe(ctx)
+		return err == nil && d.Schedule.State.Paused
+	}, "the operator's pause to take effect")
+	d = ensure(25*time.Minute, 3, "a worker start after an operator's pause, want every 25m", func(d *client.ScheduleDescription) bool { return every(d) == 25*time.Minute })
+	if !d.Schedule.State.Paused || d.Schedule.State.Note != "operator: Telnyx maintenance" {
+		t.Fatalf("after an operator's pause and a worker start: paused %v (%q); want the operator's pause kept", d.Schedule.State.Paused, d.Schedule.State.Note)
 	}
 }
 
