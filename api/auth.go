@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -40,7 +41,9 @@ func requireTeam(ctx context.Context, accounts domain.AccountStore, p domain.Pri
 	if teamID == "" {
 		return domain.Invalid(field, "%s is required.", field)
 	}
-	if len(teamID) > 64 {
+	if len(teamID) > 64 || !storableText(teamID) {
+		// No team can have such an id (PostgreSQL could not even compare
+		// it): the same answer as for a team that does not exist.
 		return domain.ErrTeamAccess
 	}
 	ok, err := accounts.IsMember(ctx, p.UserID, teamID)
@@ -58,4 +61,11 @@ func requireTeam(ctx context.Context, accounts domain.AccountStore, p domain.Pri
 func (s *Server) team(c *fiber.Ctx, teamID string) (string, error) {
 	teamID = strings.TrimSpace(teamID)
 	return teamID, requireTeam(c.UserContext(), s.accounts, principalOf(c), "teamId", teamID)
+}
+
+// storableText reports whether s can be a PostgreSQL text value: valid
+// UTF-8 without NUL. Query strings can hold anything, and JSON can hold
+// "\u0000"; either would fail the query as a database error (a 500).
+func storableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -83,16 +84,20 @@ func (r billingEventRequest) validate() (workflows.BillingEvent, error) {
 	default:
 		return ev, domain.Invalid("type", "type must be subscription.activated, subscription.updated or subscription.canceled.")
 	}
-	if ev.TeamID == "" || len(ev.TeamID) > 64 {
+	if ev.TeamID == "" || len(ev.TeamID) > 64 || !storableText(ev.TeamID) {
 		return ev, domain.Invalid("teamId", "teamId is required.")
 	}
 	at, err := time.Parse(time.RFC3339Nano, r.OccurredAt)
-	if err != nil {
+	if err != nil || !rfc3339.MatchString(r.OccurredAt) {
 		return ev, domain.Invalid("occurredAt", "occurredAt must be an RFC 3339 time such as 2026-11-27T12:00:00Z.")
 	}
 	ev.OccurredAt = at.UTC()
 	return ev, nil
 }
+
+// rfc3339 is the shape RFC 3339 allows: time.Parse alone also takes a
+// one-digit hour and a comma before the fraction.
+var rfc3339 = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
 
 var errBadSignature = &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized,
 	Message: "The Talkturo-Signature header is missing, malformed, stale or does not match the body."}

@@ -34,7 +34,7 @@ const telnyxAPIKey = "KEY0TelnyxTestSecret-9f8e7d6c5b4a"
 // PostgreSQL stores on a schema of its own and the real Telnyx client
 // talking HTTP to the simulator.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *api.Server
 	base     string
 	db       *gorm.DB
@@ -80,8 +80,8 @@ func withProvider(f func(domain.NumberProvider) domain.NumberProvider) envOption
 func withWorkflows(w api.NumberWorkflows) envOption { return func(o *envOptions) { o.workflows = w } }
 
 // newEnv starts an API server on 127.0.0.1 with a port of its own; it is
-// stopped when the test ends.
-func newEnv(t *testing.T, opts ...envOption) *env {
+// stopped when the test (or fuzz target) ends.
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	o := envOptions{clientTimeout: 5 * time.Second, maxRetries: 1}
 	for _, opt := range opts {
@@ -282,7 +282,7 @@ func (e *env) checkInvariants(r request, resp response) {
 }
 
 // assertClean fails when text holds something a client must never see.
-func assertClean(t *testing.T, what, text string) {
+func assertClean(t testing.TB, what, text string) {
 	t.Helper()
 	lower := strings.ToLower(text)
 	for _, bad := range []string{"goroutine ", ".go:", "runtime/", "panic", "sql", "select ", "gorm", "pgx", "postgres"} {

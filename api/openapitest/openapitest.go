@@ -77,6 +77,11 @@ func Validate(req *http.Request, reqBody []byte, status int, header http.Header,
 		r.Method = http.MethodGet
 	}
 	route, pathParams, err := l.router.FindRoute(r)
+	if p := r.URL.Path; errors.Is(err, routers.ErrPathNotFound) && len(p) > 1 && strings.HasSuffix(p, "/") {
+		// Fiber's routing is not strict: /x/ is the route /x.
+		r.URL.Path, r.URL.RawPath = strings.TrimSuffix(p, "/"), ""
+		route, pathParams, err = l.router.FindRoute(r)
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, routers.ErrPathNotFound) && status == http.StatusNotFound,
