@@ -2,7 +2,11 @@ package direct
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
@@ -13,29 +17,48 @@ import (
 // workflow's.
 const KeyPrefix = "direct:"
 
+// MaxAttempts bounds the attempts of one step. Temporal retries without
+// limit; a baseline waiting forever on a dead dependency would measure
+// nothing.
+const MaxAttempts = 8
+
 // Purchase buys e164 for the team on behalf of the user, doing what the
 // purchase part of PhoneNumberWorkflow does in the same order: reserve a
 // plan slot, record the number pending, order it, wait for the order,
-// activate the number, read the team's eligibility. It returns the active
-// number. A failure stops it where it is: nothing is undone.
+// activate the number, read the team's eligibility. A step that fails
+// with a retryable error is tried again with its activity's retry policy
+// (the activities are idempotent, as Temporal's retries need), at most
+// MaxAttempts times. It returns the active number. A failure stops it
+// where it is: nothing is undone.
 func Purchase(ctx context.Context, a *activities.Activities, teamID, userID, e164 string) (domain.PhoneNumber, error) {
 	key := KeyPrefix + e164
-	reserved, err := a.ReserveSlot(ctx, activities.ReserveInput{TeamID: teamID, Key: key, PhoneNumber: e164})
-	if err != nil {
-		return domain.PhoneNumber{}, err
-	}
-	n, err := a.CreatePendingNumber(ctx, domain.PhoneNumber{
-		ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: teamID, PhoneNumber: e164,
-		IsTrial: reserved.IsTrial, CreatedByUserID: userID, WorkflowID: key,
+	db := activities.DatabaseOptions().RetryPolicy
+	provider := activities.ProviderOptions().RetryPolicy
+	await := activities.AwaitOrderOptions().RetryPolicy
+
+	reserved, err := retry(ctx, db, func() (activities.ReserveResult, error) {
+		return a.ReserveSlot(ctx, activities.ReserveInput{TeamID: teamID, Key: key, PhoneNumber: e164})
 	})
 	if err != nil {
 		return domain.PhoneNumber{}, err
 	}
-	order, err := a.PlaceOrder(ctx, activities.OrderInput{NumberID: n.ID, PhoneNumber: e164, CustomerReference: key})
+	pending := domain.PhoneNumber{
+		ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: teamID, PhoneNumber: e164,
+		IsTrial: reserved.IsTrial, CreatedByUserID: userID, WorkflowID: key,
+	}
+	n, err := retry(ctx, db, func() (domain.PhoneNumber, error) { return a.CreatePendingNumber(ctx, pending) })
 	if err != nil {
 		return domain.PhoneNumber{}, err
 	}
-	settled, err := a.AwaitOrder(ctx, activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: e164})
+	order, err := retry(ctx, provider, func() (activities.OrderResult, error) {
+		return a.PlaceOrder(ctx, activities.OrderInput{NumberID: n.ID, PhoneNumber: e164, CustomerReference: key})
+	})
+	if err != nil {
+		return domain.PhoneNumber{}, err
+	}
+	settled, err := retry(ctx, await, func() (activities.AwaitResult, error) {
+		return a.AwaitOrder(ctx, activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: e164})
+	})
 	if err != nil {
 		return domain.PhoneNumber{}, err
 	}
@@ -44,10 +67,37 @@ func Purchase(ctx context.Context, a *activities.Activities, teamID, userID, e16
 		expires := time.Now().Add(reserved.TrialDuration).UTC().Truncate(time.Second)
 		activate.TrialExpiresAt = &expires
 	}
-	active, err := a.ActivateNumber(ctx, activate)
+	active, err := retry(ctx, db, func() (domain.PhoneNumber, error) { return a.ActivateNumber(ctx, activate) })
 	if err != nil {
 		return domain.PhoneNumber{}, err
 	}
-	_, err = a.Eligibility(ctx, teamID)
+	_, err = retry(ctx, db, func() (domain.Eligibility, error) { return a.Eligibility(ctx, teamID) })
 	return active, err
+}
+
+// retry runs step until it succeeds, fails for good (a non-retryable
+// error, as the policy's Temporal would see it), ctx ends or MaxAttempts
+// is reached, waiting between attempts as the policy says.
+func retry[T any](ctx context.Context, policy *temporal.RetryPolicy, step func() (T, error)) (T, error) {
+	wait := policy.InitialInterval
+	for attempt := 1; ; attempt++ {
+		out, err := step()
+		if err == nil || attempt == MaxAttempts || ctx.Err() != nil || !retryable(err, policy) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return out, err
+		case <-time.After(wait):
+		}
+		wait = min(time.Duration(float64(wait)*policy.BackoffCoefficient), policy.MaximumInterval)
+	}
+}
+
+func retryable(err error, policy *temporal.RetryPolicy) bool {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return !ae.NonRetryable() && !slices.Contains(policy.NonRetryableErrorTypes, ae.Type())
+	}
+	return true
 }

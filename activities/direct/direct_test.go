@@ -19,7 +19,9 @@ import (
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
 )
 
-func setup(t *testing.T) (*activities.Activities, *persistence.AccountStore, *telnyxsim.Simulator) {
+// setup gives activities on a fresh schema and a simulator; clientTimeout
+// bounds one Telnyx attempt (0: the client's default).
+func setup(t *testing.T, clientTimeout time.Duration) (*activities.Activities, *persistence.AccountStore, *telnyxsim.Simulator) {
 	t.Helper()
 	db := pgtest.NewDB(t)
 	sim := telnyxsim.New(telnyxsim.Options{OrderLatency: 20 * time.Millisecond})
@@ -31,7 +33,7 @@ func setup(t *testing.T) (*activities.Activities, *persistence.AccountStore, *te
 	}
 	return &activities.Activities{
 		Slots: persistence.NewReservationStore(db), Numbers: persistence.NewPhoneNumberStore(db), Accounts: accounts,
-		Provider:      telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k"}),
+		Provider:      telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k", Timeout: clientTimeout}),
 		TrialDuration: time.Hour, OrderPollInterval: 100 * time.Millisecond,
 	}, accounts, sim
 }
@@ -47,7 +49,7 @@ func team(t *testing.T, accounts *persistence.AccountStore, plan domain.PlanName
 }
 
 func TestPurchaseLeavesTheNumberActiveAndHeld(t *testing.T) {
-	a, accounts, sim := setup(t)
+	a, accounts, sim := setup(t, 0)
 	acct := team(t, accounts, domain.PlanStarter)
 	n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, "+14155550123")
 	if err != nil {
@@ -69,7 +71,7 @@ func TestPurchaseLeavesTheNumberActiveAndHeld(t *testing.T) {
 }
 
 func TestPurchaseOfAFreeTeamIsATrial(t *testing.T) {
-	a, accounts, _ := setup(t)
+	a, accounts, _ := setup(t, 0)
 	acct := team(t, accounts, domain.PlanFree)
 	before := time.Now()
 	n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, "+14155550124")
@@ -85,5 +87,25 @@ func TestPurchaseOfAFreeTeamIsATrial(t *testing.T) {
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != domain.CodePlanLimitReached {
 		t.Fatalf("a second trial: %v, want %s", err, domain.CodePlanLimitReached)
+	}
+}
+
+// A Telnyx answer lost on the way back is retried as Temporal would retry
+// the activity: the number is bought, and ordered once.
+func TestPurchaseRetriesALostOrderAnswerWithoutOrderingTwice(t *testing.T) {
+	a, accounts, sim := setup(t, 200*time.Millisecond)
+	sim.SetFaults(telnyxsim.Faults{TimeoutRate: 0.5, HangFor: 2 * time.Second})
+	acct := team(t, accounts, domain.PlanStarter)
+	for _, e164 := range []string{"+14155550131", "+14155550132", "+14155550133"} {
+		n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, e164)
+		if err != nil {
+			t.Fatalf("%s: %v", e164, err)
+		}
+		if n.Status != domain.NumberActive {
+			t.Fatalf("%s is %s", e164, n.Status)
+		}
+		if got := sim.OrderCount(direct.KeyPrefix + e164); got != 1 {
+			t.Fatalf("%s was ordered %d times", e164, got)
+		}
 	}
 }

@@ -282,8 +282,20 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+var providerClasses = map[domain.ProviderErrorClass]string{
+	domain.ProviderRejected: "rejected", domain.ProviderRateLimited: "rate-limited", domain.ProviderServerError: "server error",
+	domain.ProviderTimeout: "timeout", domain.ProviderUnreachable: "unreachable",
+}
+
 // classOf names an error of the direct path by its code, for the report.
 func classOf(err error) string {
+	var pe *domain.ProviderError
+	if errors.As(err, &pe) {
+		if pe.HTTPStatus != 0 {
+			return fmt.Sprintf("telnyx %s HTTP %d", pe.Op, pe.HTTPStatus)
+		}
+		return fmt.Sprintf("telnyx %s %s", pe.Op, providerClasses[pe.Class])
+	}
 	var de *domain.Error
 	if errors.As(err, &de) {
 		return "error " + de.Code
