@@ -88,18 +88,20 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, cfg Reconcile
 		return fmt.Errorf("create schedule %s: %w", ReconcileScheduleID, err)
 	}
 
-	resume := false
 	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		s := in.Description.Schedule
 		s.Spec, s.Action, s.Policy = &spec, action, policy
-		resume = s.State != nil && s.State.Paused && s.State.Note == disabledNote
+		// Resumed within the update itself: the scheduler applies a
+		// separate unpause before an update that arrives with it, and the
+		// update would then pause the schedule again with the state it
+		// carries.
+		if s.State != nil && s.State.Paused && s.State.Note == disabledNote {
+			s.State.Paused, s.State.Note = false, "Resumed by talkturo: a worker started with a RECONCILE_INTERVAL."
+		}
 		return &client.ScheduleUpdate{Schedule: &s}, nil
 	}})
 	if err != nil {
 		return fmt.Errorf("update schedule %s: %w", ReconcileScheduleID, err)
-	}
-	if resume {
-		return h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: "Resumed by talkturo: a worker started with a RECONCILE_INTERVAL."})
 	}
 	return nil
 }
