@@ -21,12 +21,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -131,7 +133,7 @@ type fuzzRequest struct {
 }
 
 // do sends r and checks what every answer must be, failing t otherwise.
-func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) (status int, body map[string]any) {
+func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) {
 	t.Helper()
 	drainLogs(fe.logs)
 	target := fe.base + r.path
@@ -158,6 +160,13 @@ func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) (status int, body map[string]
 	}
 	resp, err := fe.http.Do(req)
 	if err != nil {
+		if fe.headTooLarge(req) && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+			// fasthttp answers a head larger than its read buffer with a 431
+			// and closes at once, without reading the rest: the client may
+			// get the reset instead of the answer. A transport limit, not
+			// the decoding under test.
+			return
+		}
 		t.Fatalf("%s: %v\nserver log:\n%s", what(), err, drainLogs(fe.logs))
 	}
 	defer resp.Body.Close()
@@ -178,6 +187,7 @@ func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) (status int, body map[string]
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		fail("Content-Type %q, want application/json", ct)
 	}
+	var body map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&body); err != nil || body == nil {
@@ -214,7 +224,19 @@ func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) (status int, body map[string]
 	if err := openapitest.Validate(req, r.body, resp.StatusCode, resp.Header, raw); err != nil {
 		fail("%v", err)
 	}
-	return resp.StatusCode, body
+}
+
+// headTooLarge reports whether req's head (request line and headers) may
+// not fit the server's read buffer, counting generously for what net/http
+// adds (Host, User-Agent, Content-Length, Accept-Encoding).
+func (fe *fuzzEnv) headTooLarge(req *http.Request) bool {
+	n := len(req.Method) + len(req.URL.RequestURI()) + 512
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n > fe.srv.App().Config().ReadBufferSize
 }
 
 // leakIn returns what a client must never see (a stack trace, SQL, the
