@@ -33,6 +33,7 @@ var recorded = []string{
 	"number-trial-converted-released-by-billing.json",
 	"number-purchase-failed-sold-meanwhile.json",
 	"billing-events-grace-release.json",
+	"reconcile-orphans-and-missing.json",
 	// Recorded from the code of commit 269bcee, before the change
 	// "trial-conversion" (number.go): it replays only while that change
 	// stays behind its workflow.GetVersion. The recorder does not rewrite it.

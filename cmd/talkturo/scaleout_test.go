@@ -45,6 +45,7 @@ func startProcess(t *testing.T, bin, role string, s *stack, extra ...string) *pr
 		"PLAN_LIMITS="+s.cfg.PlanLimits,
 		"TELNYX_TIMEOUT="+s.cfg.TelnyxTimeout.String(),
 		"PURCHASE_WAIT="+s.cfg.PurchaseWait.String(),
+		"RECONCILE_INTERVAL="+s.cfg.ReconcileInterval.String(),
 		"METRICS_ADDR=",
 		// Many processes share the machine's PostgreSQL with the other
 		// tests: a small pool each.

@@ -75,6 +75,9 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		"TELNYX_API_KEY":      "test-key",
 		"PURCHASE_WAIT":       "20s",
 		"SHUTDOWN_TIMEOUT":    "5s",
+		// Reconciliation is tested on its own; elsewhere a run that
+		// happens to fall due would only add Telnyx calls.
+		"RECONCILE_INTERVAL": "0",
 	}
 	for k, v := range o.env {
 		env[k] = v
