@@ -7,7 +7,7 @@ PKGS      := ./...
 # link; a generous timeout keeps a cold CI machine from flaking.
 TESTFLAGS ?= -count=1 -timeout 30m
 
-.PHONY: build run test test-race vet lint workflowcheck clean bench deploy-check crashloop
+.PHONY: build run test test-race vet lint workflowcheck clean bench deploy-check crashloop fuzz
 
 build:
 	$(GO) build -o $(BIN) ./cmd/talkturo
@@ -61,3 +61,21 @@ bench:
 CRASHLOOP_PURCHASES ?= 100
 crashloop:
 	CRASHLOOP_PURCHASES=$(CRASHLOOP_PURCHASES) $(GO) test -count=1 -timeout 60m -v -run '^TestCrashLoop' ./cmd/talkturo/
+
+# Fuzzing: every Fuzz target of every package that has one, FUZZTIME each
+# (go test fuzzes one target per run). Minimising each new input is capped
+# at FUZZMINIMIZETIME: with Go's default of 60 s both workers can spend the
+# whole run minimising and report 0 execs/s. A failing input is written to
+# the package's testdata/fuzz/<target>/; commit it with the fix, as a
+# regression seed that `make test` then runs.
+FUZZTIME         ?= 30s
+FUZZMINIMIZETIME ?= 5s
+FUZZPKGS         ?= $(sort $(dir $(shell git grep -l '^func Fuzz' -- '*_test.go')))
+
+fuzz:
+	@set -e; for pkg in $(FUZZPKGS); do \
+	  for target in $$($(GO) test -list '^Fuzz' ./$$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$target ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./$$pkg; \
+	  done; \
+	done
