@@ -41,7 +41,7 @@ type TimerReport struct {
 	APIBefore Memory `json:"apiBefore"`
 	APIAfter  Memory `json:"apiAfter"`
 	// CPU is the CPU time each process used from the first purchase to the
-	// last timer started.
+	// last trial settled.
 	CPU CPUTimes `json:"cpuSeconds"`
 	// PerWorkflowRSS and PerWorkflowHeap are the worker's growth divided by
 	// the trials, in bytes.
@@ -128,6 +128,13 @@ func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf 
 		return r, err
 	}
 	r.ActiveTrials = len(active)
+	// Read before the timers are checked: those reads are the tool's, not
+	// the purchases'.
+	cpuAfter, err := s.cpuTimes()
+	if err != nil {
+		return r, err
+	}
+	r.CPU = CPUTimes{API: cpuAfter.API - cpuBefore.API, Worker: cpuAfter.Worker - cpuBefore.Worker, Tool: cpuAfter.Tool - cpuBefore.Tool}
 	pending, err := s.waitForTimers(ctx, active, o.TrialDuration)
 	r.TimersPending = pending
 	r.TimerWaitSeconds = time.Since(answered).Seconds()
@@ -135,11 +142,6 @@ func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf 
 		return r, err
 	}
 	idle := time.Now()
-	cpuAfter, err := s.cpuTimes()
-	if err != nil {
-		return r, err
-	}
-	r.CPU = CPUTimes{API: cpuAfter.API - cpuBefore.API, Worker: cpuAfter.Worker - cpuBefore.Worker, Tool: cpuAfter.Tool - cpuBefore.Tool}
 
 	logf("phase 3: the worker's memory after (waiting up to %s for a garbage collection)", o.GCWait)
 	if r.WorkerAfter, r.GCAfter, err = s.worker.memoryAfterGC(ctx, s.http, idle, o.GCWait); err != nil {
