@@ -7,7 +7,7 @@ PKGS      := ./...
 # link; a generous timeout keeps a cold CI machine from flaking.
 TESTFLAGS ?= -count=1 -timeout 30m
 
-.PHONY: build run test test-race vet lint workflowcheck clean bench deploy-check crashloop fuzz
+.PHONY: build run test test-race vet lint workflowcheck clean bench deploy-check crashloop fuzz load
 
 build:
 	$(GO) build -o $(BIN) ./cmd/talkturo
@@ -79,3 +79,10 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./$$pkg; \
 	  done; \
 	done
+
+# The load tool at full size (cmd/loadtest; flags: go run ./cmd/loadtest -h),
+# with the binary it runs as its api and worker processes. About 30 minutes
+# on 2 cores, most of it buying 10,000 trial numbers. Needs PostgreSQL.
+LOADFLAGS ?=
+load: build
+	$(GO) run ./cmd/loadtest -bin $(BIN) $(LOADFLAGS)
