@@ -41,6 +41,8 @@ func statusOf(k domain.Kind) int {
 		return http.StatusServiceUnavailable
 	case domain.KindProviderTimeout:
 		return http.StatusGatewayTimeout
+	case domain.KindUnsupportedEncoding:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}
@@ -100,6 +102,10 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if status == http.StatusUnauthorized {
 			// RFC 6750: a 401 names the scheme that would have worked.
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="talkturo"`)
+		}
+		if status == http.StatusUnsupportedMediaType {
+			// RFC 9110, section 15.5.16: say which content codings would do.
+			c.Set(fiber.HeaderAcceptEncoding, "identity")
 		}
 		if status == http.StatusServiceUnavailable {
 			// Every 503 is worth retrying; say when, as RFC 9110 allows.
