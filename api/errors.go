@@ -74,7 +74,10 @@ func toDomainError(err error) *domain.Error {
 			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: "The request headers are too large."}
 		}
 		if fe.Code >= 400 && fe.Code < 500 {
-			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: fe.Message}
+			// The rest are fasthttp failing to parse the request, and its
+			// text quotes the raw request, Authorization header included.
+			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest,
+				Message: "The request is not well-formed HTTP: its request line, a header or the body's framing is malformed.", Err: err}
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
