@@ -41,7 +41,9 @@ func (s *Server) billingWebhook(c *fiber.Ctx) error {
 	if s.cfg.BillingSecret == "" {
 		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The billing webhook is not configured (BILLING_WEBHOOK_SECRET is unset)."}
 	}
-	if err := verifySignature(c.Get(headerSignature), c.Body(), s.cfg.BillingSecret, time.Now()); err != nil {
+	// The bytes received, as the billing system signed them: c.Body() would
+	// inflate a compressed body first (identityBodiesOnly refuses those).
+	if err := verifySignature(c.Get(headerSignature), c.Request().Body(), s.cfg.BillingSecret, time.Now()); err != nil {
 		return err
 	}
 	var req billingEventRequest

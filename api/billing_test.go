@@ -1,8 +1,17 @@
 package api
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
 )
 
 func TestVerifySignature(t *testing.T) {
@@ -34,5 +43,41 @@ func TestVerifySignature(t *testing.T) {
 		if err := verifySignature(tc.header, tc.body, "s3cret", tc.at); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestWebhookSignsTheBytesReceived calls the webhook handler alone, with no
+// middleware to refuse a compressed body: the signature and the decoder
+// still read the bytes as received, never the body Fiber would inflate.
+func TestWebhookSignsTheBytesReceived(t *testing.T) {
+	const secret = "s3cret"
+	s := &Server{cfg: Config{BillingSecret: secret}}
+	app := fiber.New(fiber.Config{ErrorHandler: errorHandler(slog.New(slog.DiscardHandler))})
+	app.Post("/", s.billingWebhook)
+
+	// An event that fails validation (no id) once read: reaching that 400
+	// means the body was inflated.
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write([]byte(`{"id":""}`))
+	_ = zw.Close()
+	post := func(signedOver []byte) (int, string) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(zipped.Bytes()))
+		req.Header.Set("Content-Encoding", "gzip")
+		req.Header.Set(headerSignature, SignBillingEvent(signedOver, secret, time.Now()))
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	if status, raw := post([]byte(`{"id":""}`)); status != http.StatusUnauthorized {
+		t.Errorf("signed over the inflated body: %d, want 401: %s", status, raw)
+	}
+	if status, raw := post(zipped.Bytes()); status != http.StatusBadRequest || !strings.Contains(raw, `"field":"body"`) {
+		t.Errorf("signed over the bytes sent: %d, want 400 for a body that is not JSON: %s", status, raw)
 	}
 }

@@ -18,8 +18,11 @@ import (
 // wrong types with a 400 that says where the problem is. Member names are
 // matched exactly, as the OpenAPI document and every other JSON reader
 // match them: encoding/json alone would fill teamId from "TEAMID" too.
+//
+// It reads the body as received, never c.Body(), which inflates whatever
+// Content-Encoding names, without a limit.
 func decodeJSON(c *fiber.Ctx, v any) error {
-	body := c.Body()
+	body := c.Request().Body()
 	if len(bytes.TrimSpace(body)) == 0 {
 		return domain.Invalid("body", "The request body must be a JSON object.")
 	}

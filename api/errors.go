@@ -41,6 +41,8 @@ func statusOf(k domain.Kind) int {
 		return http.StatusServiceUnavailable
 	case domain.KindProviderTimeout:
 		return http.StatusGatewayTimeout
+	case domain.KindUnsupportedEncoding:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}
@@ -72,7 +74,10 @@ func toDomainError(err error) *domain.Error {
 			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: "The request headers are too large."}
 		}
 		if fe.Code >= 400 && fe.Code < 500 {
-			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest, Message: fe.Message}
+			// The rest are fasthttp failing to parse the request, and its
+			// text quotes the raw request, Authorization header included.
+			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeInvalidRequest,
+				Message: "The request is not well-formed HTTP: its request line, a header or the body's framing is malformed.", Err: err}
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -100,6 +105,10 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if status == http.StatusUnauthorized {
 			// RFC 6750: a 401 names the scheme that would have worked.
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="talkturo"`)
+		}
+		if status == http.StatusUnsupportedMediaType {
+			// RFC 9110, section 15.5.16: say which content codings would do.
+			c.Set(fiber.HeaderAcceptEncoding, "identity")
 		}
 		if status == http.StatusServiceUnavailable {
 			// Every 503 is worth retrying; say when, as RFC 9110 allows.

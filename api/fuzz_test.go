@@ -130,10 +130,14 @@ type fuzzRequest struct {
 	// authorization replaces the bearer token of the caller when not nil.
 	authorization *string
 	header        map[string]string
+	// headers are added after header, every value a line of its own.
+	headers http.Header
 }
 
 // do sends r and checks what every answer must be, failing t otherwise.
-func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) {
+// It returns the answer's status and error code ("" on success; 0 and ""
+// when there is no answer to check).
+func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) (int, string) {
 	t.Helper()
 	drainLogs(fe.logs)
 	target := fe.base + r.path
@@ -155,6 +159,11 @@ func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) {
 	for k, v := range r.header {
 		req.Header.Set(k, v)
 	}
+	for k, vs := range r.headers {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
 	what := func() string {
 		return r.method + " " + r.path + "?" + r.rawQuery + " " + strconv.Quote(string(r.body)) + " headers " + headerString(req.Header)
 	}
@@ -165,7 +174,7 @@ func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) {
 			// and closes at once, without reading the rest: the client may
 			// get the reset instead of the answer. A transport limit, not
 			// the decoding under test.
-			return
+			return 0, ""
 		}
 		t.Fatalf("%s: %v\nserver log:\n%s", what(), err, drainLogs(fe.logs))
 	}
@@ -174,9 +183,17 @@ func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) {
 	if err != nil {
 		t.Fatalf("%s: reading the answer: %v", what(), err)
 	}
+	return fe.check(t, req, r.body, resp, raw, what())
+}
+
+// check fails t unless resp (whose body is raw) is what every answer to
+// req (whose body is reqBody) must be. It returns the status and the error
+// code.
+func (fe *fuzzEnv) check(t *testing.T, req *http.Request, reqBody []byte, resp *http.Response, raw []byte, what string) (int, string) {
+	t.Helper()
 	fail := func(format string, args ...any) {
 		t.Helper()
-		t.Fatalf("%s\nanswer %d %s\n%s\nserver log:\n%s", what(), resp.StatusCode, raw, fmt.Sprintf(format, args...), drainLogs(fe.logs))
+		t.Fatalf("%s\nanswer %d %s\n%s\nserver log:\n%s", what, resp.StatusCode, raw, fmt.Sprintf(format, args...), drainLogs(fe.logs))
 	}
 	if resp.StatusCode >= 500 {
 		fail("a 5xx")
@@ -218,12 +235,17 @@ func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) {
 	}
 	// Only failures are searched: a success holds data (random ids such as
 	// asst_…pgx…, names the client chose), a failure only our words.
-	if leak := leakIn(string(raw), what()); !success && leak != "" {
+	if leak := leakIn(string(raw), what); !success && leak != "" {
 		fail("the answer shows %q", leak)
 	}
-	if err := openapitest.Validate(req, r.body, resp.StatusCode, resp.Header, raw); err != nil {
+	if err := openapitest.Validate(req, reqBody, resp.StatusCode, resp.Header, raw); err != nil {
 		fail("%v", err)
 	}
+	code := ""
+	if e, ok := body["error"].(map[string]any); ok {
+		code, _ = e["code"].(string)
+	}
+	return resp.StatusCode, code
 }
 
 // headTooLarge reports whether req's head (request line and headers) may
@@ -264,8 +286,8 @@ func drainLogs(b *syncBuffer) string {
 
 func headerString(h http.Header) string {
 	var sb strings.Builder
-	for _, k := range []string{"Authorization", "Idempotency-Key", "Talkturo-Signature"} {
-		if v := h.Get(k); v != "" {
+	for _, k := range []string{"Authorization", "Idempotency-Key", "Talkturo-Signature", "Content-Encoding"} {
+		for _, v := range h.Values(k) {
 			sb.WriteString(k + ": " + strconv.Quote(v) + "; ")
 		}
 	}

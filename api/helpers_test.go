@@ -199,6 +199,8 @@ type request struct {
 	authorization string
 	body          string
 	header        map[string]string
+	// headers are added after header, every value a line of its own.
+	headers http.Header
 }
 
 // do sends r and checks what every answer must be: JSON with a boolean
@@ -226,6 +228,11 @@ func (e *env) do(r request) response {
 	}
 	for k, v := range r.header {
 		req.Header.Set(k, v)
+	}
+	for k, vs := range r.headers {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	resp, err := e.http.Do(req)
 	if err != nil {

@@ -110,7 +110,9 @@ func New(cfg Config, d Deps) *Server {
 
 func (s *Server) routes() {
 	app := s.app
-	app.Use(requestIDs(), s.metrics.middleware(), accessLog(s.log), recover.New())
+	// identityBodiesOnly runs before anything may read a body, and after
+	// what logs and counts its 415.
+	app.Use(requestIDs(), s.metrics.middleware(), accessLog(s.log), recover.New(), identityBodiesOnly())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", s.metrics.handler())

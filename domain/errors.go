@@ -24,6 +24,7 @@ const (
 	KindProviderRateLimited             // the telephony provider asked us to slow down
 	KindProviderTimeout                 // the telephony provider did not answer in time
 	KindUnavailable                     // one of our own dependencies is down (database, Temporal)
+	KindUnsupportedEncoding             // the request body is in a content coding we do not accept
 )
 
 // Error codes that clients branch on. They are part of the public API.
@@ -41,6 +42,7 @@ const (
 	CodeProviderUnavailable  = "provider_unavailable"
 	CodeServiceUnavailable   = "service_unavailable"
 	CodeInternal             = "internal_error"
+	CodeUnsupportedEncoding  = "unsupported_encoding"
 )
 
 // Error is the one error type of the product. Code is a stable snake_case

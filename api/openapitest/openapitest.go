@@ -89,8 +89,9 @@ func Validate(req *http.Request, reqBody []byte, status int, header http.Header,
 			// The /api group authenticates before routing: an unknown path
 			// under /api without a good token is a 401.
 			errors.Is(err, routers.ErrPathNotFound) && status == http.StatusUnauthorized && strings.HasPrefix(r.URL.Path, "/api/"),
-			// Fiber refuses headers over its read buffer before routing.
-			status == http.StatusRequestHeaderFieldsTooLarge:
+			// Fiber refuses headers over its read buffer, and the API a
+			// compressed body, before routing.
+			status == http.StatusRequestHeaderFieldsTooLarge, status == http.StatusUnsupportedMediaType:
 			if head {
 				return nil
 			}
