@@ -24,6 +24,7 @@ const (
 	KindProviderRateLimited             // the telephony provider asked us to slow down
 	KindProviderTimeout                 // the telephony provider did not answer in time
 	KindUnavailable                     // one of our own dependencies is down (database, Temporal)
+	KindRateLimited                     // the caller is over its rate limit: slow down, then retry
 )
 
 // Error codes that clients branch on. They are part of the public API.
@@ -38,6 +39,7 @@ const (
 	CodeAlreadyOwned         = "already_owned"
 	CodeNumberInPurchase     = "number_in_purchase"
 	CodeIdempotencyKeyReused = "idempotency_key_reused"
+	CodeRateLimited          = "rate_limited"
 	CodeProviderUnavailable  = "provider_unavailable"
 	CodeServiceUnavailable   = "service_unavailable"
 	CodeInternal             = "internal_error"
