@@ -115,13 +115,13 @@ func (l *limiter) take(route, keyID, teamID string) (verdict, bool) {
 	for i, id := range ids {
 		bs[i] = l.bucket(id, limit, now)
 	}
+	// The buckets share a limit, so the emptiest one is the one to wait for.
 	tightest := math.Inf(1)
 	for _, b := range bs {
-		tokens := b.lim.TokensAt(now)
-		if tokens < 1 {
-			return l.refused(b, tokens), true
-		}
-		tightest = min(tightest, tokens)
+		tightest = min(tightest, b.lim.TokensAt(now))
+	}
+	if tightest < 1 {
+		return refused(limit, tightest), true
 	}
 	for _, b := range bs {
 		b.lim.AllowN(now, 1)
@@ -131,10 +131,10 @@ func (l *limiter) take(route, keyID, teamID string) (verdict, bool) {
 		reset: seconds((float64(limit.Burst) - left) / limit.PerSecond)}, true
 }
 
-func (l *limiter) refused(b *bucket, tokens float64) verdict {
-	return verdict{limit: b.limit.Burst, remaining: 0,
-		reset:      seconds((float64(b.limit.Burst) - tokens) / b.limit.PerSecond),
-		retryAfter: seconds((1 - tokens) / b.limit.PerSecond)}
+func refused(limit RateLimit, tokens float64) verdict {
+	return verdict{limit: limit.Burst, remaining: 0,
+		reset:      seconds((float64(limit.Burst) - tokens) / limit.PerSecond),
+		retryAfter: seconds((1 - tokens) / limit.PerSecond)}
 }
 
 func (l *limiter) limitOf(route string) RateLimit {
