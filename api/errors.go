@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -43,6 +44,8 @@ func statusOf(k domain.Kind) int {
 		return http.StatusGatewayTimeout
 	case domain.KindUnsupportedEncoding:
 		return http.StatusUnsupportedMediaType
+	case domain.KindRateLimited:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}
@@ -110,8 +113,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			// RFC 9110, section 15.5.16: say which content codings would do.
 			c.Set(fiber.HeaderAcceptEncoding, "identity")
 		}
-		if status == http.StatusServiceUnavailable {
-			// Every 503 is worth retrying; say when, as RFC 9110 allows.
+		switch status {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			// Each of these is worth retrying; say when, as RFC 9110 allows.
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds(err)))
 		}
 		if status >= 500 {
@@ -121,15 +125,34 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	}
 }
 
-// retryAfterSeconds is how long a client should wait before retrying a
-// 503: what Telnyx asked for when it rate-limited us, else a second.
+// retryAfterSeconds is how long a client should wait before retrying:
+// what the error says (a rate limit's refill, the provider probe's next
+// run), else what Telnyx asked for when it rate-limited us, else a second.
 func retryAfterSeconds(err error) int {
+	var ra *retryAfterError
+	if errors.As(err, &ra) && ra.after > 0 {
+		return int(math.Ceil(ra.after.Seconds()))
+	}
 	var pe *domain.ProviderError
 	if errors.As(err, &pe) && pe.RetryAfter > 0 {
 		return int(math.Ceil(pe.RetryAfter.Seconds()))
 	}
 	return 1
 }
+
+// retryAfterError is a domain error that knows when a retry may succeed.
+type retryAfterError struct {
+	err   *domain.Error
+	after time.Duration
+}
+
+// withRetryAfter attaches a Retry-After to a domain error.
+func withRetryAfter(err *domain.Error, after time.Duration) error {
+	return &retryAfterError{err: err, after: after}
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
 
 // bodyOf is the JSON error body of a domain error.
 func bodyOf(de *domain.Error) errorBody {

@@ -60,6 +60,9 @@ type envOptions struct {
 	provider func(domain.NumberProvider) domain.NumberProvider
 	// workflows stands for the number workflows (none by default).
 	workflows api.NumberWorkflows
+	// probeInterval, when set, gives the server a Telnyx probe (through
+	// the same client) that runs at this interval.
+	probeInterval time.Duration
 }
 
 type envOption func(*envOptions)
@@ -79,6 +82,10 @@ func withProvider(f func(domain.NumberProvider) domain.NumberProvider) envOption
 }
 
 func withWorkflows(w api.NumberWorkflows) envOption { return func(o *envOptions) { o.workflows = w } }
+
+func withProbe(interval time.Duration) envOption {
+	return func(o *envOptions) { o.probeInterval = interval }
+}
 
 // newEnv starts an API server on 127.0.0.1 with a port of its own; it is
 // stopped when the test (or fuzz target) ends.
@@ -134,10 +141,15 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if o.checks != nil {
 		deps.Checks = o.checks(e)
 	} else {
-		deps.Checks = []api.Check{
-			{Name: "database", Check: e.accounts.Ping},
-			{Name: "telnyx", Check: client.Ping},
+		deps.Checks = []api.Check{{Name: "database", Check: e.accounts.Ping}}
+	}
+	if o.probeInterval > 0 {
+		deps.Registry = api.NewRegistry()
+		deps.Probe = api.NewProviderProbe(api.ProbeConfig{Ping: client.Ping, Interval: o.probeInterval, Registry: deps.Registry, Log: log})
+		if err := deps.Probe.Start(t.Context()); err != nil {
+			t.Fatalf("probe Start: %v", err)
 		}
+		t.Cleanup(func() { _ = deps.Probe.Stop(context.Background()) })
 	}
 	cfg := o.cfg
 	cfg.Addr = "127.0.0.1:0"
@@ -256,6 +268,64 @@ func (e *env) do(r request) response {
 		}
 	}
 	return out
+}
+
+// doAll sends every request at once, one goroutine each, then checks each
+// answer as do does (from the test's goroutine, where failing may stop it).
+func (e *env) doAll(rs []request) []response {
+	e.t.Helper()
+	type sent struct {
+		req  *http.Request
+		resp response
+		err  error
+	}
+	out := make([]sent, len(rs))
+	var wg sync.WaitGroup
+	for i, r := range rs {
+		wg.Go(func() {
+			var body io.Reader
+			if r.body != "" {
+				body = strings.NewReader(r.body)
+			}
+			req, err := http.NewRequestWithContext(e.t.Context(), r.method, e.base+r.path, body)
+			if err != nil {
+				out[i].err = err
+				return
+			}
+			if r.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			if r.token != "" {
+				req.Header.Set("Authorization", "Bearer "+r.token)
+			}
+			resp, err := e.http.Do(req)
+			if err != nil {
+				out[i].err = err
+				return
+			}
+			defer resp.Body.Close()
+			raw, err := io.ReadAll(resp.Body)
+			out[i] = sent{req: req, resp: response{status: resp.StatusCode, header: resp.Header, raw: raw}, err: err}
+		})
+	}
+	wg.Wait()
+	resps := make([]response, len(rs))
+	for i, s := range out {
+		if s.err != nil {
+			e.t.Fatalf("%s %s: %v", rs[i].method, rs[i].path, s.err)
+		}
+		e.checkInvariants(rs[i], s.resp)
+		if err := openapitest.Validate(s.req, []byte(rs[i].body), s.resp.status, s.resp.header, s.resp.raw); err != nil {
+			e.t.Error(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(s.resp.raw))
+		dec.UseNumber()
+		if err := dec.Decode(&s.resp.body); err != nil {
+			e.t.Fatalf("%s %s: answer %d is not a JSON object: %v", rs[i].method, rs[i].path, s.resp.status, err)
+		}
+		resps[i] = s.resp
+	}
+	return resps
 }
 
 func (e *env) checkInvariants(r request, resp response) {
@@ -377,21 +447,35 @@ func intOf(t *testing.T, v any) int {
 }
 
 // searchRecorder passes requests to the simulator and remembers the query
-// of every search, so tests see what the API asked Telnyx for.
+// of every search, so tests see what the API asked Telnyx for, and counts
+// the listings of owned numbers (what a probe's ping is).
 type searchRecorder struct {
 	next http.Handler
 
 	mu      sync.Mutex
 	queries []url.Values
+	pings   int
 }
 
 func (s *searchRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/v2/available_phone_numbers" {
+	switch r.URL.Path {
+	case "/v2/available_phone_numbers":
 		s.mu.Lock()
 		s.queries = append(s.queries, r.URL.Query())
 		s.mu.Unlock()
+	case "/v2/phone_numbers":
+		s.mu.Lock()
+		s.pings++
+		s.mu.Unlock()
 	}
 	s.next.ServeHTTP(w, r)
+}
+
+// pingCount is how many listings of owned numbers Telnyx received.
+func (s *searchRecorder) pingCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pings
 }
 
 // all returns the queries of the searches so far.

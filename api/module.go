@@ -24,6 +24,7 @@ type fxParams struct {
 	Registry    *prometheus.Registry   `optional:"true"`
 	TelnyxCalls *prometheus.CounterVec `optional:"true"`
 	Checks      []Check                `group:"readiness"`
+	Probe       *ProviderProbe         `optional:"true"`
 	Log         *slog.Logger
 }
 
@@ -32,9 +33,12 @@ var Module = fx.Module("api",
 	fx.Provide(func(p fxParams) *Server {
 		return New(p.Config, Deps{Accounts: p.Accounts, Assistants: p.Assistants, Provider: p.Provider,
 			Numbers: p.Numbers, Idempotency: p.Idempotency, Workflows: p.Workflows,
-			Registry: p.Registry, TelnyxCalls: p.TelnyxCalls, Checks: p.Checks, Log: p.Log})
+			Registry: p.Registry, TelnyxCalls: p.TelnyxCalls, Checks: p.Checks, Probe: p.Probe, Log: p.Log})
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
+		if s.probe != nil {
+			lc.Append(fx.Hook{OnStart: s.probe.Start, OnStop: s.probe.Stop})
+		}
 		lc.Append(fx.Hook{
 			OnStart: func(context.Context) error { return s.Start() },
 			OnStop:  s.Stop,

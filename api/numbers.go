@@ -72,6 +72,9 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 	if len(connectionID) > 128 || strings.ContainsFunc(connectionID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		return domain.Invalid("connectionId", "connectionId must be at most 128 printable characters without spaces.")
 	}
+	if err := s.rateLimit(c, limitPurchase, teamID); err != nil {
+		return err
+	}
 
 	claim, err := s.updateIDFor(c, teamID, e164+"\x00"+teamID+"\x00"+connectionID)
 	if err != nil {

@@ -11,6 +11,9 @@ import (
 
 type searchRequest struct {
 	Filters *searchFilters `json:"filters"`
+	// TeamID, optional (the seed's search names no team), has the search
+	// checked against the team and counted in its rate limit.
+	TeamID *string `json:"teamId"`
 }
 
 type searchFilters struct {
@@ -60,11 +63,26 @@ func (s *Server) search(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	teamID := ""
+	if req.TeamID != nil {
+		if teamID, err = s.team(c, *req.TeamID); err != nil {
+			return err
+		}
+	}
+	if err := s.rateLimit(c, limitSearch, teamID); err != nil {
+		return err
+	}
+	// While Telnyx is known to be down or throttling us, answer at once
+	// rather than wait out the search budget and spend the shared limit.
+	if err := s.probe.unavailable(); err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.SearchTimeout)
 	defer cancel()
 	found, err := s.provider.SearchAvailable(ctx, filter)
 	if err != nil {
+		s.probe.observe(err)
 		return err
 	}
 	resp := searchResponse{Success: true, Numbers: make([]availableNumber, 0, len(found)), Provider: domain.ProviderName}

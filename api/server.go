@@ -34,6 +34,9 @@ type Config struct {
 	// BillingSecret signs the billing webhook (BILLING_WEBHOOK_SECRET);
 	// empty turns the webhook off.
 	BillingSecret string
+	// RateLimits are the per-team and per-key limits of search and
+	// purchase (RATE_LIMIT_*); zero limits are off.
+	RateLimits RateLimits
 }
 
 // Deps are what the handlers use.
@@ -49,7 +52,11 @@ type Deps struct {
 	Registry    *prometheus.Registry
 	TelnyxCalls *prometheus.CounterVec
 	Checks      []Check
-	Log         *slog.Logger
+	// Probe, when set, is the cached Telnyx probe: GET
+	// /diagnostics/provider shows it and searches fail fast while it
+	// says Telnyx is down.
+	Probe *ProviderProbe
+	Log   *slog.Logger
 }
 
 // Server is the REST API.
@@ -63,6 +70,8 @@ type Server struct {
 	idem       domain.IdempotencyStore
 	workflows  NumberWorkflows
 	checks     []Check
+	probe      *ProviderProbe
+	limits     *limiter
 	log        *slog.Logger
 	metrics    *metrics
 	ln         net.Listener
@@ -91,7 +100,8 @@ func New(cfg Config, d Deps) *Server {
 	}
 	m := newMetrics(d.Registry, d.TelnyxCalls)
 	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: CountCalls(m.telnyx, d.Provider),
-		numbers: d.Numbers, idem: d.Idempotency, workflows: d.Workflows, checks: d.Checks, log: log, metrics: m}
+		numbers: d.Numbers, idem: d.Idempotency, workflows: d.Workflows, checks: d.Checks, log: log, metrics: m,
+		probe: d.Probe, limits: newLimiter(cfg.RateLimits, nil)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "talkturo-phone-numbers",
 		DisableStartupMessage: true,
@@ -115,6 +125,7 @@ func (s *Server) routes() {
 	app.Use(requestIDs(), s.metrics.middleware(), accessLog(s.log), recover.New(), identityBodiesOnly())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
+	app.Get("/diagnostics/provider", s.providerDiagnostics)
 	app.Get("/metrics", s.metrics.handler())
 
 	// Public or signed, not bearer-authenticated: registered before the

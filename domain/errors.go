@@ -25,6 +25,7 @@ const (
 	KindProviderTimeout                 // the telephony provider did not answer in time
 	KindUnavailable                     // one of our own dependencies is down (database, Temporal)
 	KindUnsupportedEncoding             // the request body is in a content coding we do not accept
+	KindRateLimited                     // the caller is over its rate limit: slow down, then retry
 )
 
 // Error codes that clients branch on. They are part of the public API.
@@ -39,6 +40,7 @@ const (
 	CodeAlreadyOwned         = "already_owned"
 	CodeNumberInPurchase     = "number_in_purchase"
 	CodeIdempotencyKeyReused = "idempotency_key_reused"
+	CodeRateLimited          = "rate_limited"
 	CodeProviderUnavailable  = "provider_unavailable"
 	CodeServiceUnavailable   = "service_unavailable"
 	CodeInternal             = "internal_error"

@@ -76,7 +76,11 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 	}
 	if roles&roleAPI != 0 {
 		opts = append(opts,
-			fx.Supply(api.Config{Addr: cfg.HTTPAddr, ShutdownTimeout: cfg.ShutdownTimeout, PurchaseWait: cfg.PurchaseWait, BillingSecret: cfg.BillingSecret}),
+			fx.Supply(api.Config{Addr: cfg.HTTPAddr, ShutdownTimeout: cfg.ShutdownTimeout, PurchaseWait: cfg.PurchaseWait, BillingSecret: cfg.BillingSecret,
+				RateLimits: api.RateLimits{
+					Search:   api.RateLimit{PerSecond: cfg.RateLimitSearchPerSecond, Burst: cfg.RateLimitSearchBurst},
+					Purchase: api.RateLimit{PerSecond: cfg.RateLimitPurchasePerSecond, Burst: cfg.RateLimitPurchaseBurst},
+				}}),
 			fx.Supply(workflows.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue}),
 			workflows.ServiceModule,
 			fx.Provide(func(s *workflows.NumberService) api.NumberWorkflows { return s }),
@@ -85,8 +89,13 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 				readiness("temporal", func(c client.Client) func(context.Context) error {
 					return func(ctx context.Context) error { return workflows.CheckHealth(ctx, c) }
 				}),
-				readiness("provider", func(p domain.NumberProvider) func(context.Context) error { return p.Ping }),
+				// Not Telnyx: its outage must not take every pod out of
+				// service. The probe reports it instead.
 			),
+			fx.Provide(func(p domain.NumberProvider, reg *prometheus.Registry, calls *prometheus.CounterVec) *api.ProviderProbe {
+				return api.NewProviderProbe(api.ProbeConfig{Ping: api.CountCalls(calls, p).Ping, Interval: cfg.TelnyxProbeInterval,
+					Registry: reg, Log: log.With("component", "telnyx-probe")})
+			}),
 			api.Module,
 		)
 	}

@@ -46,6 +46,8 @@ func startProcess(t *testing.T, bin, role string, s *stack, extra ...string) *pr
 		"TELNYX_TIMEOUT="+s.cfg.TelnyxTimeout.String(),
 		"PURCHASE_WAIT="+s.cfg.PurchaseWait.String(),
 		"RECONCILE_INTERVAL="+s.cfg.ReconcileInterval.String(),
+		"RATE_LIMIT_SEARCH_PER_SECOND="+fmt.Sprint(s.cfg.RateLimitSearchPerSecond),
+		"RATE_LIMIT_PURCHASE_PER_SECOND="+fmt.Sprint(s.cfg.RateLimitPurchasePerSecond),
 		"METRICS_ADDR=",
 		// Many processes share the machine's PostgreSQL with the other
 		// tests: a small pool each.

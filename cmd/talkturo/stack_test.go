@@ -78,6 +78,10 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		// Reconciliation is tested on its own; elsewhere a run that
 		// happens to fall due would only add Telnyx calls.
 		"RECONCILE_INTERVAL": "0",
+		// Stacks drive purchases by the dozen per team and key, which the
+		// rate limits would refuse; the API tests prove the limits.
+		"RATE_LIMIT_SEARCH_PER_SECOND":   "0",
+		"RATE_LIMIT_PURCHASE_PER_SECOND": "0",
 	}
 	for k, v := range o.env {
 		env[k] = v

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"reflect"
@@ -32,17 +33,20 @@ type Config struct {
 	TelnyxAPIKey      string        `env:"TELNYX_API_KEY"`
 	TelnyxBaseURL     string        `env:"TELNYX_BASE_URL" envDefault:"https://api.telnyx.com/v2"`
 	TelnyxTimeout     time.Duration `env:"TELNYX_TIMEOUT" envDefault:"10s"`
-	SimAddr           string        `env:"TELNYX_SIM_ADDR" envDefault:"127.0.0.1:8090"`
-	SimOrderLatency   time.Duration `env:"TELNYX_SIM_ORDER_LATENCY" envDefault:"1s"`
-	TrialDuration     time.Duration `env:"TRIAL_DURATION" envDefault:"120h"`
-	PurchaseWait      time.Duration `env:"PURCHASE_WAIT" envDefault:"20s"`
-	PlanLimits        string        `env:"PLAN_LIMITS" envDefault:"starter=3,growth=10,scale=50"`
-	BillingSecret     string        `env:"BILLING_WEBHOOK_SECRET"`
-	GracePeriod       time.Duration `env:"BILLING_GRACE_PERIOD" envDefault:"168h"`
-	DataDir           string        `env:"TALKTURO_DATA_DIR" envDefault:".data"`
-	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info"`
-	LogFormat         string        `env:"LOG_FORMAT"`
-	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
+	// TelnyxProbeInterval is how often an API process asks Telnyx whether
+	// it answers (GET /diagnostics/provider, talkturo_telnyx_up).
+	TelnyxProbeInterval time.Duration `env:"TELNYX_PROBE_INTERVAL" envDefault:"15s"`
+	SimAddr             string        `env:"TELNYX_SIM_ADDR" envDefault:"127.0.0.1:8090"`
+	SimOrderLatency     time.Duration `env:"TELNYX_SIM_ORDER_LATENCY" envDefault:"1s"`
+	TrialDuration       time.Duration `env:"TRIAL_DURATION" envDefault:"120h"`
+	PurchaseWait        time.Duration `env:"PURCHASE_WAIT" envDefault:"20s"`
+	PlanLimits          string        `env:"PLAN_LIMITS" envDefault:"starter=3,growth=10,scale=50"`
+	BillingSecret       string        `env:"BILLING_WEBHOOK_SECRET"`
+	GracePeriod         time.Duration `env:"BILLING_GRACE_PERIOD" envDefault:"168h"`
+	DataDir             string        `env:"TALKTURO_DATA_DIR" envDefault:".data"`
+	LogLevel            string        `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat           string        `env:"LOG_FORMAT"`
+	ShutdownTimeout     time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
 
 	// Reconciliation with Telnyx: how often it runs (0 turns it off), how
 	// old a number held by no team must be before it is released, and how
@@ -51,14 +55,25 @@ type Config struct {
 	ReconcileOrphanDelay time.Duration `env:"RECONCILE_ORPHAN_DELAY" envDefault:"1h"`
 	ReconcileMaxReleases int           `env:"RECONCILE_MAX_RELEASES" envDefault:"20"`
 
+	// Rate limits of an API process, per team and per API key (the same
+	// limit for each): requests a second and bucket size. A dashboard
+	// never comes near them; a script looping on search or purchase does.
+	// A rate of 0 turns the route's limit off.
+	RateLimitSearchPerSecond   float64 `env:"RATE_LIMIT_SEARCH_PER_SECOND" envDefault:"5"`
+	RateLimitSearchBurst       int     `env:"RATE_LIMIT_SEARCH_BURST" envDefault:"20"`
+	RateLimitPurchasePerSecond float64 `env:"RATE_LIMIT_PURCHASE_PER_SECOND" envDefault:"1"`
+	RateLimitPurchaseBurst     int     `env:"RATE_LIMIT_PURCHASE_BURST" envDefault:"10"`
+
 	// Plans is PlanLimits applied to the default plans.
 	Plans []domain.Plan `env:"-"`
 }
 
-// Lower bounds of the reconciliation settings.
+// Bounds of the reconciliation, probe and rate-limit settings.
 const (
 	MinReconcileInterval = 10 * time.Second
 	MinOrphanDelay       = time.Minute
+	MinProbeInterval     = time.Second
+	MaxRateLimitBurst    = 100_000
 )
 
 // Error is a configuration error: one sentence naming the variable.
@@ -112,6 +127,24 @@ func (c *Config) validate() error {
 	for name, d := range map[string]time.Duration{"TELNYX_TIMEOUT": c.TelnyxTimeout, "TRIAL_DURATION": c.TrialDuration, "PURCHASE_WAIT": c.PurchaseWait, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "BILLING_GRACE_PERIOD": c.GracePeriod} {
 		if d <= 0 {
 			return &Error{name, "must be a positive duration such as 30s or 120h."}
+		}
+	}
+	if c.TelnyxProbeInterval < MinProbeInterval {
+		return &Error{"TELNYX_PROBE_INTERVAL", fmt.Sprintf("must be at least %v: each probe is a call on the Telnyx account every team shares.", MinProbeInterval)}
+	}
+	for _, r := range []struct {
+		rateVar, burstVar string
+		rate              float64
+		burst             int
+	}{
+		{"RATE_LIMIT_SEARCH_PER_SECOND", "RATE_LIMIT_SEARCH_BURST", c.RateLimitSearchPerSecond, c.RateLimitSearchBurst},
+		{"RATE_LIMIT_PURCHASE_PER_SECOND", "RATE_LIMIT_PURCHASE_BURST", c.RateLimitPurchasePerSecond, c.RateLimitPurchaseBurst},
+	} {
+		if r.rate < 0 || math.IsNaN(r.rate) || math.IsInf(r.rate, 0) {
+			return &Error{r.rateVar, fmt.Sprintf("must be a number of requests a second such as 5 or 0.5 (0 turns the limit off), not %v.", r.rate)}
+		}
+		if r.rate > 0 && (r.burst < 1 || r.burst > MaxRateLimitBurst) {
+			return &Error{r.burstVar, fmt.Sprintf("must be between 1 and %d (the requests a team or key may send at once), not %d.", MaxRateLimitBurst, r.burst)}
 		}
 	}
 	if c.ReconcileInterval != 0 && c.ReconcileInterval < MinReconcileInterval {

@@ -62,6 +62,15 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"DATABASE_MAX_CONNS", "lots"},
 		{"RECONCILE_MAX_RELEASES", "0"},
 		{"RECONCILE_MAX_RELEASES", "many"},
+		{"TELNYX_PROBE_INTERVAL", "100ms"},
+		{"TELNYX_PROBE_INTERVAL", "often"},
+		{"RATE_LIMIT_SEARCH_PER_SECOND", "-1"},
+		{"RATE_LIMIT_SEARCH_PER_SECOND", "NaN"},
+		{"RATE_LIMIT_SEARCH_PER_SECOND", "fast"},
+		{"RATE_LIMIT_SEARCH_BURST", "0"},
+		{"RATE_LIMIT_PURCHASE_PER_SECOND", "+Inf"},
+		{"RATE_LIMIT_PURCHASE_BURST", "-3"},
+		{"RATE_LIMIT_PURCHASE_BURST", "1000000"},
 	} {
 		_, err := Load(map[string]string{tc.key: tc.value})
 		var ce *Error
@@ -89,5 +98,26 @@ func TestReconcileSettings(t *testing.T) {
 	}
 	if c.ReconcileInterval != 0 || c.ReconcileOrphanDelay != 24*time.Hour || c.ReconcileMaxReleases != 5 {
 		t.Fatalf("reconcile overrides: every %v, orphans after %v, at most %d releases", c.ReconcileInterval, c.ReconcileOrphanDelay, c.ReconcileMaxReleases)
+	}
+}
+
+func TestRateLimitAndProbeSettings(t *testing.T) {
+	c, err := Load(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimitSearchPerSecond != 5 || c.RateLimitSearchBurst != 20 || c.RateLimitPurchasePerSecond != 1 || c.RateLimitPurchaseBurst != 10 {
+		t.Errorf("rate limit defaults: search %v/s burst %d, purchase %v/s burst %d", c.RateLimitSearchPerSecond, c.RateLimitSearchBurst, c.RateLimitPurchasePerSecond, c.RateLimitPurchaseBurst)
+	}
+	if c.TelnyxProbeInterval != 15*time.Second {
+		t.Errorf("TELNYX_PROBE_INTERVAL default %v", c.TelnyxProbeInterval)
+	}
+	// A rate of 0 turns a limit off, whatever its burst.
+	c, err = Load(map[string]string{"RATE_LIMIT_PURCHASE_PER_SECOND": "0", "RATE_LIMIT_PURCHASE_BURST": "0", "RATE_LIMIT_SEARCH_PER_SECOND": "0.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimitPurchasePerSecond != 0 || c.RateLimitSearchPerSecond != 0.5 {
+		t.Errorf("overrides: %+v", c)
 	}
 }
