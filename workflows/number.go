@@ -27,6 +27,7 @@ type numberWorkflow struct {
 	// resumed: this run continues an earlier one (so it runs today's code);
 	// longLived: this run may continue as new (changeContinueAsNew).
 	resumed, longLived bool
+	limitsFixed        bool
 
 	purchaseDone bool
 	purchaseErr  error
@@ -351,6 +352,7 @@ func (w *numberWorkflow) hold(ctx workflow.Context) error {
 	if !w.resumed {
 		w.longLived = workflow.GetVersion(ctx, changeContinueAsNew, workflow.DefaultVersion, 1) >= 1
 	}
+	w.fixLimits(ctx)
 	if !w.resumed && w.isTrial && workflow.GetVersion(ctx, changeTrialConversion, workflow.DefaultVersion, 1) >= 1 {
 		// A subscription may have started while the trial was being bought,
 		// before billing could see the number: ask once.
@@ -417,6 +419,7 @@ func (w *numberWorkflow) endLoop(ctx workflow.Context, final domain.NumberStatus
 	if cancelled {
 		endCtx, _ = workflow.NewDisconnectedContext(ctx)
 	}
+	w.fixLimits(endCtx)
 	if retryAt != nil {
 		_, _ = workflow.AwaitWithTimeout(endCtx, max(retryAt.Sub(workflow.Now(endCtx)), 0), asked)
 	}

@@ -49,6 +49,19 @@ func (l RunLimits) withDefaults() RunLimits {
 // release retry loop: runs recorded before it replay without its checks.
 const changeContinueAsNew = "continue-as-new"
 
+// fixLimits records the run limits in the history (once per run), so that
+// a replay by a worker configured otherwise takes the same decisions.
+func (w *numberWorkflow) fixLimits(ctx workflow.Context) {
+	if !w.longLived || w.limitsFixed {
+		return
+	}
+	w.limitsFixed = true
+	var l RunLimits
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return w.limits }).Get(&l); err == nil {
+		w.limits = l
+	}
+}
+
 // shouldContinue says whether this run has grown enough to continue as
 // new. A run that handled nothing yet never does: its successor would
 // start no smaller.

@@ -71,6 +71,7 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 	w.longLived = true // only runs of changeUndoKeepsSlot get here
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
+	w.fixLimits(dctx)
 	for {
 		if wait := w.state.Undo.NextAttemptAt.Sub(workflow.Now(dctx)); wait > 0 {
 			_ = workflow.NewTimerWithOptions(dctx, wait, workflow.TimerOptions{Summary: "retry giving the number back"}).Get(dctx, nil)
