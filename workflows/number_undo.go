@@ -72,6 +72,9 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	w.fixLimits(dctx)
+	if w.state.Undo == nil {
+		w.state.Undo = &UndoState{} // a carried state always has one: try at once
+	}
 	for {
 		if wait := w.state.Undo.NextAttemptAt.Sub(workflow.Now(dctx)); wait > 0 {
 			_ = workflow.NewTimerWithOptions(dctx, wait, workflow.TimerOptions{Summary: "retry giving the number back"}).Get(dctx, nil)
