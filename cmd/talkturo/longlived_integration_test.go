@@ -9,6 +9,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/fx"
 
@@ -147,5 +148,56 @@ func TestLockedNumberContinuesAsNewAndIsReleasedOnceUnlocked(t *testing.T) {
 	}
 	if e, _ := s.accounts.Eligibility(context.Background(), team); e.CurrentCount != 0 {
 		t.Fatalf("slot not freed: %+v", e)
+	}
+}
+
+// refusingLookups fails every look-up of one number's holdings, as a
+// Telnyx refusing to give a failed purchase's number back would.
+type refusingLookups struct {
+	domain.NumberProvider
+	e164 string
+}
+
+func (p refusingLookups) ListOwnedNumbers(ctx context.Context, f domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+	if f.PhoneNumber == p.e164 {
+		return nil, &domain.ProviderError{Op: "list_numbers", Class: domain.ProviderRejected, HTTPStatus: 400, Title: "Bad Request"}
+	}
+	return p.NumberProvider.ListOwnedNumbers(ctx, f)
+}
+
+// TestFailedUndoKeepsTheSlotThroughTheAPI: a purchase fails (the number
+// was sold meanwhile) and Telnyx refuses to give the number back. The
+// caller gets number_unavailable at once, the slot stays taken, the record
+// pending, and operators find the run as NumberStatus "releasing".
+func TestFailedUndoKeepsTheSlotThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	const number = "+14155550191"
+	_, base := s.app(roleAPI|roleWorker, fx.Decorate(func(p domain.NumberProvider) domain.NumberProvider {
+		return refusingLookups{NumberProvider: p, e164: number}
+	}))
+	team, token := s.team(domain.PlanStarter)
+	s.sim.MarkSold(number)
+	started := time.Now()
+	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team})
+	if status != 409 || errCode(body) != domain.CodeNumberUnavailable {
+		t.Fatalf("purchase: %d %v, want 409 number_unavailable", status, body)
+	}
+	t.Logf("answered in %v", time.Since(started))
+	if e, _ := s.accounts.Eligibility(context.Background(), team); e.CurrentCount != 1 {
+		t.Fatalf("eligibility %+v: the slot must stay taken while Telnyx may hold the number", e)
+	}
+	if _, list := call(t, "GET", base+"/api/phone-numbers/purchase?teamId="+team, token, nil); list["count"].(float64) != 1 || list["numbers"].([]any)[0].(map[string]any)["status"] != "pending" {
+		t.Fatalf("list: %v, want the number pending", list)
+	}
+	c := mustClient(t, s)
+	query := fmt.Sprintf(`PhoneNumber = %q AND NumberStatus = %q`, number, workflows.NumberStatusReleasing)
+	waitFor(t, 20*time.Second, func() bool {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		return err == nil && len(resp.GetExecutions()) == 1 && resp.GetExecutions()[0].GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	}, "the run to be found by NumberStatus = releasing")
+	st, err := workflows.NewNumberService(c, workflows.ServiceConfig{}).State(context.Background(), number)
+	if err != nil || st.Undo == nil || st.Undo.Attempts != 1 || st.Undo.LastError != "provider_rejected" || st.Error != domain.CodeNumberUnavailable {
+		t.Fatalf("state %+v (undo %+v), %v", st, st.Undo, err)
 	}
 }
