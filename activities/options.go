@@ -33,6 +33,19 @@ func ProviderOptions() workflow.ActivityOptions {
 	}
 }
 
+// UndoReleaseOptions suit giving a failed purchase's number back: one
+// bounded try (a few attempts within 15 s), so that the purchase's caller
+// gets its answer promptly; the workflow retries a failed try with its own
+// durable back-off, keeping the plan slot meanwhile.
+func UndoReleaseOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: 15 * time.Second,
+		HeartbeatTimeout:       3 * heartbeatEvery,
+		RetryPolicy:            backoff(time.Second, 4*time.Second),
+	}
+}
+
 // AwaitOrderOptions suit AwaitOrder: it runs as long as the order is
 // pending (regulated numbers take hours), heartbeating so that a dead
 // worker is noticed within seconds and another one takes over.

@@ -261,7 +261,7 @@ func (s *Server) releaseNumber(c *fiber.Ctx) error {
 	case domain.NumberPending:
 		return &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "The number is still being bought; release it once it is active."}
 	case domain.NumberActive:
-		_, pending, err := s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api"}, s.cfg.PurchaseWait)
+		_, pending, err := s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api", RequestKey: releaseKey(c, n.ID)}, s.cfg.PurchaseWait)
 		switch {
 		case errors.Is(err, domain.ErrNotFound):
 			// The run ended meanwhile (the trial expired): answer with the
@@ -281,6 +281,15 @@ func (s *Server) releaseNumber(c *fiber.Ctx) error {
 		message = "The phone number was already " + string(n.Status) + "."
 	}
 	return c.Status(status).JSON(releaseResponse{Success: true, PhoneNumber: s.listed(ctx, n), Message: message})
+}
+
+// releaseKey names this release request, so that a retry of it (the same
+// Idempotency-Key, else the same X-Request-Id) is the same release update.
+func releaseKey(c *fiber.Ctx, numberID string) string {
+	if key := c.Get(headerIdempotencyKey); key != "" {
+		return numberID + "\x00idempotency-key\x00" + key
+	}
+	return numberID + "\x00request-id\x00" + requestID(c)
 }
 
 type assignRequest struct {

@@ -37,6 +37,66 @@ type PurchaseRequest struct {
 	TeamID       string
 	UserID       string
 	ConnectionID string
+	// Continued is set only by the workflow itself, when a run continues
+	// as new: where the next run takes over. Callers leave it nil, and a
+	// purchase update's copy is ignored.
+	Continued *ContinuedRun `json:",omitempty"`
+}
+
+// RunPhase is where in a number's life a continued run starts.
+type RunPhase string
+
+// The phases a run may continue as new in: never in the middle of the
+// purchase saga or of a release attempt.
+const (
+	// PhaseHolding: the number is held (a trial or a paid number).
+	PhaseHolding RunPhase = "holding"
+	// PhaseEnding: a release was refused (a deletion lock); the run tries
+	// again when asked and every few hours.
+	PhaseEnding RunPhase = "ending"
+	// PhaseUndoing: the purchase failed and giving the number back to the
+	// provider has not succeeded yet; the plan slot stays taken until it does.
+	PhaseUndoing RunPhase = "undoing"
+)
+
+// ContinuedRun is everything a run of the number workflow hands the next
+// one when it continues as new, so that the next run goes on where it
+// stopped without buying the number again.
+type ContinuedRun struct {
+	Phase RunPhase
+	// Key is the purchase's key (the plan slot's and the Telnyx order's
+	// customer_reference). The first run made it from its run ID; it never
+	// changes along the chain.
+	Key         string
+	State       NumberState
+	IsTrial     bool
+	Eligibility domain.Eligibility
+	// Signals received (the channels drained before continuing) and not
+	// yet acted on.
+	ConvertAsked bool
+	ReleaseAsked bool
+	// Final is the status an ending number is recorded with (released or
+	// expired); EndAttempts counts its refused releases; RetryAt is when
+	// the next one is due unless someone asks first.
+	Final       domain.NumberStatus
+	EndAttempts int
+	RetryAt     *time.Time
+	// PurchaseError is the failure a purchase update is answered with
+	// while an undo goes on (PhaseUndoing).
+	PurchaseError *PurchaseError
+	// PurchaseUpdateIDs are the IDs of the purchase updates that got the
+	// number: a retry of one of them (the same Idempotency-Key) in a later
+	// run is answered with the purchase again, as Temporal answers it
+	// within a run, not with already_owned.
+	PurchaseUpdateIDs []string
+	// Runs counts the runs of this chain before the next one.
+	Runs int
+}
+
+// PurchaseError is a purchase's failure carried to the next run.
+type PurchaseError struct {
+	Type    string
+	Message string
 }
 
 // NumberView is the number as the API shows it.
@@ -60,6 +120,12 @@ type ReleaseRequest struct {
 	TeamID string
 	// Reason is recorded in the history ("api", "billing", …).
 	Reason string
+	// RequestKey names the caller's request (for the API: the number's id
+	// and the request's Idempotency-Key, else its request id): a retry
+	// with the same key is the same release update, deduplicated by
+	// Temporal within a run. It stays out of the history (a caller's key
+	// could be anything): only a hash of it names the update.
+	RequestKey string `json:"-"`
 }
 
 // NumberState is what QueryState returns: where the number's life is.
@@ -72,4 +138,17 @@ type NumberState struct {
 	CustomerReference string
 	// Error is the code of the failure that ended the purchase, if any.
 	Error string
+	// Undo is set while a failed purchase cannot give the number back to
+	// the provider: the plan slot stays taken and the record pending until
+	// the provider confirms the release.
+	Undo *UndoState `json:",omitempty"`
+	// Runs counts the runs before this one (continue-as-new).
+	Runs int `json:",omitempty"`
+}
+
+// UndoState is the progress of giving a failed purchase's number back.
+type UndoState struct {
+	Attempts      int
+	LastError     string
+	NextAttemptAt time.Time
 }

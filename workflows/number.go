@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -18,14 +19,23 @@ var acts *activities.Activities
 // numberWorkflow is the state of one run of PhoneNumberWorkflow.
 type numberWorkflow struct {
 	req      PurchaseRequest
-	key      string // unique to this purchase: workflow ID + run ID
+	key      string // unique to this purchase: workflow ID + first run ID
 	state    NumberState
 	isTrial  bool
 	trialFor time.Duration
+	limits   RunLimits
+	// resumed: this run continues an earlier one (so it runs today's code);
+	// longLived: this run may continue as new (changeContinueAsNew).
+	resumed, longLived bool
+	limitsFixed        bool
 
 	purchaseDone bool
 	purchaseErr  error
 	elig         domain.Eligibility
+	// purchaseIDs are the update IDs that got the number (see ContinuedRun).
+	purchaseIDs []string
+	// undoing: the purchase failed and its number is not given back yet.
+	undoing bool
 
 	releaseAsked bool
 	releaseBy    string
@@ -33,6 +43,12 @@ type numberWorkflow struct {
 	ended        bool
 	endErr       error
 	endAttempts  int
+
+	signals []signalRoute
+	// accepted counts the updates this run accepted; handled counts every
+	// update, signal and release attempt: a run that handled nothing never
+	// continues as new (its successor would be no smaller).
+	accepted, handled int
 }
 
 // PhoneNumberWorkflow owns the life of one number held by one team: it
@@ -40,29 +56,63 @@ type numberWorkflow struct {
 // order, records it, and then holds it — a trial until its timer fires, a
 // paid number until it is released — and finally releases it at Telnyx
 // and frees the slot. A failure that retrying cannot fix undoes what was
-// done (saga) and ends the run.
+// done (saga) and ends the run. A number held for years continues as new
+// before its run's history reaches Temporal's limits (RunLimits).
 func PhoneNumberWorkflow(ctx workflow.Context, req PurchaseRequest) error {
+	return runNumberWorkflow(ctx, req, RunLimits{})
+}
+
+// numberWorkflowWith is PhoneNumberWorkflow with other run limits (a
+// worker's, lowered by tests).
+func numberWorkflowWith(limits RunLimits) func(workflow.Context, PurchaseRequest) error {
+	return func(ctx workflow.Context, req PurchaseRequest) error { return runNumberWorkflow(ctx, req, limits) }
+}
+
+func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimits) error {
 	info := workflow.GetInfo(ctx)
+	cont := req.Continued
+	req.Continued = nil
 	// The first run ID of this chain: it stays the same when an operator
 	// resets the workflow, so the plan slot and the Telnyx order keep the
-	// key they were made with.
+	// key they were made with. It changes when a run continues as new:
+	// a continued run takes the key from the run before.
 	key := info.WorkflowExecution.ID + "/" + info.OriginalRunID
 	w := &numberWorkflow{
-		req: req,
-		key: key,
+		req:    req,
+		key:    key,
+		limits: limits.withDefaults(),
 		state: NumberState{TeamID: req.TeamID, CustomerReference: key, Number: NumberView{
 			PhoneNumber: req.PhoneNumber, Status: domain.NumberPending,
 		}},
+	}
+	if cont != nil {
+		w.resume(cont)
 	}
 	if err := w.registerHandlers(ctx); err != nil {
 		return err
 	}
 	w.upsertSearchAttributes(ctx)
 
-	w.purchaseErr = w.purchase(ctx)
-	w.purchaseDone = true
-	if w.purchaseErr == nil {
-		w.hold(ctx)
+	var err error
+	switch {
+	case cont == nil:
+		w.purchaseErr = w.purchase(ctx)
+		w.purchaseDone = true
+		switch {
+		case w.purchaseErr == nil:
+			err = w.hold(ctx)
+		case w.undoing:
+			err = w.giveBack(ctx)
+		}
+	case cont.Phase == PhaseHolding:
+		err = w.hold(ctx)
+	case cont.Phase == PhaseEnding:
+		err = w.endLoop(ctx, cont.Final, cont.RetryAt, false)
+	case cont.Phase == PhaseUndoing:
+		err = w.giveBack(ctx)
+	}
+	if err != nil {
+		return err // continue-as-new
 	}
 	// Let every update that joined finish before the run closes.
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
@@ -89,22 +139,41 @@ func (w *numberWorkflow) registerHandlers(ctx workflow.Context) error {
 	return nil
 }
 
+// signalRoute is a signal channel and what its team's signals do; the run
+// drains the channels through them before it continues as new.
+type signalRoute struct {
+	ch    workflow.ReceiveChannel
+	apply func()
+}
+
 func (w *numberWorkflow) onSignal(ctx workflow.Context, name string, apply func()) {
 	ch := workflow.GetSignalChannel(ctx, name)
+	route := signalRoute{ch: ch, apply: func() { w.handled++; apply() }}
+	w.signals = append(w.signals, route)
 	workflow.Go(ctx, func(ctx workflow.Context) {
+		// Waiting without taking: a signal stays in the channel until this
+		// goroutine runs, so a run that decides to continue as new first
+		// drains it. A blocked Receive would take it on arrival and lose it
+		// with the run. The wait outlives a cancellation, as Receive did.
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
 		for {
 			var teamID string
-			ch.Receive(ctx, &teamID)
+			_ = workflow.Await(ctx, func() bool { return ch.Len() > 0 })
+			ch.ReceiveAsync(&teamID)
 			if teamID == w.req.TeamID {
-				apply()
+				route.apply()
+			} else {
+				w.handled++
 			}
 		}
 	})
 }
 
 // validatePurchase rejects (leaving no trace in the history) a purchase
-// the number's owner did not ask for, or one the team already completed.
-func (w *numberWorkflow) validatePurchase(req PurchaseRequest) error {
+// the number's owner did not ask for, or one the team already completed —
+// unless it is a retry of the update that completed it (an earlier run's:
+// within a run Temporal answers a retried update ID itself).
+func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequest) error {
 	if req.PhoneNumber != w.req.PhoneNumber {
 		return appError(domain.CodeInvalidRequest, "This workflow holds %s, not %s.", w.req.PhoneNumber, req.PhoneNumber)
 	}
@@ -115,6 +184,9 @@ func (w *numberWorkflow) validatePurchase(req PurchaseRequest) error {
 		return appError(domain.CodeNumberUnavailable, "The number %s is no longer available; search again and pick another.", req.PhoneNumber)
 	}
 	if w.purchaseDone && w.purchaseErr == nil {
+		if w.resumed && slices.Contains(w.purchaseIDs, workflow.GetCurrentUpdateInfo(ctx).ID) {
+			return nil
+		}
 		return appError(domain.CodeAlreadyOwned, "Your team already owns %s.", req.PhoneNumber)
 	}
 	return nil
@@ -123,14 +195,23 @@ func (w *numberWorkflow) validatePurchase(req PurchaseRequest) error {
 // onPurchase returns once the purchase has settled: the same answer for
 // the request that started it and for any retry that joined it.
 func (w *numberWorkflow) onPurchase(ctx workflow.Context, _ PurchaseRequest) (PurchaseResult, error) {
+	w.accepted++
+	w.handled++
 	if err := workflow.Await(ctx, func() bool { return w.purchaseDone }); err != nil {
 		return PurchaseResult{}, err
 	}
 	if w.purchaseErr != nil {
 		return PurchaseResult{}, w.purchaseErr
 	}
+	if id := workflow.GetCurrentUpdateInfo(ctx).ID; !slices.Contains(w.purchaseIDs, id) && len(w.purchaseIDs) < maxPurchaseIDs {
+		w.purchaseIDs = append(w.purchaseIDs, id)
+	}
 	return PurchaseResult{Number: w.state.Number, Eligibility: w.elig}, nil
 }
+
+// maxPurchaseIDs bounds the purchase update IDs a run carries to the next:
+// the requests that joined one purchase, a handful in practice.
+const maxPurchaseIDs = 20
 
 func (w *numberWorkflow) validateRelease(req ReleaseRequest) error {
 	if req.TeamID != w.req.TeamID {
@@ -146,6 +227,8 @@ func (w *numberWorkflow) validateRelease(req ReleaseRequest) error {
 }
 
 func (w *numberWorkflow) onRelease(ctx workflow.Context, req ReleaseRequest) (NumberView, error) {
+	w.accepted++
+	w.handled++
 	if !w.releaseAsked {
 		w.releaseAsked, w.releaseBy = true, req.Reason
 	}
@@ -160,6 +243,9 @@ func (w *numberWorkflow) onRelease(ctx workflow.Context, req ReleaseRequest) (Nu
 // a failure that retrying cannot fix runs them in reverse.
 func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	var undo []func(workflow.Context)
+	// orderUndo is the index in undo of giving the number back to the
+	// provider, once an order may have been placed.
+	orderUndo := -1
 	defer func() {
 		if err == nil {
 			return
@@ -168,7 +254,19 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 		// Undo on a context the run's own cancellation cannot stop.
 		dctx, cancel := workflow.NewDisconnectedContext(ctx)
 		defer cancel()
+		keepSlot := orderUndo >= 0 && workflow.GetVersion(dctx, changeUndoKeepsSlot, workflow.DefaultVersion, 1) >= 1
 		for i := len(undo) - 1; i >= 0; i-- {
+			if keepSlot && i == orderUndo {
+				if rerr := w.releaseForUndo(dctx); rerr != nil {
+					// The provider may still hold (and bill) the number: the
+					// record stays pending and the slot taken; giveBack goes
+					// on trying once the purchase's callers have their answer.
+					w.undoFailed(dctx, rerr)
+					err = clientError(err)
+					return
+				}
+				continue
+			}
 			undo[i](dctx)
 		}
 		w.state.Number.Status = domain.NumberFailed
@@ -209,6 +307,7 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	// From the moment an order may be placed, the number may be ours at the
 	// provider: undoing gives it back (a release of a number we do not hold
 	// is a no-op), also when the order's own outcome was lost.
+	orderUndo = len(undo)
 	undo = append(undo, func(c workflow.Context) {
 		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.ProviderOptions()), acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}).Get(c, nil)
 	})
@@ -247,9 +346,14 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 
 // hold keeps the number until its trial ends or its team releases it. A
 // subscription that starts meanwhile turns the trial into a paid number.
-func (w *numberWorkflow) hold(ctx workflow.Context) {
+// It returns a continue-as-new error when the run has grown enough.
+func (w *numberWorkflow) hold(ctx workflow.Context) error {
 	final := domain.NumberReleased
-	if w.isTrial && workflow.GetVersion(ctx, changeTrialConversion, workflow.DefaultVersion, 1) >= 1 {
+	if !w.resumed {
+		w.longLived = workflow.GetVersion(ctx, changeContinueAsNew, workflow.DefaultVersion, 1) >= 1
+	}
+	w.fixLimits(ctx)
+	if !w.resumed && w.isTrial && workflow.GetVersion(ctx, changeTrialConversion, workflow.DefaultVersion, 1) >= 1 {
 		// A subscription may have started while the trial was being bought,
 		// before billing could see the number: ask once.
 		var e domain.Eligibility
@@ -261,9 +365,10 @@ func (w *numberWorkflow) hold(ctx workflow.Context) {
 	// Cancelling the run (an operator's doing) gives the number up rather
 	// than leave it held at Telnyx with nothing watching it.
 	cancelled := false
+	trialPending := func() bool { return w.releaseAsked || w.convertAsked }
 	for w.isTrial && w.state.Number.TrialExpiresAt != nil {
 		remaining := w.state.Number.TrialExpiresAt.Sub(workflow.Now(ctx))
-		woken, err := workflow.AwaitWithTimeout(ctx, max(remaining, 0), func() bool { return w.releaseAsked || w.convertAsked })
+		woken, err := workflow.AwaitWithTimeout(ctx, max(remaining, 0), func() bool { return trialPending() || w.shouldContinue(ctx) })
 		switch {
 		case err != nil:
 			cancelled = true
@@ -275,28 +380,72 @@ func (w *numberWorkflow) hold(ctx workflow.Context) {
 			final = domain.NumberExpired
 			workflow.GetLogger(ctx).Info("trial ended; releasing the number", "phone_number", w.req.PhoneNumber)
 			workflow.GetMetricsHandler(ctx).Counter("talkturo_trial_expiries_total").Inc(1)
+		default:
+			// The run has grown: the next one waits for the same expiry.
+			if done, err := w.continueWhenIdle(ctx, ContinuedRun{Phase: PhaseHolding}, trialPending); done {
+				return err
+			}
+			continue
 		}
 		break
 	}
 	if final != domain.NumberExpired && !cancelled {
-		cancelled = workflow.Await(ctx, func() bool { return w.releaseAsked }) != nil
+		asked := func() bool { return w.releaseAsked }
+		for {
+			if err := workflow.Await(ctx, func() bool { return asked() || w.shouldContinue(ctx) }); err != nil {
+				cancelled = true
+				break
+			}
+			if asked() {
+				break
+			}
+			if done, err := w.continueWhenIdle(ctx, ContinuedRun{Phase: PhaseHolding}, asked); done {
+				return err
+			}
+		}
 	}
+	return w.endLoop(ctx, final, nil, cancelled)
+}
+
+// endLoop ends the number's life. The run never ends while the number is
+// still held: a refused release (a deletion lock) waits for the next
+// request, or tries again every releaseRetryInterval; a lock that stays
+// for months makes the run continue as new now and then. retryAt, from
+// the run before, is when its next try is due. A cancelled run goes on
+// trying on a context the cancellation cannot stop.
+func (w *numberWorkflow) endLoop(ctx workflow.Context, final domain.NumberStatus, retryAt *time.Time, cancelled bool) error {
+	asked := func() bool { return w.releaseAsked }
 	endCtx := ctx
 	if cancelled {
 		endCtx, _ = workflow.NewDisconnectedContext(ctx)
 	}
-	// The run never ends while the number is still held: a refused release
-	// (a deletion lock) waits for the next request, or tries again later.
+	w.fixLimits(endCtx)
+	if retryAt != nil {
+		_, _ = workflow.AwaitWithTimeout(endCtx, max(retryAt.Sub(workflow.Now(endCtx)), 0), asked)
+	}
 	for {
 		w.endErr = w.end(endCtx, final)
 		if w.endErr == nil {
 			break
 		}
 		w.endAttempts++
+		w.handled++
 		w.releaseAsked = false
-		_, _ = workflow.AwaitWithTimeout(endCtx, releaseRetryInterval, func() bool { return w.releaseAsked })
+		if w.longLived && !cancelled && ctx.Err() != nil {
+			// Cancelled while a lock holds: without this, every wait below
+			// would return at once and the loop would spin.
+			cancelled = true
+			endCtx, _ = workflow.NewDisconnectedContext(ctx)
+		}
+		if w.shouldContinue(endCtx) {
+			if done, err := w.continueWhenIdle(endCtx, ContinuedRun{Phase: PhaseEnding, Final: final, RetryAt: nextRetry(endCtx)}, asked); done {
+				return err
+			}
+		}
+		_, _ = workflow.AwaitWithTimeout(endCtx, releaseRetryInterval, asked)
 	}
 	w.ended = true
+	return nil
 }
 
 // releaseRetryInterval is how often a refused release is tried again when
@@ -348,10 +497,14 @@ func (w *numberWorkflow) end(ctx workflow.Context, final domain.NumberStatus) er
 }
 
 func (w *numberWorkflow) upsertSearchAttributes(ctx workflow.Context) {
+	status := string(w.state.Number.Status)
+	if w.state.Undo != nil {
+		status = NumberStatusReleasing
+	}
 	updates := []temporal.SearchAttributeUpdate{
 		AttrTeamID.ValueSet(w.req.TeamID),
 		AttrPhoneNumber.ValueSet(w.req.PhoneNumber),
-		AttrNumberStatus.ValueSet(string(w.state.Number.Status)),
+		AttrNumberStatus.ValueSet(status),
 		AttrIsTrial.ValueSet(w.state.Number.IsTrial),
 	}
 	if t := w.state.Number.TrialExpiresAt; t != nil {

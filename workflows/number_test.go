@@ -74,10 +74,11 @@ func (f *fixture) env() *testsuite.TestWorkflowEnvironment {
 }
 
 // run executes the workflow under its real ID, so that each purchase has
-// its own key (the test environment's default ID is shared).
+// its own key (the test environment's default ID is shared), by its
+// registered name, so that a test's run limits apply.
 func run(env *testsuite.TestWorkflowEnvironment, req PurchaseRequest) {
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: NumberWorkflowID(req.PhoneNumber)})
-	env.ExecuteWorkflow(PhoneNumberWorkflow, req)
+	env.ExecuteWorkflow(NumberWorkflowType, req)
 }
 
 type testWriter struct{ t *testing.T }

@@ -34,6 +34,19 @@ var recorded = []string{
 	"number-purchase-failed-sold-meanwhile.json",
 	"billing-events-grace-release.json",
 	"reconcile-orphans-and-missing.json",
+	// Continue-as-new ("continue-as-new", number_continue.go): the run
+	// that continued, behind a deletion lock, and the run after it.
+	"number-paid-locked-continued-as-new.json",
+	"number-paid-continued-run-released.json",
+	// The undo that keeps the slot ("undo-keeps-slot", number_undo.go).
+	"number-purchase-failed-undo-retried.json",
+	// Copies of histories recorded before "continue-as-new" and
+	// "undo-keeps-slot" (commit 918cc33): they replay only while those
+	// changes stay behind their workflow.GetVersion. The recorder does not
+	// rewrite them.
+	"number-paid-purchase-release-before-continue-as-new.json",
+	"number-trial-expired-before-continue-as-new.json",
+	"number-purchase-failed-sold-meanwhile-before-continue-as-new.json",
 	// Recorded from the code of commit 269bcee, before the change
 	// "trial-conversion" (number.go): it replays only while that change
 	// stays behind its workflow.GetVersion. The recorder does not rewrite it.

@@ -19,6 +19,12 @@ var (
 	AttrTrialExpiresAt = temporal.NewSearchAttributeKeyTime("TrialExpiresAt")
 )
 
+// NumberStatusReleasing is the NumberStatus of a run whose purchase failed
+// and whose number the provider has not yet taken back: its plan slot stays
+// taken until it does (the record stays pending). Besides the statuses of
+// domain.NumberStatus, it is the one value only operators see.
+const NumberStatusReleasing = "releasing"
+
 // SearchAttributes maps each custom search attribute to its index type, as
 // a namespace must declare them.
 func SearchAttributes() map[string]enumspb.IndexedValueType {

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -137,6 +139,7 @@ func (s *NumberService) Release(ctx context.Context, e164 string, req ReleaseReq
 	defer cancel()
 	handle, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   NumberWorkflowID(e164),
+		UpdateID:     releaseUpdateID(e164, req),
 		UpdateName:   UpdateRelease,
 		Args:         []any{req},
 		WaitForStage: client.WorkflowUpdateStageAccepted,
@@ -158,6 +161,20 @@ func (s *NumberService) Release(ctx context.Context, e164 string, req ReleaseReq
 		return NumberView{}, false, ToDomainError(err)
 	}
 	return view, false, nil
+}
+
+// releaseUpdateID names a release update after the request that asked for
+// it (ReleaseRequest.RequestKey), so that Temporal answers a retried
+// request with the first one's outcome rather than trying again; a key
+// only names the update through a hash, so none reaches the history.
+// Without a key the SDK picks a random ID (its own retries of the call
+// still share it).
+func releaseUpdateID(e164 string, req ReleaseRequest) string {
+	if req.RequestKey == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(req.TeamID + "\x00" + e164 + "\x00" + req.RequestKey))
+	return "release-" + hex.EncodeToString(sum[:16])
 }
 
 func timedOut(ctx context.Context, err error) bool {

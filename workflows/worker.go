@@ -16,6 +16,9 @@ import (
 // WorkerConfig tunes the worker.
 type WorkerConfig struct {
 	TaskQueue string
+	// NumberRunLimits bound each run of the number workflow before it
+	// continues as new; zero fields take the defaults (tests lower them).
+	NumberRunLimits RunLimits
 }
 
 // NewWorker returns a worker polling the task queue, with the number
@@ -28,7 +31,7 @@ func NewWorker(c client.Client, cfg WorkerConfig, a *activities.Activities, onFa
 	// On shutdown, running activities get a few seconds to finish before
 	// they are cancelled (and retried elsewhere).
 	w := worker.New(c, cfg.TaskQueue, worker.Options{OnFatalError: onFatal, WorkerStopTimeout: 5 * time.Second})
-	Register(w, a)
+	registerWithLimits(w, a, cfg.NumberRunLimits)
 	return w
 }
 
@@ -38,7 +41,14 @@ func Register(r interface {
 	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
 	RegisterActivity(a any)
 }, a *activities.Activities) {
-	r.RegisterWorkflowWithOptions(PhoneNumberWorkflow, workflow.RegisterOptions{Name: NumberWorkflowType})
+	registerWithLimits(r, a, RunLimits{})
+}
+
+func registerWithLimits(r interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	RegisterActivity(a any)
+}, a *activities.Activities, limits RunLimits) {
+	r.RegisterWorkflowWithOptions(numberWorkflowWith(limits), workflow.RegisterOptions{Name: NumberWorkflowType})
 	r.RegisterWorkflowWithOptions(TeamBillingWorkflow, workflow.RegisterOptions{Name: TeamWorkflowType})
 	r.RegisterWorkflowWithOptions(ReconcileWorkflow, workflow.RegisterOptions{Name: ReconcileWorkflowType})
 	r.RegisterActivity(a)

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,6 +58,8 @@ func TestRecordHistories(t *testing.T) {
 	t.Run("trial converted then released", func(t *testing.T) { t.Parallel(); r.trialConvertedThenReleased(t) })
 	t.Run("number sold meanwhile", func(t *testing.T) { t.Parallel(); r.numberSoldMeanwhile(t) })
 	t.Run("billing events and grace release", func(t *testing.T) { t.Parallel(); r.billingEventsAndGraceRelease(t) })
+	t.Run("locked number continues as new", func(t *testing.T) { t.Parallel(); r.lockedNumberContinuesAsNew(t) })
+	t.Run("undo retries the release", func(t *testing.T) { t.Parallel(); r.undoRetriesTheRelease(t) })
 }
 
 type recorder struct {
@@ -64,8 +67,26 @@ type recorder struct {
 	sim      *telnyxsim.Simulator
 	accounts *persistence.AccountStore
 	// svc runs purchases on the worker whose trials last longTrial;
-	// shortTrialSvc on the one whose trials last shortTrial.
-	svc, shortTrialSvc *workflows.NumberService
+	// shortTrialSvc on the one whose trials last shortTrial; shortRunSvc
+	// on one whose number workflow continues as new after two updates.
+	svc, shortTrialSvc, shortRunSvc *workflows.NumberService
+}
+
+// undoRefusedNumber is the number whose undo the provider refuses once.
+const undoRefusedNumber = "+14155550208"
+
+// refuseUndoOnce fails the first look-up of undoRefusedNumber's holdings,
+// as a Telnyx refusing a failed purchase's release would.
+type refuseUndoOnce struct {
+	domain.NumberProvider
+	refused atomic.Bool
+}
+
+func (p *refuseUndoOnce) ListOwnedNumbers(ctx context.Context, f domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+	if f.PhoneNumber == undoRefusedNumber && p.refused.CompareAndSwap(false, true) {
+		return nil, &domain.ProviderError{Op: "list_numbers", Class: domain.ProviderRejected, HTTPStatus: 400, Title: "Bad Request"}
+	}
+	return p.NumberProvider.ListOwnedNumbers(ctx, f)
 }
 
 func newRecorder(t *testing.T) *recorder {
@@ -93,25 +114,27 @@ func newRecorder(t *testing.T) *recorder {
 	t.Cleanup(c.Close)
 	r.c = c
 
-	worker := func(queue string, trial time.Duration) *workflows.NumberService {
+	provider := &refuseUndoOnce{NumberProvider: telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})}
+	worker := func(queue string, trial time.Duration, limits workflows.RunLimits) *workflows.NumberService {
 		acts := &activities.Activities{
 			Slots:             persistence.NewReservationStore(db),
 			Numbers:           persistence.NewPhoneNumberStore(db),
 			Accounts:          r.accounts,
-			Provider:          telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second}),
+			Provider:          provider,
 			TrialDuration:     trial,
 			OrderPollInterval: 50 * time.Millisecond,
 			GracePeriod:       gracePeriod,
 		}
-		w := workflows.NewWorker(c, workflows.WorkerConfig{TaskQueue: queue}, acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
+		w := workflows.NewWorker(c, workflows.WorkerConfig{TaskQueue: queue, NumberRunLimits: limits}, acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(w.Stop)
 		return workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: queue})
 	}
-	r.svc = worker("histories", longTrial)
-	r.shortTrialSvc = worker("histories-short-trial", shortTrial)
+	r.svc = worker("histories", longTrial, workflows.RunLimits{})
+	r.shortTrialSvc = worker("histories-short-trial", shortTrial, workflows.RunLimits{})
+	r.shortRunSvc = worker("histories-short-runs", longTrial, workflows.RunLimits{Updates: 2})
 	return r
 }
 
@@ -261,6 +284,80 @@ func (r *recorder) billingEventsAndGraceRelease(t *testing.T) {
 	r.save(t, "number-trial-converted-released-by-billing.json", workflows.NumberWorkflowID(req.PhoneNumber))
 }
 
+// lockedNumberContinuesAsNew: a paid number's release is refused by a
+// deletion lock; with the run limited to two updates (the purchase and
+// the release), the run continues as new, and the next run releases the
+// number once the lock is lifted. Both runs are kept.
+func (r *recorder) lockedNumberContinuesAsNew(t *testing.T) {
+	teamID, userID := r.team(t, domain.PlanGrowth)
+	req := workflows.PurchaseRequest{PhoneNumber: "+14155550207", TeamID: teamID, UserID: userID}
+	r.buy(t, r.shortRunSvc, req)
+	r.sim.DeletionLock(req.PhoneNumber, true)
+	_, _, err := r.shortRunSvc.Release(context.Background(), req.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api", RequestKey: "locked"}, 30*time.Second)
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Code != "release_blocked" {
+		t.Fatalf("release behind the lock: %v", err)
+	}
+	id := workflows.NumberWorkflowID(req.PhoneNumber)
+	first := r.waitContinued(t, id)
+	r.sim.DeletionLock(req.PhoneNumber, false)
+	r.release(t, r.shortRunSvc, req.PhoneNumber, teamID)
+	if st := r.finished(t, r.shortRunSvc, req.PhoneNumber); st.Number.Status != domain.NumberReleased || st.Runs != 1 {
+		t.Fatalf("final state %+v (runs %d)", st.Number, st.Runs)
+	}
+	r.saveRun(t, "number-paid-locked-continued-as-new.json", id, first)
+	r.save(t, "number-paid-continued-run-released.json", id)
+}
+
+// undoRetriesTheRelease: the number was sold meanwhile, and the provider
+// refuses the undo's first try at giving it back; the purchase is
+// answered at once, and the run tries again a minute later, then frees
+// the slot.
+func (r *recorder) undoRetriesTheRelease(t *testing.T) {
+	teamID, userID := r.team(t, domain.PlanStarter)
+	req := workflows.PurchaseRequest{PhoneNumber: undoRefusedNumber, TeamID: teamID, UserID: userID}
+	r.sim.MarkSold(req.PhoneNumber)
+	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Code != domain.CodeNumberUnavailable {
+		t.Fatalf("purchase: %v, want %s", err, domain.CodeNumberUnavailable)
+	}
+	if e, _ := r.accounts.Eligibility(context.Background(), teamID); e.CurrentCount != 1 {
+		t.Fatalf("while the release is refused the slot must stay taken: %+v", e)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := r.c.GetWorkflow(ctx, workflows.NumberWorkflowID(req.PhoneNumber), "").Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := r.accounts.Eligibility(context.Background(), teamID); e.CurrentCount != 0 {
+		t.Fatalf("once released the slot must be free: %+v", e)
+	}
+	r.save(t, "number-purchase-failed-undo-retried.json", workflows.NumberWorkflowID(req.PhoneNumber))
+}
+
+// waitContinued waits until the workflow's first run has continued as new
+// and returns that run's ID.
+func (r *recorder) waitContinued(t *testing.T, workflowID string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		desc, err := r.c.DescribeWorkflowExecution(context.Background(), workflowID, "")
+		if err == nil {
+			h, err := r.historyOf(workflowID, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId())
+			if err == nil && len(h.GetEvents()) > 0 {
+				if prev := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId(); prev != "" {
+					return prev
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not continue as new", workflowID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func (r *recorder) send(t *testing.T, ev workflows.BillingEvent) {
 	t.Helper()
 	if err := r.svc.SendBillingEvent(context.Background(), ev); err != nil {
@@ -302,9 +399,13 @@ func (r *recorder) waitIdle(t *testing.T, workflowID string, done func([]*histor
 }
 
 func (r *recorder) history(workflowID string) (*historypb.History, error) {
+	return r.historyOf(workflowID, "")
+}
+
+func (r *recorder) historyOf(workflowID, runID string) (*historypb.History, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	it := r.c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := r.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
 		e, err := it.Next()
@@ -321,7 +422,13 @@ func (r *recorder) history(workflowID string) (*historypb.History, error) {
 // the same way every time.
 func (r *recorder) save(t *testing.T, name, workflowID string) {
 	t.Helper()
-	h, err := r.history(workflowID)
+	r.saveRun(t, name, workflowID, "")
+}
+
+// saveRun is save for one run of the workflow ("" for the latest).
+func (r *recorder) saveRun(t *testing.T, name, workflowID, runID string) {
+	t.Helper()
+	h, err := r.historyOf(workflowID, runID)
 	if err != nil {
 		t.Fatalf("history of %s: %v", workflowID, err)
 	}

@@ -1,0 +1,146 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// A paid number's workflow lives for years, but one run's history must
+// stay under Temporal's limits: 2,000 accepted updates and 51,200 events
+// (50 MB). So a run that holds the number, or waits out a refused
+// release, continues as new before it gets there: it hands the next run
+// everything it needs (ContinuedRun) and the next run starts in the same
+// phase, without buying the number again. It never does so in the middle
+// of the purchase saga or of a release attempt, and only once every
+// running update handler has finished.
+
+// RunLimits bound one run of the number workflow. The run continues as new
+// when Temporal suggests it or when either limit is reached.
+type RunLimits struct {
+	// Updates accepted by one run (Temporal refuses the 2,001st).
+	Updates int
+	// Events in one run's history (Temporal suggests continuing at 4,096
+	// and terminates the run at 51,200; this bounds it where a cluster
+	// does not suggest).
+	Events int
+}
+
+// The default run limits: far enough below Temporal's hard limits that a
+// burst of requests arriving while a run winds down cannot reach them.
+const (
+	DefaultRunUpdates = 500
+	DefaultRunEvents  = 8000
+)
+
+func (l RunLimits) withDefaults() RunLimits {
+	if l.Updates <= 0 {
+		l.Updates = DefaultRunUpdates
+	}
+	if l.Events <= 0 {
+		l.Events = DefaultRunEvents
+	}
+	return l
+}
+
+// changeContinueAsNew versions continue-as-new in the hold phase and the
+// release retry loop: runs recorded before it replay without its checks.
+const changeContinueAsNew = "continue-as-new"
+
+// fixLimits records the run limits in the history (once per run), so that
+// a replay by a worker configured otherwise takes the same decisions.
+func (w *numberWorkflow) fixLimits(ctx workflow.Context) {
+	if !w.longLived || w.limitsFixed {
+		return
+	}
+	w.limitsFixed = true
+	var l RunLimits
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return w.limits }).Get(&l); err == nil {
+		w.limits = l
+	}
+}
+
+// shouldContinue says whether this run has grown enough to continue as
+// new. A run that handled nothing yet never does: its successor would
+// start no smaller.
+func (w *numberWorkflow) shouldContinue(ctx workflow.Context) bool {
+	if !w.longLived || w.handled == 0 {
+		return false
+	}
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= w.limits.Events || w.accepted >= w.limits.Updates
+}
+
+// continueWhenIdle continues as new once every running update handler has
+// finished. If pending becomes true first (a request the phase must act
+// on), done is false and the caller acts on it; it continues later.
+func (w *numberWorkflow) continueWhenIdle(ctx workflow.Context, next ContinuedRun, pending func() bool) (done bool, err error) {
+	if err := workflow.Await(ctx, func() bool { return pending() || workflow.AllHandlersFinished(ctx) }); err != nil {
+		return false, nil // cancelled: the caller's own wait sees it
+	}
+	if pending() {
+		return false, nil
+	}
+	return true, w.continueAsNew(ctx, next)
+}
+
+// continueAsNew drains the signals still waiting in their channels (each
+// one applied, so none is lost), and returns the error that ends this run
+// and starts the next one with next, completed from the run's state.
+func (w *numberWorkflow) continueAsNew(ctx workflow.Context, next ContinuedRun) error {
+	for _, s := range w.signals {
+		var teamID string
+		for s.ch.ReceiveAsync(&teamID) {
+			if teamID == w.req.TeamID {
+				s.apply()
+			}
+		}
+	}
+	next.Key = w.key
+	next.State = w.state
+	next.IsTrial = w.isTrial
+	next.Eligibility = w.elig
+	next.ConvertAsked, next.ReleaseAsked = w.convertAsked, w.releaseAsked
+	next.EndAttempts = w.endAttempts
+	next.PurchaseUpdateIDs = w.purchaseIDs
+	next.Runs = w.state.Runs + 1
+	if w.purchaseErr != nil {
+		next.PurchaseError = &PurchaseError{Type: errorType(w.purchaseErr), Message: w.purchaseErr.Error()}
+		var ae *temporal.ApplicationError
+		if errors.As(w.purchaseErr, &ae) {
+			next.PurchaseError.Message = ae.Message()
+		}
+	}
+	info := workflow.GetInfo(ctx)
+	workflow.GetLogger(ctx).Info("continuing as new", "phone_number", w.req.PhoneNumber, "phase", string(next.Phase),
+		"history_length", info.GetCurrentHistoryLength(), "accepted_updates", w.accepted, "runs", next.Runs)
+	req := w.req
+	req.Continued = &next
+	return workflow.NewContinueAsNewError(ctx, NumberWorkflowType, req)
+}
+
+// resume takes over from the run before.
+func (w *numberWorkflow) resume(c *ContinuedRun) {
+	w.resumed, w.longLived = true, true
+	w.key = c.Key
+	w.state = c.State
+	w.state.Runs = c.Runs
+	w.isTrial = c.IsTrial
+	w.elig = c.Eligibility
+	w.convertAsked, w.releaseAsked = c.ConvertAsked, c.ReleaseAsked
+	w.endAttempts = c.EndAttempts
+	w.purchaseIDs = c.PurchaseUpdateIDs
+	w.purchaseDone = true
+	if e := c.PurchaseError; e != nil {
+		w.purchaseErr = temporal.NewNonRetryableApplicationError(e.Message, e.Type, nil)
+		w.undoing = true
+	}
+}
+
+// nextRetry is when the release loop tries again unless asked sooner.
+func nextRetry(ctx workflow.Context) *time.Time {
+	t := workflow.Now(ctx).Add(releaseRetryInterval)
+	return &t
+}

@@ -1,0 +1,104 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// A purchase that fails once an order may have been placed gives the
+// number back to the provider before anything else is undone. When the
+// provider refuses or fails that release (a deletion lock, an outage
+// longer than one bounded try), the number may still be ours and billed:
+// the record stays pending and the plan slot taken, the purchase's
+// callers get their error at once, and the run tries again with back-off
+// until the provider confirms. Only then is the record marked failed and
+// the slot freed. Operators see such a run by its search attribute
+// NumberStatus = "releasing", by its state's Undo, and by an ERROR log
+// line at each failed try.
+
+// changeUndoKeepsSlot versions the undo that keeps the slot while the
+// release fails: runs recorded before it replay with the old undo, which
+// ignored a failed release.
+const changeUndoKeepsSlot = "undo-keeps-slot"
+
+// The back-off between tries: doubling from undoRetryFirst up to
+// undoRetryMax, so a lock held for months costs 24 tries a day.
+const (
+	undoRetryFirst = time.Minute
+	undoRetryMax   = time.Hour
+)
+
+func undoBackoff(attempts int) time.Duration {
+	d := undoRetryFirst
+	for i := 1; i < attempts && d < undoRetryMax; i++ {
+		d *= 2
+	}
+	return min(d, undoRetryMax)
+}
+
+// releaseForUndo is one bounded try at giving the number back.
+func (w *numberWorkflow) releaseForUndo(ctx workflow.Context) error {
+	c := workflow.WithActivityOptions(ctx, activities.UndoReleaseOptions())
+	return workflow.ExecuteActivity(c, acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}).Get(ctx, nil)
+}
+
+// undoFailed records a failed try, for operators and for the next one.
+func (w *numberWorkflow) undoFailed(ctx workflow.Context, err error) {
+	first := w.state.Undo == nil
+	if first {
+		w.state.Undo = &UndoState{}
+	}
+	u := w.state.Undo
+	u.Attempts++
+	u.LastError = errorType(err)
+	u.NextAttemptAt = workflow.Now(ctx).Add(undoBackoff(u.Attempts))
+	w.undoing = true
+	workflow.GetLogger(ctx).Error("a failed purchase could not give its number back to the provider; its plan slot stays taken and the release is retried",
+		"phone_number", w.req.PhoneNumber, "team_id", w.req.TeamID, "attempts", u.Attempts, "error_type", u.LastError, "error", err, "next_attempt_at", u.NextAttemptAt)
+	if first {
+		w.upsertSearchAttributes(ctx)
+	}
+}
+
+// giveBack retries the release of a failed purchase's number until the
+// provider confirms it, then marks the record failed and frees the slot.
+// A release refused for weeks makes the run continue as new now and then.
+func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
+	w.longLived = true // only runs of changeUndoKeepsSlot get here
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	w.fixLimits(dctx)
+	if w.state.Undo == nil {
+		w.state.Undo = &UndoState{} // a carried state always has one: try at once
+	}
+	for {
+		if wait := w.state.Undo.NextAttemptAt.Sub(workflow.Now(dctx)); wait > 0 {
+			_ = workflow.NewTimerWithOptions(dctx, wait, workflow.TimerOptions{Summary: "retry giving the number back"}).Get(dctx, nil)
+		}
+		w.handled++
+		err := w.releaseForUndo(dctx)
+		if err == nil {
+			break
+		}
+		w.undoFailed(dctx, err)
+		if w.shouldContinue(dctx) {
+			if done, err := w.continueWhenIdle(dctx, ContinuedRun{Phase: PhaseUndoing}, func() bool { return false }); done {
+				return err
+			}
+		}
+	}
+	dbCtx := workflow.WithActivityOptions(dctx, activities.DatabaseOptions())
+	_ = workflow.ExecuteActivity(dbCtx, acts.EndNumber, activities.EndInput{NumberID: w.state.Number.ID, Status: domain.NumberFailed}).Get(dctx, nil)
+	_ = workflow.ExecuteActivity(dbCtx, acts.CancelSlot, w.key).Get(dctx, nil)
+	workflow.GetLogger(ctx).Info("the failed purchase's number is given back; its plan slot is free",
+		"phone_number", w.req.PhoneNumber, "attempts", w.state.Undo.Attempts+1)
+	w.state.Undo = nil
+	w.undoing = false
+	w.state.Number.Status = domain.NumberFailed
+	w.upsertSearchAttributes(ctx)
+	return nil
+}
