@@ -41,6 +41,7 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(PhoneNumberWorkflow, workflow.RegisterOptions{Name: NumberWorkflowType})
 	r.RegisterWorkflowWithOptions(TeamBillingWorkflow, workflow.RegisterOptions{Name: TeamWorkflowType})
 	r.RegisterWorkflowWithOptions(ReconcileWorkflow, workflow.RegisterOptions{Name: ReconcileWorkflowType})
+	r.RegisterWorkflowWithOptions(ReleaseNumberWorkflow, workflow.RegisterOptions{Name: ReleaseWorkflowType})
 	r.RegisterActivity(a)
 }
 
