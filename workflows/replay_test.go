@@ -33,7 +33,12 @@ var recorded = []string{
 	"number-trial-converted-released-by-billing.json",
 	"number-purchase-failed-sold-meanwhile.json",
 	"billing-events-grace-release.json",
+	// Recorded before the change "unwatched-records" (reconcile.go): it
+	// replays only while that change stays behind its workflow.GetVersion.
 	"reconcile-orphans-and-missing.json",
+	"reconcile-unwatched-records.json",
+	"release-unwatched-trial-expired.json",
+	"release-unwatched-by-update.json",
 	// Recorded from the code of commit 269bcee, before the change
 	// "trial-conversion" (number.go): it replays only while that change
 	// stays behind its workflow.GetVersion. The recorder does not rewrite it.
