@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/workflows"
@@ -201,5 +205,68 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	metrics := scrape(t, base+"/metrics")
 	if !regexp.MustCompile(`(?m)^talkturo_reconcile_unwatched_repaired_total\{[^}]*\} 2$`).MatchString(metrics) {
 		t.Errorf("GET /metrics has no talkturo_reconcile_unwatched_repaired_total of 2")
+	}
+}
+
+// TestResetAfterTerminateCarriesOnWithTheSameKey: an operator resets a
+// terminated number's run (to its last workflow task); the new run holds
+// the number again with the purchase's key, and a release then goes
+// through it as usual, freeing the one slot.
+func TestResetAfterTerminateCarriesOnWithTheSameKey(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	_, base := s.app(roleAPI | roleWorker)
+	team, token := s.team(domain.PlanGrowth)
+	const e164 = "+14155550631"
+	id := buyActive(t, base, token, team, e164)
+	c := mustClient(t, s)
+	ctx := context.Background()
+	wf := workflows.NumberWorkflowID(e164)
+	desc, err := c.DescribeWorkflowExecution(ctx, wf, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstRun := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	terminate(t, s, e164)
+
+	var lastTask int64
+	it := c.GetWorkflowHistory(ctx, wf, firstRun, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			lastTask = e.GetEventId()
+		}
+	}
+	reset, err := c.ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace: s.cfg.TemporalNamespace, WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: wf, RunId: firstRun},
+		Reason: "ops: terminated by mistake", WorkflowTaskFinishEventId: lastTask, RequestId: domain.NewID("reset"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	var st workflows.NumberState
+	waitFor(t, 30*time.Second, func() bool {
+		st, err = svc.State(ctx, e164)
+		return err == nil && st.Number.Status == domain.NumberActive
+	}, "the reset run to hold the number")
+	if st.CustomerReference != wf+"/"+firstRun || reset.GetRunId() == firstRun {
+		t.Fatalf("the reset run %s works under key %q, want %s/%s", reset.GetRunId(), st.CustomerReference, wf, firstRun)
+	}
+	if n := held(t, s, team); n != 1 {
+		t.Fatalf("after the reset the team holds %d slots, want 1", n)
+	}
+	status, body := call(t, "DELETE", base+"/api/phone-numbers/purchase/"+id+"?teamId="+team, token, nil)
+	if status != 200 || body["phoneNumber"].(map[string]any)["status"] != "released" || slices.Contains(s.sim.OwnedNumbers(), e164) {
+		t.Fatalf("release after the reset: %d %v", status, body)
+	}
+	if n := held(t, s, team); n != 0 {
+		t.Fatalf("after the release the team holds %d slots", n)
+	}
+	if d, err := c.DescribeWorkflowExecution(ctx, wf, ""); err != nil || d.GetWorkflowExecutionInfo().GetType().GetName() != workflows.NumberWorkflowType {
+		t.Fatalf("the release ran in %v (%v), want the reset PhoneNumberWorkflow run", d.GetWorkflowExecutionInfo().GetType(), err)
 	}
 }
