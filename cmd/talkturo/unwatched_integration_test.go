@@ -148,19 +148,25 @@ func TestPurchaseOfANumberNoWorkflowWatches(t *testing.T) {
 
 // TestReconcileRepairsUnwatchedRecords: a terminated trial is released by
 // reconciliation once past its expiry; a stale pending purchase is undone;
-// a terminated paid number is only flagged.
+// a terminated paid number, and a stale pending purchase whose number
+// Telnyx holds, are only flagged.
 func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{env: map[string]string{"RECONCILE_INTERVAL": "8760h", "TRIAL_DURATION": "4s"}})
 	_, base := s.app(roleAPI | roleWorker)
 	free, freeToken := s.team(domain.PlanFree)
 	paid, paidToken := s.team(domain.PlanGrowth)
-	const trial, paidNumber, stale = "+14155550621", "+14155550622", "+14155550623"
+	const trial, paidNumber, stale, delivered = "+14155550621", "+14155550622", "+14155550623", "+14155550624"
 	trialID := buyActive(t, base, freeToken, free, trial)
 	terminate(t, s, trial)
 	paidID := buyActive(t, base, paidToken, paid, paidNumber)
 	terminate(t, s, paidNumber)
 	staleRec := plantStalePending(t, s, paid, stale)
+	// A stale pending purchase whose order did deliver the number.
+	deliveredRec := plantStalePending(t, s, paid, delivered)
+	if _, err := s.sim.AddOwned(delivered, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 
 	c := mustClient(t, s)
 	scheduleOf(t, c)
@@ -175,8 +181,8 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	for _, f := range res.Unwatched {
 		outcomes[f.PhoneNumber] = f.Outcome
 	}
-	want := map[string]string{trial: "release_started", stale: "release_started", paidNumber: "flagged"}
-	if res.UnwatchedCount != 3 || len(outcomes) != 3 {
+	want := map[string]string{trial: "release_started", stale: "release_started", paidNumber: "flagged", delivered: "held_at_provider"}
+	if res.UnwatchedCount != 4 || len(outcomes) != 4 {
 		t.Fatalf("unwatched %d: %v, want %v", res.UnwatchedCount, outcomes, want)
 	}
 	for e164, o := range want {
@@ -196,12 +202,18 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	if slices.Contains(owned, trial) || !slices.Contains(owned, paidNumber) {
 		t.Fatalf("Telnyx holds %v: want the expired trial released, the paid number kept", owned)
 	}
+	if n, err := s.numbers.Get(context.Background(), paid, deliveredRec.ID); err != nil || n.Status != domain.NumberPending || !slices.Contains(owned, delivered) {
+		t.Fatalf("the pending record whose number Telnyx holds: %+v, %v; want it left pending and held, for an operator", n, err)
+	}
+	if len(res.Orphans) != 0 {
+		t.Fatalf("orphans %+v: a number a pending record holds is no orphan", res.Orphans)
+	}
 	if n, err := s.numbers.Get(context.Background(), paid, paidID); err != nil || n.Status != domain.NumberActive {
 		t.Fatalf("the flagged paid number: %+v, %v; want it active, untouched", n, err)
 	}
 	// The slot is freed last, a moment after the record ends.
 	waitFor(t, 30*time.Second, func() bool { return held(t, s, free) == 0 }, "the free team's slot to be freed after its trial expired")
-	waitFor(t, 30*time.Second, func() bool { return held(t, s, paid) == 1 }, "the stale purchase's slot to be freed (the paid number's kept)")
+	waitFor(t, 30*time.Second, func() bool { return held(t, s, paid) == 2 }, "the stale purchase's slot to be freed (the paid number's and the delivered one's kept)")
 	metrics := scrape(t, base+"/metrics")
 	if !regexp.MustCompile(`(?m)^talkturo_reconcile_unwatched_repaired_total\{[^}]*\} 2$`).MatchString(metrics) {
 		t.Errorf("GET /metrics has no talkturo_reconcile_unwatched_repaired_total of 2")
