@@ -38,8 +38,9 @@ type ReleaseNumberInput struct {
 //     another team's by now, and is never touched.
 //
 // The update release (ReleaseRequest, the record's team only) joins it and
-// returns the number as it ends; the query state answers like the number
-// workflow's.
+// returns the number as it ends; the update purchase is refused
+// (number_in_purchase) while it runs; the query state answers like the
+// number workflow's.
 func ReleaseNumberWorkflow(ctx workflow.Context, in ReleaseNumberInput) (NumberView, error) {
 	r := &releaseRun{in: in}
 	r.state = NumberState{TeamID: in.TeamID, Number: NumberView{ID: in.NumberID, PhoneNumber: in.PhoneNumber}}
@@ -58,6 +59,17 @@ func ReleaseNumberWorkflow(ctx workflow.Context, in ReleaseNumberInput) (NumberV
 				return appError(domain.CodeNotFound, "The team holds no such number.")
 			}
 			return nil
+		}})
+	if err != nil {
+		return NumberView{}, err
+	}
+	// A purchase meeting this run (update-with-start joins the open run of
+	// the number's ID, whatever its type) is refused before it leaves any
+	// history: it may try again once the release is done.
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdatePurchase,
+		func(workflow.Context, PurchaseRequest) (PurchaseResult, error) { return PurchaseResult{}, nil },
+		workflow.UpdateHandlerOptions{Validator: func(req PurchaseRequest) error {
+			return appError(domain.CodeNumberInPurchase, "%s is being released right now; try again in a minute.", req.PhoneNumber)
 		}})
 	if err != nil {
 		return NumberView{}, err

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +103,27 @@ func TestReleaseNumberWorkflowEndsWhatTheRecordSays(t *testing.T) {
 				t.Fatalf("slot calls %+v, want %d release(s) and %d cancel(s) of %s", calls, tc.released, tc.cancl, key)
 			}
 		})
+	}
+}
+
+// A purchase that update-with-start hands to a running release is refused
+// by the validator with number_in_purchase.
+func TestReleaseNumberWorkflowRefusesAPurchase(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(ReleaseNumberWorkflow, workflow.RegisterOptions{Name: ReleaseWorkflowType})
+	env.RegisterActivity(&activities.Activities{})
+	rec := domain.PhoneNumber{ID: "pn_1", TeamID: "team_1", PhoneNumber: "+14155550702", Status: domain.NumberReleased}
+	env.OnActivity("LoadNumber", anyCtx, anyArg).Return(rec, nil).After(time.Minute)
+	var refused error
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdatePurchase, "p-1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { refused = err },
+			OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, PurchaseRequest{PhoneNumber: rec.PhoneNumber, TeamID: "team_2"})
+	}, time.Second)
+	env.ExecuteWorkflow(ReleaseWorkflowType, ReleaseNumberInput{NumberID: rec.ID, TeamID: rec.TeamID, PhoneNumber: rec.PhoneNumber})
+	if de := ToDomainError(refused); domain.ErrorKind(de) != domain.KindConflict || !strings.Contains(de.Error(), domain.CodeNumberInPurchase) {
+		t.Fatalf("purchase during a release: %v, want number_in_purchase", refused)
 	}
 }
