@@ -20,6 +20,9 @@ type Activities struct {
 	Numbers  domain.PhoneNumberStore
 	Accounts domain.AccountStore
 	Provider domain.NumberProvider
+	// Workflows asks Temporal about number workflows (reconciliation of
+	// unwatched records); nil finds none.
+	Workflows NumberWorkflows
 	// TrialDuration is how long a free team's number is held (TRIAL_DURATION).
 	TrialDuration time.Duration
 	// OrderPollInterval is how often a pending order is looked at.

@@ -64,8 +64,16 @@ func (fuzzWorkflows) Purchase(_ context.Context, req workflows.PurchaseRequest, 
 	return workflows.PurchaseOutcome{Result: workflows.PurchaseResult{Number: view, Eligibility: elig}}, nil
 }
 
+// Release leaves the record as it is (the answer must not depend on
+// earlier inputs), so it reports the release as still in progress: a
+// release reported done while the record is live would be a 503.
 func (fuzzWorkflows) Release(_ context.Context, e164 string, _ workflows.ReleaseRequest, _ time.Duration) (workflows.NumberView, bool, error) {
-	return workflows.NumberView{PhoneNumber: e164, Status: domain.NumberReleased}, false, nil
+	return workflows.NumberView{PhoneNumber: e164, Status: domain.NumberActive}, true, nil
+}
+
+// ReleaseUnwatched answers as a purchase still running would.
+func (fuzzWorkflows) ReleaseUnwatched(context.Context, domain.PhoneNumber, string, time.Duration) (workflows.NumberView, bool, error) {
+	return workflows.NumberView{}, false, workflows.ErrNumberWorkflowRunning
 }
 
 func (fuzzWorkflows) SendBillingEvent(context.Context, workflows.BillingEvent) error { return nil }

@@ -53,6 +53,10 @@ func (scriptedWorkflows) Release(context.Context, string, workflows.ReleaseReque
 	return workflows.NumberView{}, false, errors.New("not scripted")
 }
 
+func (scriptedWorkflows) ReleaseUnwatched(context.Context, domain.PhoneNumber, string, time.Duration) (workflows.NumberView, bool, error) {
+	return workflows.NumberView{}, false, errors.New("not scripted")
+}
+
 func (scriptedWorkflows) SendBillingEvent(context.Context, workflows.BillingEvent) error {
 	return errors.New("not scripted")
 }

@@ -21,6 +21,9 @@ import (
 type NumberWorkflows interface {
 	Purchase(ctx context.Context, req workflows.PurchaseRequest, updateID string, wait time.Duration) (workflows.PurchaseOutcome, error)
 	Release(ctx context.Context, e164 string, req workflows.ReleaseRequest, wait time.Duration) (view workflows.NumberView, pending bool, err error)
+	// ReleaseUnwatched releases a live record whose purchase workflow is
+	// not running; workflows.ErrNumberWorkflowRunning when it is.
+	ReleaseUnwatched(ctx context.Context, n domain.PhoneNumber, reason string, wait time.Duration) (view workflows.NumberView, pending bool, err error)
 	SendBillingEvent(ctx context.Context, ev workflows.BillingEvent) error
 }
 
@@ -86,9 +89,11 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 		return c.Status(claim.ResponseStatus).Send(claim.ResponseBody)
 	}
 	started := time.Now()
-	outcome, err := s.workflows.Purchase(ctx, workflows.PurchaseRequest{
-		PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID,
-	}, claim.Target, s.cfg.PurchaseWait)
+	preq := workflows.PurchaseRequest{PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID}
+	outcome, err := s.workflows.Purchase(ctx, preq, claim.Target, s.cfg.PurchaseWait)
+	if s.recoverUnwatched(c, e164, err) {
+		outcome, err = s.workflows.Purchase(ctx, preq, claim.Target, s.cfg.PurchaseWait)
+	}
 	s.metrics.purchased(started, outcome.Pending, err)
 	if err != nil {
 		de := toDomainError(err)
@@ -113,6 +118,37 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 		PhoneNumber: purchasedJSON(outcome.Result.Number, "Phone number purchased successfully"),
 		Eligibility: outcome.Result.Eligibility,
 	})
+}
+
+// recoverUnwatched ends the live record that refused a purchase when no
+// workflow watches it (its run was terminated, or Temporal's state is
+// gone) and ending it is safe: a pending purchase, undone, or a trial past
+// its expiry, released. It reports whether it did, so that the purchase is
+// tried again. A number another team holds active is theirs: the refusal
+// stands (number_unavailable), and so does one a running purchase holds.
+func (s *Server) recoverUnwatched(c *fiber.Ctx, e164 string, err error) bool {
+	var de *domain.Error
+	if !errors.As(err, &de) || (de.Code != domain.CodeNumberInPurchase && de.Code != domain.CodeNumberUnavailable) {
+		return false
+	}
+	ctx := c.UserContext()
+	n, err := s.numbers.LiveByNumber(ctx, e164)
+	if err != nil {
+		return false
+	}
+	expired := n.IsTrial && n.TrialExpiresAt != nil && !time.Now().Before(*n.TrialExpiresAt)
+	if n.Status != domain.NumberPending && !(n.Status == domain.NumberActive && expired) {
+		return false
+	}
+	view, pending, err := s.workflows.ReleaseUnwatched(ctx, n, "purchase", s.cfg.PurchaseWait)
+	if err != nil || pending || view.Status.Live() {
+		if err != nil && !errors.Is(err, workflows.ErrNumberWorkflowRunning) {
+			requestLogger(c, s.log).Warn("ending an unwatched record of the number failed", "phone_number", e164, "number_id", n.ID, "error", err)
+		}
+		return false
+	}
+	requestLogger(c, s.log).Warn("ended a record of the number that no workflow watched", "phone_number", e164, "number_id", n.ID, "team_id", n.TeamID, "status", string(view.Status))
+	return true
 }
 
 // answer sends a final purchase answer, kept for the Idempotency-Key (if
@@ -257,27 +293,37 @@ func (s *Server) releaseNumber(c *fiber.Ctx) error {
 		return err
 	}
 	message, status := "The phone number was released.", http.StatusOK
-	switch n.Status {
-	case domain.NumberPending:
-		return &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "The number is still being bought; release it once it is active."}
-	case domain.NumberActive:
-		_, pending, err := s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api", RequestKey: releaseKey(c, n.ID)}, s.cfg.PurchaseWait)
-		switch {
-		case errors.Is(err, domain.ErrNotFound):
-			// The run ended meanwhile (the trial expired): answer with the
-			// number as it now is.
-		case err != nil:
-			return err
-		case pending:
-			message, status = "The release is in progress; the number shows as released once Telnyx confirms.", http.StatusAccepted
-		}
-		if n, err = s.numbers.Get(ctx, teamID, n.ID); err != nil {
-			return err
-		}
-		if n.Status != domain.NumberActive && n.Status != domain.NumberReleased {
-			message = "The phone number was already " + string(n.Status) + "."
-		}
-	default:
+	if !n.Status.Live() {
+		message = "The phone number was already " + string(n.Status) + "."
+		return c.Status(status).JSON(releaseResponse{Success: true, PhoneNumber: s.listed(ctx, n), Message: message})
+	}
+	was := n.Status
+	pending, err := false, error(domain.ErrNotFound)
+	if was == domain.NumberActive {
+		_, pending, err = s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api", RequestKey: releaseKey(c, n.ID)}, s.cfg.PurchaseWait)
+	}
+	if errors.Is(err, domain.ErrNotFound) {
+		// No purchase workflow runs for the number: it ended meanwhile (the
+		// trial expired), an operator terminated it, or Temporal's state
+		// is gone. A release run of its own releases the record if it is
+		// still live; a purchase still under way refuses (409).
+		_, pending, err = s.workflows.ReleaseUnwatched(ctx, n, "api", s.cfg.PurchaseWait)
+	}
+	if err != nil {
+		return err
+	}
+	if n, err = s.numbers.Get(ctx, teamID, n.ID); err != nil {
+		return err
+	}
+	switch {
+	case pending:
+		message, status = "The release is in progress; the number shows as released once Telnyx confirms.", http.StatusAccepted
+	case n.Status.Live():
+		// Never a 200 while the number is held.
+		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The release did not complete; try again."}
+	case was == domain.NumberPending:
+		message = "The purchase of this number had stopped before it completed; it was undone and nothing is kept."
+	case n.Status != domain.NumberReleased:
 		message = "The phone number was already " + string(n.Status) + "."
 	}
 	return c.Status(status).JSON(releaseResponse{Success: true, PhoneNumber: s.listed(ctx, n), Message: message})

@@ -85,11 +85,23 @@ func (s *Server) search(c *fiber.Ctx) error {
 		s.probe.observe(err)
 		return err
 	}
+	// Telnyx still offers a number whose record some team holds when that
+	// record outlived its purchase's workflow (terminated, or Temporal's
+	// dev state deleted): buying it would fail, so it is left out. One
+	// indexed query for the page.
+	offered := make([]string, 0, len(found))
+	for _, n := range found {
+		offered = append(offered, n.PhoneNumber)
+	}
+	held, err := s.numbers.LiveAmong(ctx, offered)
+	if err != nil {
+		return err
+	}
 	resp := searchResponse{Success: true, Numbers: make([]availableNumber, 0, len(found)), Provider: domain.ProviderName}
 	for _, n := range found {
 		// A best-effort result is a near match (another area code, say):
 		// showing it as an answer to the filter would mislead.
-		if n.BestEffort {
+		if n.BestEffort || held[n.PhoneNumber] {
 			continue
 		}
 		features := n.Features

@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/api"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
 )
 
 const searchPath = "/api/phone-numbers/search"
@@ -452,5 +455,42 @@ func TestSearchSurvivesOccasionalProviderErrors(t *testing.T) {
 	}
 	if ok < 8 {
 		t.Errorf("only %d of 10 searches succeeded with a 30%% provider error rate and retries", ok)
+	}
+}
+
+// A number the database holds live (pending or active, of any team) is
+// left out of a search even though Telnyx still offers it: its record
+// outlived its workflow, and buying it would fail.
+func TestSearchLeavesOutNumbersTheDatabaseHolds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.newAccount("held@example.com")
+	other := e.newAccount("held-other@example.com")
+	body := `{"filters": {"countryCode": "US", "areaCode": "415", "limit": 5}}`
+	before := numbersOf(t, e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: body}))
+	if len(before) < 3 {
+		t.Fatalf("search found %v, want at least 3 numbers", before)
+	}
+	numbers := persistence.NewPhoneNumberStore(e.db)
+	for i, holder := range []account{acct, other} {
+		n, err := numbers.CreatePending(t.Context(), domain.PhoneNumber{ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: holder.TeamID,
+			PhoneNumber: before[i], CreatedByUserID: holder.UserID, WorkflowID: "phone-number:" + before[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if _, err := numbers.Activate(t.Context(), domain.ActivateNumber{ID: n.ID, ProviderNumberID: "tx_1"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	after := numbersOf(t, e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: body}))
+	for _, held := range before[:2] {
+		if slices.Contains(after, held) {
+			t.Errorf("search still offers %s, which the database holds (found %v)", held, after)
+		}
+	}
+	if !slices.Contains(after, before[2]) {
+		t.Errorf("search no longer offers %s, which nobody holds (found %v)", before[2], after)
 	}
 }

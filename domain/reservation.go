@@ -40,4 +40,8 @@ type SlotStore interface {
 	// Cancel frees the slot of a purchase that was undone, and gives a free
 	// team its trial back.
 	Cancel(ctx context.Context, key string) error
+	// HeldKeyOf returns the key of the held slot the live record n was
+	// bought under ("" when none is held), for a release that runs
+	// without the purchase's workflow.
+	HeldKeyOf(ctx context.Context, n PhoneNumber) (string, error)
 }

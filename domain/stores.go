@@ -129,6 +129,9 @@ type PhoneNumberStore interface {
 	// LiveByNumber returns the live record of an E.164 number, or
 	// ErrNotFound when no team holds it.
 	LiveByNumber(ctx context.Context, e164 string) (PhoneNumber, error)
+	// LiveAmong returns which of the E.164 numbers some team holds live,
+	// in one query (search leaves them out).
+	LiveAmong(ctx context.Context, e164s []string) (map[string]bool, error)
 }
 
 // IdempotencyClaim is what an Idempotency-Key stands for.

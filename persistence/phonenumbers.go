@@ -69,8 +69,9 @@ func NewPhoneNumberStore(db *gorm.DB) *PhoneNumberStore {
 // Creating an id that exists returns the stored record unchanged. When
 // another live record holds the number, the result is a *domain.Error of
 // KindConflict: code already_owned when that record is the same team's
-// active number, and number_in_purchase otherwise (another purchase,
-// of this team or another, is under way). A team or buyer that does not
+// active number, number_unavailable when it is another team's active
+// number, and number_in_purchase when it is pending (another purchase, of
+// this team or another, is under way, or stopped without ending it). A team or buyer that does not
 // exist is domain.ErrNotFound.
 func (s *PhoneNumberStore) CreatePending(ctx context.Context, n domain.PhoneNumber) (domain.PhoneNumber, error) {
 	switch {
@@ -163,14 +164,25 @@ func (s *PhoneNumberStore) liveHolder(ctx context.Context, e164 string) (phoneNu
 }
 
 // liveNumberConflict explains why n cannot be recorded while holder (when
-// found) holds its number.
+// found) holds its number. An active number is owned, whether or not its
+// workflow still runs: the team's own is already_owned, another team's
+// number_unavailable, as the purchase's own validator answers while the
+// workflow runs.
 func liveNumberConflict(n domain.PhoneNumber, holder phoneNumberModel, found bool) *domain.Error {
-	if found && holder.TeamID == n.TeamID && domain.NumberStatus(holder.Status) == domain.NumberActive {
+	if found && domain.NumberStatus(holder.Status) == domain.NumberActive {
+		if holder.TeamID == n.TeamID {
+			return &domain.Error{
+				Kind:    domain.KindConflict,
+				Code:    domain.CodeAlreadyOwned,
+				Field:   "phoneNumber",
+				Message: "This team already owns " + n.PhoneNumber + ".",
+			}
+		}
 		return &domain.Error{
 			Kind:    domain.KindConflict,
-			Code:    domain.CodeAlreadyOwned,
+			Code:    domain.CodeNumberUnavailable,
 			Field:   "phoneNumber",
-			Message: "This team already owns " + n.PhoneNumber + ".",
+			Message: "The number " + n.PhoneNumber + " is no longer available; search again and pick another.",
 		}
 	}
 	return &domain.Error{
@@ -603,4 +615,37 @@ func (s *PhoneNumberStore) LiveByNumber(ctx context.Context, e164 string) (domai
 		return domain.PhoneNumber{}, domain.ErrNotFound
 	}
 	return m.toDomain(), nil
+}
+
+// maxLiveAmong bounds one LiveAmong call: a search page at most.
+const maxLiveAmong = 1000
+
+// LiveAmong returns which of the E.164 numbers some team holds live
+// (pending or active), in one query: an index lookup per number on
+// phone_numbers_live_number_key, cheap enough for every search.
+func (s *PhoneNumberStore) LiveAmong(ctx context.Context, e164s []string) (map[string]bool, error) {
+	held := map[string]bool{}
+	if len(e164s) == 0 {
+		return held, nil
+	}
+	if len(e164s) > maxLiveAmong {
+		return nil, domain.Invalid("phoneNumbers", "At most %d numbers can be looked up at once.", maxLiveAmong)
+	}
+	clean := make([]string, 0, len(e164s))
+	for _, e := range e164s {
+		if !malformedText(e) {
+			clean = append(clean, e)
+		}
+	}
+	var rows []string
+	err := s.db.WithContext(ctx).Raw(`
+		SELECT phone_number FROM phone_numbers
+		WHERE status IN `+liveStatuses+` AND phone_number IN ?`, clean).Scan(&rows).Error
+	if err != nil {
+		return nil, storeError("looking up live numbers", err)
+	}
+	for _, e := range rows {
+		held[e] = true
+	}
+	return held, nil
 }

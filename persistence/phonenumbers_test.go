@@ -140,7 +140,7 @@ func TestCreatePendingRefusesALiveNumber(t *testing.T) {
 		t.Errorf("already_owned message %q does not name the number", de.Message)
 	}
 	_, err = store.CreatePending(ctx, pendingNumber(b, e164))
-	wantError(t, "another team, number active", err, domain.KindConflict, domain.CodeNumberInPurchase)
+	wantError(t, "another team, number active", err, domain.KindConflict, domain.CodeNumberUnavailable)
 
 	// Once released, the number may be bought again.
 	if _, err := store.End(ctx, pending.ID, domain.NumberReleased); err != nil {

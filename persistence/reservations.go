@@ -203,3 +203,35 @@ func (s *ReservationStore) free(ctx context.Context, workflowID string, giveTria
 		WHERE teams.id = released.team_id`, workflowID, giveTrialBack).Error
 	return storeError("freeing a plan slot", err)
 }
+
+// HeldKeyOf returns the key of the held reservation that the live number
+// record n was bought under, or "" when none is held. Records do not
+// store the key (the workflow ID with its first run's ID); it is derived:
+// the reservation of the same team and number, under the record's
+// workflow ID, taken last before the record was created (a purchase
+// reserves its slot before it records its number, so a later purchase's
+// reservation, taken while the record stood, never matches).
+//
+// It serves releases of a record whose workflow is no longer running.
+func (s *ReservationStore) HeldKeyOf(ctx context.Context, n domain.PhoneNumber) (string, error) {
+	switch {
+	case n.TeamID == "" || n.PhoneNumber == "" || n.WorkflowID == "":
+		return "", domain.Invalid("phoneNumber", "Finding a number's plan slot needs its team, number and workflow ID.")
+	case n.CreatedAt.IsZero():
+		return "", domain.Invalid("createdAt", "Finding a number's plan slot needs the record's creation time.")
+	}
+	var keys []string
+	err := s.db.WithContext(ctx).Raw(`
+		SELECT workflow_id FROM number_reservations
+		WHERE team_id = ? AND phone_number = ? AND status = 'held'
+		  AND starts_with(workflow_id, ?) AND created_at <= ?
+		ORDER BY created_at DESC
+		LIMIT 1`, n.TeamID, n.PhoneNumber, n.WorkflowID+"/", n.CreatedAt).Scan(&keys).Error
+	if err != nil {
+		return "", storeError("finding a number's plan slot", err)
+	}
+	if len(keys) == 0 {
+		return "", nil
+	}
+	return keys[0], nil
+}

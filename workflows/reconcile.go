@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/domain"
 )
 
 // The reconciliation contract: a Temporal Schedule starts
@@ -63,7 +64,25 @@ type ReconcileResult struct {
 	// look found.
 	MissingCandidates int
 	Missing           []activities.Missing
+	// UnwatchedCount counts the live records whose number's workflow is
+	// not running; Unwatched lists the first ones (due ones first) with
+	// what the run did. Runs of code before the change "unwatched-records"
+	// leave them empty.
+	UnwatchedCount int                `json:",omitempty"`
+	Unwatched      []UnwatchedFinding `json:",omitempty"`
 }
+
+// UnwatchedFinding is an unwatched record and what the run did about it.
+type UnwatchedFinding struct {
+	activities.Unwatched
+	// Outcome is one of the activities.Unwatched* outcomes.
+	Outcome string
+	Error   string `json:",omitempty"`
+}
+
+// changeUnwatchedRecords versions the search for unwatched records:
+// runs recorded before it replay without its activities.
+const changeUnwatchedRecords = "unwatched-records"
 
 // Metrics of reconciliation. Counters, so that the sum over every worker
 // that ran a reconciliation is meaningful: alert on an increase of
@@ -75,6 +94,8 @@ const (
 	metricOrphansReleased = "talkturo_reconcile_orphans_released_total"
 	metricOrphansBlocked  = "talkturo_reconcile_orphans_blocked_total"
 	metricMissingFound    = "talkturo_reconcile_missing_found_total"
+	metricUnwatchedFound  = "talkturo_reconcile_unwatched_found_total"
+	metricUnwatchedRepair = "talkturo_reconcile_unwatched_repaired_total"
 	metricLastRun         = "talkturo_reconcile_last_run_timestamp_seconds"
 )
 
@@ -138,6 +159,12 @@ func ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (ReconcileResult
 		logOrphan(logger, f)
 	}
 
+	if workflow.GetVersion(ctx, changeUnwatchedRecords, workflow.DefaultVersion, 1) >= 1 {
+		if err := reconcileUnwatched(ctx, actx, in, &res); err != nil {
+			return res, err
+		}
+	}
+
 	if len(drift.Missing) > 0 {
 		if in.MissingRecheckAfter > 0 {
 			if err := workflow.Sleep(ctx, in.MissingRecheckAfter); err != nil {
@@ -163,7 +190,8 @@ func ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (ReconcileResult
 	metrics.Gauge(metricLastRun).Update(float64(workflow.Now(ctx).Unix()))
 	logger.Info("reconcile: run finished",
 		"owned_at_provider", res.OwnedAtProvider, "live_in_database", res.LiveInDatabase,
-		"orphans", res.OrphanCount, "released", res.Released, "blocked", blocked, "missing", len(res.Missing))
+		"orphans", res.OrphanCount, "released", res.Released, "blocked", blocked, "missing", len(res.Missing),
+		"unwatched", res.UnwatchedCount)
 	return res, nil
 }
 
@@ -184,4 +212,58 @@ func logOrphan(logger log.Logger, f OrphanFinding) {
 	default:
 		logger.Info(msg, kv...)
 	}
+}
+
+// reconcileUnwatched finds the live records whose number's workflow is
+// not running (terminated, cancelled mid-way, or lost with Temporal's
+// state) and repairs what is safe: a trial past its expiry is released,
+// a pending purchase whose number Telnyx does not hold is undone. An
+// active paid number is only flagged: whether the team keeps it is an
+// operator's call. Releases count against MaxReleases like orphans: many
+// at once look more like a wrong database than drift.
+func reconcileUnwatched(ctx, actx workflow.Context, in ReconcileInput, res *ReconcileResult) error {
+	logger := workflow.GetLogger(ctx)
+	var rep activities.UnwatchedReport
+	if err := workflow.ExecuteActivity(actx, acts.FindUnwatched).Get(ctx, &rep); err != nil {
+		return err
+	}
+	res.UnwatchedCount = rep.Count
+	releases := 0
+	for _, u := range rep.Records {
+		if u.Due && u.Status == domain.NumberActive {
+			releases++
+		}
+	}
+	withhold := in.MaxReleases > 0 && releases > in.MaxReleases
+	repaired := 0
+	for _, u := range rep.Records {
+		f := UnwatchedFinding{Unwatched: u, Outcome: activities.UnwatchedFlagged}
+		switch {
+		case !u.Due:
+		case withhold && u.Status == domain.NumberActive:
+			f.Outcome = activities.UnwatchedWithheld
+		default:
+			if err := workflow.ExecuteActivity(actx, acts.RepairUnwatched, u).Get(ctx, &f.Outcome); err != nil {
+				f.Outcome, f.Error = activities.UnwatchedFailed, err.Error()
+			}
+		}
+		if f.Outcome == activities.UnwatchedReleaseStarted {
+			repaired++
+		}
+		res.Unwatched = append(res.Unwatched, f)
+		kv := []any{"phone_number", u.PhoneNumber, "team_id", u.TeamID, "number_id", u.NumberID, "status", string(u.Status),
+			"is_trial", u.IsTrial, "number_workflow_id", u.WorkflowID, "outcome", f.Outcome}
+		if f.Error != "" {
+			kv = append(kv, "error", f.Error)
+		}
+		logger.Warn("reconcile: number live in the database has no running workflow", kv...)
+	}
+	if withhold {
+		logger.Error("reconcile: more unwatched trials are due for release than one run may release; none released. Check that the database and the Temporal cluster belong together",
+			"due", releases, "max_releases", in.MaxReleases)
+	}
+	metrics := workflow.GetMetricsHandler(ctx)
+	metrics.Counter(metricUnwatchedFound).Inc(int64(rep.Count))
+	metrics.Counter(metricUnwatchedRepair).Inc(int64(repaired))
+	return nil
 }

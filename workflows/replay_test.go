@@ -33,6 +33,8 @@ var recorded = []string{
 	"number-trial-converted-released-by-billing.json",
 	"number-purchase-failed-sold-meanwhile.json",
 	"billing-events-grace-release.json",
+	// Recorded before the change "unwatched-records" (reconcile.go): it
+	// replays only while that change stays behind its workflow.GetVersion.
 	"reconcile-orphans-and-missing.json",
 	// Continue-as-new ("continue-as-new", number_continue.go): the run
 	// that continued, behind a deletion lock, and the run after it.
@@ -47,6 +49,9 @@ var recorded = []string{
 	"number-paid-purchase-release-before-continue-as-new.json",
 	"number-trial-expired-before-continue-as-new.json",
 	"number-purchase-failed-sold-meanwhile-before-continue-as-new.json",
+	"reconcile-unwatched-records.json",
+	"release-unwatched-trial-expired.json",
+	"release-unwatched-by-update.json",
 	// Recorded from the code of commit 269bcee, before the change
 	// "trial-conversion" (number.go): it replays only while that change
 	// stays behind its workflow.GetVersion. The recorder does not rewrite it.

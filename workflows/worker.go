@@ -51,6 +51,7 @@ func registerWithLimits(r interface {
 	r.RegisterWorkflowWithOptions(numberWorkflowWith(limits), workflow.RegisterOptions{Name: NumberWorkflowType})
 	r.RegisterWorkflowWithOptions(TeamBillingWorkflow, workflow.RegisterOptions{Name: TeamWorkflowType})
 	r.RegisterWorkflowWithOptions(ReconcileWorkflow, workflow.RegisterOptions{Name: ReconcileWorkflowType})
+	r.RegisterWorkflowWithOptions(ReleaseNumberWorkflow, workflow.RegisterOptions{Name: ReleaseWorkflowType})
 	r.RegisterActivity(a)
 }
 

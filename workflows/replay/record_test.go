@@ -66,6 +66,7 @@ type recorder struct {
 	c        client.Client
 	sim      *telnyxsim.Simulator
 	accounts *persistence.AccountStore
+	numbers  *persistence.PhoneNumberStore
 	// svc runs purchases on the worker whose trials last longTrial;
 	// shortTrialSvc on the one whose trials last shortTrial; shortRunSvc
 	// on one whose number workflow continues as new after two updates.
@@ -104,7 +105,7 @@ func newRecorder(t *testing.T) *recorder {
 	sim := telnyxsim.New(telnyxsim.Options{OrderLatency: 100 * time.Millisecond})
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
-	r := &recorder{sim: sim, accounts: persistence.NewAccountStore(db)}
+	r := &recorder{sim: sim, accounts: persistence.NewAccountStore(db), numbers: persistence.NewPhoneNumberStore(db)}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := workflows.NewClient(workflows.ClientConfig{HostPort: srv.HostPort(), Namespace: srv.Namespace()}, log)
@@ -121,6 +122,7 @@ func newRecorder(t *testing.T) *recorder {
 			Numbers:           persistence.NewPhoneNumberStore(db),
 			Accounts:          r.accounts,
 			Provider:          provider,
+			Workflows:         workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: queue}),
 			TrialDuration:     trial,
 			OrderPollInterval: 50 * time.Millisecond,
 			GracePeriod:       gracePeriod,

@@ -1,0 +1,284 @@
+package main
+
+// Integration tests of number records that no workflow watches: an
+// operator terminated the number's workflow, or Temporal's state is gone
+// while the database kept the record.
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/workflows"
+)
+
+// terminate terminates the number's workflow as an operator does in the
+// Temporal UI, and waits until it is closed.
+func terminate(t *testing.T, s *stack, e164 string) {
+	t.Helper()
+	c := mustClient(t, s)
+	if err := c.TerminateWorkflow(context.Background(), workflows.NumberWorkflowID(e164), "", "ops: terminated by the test"); err != nil {
+		t.Fatalf("terminate %s: %v", e164, err)
+	}
+}
+
+// buyActive buys e164 for the team through the API and returns its id.
+func buyActive(t *testing.T, base, token, team, e164 string) string {
+	t.Helper()
+	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team})
+	if status != 200 {
+		t.Fatalf("purchase of %s: %d %v", e164, status, body)
+	}
+	return body["phoneNumber"].(map[string]any)["id"].(string)
+}
+
+// plantStalePending records e164 as pending for the team with its plan
+// slot held, as a purchase does before ordering, with no workflow at all:
+// what `make run` leaves after .data is deleted.
+func plantStalePending(t *testing.T, s *stack, team, e164 string) domain.PhoneNumber {
+	t.Helper()
+	ctx := context.Background()
+	db, err := persistence.Open(ctx, s.cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = persistence.Close(db) })
+	wf := workflows.NumberWorkflowID(e164)
+	if _, err := persistence.NewReservationStore(db).Reserve(ctx, team, wf+"/lost-run", e164); err != nil {
+		t.Fatal(err)
+	}
+	var userID string
+	if err := db.Raw("SELECT user_id FROM team_memberships WHERE team_id = ? LIMIT 1", team).Scan(&userID).Error; err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.numbers.CreatePending(ctx, domain.PhoneNumber{ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: team,
+		PhoneNumber: e164, CreatedByUserID: userID, WorkflowID: wf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func held(t *testing.T, s *stack, team string) int {
+	t.Helper()
+	e, err := s.accounts.Eligibility(context.Background(), team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.CurrentCount
+}
+
+// TestReleaseAfterTerminateReleasesTheNumber: the number's workflow was
+// terminated while it held the number; DELETE answers 200 only once the
+// number is released at Telnyx and recorded released, with its slot free.
+func TestReleaseAfterTerminateReleasesTheNumber(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	_, base := s.app(roleAPI | roleWorker)
+	team, token := s.team(domain.PlanGrowth)
+	const e164 = "+14155550601"
+	id := buyActive(t, base, token, team, e164)
+	terminate(t, s, e164)
+
+	status, body := call(t, "DELETE", base+"/api/phone-numbers/purchase/"+id+"?teamId="+team, token, nil)
+	if status != 200 || body["phoneNumber"].(map[string]any)["status"] != "released" {
+		t.Fatalf("release after terminate: %d %v", status, body)
+	}
+	if slices.Contains(s.sim.OwnedNumbers(), e164) {
+		t.Fatal("answered 200, but Telnyx still holds the number")
+	}
+	_, list := call(t, "GET", base+"/api/phone-numbers/purchase?includeReleased=true&teamId="+team, token, nil)
+	if n := list["numbers"].([]any); len(n) != 1 || n[0].(map[string]any)["status"] != "released" {
+		t.Fatalf("list after the release: %v", list)
+	}
+	if n := held(t, s, team); n != 0 {
+		t.Fatalf("the team still holds %d plan slots", n)
+	}
+	if status, again := call(t, "DELETE", base+"/api/phone-numbers/purchase/"+id+"?teamId="+team, token, nil); status != 200 || again["phoneNumber"].(map[string]any)["status"] != "released" {
+		t.Fatalf("release again: %d %v", status, again)
+	}
+	// The number can be bought again, by anyone.
+	other, otherToken := s.team(domain.PlanGrowth)
+	buyActive(t, base, otherToken, other, e164)
+}
+
+// TestPurchaseOfANumberNoWorkflowWatches: an active record whose workflow
+// is gone answers the documented codes, not number_in_purchase forever;
+// a pending one is undone and the purchase goes through.
+func TestPurchaseOfANumberNoWorkflowWatches(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	_, base := s.app(roleAPI | roleWorker)
+	a, tokenA := s.team(domain.PlanGrowth)
+	b, tokenB := s.team(domain.PlanGrowth)
+	const owned, stale = "+14155550611", "+14155550612"
+	buyActive(t, base, tokenA, a, owned)
+	terminate(t, s, owned)
+
+	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", tokenB, map[string]any{"phoneNumber": owned, "teamId": b}); status != 409 || errCode(body) != domain.CodeNumberUnavailable {
+		t.Fatalf("another team buying an active number whose workflow is gone: %d %v, want 409 number_unavailable", status, body)
+	}
+	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", tokenA, map[string]any{"phoneNumber": owned, "teamId": a}); status != 409 || errCode(body) != domain.CodeAlreadyOwned {
+		t.Fatalf("the owner buying it again: %d %v, want 409 already_owned", status, body)
+	}
+
+	lost := plantStalePending(t, s, a, stale)
+	if n := held(t, s, a); n != 2 {
+		t.Fatalf("team a holds %d slots, want 2", n)
+	}
+	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", tokenB, map[string]any{"phoneNumber": stale, "teamId": b})
+	if status != 200 || body["phoneNumber"].(map[string]any)["status"] != "active" {
+		t.Fatalf("buying a number whose stale pending record no workflow watches: %d %v, want 200", status, body)
+	}
+	if n, err := s.numbers.Get(context.Background(), a, lost.ID); err != nil || n.Status != domain.NumberFailed {
+		t.Fatalf("the stale record: %+v, %v; want it failed", n, err)
+	}
+	if n := held(t, s, a); n != 1 {
+		t.Fatalf("team a holds %d slots, want 1 (the stale purchase's slot freed)", n)
+	}
+}
+
+// TestReconcileRepairsUnwatchedRecords: a terminated trial is released by
+// reconciliation once past its expiry; a stale pending purchase is undone;
+// a terminated paid number, and a stale pending purchase whose number
+// Telnyx holds, are only flagged.
+func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{env: map[string]string{"RECONCILE_INTERVAL": "8760h", "TRIAL_DURATION": "4s"}})
+	_, base := s.app(roleAPI | roleWorker)
+	free, freeToken := s.team(domain.PlanFree)
+	paid, paidToken := s.team(domain.PlanGrowth)
+	const trial, paidNumber, stale, delivered = "+14155550621", "+14155550622", "+14155550623", "+14155550624"
+	trialID := buyActive(t, base, freeToken, free, trial)
+	terminate(t, s, trial)
+	paidID := buyActive(t, base, paidToken, paid, paidNumber)
+	terminate(t, s, paidNumber)
+	staleRec := plantStalePending(t, s, paid, stale)
+	// A stale pending purchase whose order did deliver the number.
+	deliveredRec := plantStalePending(t, s, paid, delivered)
+	if _, err := s.sim.AddOwned(delivered, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
+	c := mustClient(t, s)
+	scheduleOf(t, c)
+	n, err := s.numbers.Get(context.Background(), free, trialID)
+	if err != nil || n.TrialExpiresAt == nil {
+		t.Fatalf("trial record %+v, %v", n, err)
+	}
+	time.Sleep(time.Until(*n.TrialExpiresAt) + 500*time.Millisecond)
+	res := triggerRun(t, c)
+
+	outcomes := map[string]string{}
+	for _, f := range res.Unwatched {
+		outcomes[f.PhoneNumber] = f.Outcome
+	}
+	want := map[string]string{trial: "release_started", stale: "release_started", paidNumber: "flagged", delivered: "held_at_provider"}
+	if res.UnwatchedCount != 4 || len(outcomes) != 4 {
+		t.Fatalf("unwatched %d: %v, want %v", res.UnwatchedCount, outcomes, want)
+	}
+	for e164, o := range want {
+		if outcomes[e164] != o {
+			t.Errorf("%s: %q, want %q", e164, outcomes[e164], o)
+		}
+	}
+	waitFor(t, 30*time.Second, func() bool {
+		n, err := s.numbers.Get(context.Background(), free, trialID)
+		return err == nil && n.Status == domain.NumberExpired
+	}, "the terminated trial to end expired")
+	waitFor(t, 30*time.Second, func() bool {
+		n, err := s.numbers.Get(context.Background(), paid, staleRec.ID)
+		return err == nil && n.Status == domain.NumberFailed
+	}, "the stale pending record to end failed")
+	owned := s.sim.OwnedNumbers()
+	if slices.Contains(owned, trial) || !slices.Contains(owned, paidNumber) {
+		t.Fatalf("Telnyx holds %v: want the expired trial released, the paid number kept", owned)
+	}
+	if n, err := s.numbers.Get(context.Background(), paid, deliveredRec.ID); err != nil || n.Status != domain.NumberPending || !slices.Contains(owned, delivered) {
+		t.Fatalf("the pending record whose number Telnyx holds: %+v, %v; want it left pending and held, for an operator", n, err)
+	}
+	if len(res.Orphans) != 0 {
+		t.Fatalf("orphans %+v: a number a pending record holds is no orphan", res.Orphans)
+	}
+	if n, err := s.numbers.Get(context.Background(), paid, paidID); err != nil || n.Status != domain.NumberActive {
+		t.Fatalf("the flagged paid number: %+v, %v; want it active, untouched", n, err)
+	}
+	// The slot is freed last, a moment after the record ends.
+	waitFor(t, 30*time.Second, func() bool { return held(t, s, free) == 0 }, "the free team's slot to be freed after its trial expired")
+	waitFor(t, 30*time.Second, func() bool { return held(t, s, paid) == 2 }, "the stale purchase's slot to be freed (the paid number's and the delivered one's kept)")
+	metrics := scrape(t, base+"/metrics")
+	if !regexp.MustCompile(`(?m)^talkturo_reconcile_unwatched_repaired_total\{[^}]*\} 2$`).MatchString(metrics) {
+		t.Errorf("GET /metrics has no talkturo_reconcile_unwatched_repaired_total of 2")
+	}
+}
+
+// TestResetAfterTerminateCarriesOnWithTheSameKey: an operator resets a
+// terminated number's run (to its last workflow task); the new run holds
+// the number again with the purchase's key, and a release then goes
+// through it as usual, freeing the one slot.
+func TestResetAfterTerminateCarriesOnWithTheSameKey(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	_, base := s.app(roleAPI | roleWorker)
+	team, token := s.team(domain.PlanGrowth)
+	const e164 = "+14155550631"
+	id := buyActive(t, base, token, team, e164)
+	c := mustClient(t, s)
+	ctx := context.Background()
+	wf := workflows.NumberWorkflowID(e164)
+	desc, err := c.DescribeWorkflowExecution(ctx, wf, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstRun := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	terminate(t, s, e164)
+
+	var lastTask int64
+	it := c.GetWorkflowHistory(ctx, wf, firstRun, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			lastTask = e.GetEventId()
+		}
+	}
+	reset, err := c.ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace: s.cfg.TemporalNamespace, WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: wf, RunId: firstRun},
+		Reason: "ops: terminated by mistake", WorkflowTaskFinishEventId: lastTask, RequestId: domain.NewID("reset"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	var st workflows.NumberState
+	waitFor(t, 30*time.Second, func() bool {
+		st, err = svc.State(ctx, e164)
+		return err == nil && st.Number.Status == domain.NumberActive
+	}, "the reset run to hold the number")
+	if st.CustomerReference != wf+"/"+firstRun || reset.GetRunId() == firstRun {
+		t.Fatalf("the reset run %s works under key %q, want %s/%s", reset.GetRunId(), st.CustomerReference, wf, firstRun)
+	}
+	if n := held(t, s, team); n != 1 {
+		t.Fatalf("after the reset the team holds %d slots, want 1", n)
+	}
+	status, body := call(t, "DELETE", base+"/api/phone-numbers/purchase/"+id+"?teamId="+team, token, nil)
+	if status != 200 || body["phoneNumber"].(map[string]any)["status"] != "released" || slices.Contains(s.sim.OwnedNumbers(), e164) {
+		t.Fatalf("release after the reset: %d %v", status, body)
+	}
+	if n := held(t, s, team); n != 0 {
+		t.Fatalf("after the release the team holds %d slots", n)
+	}
+	if d, err := c.DescribeWorkflowExecution(ctx, wf, ""); err != nil || d.GetWorkflowExecutionInfo().GetType().GetName() != workflows.NumberWorkflowType {
+		t.Fatalf("the release ran in %v (%v), want the reset PhoneNumberWorkflow run", d.GetWorkflowExecutionInfo().GetType(), err)
+	}
+}

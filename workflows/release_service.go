@@ -1,0 +1,158 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// ErrNumberWorkflowRunning is ReleaseUnwatched's answer when the number's
+// purchase workflow runs: that run owns the record, and answers for it.
+var ErrNumberWorkflowRunning = &domain.Error{
+	Kind:    domain.KindConflict,
+	Code:    domain.CodeNumberInPurchase,
+	Message: "The number is still being bought; release it once it is active.",
+}
+
+var _ activities.NumberWorkflows = (*NumberService)(nil)
+
+// ReleaseUnwatched releases the live record n when no PhoneNumberWorkflow
+// of its number runs (Release answered domain.ErrNotFound, the run was
+// terminated or its Temporal state is gone): it starts ReleaseNumberWorkflow
+// under the number's workflow ID, or joins the one running, and waits for
+// it at most wait (then pending is true and the release goes on). When a
+// purchase of the number runs, nothing is started: ErrNumberWorkflowRunning.
+func (s *NumberService) ReleaseUnwatched(ctx context.Context, n domain.PhoneNumber, reason string, wait time.Duration) (view NumberView, pending bool, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+	defer cancel()
+	run, err := s.latestRun(ctx, NumberWorkflowID(n.PhoneNumber))
+	switch {
+	case timedOut(ctx, err):
+		return NumberView{}, true, nil
+	case err != nil:
+		return NumberView{}, false, ToDomainError(err)
+	case run.purchaseRunning() && !s.closing(ctx, run):
+		return NumberView{}, false, ErrNumberWorkflowRunning
+	}
+	// Use-existing: a second request joins the release started by the
+	// first, and a purchase started in between gets the update instead,
+	// whose validator refuses it (the record stands in its way).
+	handle, err := s.c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: s.releaseStart(n, reason),
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     "release-" + n.ID,
+			UpdateName:   UpdateRelease,
+			Args:         []any{ReleaseRequest{TeamID: n.TeamID, Reason: reason}},
+			WaitForStage: client.WorkflowUpdateStageAccepted,
+		},
+	})
+	if err != nil {
+		if timedOut(ctx, err) {
+			return NumberView{}, true, nil
+		}
+		return NumberView{}, false, ToDomainError(err)
+	}
+	if err := handle.Get(ctx, &view); err != nil {
+		if timedOut(ctx, err) {
+			return NumberView{}, true, nil
+		}
+		return NumberView{}, false, ToDomainError(err)
+	}
+	return view, false, nil
+}
+
+func (s *NumberService) releaseStart(n domain.PhoneNumber, reason string) client.WithStartWorkflowOperation {
+	return s.c.NewWithStartWorkflowOperation(s.releaseOptions(n), ReleaseWorkflowType,
+		ReleaseNumberInput{NumberID: n.ID, TeamID: n.TeamID, PhoneNumber: n.PhoneNumber, Reason: reason})
+}
+
+func (s *NumberService) releaseOptions(n domain.PhoneNumber) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       NumberWorkflowID(n.PhoneNumber),
+		TaskQueue:                s.taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			AttrTeamID.ValueSet(n.TeamID),
+			AttrPhoneNumber.ValueSet(n.PhoneNumber),
+			AttrNumberStatus.ValueSet(string(n.Status)),
+			AttrIsTrial.ValueSet(n.IsTrial),
+		),
+		Memo:          map[string]any{"teamId": n.TeamID, "phoneNumber": n.PhoneNumber, "numberId": n.ID},
+		StaticSummary: fmt.Sprintf("Release of %s for team %s (its workflow was not running)", n.PhoneNumber, n.TeamID),
+	}
+}
+
+// latestRun describes the workflow ID's latest run. An ID Temporal does
+// not know has no run: the zero runInfo.
+func (s *NumberService) latestRun(ctx context.Context, workflowID string) (runInfo, error) {
+	d, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return runInfo{}, nil
+	case err != nil:
+		return runInfo{}, err
+	}
+	info := d.GetWorkflowExecutionInfo()
+	return runInfo{
+		workflowID: workflowID, runID: info.GetExecution().GetRunId(), typ: info.GetType().GetName(),
+		running: info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+	}, nil
+}
+
+type runInfo struct {
+	workflowID, runID, typ string
+	running                bool
+}
+
+func (r runInfo) purchaseRunning() bool { return r.running && r.typ == NumberWorkflowType }
+
+// closing reports whether the running purchase has failed and is only
+// letting its updates finish (the purchase that has just met the stale
+// record, for one), and waits, within ctx, for it to close.
+func (s *NumberService) closing(ctx context.Context, r runInfo) bool {
+	v, err := s.c.QueryWorkflowWithOptions(ctx, &client.QueryWorkflowWithOptionsRequest{WorkflowID: r.workflowID, RunID: r.runID, QueryType: QueryState})
+	if err != nil {
+		return false
+	}
+	var st NumberState
+	if err := v.QueryResult.Get(&st); err != nil || st.Number.Status != domain.NumberFailed {
+		return false
+	}
+	_ = s.c.GetWorkflow(ctx, r.workflowID, r.runID).Get(ctx, nil)
+	return ctx.Err() == nil
+}
+
+// WorkflowRunning reports whether the workflow ID has an open run (of any
+// type): reconciliation leaves such numbers alone.
+func (s *NumberService) WorkflowRunning(ctx context.Context, workflowID string) (bool, error) {
+	run, err := s.latestRun(ctx, workflowID)
+	return run.running, err
+}
+
+// StartRelease starts ReleaseNumberWorkflow for the unwatched record n, or
+// finds it started, without waiting for it.
+func (s *NumberService) StartRelease(ctx context.Context, n domain.PhoneNumber, reason string) error {
+	ctx, cancel := context.WithTimeout(ctx, releaseStartTimeout)
+	defer cancel()
+	run, err := s.latestRun(ctx, NumberWorkflowID(n.PhoneNumber))
+	switch {
+	case err != nil:
+		return err
+	case run.purchaseRunning():
+		return ErrNumberWorkflowRunning
+	}
+	_, err = s.c.ExecuteWorkflow(ctx, s.releaseOptions(n), ReleaseWorkflowType,
+		ReleaseNumberInput{NumberID: n.ID, TeamID: n.TeamID, PhoneNumber: n.PhoneNumber, Reason: reason})
+	return err
+}

@@ -1,0 +1,78 @@
+//go:build record
+
+package replay
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/workflows"
+)
+
+// TestRecordHistoriesUnwatched records the runs that deal with records
+// no workflow watches: a reconciliation (after the change
+// "unwatched-records") that releases a terminated trial past its expiry
+// and flags a terminated paid number, the ReleaseNumberWorkflow it
+// started, and the one a team's release request starts for the paid
+// number. Its name matches the command in doc.go, so it is recorded with
+// the rest.
+func TestRecordHistoriesUnwatched(t *testing.T) {
+	r := newRecorder(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	freeTeam, freeUser := r.team(t, domain.PlanFree)
+	trial := workflows.PurchaseRequest{PhoneNumber: "+14155550241", TeamID: freeTeam, UserID: freeUser}
+	bought := r.buy(t, r.shortTrialSvc, trial)
+	paidTeam, paidUser := r.team(t, domain.PlanGrowth)
+	paid := workflows.PurchaseRequest{PhoneNumber: "+14155550242", TeamID: paidTeam, UserID: paidUser}
+	r.buy(t, r.svc, paid)
+	for _, e164 := range []string{trial.PhoneNumber, paid.PhoneNumber} {
+		if err := r.c.TerminateWorkflow(ctx, workflows.NumberWorkflowID(e164), "", "recording: an operator's terminate"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Until(*bought.Number.TrialExpiresAt) + 500*time.Millisecond)
+
+	const id = workflows.ReconcileScheduleID + "-recorded-unwatched"
+	run, err := r.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "histories"}, workflows.ReconcileWorkflowType,
+		workflows.ReconcileInput{OrphanDelay: time.Hour, MaxReleases: 10, MissingRecheckAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.ReconcileResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	outcomes := map[string]string{}
+	for _, f := range res.Unwatched {
+		outcomes[f.PhoneNumber] = f.Outcome
+	}
+	if outcomes[trial.PhoneNumber] != activities.UnwatchedReleaseStarted || outcomes[paid.PhoneNumber] != activities.UnwatchedFlagged {
+		t.Fatalf("the run found %v, want the trial released and the paid number flagged", outcomes)
+	}
+	r.save(t, "reconcile-unwatched-records.json", id)
+
+	var view workflows.NumberView
+	if err := r.c.GetWorkflow(ctx, workflows.NumberWorkflowID(trial.PhoneNumber), "").Get(ctx, &view); err != nil || view.Status != domain.NumberExpired {
+		t.Fatalf("the trial's release: %+v, %v; want expired", view, err)
+	}
+	r.save(t, "release-unwatched-trial-expired.json", workflows.NumberWorkflowID(trial.PhoneNumber))
+
+	n, err := r.numbers.LiveByNumber(ctx, paid.PhoneNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, pending, err := r.svc.ReleaseUnwatched(ctx, n, "api", 30*time.Second)
+	if err != nil || pending || view.Status != domain.NumberReleased {
+		t.Fatalf("release of the terminated paid number: %+v pending=%v %v", view, pending, err)
+	}
+	if err := r.c.GetWorkflow(ctx, workflows.NumberWorkflowID(paid.PhoneNumber), "").Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.save(t, "release-unwatched-by-update.json", workflows.NumberWorkflowID(paid.PhoneNumber))
+}
