@@ -302,9 +302,14 @@ func (r *recorder) waitIdle(t *testing.T, workflowID string, done func([]*histor
 }
 
 func (r *recorder) history(workflowID string) (*historypb.History, error) {
+	return r.runHistory(workflowID, "")
+}
+
+// runHistory is the history of one run of the workflow ("": the latest).
+func (r *recorder) runHistory(workflowID, runID string) (*historypb.History, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	it := r.c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := r.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
 		e, err := it.Next()
@@ -321,7 +326,13 @@ func (r *recorder) history(workflowID string) (*historypb.History, error) {
 // the same way every time.
 func (r *recorder) save(t *testing.T, name, workflowID string) {
 	t.Helper()
-	h, err := r.history(workflowID)
+	r.saveRun(t, name, workflowID, "")
+}
+
+// saveRun is save for one run of the workflow ("": the latest).
+func (r *recorder) saveRun(t *testing.T, name, workflowID, runID string) {
+	t.Helper()
+	h, err := r.runHistory(workflowID, runID)
 	if err != nil {
 		t.Fatalf("history of %s: %v", workflowID, err)
 	}
