@@ -87,9 +87,9 @@ type BillingState struct {
 	RecentEventIDs []string
 	Applied        int
 	Ignored        int
-	// Pending are events received by a run that continued as new before
-	// applying them, oldest first: the next run applies them before any
-	// other.
+	// Pending are events received but not applied yet, oldest first: those
+	// a run took off its channel before continuing as new, which the next
+	// run applies before any other.
 	Pending []BillingEvent `json:",omitempty"`
 	// ContinueAfterEvents overrides continueAfterEvents when positive. It
 	// is carried from run to run, so every replay of a run sees the value it
@@ -118,10 +118,10 @@ func TeamBillingWorkflow(ctx workflow.Context, st BillingState) error {
 		var ev BillingEvent
 		gotEvent := false
 		if len(st.Pending) > 0 {
-			// Carried from the previous run: they were received before
-			// anything this run's channel holds. A grace period that ended
-			// meanwhile ends first, as it would have had the run not
-			// continued as new.
+			// Carried from the previous run, or taken off the channel when
+			// the carry was full: they were received before anything the
+			// channel holds. A grace period that ended meanwhile ends
+			// first, as it would have had the run not continued as new.
 			if st.GraceEndsAt == nil || workflow.Now(ctx).Before(*st.GraceEndsAt) {
 				ev, st.Pending, gotEvent = st.Pending[0], st.Pending[1:], true
 			}

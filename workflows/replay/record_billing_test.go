@@ -52,7 +52,9 @@ func TestRecordHistoriesBillingBurst(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	r.waitBilling(t, teamID, func(st workflows.BillingState) bool { return st.Applied == burst && st.Ignored == 1 && len(st.Pending) == 0 })
+	r.waitBilling(t, teamID, func(st workflows.BillingState) bool {
+		return st.Applied == burst && st.Ignored == 1 && len(st.Pending) == 0
+	})
 
 	// The first run and the one it continued as.
 	runs := []string{run.GetRunID()}
