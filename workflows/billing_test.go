@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 )
 
@@ -193,5 +195,55 @@ func TestBillingEventDatedInTheFutureIsIgnored(t *testing.T) {
 	}
 	if afterReal.Applied != 2 || afterReal.Ignored != 1 || afterReal.Plan != domain.PlanGrowth || !afterReal.LastEventAt.Equal(nearAt) {
 		t.Fatalf("after the real events (%s, %s): %+v, want both applied", realAt, nearAt, afterReal)
+	}
+}
+
+// TestBillingGracePeriodAndCarriedEvents: a run that starts with events
+// carried from the one before it ends a grace period that ran out in
+// between before applying them (the numbers are released, as they would
+// have been had the run not continued as new), and applies them first
+// while the grace period still runs (an activation keeps the numbers).
+func TestBillingGracePeriodAndCarriedEvents(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	const number = "+14155550177"
+	for name, tc := range map[string]struct {
+		graceEndsAt  time.Time
+		wantReleased bool
+	}{
+		"grace over before the run": {t0.Add(-time.Minute), true},
+		"grace still running":       {t0.Add(time.Hour), false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			teamID, _ := f.team(domain.PlanFree)
+			env := f.env()
+			env.SetStartTime(t0)
+			env.OnActivity(f.acts.TeamNumbers, mock.Anything, teamID).Return([]activities.TeamNumber{{ID: "pn_1", PhoneNumber: number}}, nil)
+			released := 0
+			env.OnSignalExternalWorkflow(mock.Anything, NumberWorkflowID(number), "", SignalReleaseNumber, teamID).
+				Return(nil).Run(func(mock.Arguments) { released++ }).Maybe()
+			var st BillingState
+			env.RegisterDelayedCallback(func() {
+				v, err := env.QueryWorkflow(QueryBilling)
+				if err == nil {
+					err = v.Get(&st)
+				}
+				if err != nil {
+					t.Errorf("query: %v", err)
+				}
+				env.CancelWorkflow()
+			}, 2*time.Hour)
+			grace := tc.graceEndsAt
+			env.ExecuteWorkflow(TeamBillingWorkflow, BillingState{TeamID: teamID, Plan: domain.PlanFree, GraceEndsAt: &grace, LastEventAt: t0.Add(-2 * time.Hour),
+				Pending: []BillingEvent{{ID: "evt_carried", Type: EventSubscriptionActivated, TeamID: teamID, Plan: "starter", OccurredAt: t0.Add(-30 * time.Minute)}}})
+
+			if st.Applied != 1 || st.Plan != domain.PlanStarter || st.GraceEndsAt != nil || len(st.Pending) != 0 {
+				t.Fatalf("state %+v, want the carried activation applied and no grace period left", st)
+			}
+			if (released == 1) != tc.wantReleased || released > 1 {
+				t.Fatalf("the number was released %d times, want released=%v", released, tc.wantReleased)
+			}
+		})
 	}
 }
