@@ -50,7 +50,7 @@ func (s *Server) billingWebhook(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	ev, err := req.validate()
+	ev, err := req.validate(time.Now())
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,10 @@ func (s *Server) billingWebhook(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"success": true, "eventId": ev.ID, "teamId": ev.TeamID, "workflowId": workflows.TeamWorkflowID(ev.TeamID)})
 }
 
-func (r billingEventRequest) validate() (workflows.BillingEvent, error) {
+// validate checks the event against the server's clock now: an occurredAt
+// further ahead than domain.BillingEventMaxAhead is refused here, where the
+// sender can still hear about it, rather than ignored by the workflow.
+func (r billingEventRequest) validate(now time.Time) (workflows.BillingEvent, error) {
 	ev := workflows.BillingEvent{ID: strings.TrimSpace(r.ID), Type: r.Type, TeamID: strings.TrimSpace(r.TeamID)}
 	if ev.ID == "" || len(ev.ID) > 255 {
 		return ev, domain.Invalid("id", "id is required: the billing system's event id, at most 255 characters.")
@@ -92,6 +95,9 @@ func (r billingEventRequest) validate() (workflows.BillingEvent, error) {
 	at, err := time.Parse(time.RFC3339Nano, r.OccurredAt)
 	if err != nil || !rfc3339.MatchString(r.OccurredAt) {
 		return ev, domain.Invalid("occurredAt", "occurredAt must be an RFC 3339 time such as 2026-11-27T12:00:00Z.")
+	}
+	if domain.BillingEventTooFarAhead(at, now) {
+		return ev, domain.Invalid("occurredAt", "occurredAt is more than %d minutes ahead of our clock (%s): an event cannot be dated in the future.", int(domain.BillingEventMaxAhead.Minutes()), now.UTC().Format(time.RFC3339))
 	}
 	ev.OccurredAt = at.UTC()
 	return ev, nil

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/talkturo/phonenumbers/domain"
 )
 
 func TestVerifySignature(t *testing.T) {
@@ -79,5 +82,37 @@ func TestWebhookSignsTheBytesReceived(t *testing.T) {
 	}
 	if status, raw := post(zipped.Bytes()); status != http.StatusBadRequest || !strings.Contains(raw, `"field":"body"`) {
 		t.Errorf("signed over the bytes sent: %d, want 400 for a body that is not JSON: %s", status, raw)
+	}
+}
+
+// TestBillingEventDatedInTheFutureIsRefused: an occurredAt further ahead of
+// the server's clock than domain.BillingEventMaxAhead is a 400 naming the
+// field; one within it, or in the past, is accepted.
+func TestBillingEventDatedInTheFutureIsRefused(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	req := func(at time.Time) billingEventRequest {
+		return billingEventRequest{ID: "evt_1", Type: "subscription.activated", TeamID: "team_1", Plan: "growth", OccurredAt: at.Format(time.RFC3339)}
+	}
+	for name, at := range map[string]time.Time{
+		"tomorrow":                  now.Add(24 * time.Hour),
+		"just past the tolerance":   now.Add(domain.BillingEventMaxAhead + time.Second),
+		"tomorrow in another zone":  now.Add(24 * time.Hour).In(time.FixedZone("UTC-8", -8*3600)),
+		"tolerance plus one minute": now.Add(domain.BillingEventMaxAhead + time.Minute),
+	} {
+		_, err := req(at).validate(now)
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Code != domain.CodeInvalidRequest || de.Field != "occurredAt" {
+			t.Errorf("%s (%s): %v, want invalid_request on occurredAt", name, at.Format(time.RFC3339), err)
+		}
+	}
+	for name, at := range map[string]time.Time{
+		"now":                  now,
+		"within the tolerance": now.Add(domain.BillingEventMaxAhead),
+		"yesterday":            now.Add(-24 * time.Hour),
+		"a year ago":           now.AddDate(-1, 0, 0),
+	} {
+		if ev, err := req(at).validate(now); err != nil || !ev.OccurredAt.Equal(at) {
+			t.Errorf("%s: %+v %v, want accepted", name, ev, err)
+		}
 	}
 }

@@ -32,10 +32,31 @@ const (
 	SignalReleaseNumber = "release-number"
 
 	// continueAfterEvents bounds a run's history: the run starts afresh,
-	// carrying its state, after this many events.
+	// carrying its state, after this many events (or sooner, when Temporal
+	// suggests it).
 	continueAfterEvents = 500
 	// rememberEvents is how many recent event ids are kept for dedupe.
 	rememberEvents = 1000
+	// maxCarriedEvents bounds the events a run hands to the next one
+	// unapplied, so the next run's input stays far below Temporal's 2 MB
+	// payload limit (an event is at most about 450 bytes). A longer queue
+	// is applied in this run first.
+	maxCarriedEvents = 500
+)
+
+// Versions of changes to TeamBillingWorkflow (workflow.GetVersion). Each is
+// read once, when a run starts: a run that began before the change replays
+// without its marker and keeps the old behaviour to its end; its next run
+// takes the new one.
+const (
+	// changeBillingDrain: before continuing as new, the events waiting on
+	// the channel are carried into the next run (BillingState.Pending)
+	// instead of one being taken off and dropped, and the run also
+	// continues as new when Temporal suggests it.
+	changeBillingDrain = "billing-drain-before-continue-as-new"
+	// changeBillingFutureEvents: an event dated more than
+	// domain.BillingEventMaxAhead past workflow.Now is ignored.
+	changeBillingFutureEvents = "billing-refuse-future-events"
 )
 
 // TeamWorkflowID is the ID of a team's billing workflow.
@@ -43,7 +64,8 @@ func TeamWorkflowID(teamID string) string { return "team:" + teamID }
 
 // BillingEvent is one subscription event. ID is the billing system's event
 // id (events are applied once each); OccurredAt orders them (an event older
-// than the last applied one is ignored).
+// than the last applied one is ignored, and so is one dated more than
+// domain.BillingEventMaxAhead past the workflow's clock).
 type BillingEvent struct {
 	ID         string
 	Type       string
@@ -65,6 +87,14 @@ type BillingState struct {
 	RecentEventIDs []string
 	Applied        int
 	Ignored        int
+	// Pending are events received but not applied yet, oldest first: those
+	// a run took off its channel before continuing as new, which the next
+	// run applies before any other.
+	Pending []BillingEvent `json:",omitempty"`
+	// ContinueAfterEvents overrides continueAfterEvents when positive. It
+	// is carried from run to run, so every replay of a run sees the value it
+	// ran with; tests lower it to cross a continue-as-new quickly.
+	ContinueAfterEvents int `json:",omitempty"`
 }
 
 // TeamBillingWorkflow applies a team's subscription events in order, once
@@ -72,27 +102,43 @@ type BillingState struct {
 // a paid one; a cancellation returns the team to free and, after the grace
 // period, releases the numbers it holds.
 func TeamBillingWorkflow(ctx workflow.Context, st BillingState) error {
+	drain := workflow.GetVersion(ctx, changeBillingDrain, workflow.DefaultVersion, 1) >= 1
+	refuseFuture := workflow.GetVersion(ctx, changeBillingFutureEvents, workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetQueryHandler(ctx, QueryBilling, func() (BillingState, error) { return st, nil }); err != nil {
 		return err
 	}
 	events := workflow.GetSignalChannel(ctx, SignalBillingEvent)
 	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
+	limit := continueAfterEvents
+	if st.ContinueAfterEvents > 0 {
+		limit = st.ContinueAfterEvents
+	}
 	handled := 0
 	for {
-		var graceTimer workflow.Future
-		timerCtx, cancelTimer := workflow.WithCancel(ctx)
-		if st.GraceEndsAt != nil {
-			graceTimer = workflow.NewTimer(timerCtx, max(st.GraceEndsAt.Sub(workflow.Now(ctx)), 0))
-		}
-		sel := workflow.NewSelector(ctx)
 		var ev BillingEvent
 		gotEvent := false
-		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev); gotEvent = true })
-		if graceTimer != nil {
-			sel.AddFuture(graceTimer, func(workflow.Future) {})
+		if len(st.Pending) > 0 {
+			// Carried from the previous run, or taken off the channel when
+			// the carry was full: they were received before anything the
+			// channel holds. A grace period that ended meanwhile ends
+			// first, as it would have had the run not continued as new.
+			if st.GraceEndsAt == nil || workflow.Now(ctx).Before(*st.GraceEndsAt) {
+				ev, st.Pending, gotEvent = st.Pending[0], st.Pending[1:], true
+			}
+		} else {
+			var graceTimer workflow.Future
+			timerCtx, cancelTimer := workflow.WithCancel(ctx)
+			if st.GraceEndsAt != nil {
+				graceTimer = workflow.NewTimer(timerCtx, max(st.GraceEndsAt.Sub(workflow.Now(ctx)), 0))
+			}
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev); gotEvent = true })
+			if graceTimer != nil {
+				sel.AddFuture(graceTimer, func(workflow.Future) {})
+			}
+			sel.Select(ctx)
+			cancelTimer()
 		}
-		sel.Select(ctx)
-		cancelTimer()
 
 		if !gotEvent {
 			workflow.GetLogger(ctx).Info("grace period over: releasing the team's paid numbers", "team_id", st.TeamID)
@@ -100,18 +146,51 @@ func TeamBillingWorkflow(ctx workflow.Context, st BillingState) error {
 			signalNumbers(ctx, dbCtx, st.TeamID, SignalReleaseNumber, func(n activities.TeamNumber) bool { return true })
 			continue
 		}
-		applyEvent(ctx, dbCtx, &st, ev)
+		applyEvent(ctx, dbCtx, &st, ev, refuseFuture)
 		handled++
-		if handled >= continueAfterEvents && !events.ReceiveAsync(nil) {
+		if !drain {
+			// Before changeBillingDrain: this drops the waiting event it
+			// takes off the channel. Kept only for the runs that began
+			// with it, which must replay as they ran.
+			if handled >= limit && !events.ReceiveAsync(nil) {
+				return workflow.NewContinueAsNewError(ctx, TeamBillingWorkflow, st)
+			}
+			continue
+		}
+		if (handled >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) && carryWaiting(events, &st) {
+			// Nothing is left on the channel. A signal that reaches the
+			// server while this task completes makes the server refuse the
+			// completion and send a new task with it, so none is lost.
 			return workflow.NewContinueAsNewError(ctx, TeamBillingWorkflow, st)
 		}
 	}
 }
 
-func applyEvent(ctx workflow.Context, dbCtx workflow.Context, st *BillingState, ev BillingEvent) {
+// carryWaiting moves the events waiting on the channel to st.Pending, for
+// the next run to apply, and reports whether the channel is now empty. It
+// stops at maxCarriedEvents: the run applies what it holds and asks again.
+func carryWaiting(events workflow.ReceiveChannel, st *BillingState) bool {
+	for len(st.Pending) < maxCarriedEvents {
+		var ev BillingEvent
+		if !events.ReceiveAsync(&ev) {
+			return true
+		}
+		st.Pending = append(st.Pending, ev)
+	}
+	return false
+}
+
+func applyEvent(ctx workflow.Context, dbCtx workflow.Context, st *BillingState, ev BillingEvent, refuseFuture bool) {
 	log := workflow.GetLogger(ctx)
 	if slices.Contains(st.RecentEventIDs, ev.ID) {
 		log.Info("billing event already applied", "event_id", ev.ID)
+		return
+	}
+	if refuseFuture && domain.BillingEventTooFarAhead(ev.OccurredAt, workflow.Now(ctx)) {
+		// Its id is not remembered: the same event sent again with a true
+		// date is applied.
+		st.Ignored++
+		log.Warn("billing event dated in the future: ignored", "event_id", ev.ID, "occurred_at", ev.OccurredAt, "now", workflow.Now(ctx), "max_ahead", domain.BillingEventMaxAhead)
 		return
 	}
 	st.RecentEventIDs = append(st.RecentEventIDs, ev.ID)

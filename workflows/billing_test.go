@@ -2,9 +2,18 @@ package workflows
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 )
 
@@ -52,5 +61,189 @@ func TestBillingEventsApplyOnceAndInOrder(t *testing.T) {
 	e, err := f.accounts.Eligibility(context.Background(), teamID)
 	if err != nil || e.PlanName != "Free" || e.HasSubscription {
 		t.Fatalf("stored plan after the cancellation: %+v %v", e, err)
+	}
+}
+
+// runBillingRuns runs the billing workflow from st and, as the server
+// would, every run it continues as new into, until one stays open; burst
+// sends the first run's signals. The open run is queried, then cancelled.
+// It returns the number of runs and the last run's state.
+func runBillingRuns(t *testing.T, f *fixture, st BillingState, burst func(*testsuite.TestWorkflowEnvironment)) (int, BillingState) {
+	t.Helper()
+	for runs := 1; ; runs++ {
+		env := f.env()
+		if runs == 1 {
+			burst(env)
+		}
+		var final BillingState
+		queried := false
+		env.RegisterDelayedCallback(func() {
+			v, err := env.QueryWorkflow(QueryBilling)
+			if err == nil {
+				err = v.Get(&final)
+			}
+			if err != nil {
+				t.Errorf("query: %v", err)
+			}
+			queried = true
+			// The workflow does not end on cancellation (it waits for
+			// events): the environment's run timeout ends it.
+			env.CancelWorkflow()
+		}, 24*time.Hour)
+		env.ExecuteWorkflow(TeamBillingWorkflow, st)
+		var can *workflow.ContinueAsNewError
+		if err := env.GetWorkflowError(); !errors.As(err, &can) {
+			if !queried {
+				t.Fatalf("run %d ended with %v before it was queried, want continue-as-new or an open run", runs, err)
+			}
+			return runs, final
+		}
+		st = BillingState{}
+		if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &st); err != nil {
+			t.Fatal(err)
+		}
+		if runs > 20 {
+			t.Fatalf("still continuing as new after %d runs: %+v", runs, st)
+		}
+	}
+}
+
+// TestBillingBurstAcrossContinueAsNewLosesNoEvent sends, all at once, more
+// events than a run handles before it continues as new: every event sent
+// is counted applied or ignored by the run that ends up open. Before the
+// fix, the run took one waiting event off the channel and dropped it for
+// each event past the threshold.
+func TestBillingBurstAcrossContinueAsNewLosesNoEvent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, _ := f.team(domain.PlanFree)
+	const threshold, sent = 5, 23
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	plans := []string{"starter", "growth", "scale"}
+	wantIgnored := 0
+	burst := func(env *testsuite.TestWorkflowEnvironment) {
+		env.RegisterDelayedCallback(func() {
+			for i := range sent {
+				at := t0.Add(time.Duration(i) * time.Minute)
+				if i%4 == 3 { // late: older than the one before it
+					at = t0.Add(-time.Hour)
+				}
+				env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: fmt.Sprintf("evt_%02d", i), Type: EventSubscriptionUpdated, TeamID: teamID, Plan: plans[i%3], OccurredAt: at})
+			}
+		}, time.Minute)
+	}
+	for i := range sent {
+		if i%4 == 3 {
+			wantIgnored++
+		}
+	}
+	runs, st := runBillingRuns(t, f, BillingState{TeamID: teamID, Plan: domain.PlanFree, ContinueAfterEvents: threshold}, burst)
+	t.Logf("%d events sent; %d applied + %d ignored over %d runs", sent, st.Applied, st.Ignored, runs)
+	if runs < 2 {
+		t.Fatalf("the burst did not cross a continue-as-new (%d run)", runs)
+	}
+	if st.Applied+st.Ignored != sent || st.Ignored != wantIgnored || len(st.Pending) != 0 {
+		t.Fatalf("%d events sent, the last run counts %d applied and %d ignored (want %d ignored), %d pending", sent, st.Applied, st.Ignored, wantIgnored, len(st.Pending))
+	}
+	last := sent - 1 // 22: not late, so the last applied
+	if want := domain.PlanName(plans[last%3]); st.Plan != want || !st.LastEventAt.Equal(t0.Add(time.Duration(last)*time.Minute)) {
+		t.Fatalf("the last run ends on %s at %s, want %s at the last event", st.Plan, st.LastEventAt, want)
+	}
+	if e, err := f.accounts.Eligibility(context.Background(), teamID); err != nil || !strings.EqualFold(e.PlanName, plans[last%3]) {
+		t.Fatalf("stored plan: %+v %v", e, err)
+	}
+}
+
+// TestBillingEventDatedInTheFutureIsIgnored: a signal that bypasses the
+// webhook with an occurredAt beyond domain.BillingEventMaxAhead is counted
+// ignored and leaves LastEventAt alone, so the real events after it still
+// apply; one within the tolerance applies.
+func TestBillingEventDatedInTheFutureIsIgnored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, _ := f.team(domain.PlanFree)
+	env := f.env()
+	var afterFuture, afterReal BillingState
+	var realAt, nearAt time.Time
+	query := func(into *BillingState) {
+		v, err := env.QueryWorkflow(QueryBilling)
+		if err == nil {
+			err = v.Get(into)
+		}
+		if err != nil {
+			t.Errorf("query: %v", err)
+		}
+	}
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: "evt_tomorrow", Type: EventSubscriptionActivated, TeamID: teamID, Plan: "scale", OccurredAt: env.Now().Add(24 * time.Hour)})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() { query(&afterFuture) }, 2*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		realAt = env.Now().UTC()
+		env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: "evt_real", Type: EventSubscriptionActivated, TeamID: teamID, Plan: "starter", OccurredAt: realAt})
+	}, 3*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		nearAt = env.Now().UTC().Add(domain.BillingEventMaxAhead - time.Second) // a billing system's clock a little ahead
+		env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: "evt_near", Type: EventSubscriptionUpdated, TeamID: teamID, Plan: "growth", OccurredAt: nearAt})
+	}, 4*time.Minute)
+	env.RegisterDelayedCallback(func() { query(&afterReal) }, 5*time.Minute)
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Hour)
+	env.ExecuteWorkflow(TeamBillingWorkflow, BillingState{TeamID: teamID, Plan: domain.PlanFree})
+
+	if afterFuture.Ignored != 1 || afterFuture.Applied != 0 || !afterFuture.LastEventAt.IsZero() || afterFuture.Plan != domain.PlanFree {
+		t.Fatalf("after an event dated tomorrow: %+v, want it ignored and LastEventAt unset", afterFuture)
+	}
+	if afterReal.Applied != 2 || afterReal.Ignored != 1 || afterReal.Plan != domain.PlanGrowth || !afterReal.LastEventAt.Equal(nearAt) {
+		t.Fatalf("after the real events (%s, %s): %+v, want both applied", realAt, nearAt, afterReal)
+	}
+}
+
+// TestBillingGracePeriodAndCarriedEvents: a run that starts with events
+// carried from the one before it ends a grace period that ran out in
+// between before applying them (the numbers are released, as they would
+// have been had the run not continued as new), and applies them first
+// while the grace period still runs (an activation keeps the numbers).
+func TestBillingGracePeriodAndCarriedEvents(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	const number = "+14155550177"
+	for name, tc := range map[string]struct {
+		graceEndsAt  time.Time
+		wantReleased bool
+	}{
+		"grace over before the run": {t0.Add(-time.Minute), true},
+		"grace still running":       {t0.Add(time.Hour), false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			teamID, _ := f.team(domain.PlanFree)
+			env := f.env()
+			env.SetStartTime(t0)
+			env.OnActivity(f.acts.TeamNumbers, mock.Anything, teamID).Return([]activities.TeamNumber{{ID: "pn_1", PhoneNumber: number}}, nil)
+			released := 0
+			env.OnSignalExternalWorkflow(mock.Anything, NumberWorkflowID(number), "", SignalReleaseNumber, teamID).
+				Return(nil).Run(func(mock.Arguments) { released++ }).Maybe()
+			var st BillingState
+			env.RegisterDelayedCallback(func() {
+				v, err := env.QueryWorkflow(QueryBilling)
+				if err == nil {
+					err = v.Get(&st)
+				}
+				if err != nil {
+					t.Errorf("query: %v", err)
+				}
+				env.CancelWorkflow()
+			}, 2*time.Hour)
+			grace := tc.graceEndsAt
+			env.ExecuteWorkflow(TeamBillingWorkflow, BillingState{TeamID: teamID, Plan: domain.PlanFree, GraceEndsAt: &grace, LastEventAt: t0.Add(-2 * time.Hour),
+				Pending: []BillingEvent{{ID: "evt_carried", Type: EventSubscriptionActivated, TeamID: teamID, Plan: "starter", OccurredAt: t0.Add(-30 * time.Minute)}}})
+
+			if st.Applied != 1 || st.Plan != domain.PlanStarter || st.GraceEndsAt != nil || len(st.Pending) != 0 {
+				t.Fatalf("state %+v, want the carried activation applied and no grace period left", st)
+			}
+			if (released == 1) != tc.wantReleased || released > 1 {
+				t.Fatalf("the number was released %d times, want released=%v", released, tc.wantReleased)
+			}
+		})
 	}
 }

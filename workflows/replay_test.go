@@ -52,10 +52,18 @@ var recorded = []string{
 	"reconcile-unwatched-records.json",
 	"release-unwatched-trial-expired.json",
 	"release-unwatched-by-update.json",
+	"billing-burst-continued-as-new.json",
+	"billing-burst-carried-events.json",
 	// Recorded from the code of commit 269bcee, before the change
 	// "trial-conversion" (number.go): it replays only while that change
 	// stays behind its workflow.GetVersion. The recorder does not rewrite it.
 	"number-trial-expired-before-trial-conversion.json",
+	// Recorded from the code of commit 1b6e86e, before the changes
+	// "billing-drain-before-continue-as-new" and
+	// "billing-refuse-future-events" (billing.go): it replays only while
+	// they stay behind their workflow.GetVersion. The recorder does not
+	// rewrite it.
+	"billing-events-grace-release-before-drain.json",
 }
 
 // productionReplayer registers the workflows exactly as the worker does,

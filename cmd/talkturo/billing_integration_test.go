@@ -4,10 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
@@ -106,5 +114,134 @@ func TestActivationThroughTheWebhookKeepsTheTrialNumber(t *testing.T) {
 	}, "the grace period to release the numbers")
 	if owned := s.sim.OwnedNumbers(); slices.Contains(owned, number) {
 		t.Fatalf("still held at the simulator: %v", owned)
+	}
+}
+
+// TestBillingBurstThroughTheWebhookLosesNoEvent sends, 16 at a time
+// through the signed webhook, more events than a billing run handles
+// before it continues as new: every 200 is an event the team's billing
+// counts, applied or ignored, in the run that ends up open. The run's
+// threshold is lowered through its start input (the webhook's
+// signal-with-start joins the running workflow) so the burst crosses
+// continue-as-new twice in seconds. It also checks that an occurredAt
+// dated tomorrow is refused with a 400 naming the field.
+func TestBillingBurstThroughTheWebhookLosesNoEvent(t *testing.T) {
+	t.Parallel()
+	const threshold, sent, concurrency = 50, 120, 16
+	s := newStack(t, stackOptions{env: map[string]string{"BILLING_WEBHOOK_SECRET": testBillingSecret}})
+	_, base := s.app(roleAPI | roleWorker)
+	team, _ := s.team(domain.PlanFree)
+	c := mustClient(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	id := workflows.TeamWorkflowID(team)
+	first, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.cfg.TemporalTaskQueue}, workflows.TeamWorkflowType,
+		workflows.BillingState{TeamID: team, Plan: domain.PlanFree, ContinueAfterEvents: threshold})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	now := time.Now()
+	tomorrow := map[string]any{"id": "evt_tomorrow", "type": "subscription.activated", "teamId": team, "plan": "scale", "occurredAt": now.Add(24 * time.Hour).UTC().Format(time.RFC3339)}
+	if st, b := webhook(t, base, tomorrow, testBillingSecret, now); st != 400 || errCode(b) != domain.CodeInvalidRequest || b["error"].(map[string]any)["field"] != "occurredAt" {
+		t.Fatalf("an event dated tomorrow: %d %v, want 400 invalid_request on occurredAt", st, b)
+	}
+
+	// The events, in the past and each a second apart; sent concurrently,
+	// they arrive out of order, so some are applied and the rest ignored
+	// as older than the last applied.
+	t0 := now.Add(-time.Hour).UTC().Truncate(time.Second)
+	plans := []string{"starter", "growth", "scale"}
+	started := time.Now()
+	var wg sync.WaitGroup
+	var accepted atomic.Int64
+	next := make(chan int)
+	for range concurrency {
+		wg.Go(func() {
+			for i := range next {
+				ev := map[string]any{"id": fmt.Sprintf("evt_%03d", i), "type": "subscription.updated", "teamId": team, "plan": plans[i%3], "occurredAt": t0.Add(time.Duration(i) * time.Second).Format(time.RFC3339)}
+				status, err := postBillingEvent(base, ev)
+				if err != nil || status != 200 {
+					t.Errorf("event %d: %d %v", i, status, err)
+					continue
+				}
+				accepted.Add(1)
+			}
+		})
+	}
+	for i := range sent {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	sentIn := time.Since(started)
+	if accepted.Load() != sent {
+		t.Fatalf("%d of %d events accepted", accepted.Load(), sent)
+	}
+
+	svc := workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	var st workflows.BillingState
+	deadline := time.Now().Add(time.Minute)
+	for {
+		// The query without a run id reaches the open run, at the end of
+		// the continue-as-new chain.
+		st, err = svc.BillingState(ctx, team)
+		if err == nil && st.Applied+st.Ignored == sent && len(st.Pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events accepted, the billing workflow counts %d applied + %d ignored, %d pending (%v)", sent, st.Applied, st.Ignored, len(st.Pending), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	runs := billingRuns(t, c, id, first.GetRunID())
+	t.Logf("%d events sent in %s (%d at a time); %d applied + %d ignored after %s, over %d runs",
+		sent, sentIn.Round(time.Millisecond), concurrency, st.Applied, st.Ignored, time.Since(started).Round(time.Millisecond), runs)
+	if runs <= sent/threshold {
+		t.Fatalf("the burst went through %d runs: it did not cross continue-as-new as meant", runs)
+	}
+	if st.LastEventAt.After(t0.Add(sent*time.Second)) || st.Plan == "" {
+		t.Fatalf("the billing state moved past the events sent: %+v", st)
+	}
+}
+
+// postBillingEvent signs and posts one event; unlike webhook it may run off
+// the test's goroutine.
+func postBillingEvent(base string, ev map[string]any) (int, error) {
+	body, _ := json.Marshal(ev)
+	req, _ := http.NewRequest("POST", base+"/api/billing/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Talkturo-Signature", api.SignBillingEvent(body, testBillingSecret, time.Now()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// billingRuns follows the continue-as-new chain of workflow id from run
+// runID to the open run, and returns how many runs it has.
+func billingRuns(t *testing.T, c client.Client, id, runID string) int {
+	t.Helper()
+	for runs := 1; ; runs++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+		var closed *historypb.HistoryEvent
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			closed = e
+		}
+		cancel()
+		can := closed.GetWorkflowExecutionContinuedAsNewEventAttributes()
+		if can == nil {
+			return runs
+		}
+		runID = can.GetNewExecutionRunId()
 	}
 }
