@@ -75,7 +75,10 @@ func wantKept(t *testing.T, url string) {
 }
 
 func TestDatabaseURLWins(t *testing.T) {
-	db, err := Ensure(context.Background(), "postgres://u@db.example:5432/x", t.TempDir(), slog.New(slog.DiscardHandler))
+	db, err := Ensure(context.Background(), "postgres://u@db.example:5432/x", t.TempDir(), func() (string, error) {
+		t.Fatal("a database was named on the local server although DATABASE_URL is set")
+		return "", nil
+	}, slog.New(slog.DiscardHandler))
 	if err != nil || db.URL != "postgres://u@db.example:5432/x" || db.Source != "DATABASE_URL" {
 		t.Fatalf("Ensure = %+v, %v", db, err)
 	}
