@@ -7,13 +7,20 @@ PKGS      := ./...
 # link; a generous timeout keeps a cold CI machine from flaking.
 TESTFLAGS ?= -count=1 -timeout 30m
 
-.PHONY: build run test test-race vet lint workflowcheck clean bench deploy-check crashloop fuzz load
+.PHONY: build run reset test test-race vet lint workflowcheck clean bench deploy-check crashloop fuzz load
 
 build:
 	$(GO) build -o $(BIN) ./cmd/talkturo
 
 run: build
 	./$(BIN) dev
+
+# Deletes what `make run` keeps (its database, Temporal's state, the demo
+# account) after saying what and asking; RESET_FLAGS=--yes where no one can
+# answer.
+RESET_FLAGS ?=
+reset: build
+	./$(BIN) dev --reset $(RESET_FLAGS)
 
 test: vet workflowcheck deploy-check
 	$(GO) test $(TESTFLAGS) $(PKGS)

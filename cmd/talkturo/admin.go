@@ -27,16 +27,11 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string) error {
 	if len(args) == 0 || args[0] != "bootstrap" {
 		return errors.New("admin takes a task: bootstrap --team-name N --email E --name U --plan P")
 	}
-	fs := flag.NewFlagSet("admin bootstrap", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	teamName := fs.String("team-name", "", "name of the new team")
-	email := fs.String("email", "", "email of the user (an existing user with it is reused)")
-	name := fs.String("name", "", "name of the user")
-	plan := fs.String("plan", "free", "plan of the team: free, starter, growth or scale")
+	fs, f := bootstrapFlags()
 	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("admin bootstrap: %w", err)
+		return usageError{cmd: "admin bootstrap", err: err}
 	}
-	in, err := bootstrapInput(*teamName, *email, *name, *plan)
+	in, err := bootstrapInput(*f.teamName, *f.email, *f.name, *f.plan)
 	if err != nil {
 		return err
 	}
@@ -53,6 +48,21 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string) error {
 		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// bootstrapArgs are the values of admin bootstrap's flags.
+type bootstrapArgs struct{ teamName, email, name, plan *string }
+
+// bootstrapFlags defines admin bootstrap's flags (--help lists them).
+func bootstrapFlags() (*flag.FlagSet, bootstrapArgs) {
+	fs := flag.NewFlagSet("admin bootstrap", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs, bootstrapArgs{
+		teamName: fs.String("team-name", "", "name of the new team (required)"),
+		email:    fs.String("email", "", "email of the user (required; an existing user with it is reused)"),
+		name:     fs.String("name", "", "name of the user (required)"),
+		plan:     fs.String("plan", "free", "plan of the team: free, starter, growth or scale"),
+	}
 }
 
 func bootstrapInput(teamName, email, name, plan string) (domain.BootstrapInput, error) {

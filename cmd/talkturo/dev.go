@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -21,16 +23,41 @@ import (
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
+// devFlags are the flags of `talkturo dev`.
+func devFlags() (*flag.FlagSet, *bool, *bool) {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	reset := fs.Bool("reset", false, "delete this data folder's state instead of starting: its database on the shared server (or its private cluster), Temporal's state and the demo account; says what first and asks")
+	yes := fs.Bool("yes", false, "with --reset: do not ask (needed when stdin is not a terminal)")
+	return fs, reset, yes
+}
+
 // runDev is `talkturo dev` (what `make run` runs): PostgreSQL, an embedded
 // Temporal server with its Web UI and the Telnyx simulator as needed, then
 // migrations, the API and the worker, and a demo team with a token. State
 // lives under TALKTURO_DATA_DIR, so the next start resumes where this one
-// stopped.
-func runDev(ctx context.Context, cfg config.Config) error {
+// stopped; --reset deletes it.
+func runDev(ctx context.Context, cfg config.Config, args []string) error {
+	fs, reset, yes := devFlags()
+	if err := fs.Parse(args); err != nil {
+		return usageError{cmd: "dev", err: err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{cmd: "dev", err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *reset {
+		return runDevReset(ctx, cfg, *yes, os.Stdin, os.Stdout)
+	}
 	log := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return &config.Error{Var: "TALKTURO_DATA_DIR", Message: fmt.Sprintf("names a folder that cannot be created (%v).", err)}
 	}
+	state := devState{dir: cfg.DataDir}
+	release, err := state.lock()
+	if err != nil {
+		return err
+	}
+	defer release()
 	started := time.Now()
 	var cleanups []func()
 	defer func() {
@@ -39,7 +66,7 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		}
 	}()
 
-	db, err := devpostgres.Ensure(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+	db, err := devpostgres.Ensure(ctx, cfg.DatabaseURL, cfg.DataDir, func() (string, error) { return state.sharedDatabase(log) }, log)
 	if err != nil {
 		return err
 	}
@@ -101,11 +128,11 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		}
 	})
 
-	demo, err := demoAccount(ctx, cfg)
+	demo, plan, err := demoAccount(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	printBanner(cfg, db.Source, uiURL, simURL, simAdmin, demo, time.Since(started))
+	printBanner(cfg, db.Source, uiURL, simURL, simAdmin, demo, plan, time.Since(started))
 	<-ctx.Done()
 	log.Info("stopping: finishing in-flight requests")
 	return nil
@@ -153,40 +180,58 @@ func migrate(ctx context.Context, dsn string) error {
 }
 
 // demoAccount returns the demo team's credentials, creating them on the
-// first start. The token is kept in the data folder (mode 0600) because the
+// first start, and the team's plan as the database has it now (billing
+// moves it). The token is kept in the data folder (mode 0600) because the
 // database holds only its hash; a token that no longer works (a new
 // database) is replaced.
-func demoAccount(ctx context.Context, cfg config.Config) (bootstrapOutput, error) {
-	path := filepath.Join(cfg.DataDir, "demo-account.json")
+func demoAccount(ctx context.Context, cfg config.Config) (bootstrapOutput, domain.PlanName, error) {
+	path := devState{dir: cfg.DataDir}.demoAccount()
 	db, err := persistence.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return bootstrapOutput{}, err
+		return bootstrapOutput{}, "", err
 	}
 	defer persistence.Close(db)
 	accounts := persistence.NewAccountStore(db)
 
-	var saved bootstrapOutput
-	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &saved) == nil && saved.Token != "" {
-		_, err := accounts.Authenticate(ctx, domain.HashAPIToken(saved.Token))
-		if err == nil {
-			return saved, nil
+	out, err := savedDemoAccount(ctx, accounts, path)
+	if err != nil {
+		return bootstrapOutput{}, "", err
+	}
+	if out.Token == "" {
+		out, err = bootstrap(ctx, accounts, domain.BootstrapInput{TeamName: "Demo Team", Plan: domain.PlanFree, UserEmail: "demo@talkturo.dev", UserName: "Demo User"})
+		if err != nil {
+			return bootstrapOutput{}, "", err
 		}
-		if !errors.Is(err, domain.ErrUnauthorized) {
-			return bootstrapOutput{}, err
+		b, _ := json.Marshal(out)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return bootstrapOutput{}, "", fmt.Errorf("save the demo account to %s: %w", path, err)
 		}
 	}
-	out, err := bootstrap(ctx, accounts, domain.BootstrapInput{TeamName: "Demo Team", Plan: domain.PlanFree, UserEmail: "demo@talkturo.dev", UserName: "Demo User"})
+	team, err := accounts.GetTeam(ctx, out.TeamID)
+	if err != nil {
+		return bootstrapOutput{}, "", err
+	}
+	return out, team.Plan, nil
+}
+
+// savedDemoAccount returns the account saved at path if its token still
+// works, or an empty one.
+func savedDemoAccount(ctx context.Context, accounts *persistence.AccountStore, path string) (bootstrapOutput, error) {
+	var saved bootstrapOutput
+	if b, err := os.ReadFile(path); err != nil || json.Unmarshal(b, &saved) != nil || saved.Token == "" {
+		return bootstrapOutput{}, nil
+	}
+	_, err := accounts.Authenticate(ctx, domain.HashAPIToken(saved.Token))
+	if errors.Is(err, domain.ErrUnauthorized) {
+		return bootstrapOutput{}, nil
+	}
 	if err != nil {
 		return bootstrapOutput{}, err
 	}
-	b, _ := json.Marshal(out)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return bootstrapOutput{}, fmt.Errorf("save the demo account to %s: %w", path, err)
-	}
-	return out, nil
+	return saved, nil
 }
 
-func printBanner(cfg config.Config, dbSource, uiURL, simURL, simAdmin string, demo bootstrapOutput, took time.Duration) {
+func printBanner(cfg config.Config, dbSource, uiURL, simURL, simAdmin string, demo bootstrapOutput, plan domain.PlanName, took time.Duration) {
 	api := "http://" + cfg.HTTPAddr
 	fmt.Printf(`
 Talkturo phone numbers is running (started in %s).
@@ -209,8 +254,9 @@ Talkturo phone numbers is running (started in %s).
 	}
 	fmt.Printf("  Billing      POST %s/api/billing/webhook (signing secret %s)\n", api, secret)
 	fmt.Printf(`
-  Demo team    %s (free plan)
+  Demo team    %s (%s plan)
   Demo token   %s
+  (both are in %s)
 
 Try:
   curl -X POST %s/api/phone-numbers/search \
@@ -218,5 +264,6 @@ Try:
     -d '{"filters": {"countryCode": "US", "areaCode": "415", "limit": 5}}'
 
 Press Ctrl-C to stop; the next start resumes where this one stopped.
-`, demo.TeamID, demo.Token, api, demo.Token)
+make reset (talkturo dev --reset) deletes it all.
+`, demo.TeamID, plan, demo.Token, devState{dir: cfg.DataDir}.demoAccount(), api, demo.Token)
 }

@@ -31,6 +31,8 @@ type devProcess struct {
 	cmd    *exec.Cmd
 	token  string
 	teamID string
+	plan   string // as the banner prints it
+	dbLine string // the banner's PostgreSQL line
 	api    string
 	exited chan error
 }
@@ -73,8 +75,9 @@ func freeAddr(t *testing.T) string {
 }
 
 var (
-	tokenLine = regexp.MustCompile(`Demo token\s+(\S+)`)
-	teamLine  = regexp.MustCompile(`Demo team\s+(\S+)`)
+	tokenLine    = regexp.MustCompile(`Demo token\s+(\S+)`)
+	teamLine     = regexp.MustCompile(`Demo team\s+(\S+)(?: \((\w+) plan\))?`)
+	postgresLine = regexp.MustCompile(`PostgreSQL\s+(.+)`)
 )
 
 func startDev(t *testing.T, bin string, env []string) *devProcess {
@@ -94,7 +97,10 @@ func startDev(t *testing.T, bin string, env []string) *devProcess {
 		for sc.Scan() {
 			line := sc.Text()
 			if m := teamLine.FindStringSubmatch(line); m != nil {
-				p.teamID = m[1]
+				p.teamID, p.plan = m[1], m[2]
+			}
+			if m := postgresLine.FindStringSubmatch(line); m != nil {
+				p.dbLine = m[1]
 			}
 			if m := tokenLine.FindStringSubmatch(line); m != nil {
 				p.token = m[1]

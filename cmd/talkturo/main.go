@@ -18,7 +18,8 @@ import (
 const usage = `talkturo: Talkturo phone numbers.
 
 Usage:
-  talkturo dev            everything embedded: PostgreSQL, Temporal + Web UI, Telnyx simulator, API, worker
+  talkturo dev [--reset]  everything embedded: PostgreSQL, Temporal + Web UI, Telnyx simulator, API, worker;
+                          --reset deletes its state (database, Temporal, demo account)
   talkturo serve          the API and the worker against TEMPORAL_ADDRESS, DATABASE_URL and Telnyx
   talkturo api            the API only
   talkturo worker         the Temporal worker only (purchases, trials, releases)
@@ -29,6 +30,7 @@ Usage:
   talkturo telnyx-sim     the Telnyx v2 simulator on TELNYX_SIM_ADDR (default 127.0.0.1:8090)
 
 Configuration is read from environment variables only: see the README.
+talkturo <command> --help lists a command's flags and the variables it reads.
 `
 
 func main() {
@@ -36,12 +38,26 @@ func main() {
 }
 
 func run(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || (args[0] == "help" && len(args) == 1) {
 		fmt.Print(usage)
 		if len(args) == 0 {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "help" || wantsHelp(args[1:]) {
+		name := args
+		if args[0] == "help" {
+			name = args[1:]
+		}
+		if c, ok := findCommand(name); ok {
+			printHelp(os.Stdout, c)
+			return 0
+		}
+		if args[0] == "help" {
+			fmt.Fprintf(os.Stderr, "talkturo: no command %q\n\n%s", name[0], usage)
+			return 2
+		}
 	}
 	cfg, err := config.Load(environ())
 	if err != nil {
@@ -53,7 +69,7 @@ func run(args []string) int {
 
 	switch args[0] {
 	case "dev":
-		err = runDev(ctx, cfg)
+		err = runDev(ctx, cfg, args[1:])
 	case "serve":
 		err = runServe(ctx, cfg, roleAPI|roleWorker)
 	case "api":
@@ -72,6 +88,11 @@ func run(args []string) int {
 	}
 	if err != nil {
 		var ce *config.Error
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, "talkturo: "+ue.Error())
+			return 2
+		}
 		if errors.As(err, &ce) {
 			fmt.Fprintln(os.Stderr, "talkturo: "+ce.Error())
 			return 2

@@ -1,7 +1,8 @@
 // Package devpostgres finds or starts the PostgreSQL that `talkturo dev`
-// uses: DATABASE_URL when set, else a server on 127.0.0.1:5432 if one
-// answers, else a private cluster initialised under the data folder from the
-// machine's PostgreSQL binaries, running as long as the program runs.
+// uses: DATABASE_URL when set, else a database of its own on a server at
+// 127.0.0.1:5432 if one answers, else a private cluster initialised under
+// the data folder from the machine's PostgreSQL binaries, running as long as
+// the program runs.
 package devpostgres
 
 import (
@@ -24,7 +25,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DatabaseName is the database `talkturo dev` uses on a shared server.
+// DatabaseName is the database `talkturo dev` uses in its private cluster
+// (the caller names the one it uses on a shared server).
 const DatabaseName = "talkturo"
 
 // LocalServerURL is the machine's own PostgreSQL, tried when DATABASE_URL is
@@ -62,17 +64,23 @@ func (d *Database) Stop() error {
 }
 
 // Ensure returns the database to use, starting a private cluster under
-// dataDir when it has to.
-func Ensure(ctx context.Context, databaseURL, dataDir string, log *slog.Logger) (*Database, error) {
+// dataDir when it has to. On the local server it uses the database that
+// shared returns (called only then, so that a name is chosen only when a
+// shared server is really used), created if missing.
+func Ensure(ctx context.Context, databaseURL, dataDir string, shared func() (string, error), log *slog.Logger) (*Database, error) {
 	if databaseURL != "" {
 		return &Database{URL: databaseURL, Source: "DATABASE_URL"}, nil
 	}
 	if err := ping(ctx, LocalServerURL); err == nil {
-		u, err := ensureDatabase(ctx, LocalServerURL, DatabaseName)
+		name, err := shared()
 		if err != nil {
 			return nil, err
 		}
-		return &Database{URL: u, Source: "local server on 127.0.0.1:5432"}, nil
+		u, err := ensureDatabase(ctx, LocalServerURL, name)
+		if err != nil {
+			return nil, err
+		}
+		return &Database{URL: u, Source: "local server on 127.0.0.1:5432, database " + name}, nil
 	}
 	bin, err := findBinaries()
 	if err != nil {
@@ -91,6 +99,43 @@ func StartPrivate(ctx context.Context, dir string, log *slog.Logger) (*Database,
 		return nil, err
 	}
 	return startPrivate(ctx, bin, dir, log)
+}
+
+// DropDatabase drops the database name on the local server, if it exists.
+// PostgreSQL refuses while anyone is connected to it, which is what keeps a
+// running `talkturo dev` (or anything else using it) from losing its data.
+func DropDatabase(ctx context.Context, name string) error {
+	conn, err := pgx.Connect(ctx, LocalServerURL)
+	if err != nil {
+		return fmt.Errorf("connect to PostgreSQL on 127.0.0.1:5432 to drop database %s: %w", name, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
+}
+
+// RemovePrivate stops the private cluster in dir if it still runs (a killed
+// `talkturo dev` leaves it running) and deletes dir.
+func RemovePrivate(ctx context.Context, dir string) error {
+	pgdata := filepath.Join(dir, "data")
+	if _, err := os.Stat(filepath.Join(pgdata, "postmaster.pid")); err == nil {
+		bin, err := findBinaries()
+		if err != nil {
+			return fmt.Errorf("the private PostgreSQL cluster in %s still runs and cannot be stopped: %w", pgdata, err)
+		}
+		var cred *syscall.Credential
+		if os.Geteuid() == 0 {
+			if cred, err = postgresUser(); err != nil {
+				return err
+			}
+		}
+		if out, err := run(ctx, cred, filepath.Join(bin, "pg_ctl"), "-D", pgdata, "-m", "fast", "-w", "stop"); err != nil && !strings.Contains(out, "Is server running?") {
+			return fmt.Errorf("stop the private PostgreSQL cluster in %s: %w: %s", pgdata, err, out)
+		}
+	}
+	return os.RemoveAll(dir)
 }
 
 func ping(ctx context.Context, dsn string) error {
@@ -163,13 +208,10 @@ func startPrivate(ctx context.Context, bin, dir string, log *slog.Logger) (*Data
 	// unprivileged user that Debian's package creates.
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("running as root, a private PostgreSQL cluster needs the 'postgres' user to run as: %w", err)
+		var err error
+		if cred, err = postgresUser(); err != nil {
+			return nil, err
 		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
@@ -218,6 +260,18 @@ func startPrivate(ctx context.Context, bin, dir string, log *slog.Logger) (*Data
 		return nil, err
 	}
 	return &Database{URL: u, Source: "private cluster at " + pgdata, stop: stop, start: start}, nil
+}
+
+// postgresUser is the unprivileged user that Debian's package creates, which
+// initdb, pg_ctl and postgres run as when we are root (they refuse root).
+func postgresUser() (*syscall.Credential, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("running as root, a private PostgreSQL cluster needs the 'postgres' user to run as: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
 func run(ctx context.Context, cred *syscall.Credential, name string, args ...string) (string, error) {

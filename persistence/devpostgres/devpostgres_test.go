@@ -60,6 +60,41 @@ func TestPrivateClusterStartsStopsAndKeepsItsData(t *testing.T) {
 	wantKept(t, again.URL)
 }
 
+// TestRemovePrivateStopsALeftOverClusterAndDeletesIt: what `talkturo dev
+// --reset` does to a private cluster that a killed dev left running.
+func TestRemovePrivateStopsALeftOverClusterAndDeletesIt(t *testing.T) {
+	base, err := os.MkdirTemp("", "devpostgres-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "data", "postgres")
+	ctx := context.Background()
+	db, err := StartPrivate(ctx, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Stop() })
+	execSQL(t, db.URL, "SELECT 1")
+
+	if err := RemovePrivate(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("%s is still there: %v", dir, err)
+	}
+	if err := ping(ctx, db.URL); err == nil {
+		t.Fatal("the cluster still answers after RemovePrivate")
+	}
+	// Nothing there: nothing to do.
+	if err := RemovePrivate(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func wantKept(t *testing.T, url string) {
 	t.Helper()
 	ctx := context.Background()
@@ -75,7 +110,10 @@ func wantKept(t *testing.T, url string) {
 }
 
 func TestDatabaseURLWins(t *testing.T) {
-	db, err := Ensure(context.Background(), "postgres://u@db.example:5432/x", t.TempDir(), slog.New(slog.DiscardHandler))
+	db, err := Ensure(context.Background(), "postgres://u@db.example:5432/x", t.TempDir(), func() (string, error) {
+		t.Fatal("a database was named on the local server although DATABASE_URL is set")
+		return "", nil
+	}, slog.New(slog.DiscardHandler))
 	if err != nil || db.URL != "postgres://u@db.example:5432/x" || db.Source != "DATABASE_URL" {
 		t.Fatalf("Ensure = %+v, %v", db, err)
 	}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+)
+
+// command is a subcommand as `talkturo <command> --help` describes it.
+type command struct {
+	name  string // as typed, such as "admin bootstrap"
+	args  string // what follows the name in its usage line
+	about string
+	flags func() *flag.FlagSet // nil when it takes none
+	// reads says whether it reads a configuration variable.
+	reads func(variable string) bool
+}
+
+// Which configuration variables which processes read. A variable in none
+// of these sets is read by every long-running process (dev, serve, api,
+// worker), so a new one shows up there without an edit here.
+var (
+	devOnlyVars   = []string{"TEMPORAL_EMBEDDED", "TEMPORAL_UI_PORT", "TALKTURO_DATA_DIR"}
+	simulatorVars = []string{"TELNYX_SIM_ADDR", "TELNYX_SIM_ORDER_LATENCY"}
+	apiOnlyVars   = []string{"HTTP_ADDR", "PURCHASE_WAIT", "BILLING_WEBHOOK_SECRET", "TELNYX_PROBE_INTERVAL",
+		"RATE_LIMIT_SEARCH_PER_SECOND", "RATE_LIMIT_SEARCH_BURST", "RATE_LIMIT_PURCHASE_PER_SECOND", "RATE_LIMIT_PURCHASE_BURST"}
+	workerOnlyVars = []string{"TRIAL_DURATION", "BILLING_GRACE_PERIOD", "RECONCILE_INTERVAL", "RECONCILE_ORPHAN_DELAY", "RECONCILE_MAX_RELEASES"}
+	logVars        = []string{"LOG_LEVEL", "LOG_FORMAT"}
+)
+
+func anyOf(set ...[]string) func(string) bool {
+	return func(v string) bool {
+		for _, s := range set {
+			if slices.Contains(s, v) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func noneOf(set ...[]string) func(string) bool {
+	f := anyOf(set...)
+	return func(v string) bool { return !f(v) }
+}
+
+var commands = []command{
+	{name: "dev", args: "[--reset [--yes]]", flags: func() *flag.FlagSet { fs, _, _ := devFlags(); return fs },
+		about: "Everything embedded (what `make run` runs): PostgreSQL (DATABASE_URL, else a database of this data folder's own on 127.0.0.1:5432, else a private cluster), Temporal and its Web UI, the Telnyx simulator when TELNYX_API_KEY is unset, the API, the worker and a demo team. State lives in TALKTURO_DATA_DIR.",
+		reads: func(string) bool { return true }},
+	{name: "serve", about: "The API and the worker against DATABASE_URL, TEMPORAL_ADDRESS and Telnyx.",
+		reads: noneOf(devOnlyVars, simulatorVars)},
+	{name: "api", about: "The API only.",
+		reads: noneOf(devOnlyVars, simulatorVars, workerOnlyVars)},
+	{name: "worker", about: "The Temporal worker only (purchases, trials, releases, billing, reconciliation).",
+		reads: noneOf(devOnlyVars, simulatorVars, apiOnlyVars)},
+	{name: "migrate", args: "[up|status]", about: "Applies the database migrations (up, the default) or lists them (status).",
+		reads: anyOf([]string{"DATABASE_URL"})},
+	{name: "admin bootstrap", args: "--team-name N --email E --name U [--plan P]", flags: func() *flag.FlagSet { fs, _ := bootstrapFlags(); return fs },
+		about: `Creates a team on a plan, a user in it and an API key, and prints {"teamId","userId","token"} on one line.`,
+		reads: anyOf([]string{"DATABASE_URL"})},
+	{name: "telnyx-sim", about: "The Telnyx v2 simulator alone, on TELNYX_SIM_ADDR.",
+		reads: anyOf(simulatorVars, logVars)},
+}
+
+// findCommand returns the command that args name ("admin" has one task).
+func findCommand(args []string) (command, bool) {
+	name := args[0]
+	if name == "admin" {
+		name = "admin bootstrap"
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// wantsHelp reports whether the arguments ask for help.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// printHelp writes c's usage, flags and the variables it reads, with their
+// defaults (the README's Configuration table says what each means).
+func printHelp(w io.Writer, c command) {
+	fmt.Fprintf(w, "Usage: talkturo %s %s\n\n%s\n\n", c.name, c.args, c.about)
+	fmt.Fprintln(w, "Flags:")
+	if c.flags == nil {
+		fmt.Fprintln(w, "  none")
+	} else {
+		fs := c.flags()
+		fs.VisitAll(func(f *flag.Flag) {
+			name, usage := flag.UnquoteUsage(f)
+			line := "  --" + f.Name
+			if name != "" {
+				line += " " + name
+			}
+			fmt.Fprintln(w, line)
+			fmt.Fprintln(w, "        "+usage+defaultOf(f))
+		})
+	}
+	fmt.Fprintln(w, "\nEnvironment variables (see the README's Configuration table):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, v := range variables() {
+		if c.reads(v.name) {
+			fmt.Fprintf(tw, "  %s\t%s\n", v.name, v.def)
+		}
+	}
+	_ = tw.Flush()
+}
+
+func defaultOf(f *flag.Flag) string {
+	if f.DefValue == "" || f.DefValue == "false" {
+		return ""
+	}
+	return fmt.Sprintf(" (default %s)", f.DefValue)
+}
+
+type variable struct{ name, def string }
+
+// variables lists every configuration variable with its default, read
+// from config.Config's tags so that none can be left out.
+func variables() []variable {
+	var vs []variable
+	t := reflect.TypeFor[config.Config]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		def := "default " + f.Tag.Get("envDefault")
+		if f.Tag.Get("envDefault") == "" {
+			def = "unset by default"
+		}
+		vs = append(vs, variable{name, def})
+	}
+	return vs
+}
+
+// usageError is a command line the command cannot take.
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (e usageError) Error() string {
+	return fmt.Sprintf("%s: %v (talkturo %s --help lists what it takes)", e.cmd, e.err, e.cmd)
+}
