@@ -85,7 +85,7 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 	started := time.Now()
 	outcome, err := s.workflows.Purchase(ctx, workflows.PurchaseRequest{
 		PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID,
-	}, claim.Target, s.cfg.PurchaseWait)
+	}, claim.Target, waitWithin(ctx, s.cfg.PurchaseWait))
 	s.metrics.purchased(started, outcome.Pending, err)
 	if err != nil {
 		de := toDomainError(err)
@@ -121,7 +121,9 @@ func (s *Server) answer(c *fiber.Ctx, claim domain.IdempotencyClaim, status int,
 	}
 	if claim.Key != "" {
 		// A failure to keep it only costs the replay; the purchase stands.
-		if err := s.idem.SaveResponse(context.WithoutCancel(c.UserContext()), claim.TeamID, claim.Key, status, body); err != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), saveResponseTimeout)
+		defer cancel()
+		if err := s.idem.SaveResponse(ctx, claim.TeamID, claim.Key, status, body); err != nil {
 			requestLogger(c, s.log).Warn("keeping the idempotent response failed", "error", err)
 		}
 	}
@@ -258,7 +260,7 @@ func (s *Server) releaseNumber(c *fiber.Ctx) error {
 	case domain.NumberPending:
 		return &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "The number is still being bought; release it once it is active."}
 	case domain.NumberActive:
-		_, pending, err := s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api"}, s.cfg.PurchaseWait)
+		_, pending, err := s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api"}, waitWithin(ctx, s.cfg.PurchaseWait))
 		switch {
 		case errors.Is(err, domain.ErrNotFound):
 			// The run ended meanwhile (the trial expired): answer with the

@@ -31,6 +31,10 @@ type Config struct {
 	// PurchaseWait bounds how long a purchase request waits for the order
 	// to settle before answering 202 (PURCHASE_WAIT).
 	PurchaseWait time.Duration
+	// RequestTimeout is the deadline of every request (REQUEST_TIMEOUT),
+	// which its database and Temporal calls honour. It must exceed
+	// PurchaseWait by PurchaseHeadroom or more.
+	RequestTimeout time.Duration
 	// BillingSecret signs the billing webhook (BILLING_WEBHOOK_SECRET);
 	// empty turns the webhook off.
 	BillingSecret string
@@ -85,6 +89,9 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.PurchaseWait == 0 {
 		cfg.PurchaseWait = 20 * time.Second
 	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = max(defaultRequestTimeout, cfg.PurchaseWait+PurchaseHeadroom)
+	}
 	log := d.Log
 	if log == nil {
 		log = slog.Default()
@@ -110,7 +117,7 @@ func New(cfg Config, d Deps) *Server {
 
 func (s *Server) routes() {
 	app := s.app
-	app.Use(requestIDs(), s.metrics.middleware(), accessLog(s.log), recover.New())
+	app.Use(requestIDs(), s.metrics.middleware(), accessLog(s.log), recover.New(), requestDeadline(s.cfg.RequestTimeout))
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", s.metrics.handler())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.uber.org/fx"
 	"gorm.io/gorm"
@@ -18,6 +19,12 @@ type Config struct {
 	DatabaseURL string
 	// MaxOpenConns caps the pool (DATABASE_MAX_CONNS); 0 is the default, 20.
 	MaxOpenConns int
+	// StatementTimeout is PostgreSQL's statement_timeout for the pool's
+	// connections (DATABASE_STATEMENT_TIMEOUT); 0 leaves the server's.
+	StatementTimeout time.Duration
+	// ConnectTimeout bounds opening a connection (DATABASE_CONNECT_TIMEOUT);
+	// 0 leaves it to the caller's context.
+	ConnectTimeout time.Duration
 }
 
 // Module provides the connection pool (*gorm.DB, closed when the app
@@ -53,7 +60,7 @@ func newLifecycleDB(p dbParams) (*gorm.DB, error) {
 	if p.Config.DatabaseURL == "" {
 		return nil, fmt.Errorf("persistence: no database URL configured: set DATABASE_URL")
 	}
-	opts := []Option{WithLogger(p.Logger)}
+	opts := []Option{WithLogger(p.Logger), WithStatementTimeout(p.Config.StatementTimeout), WithConnectTimeout(p.Config.ConnectTimeout)}
 	if p.Config.MaxOpenConns > 0 {
 		opts = append(opts, WithMaxOpenConns(p.Config.MaxOpenConns))
 	}

@@ -43,7 +43,8 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		fx.StartTimeout(60 * time.Second),
 		fx.StopTimeout(cfg.ShutdownTimeout + 15*time.Second),
 		fx.Supply(cfg, log),
-		fx.Supply(persistence.Config{DatabaseURL: cfg.DatabaseURL, MaxOpenConns: cfg.DatabaseMaxConns}),
+		fx.Supply(persistence.Config{DatabaseURL: cfg.DatabaseURL, MaxOpenConns: cfg.DatabaseMaxConns,
+			StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout}),
 		persistence.Module,
 		fx.Supply(telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey, Timeout: cfg.TelnyxTimeout, Logger: log.With("component", "telnyx")}),
 		telnyx.Module,
@@ -76,7 +77,8 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 	}
 	if roles&roleAPI != 0 {
 		opts = append(opts,
-			fx.Supply(api.Config{Addr: cfg.HTTPAddr, ShutdownTimeout: cfg.ShutdownTimeout, PurchaseWait: cfg.PurchaseWait, BillingSecret: cfg.BillingSecret}),
+			fx.Supply(api.Config{Addr: cfg.HTTPAddr, ShutdownTimeout: cfg.ShutdownTimeout, PurchaseWait: cfg.PurchaseWait, BillingSecret: cfg.BillingSecret,
+				RequestTimeout: cfg.RequestTimeout}),
 			fx.Supply(workflows.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue}),
 			workflows.ServiceModule,
 			fx.Provide(func(s *workflows.NumberService) api.NumberWorkflows { return s }),

@@ -158,7 +158,8 @@ func migrate(ctx context.Context, dsn string) error {
 // database) is replaced.
 func demoAccount(ctx context.Context, cfg config.Config) (bootstrapOutput, error) {
 	path := filepath.Join(cfg.DataDir, "demo-account.json")
-	db, err := persistence.Open(ctx, cfg.DatabaseURL)
+	db, err := persistence.Open(ctx, cfg.DatabaseURL,
+		persistence.WithStatementTimeout(cfg.DatabaseStatementTimeout), persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
 	if err != nil {
 		return bootstrapOutput{}, err
 	}

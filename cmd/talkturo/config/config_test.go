@@ -62,6 +62,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"DATABASE_MAX_CONNS", "lots"},
 		{"RECONCILE_MAX_RELEASES", "0"},
 		{"RECONCILE_MAX_RELEASES", "many"},
+		{"REQUEST_TIMEOUT", "24s"},
+		{"REQUEST_TIMEOUT", "0"},
+		{"DATABASE_STATEMENT_TIMEOUT", "0"},
+		{"DATABASE_CONNECT_TIMEOUT", "-1s"},
 	} {
 		_, err := Load(map[string]string{tc.key: tc.value})
 		var ce *Error
@@ -89,5 +93,25 @@ func TestReconcileSettings(t *testing.T) {
 	}
 	if c.ReconcileInterval != 0 || c.ReconcileOrphanDelay != 24*time.Hour || c.ReconcileMaxReleases != 5 {
 		t.Fatalf("reconcile overrides: every %v, orphans after %v, at most %d releases", c.ReconcileInterval, c.ReconcileOrphanDelay, c.ReconcileMaxReleases)
+	}
+}
+
+func TestDeadlineSettings(t *testing.T) {
+	c, err := Load(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RequestTimeout != 30*time.Second || c.DatabaseStatementTimeout != 5*time.Second || c.DatabaseConnectTimeout != 5*time.Second {
+		t.Fatalf("deadline defaults: request %v, statement %v, connect %v", c.RequestTimeout, c.DatabaseStatementTimeout, c.DatabaseConnectTimeout)
+	}
+	// A shorter purchase wait allows a shorter request deadline; a longer
+	// one needs a longer deadline.
+	if _, err := Load(map[string]string{"PURCHASE_WAIT": "2s", "REQUEST_TIMEOUT": "7s"}); err != nil {
+		t.Errorf("PURCHASE_WAIT=2s REQUEST_TIMEOUT=7s: %v", err)
+	}
+	_, err = Load(map[string]string{"PURCHASE_WAIT": "40s"})
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Var != "REQUEST_TIMEOUT" || !strings.Contains(err.Error(), "PURCHASE_WAIT") {
+		t.Errorf("PURCHASE_WAIT=40s with the default REQUEST_TIMEOUT: %v, want an error about REQUEST_TIMEOUT naming PURCHASE_WAIT", err)
 	}
 }
