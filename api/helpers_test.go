@@ -175,6 +175,8 @@ func (e *env) newAccount(email string) account {
 		UserName:    "Test User",
 		TokenHash:   hash,
 		TokenPrefix: domain.APITokenDisplayPrefix(token),
+		// Tests share a user between teams by giving the same email.
+		AttachExistingUser: true,
 	})
 	if err != nil {
 		e.t.Fatalf("Bootstrap(%s): %v", email, err)

@@ -41,6 +41,9 @@ const (
 	CodeProviderUnavailable  = "provider_unavailable"
 	CodeServiceUnavailable   = "service_unavailable"
 	CodeInternal             = "internal_error"
+	// CodeUserExists is an operator's answer (admin bootstrap), never an
+	// HTTP one.
+	CodeUserExists = "user_exists"
 )
 
 // Error is the one error type of the product. Code is a stable snake_case
@@ -82,6 +85,7 @@ var (
 	ErrNotFound     = &Error{Kind: KindNotFound, Code: CodeNotFound, Message: "The requested resource does not exist."}
 	ErrUnauthorized = &Error{Kind: KindUnauthorized, Code: CodeUnauthorized, Message: "A valid API key is required: send it as 'Authorization: Bearer <token>'."}
 	ErrTeamAccess   = &Error{Kind: KindForbidden, Code: CodeTeamAccessDenied, Message: "You are not a member of this team."}
+	ErrUserExists   = &Error{Kind: KindConflict, Code: CodeUserExists, Message: "A user with this email already exists."}
 )
 
 // ErrorKind returns the kind of err, KindInternal when err is not an *Error.

@@ -22,17 +22,22 @@ type bootstrapOutput struct {
 	Token  string `json:"token"`
 }
 
+// flagAttachExistingUser lets bootstrap give an existing user (and so
+// every key and team of theirs) the new team: never by accident.
+const flagAttachExistingUser = "attach-existing-user"
+
 // runAdmin runs an administrative task; today only bootstrap.
 func runAdmin(ctx context.Context, cfg config.Config, args []string) error {
 	if len(args) == 0 || args[0] != "bootstrap" {
-		return errors.New("admin takes a task: bootstrap --team-name N --email E --name U --plan P")
+		return errors.New("admin takes a task: bootstrap --team-name N --email E --name U --plan P [--attach-existing-user]")
 	}
 	fs := flag.NewFlagSet("admin bootstrap", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	teamName := fs.String("team-name", "", "name of the new team")
-	email := fs.String("email", "", "email of the user (an existing user with it is reused)")
+	email := fs.String("email", "", "email of the new user (an existing user's only with --attach-existing-user)")
 	name := fs.String("name", "", "name of the user")
 	plan := fs.String("plan", "free", "plan of the team: free, starter, growth or scale")
+	attach := fs.Bool(flagAttachExistingUser, false, "when --email is an existing user's, make that user owner of the new team too (their API keys then reach it)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("admin bootstrap: %w", err)
 	}
@@ -40,6 +45,7 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
+	in.AttachExistingUser = *attach
 	if cfg.DatabaseURL == "" {
 		return &config.Error{Var: "DATABASE_URL", Message: "must be set for admin bootstrap."}
 	}
@@ -50,6 +56,9 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	defer persistence.Close(db)
 	out, err := bootstrap(ctx, persistence.NewAccountStore(db), in)
+	if errors.Is(err, domain.ErrUserExists) {
+		return fmt.Errorf("admin bootstrap: a user with the email %s already exists; pass --%s to make that user owner of the new team too (every API key of theirs then reaches it)", in.UserEmail, flagAttachExistingUser)
+	}
 	if err != nil {
 		return err
 	}

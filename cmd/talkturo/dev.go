@@ -176,7 +176,10 @@ func demoAccount(ctx context.Context, cfg config.Config) (bootstrapOutput, error
 			return bootstrapOutput{}, err
 		}
 	}
-	out, err := bootstrap(ctx, accounts, domain.BootstrapInput{TeamName: "Demo Team", Plan: domain.PlanFree, UserEmail: "demo@talkturo.dev", UserName: "Demo User"})
+	out, err := bootstrap(ctx, accounts, domain.BootstrapInput{TeamName: "Demo Team", Plan: domain.PlanFree, UserEmail: "demo@talkturo.dev", UserName: "Demo User",
+		// The demo user is this program's own: a new data folder on an old
+		// database makes it a new demo team.
+		AttachExistingUser: true})
 	if err != nil {
 		return bootstrapOutput{}, err
 	}
