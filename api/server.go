@@ -120,7 +120,6 @@ func (s *Server) routes() {
 	app.Use(requestIDs(), s.metrics.middleware(), accessLog(s.log), recover.New(), requestDeadline(s.cfg.RequestTimeout))
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
-	app.Get("/metrics", s.metrics.handler())
 
 	// Public or signed, not bearer-authenticated: registered before the
 	// /api group so its middleware never runs for them.

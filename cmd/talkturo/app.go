@@ -70,10 +70,11 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 			}}),
 			workflows.ReconcileModule,
 		)
-		if roles&roleAPI == 0 && cfg.MetricsAddr != "" {
-			// A worker alone has no API to serve /metrics: it gets its own port.
-			opts = append(opts, fx.Invoke(serveMetrics))
-		}
+	}
+	if cfg.MetricsAddr != "" {
+		// API or worker or both, one registry on its own port: never on
+		// HTTP_ADDR, which the internet may reach.
+		opts = append(opts, fx.Invoke(serveMetrics))
 	}
 	if roles&roleAPI != 0 {
 		opts = append(opts,

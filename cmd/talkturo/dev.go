@@ -21,6 +21,10 @@ import (
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
+// devMetricsAddr is where `talkturo dev` serves /metrics unless
+// METRICS_ADDR says otherwise.
+const devMetricsAddr = "127.0.0.1:9090"
+
 // runDev is `talkturo dev` (what `make run` runs): PostgreSQL, an embedded
 // Temporal server with its Web UI and the Telnyx simulator as needed, then
 // migrations, the API and the worker, and a demo team with a token. State
@@ -72,6 +76,10 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		}
 	}
 
+	if cfg.MetricsAddr == "" {
+		// Dev only: metrics on the loopback, apart from the API.
+		cfg.MetricsAddr = devMetricsAddr
+	}
 	if cfg.BillingSecret == "" {
 		// Dev only: a known secret so the README's signed webhook example
 		// works as printed.
@@ -212,6 +220,7 @@ Talkturo phone numbers is running (started in %s).
 		secret = devBillingSecret
 	}
 	fmt.Printf("  Billing      POST %s/api/billing/webhook (signing secret %s)\n", api, secret)
+	fmt.Printf("  Metrics      http://%s/metrics\n", cfg.MetricsAddr)
 	fmt.Printf(`
   Demo team    %s (free plan)
   Demo token   %s

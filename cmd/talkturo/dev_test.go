@@ -126,7 +126,9 @@ func TestDevStartsEverythingAndResumesAfterAKill(t *testing.T) {
 	}
 	uiAddr := freeAddr(t)
 	_, uiPort, _ := net.SplitHostPort(uiAddr)
+	metricsAddr := freeAddr(t)
 	env := []string{
+		"METRICS_ADDR=" + metricsAddr,
 		"TALKTURO_DATA_DIR=" + t.TempDir(),
 		"DATABASE_URL=" + pgtest.NewSchema(t),
 		"HTTP_ADDR=" + freeAddr(t),
@@ -151,6 +153,13 @@ func TestDevStartsEverythingAndResumesAfterAKill(t *testing.T) {
 	resp.Body.Close()
 	if st, ready := call(t, "GET", dev.api+"/readyz", "", nil); st != 200 {
 		t.Fatalf("readyz: %d %v", st, ready)
+	}
+	// Metrics on METRICS_ADDR, not on the API's port.
+	if m := scrape(t, "http://"+metricsAddr+"/metrics"); !strings.Contains(m, `talkturo_http_requests_total{method="POST",route="/api/phone-numbers/search",status="200"} 1`) {
+		t.Errorf("METRICS_ADDR's /metrics does not count the search:\n%s", m)
+	}
+	if st, _ := call(t, "GET", dev.api+"/metrics", "", nil); st != 404 {
+		t.Errorf("GET /metrics on the API's port: %d, want 404", st)
 	}
 
 	// A trial number, then every process killed without warning.
