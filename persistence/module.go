@@ -30,7 +30,8 @@ type Config struct {
 // Module provides the connection pool (*gorm.DB, closed when the app
 // stops), domain.AccountStore, domain.AssistantStore,
 // domain.PhoneNumberStore, domain.IdempotencyStore (also as
-// *IdempotencyStore, for the periodic job that calls PurgeIdempotencyKeys) and
+// *IdempotencyStore, for PurgeModule, the periodic job that calls
+// PurgeIdempotencyKeys) and
 // *ReservationStore.
 // The app supplies a Config and, optionally, a *slog.Logger. Migrations are
 // not run here: the app decides when (see Migrate).

@@ -69,6 +69,7 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 				OrphanDelay: cfg.ReconcileOrphanDelay, MaxReleases: cfg.ReconcileMaxReleases, MissingRecheckAfter: workflows.DefaultMissingRecheckAfter,
 			}}),
 			workflows.ReconcileModule,
+			persistence.PurgeModule,
 		)
 	}
 	if cfg.MetricsAddr != "" {
