@@ -128,7 +128,6 @@ func TestDevStartsEverythingAndResumesAfterAKill(t *testing.T) {
 	_, uiPort, _ := net.SplitHostPort(uiAddr)
 	metricsAddr := freeAddr(t)
 	env := []string{
-		"METRICS_ADDR=" + metricsAddr,
 		"TALKTURO_DATA_DIR=" + t.TempDir(),
 		"DATABASE_URL=" + pgtest.NewSchema(t),
 		"HTTP_ADDR=" + freeAddr(t),
@@ -138,6 +137,7 @@ func TestDevStartsEverythingAndResumesAfterAKill(t *testing.T) {
 		"TELNYX_SIM_ORDER_LATENCY=0s",
 		"TRIAL_DURATION=12s",
 		"TELNYX_API_KEY=",
+		"METRICS_ADDR=" + metricsAddr,
 	}
 	dev := startDev(t, bin, env)
 
