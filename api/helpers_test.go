@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
 	"github.com/talkturo/phonenumbers/activities/telnyx"
@@ -44,6 +45,9 @@ type env struct {
 	searches *searchRecorder
 	logs     *syncBuffer
 	http     *http.Client
+	// registry holds the server's metrics (the process serves it on
+	// METRICS_ADDR, not the API's port).
+	registry *prometheus.Registry
 }
 
 // envOptions changes how newEnv builds the server.
@@ -124,6 +128,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		searches: rec,
 		logs:     logs,
 		http:     &http.Client{Timeout: 20 * time.Second},
+		registry: api.NewRegistry(),
 	}
 	var provider domain.NumberProvider = client
 	if o.provider != nil {
@@ -136,6 +141,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Idempotency: persistence.NewIdempotencyStore(db),
 		Provider:    provider,
 		Workflows:   o.workflows,
+		Registry:    e.registry,
 		Log:         log,
 	}
 	if o.checks != nil {
@@ -187,6 +193,8 @@ func (e *env) newAccount(email string) account {
 		UserName:    "Test User",
 		TokenHash:   hash,
 		TokenPrefix: domain.APITokenDisplayPrefix(token),
+		// Tests share a user between teams by giving the same email.
+		AttachExistingUser: true,
 	})
 	if err != nil {
 		e.t.Fatalf("Bootstrap(%s): %v", email, err)

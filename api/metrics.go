@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/talkturo/phonenumbers/domain"
 )
@@ -30,7 +28,8 @@ const (
 const unmatchedRoute = "unmatched"
 
 // metrics are the Server's Prometheus metrics, on a registry of its own
-// (never the global one), served at GET /metrics.
+// (never the global one). The process serves the registry on METRICS_ADDR,
+// never on the API's own port.
 type metrics struct {
 	reg       *prometheus.Registry
 	requests  *prometheus.CounterVec
@@ -168,11 +167,6 @@ func (m *metrics) methodOf(c *fiber.Ctx) string {
 		}
 	}
 	return "other"
-}
-
-// handler serves the registry in Prometheus' text format.
-func (m *metrics) handler() fiber.Handler {
-	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
 }
 
 // purchased counts one purchase by outcome: the error the workflow

@@ -90,9 +90,9 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 	}
 	started := time.Now()
 	preq := workflows.PurchaseRequest{PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID}
-	outcome, err := s.workflows.Purchase(ctx, preq, claim.Target, s.cfg.PurchaseWait)
+	outcome, err := s.workflows.Purchase(ctx, preq, claim.Target, waitWithin(ctx, s.cfg.PurchaseWait))
 	if s.recoverUnwatched(c, e164, err) {
-		outcome, err = s.workflows.Purchase(ctx, preq, claim.Target, s.cfg.PurchaseWait)
+		outcome, err = s.workflows.Purchase(ctx, preq, claim.Target, waitWithin(ctx, s.cfg.PurchaseWait))
 	}
 	s.metrics.purchased(started, outcome.Pending, err)
 	if err != nil {
@@ -140,7 +140,7 @@ func (s *Server) recoverUnwatched(c *fiber.Ctx, e164 string, err error) bool {
 	if n.Status != domain.NumberPending && !(n.Status == domain.NumberActive && expired) {
 		return false
 	}
-	view, pending, err := s.workflows.ReleaseUnwatched(ctx, n, "purchase", s.cfg.PurchaseWait)
+	view, pending, err := s.workflows.ReleaseUnwatched(ctx, n, "purchase", waitWithin(ctx, s.cfg.PurchaseWait))
 	if err != nil || pending || view.Status.Live() {
 		if err != nil && !errors.Is(err, workflows.ErrNumberWorkflowRunning) {
 			requestLogger(c, s.log).Warn("ending an unwatched record of the number failed", "phone_number", e164, "number_id", n.ID, "error", err)
@@ -160,7 +160,9 @@ func (s *Server) answer(c *fiber.Ctx, claim domain.IdempotencyClaim, status int,
 	}
 	if claim.Key != "" {
 		// A failure to keep it only costs the replay; the purchase stands.
-		if err := s.idem.SaveResponse(context.WithoutCancel(c.UserContext()), claim.TeamID, claim.Key, status, body); err != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), saveResponseTimeout)
+		defer cancel()
+		if err := s.idem.SaveResponse(ctx, claim.TeamID, claim.Key, status, body); err != nil {
 			requestLogger(c, s.log).Warn("keeping the idempotent response failed", "error", err)
 		}
 	}
@@ -300,14 +302,14 @@ func (s *Server) releaseNumber(c *fiber.Ctx) error {
 	was := n.Status
 	pending, err := false, error(domain.ErrNotFound)
 	if was == domain.NumberActive {
-		_, pending, err = s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api", RequestKey: releaseKey(c, n.ID)}, s.cfg.PurchaseWait)
+		_, pending, err = s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api", RequestKey: releaseKey(c, n.ID)}, waitWithin(ctx, s.cfg.PurchaseWait))
 	}
 	if errors.Is(err, domain.ErrNotFound) {
 		// No purchase workflow runs for the number: it ended meanwhile (the
 		// trial expired), an operator terminated it, or Temporal's state
 		// is gone. A release run of its own releases the record if it is
 		// still live; a purchase still under way refuses (409).
-		_, pending, err = s.workflows.ReleaseUnwatched(ctx, n, "api", s.cfg.PurchaseWait)
+		_, pending, err = s.workflows.ReleaseUnwatched(ctx, n, "api", waitWithin(ctx, s.cfg.PurchaseWait))
 	}
 	if err != nil {
 		return err

@@ -31,6 +31,10 @@ type Config struct {
 	// PurchaseWait bounds how long a purchase request waits for the order
 	// to settle before answering 202 (PURCHASE_WAIT).
 	PurchaseWait time.Duration
+	// RequestTimeout is the deadline of every request (REQUEST_TIMEOUT),
+	// which its database and Temporal calls honour. It must exceed
+	// PurchaseWait by PurchaseHeadroom or more.
+	RequestTimeout time.Duration
 	// BillingSecret signs the billing webhook (BILLING_WEBHOOK_SECRET);
 	// empty turns the webhook off.
 	BillingSecret string
@@ -94,6 +98,9 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.PurchaseWait == 0 {
 		cfg.PurchaseWait = 20 * time.Second
 	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = max(defaultRequestTimeout, cfg.PurchaseWait+PurchaseHeadroom)
+	}
 	log := d.Log
 	if log == nil {
 		log = slog.Default()
@@ -122,11 +129,10 @@ func (s *Server) routes() {
 	app := s.app
 	// identityBodiesOnly runs before anything may read a body, and after
 	// what logs and counts its 415.
-	app.Use(requestIDs(), s.metrics.middleware(), accessLog(s.log), recover.New(), identityBodiesOnly())
+	app.Use(requestIDs(), s.metrics.middleware(), accessLog(s.log), recover.New(), identityBodiesOnly(), requestDeadline(s.cfg.RequestTimeout))
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/diagnostics/provider", s.providerDiagnostics)
-	app.Get("/metrics", s.metrics.handler())
 
 	// Public or signed, not bearer-authenticated: registered before the
 	// /api group so its middleware never runs for them.

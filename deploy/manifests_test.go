@@ -82,7 +82,7 @@ var devOnlyVars = []string{"TEMPORAL_EMBEDDED", "TEMPORAL_UI_PORT", "TALKTURO_DA
 var (
 	requiredConfig = []string{"HTTP_ADDR", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "TELNYX_BASE_URL",
 		"TRIAL_DURATION", "PURCHASE_WAIT", "PLAN_LIMITS", "BILLING_GRACE_PERIOD", "LOG_FORMAT", "SHUTDOWN_TIMEOUT",
-		// The worker's /metrics: its default, 127.0.0.1:9090, cannot be scraped from outside the pod.
+		// Every process's /metrics: without it there are none (the API's port never serves them).
 		"METRICS_ADDR"}
 	requiredSecret = []string{"DATABASE_URL", "TELNYX_API_KEY", "BILLING_WEBHOOK_SECRET"}
 )
@@ -664,15 +664,15 @@ func TestDeployments(t *testing.T) {
 			t.Errorf("%s: terminationGracePeriodSeconds %v must exceed preStop %v + SHUTDOWN_TIMEOUT %v + %v", what, grace, preStop, shutdown, fxStopMargin)
 		}
 
-		// Prometheus annotations name a port the container declares: the
-		// API's HTTP port, a worker's METRICS_ADDR port.
-		wantMetrics := metricsPort
-		if w.servesHTTP {
-			wantMetrics = httpPort
-		}
+		// Prometheus annotations name METRICS_ADDR's port, which every
+		// process serves /metrics on (the API's HTTP port does not), and
+		// the container declares it.
 		if ann := d.Spec.Template.Annotations; ann["prometheus.io/scrape"] == "true" {
-			if ann["prometheus.io/port"] != strconv.Itoa(int(wantMetrics)) || ann["prometheus.io/path"] != "/metrics" {
-				t.Errorf("%s: prometheus.io/port %q and path %q, want %d and /metrics", what, ann["prometheus.io/port"], ann["prometheus.io/path"], wantMetrics)
+			if ann["prometheus.io/port"] != strconv.Itoa(int(metricsPort)) || ann["prometheus.io/path"] != "/metrics" {
+				t.Errorf("%s: prometheus.io/port %q and path %q, want %d (METRICS_ADDR) and /metrics", what, ann["prometheus.io/port"], ann["prometheus.io/path"], metricsPort)
+			}
+			if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "metrics" && p.ContainerPort == metricsPort }) {
+				t.Errorf("%s: no container port %d named metrics (METRICS_ADDR)", what, metricsPort)
 			}
 		}
 

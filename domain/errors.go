@@ -88,6 +88,10 @@ var (
 	ErrTeamAccess   = &Error{Kind: KindForbidden, Code: CodeTeamAccessDenied, Message: "You are not a member of this team."}
 )
 
+// ErrUserExists is an operator's answer (admin bootstrap), never an HTTP
+// one, so it carries no public error code.
+var ErrUserExists = errors.New("a user with this email already exists")
+
 // ErrorKind returns the kind of err, KindInternal when err is not an *Error.
 func ErrorKind(err error) Kind {
 	var de *Error

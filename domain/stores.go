@@ -16,10 +16,16 @@ type BootstrapInput struct {
 	// TokenPrefix is the token's first characters, kept to tell keys apart
 	// in listings without storing the secret.
 	TokenPrefix string
+	// AttachExistingUser allows UserEmail to be an existing user's, who
+	// then becomes owner of the new team too: every API key of that user
+	// reaches it, and the new key reaches every team of theirs. Without it
+	// an existing email is ErrUserExists.
+	AttachExistingUser bool
 }
 
 // BootstrapResult names what Bootstrap created (or found: an existing user
-// with the same email is reused and added to the new team).
+// with the same email, reused and added to the new team when the input
+// allows it).
 type BootstrapResult struct {
 	TeamID   string
 	UserID   string

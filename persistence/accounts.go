@@ -33,11 +33,12 @@ func NewAccountStore(db *gorm.DB) *AccountStore {
 	return &AccountStore{db: db}
 }
 
-// Bootstrap creates a team on the given plan, a user (or reuses the one
-// with the same email, compared case-insensitively), the user's membership
-// as owner and an API key with the given token hash, all in one
-// transaction: either the caller gets a working key or nothing is left
-// behind.
+// Bootstrap creates a team on the given plan, a user (or, with
+// in.AttachExistingUser, reuses the one with the same email, compared
+// case-insensitively; without it that is domain.ErrUserExists), the
+// user's membership as owner and an API key with the given token hash, all
+// in one transaction: either the caller gets a working key or nothing is
+// left behind.
 func (s *AccountStore) Bootstrap(ctx context.Context, in domain.BootstrapInput) (domain.BootstrapResult, error) {
 	teamName := strings.TrimSpace(in.TeamName)
 	email := strings.TrimSpace(in.UserEmail)
@@ -64,7 +65,7 @@ func (s *AccountStore) Bootstrap(ctx context.Context, in domain.BootstrapInput) 
 		if err := tx.Create(&team).Error; err != nil {
 			return err
 		}
-		userID, err := findOrCreateUser(tx, email, userName)
+		userID, err := findOrCreateUser(tx, email, userName, in.AttachExistingUser)
 		if err != nil {
 			return err
 		}
@@ -91,10 +92,11 @@ func (s *AccountStore) Bootstrap(ctx context.Context, in domain.BootstrapInput) 
 }
 
 // findOrCreateUser returns the id of the user with this email, creating the
-// user if there is none. The insert goes first (ON CONFLICT DO NOTHING) so
-// that two concurrent bootstraps for one email end with one user, not a
+// user if there is none; an existing user is domain.ErrUserExists unless
+// attach. The insert goes first (ON CONFLICT DO NOTHING) so that two
+// concurrent bootstraps for one email end with one user, not a
 // unique-violation for the slower one.
-func findOrCreateUser(tx *gorm.DB, email, name string) (string, error) {
+func findOrCreateUser(tx *gorm.DB, email, name string, attach bool) (string, error) {
 	var ids []string
 	err := tx.Raw(`
 		INSERT INTO users (id, email, name, created_at) VALUES (?, ?, ?, now())
@@ -105,6 +107,9 @@ func findOrCreateUser(tx *gorm.DB, email, name string) (string, error) {
 	}
 	if len(ids) == 1 {
 		return ids[0], nil
+	}
+	if !attach {
+		return "", domain.ErrUserExists
 	}
 	if err := tx.Raw(`SELECT id FROM users WHERE lower(email) = lower(?)`, email).Find(&ids).Error; err != nil {
 		return "", err

@@ -138,7 +138,7 @@ func TestBootstrapReusesTheUserByEmailWhateverTheCase(t *testing.T) {
 				email = "grace@example.COM"
 			}
 			res, err := store.Bootstrap(ctx, domain.BootstrapInput{
-				TeamName: "Team", Plan: domain.PlanGrowth, UserEmail: email, UserName: "Grace", TokenHash: hash,
+				TeamName: "Team", Plan: domain.PlanGrowth, UserEmail: email, UserName: "Grace", TokenHash: hash, AttachExistingUser: true,
 			})
 			if err != nil {
 				t.Errorf("Bootstrap %d: %v", i, err)
@@ -327,5 +327,33 @@ func TestSetPlanChangesEligibility(t *testing.T) {
 	}
 	if err := store.SetPlan(ctx, "team_missing", domain.PlanGrowth); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("unknown team: %v", err)
+	}
+}
+
+// TestBootstrapExistingUserOnlyWhenAttached: an existing user's email (in
+// any case) is ErrUserExists, leaving nothing behind, unless the input
+// asks to attach that user.
+func TestBootstrapExistingUserOnlyWhenAttached(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewAccountStore(db)
+	first, err := store.Bootstrap(ctx, domain.BootstrapInput{TeamName: "A", Plan: domain.PlanGrowth, UserEmail: "ada@example.com", UserName: "Ada", TokenHash: hashOf(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := domain.BootstrapInput{TeamName: "B", Plan: domain.PlanFree, UserEmail: "ADA@example.com", UserName: "Ada", TokenHash: hashOf(t)}
+	if _, err := store.Bootstrap(ctx, in); !errors.Is(err, domain.ErrUserExists) {
+		t.Fatalf("Bootstrap with an existing email = %v, want ErrUserExists", err)
+	}
+	var teams, keys int64
+	db.Raw("SELECT count(*) FROM teams").Find(&teams)
+	db.Raw("SELECT count(*) FROM api_keys").Find(&keys)
+	if teams != 1 || keys != 1 {
+		t.Fatalf("%d teams and %d keys after the refusal, want 1 and 1", teams, keys)
+	}
+	in.AttachExistingUser = true
+	second, err := store.Bootstrap(ctx, in)
+	if err != nil || second.UserID != first.UserID || second.TeamID == first.TeamID {
+		t.Fatalf("Bootstrap attaching the user = %+v, %v; want user %s on a new team", second, err, first.UserID)
 	}
 }

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -28,8 +32,10 @@ const (
 type Option func(*options)
 
 type options struct {
-	maxOpenConns int
-	logger       *slog.Logger
+	maxOpenConns     int
+	logger           *slog.Logger
+	statementTimeout time.Duration
+	connectTimeout   time.Duration
 }
 
 // WithMaxOpenConns caps the connections of the pool (default 20); n < 1 is
@@ -40,6 +46,24 @@ func WithMaxOpenConns(n int) Option {
 			o.maxOpenConns = n
 		}
 	}
+}
+
+// WithStatementTimeout makes the server cancel any statement of the pool
+// that runs longer than d (PostgreSQL's statement_timeout), so that a slow
+// query gives its connection back instead of holding it. A
+// statement_timeout already in the connection string (or PGOPTIONS) wins;
+// d <= 0 leaves the server's setting alone.
+func WithStatementTimeout(d time.Duration) Option {
+	return func(o *options) { o.statementTimeout = d }
+}
+
+// WithConnectTimeout bounds opening one connection, TCP and TLS and
+// authentication included, so that a server that accepts and never answers
+// fails the caller instead of holding it. A positive connect_timeout in
+// the connection string (or PGCONNECT_TIMEOUT) wins: 0 there means "wait
+// forever", which this replaces. d <= 0 leaves it to the caller's context.
+func WithConnectTimeout(d time.Duration) Option {
+	return func(o *options) { o.connectTimeout = d }
 }
 
 // WithLogger sends GORM's warnings (slow queries) and errors to l instead
@@ -89,7 +113,14 @@ func open(dsn string, opts ...Option) (*gorm.DB, error) {
 	if o.logger == nil {
 		o.logger = slog.Default()
 	}
-	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{
+	pgCfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message shows the connection string with its password
+		// hidden.
+		return nil, fmt.Errorf("persistence: the database URL is not valid: %w", err)
+	}
+	applyTimeouts(pgCfg, o)
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pgCfg)}), &gorm.Config{
 		Logger: logger.NewSlogLogger(o.logger, logger.Config{
 			LogLevel:      logger.Warn,
 			SlowThreshold: slowQueryThreshold,
@@ -130,6 +161,27 @@ func open(dsn string, opts ...Option) (*gorm.DB, error) {
 	sqlDB.SetConnMaxIdleTime(defaultConnMaxIdleTime)
 	sqlDB.SetConnMaxLifetime(defaultConnMaxLifetime)
 	return db, nil
+}
+
+// applyTimeouts sets the statement and connect timeouts of o on cfg where
+// the connection string did not set them.
+func applyTimeouts(cfg *pgx.ConnConfig, o options) {
+	if o.connectTimeout > 0 && cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = o.connectTimeout
+	}
+	if o.statementTimeout > 0 && !setsStatementTimeout(cfg.RuntimeParams) {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(o.statementTimeout.Milliseconds(), 1), 10)
+	}
+}
+
+// setsStatementTimeout reports whether the connection's run-time
+// parameters set statement_timeout, directly or through options
+// ("-c statement_timeout=…").
+func setsStatementTimeout(params map[string]string) bool {
+	if _, ok := params["statement_timeout"]; ok {
+		return true
+	}
+	return strings.Contains(params["options"], "statement_timeout")
 }
 
 func ping(ctx context.Context, db *gorm.DB) error {

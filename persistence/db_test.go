@@ -42,7 +42,7 @@ func TestLogsNeverCarryQueryParameters(t *testing.T) {
 	store := persistence.NewAccountStore(db)
 
 	_, hash := domain.NewAPIToken()
-	in := domain.BootstrapInput{TeamName: "T", Plan: domain.PlanFree, UserEmail: "secret.person@example.com", UserName: "S", TokenHash: hash}
+	in := domain.BootstrapInput{TeamName: "T", Plan: domain.PlanFree, UserEmail: "secret.person@example.com", UserName: "S", TokenHash: hash, AttachExistingUser: true}
 	if _, err := store.Bootstrap(ctx, in); err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,8 @@ const claimAttempts = 3
 //
 // A claim counts for IdempotencyKeyTTL (24 hours): after that the key may
 // be claimed by a new request, even before PurgeIdempotencyKeys has deleted
-// the old claim. Something (the worker, periodically) must call
-// PurgeIdempotencyKeys so the table does not grow forever.
+// the old claim. Workers run PurgeModule, which calls PurgeIdempotencyKeys
+// every IdempotencyPurgeInterval so the table does not grow forever.
 type IdempotencyStore struct {
 	db *gorm.DB
 }
@@ -111,16 +111,13 @@ func (s *IdempotencyStore) SaveResponse(ctx context.Context, teamID, key string,
 	return nil
 }
 
-// PurgeIdempotencyKeys deletes the claims older than olderThan and returns
-// how many it deleted. Pass IdempotencyKeyTTL (or more): a shorter age
-// forgets keys that clients may still retry with.
-func (s *IdempotencyStore) PurgeIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int64, error) {
-	if olderThan <= 0 {
-		return 0, domain.Invalid("olderThan", "Purging idempotency keys needs a positive age, not %s.", olderThan)
-	}
+// PurgeIdempotencyKeys deletes the claims that no longer count, those
+// older than IdempotencyKeyTTL (the age Claim goes by), and returns how
+// many it deleted.
+func (s *IdempotencyStore) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
 	res := s.db.WithContext(ctx).Exec(`
-		DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ?)`,
-		olderThan.Seconds())
+		DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(secs => ?)`,
+		IdempotencyKeyTTL.Seconds())
 	if res.Error != nil {
 		return 0, storeError("purging idempotency keys", res.Error)
 	}

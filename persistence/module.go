@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.uber.org/fx"
 	"gorm.io/gorm"
@@ -18,12 +19,19 @@ type Config struct {
 	DatabaseURL string
 	// MaxOpenConns caps the pool (DATABASE_MAX_CONNS); 0 is the default, 20.
 	MaxOpenConns int
+	// StatementTimeout is PostgreSQL's statement_timeout for the pool's
+	// connections (DATABASE_STATEMENT_TIMEOUT); 0 leaves the server's.
+	StatementTimeout time.Duration
+	// ConnectTimeout bounds opening a connection (DATABASE_CONNECT_TIMEOUT);
+	// 0 leaves it to the caller's context.
+	ConnectTimeout time.Duration
 }
 
 // Module provides the connection pool (*gorm.DB, closed when the app
 // stops), domain.AccountStore, domain.AssistantStore,
 // domain.PhoneNumberStore, domain.IdempotencyStore (also as
-// *IdempotencyStore, for the periodic job that calls PurgeIdempotencyKeys) and
+// *IdempotencyStore, for PurgeModule, the periodic job that calls
+// PurgeIdempotencyKeys) and
 // *ReservationStore.
 // The app supplies a Config and, optionally, a *slog.Logger. Migrations are
 // not run here: the app decides when (see Migrate).
@@ -53,7 +61,7 @@ func newLifecycleDB(p dbParams) (*gorm.DB, error) {
 	if p.Config.DatabaseURL == "" {
 		return nil, fmt.Errorf("persistence: no database URL configured: set DATABASE_URL")
 	}
-	opts := []Option{WithLogger(p.Logger)}
+	opts := []Option{WithLogger(p.Logger), WithStatementTimeout(p.Config.StatementTimeout), WithConnectTimeout(p.Config.ConnectTimeout)}
 	if p.Config.MaxOpenConns > 0 {
 		opts = append(opts, WithMaxOpenConns(p.Config.MaxOpenConns))
 	}

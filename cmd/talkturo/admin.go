@@ -22,10 +22,14 @@ type bootstrapOutput struct {
 	Token  string `json:"token"`
 }
 
+// flagAttachExistingUser lets bootstrap give an existing user (and so
+// every key and team of theirs) the new team: never by accident.
+const flagAttachExistingUser = "attach-existing-user"
+
 // runAdmin runs an administrative task; today only bootstrap.
 func runAdmin(ctx context.Context, cfg config.Config, args []string) error {
 	if len(args) == 0 || args[0] != "bootstrap" {
-		return errors.New("admin takes a task: bootstrap --team-name N --email E --name U --plan P")
+		return errors.New("admin takes a task: bootstrap --team-name N --email E --name U --plan P [--attach-existing-user]")
 	}
 	fs, f := bootstrapFlags()
 	if err := fs.Parse(args[1:]); err != nil {
@@ -35,15 +39,20 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
+	in.AttachExistingUser = *f.attach
 	if cfg.DatabaseURL == "" {
 		return &config.Error{Var: "DATABASE_URL", Message: "must be set for admin bootstrap."}
 	}
-	db, err := persistence.Open(ctx, cfg.DatabaseURL)
+	db, err := persistence.Open(ctx, cfg.DatabaseURL,
+		persistence.WithStatementTimeout(cfg.DatabaseStatementTimeout), persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
 	if err != nil {
 		return err
 	}
 	defer persistence.Close(db)
 	out, err := bootstrap(ctx, persistence.NewAccountStore(db), in)
+	if errors.Is(err, domain.ErrUserExists) {
+		return fmt.Errorf("admin bootstrap: a user with the email %s already exists; pass --%s to make that user owner of the new team too (every API key of theirs then reaches it)", in.UserEmail, flagAttachExistingUser)
+	}
 	if err != nil {
 		return err
 	}
@@ -51,7 +60,10 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string) error {
 }
 
 // bootstrapArgs are the values of admin bootstrap's flags.
-type bootstrapArgs struct{ teamName, email, name, plan *string }
+type bootstrapArgs struct {
+	teamName, email, name, plan *string
+	attach                      *bool
+}
 
 // bootstrapFlags defines admin bootstrap's flags (--help lists them).
 func bootstrapFlags() (*flag.FlagSet, bootstrapArgs) {
@@ -59,9 +71,10 @@ func bootstrapFlags() (*flag.FlagSet, bootstrapArgs) {
 	fs.SetOutput(io.Discard)
 	return fs, bootstrapArgs{
 		teamName: fs.String("team-name", "", "name of the new team (required)"),
-		email:    fs.String("email", "", "email of the user (required; an existing user with it is reused)"),
+		email:    fs.String("email", "", "email of the new user (required; an existing user's only with --attach-existing-user)"),
 		name:     fs.String("name", "", "name of the user (required)"),
 		plan:     fs.String("plan", "free", "plan of the team: free, starter, growth or scale"),
+		attach:   fs.Bool(flagAttachExistingUser, false, "when --email is an existing user's, make that user owner of the new team too (their API keys then reach it)"),
 	}
 }
 

@@ -43,7 +43,8 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		fx.StartTimeout(60 * time.Second),
 		fx.StopTimeout(cfg.ShutdownTimeout + 15*time.Second),
 		fx.Supply(cfg, log),
-		fx.Supply(persistence.Config{DatabaseURL: cfg.DatabaseURL, MaxOpenConns: cfg.DatabaseMaxConns}),
+		fx.Supply(persistence.Config{DatabaseURL: cfg.DatabaseURL, MaxOpenConns: cfg.DatabaseMaxConns,
+			StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout}),
 		persistence.Module,
 		fx.Supply(telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey, Timeout: cfg.TelnyxTimeout, Logger: log.With("component", "telnyx")}),
 		telnyx.Module,
@@ -69,11 +70,13 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 				OrphanDelay: cfg.ReconcileOrphanDelay, MaxReleases: cfg.ReconcileMaxReleases, MissingRecheckAfter: workflows.DefaultMissingRecheckAfter,
 			}}),
 			workflows.ReconcileModule,
+			persistence.PurgeModule,
 		)
-		if roles&roleAPI == 0 && cfg.MetricsAddr != "" {
-			// A worker alone has no API to serve /metrics: it gets its own port.
-			opts = append(opts, fx.Invoke(serveMetrics))
-		}
+	}
+	if cfg.MetricsAddr != "" {
+		// API or worker or both, one registry on its own port: never on
+		// HTTP_ADDR, which the internet may reach.
+		opts = append(opts, fx.Invoke(serveMetrics))
 	}
 	if roles&roleAPI != 0 {
 		opts = append(opts,
@@ -81,7 +84,8 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 				RateLimits: api.RateLimits{
 					Search:   api.RateLimit{PerSecond: cfg.RateLimitSearchPerSecond, Burst: cfg.RateLimitSearchBurst},
 					Purchase: api.RateLimit{PerSecond: cfg.RateLimitPurchasePerSecond, Burst: cfg.RateLimitPurchaseBurst},
-				}}),
+				},
+				RequestTimeout: cfg.RequestTimeout}),
 			fx.Supply(workflows.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue}),
 			workflows.ServiceModule,
 			fx.Provide(func(s *workflows.NumberService) api.NumberWorkflows { return s }),

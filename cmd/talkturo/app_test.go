@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 
@@ -85,5 +86,79 @@ func TestBootstrapPrintsAWorkingToken(t *testing.T) {
 	}
 	if e, _ := accounts.Eligibility(context.Background(), out.TeamID); e.PlanName != "Growth" || e.MaxAllowed != 10 {
 		t.Fatalf("plan = %+v", e)
+	}
+}
+
+// runAdminBootstrap runs `talkturo admin bootstrap args…` against dsn and
+// returns what it printed on stdout.
+func runAdminBootstrap(t *testing.T, dsn string, args ...string) (string, error) {
+	t.Helper()
+	cfg, err := config.Load(map[string]string{"DATABASE_URL": dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	runErr := runAdmin(t.Context(), cfg, append([]string{"bootstrap"}, args...))
+	os.Stdout = stdout
+	_ = w.Close()
+	out, _ := io.ReadAll(r)
+	return string(out), runErr
+}
+
+// TestBootstrapExistingEmailNeedsTheFlag: admin bootstrap with the email of
+// an existing user refuses, naming the flag, and leaves no team behind;
+// with --attach-existing-user the user owns the new team too, and the
+// output is the same JSON contract.
+func TestBootstrapExistingEmailNeedsTheFlag(t *testing.T) {
+	dsn := pgtest.NewSchema(t)
+	base := []string{"--team-name", "Acme", "--email", "ops@acme.test", "--name", "Ops", "--plan", "growth"}
+	first, err := runAdminBootstrap(t, dsn, base...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var made bootstrapOutput
+	if err := json.Unmarshal([]byte(first), &made); err != nil || made.TeamID == "" || made.UserID == "" || made.Token == "" {
+		t.Fatalf("first bootstrap printed %q (%v)", first, err)
+	}
+
+	other := []string{"--team-name", "Other", "--email", "OPS@acme.test", "--name", "Ops", "--plan", "free"}
+	out, err := runAdminBootstrap(t, dsn, other...)
+	if err == nil || !strings.Contains(err.Error(), "--attach-existing-user") || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("bootstrap with an existing email: %v (printed %q), want an error naming --attach-existing-user", err, out)
+	}
+	if strings.Count(strings.TrimSuffix(err.Error(), "."), ". ") > 0 || out != "" {
+		t.Errorf("the refusal %q is not one sentence, or something was printed: %q", err, out)
+	}
+	db, err := persistence.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = persistence.Close(db) })
+	var teams int64
+	if err := db.Raw("SELECT count(*) FROM teams").Find(&teams).Error; err != nil || teams != 1 {
+		t.Fatalf("%d teams after the refusal (%v), want 1", teams, err)
+	}
+
+	out, err = runAdminBootstrap(t, dsn, append(other, "--attach-existing-user")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attached map[string]string
+	if err := json.Unmarshal([]byte(out), &attached); err != nil || len(attached) != 3 || attached["token"] == "" {
+		t.Fatalf("bootstrap --attach-existing-user printed %q (%v)", out, err)
+	}
+	if attached["userId"] != made.UserID || attached["teamId"] == made.TeamID {
+		t.Fatalf("attached user %s to team %s; want user %s on a new team", attached["userId"], attached["teamId"], made.UserID)
+	}
+	accounts := persistence.NewAccountStore(db)
+	for _, team := range []string{made.TeamID, attached["teamId"]} {
+		if ok, err := accounts.IsMember(t.Context(), made.UserID, team); err != nil || !ok {
+			t.Errorf("the user is not in team %s: %v", team, err)
+		}
 	}
 }

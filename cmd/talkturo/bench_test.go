@@ -64,7 +64,7 @@ func BenchmarkPurchaseDirect(b *testing.B) {
 				OrderPollInterval: 2 * time.Second,
 			}
 			_, hash := domain.NewAPIToken()
-			acct, err := accounts.Bootstrap(context.Background(), domain.BootstrapInput{TeamName: "B", Plan: domain.PlanScale, UserEmail: "b@example.com", UserName: "B", TokenHash: hash})
+			acct, err := accounts.Bootstrap(context.Background(), domain.BootstrapInput{TeamName: "B", Plan: domain.PlanScale, UserEmail: "b@example.com", UserName: "B", TokenHash: hash, AttachExistingUser: true})
 			if err != nil {
 				b.Fatal(err)
 			}

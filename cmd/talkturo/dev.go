@@ -32,6 +32,10 @@ func devFlags() (*flag.FlagSet, *bool, *bool) {
 	return fs, reset, yes
 }
 
+// devMetricsAddr is where `talkturo dev` serves /metrics unless
+// METRICS_ADDR says otherwise.
+const devMetricsAddr = "127.0.0.1:9090"
+
 // runDev is `talkturo dev` (what `make run` runs): PostgreSQL, an embedded
 // Temporal server with its Web UI and the Telnyx simulator as needed, then
 // migrations, the API and the worker, and a demo team with a token. State
@@ -99,6 +103,10 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 		}
 	}
 
+	if cfg.MetricsAddr == "" {
+		// Dev only: metrics on the loopback, apart from the API.
+		cfg.MetricsAddr = devMetricsAddr
+	}
 	if cfg.BillingSecret == "" {
 		// Dev only: a known secret so the README's signed webhook example
 		// works as printed.
@@ -186,7 +194,8 @@ func migrate(ctx context.Context, dsn string) error {
 // database) is replaced.
 func demoAccount(ctx context.Context, cfg config.Config) (bootstrapOutput, domain.PlanName, error) {
 	path := devState{dir: cfg.DataDir}.demoAccount()
-	db, err := persistence.Open(ctx, cfg.DatabaseURL)
+	db, err := persistence.Open(ctx, cfg.DatabaseURL,
+		persistence.WithStatementTimeout(cfg.DatabaseStatementTimeout), persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
 	if err != nil {
 		return bootstrapOutput{}, "", err
 	}
@@ -198,7 +207,10 @@ func demoAccount(ctx context.Context, cfg config.Config) (bootstrapOutput, domai
 		return bootstrapOutput{}, "", err
 	}
 	if out.Token == "" {
-		out, err = bootstrap(ctx, accounts, domain.BootstrapInput{TeamName: "Demo Team", Plan: domain.PlanFree, UserEmail: "demo@talkturo.dev", UserName: "Demo User"})
+		out, err = bootstrap(ctx, accounts, domain.BootstrapInput{TeamName: "Demo Team", Plan: domain.PlanFree, UserEmail: "demo@talkturo.dev", UserName: "Demo User",
+			// The demo user is this program's own: a new data folder on an old
+			// database makes it a new demo team.
+			AttachExistingUser: true})
 		if err != nil {
 			return bootstrapOutput{}, "", err
 		}
@@ -253,6 +265,7 @@ Talkturo phone numbers is running (started in %s).
 		secret = devBillingSecret
 	}
 	fmt.Printf("  Billing      POST %s/api/billing/webhook (signing secret %s)\n", api, secret)
+	fmt.Printf("  Metrics      http://%s/metrics\n", cfg.MetricsAddr)
 	fmt.Printf(`
   Demo team    %s (%s plan)
   Demo token   %s

@@ -132,6 +132,7 @@ func TestDevStartsEverythingAndResumesAfterAKill(t *testing.T) {
 	}
 	uiAddr := freeAddr(t)
 	_, uiPort, _ := net.SplitHostPort(uiAddr)
+	metricsAddr := freeAddr(t)
 	env := []string{
 		"TALKTURO_DATA_DIR=" + t.TempDir(),
 		"DATABASE_URL=" + pgtest.NewSchema(t),
@@ -142,6 +143,7 @@ func TestDevStartsEverythingAndResumesAfterAKill(t *testing.T) {
 		"TELNYX_SIM_ORDER_LATENCY=0s",
 		"TRIAL_DURATION=12s",
 		"TELNYX_API_KEY=",
+		"METRICS_ADDR=" + metricsAddr,
 	}
 	dev := startDev(t, bin, env)
 
@@ -157,6 +159,13 @@ func TestDevStartsEverythingAndResumesAfterAKill(t *testing.T) {
 	resp.Body.Close()
 	if st, ready := call(t, "GET", dev.api+"/readyz", "", nil); st != 200 {
 		t.Fatalf("readyz: %d %v", st, ready)
+	}
+	// Metrics on METRICS_ADDR, not on the API's port.
+	if m := scrape(t, "http://"+metricsAddr+"/metrics"); !strings.Contains(m, `talkturo_http_requests_total{method="POST",route="/api/phone-numbers/search",status="200"} 1`) {
+		t.Errorf("METRICS_ADDR's /metrics does not count the search:\n%s", m)
+	}
+	if st, _ := call(t, "GET", dev.api+"/metrics", "", nil); st != 404 {
+		t.Errorf("GET /metrics on the API's port: %d, want 404", st)
 	}
 
 	// A trial number, then every process killed without warning.

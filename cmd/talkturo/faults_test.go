@@ -19,7 +19,7 @@ import (
 // ordered twice, and Telnyx's owned numbers equal the database's.
 func TestPurchasesSurviveProviderFaults(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, stackOptions{env: map[string]string{"TELNYX_TIMEOUT": "1s", "PURCHASE_WAIT": "30s"}})
+	s := newStack(t, stackOptions{env: map[string]string{"TELNYX_TIMEOUT": "1s", "PURCHASE_WAIT": "30s", "REQUEST_TIMEOUT": "40s"}})
 	_, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanGrowth) // 10 slots
 	s.sim.SetFaults(telnyxsim.Faults{

@@ -25,7 +25,7 @@ Usage:
   talkturo worker         the Temporal worker only (purchases, trials, releases)
   talkturo migrate [up|status]
                           apply (or list) the database migrations
-  talkturo admin bootstrap --team-name N --email E --name U --plan P
+  talkturo admin bootstrap --team-name N --email E --name U --plan P [--attach-existing-user]
                           create a team, a user in it and an API key; prints {"teamId","userId","token"}
   talkturo telnyx-sim     the Telnyx v2 simulator on TELNYX_SIM_ADDR (default 127.0.0.1:8090)
 

@@ -23,14 +23,16 @@ func scrape(t *testing.T, url string) string {
 }
 
 // The metrics an operator watches, from a process running API and worker
-// and from a worker alone: HTTP, purchases and their latency, Telnyx calls
-// (the worker's orders included), trial expiries, and the SDK's own.
+// and from a worker alone, each on its METRICS_ADDR: HTTP, purchases and
+// their latency, Telnyx calls (the worker's orders included), trial
+// expiries, and the SDK's own. The API's port serves none.
 func TestMetricsOfAPIAndWorker(t *testing.T) {
 	t.Parallel()
-	metricsAddr := freeAddr(t)
-	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "2s", "METRICS_ADDR": metricsAddr}})
+	serveMetrics, workerMetrics := freeAddr(t), freeAddr(t)
+	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "2s", "METRICS_ADDR": serveMetrics}})
 	_, base := s.app(roleAPI | roleWorker)
-	s.app(roleWorker) // serves METRICS_ADDR
+	s.cfg.MetricsAddr = workerMetrics
+	s.app(roleWorker)
 	team, token := s.team(domain.PlanFree)
 	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550210", "teamId": team})
 	if status != 200 {
@@ -42,7 +44,10 @@ func TestMetricsOfAPIAndWorker(t *testing.T) {
 		return err == nil && n.Status == domain.NumberExpired
 	}, "the trial to expire")
 
-	apiMetrics := scrape(t, base+"/metrics") + scrape(t, "http://"+metricsAddr+"/metrics")
+	if status, body := call(t, "GET", base+"/metrics", "", nil); status != http.StatusNotFound {
+		t.Errorf("GET /metrics on the API's port: %d %v, want 404", status, body)
+	}
+	apiMetrics := scrape(t, "http://"+serveMetrics+"/metrics") + scrape(t, "http://"+workerMetrics+"/metrics")
 	for _, want := range []string{
 		`talkturo_http_requests_total{method="POST",route="/api/phone-numbers/purchase",status="200"}`,
 		`talkturo_purchases_total{outcome="success"} 1`,

@@ -19,7 +19,9 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string) error {
 	if len(args) > 0 {
 		action = args[0]
 	}
-	db, err := persistence.Open(ctx, cfg.DatabaseURL)
+	// No statement timeout: a migration may rightly take longer than any
+	// request (an index built on a large table).
+	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
 	if err != nil {
 		return err
 	}

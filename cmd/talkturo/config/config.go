@@ -16,6 +16,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
 )
 
@@ -63,6 +64,14 @@ type Config struct {
 	RateLimitSearchBurst       int     `env:"RATE_LIMIT_SEARCH_BURST" envDefault:"20"`
 	RateLimitPurchasePerSecond float64 `env:"RATE_LIMIT_PURCHASE_PER_SECOND" envDefault:"1"`
 	RateLimitPurchaseBurst     int     `env:"RATE_LIMIT_PURCHASE_BURST" envDefault:"10"`
+
+	// Deadlines: how long one statement may run and opening one
+	// connection may take before PostgreSQL or the driver gives up (a
+	// value in DATABASE_URL wins), and the deadline of every API request,
+	// in which the purchase's wait (PURCHASE_WAIT) must fit.
+	DatabaseStatementTimeout time.Duration `env:"DATABASE_STATEMENT_TIMEOUT" envDefault:"5s"`
+	DatabaseConnectTimeout   time.Duration `env:"DATABASE_CONNECT_TIMEOUT" envDefault:"5s"`
+	RequestTimeout           time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
 
 	// Plans is PlanLimits applied to the default plans.
 	Plans []domain.Plan `env:"-"`
@@ -146,6 +155,15 @@ func (c *Config) validate() error {
 		if r.rate > 0 && (r.burst < 1 || r.burst > MaxRateLimitBurst) {
 			return &Error{r.burstVar, fmt.Sprintf("must be between 1 and %d (the requests a team or key may send at once), not %d.", MaxRateLimitBurst, r.burst)}
 		}
+	}
+
+	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "DATABASE_STATEMENT_TIMEOUT": c.DatabaseStatementTimeout, "DATABASE_CONNECT_TIMEOUT": c.DatabaseConnectTimeout} {
+		if d <= 0 {
+			return &Error{name, "must be a positive duration such as 5s or 30s."}
+		}
+	}
+	if c.RequestTimeout < c.PurchaseWait+api.PurchaseHeadroom {
+		return &Error{"REQUEST_TIMEOUT", fmt.Sprintf("must be at least %v longer than PURCHASE_WAIT (%v), so that a purchase's wait and what follows it fit in the request's deadline.", api.PurchaseHeadroom, c.PurchaseWait)}
 	}
 	if c.ReconcileInterval != 0 && c.ReconcileInterval < MinReconcileInterval {
 		return &Error{"RECONCILE_INTERVAL", fmt.Sprintf("must be at least %v (each run lists every number at Telnyx), or 0 to turn reconciliation off.", MinReconcileInterval)}

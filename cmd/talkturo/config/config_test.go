@@ -71,6 +71,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RATE_LIMIT_PURCHASE_PER_SECOND", "+Inf"},
 		{"RATE_LIMIT_PURCHASE_BURST", "-3"},
 		{"RATE_LIMIT_PURCHASE_BURST", "1000000"},
+		{"REQUEST_TIMEOUT", "24s"},
+		{"REQUEST_TIMEOUT", "0"},
+		{"DATABASE_STATEMENT_TIMEOUT", "0"},
+		{"DATABASE_CONNECT_TIMEOUT", "-1s"},
 	} {
 		_, err := Load(map[string]string{tc.key: tc.value})
 		var ce *Error
@@ -119,5 +123,25 @@ func TestRateLimitAndProbeSettings(t *testing.T) {
 	}
 	if c.RateLimitPurchasePerSecond != 0 || c.RateLimitSearchPerSecond != 0.5 {
 		t.Errorf("overrides: %+v", c)
+	}
+}
+
+func TestDeadlineSettings(t *testing.T) {
+	c, err := Load(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RequestTimeout != 30*time.Second || c.DatabaseStatementTimeout != 5*time.Second || c.DatabaseConnectTimeout != 5*time.Second {
+		t.Fatalf("deadline defaults: request %v, statement %v, connect %v", c.RequestTimeout, c.DatabaseStatementTimeout, c.DatabaseConnectTimeout)
+	}
+	// A shorter purchase wait allows a shorter request deadline; a longer
+	// one needs a longer deadline.
+	if _, err := Load(map[string]string{"PURCHASE_WAIT": "2s", "REQUEST_TIMEOUT": "7s"}); err != nil {
+		t.Errorf("PURCHASE_WAIT=2s REQUEST_TIMEOUT=7s: %v", err)
+	}
+	_, err = Load(map[string]string{"PURCHASE_WAIT": "40s"})
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Var != "REQUEST_TIMEOUT" || !strings.Contains(err.Error(), "PURCHASE_WAIT") {
+		t.Errorf("PURCHASE_WAIT=40s with the default REQUEST_TIMEOUT: %v, want an error about REQUEST_TIMEOUT naming PURCHASE_WAIT", err)
 	}
 }

@@ -1,0 +1,49 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// defaultRequestTimeout is Config.RequestTimeout when none is given: a
+// purchase's default 20 s wait and what follows it fit in it.
+const defaultRequestTimeout = 30 * time.Second
+
+// PurchaseHeadroom is how much of a request's deadline a purchase or a
+// release keeps for after its wait for the workflow: reading where the
+// workflow is when the wait ran out (bounded at 5 s by the number service)
+// and the team's eligibility. REQUEST_TIMEOUT must exceed PURCHASE_WAIT by
+// at least this.
+const PurchaseHeadroom = 5 * time.Second
+
+// saveResponseTimeout bounds keeping an idempotent answer. It runs on a
+// context detached from the request's (the answer must be kept even if the
+// deadline has just passed), so it needs a bound of its own.
+const saveResponseTimeout = 5 * time.Second
+
+// requestDeadline runs every request under a deadline that its database
+// and Temporal calls honour (handlers pass c.UserContext() down): a full
+// pool or a database that does not answer ends in a 503 when it runs out,
+// never in a request that hangs.
+func requestDeadline(timeout time.Duration) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), timeout)
+		defer cancel()
+		c.SetUserContext(ctx)
+		return c.Next()
+	}
+}
+
+// waitWithin is how long a purchase or release may wait for its workflow:
+// wait, unless the request's deadline is nearer (earlier steps were slow),
+// then what is left of it less PurchaseHeadroom, so that the request still
+// answers 202 in time rather than running into its deadline.
+func waitWithin(ctx context.Context, wait time.Duration) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return wait
+	}
+	return max(min(wait, time.Until(dl)-PurchaseHeadroom), 0)
+}
