@@ -164,13 +164,13 @@ type UndoPendingInput struct {
 func (a *Activities) CheckUndoPending(ctx context.Context, in UndoPendingInput) (string, error) {
 	defer keepAlive(ctx)()
 	n := in.Number
-	if in.Strict && time.Since(n.CreatedAt) < PendingUndoMinAge {
-		return UnwatchedTooRecent, nil
-	}
 	if inFlight, err := a.orderInFlight(ctx, n, in.Key); err != nil {
 		return "", err
 	} else if inFlight {
 		return UnwatchedOrderPending, nil
+	}
+	if in.Strict && time.Since(n.CreatedAt) < PendingUndoMinAge {
+		return UnwatchedTooRecent, nil
 	}
 	if in.Strict {
 		if _, held, err := a.heldAtProvider(ctx, n.PhoneNumber); err != nil {
