@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"slices"
 	"testing"
@@ -13,7 +14,9 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
@@ -359,5 +362,46 @@ func TestResetAfterTerminateCarriesOnWithTheSameKey(t *testing.T) {
 	}
 	if d, err := c.DescribeWorkflowExecution(ctx, wf, ""); err != nil || d.GetWorkflowExecutionInfo().GetType().GetName() != workflows.NumberWorkflowType {
 		t.Fatalf("the release ran in %v (%v), want the reset PhoneNumberWorkflow run", d.GetWorkflowExecutionInfo().GetType(), err)
+	}
+}
+
+// staleDescribe answers every describe as if the workflow ID had no run:
+// what StartRelease saw when a purchase started right after its describe.
+type staleDescribe struct{ client.Client }
+
+func (staleDescribe) DescribeWorkflowExecution(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	return nil, serviceerror.NewNotFound("workflow not found")
+}
+
+// TestStartReleaseLeavesAPurchaseStartedMeanwhile: a purchase that started
+// between StartRelease's describe and its start is not taken for the
+// release: StartRelease answers that a purchase runs, and the purchase
+// goes on.
+func TestStartReleaseLeavesAPurchaseStartedMeanwhile(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{env: map[string]string{"PURCHASE_WAIT": "1s"}})
+	_, base := s.app(roleAPI | roleWorker)
+	team, token := s.team(domain.PlanGrowth)
+	const e164 = "+14155550616"
+	s.sim.SetOrderLatency(time.Hour)
+	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team}); status != 202 {
+		t.Fatalf("purchase with an order pending for an hour: %d %v, want 202", status, body)
+	}
+	ctx := context.Background()
+	n, err := s.numbers.LiveByNumber(ctx, e164)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustClient(t, s)
+	svc := workflows.NewNumberService(staleDescribe{c}, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	if err := svc.StartRelease(ctx, n, "reconcile"); !errors.Is(err, workflows.ErrNumberWorkflowRunning) {
+		t.Fatalf("StartRelease while a purchase runs: %v, want ErrNumberWorkflowRunning", err)
+	}
+	d, err := c.DescribeWorkflowExecution(ctx, workflows.NumberWorkflowID(e164), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := d.GetWorkflowExecutionInfo(); info.GetType().GetName() != workflows.NumberWorkflowType || info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("the number's workflow: %s %s, want the purchase still running", info.GetType().GetName(), info.GetStatus())
 	}
 }
