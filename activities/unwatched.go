@@ -69,8 +69,9 @@ type Unwatched struct {
 	Status         domain.NumberStatus
 	IsTrial        bool
 	TrialExpiresAt *time.Time `json:",omitempty"`
-	// Due says a repair may be tried: a pending record (undone unless
-	// Telnyx holds its number), or a trial past its expiry (released).
+	// Due says a repair may be tried: a pending record (undone when
+	// CheckUndoPending allows it), or a trial past its expiry (released,
+	// or converted when its team has subscribed since).
 	Due bool
 }
 

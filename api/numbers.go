@@ -122,8 +122,9 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 
 // recoverUnwatched ends the live record that refused a purchase when no
 // workflow watches it (its run was terminated, or Temporal's state is
-// gone) and ending it is safe: a pending purchase, undone, or a trial past
-// its expiry, released. It reports whether it did, so that the purchase is
+// gone) and ending it is safe: a pending purchase, undone under the
+// strict rules of reconciliation, or a trial past its expiry whose team
+// has not subscribed since, released. It reports whether it did, so that the purchase is
 // tried again. A number another team holds active is theirs: the refusal
 // stands (number_unavailable), and so does one a running purchase holds.
 func (s *Server) recoverUnwatched(c *fiber.Ctx, e164 string, err error) bool {
