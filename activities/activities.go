@@ -164,13 +164,7 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 		if err != nil {
 			return AwaitResult{}, temporalError(err)
 		}
-		status := order.Status
-		for _, n := range order.Numbers {
-			// A number in the order can settle before the order does.
-			if n.PhoneNumber == in.PhoneNumber && n.Status != domain.OrderPending {
-				status = n.Status
-			}
-		}
+		status := orderStatusFor(order, in.PhoneNumber)
 		switch status {
 		case domain.OrderSuccess:
 			id, err := a.ownedNumberID(ctx, in.PhoneNumber)

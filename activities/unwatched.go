@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -50,6 +51,9 @@ func (a *Activities) HeldSlotKey(ctx context.Context, n domain.PhoneNumber) (str
 const (
 	UnwatchedFlagged        = "flagged"          // an active paid number, or a trial not yet expired: an operator decides
 	UnwatchedHeldAtProvider = "held_at_provider" // pending, and Telnyx holds the number: an operator decides
+	UnwatchedOrderPending   = "order_pending"    // pending, and its order is still pending at Telnyx: left until it settles
+	UnwatchedTooRecent      = "too_recent"       // pending for less than PendingUndoMinAge: a run may just have been lost
+	UnwatchedConverted      = "converted"        // a trial past its expiry whose team has subscribed since: made a paid number
 	UnwatchedReleaseStarted = "release_started"  // ReleaseNumberWorkflow started: a trial past its expiry, or a pending purchase undone
 	UnwatchedSettled        = "settled"          // the record ended or a workflow took it up since it was found
 	UnwatchedWithheld       = "withheld"         // more releases were due than a run may start
@@ -65,8 +69,9 @@ type Unwatched struct {
 	Status         domain.NumberStatus
 	IsTrial        bool
 	TrialExpiresAt *time.Time `json:",omitempty"`
-	// Due says a repair may be tried: a pending record (undone unless
-	// Telnyx holds its number), or a trial past its expiry (released).
+	// Due says a repair may be tried: a pending record (undone when
+	// CheckUndoPending allows it), or a trial past its expiry (released,
+	// or converted when its team has subscribed since).
 	Due bool
 }
 
@@ -133,13 +138,108 @@ func unwatchedOf(n domain.PhoneNumber, now time.Time) Unwatched {
 	return u
 }
 
+// PendingUndoMinAge is how old an unwatched pending record must be before
+// anyone but its team (reconciliation, another team's purchase) may undo
+// it: younger, its run may have been lost a moment ago, with its order
+// being placed or delivered right now.
+const PendingUndoMinAge = 10 * time.Minute
+
+// UndoPendingInput names an unwatched pending record to be undone.
+type UndoPendingInput struct {
+	Number domain.PhoneNumber
+	// Key is the purchase's key (HeldSlotKey), the customer_reference its
+	// order was placed with; "" when no slot is held any more.
+	Key string
+	// Strict is for an undo the record's team did not ask for
+	// (reconciliation, another team's purchase): it also needs the record
+	// older than PendingUndoMinAge and the number not held at Telnyx,
+	// which an operator then looks at.
+	Strict bool
+}
+
+// CheckUndoPending says whether the unwatched pending record may be undone
+// now: "" when it may, else the outcome that keeps it (order_pending,
+// too_recent, held_at_provider). An order still pending at Telnyx always
+// keeps it: Telnyx may still complete it, and bill, after the slot is
+// freed and the record failed.
+func (a *Activities) CheckUndoPending(ctx context.Context, in UndoPendingInput) (string, error) {
+	defer keepAlive(ctx)()
+	n := in.Number
+	if inFlight, err := a.orderInFlight(ctx, n, in.Key); err != nil {
+		return "", err
+	} else if inFlight {
+		return UnwatchedOrderPending, nil
+	}
+	if in.Strict && time.Since(n.CreatedAt) < PendingUndoMinAge {
+		return UnwatchedTooRecent, nil
+	}
+	if in.Strict {
+		if _, held, err := a.heldAtProvider(ctx, n.PhoneNumber); err != nil {
+			return "", err
+		} else if held {
+			return UnwatchedHeldAtProvider, nil
+		}
+	}
+	return "", nil
+}
+
+// orderInFlight reports whether an order of the record's purchase is
+// still pending at Telnyx for its number. The orders are found by the
+// purchase's customer_reference (as PlaceOrder finds them, so an order
+// placed just before the run was lost, not yet recorded, counts) and by
+// the order ID the record carries.
+func (a *Activities) orderInFlight(ctx context.Context, n domain.PhoneNumber, key string) (bool, error) {
+	var orders []domain.Order
+	if key != "" {
+		found, err := a.Provider.FindOrdersByCustomerReference(ctx, key)
+		if err != nil {
+			return false, temporalError(err)
+		}
+		orders = found
+	}
+	if n.ProviderOrderID != "" && !slices.ContainsFunc(orders, func(o domain.Order) bool { return o.ID == n.ProviderOrderID }) {
+		o, err := a.Provider.GetOrder(ctx, n.ProviderOrderID)
+		var pe *domain.ProviderError
+		switch {
+		case errors.As(err, &pe) && pe.HTTPStatus == 404:
+		case err != nil:
+			return false, temporalError(err)
+		default:
+			orders = append(orders, o)
+		}
+	}
+	for _, o := range orders {
+		if orderStatusFor(o, n.PhoneNumber) == domain.OrderPending {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// orderStatusFor is the order's status for one of its numbers, which can
+// settle before the order does.
+func orderStatusFor(o domain.Order, e164 string) domain.OrderStatus {
+	status := o.Status
+	for _, n := range o.Numbers {
+		if n.PhoneNumber == e164 && n.Status != domain.OrderPending {
+			status = n.Status
+		}
+	}
+	return status
+}
+
 // RepairUnwatched looks again at a due unwatched record and, when it
-// still is one, starts its release: a trial past its expiry is released
-// (and ends expired), a pending purchase whose number Telnyx does not hold
-// is undone (ends failed, its slot freed). A pending record whose number
-// Telnyx holds is left to an operator: its order may have delivered the
-// number, and a reset of the terminated run would still finish the
-// purchase. Ending it here would only hand the number to the orphan path.
+// still is one, repairs it:
+//
+//   - a trial past its expiry is released (and ends expired), unless its
+//     team has subscribed since: the billing workflow's conversion signal
+//     found no workflow, so the trial is converted here instead;
+//   - a pending purchase is undone (ends failed, its slot freed) only when
+//     CheckUndoPending, strict, allows it. A pending record whose number
+//     Telnyx holds is left to an operator: its order may have delivered the
+//     number, and a reset of the terminated run would still finish the
+//     purchase. Ending it here would only hand the number to the orphan
+//     path.
 func (a *Activities) RepairUnwatched(ctx context.Context, u Unwatched) (string, error) {
 	defer keepAlive(ctx)()
 	if a.Workflows == nil {
@@ -163,10 +263,23 @@ func (a *Activities) RepairUnwatched(ctx context.Context, u Unwatched) (string, 
 		return UnwatchedFlagged, nil
 	}
 	if n.Status == domain.NumberPending {
-		if _, held, err := a.heldAtProvider(ctx, n.PhoneNumber); err != nil {
-			return "", err
-		} else if held {
-			return UnwatchedHeldAtProvider, nil
+		key, err := a.Slots.HeldKeyOf(ctx, n)
+		if err != nil {
+			return "", temporalError(err)
+		}
+		if verdict, err := a.CheckUndoPending(ctx, UndoPendingInput{Number: n, Key: key, Strict: true}); err != nil || verdict != "" {
+			return verdict, err
+		}
+	} else {
+		e, err := a.Accounts.Eligibility(ctx, n.TeamID)
+		if err != nil {
+			return "", temporalError(err)
+		}
+		if e.HasSubscription {
+			if _, err := a.Numbers.ConvertTrial(ctx, n.ID); err != nil {
+				return "", temporalError(err)
+			}
+			return UnwatchedConverted, nil
 		}
 	}
 	if err := a.Workflows.StartRelease(ctx, n, "reconcile"); err != nil {

@@ -122,8 +122,9 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 
 // recoverUnwatched ends the live record that refused a purchase when no
 // workflow watches it (its run was terminated, or Temporal's state is
-// gone) and ending it is safe: a pending purchase, undone, or a trial past
-// its expiry, released. It reports whether it did, so that the purchase is
+// gone) and ending it is safe: a pending purchase, undone under the
+// strict rules of reconciliation, or a trial past its expiry whose team
+// has not subscribed since, released. It reports whether it did, so that the purchase is
 // tried again. A number another team holds active is theirs: the refusal
 // stands (number_unavailable), and so does one a running purchase holds.
 func (s *Server) recoverUnwatched(c *fiber.Ctx, e164 string, err error) bool {
@@ -140,9 +141,19 @@ func (s *Server) recoverUnwatched(c *fiber.Ctx, e164 string, err error) bool {
 	if n.Status != domain.NumberPending && !(n.Status == domain.NumberActive && expired) {
 		return false
 	}
+	if n.Status == domain.NumberActive {
+		// A team that has subscribed since keeps its trial: the conversion
+		// found no workflow to signal (reconciliation converts it).
+		if e, err := s.accounts.Eligibility(ctx, n.TeamID); err != nil || e.HasSubscription {
+			return false
+		}
+	}
+	// The release run undoes a pending record for a purchase only under the
+	// strict rules (old enough, no order in flight, the number not held at
+	// Telnyx); otherwise it refuses, and so does this purchase.
 	view, pending, err := s.workflows.ReleaseUnwatched(ctx, n, "purchase", waitWithin(ctx, s.cfg.PurchaseWait))
 	if err != nil || pending || view.Status.Live() {
-		if err != nil && !errors.Is(err, workflows.ErrNumberWorkflowRunning) {
+		if err != nil && domain.ErrorKind(err) != domain.KindConflict {
 			requestLogger(c, s.log).Warn("ending an unwatched record of the number failed", "phone_number", e164, "number_id", n.ID, "error", err)
 		}
 		return false

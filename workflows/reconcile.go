@@ -7,7 +7,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/activities"
-	"github.com/talkturo/phonenumbers/domain"
 )
 
 // The reconciliation contract: a Temporal Schedule starts
@@ -217,10 +216,10 @@ func logOrphan(logger log.Logger, f OrphanFinding) {
 // reconcileUnwatched finds the live records whose number's workflow is
 // not running (terminated, cancelled mid-way, or lost with Temporal's
 // state) and repairs what is safe: a trial past its expiry is released,
-// a pending purchase whose number Telnyx does not hold is undone. An
+// a pending purchase is undone when that is safe (see RepairUnwatched). An
 // active paid number is only flagged: whether the team keeps it is an
-// operator's call. Releases count against MaxReleases like orphans: many
-// at once look more like a wrong database than drift.
+// operator's call. Releases and undos count against MaxReleases like
+// orphans: many at once look more like a wrong database than drift.
 func reconcileUnwatched(ctx, actx workflow.Context, in ReconcileInput, res *ReconcileResult) error {
 	logger := workflow.GetLogger(ctx)
 	var rep activities.UnwatchedReport
@@ -228,9 +227,11 @@ func reconcileUnwatched(ctx, actx workflow.Context, in ReconcileInput, res *Reco
 		return err
 	}
 	res.UnwatchedCount = rep.Count
+	// Pending undos count too: with the wrong database every record looks
+	// unwatched, pending ones included.
 	releases := 0
 	for _, u := range rep.Records {
-		if u.Due && u.Status == domain.NumberActive {
+		if u.Due {
 			releases++
 		}
 	}
@@ -240,7 +241,7 @@ func reconcileUnwatched(ctx, actx workflow.Context, in ReconcileInput, res *Reco
 		f := UnwatchedFinding{Unwatched: u, Outcome: activities.UnwatchedFlagged}
 		switch {
 		case !u.Due:
-		case withhold && u.Status == domain.NumberActive:
+		case withhold:
 			f.Outcome = activities.UnwatchedWithheld
 		default:
 			if err := workflow.ExecuteActivity(actx, acts.RepairUnwatched, u).Get(ctx, &f.Outcome); err != nil {
@@ -259,7 +260,7 @@ func reconcileUnwatched(ctx, actx workflow.Context, in ReconcileInput, res *Reco
 		logger.Warn("reconcile: number live in the database has no running workflow", kv...)
 	}
 	if withhold {
-		logger.Error("reconcile: more unwatched trials are due for release than one run may release; none released. Check that the database and the Temporal cluster belong together",
+		logger.Error("reconcile: more unwatched records are due for release or undo than one run may repair; none repaired. Check that the database and the Temporal cluster belong together",
 			"due", releases, "max_releases", in.MaxReleases)
 	}
 	metrics := workflow.GetMetricsHandler(ctx)

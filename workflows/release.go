@@ -14,6 +14,11 @@ import (
 // runs beside a purchase of the number.
 const ReleaseWorkflowType = "ReleaseNumberWorkflow"
 
+// ReleaseReasonAPI is the reason of a release the record's team asked
+// for (DELETE). Any other reason (another team's purchase, reconciliation)
+// undoes a pending record only under CheckUndoPending's strict rules.
+const ReleaseReasonAPI = "api"
+
 // ReleaseNumberInput names a number record to release. It carries ids
 // only, like every workflow input.
 type ReleaseNumberInput struct {
@@ -33,7 +38,10 @@ type ReleaseNumberInput struct {
 //     for a trial past its expiry) and its plan slot freed;
 //   - a pending one is undone like a failed purchase: released at Telnyx if
 //     its order delivered it, recorded failed, and its slot freed with a
-//     free team's trial given back;
+//     free team's trial given back. While an order of it is still pending
+//     at Telnyx it is left as it is (number_in_purchase), and for any
+//     reason but the team's own release also while it is younger than
+//     activities.PendingUndoMinAge or Telnyx holds its number;
 //   - a record that is no longer live is left as it is: its number may be
 //     another team's by now, and is never touched.
 //
@@ -110,6 +118,19 @@ func (r *releaseRun) run(ctx workflow.Context) error {
 	r.state.CustomerReference = key
 
 	final, freeSlot := domain.NumberReleased, acts.ReleaseSlot
+	if n.Status == domain.NumberPending {
+		// Undone only when no order of it is in flight at Telnyx, which
+		// could still deliver (and bill) the number after the slot is freed.
+		var verdict string
+		in := activities.UndoPendingInput{Number: n, Key: key, Strict: r.in.Reason != ReleaseReasonAPI}
+		if err := workflow.ExecuteActivity(providerCtx, acts.CheckUndoPending, in).Get(ctx, &verdict); err != nil {
+			return clientError(err)
+		}
+		if verdict != "" {
+			r.state.Error = verdict
+			return appError(domain.CodeNumberInPurchase, "%s is still being bought (%s); release it once its order has settled.", n.PhoneNumber, verdict)
+		}
+	}
 	switch {
 	case n.Status == domain.NumberPending:
 		final, freeSlot = domain.NumberFailed, acts.CancelSlot

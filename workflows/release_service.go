@@ -152,7 +152,23 @@ func (s *NumberService) StartRelease(ctx context.Context, n domain.PhoneNumber, 
 	case run.purchaseRunning():
 		return ErrNumberWorkflowRunning
 	}
-	_, err = s.c.ExecuteWorkflow(ctx, s.releaseOptions(n), ReleaseWorkflowType,
+	// Fail, not use-existing, and say so: a purchase started under the ID
+	// since the describe would otherwise be returned as if it were the
+	// release.
+	opts := s.releaseOptions(n)
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
+	_, err = s.c.ExecuteWorkflow(ctx, opts, ReleaseWorkflowType,
 		ReleaseNumberInput{NumberID: n.ID, TeamID: n.TeamID, PhoneNumber: n.PhoneNumber, Reason: reason})
-	return err
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &started) {
+		return err
+	}
+	if run, err = s.latestRun(ctx, NumberWorkflowID(n.PhoneNumber)); err != nil {
+		return err
+	}
+	if run.running && run.typ == ReleaseWorkflowType {
+		return nil // started already, by an earlier run
+	}
+	return ErrNumberWorkflowRunning
 }

@@ -19,6 +19,7 @@ var anyCtx, anyArg = mock.Anything, mock.Anything
 // releaseCalls records what ReleaseNumberWorkflow asked of the activities,
 // which stand in for the database and Telnyx here.
 type releaseCalls struct {
+	checks     []activities.UndoPendingInput
 	atProvider []activities.ReleaseInput
 	ended      []activities.EndInput
 	released   []string // ReleaseSlot keys
@@ -26,6 +27,17 @@ type releaseCalls struct {
 }
 
 func runRelease(t *testing.T, rec domain.PhoneNumber, now time.Time) (releaseCalls, NumberView) {
+	t.Helper()
+	calls, view, err := runReleaseWith(t, rec, now, "test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return calls, view
+}
+
+// runReleaseWith runs the release for reason, CheckUndoPending answering
+// verdict, and returns the workflow's error.
+func runReleaseWith(t *testing.T, rec domain.PhoneNumber, now time.Time, reason, verdict string) (releaseCalls, NumberView, error) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
@@ -35,6 +47,10 @@ func runRelease(t *testing.T, rec domain.PhoneNumber, now time.Time) (releaseCal
 	env.RegisterActivity(&activities.Activities{})
 	env.OnActivity("LoadNumber", anyCtx, anyArg).Return(rec, nil)
 	env.OnActivity("HeldSlotKey", anyCtx, anyArg).Return(rec.WorkflowID+"/run-1", nil)
+	env.OnActivity("CheckUndoPending", anyCtx, anyArg).Return(func(_ context.Context, in activities.UndoPendingInput) (string, error) {
+		calls.checks = append(calls.checks, in)
+		return verdict, nil
+	})
 	env.OnActivity("ReleaseAtProvider", anyCtx, anyArg).Return(func(_ context.Context, in activities.ReleaseInput) error {
 		calls.atProvider = append(calls.atProvider, in)
 		return nil
@@ -53,15 +69,37 @@ func runRelease(t *testing.T, rec domain.PhoneNumber, now time.Time) (releaseCal
 		calls.cancelled = append(calls.cancelled, key)
 		return nil
 	})
-	env.ExecuteWorkflow(ReleaseWorkflowType, ReleaseNumberInput{NumberID: rec.ID, TeamID: rec.TeamID, PhoneNumber: rec.PhoneNumber, Reason: "test"})
+	env.ExecuteWorkflow(ReleaseWorkflowType, ReleaseNumberInput{NumberID: rec.ID, TeamID: rec.TeamID, PhoneNumber: rec.PhoneNumber, Reason: reason})
 	if err := env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
+		return calls, NumberView{}, err
 	}
 	var view NumberView
 	if err := env.GetWorkflowResult(&view); err != nil {
 		t.Fatal(err)
 	}
-	return calls, view
+	return calls, view, nil
+}
+
+// A pending record is undone only once CheckUndoPending allows it (strict
+// for anyone but the team's own release); while an order of it is in
+// flight at Telnyx, nothing is touched and the release answers
+// number_in_purchase.
+func TestReleaseNumberWorkflowLeavesAPendingRecordWhoseOrderIsInFlight(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	rec := domain.PhoneNumber{ID: "pn_1", TeamID: "team_1", PhoneNumber: "+14155550703", Status: domain.NumberPending,
+		WorkflowID: NumberWorkflowID("+14155550703"), CreatedAt: now.Add(-time.Hour)}
+	for _, reason := range []string{ReleaseReasonAPI, "purchase", "reconcile"} {
+		calls, _, err := runReleaseWith(t, rec, now, reason, activities.UnwatchedOrderPending)
+		if de := ToDomainError(err); domain.ErrorKind(de) != domain.KindConflict || !strings.Contains(de.Error(), domain.CodeNumberInPurchase) {
+			t.Fatalf("%s: release of a pending record whose order is in flight: %v, want number_in_purchase", reason, err)
+		}
+		if len(calls.atProvider)+len(calls.ended)+len(calls.released)+len(calls.cancelled) != 0 {
+			t.Fatalf("%s: the record was touched: %+v", reason, calls)
+		}
+		if len(calls.checks) != 1 || calls.checks[0].Key != rec.WorkflowID+"/run-1" || calls.checks[0].Strict != (reason != ReleaseReasonAPI) {
+			t.Fatalf("%s: checks %+v, want one with the purchase key, strict unless the team asked", reason, calls.checks)
+		}
+	}
 }
 
 func TestReleaseNumberWorkflowEndsWhatTheRecordSays(t *testing.T) {

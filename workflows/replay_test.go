@@ -52,6 +52,7 @@ var recorded = []string{
 	"reconcile-unwatched-records.json",
 	"release-unwatched-trial-expired.json",
 	"release-unwatched-by-update.json",
+	"release-unwatched-order-pending.json",
 	"billing-burst-continued-as-new.json",
 	"billing-burst-carried-events.json",
 	// Recorded from the code of commit 269bcee, before the change

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"slices"
 	"testing"
@@ -13,7 +14,9 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
@@ -42,8 +45,10 @@ func buyActive(t *testing.T, base, token, team, e164 string) string {
 
 // plantStalePending records e164 as pending for the team with its plan
 // slot held, as a purchase does before ordering, with no workflow at all:
-// what `make run` leaves after .data is deleted.
-func plantStalePending(t *testing.T, s *stack, team, e164 string) domain.PhoneNumber {
+// what `make run` leaves after .data is deleted. Both rows are dated age
+// ago: only a record older than activities.PendingUndoMinAge is undone
+// for anyone but its team.
+func plantStalePending(t *testing.T, s *stack, team, e164 string, age time.Duration) domain.PhoneNumber {
 	t.Helper()
 	ctx := context.Background()
 	db, err := persistence.Open(ctx, s.cfg.DatabaseURL)
@@ -62,6 +67,13 @@ func plantStalePending(t *testing.T, s *stack, team, e164 string) domain.PhoneNu
 	n, err := s.numbers.CreatePending(ctx, domain.PhoneNumber{ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: team,
 		PhoneNumber: e164, CreatedByUserID: userID, WorkflowID: wf})
 	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-age)
+	if err := db.Exec("UPDATE number_reservations SET created_at = ? WHERE workflow_id = ?", at.Add(-time.Second), wf+"/lost-run").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("UPDATE phone_numbers SET created_at = ? WHERE id = ?", at, n.ID).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -119,7 +131,7 @@ func TestPurchaseOfANumberNoWorkflowWatches(t *testing.T) {
 	_, base := s.app(roleAPI | roleWorker)
 	a, tokenA := s.team(domain.PlanGrowth)
 	b, tokenB := s.team(domain.PlanGrowth)
-	const owned, stale = "+14155550611", "+14155550612"
+	const owned, stale, fresh = "+14155550611", "+14155550612", "+14155550613"
 	buyActive(t, base, tokenA, a, owned)
 	terminate(t, s, owned)
 
@@ -130,9 +142,19 @@ func TestPurchaseOfANumberNoWorkflowWatches(t *testing.T) {
 		t.Fatalf("the owner buying it again: %d %v, want 409 already_owned", status, body)
 	}
 
-	lost := plantStalePending(t, s, a, stale)
-	if n := held(t, s, a); n != 2 {
-		t.Fatalf("team a holds %d slots, want 2", n)
+	// A pending record a minute old may be a run lost a moment ago, its
+	// order about to be placed: another team's purchase leaves it.
+	young := plantStalePending(t, s, a, fresh, time.Minute)
+	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", tokenB, map[string]any{"phoneNumber": fresh, "teamId": b}); status != 409 {
+		t.Fatalf("buying a number whose pending record is a minute old: %d %v, want 409", status, body)
+	}
+	if n, err := s.numbers.Get(context.Background(), a, young.ID); err != nil || n.Status != domain.NumberPending {
+		t.Fatalf("the young pending record: %+v, %v; want it left pending", n, err)
+	}
+
+	lost := plantStalePending(t, s, a, stale, time.Hour)
+	if n := held(t, s, a); n != 3 {
+		t.Fatalf("team a holds %d slots, want 3", n)
 	}
 	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", tokenB, map[string]any{"phoneNumber": stale, "teamId": b})
 	if status != 200 || body["phoneNumber"].(map[string]any)["status"] != "active" {
@@ -141,8 +163,49 @@ func TestPurchaseOfANumberNoWorkflowWatches(t *testing.T) {
 	if n, err := s.numbers.Get(context.Background(), a, lost.ID); err != nil || n.Status != domain.NumberFailed {
 		t.Fatalf("the stale record: %+v, %v; want it failed", n, err)
 	}
-	if n := held(t, s, a); n != 1 {
-		t.Fatalf("team a holds %d slots, want 1 (the stale purchase's slot freed)", n)
+	if n := held(t, s, a); n != 2 {
+		t.Fatalf("team a holds %d slots, want 2 (the stale purchase's slot freed)", n)
+	}
+}
+
+// TestReleaseAfterTerminateDuringAwaitOrder: the number's workflow was
+// terminated while its order was pending at Telnyx (a regulated number).
+// The team's DELETE refuses (409 number_in_purchase) rather than freeing
+// the slot of a number Telnyx may still deliver and bill, and
+// reconciliation leaves the record too (order_pending).
+func TestReleaseAfterTerminateDuringAwaitOrder(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{env: map[string]string{"RECONCILE_INTERVAL": "8760h", "PURCHASE_WAIT": "1s"}})
+	_, base := s.app(roleAPI | roleWorker)
+	team, token := s.team(domain.PlanGrowth)
+	const e164 = "+14155550615"
+	s.sim.SetOrderLatency(time.Hour)
+	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team})
+	if status != 202 {
+		t.Fatalf("purchase with an order pending for an hour: %d %v, want 202", status, body)
+	}
+	id := body["phoneNumber"].(map[string]any)["id"].(string)
+	waitFor(t, 30*time.Second, func() bool {
+		n, err := s.numbers.Get(context.Background(), team, id)
+		return err == nil && n.ProviderOrderID != ""
+	}, "the order to be recorded")
+	terminate(t, s, e164)
+
+	status, body = call(t, "DELETE", base+"/api/phone-numbers/purchase/"+id+"?teamId="+team, token, nil)
+	if status != 409 || errCode(body) != domain.CodeNumberInPurchase {
+		t.Fatalf("release while the order is pending: %d %v, want 409 number_in_purchase", status, body)
+	}
+	if n, err := s.numbers.Get(context.Background(), team, id); err != nil || n.Status != domain.NumberPending {
+		t.Fatalf("the record after the refused release: %+v, %v; want it pending", n, err)
+	}
+	if n := held(t, s, team); n != 1 {
+		t.Fatalf("the team holds %d plan slots, want its slot kept", n)
+	}
+	c := mustClient(t, s)
+	scheduleOf(t, c)
+	res := triggerRun(t, c)
+	if len(res.Unwatched) != 1 || res.Unwatched[0].Outcome != "order_pending" {
+		t.Fatalf("reconciliation found %+v, want the record left as order_pending", res.Unwatched)
 	}
 }
 
@@ -152,18 +215,27 @@ func TestPurchaseOfANumberNoWorkflowWatches(t *testing.T) {
 // Telnyx holds, are only flagged.
 func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, stackOptions{env: map[string]string{"RECONCILE_INTERVAL": "8760h", "TRIAL_DURATION": "4s"}})
+	metricsAddr := freeAddr(t)
+	s := newStack(t, stackOptions{env: map[string]string{"RECONCILE_INTERVAL": "8760h", "TRIAL_DURATION": "4s", "METRICS_ADDR": metricsAddr}})
 	_, base := s.app(roleAPI | roleWorker)
 	free, freeToken := s.team(domain.PlanFree)
 	paid, paidToken := s.team(domain.PlanGrowth)
-	const trial, paidNumber, stale, delivered = "+14155550621", "+14155550622", "+14155550623", "+14155550624"
+	upgraded, upgradedToken := s.team(domain.PlanFree)
+	const trial, paidNumber, stale, delivered, converted = "+14155550621", "+14155550622", "+14155550623", "+14155550624", "+14155550625"
 	trialID := buyActive(t, base, freeToken, free, trial)
 	terminate(t, s, trial)
+	// A trial whose team subscribed after its workflow was terminated: the
+	// billing workflow's conversion signal found no workflow.
+	convertedID := buyActive(t, base, upgradedToken, upgraded, converted)
+	terminate(t, s, converted)
+	if err := s.accounts.SetPlan(context.Background(), upgraded, domain.PlanGrowth); err != nil {
+		t.Fatal(err)
+	}
 	paidID := buyActive(t, base, paidToken, paid, paidNumber)
 	terminate(t, s, paidNumber)
-	staleRec := plantStalePending(t, s, paid, stale)
+	staleRec := plantStalePending(t, s, paid, stale, time.Hour)
 	// A stale pending purchase whose order did deliver the number.
-	deliveredRec := plantStalePending(t, s, paid, delivered)
+	deliveredRec := plantStalePending(t, s, paid, delivered, time.Hour)
 	if _, err := s.sim.AddOwned(delivered, time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -174,15 +246,22 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	if err != nil || n.TrialExpiresAt == nil {
 		t.Fatalf("trial record %+v, %v", n, err)
 	}
-	time.Sleep(time.Until(*n.TrialExpiresAt) + 500*time.Millisecond)
+	if n, err := s.numbers.Get(context.Background(), upgraded, convertedID); err != nil || n.TrialExpiresAt == nil {
+		t.Fatalf("trial record %+v, %v", n, err)
+	} else {
+		time.Sleep(time.Until(*n.TrialExpiresAt) + 500*time.Millisecond)
+	}
+	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", paidToken, map[string]any{"phoneNumber": converted, "teamId": paid}); status != 409 || errCode(body) != domain.CodeNumberUnavailable {
+		t.Fatalf("another team buying the expired trial of a team that has subscribed: %d %v, want 409 number_unavailable", status, body)
+	}
 	res := triggerRun(t, c)
 
 	outcomes := map[string]string{}
 	for _, f := range res.Unwatched {
 		outcomes[f.PhoneNumber] = f.Outcome
 	}
-	want := map[string]string{trial: "release_started", stale: "release_started", paidNumber: "flagged", delivered: "held_at_provider"}
-	if res.UnwatchedCount != 4 || len(outcomes) != 4 {
+	want := map[string]string{trial: "release_started", stale: "release_started", paidNumber: "flagged", delivered: "held_at_provider", converted: "converted"}
+	if res.UnwatchedCount != 5 || len(outcomes) != 5 {
 		t.Fatalf("unwatched %d: %v, want %v", res.UnwatchedCount, outcomes, want)
 	}
 	for e164, o := range want {
@@ -199,8 +278,11 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 		return err == nil && n.Status == domain.NumberFailed
 	}, "the stale pending record to end failed")
 	owned := s.sim.OwnedNumbers()
-	if slices.Contains(owned, trial) || !slices.Contains(owned, paidNumber) {
-		t.Fatalf("Telnyx holds %v: want the expired trial released, the paid number kept", owned)
+	if slices.Contains(owned, trial) || !slices.Contains(owned, paidNumber) || !slices.Contains(owned, converted) {
+		t.Fatalf("Telnyx holds %v: want the expired trial released, the paid number and the converted trial kept", owned)
+	}
+	if n, err := s.numbers.Get(context.Background(), upgraded, convertedID); err != nil || n.Status != domain.NumberActive || n.IsTrial {
+		t.Fatalf("the trial of the team that subscribed: %+v, %v; want it an active paid number", n, err)
 	}
 	if n, err := s.numbers.Get(context.Background(), paid, deliveredRec.ID); err != nil || n.Status != domain.NumberPending || !slices.Contains(owned, delivered) {
 		t.Fatalf("the pending record whose number Telnyx holds: %+v, %v; want it left pending and held, for an operator", n, err)
@@ -214,7 +296,7 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	// The slot is freed last, a moment after the record ends.
 	waitFor(t, 30*time.Second, func() bool { return held(t, s, free) == 0 }, "the free team's slot to be freed after its trial expired")
 	waitFor(t, 30*time.Second, func() bool { return held(t, s, paid) == 2 }, "the stale purchase's slot to be freed (the paid number's and the delivered one's kept)")
-	metrics := scrape(t, base+"/metrics")
+	metrics := scrape(t, "http://"+metricsAddr+"/metrics")
 	if !regexp.MustCompile(`(?m)^talkturo_reconcile_unwatched_repaired_total\{[^}]*\} 2$`).MatchString(metrics) {
 		t.Errorf("GET /metrics has no talkturo_reconcile_unwatched_repaired_total of 2")
 	}
@@ -280,5 +362,46 @@ func TestResetAfterTerminateCarriesOnWithTheSameKey(t *testing.T) {
 	}
 	if d, err := c.DescribeWorkflowExecution(ctx, wf, ""); err != nil || d.GetWorkflowExecutionInfo().GetType().GetName() != workflows.NumberWorkflowType {
 		t.Fatalf("the release ran in %v (%v), want the reset PhoneNumberWorkflow run", d.GetWorkflowExecutionInfo().GetType(), err)
+	}
+}
+
+// staleDescribe answers every describe as if the workflow ID had no run:
+// what StartRelease saw when a purchase started right after its describe.
+type staleDescribe struct{ client.Client }
+
+func (staleDescribe) DescribeWorkflowExecution(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	return nil, serviceerror.NewNotFound("workflow not found")
+}
+
+// TestStartReleaseLeavesAPurchaseStartedMeanwhile: a purchase that started
+// between StartRelease's describe and its start is not taken for the
+// release: StartRelease answers that a purchase runs, and the purchase
+// goes on.
+func TestStartReleaseLeavesAPurchaseStartedMeanwhile(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{env: map[string]string{"PURCHASE_WAIT": "1s"}})
+	_, base := s.app(roleAPI | roleWorker)
+	team, token := s.team(domain.PlanGrowth)
+	const e164 = "+14155550616"
+	s.sim.SetOrderLatency(time.Hour)
+	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team}); status != 202 {
+		t.Fatalf("purchase with an order pending for an hour: %d %v, want 202", status, body)
+	}
+	ctx := context.Background()
+	n, err := s.numbers.LiveByNumber(ctx, e164)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustClient(t, s)
+	svc := workflows.NewNumberService(staleDescribe{c}, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	if err := svc.StartRelease(ctx, n, "reconcile"); !errors.Is(err, workflows.ErrNumberWorkflowRunning) {
+		t.Fatalf("StartRelease while a purchase runs: %v, want ErrNumberWorkflowRunning", err)
+	}
+	d, err := c.DescribeWorkflowExecution(ctx, workflows.NumberWorkflowID(e164), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := d.GetWorkflowExecutionInfo(); info.GetType().GetName() != workflows.NumberWorkflowType || info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("the number's workflow: %s %s, want the purchase still running", info.GetType().GetName(), info.GetStatus())
 	}
 }

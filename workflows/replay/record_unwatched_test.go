@@ -4,6 +4,7 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -75,4 +76,30 @@ func TestRecordHistoriesUnwatched(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.save(t, "release-unwatched-by-update.json", workflows.NumberWorkflowID(paid.PhoneNumber))
+
+	// A purchase terminated while its order is pending at Telnyx (a
+	// regulated number): the team's release leaves it (order_pending).
+	r.sim.SetOrderLatency(time.Hour)
+	slow := workflows.PurchaseRequest{PhoneNumber: "+14155550243", TeamID: paidTeam, UserID: paidUser}
+	if out, err := r.svc.Purchase(ctx, slow, "purchase-"+slow.PhoneNumber, 2*time.Second); err != nil || !out.Pending {
+		t.Fatalf("purchase with an order pending for an hour: pending=%v err=%v", out.Pending, err)
+	}
+	for {
+		if n, err := r.numbers.LiveByNumber(ctx, slow.PhoneNumber); err == nil && n.ProviderOrderID != "" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := r.c.TerminateWorkflow(ctx, workflows.NumberWorkflowID(slow.PhoneNumber), "", "recording: terminated during AwaitOrder"); err != nil {
+		t.Fatal(err)
+	}
+	n, err = r.numbers.LiveByNumber(ctx, slow.PhoneNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var de *domain.Error
+	if _, _, err := r.svc.ReleaseUnwatched(ctx, n, workflows.ReleaseReasonAPI, 30*time.Second); !errors.As(err, &de) || de.Code != domain.CodeNumberInPurchase {
+		t.Fatalf("release while the order is pending: %v, want number_in_purchase", err)
+	}
+	r.save(t, "release-unwatched-order-pending.json", workflows.NumberWorkflowID(slow.PhoneNumber))
 }
