@@ -150,8 +150,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		deps.Checks = []api.Check{{Name: "database", Check: e.accounts.Ping}}
 	}
 	if o.probeInterval > 0 {
-		deps.Registry = api.NewRegistry()
-		deps.Probe = api.NewProviderProbe(api.ProbeConfig{Ping: client.Ping, Interval: o.probeInterval, Registry: deps.Registry, Log: log})
+		deps.Probe = api.NewProviderProbe(api.ProbeConfig{Ping: client.Ping, Interval: o.probeInterval, Registry: e.registry, Log: log})
 		if err := deps.Probe.Start(t.Context()); err != nil {
 			t.Fatalf("probe Start: %v", err)
 		}
