@@ -16,7 +16,6 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
-	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
 )
 
@@ -104,6 +103,16 @@ func Load(environ map[string]string) (Config, error) {
 	return c, c.validate()
 }
 
+// ValidateAPI checks what only the roles that serve the API (dev, serve,
+// api) depend on; a worker, migrate, admin or telnyx-sim does not answer
+// requests and must not refuse to start over it.
+func (c Config) ValidateAPI() error {
+	if c.RequestTimeout < c.PurchaseWait+domain.PurchaseHeadroom {
+		return &Error{"REQUEST_TIMEOUT", fmt.Sprintf("must be at least %v longer than PURCHASE_WAIT (%v), so that a purchase's wait and what follows it fit in the request's deadline.", domain.PurchaseHeadroom, c.PurchaseWait)}
+	}
+	return nil
+}
+
 func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return &Error{"HTTP_ADDR", fmt.Sprintf("must be host:port such as 127.0.0.1:8080, not %q.", c.HTTPAddr)}
@@ -161,9 +170,6 @@ func (c *Config) validate() error {
 		if d <= 0 {
 			return &Error{name, "must be a positive duration such as 5s or 30s."}
 		}
-	}
-	if c.RequestTimeout < c.PurchaseWait+api.PurchaseHeadroom {
-		return &Error{"REQUEST_TIMEOUT", fmt.Sprintf("must be at least %v longer than PURCHASE_WAIT (%v), so that a purchase's wait and what follows it fit in the request's deadline.", api.PurchaseHeadroom, c.PurchaseWait)}
 	}
 	if c.ReconcileInterval != 0 && c.ReconcileInterval < MinReconcileInterval {
 		return &Error{"RECONCILE_INTERVAL", fmt.Sprintf("must be at least %v (each run lists every number at Telnyx), or 0 to turn reconciliation off.", MinReconcileInterval)}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/talkturo/phonenumbers/domain"
 )
 
 func TestLoadDefaults(t *testing.T) {
@@ -71,7 +73,6 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RATE_LIMIT_PURCHASE_PER_SECOND", "+Inf"},
 		{"RATE_LIMIT_PURCHASE_BURST", "-3"},
 		{"RATE_LIMIT_PURCHASE_BURST", "1000000"},
-		{"REQUEST_TIMEOUT", "24s"},
 		{"REQUEST_TIMEOUT", "0"},
 		{"DATABASE_STATEMENT_TIMEOUT", "0"},
 		{"DATABASE_CONNECT_TIMEOUT", "-1s"},
@@ -135,13 +136,27 @@ func TestDeadlineSettings(t *testing.T) {
 		t.Fatalf("deadline defaults: request %v, statement %v, connect %v", c.RequestTimeout, c.DatabaseStatementTimeout, c.DatabaseConnectTimeout)
 	}
 	// A shorter purchase wait allows a shorter request deadline; a longer
-	// one needs a longer deadline.
-	if _, err := Load(map[string]string{"PURCHASE_WAIT": "2s", "REQUEST_TIMEOUT": "7s"}); err != nil {
-		t.Errorf("PURCHASE_WAIT=2s REQUEST_TIMEOUT=7s: %v", err)
+	// one needs a longer deadline, in the roles that serve the API only.
+	if c, err := Load(map[string]string{"PURCHASE_WAIT": "2s", "REQUEST_TIMEOUT": "9s"}); err != nil || c.ValidateAPI() != nil {
+		t.Errorf("PURCHASE_WAIT=2s REQUEST_TIMEOUT=9s: %v, %v", err, c.ValidateAPI())
 	}
-	_, err = Load(map[string]string{"PURCHASE_WAIT": "40s"})
-	var ce *Error
-	if !errors.As(err, &ce) || ce.Var != "REQUEST_TIMEOUT" || !strings.Contains(err.Error(), "PURCHASE_WAIT") {
-		t.Errorf("PURCHASE_WAIT=40s with the default REQUEST_TIMEOUT: %v, want an error about REQUEST_TIMEOUT naming PURCHASE_WAIT", err)
+	for env, purchaseWait := range map[string]map[string]string{
+		"PURCHASE_WAIT=40s with the default REQUEST_TIMEOUT": {"PURCHASE_WAIT": "40s"},
+		// 5 s is the number service's state query alone: the eligibility
+		// read after it needs time too.
+		"PURCHASE_WAIT=20s REQUEST_TIMEOUT=25s": {"PURCHASE_WAIT": "20s", "REQUEST_TIMEOUT": "25s"},
+	} {
+		c, err = Load(purchaseWait)
+		if err != nil {
+			t.Errorf("%s: Load (every role) refused it: %v", env, err)
+		}
+		err = c.ValidateAPI()
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "REQUEST_TIMEOUT" || !strings.Contains(err.Error(), "PURCHASE_WAIT") || !strings.HasPrefix(err.Error(), "REQUEST_TIMEOUT ") {
+			t.Errorf("%s: ValidateAPI = %v, want an error about REQUEST_TIMEOUT naming PURCHASE_WAIT", env, err)
+		}
+	}
+	if domain.PurchaseHeadroom <= domain.PendingStateQueryTimeout {
+		t.Errorf("PurchaseHeadroom %v leaves nothing after the %v state query", domain.PurchaseHeadroom, domain.PendingStateQueryTimeout)
 	}
 }
