@@ -74,7 +74,9 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RATE_LIMIT_PURCHASE_BURST", "-3"},
 		{"RATE_LIMIT_PURCHASE_BURST", "1000000"},
 		{"REQUEST_TIMEOUT", "0"},
-		{"DATABASE_STATEMENT_TIMEOUT", "0"},
+		{"DATABASE_STATEMENT_TIMEOUT", "-1s"},
+		{"RATE_LIMIT_SEARCH_PER_SECOND", "1e-9"},
+		{"RATE_LIMIT_PURCHASE_PER_SECOND", "0.0009"},
 		{"DATABASE_CONNECT_TIMEOUT", "-1s"},
 	} {
 		_, err := Load(map[string]string{tc.key: tc.value})
@@ -134,6 +136,13 @@ func TestDeadlineSettings(t *testing.T) {
 	}
 	if c.RequestTimeout != 30*time.Second || c.DatabaseStatementTimeout != 5*time.Second || c.DatabaseConnectTimeout != 5*time.Second {
 		t.Fatalf("deadline defaults: request %v, statement %v, connect %v", c.RequestTimeout, c.DatabaseStatementTimeout, c.DatabaseConnectTimeout)
+	}
+	// 0 leaves PostgreSQL's own statement_timeout, as persistence reads it.
+	if c, err := Load(map[string]string{"DATABASE_STATEMENT_TIMEOUT": "0"}); err != nil || c.DatabaseStatementTimeout != 0 {
+		t.Errorf("DATABASE_STATEMENT_TIMEOUT=0: %v, %v", c.DatabaseStatementTimeout, err)
+	}
+	if _, err := Load(map[string]string{"RATE_LIMIT_SEARCH_PER_SECOND": "0.001"}); err != nil {
+		t.Errorf("RATE_LIMIT_SEARCH_PER_SECOND=0.001: %v", err)
 	}
 	// A shorter purchase wait allows a shorter request deadline; a longer
 	// one needs a longer deadline, in the roles that serve the API only.
