@@ -111,6 +111,23 @@ func (s *IdempotencyStore) SaveResponse(ctx context.Context, teamID, key string,
 	return nil
 }
 
+// Answered returns the claim of key by the team if it is younger than
+// IdempotencyKeyTTL and holds a saved response.
+func (s *IdempotencyStore) Answered(ctx context.Context, teamID, key string) (domain.IdempotencyClaim, bool, error) {
+	var found []idempotencyKeyModel
+	err := s.db.WithContext(ctx).
+		Where("team_id = ? AND key = ? AND response_status IS NOT NULL AND created_at > now() - make_interval(secs => ?)", teamID, key, IdempotencyKeyTTL.Seconds()).
+		Limit(1).
+		Find(&found).Error
+	if err != nil {
+		return domain.IdempotencyClaim{}, false, storeError("reading an idempotency key", err)
+	}
+	if len(found) == 0 {
+		return domain.IdempotencyClaim{}, false, nil
+	}
+	return found[0].toDomain(), true, nil
+}
+
 // IdempotencyPurgeBatch is how many expired claims one DELETE of the purge
 // removes. A backlog (a table never purged before) deleted in one statement
 // could outlast the pool's statement_timeout at every run, forever; a
