@@ -5,18 +5,17 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/talkturo/phonenumbers/domain"
 )
 
 // defaultRequestTimeout is Config.RequestTimeout when none is given: a
 // purchase's default 20 s wait and what follows it fit in it.
 const defaultRequestTimeout = 30 * time.Second
 
-// PurchaseHeadroom is how much of a request's deadline a purchase or a
-// release keeps for after its wait for the workflow: reading where the
-// workflow is when the wait ran out (bounded at 5 s by the number service)
-// and the team's eligibility. REQUEST_TIMEOUT must exceed PURCHASE_WAIT by
-// at least this.
-const PurchaseHeadroom = 5 * time.Second
+// PurchaseHeadroom is domain.PurchaseHeadroom: what a purchase or a
+// release keeps of its deadline for after its wait for the workflow.
+const PurchaseHeadroom = domain.PurchaseHeadroom
 
 // saveResponseTimeout bounds keeping an idempotent answer. It runs on a
 // context detached from the request's (the answer must be kept even if the

@@ -65,7 +65,7 @@ type envOptions struct {
 	// workflows stands for the number workflows (none by default).
 	workflows api.NumberWorkflows
 	// probeInterval, when set, gives the server a Telnyx probe (through
-	// the same client) that runs at this interval.
+	// a client without retries) that runs at this interval.
 	probeInterval time.Duration
 }
 
@@ -150,8 +150,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		deps.Checks = []api.Check{{Name: "database", Check: e.accounts.Ping}}
 	}
 	if o.probeInterval > 0 {
-		deps.Registry = api.NewRegistry()
-		deps.Probe = api.NewProviderProbe(api.ProbeConfig{Ping: client.Ping, Interval: o.probeInterval, Registry: deps.Registry, Log: log})
+		// As the app wires it: a client of its own that never retries,
+		// so a probe is one call to Telnyx.
+		probeClient := telnyx.New(telnyx.Config{BaseURL: simServer.URL + "/v2", APIKey: telnyxAPIKey, Timeout: o.clientTimeout, MaxRetries: -1, Logger: log})
+		deps.Probe = api.NewProviderProbe(api.ProbeConfig{Ping: probeClient.Ping, Interval: o.probeInterval, Registry: e.registry, Log: log})
 		if err := deps.Probe.Start(t.Context()); err != nil {
 			t.Fatalf("probe Start: %v", err)
 		}

@@ -75,18 +75,26 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 	if len(connectionID) > 128 || strings.ContainsFunc(connectionID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		return domain.Invalid("connectionId", "connectionId must be at most 128 printable characters without spaces.")
 	}
+	fingerprint := e164 + "\x00" + teamID + "\x00" + connectionID
+	// A retry whose answer is kept is replayed before the rate limit: a
+	// client retrying after a 429 with its key gets its answer, and a
+	// replay costs no token (it starts nothing).
+	if kept, ok, err := s.keptAnswer(c, teamID, fingerprint); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		return replay(c, kept)
+	}
 	if err := s.rateLimit(c, limitPurchase, teamID); err != nil {
 		return err
 	}
 
-	claim, err := s.updateIDFor(c, teamID, e164+"\x00"+teamID+"\x00"+connectionID)
+	claim, err := s.updateIDFor(c, teamID, fingerprint)
 	if err != nil {
 		return err
 	}
 	if claim.ResponseStatus != 0 {
-		c.Set("Idempotent-Replayed", "true")
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		return c.Status(claim.ResponseStatus).Send(claim.ResponseBody)
+		return replay(c, claim) // kept since keptAnswer looked
 	}
 	started := time.Now()
 	preq := workflows.PurchaseRequest{PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID}
@@ -189,27 +197,68 @@ func (s *Server) answer(c *fiber.Ctx, claim domain.IdempotencyClaim, status int,
 // update (a retry still joins the running purchase of the same number by
 // the same team), and the claim has no Key.
 func (s *Server) updateIDFor(c *fiber.Ctx, teamID, fingerprint string) (domain.IdempotencyClaim, error) {
-	key := c.Get(headerIdempotencyKey)
+	key, want, err := idempotencyKeyOf(c, fingerprint)
+	if err != nil {
+		return domain.IdempotencyClaim{}, err
+	}
 	if key == "" {
 		var b [12]byte
 		_, _ = rand.Read(b[:])
 		return domain.IdempotencyClaim{TeamID: teamID, Target: "req-" + hex.EncodeToString(b[:])}, nil
 	}
-	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
-		return domain.IdempotencyClaim{}, domain.Invalid(headerIdempotencyKey, "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
-	}
 	sum := sha256.Sum256([]byte(teamID + "\x00" + key))
-	reqHash := sha256.Sum256([]byte(c.Method() + " " + c.Route().Path + "\x00" + fingerprint))
-	want := hex.EncodeToString(reqHash[:])
 	claim, err := s.idem.Claim(c.UserContext(), domain.IdempotencyClaim{TeamID: teamID, Key: key, RequestHash: want, Target: "idem-" + hex.EncodeToString(sum[:16])})
 	if err != nil {
 		return domain.IdempotencyClaim{}, err
 	}
 	if claim.RequestHash != want {
-		return domain.IdempotencyClaim{}, &domain.Error{Kind: domain.KindUnprocessable, Code: domain.CodeIdempotencyKeyReused, Field: headerIdempotencyKey,
-			Message: "This Idempotency-Key was already used for a different request; use a new key for a new request."}
+		return domain.IdempotencyClaim{}, errKeyReused()
 	}
 	return claim, nil
+}
+
+// keptAnswer returns the answer kept for this request's Idempotency-Key,
+// if any, with a read that claims nothing (so it may run before the rate
+// limit).
+func (s *Server) keptAnswer(c *fiber.Ctx, teamID, fingerprint string) (domain.IdempotencyClaim, bool, error) {
+	key, want, err := idempotencyKeyOf(c, fingerprint)
+	if err != nil || key == "" {
+		return domain.IdempotencyClaim{}, false, err
+	}
+	claim, ok, err := s.idem.Answered(c.UserContext(), teamID, key)
+	if err != nil || !ok {
+		return domain.IdempotencyClaim{}, false, err
+	}
+	if claim.RequestHash != want {
+		return domain.IdempotencyClaim{}, false, errKeyReused()
+	}
+	return claim, true, nil
+}
+
+// idempotencyKeyOf returns the request's Idempotency-Key ("" when none)
+// and the hash of the request that the key stands for.
+func idempotencyKeyOf(c *fiber.Ctx, fingerprint string) (key, requestHash string, err error) {
+	key = c.Get(headerIdempotencyKey)
+	if key == "" {
+		return "", "", nil
+	}
+	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+		return "", "", domain.Invalid(headerIdempotencyKey, "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
+	}
+	sum := sha256.Sum256([]byte(c.Method() + " " + c.Route().Path + "\x00" + fingerprint))
+	return key, hex.EncodeToString(sum[:]), nil
+}
+
+func errKeyReused() error {
+	return &domain.Error{Kind: domain.KindUnprocessable, Code: domain.CodeIdempotencyKeyReused, Field: headerIdempotencyKey,
+		Message: "This Idempotency-Key was already used for a different request; use a new key for a new request."}
+}
+
+// replay sends the answer kept for an Idempotency-Key, byte for byte.
+func replay(c *fiber.Ctx, claim domain.IdempotencyClaim) error {
+	c.Set("Idempotent-Replayed", "true")
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(claim.ResponseStatus).Send(claim.ResponseBody)
 }
 
 func purchasedJSON(n workflows.NumberView, message string) purchasedNumberJSON {

@@ -16,9 +16,10 @@ import (
 
 // ProbeConfig configures a ProviderProbe.
 type ProbeConfig struct {
-	// Ping tells whether Telnyx answers and takes our key: the client's
-	// Ping, whose own retries (at most two) keep one failed answer from
-	// failing searches fast for a whole interval.
+	// Ping tells whether Telnyx answers and takes our key: the Ping of a
+	// client without retries, so that a probe is exactly one call to
+	// Telnyx per interval, even while it throttles us (one failed answer
+	// fails searches fast until the next probe).
 	Ping func(ctx context.Context) error
 	// Interval is the time between the starts of two probes
 	// (TELNYX_PROBE_INTERVAL).

@@ -71,6 +71,24 @@ func TestProbeCallsTelnyxOncePerInterval(t *testing.T) {
 	t.Logf("Telnyx calls in %v of continuous /readyz and %s bursts (interval %v): %d", elapsed.Round(time.Millisecond), diagnosticsPath, interval, got)
 }
 
+// TestProbeCallsTelnyxOncePerIntervalWhenThrottled: with Telnyx answering
+// 429 to everything, a probe is still one call (no retries), so the probe
+// does not triple its share of the rate limit we share with every team.
+func TestProbeCallsTelnyxOncePerIntervalWhenThrottled(t *testing.T) {
+	t.Parallel()
+	const interval = 200 * time.Millisecond
+	start := time.Now() // before the first probe, so the bound below holds
+	e := newEnv(t, withProbe(interval))
+	e.sim.SetFaults(telnyxsim.Faults{RateLimitRate: 1})
+	waitProvider(t, e, "down")
+	time.Sleep(5 * interval)
+	got, elapsed := e.searches.pingCount(), time.Since(start)
+	if most := 1 + int(elapsed/interval); got > most {
+		t.Errorf("%d calls to Telnyx in %v of probes at one per %v with Telnyx answering 429: want at most %d", got, elapsed, interval, most)
+	}
+	t.Logf("Telnyx calls in %v of probing a throttled Telnyx (interval %v): %d", elapsed.Round(time.Millisecond), interval, got)
+}
+
 // TestTelnyxDownKeepsReadyzAndFailsSearchFast faults every Telnyx answer:
 // the pod stays ready, the probe reports Telnyx down (endpoint and
 // metric), and a search answers 503 at once without calling Telnyx.

@@ -169,3 +169,33 @@ func TestRateLimitPerKeyAndOrdering(t *testing.T) {
 	// And an invalid teamId on search is the usual 400.
 	wantError(t, e.do(searchFor(key1, "")), http.StatusBadRequest, "invalid_request", "teamId")
 }
+
+// TestPurchaseReplayIsNotRateLimited: a client retrying with its
+// Idempotency-Key after its budget ran out gets its kept answer, not a
+// 429, and the replay costs no token; a new purchase is still refused.
+func TestPurchaseReplayIsNotRateLimited(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withWorkflows(fuzzWorkflows{}), withConfig(api.Config{RateLimits: api.RateLimits{
+		Purchase: api.RateLimit{PerSecond: slowRefill, Burst: 1},
+	}}))
+	acct := e.newAccount("replay-after-429@example.com")
+	withKey := func(r request, key string) request {
+		r.header = map[string]string{"Idempotency-Key": key}
+		return r
+	}
+	first := e.do(withKey(purchaseFor(acct.Token, acct.TeamID, 1), "retry-me"))
+	if first.status != http.StatusOK {
+		t.Fatalf("first purchase: %d %s", first.status, first.raw)
+	}
+	// The budget (1) is spent: a new purchase is refused ...
+	wantError(t, e.do(withKey(purchaseFor(acct.Token, acct.TeamID, 2), "another")), http.StatusTooManyRequests, "rate_limited", "")
+	// ... but the retries of the first get its answer, byte for byte.
+	for range 3 {
+		r := e.do(withKey(purchaseFor(acct.Token, acct.TeamID, 1), "retry-me"))
+		if r.status != http.StatusOK || string(r.raw) != string(first.raw) || r.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("retry with the key after a 429: %d %s (replayed %q), want the kept 200", r.status, r.raw, r.header.Get("Idempotent-Replayed"))
+		}
+	}
+	// The key with another request is still the client's mistake.
+	wantError(t, e.do(withKey(purchaseFor(acct.Token, acct.TeamID, 3), "retry-me")), http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key")
+}

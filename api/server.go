@@ -74,6 +74,7 @@ type Server struct {
 	idem       domain.IdempotencyStore
 	workflows  NumberWorkflows
 	checks     []Check
+	ready      readiness
 	probe      *ProviderProbe
 	limits     *limiter
 	log        *slog.Logger

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -432,5 +433,40 @@ func TestStopWaitsForInFlightRequests(t *testing.T) {
 		if n > 0 {
 			t.Error("the server still answers after Stop")
 		}
+	}
+}
+
+// TestReadyzSharesOneRunOfTheChecks: a flood of concurrent /readyz (the
+// endpoint needs no token) runs the checks once, not once per request;
+// after the cached second a new request runs them again.
+func TestReadyzSharesOneRunOfTheChecks(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int32
+	e := newEnv(t, withChecks(func(e *env) []api.Check {
+		return []api.Check{{Name: "database", Check: func(ctx context.Context) error {
+			runs.Add(1)
+			time.Sleep(100 * time.Millisecond) // a slow database: the flood arrives during the run
+			return e.accounts.Ping(ctx)
+		}}}
+	}))
+	const n = 50
+	burst := make([]request, n)
+	for i := range burst {
+		burst[i] = request{method: http.MethodGet, path: "/readyz"}
+	}
+	for _, r := range e.doAll(burst) {
+		if r.status != http.StatusOK || r.body["success"] != true {
+			t.Errorf("readyz: %d %s", r.status, r.raw)
+		}
+	}
+	if got := runs.Load(); got != 1 {
+		t.Errorf("%d concurrent /readyz ran the checks %d times, want once", n, got)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the cached second
+	if r := e.do(request{method: http.MethodGet, path: "/readyz"}); r.status != http.StatusOK {
+		t.Errorf("readyz: %d %s", r.status, r.raw)
+	}
+	if got := runs.Load(); got != 2 {
+		t.Errorf("the checks ran %d times after the cache expired, want 2", got)
 	}
 }

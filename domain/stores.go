@@ -161,4 +161,8 @@ type IdempotencyStore interface {
 	Claim(ctx context.Context, c IdempotencyClaim) (IdempotencyClaim, error)
 	// SaveResponse keeps the final answer to the key's first request.
 	SaveResponse(ctx context.Context, teamID, key string, status int, body []byte) error
+	// Answered returns the team's claim of key when it still counts and
+	// holds a kept answer (ok false otherwise). A read that claims nothing:
+	// a replay is found without the write Claim makes.
+	Answered(ctx context.Context, teamID, key string) (c IdempotencyClaim, ok bool, err error)
 }

@@ -111,15 +111,59 @@ func (s *IdempotencyStore) SaveResponse(ctx context.Context, teamID, key string,
 	return nil
 }
 
-// PurgeIdempotencyKeys deletes the claims that no longer count, those
-// older than IdempotencyKeyTTL (the age Claim goes by), and returns how
-// many it deleted.
-func (s *IdempotencyStore) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
-	res := s.db.WithContext(ctx).Exec(`
-		DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(secs => ?)`,
-		IdempotencyKeyTTL.Seconds())
-	if res.Error != nil {
-		return 0, storeError("purging idempotency keys", res.Error)
+// Answered returns the claim of key by the team if it is younger than
+// IdempotencyKeyTTL and holds a saved response.
+func (s *IdempotencyStore) Answered(ctx context.Context, teamID, key string) (domain.IdempotencyClaim, bool, error) {
+	var found []idempotencyKeyModel
+	err := s.db.WithContext(ctx).
+		Where("team_id = ? AND key = ? AND response_status IS NOT NULL AND created_at > now() - make_interval(secs => ?)", teamID, key, IdempotencyKeyTTL.Seconds()).
+		Limit(1).
+		Find(&found).Error
+	if err != nil {
+		return domain.IdempotencyClaim{}, false, storeError("reading an idempotency key", err)
 	}
-	return res.RowsAffected, nil
+	if len(found) == 0 {
+		return domain.IdempotencyClaim{}, false, nil
+	}
+	return found[0].toDomain(), true, nil
+}
+
+// IdempotencyPurgeBatch is how many expired claims one DELETE of the purge
+// removes. A backlog (a table never purged before) deleted in one statement
+// could outlast the pool's statement_timeout at every run, forever; a
+// batch of this size takes milliseconds on the created_at index.
+const IdempotencyPurgeBatch = 10000
+
+// PurgeIdempotencyKeys deletes the claims that no longer count, those
+// older than IdempotencyKeyTTL (the age Claim goes by), in batches of
+// IdempotencyPurgeBatch, and returns how many it deleted.
+func (s *IdempotencyStore) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
+	return s.PurgeIdempotencyKeysInBatches(ctx, IdempotencyPurgeBatch)
+}
+
+// PurgeIdempotencyKeysInBatches is PurgeIdempotencyKeys deleting at most
+// batch rows per statement, until a statement deletes fewer. Each batch
+// commits on its own, so a purge cut short (ctx) keeps what it deleted and
+// the next one goes on from there. It returns how many it deleted, also
+// when it fails part way.
+func (s *IdempotencyStore) PurgeIdempotencyKeysInBatches(ctx context.Context, batch int) (int64, error) {
+	if batch <= 0 {
+		batch = IdempotencyPurgeBatch
+	}
+	var total int64
+	for {
+		res := s.db.WithContext(ctx).Exec(`
+			DELETE FROM idempotency_keys WHERE ctid IN (
+				SELECT ctid FROM idempotency_keys
+				WHERE created_at <= now() - make_interval(secs => ?)
+				LIMIT ?)`,
+			IdempotencyKeyTTL.Seconds(), batch)
+		if res.Error != nil {
+			return total, storeError("purging idempotency keys", res.Error)
+		}
+		total += res.RowsAffected
+		if res.RowsAffected < int64(batch) {
+			return total, nil
+		}
+	}
 }

@@ -155,3 +155,37 @@ func TestSaveResponseKeepsTheFirstAnswer(t *testing.T) {
 		t.Fatalf("replayed claim = %+v, %v", got, err)
 	}
 }
+
+// TestAnsweredFindsOnlyKeptAnswers: Answered reads a claim that holds a
+// saved response and still counts, and claims nothing itself.
+func TestAnsweredFindsOnlyKeptAnswers(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewIdempotencyStore(db)
+	teamID := newAccount(t, db, domain.PlanGrowth).TeamID
+	for _, key := range []string{"answered", "running", "expired"} {
+		if _, err := store.Claim(ctx, domain.IdempotencyClaim{TeamID: teamID, Key: key, RequestHash: "h-" + key, Target: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, key := range []string{"answered", "expired"} {
+		if err := store.SaveResponse(ctx, teamID, key, 200, []byte(`{"success":true}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Exec("UPDATE idempotency_keys SET created_at = now() - make_interval(secs => ?) WHERE key = 'expired'", (persistence.IdempotencyKeyTTL + time.Minute).Seconds()).Error; err != nil {
+		t.Fatal(err)
+	}
+	c, ok, err := store.Answered(ctx, teamID, "answered")
+	if err != nil || !ok || c.ResponseStatus != 200 || string(c.ResponseBody) != `{"success":true}` || c.RequestHash != "h-answered" {
+		t.Errorf("Answered(answered) = %+v, %v, %v; want the kept 200", c, ok, err)
+	}
+	for _, key := range []string{"running", "expired", "never-claimed"} {
+		if c, ok, err := store.Answered(ctx, teamID, key); err != nil || ok {
+			t.Errorf("Answered(%s) = %+v, %v, %v; want none", key, c, ok, err)
+		}
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM idempotency_keys WHERE key = 'never-claimed'"); n != 0 {
+		t.Errorf("Answered claimed the key it looked up")
+	}
+}

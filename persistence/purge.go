@@ -15,7 +15,8 @@ import (
 // count whether purged or not.
 const IdempotencyPurgeInterval = time.Hour
 
-// purgeTimeout bounds one purge, a single indexed DELETE.
+// purgeTimeout bounds one purge. A backlog larger than a minute of
+// batches is finished by the next runs: each batch commits on its own.
 const purgeTimeout = time.Minute
 
 // RunIdempotencyPurge purges expired Idempotency-Keys (see

@@ -3,9 +3,12 @@ package persistence_test
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
@@ -75,5 +78,47 @@ func TestIdempotencyPurgeRunsOnSchedule(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the purge job did not stop with its context")
+	}
+}
+
+// TestPurgeDeletesABacklogInBatches: a backlog larger than one batch is
+// purged whole, by statements that each delete at most a batch (a single
+// DELETE of a large backlog could outlast statement_timeout every run).
+func TestPurgeDeletesABacklogInBatches(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewIdempotencyStore(db)
+	teamID := newAccount(t, db, domain.PlanGrowth).TeamID
+	const batch, expired = 10, 25
+	err := db.Exec(`
+		INSERT INTO idempotency_keys (team_id, key, request_hash, created_at)
+		SELECT ?, 'old-' || i, 'h', now() - make_interval(secs => ?) FROM generate_series(1, ?) AS i`,
+		teamID, (persistence.IdempotencyKeyTTL + time.Minute).Seconds(), expired).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Claim(ctx, domain.IdempotencyClaim{TeamID: teamID, Key: "fresh", RequestHash: "h", Target: "t"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Every DELETE the purge sends, with how many rows it deleted.
+	var deletes []int64
+	if err := db.Callback().Raw().After("gorm:raw").Register("count-deletes", func(tx *gorm.DB) {
+		if strings.HasPrefix(strings.TrimSpace(tx.Statement.SQL.String()), "DELETE") {
+			deletes = append(deletes, tx.RowsAffected)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := store.PurgeIdempotencyKeysInBatches(ctx, batch)
+	if err != nil || n != expired {
+		t.Fatalf("PurgeIdempotencyKeysInBatches = %d, %v; want %d", n, err, expired)
+	}
+	if want := []int64{10, 10, 5}; !slices.Equal(deletes, want) {
+		t.Errorf("rows deleted per statement: %v, want %v (batches of %d until a short one)", deletes, want, batch)
+	}
+	if left := countRows(t, db, "SELECT count(*) FROM idempotency_keys WHERE team_id = ?", teamID); left != 1 {
+		t.Errorf("%d claims left, want only the fresh one", left)
 	}
 }

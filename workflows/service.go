@@ -96,7 +96,7 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 // update has not yet been refused by: that is number_in_purchase, and its
 // state is none of this team's business.
 func (s *NumberService) pending(req PurchaseRequest) (PurchaseOutcome, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), domain.PendingStateQueryTimeout)
 	defer cancel()
 	st, err := s.State(ctx, req.PhoneNumber)
 	if errors.Is(err, domain.ErrNotFound) {

@@ -97,8 +97,11 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 				// Not Telnyx: its outage must not take every pod out of
 				// service. The probe reports it instead.
 			),
-			fx.Provide(func(p domain.NumberProvider, reg *prometheus.Registry, calls *prometheus.CounterVec) *api.ProviderProbe {
-				return api.NewProviderProbe(api.ProbeConfig{Ping: api.CountCalls(calls, p).Ping, Interval: cfg.TelnyxProbeInterval,
+			fx.Provide(func(tc telnyx.Config, reg *prometheus.Registry, calls *prometheus.CounterVec) *api.ProviderProbe {
+				// A client of its own that never retries: one call per
+				// interval, even while Telnyx throttles us.
+				tc.MaxRetries = -1
+				return api.NewProviderProbe(api.ProbeConfig{Ping: api.CountCalls(calls, telnyx.New(tc)).Ping, Interval: cfg.TelnyxProbeInterval,
 					Registry: reg, Log: log.With("component", "telnyx-probe")})
 			}),
 			api.Module,

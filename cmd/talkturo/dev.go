@@ -104,8 +104,16 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 	}
 
 	if cfg.MetricsAddr == "" {
-		// Dev only: metrics on the loopback, apart from the API.
-		cfg.MetricsAddr = devMetricsAddr
+		// Dev only: metrics on the loopback, apart from the API; on a free
+		// port when 9090 (Prometheus's own default) is taken.
+		addr, err := devMetricsListenAddr(devMetricsAddr)
+		if err != nil {
+			return err
+		}
+		if addr != devMetricsAddr {
+			log.Info("metrics port taken; serving metrics on a free port", "wanted", devMetricsAddr, "addr", addr)
+		}
+		cfg.MetricsAddr = addr
 	}
 	if cfg.BillingSecret == "" {
 		// Dev only: a known secret so the README's signed webhook example
@@ -241,6 +249,24 @@ func savedDemoAccount(ctx context.Context, accounts *persistence.AccountStore, p
 		return bootstrapOutput{}, err
 	}
 	return saved, nil
+}
+
+// devMetricsListenAddr is preferred if it is free, else a free port on
+// the loopback. (Another process may take it before the app listens: the
+// start then fails naming the address, and METRICS_ADDR picks another.)
+func devMetricsListenAddr(preferred string) (string, error) {
+	for _, addr := range []string{preferred, "127.0.0.1:0"} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		got := ln.Addr().String()
+		if err := ln.Close(); err != nil {
+			return "", err
+		}
+		return got, nil
+	}
+	return "", errors.New("no free port on 127.0.0.1 for the metrics (set METRICS_ADDR)")
 }
 
 func printBanner(cfg config.Config, dbSource, uiURL, simURL, simAdmin string, demo bootstrapOutput, plan domain.PlanName, took time.Duration) {

@@ -28,13 +28,14 @@ import (
 
 // devProcess is one running `talkturo dev`.
 type devProcess struct {
-	cmd    *exec.Cmd
-	token  string
-	teamID string
-	plan   string // as the banner prints it
-	dbLine string // the banner's PostgreSQL line
-	api    string
-	exited chan error
+	cmd     *exec.Cmd
+	token   string
+	teamID  string
+	plan    string // as the banner prints it
+	dbLine  string // the banner's PostgreSQL line
+	metrics string // the banner's metrics URL
+	api     string
+	exited  chan error
 }
 
 var (
@@ -78,6 +79,7 @@ var (
 	tokenLine    = regexp.MustCompile(`Demo token\s+(\S+)`)
 	teamLine     = regexp.MustCompile(`Demo team\s+(\S+)(?: \((\w+) plan\))?`)
 	postgresLine = regexp.MustCompile(`PostgreSQL\s+(.+)`)
+	metricsLine  = regexp.MustCompile(`Metrics\s+(http://\S+/metrics)`)
 )
 
 func startDev(t *testing.T, bin string, env []string) *devProcess {
@@ -101,6 +103,9 @@ func startDev(t *testing.T, bin string, env []string) *devProcess {
 			}
 			if m := postgresLine.FindStringSubmatch(line); m != nil {
 				p.dbLine = m[1]
+			}
+			if m := metricsLine.FindStringSubmatch(line); m != nil {
+				p.metrics = m[1]
 			}
 			if m := tokenLine.FindStringSubmatch(line); m != nil {
 				p.token = m[1]

@@ -61,10 +61,10 @@ var commands = []command{
 	{name: "worker", about: "The Temporal worker only (purchases, trials, releases, billing, reconciliation).",
 		reads: noneOf(devOnlyVars, simulatorVars, apiOnlyVars)},
 	{name: "migrate", args: "[up|status]", about: "Applies the database migrations (up, the default) or lists them (status).",
-		reads: anyOf([]string{"DATABASE_URL"})},
-	{name: "admin bootstrap", args: "--team-name N --email E --name U [--plan P]", flags: func() *flag.FlagSet { fs, _ := bootstrapFlags(); return fs },
+		reads: anyOf([]string{"DATABASE_URL", "DATABASE_CONNECT_TIMEOUT"})},
+	{name: "admin bootstrap", args: "--team-name N --email E --name U [--plan P] [--attach-existing-user]", flags: func() *flag.FlagSet { fs, _ := bootstrapFlags(); return fs },
 		about: `Creates a team on a plan, a user in it and an API key, and prints {"teamId","userId","token"} on one line.`,
-		reads: anyOf([]string{"DATABASE_URL"})},
+		reads: anyOf([]string{"DATABASE_URL", "DATABASE_CONNECT_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT"})},
 	{name: "telnyx-sim", about: "The Telnyx v2 simulator alone, on TELNYX_SIM_ADDR.",
 		reads: anyOf(simulatorVars, logVars)},
 }

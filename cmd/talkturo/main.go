@@ -64,6 +64,13 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "talkturo: "+err.Error())
 		return 2
 	}
+	switch args[0] {
+	case "dev", "serve", "api":
+		if err := cfg.ValidateAPI(); err != nil {
+			fmt.Fprintln(os.Stderr, "talkturo: "+err.Error())
+			return 2
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -18,7 +18,9 @@ import (
 // Retry-After, and the search rate limit still applies (429).
 func TestTelnyxOutageLeavesTheAPIReady(t *testing.T) {
 	t.Parallel()
+	metricsAddr := freeAddr(t)
 	s := newStack(t, stackOptions{env: map[string]string{
+		"METRICS_ADDR":                 metricsAddr,
 		"TELNYX_PROBE_INTERVAL":        "1s",
 		"RATE_LIMIT_SEARCH_PER_SECOND": "0.01", // no refill during the test
 		"RATE_LIMIT_SEARCH_BURST":      "20",
@@ -37,7 +39,7 @@ func TestTelnyxOutageLeavesTheAPIReady(t *testing.T) {
 	if status != http.StatusOK || len(checks) != 2 || checks["database"] == nil || checks["temporal"] == nil {
 		t.Fatalf("readyz with Telnyx rate-limiting every call: %d %v", status, ready)
 	}
-	if m := scrape(t, base+"/metrics"); !strings.Contains(m, "\ntalkturo_telnyx_up 0\n") || !strings.Contains(m, "\ntalkturo_telnyx_last_probe_timestamp_seconds ") {
+	if m := scrape(t, "http://"+metricsAddr+"/metrics"); !strings.Contains(m, "\ntalkturo_telnyx_up 0\n") || !strings.Contains(m, "\ntalkturo_telnyx_last_probe_timestamp_seconds ") {
 		t.Errorf("metrics do not show Telnyx down:\n%s", m)
 	}
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
-	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
 )
 
@@ -83,6 +82,9 @@ const (
 	MinOrphanDelay       = time.Minute
 	MinProbeInterval     = time.Second
 	MaxRateLimitBurst    = 100_000
+	// MinRateLimitPerSecond keeps a bucket's refill time (burst / rate)
+	// far inside a time.Duration: 100 000 tokens at 0.001/s is 3 years.
+	MinRateLimitPerSecond = 0.001
 )
 
 // Error is a configuration error: one sentence naming the variable.
@@ -102,6 +104,16 @@ func Load(environ map[string]string) (Config, error) {
 		return Config{}, firstError(err)
 	}
 	return c, c.validate()
+}
+
+// ValidateAPI checks what only the roles that serve the API (dev, serve,
+// api) depend on; a worker, migrate, admin or telnyx-sim does not answer
+// requests and must not refuse to start over it.
+func (c Config) ValidateAPI() error {
+	if c.RequestTimeout < c.PurchaseWait+domain.PurchaseHeadroom {
+		return &Error{"REQUEST_TIMEOUT", fmt.Sprintf("must be at least %v longer than PURCHASE_WAIT (%v), so that a purchase's wait and what follows it fit in the request's deadline.", domain.PurchaseHeadroom, c.PurchaseWait)}
+	}
+	return nil
 }
 
 func (c *Config) validate() error {
@@ -149,21 +161,22 @@ func (c *Config) validate() error {
 		{"RATE_LIMIT_SEARCH_PER_SECOND", "RATE_LIMIT_SEARCH_BURST", c.RateLimitSearchPerSecond, c.RateLimitSearchBurst},
 		{"RATE_LIMIT_PURCHASE_PER_SECOND", "RATE_LIMIT_PURCHASE_BURST", c.RateLimitPurchasePerSecond, c.RateLimitPurchaseBurst},
 	} {
-		if r.rate < 0 || math.IsNaN(r.rate) || math.IsInf(r.rate, 0) {
-			return &Error{r.rateVar, fmt.Sprintf("must be a number of requests a second such as 5 or 0.5 (0 turns the limit off), not %v.", r.rate)}
+		if r.rate < 0 || math.IsNaN(r.rate) || math.IsInf(r.rate, 0) || (r.rate > 0 && r.rate < MinRateLimitPerSecond) {
+			return &Error{r.rateVar, fmt.Sprintf("must be a number of requests a second such as 5 or 0.5, at least %v (0 turns the limit off), not %v.", MinRateLimitPerSecond, r.rate)}
 		}
 		if r.rate > 0 && (r.burst < 1 || r.burst > MaxRateLimitBurst) {
 			return &Error{r.burstVar, fmt.Sprintf("must be between 1 and %d (the requests a team or key may send at once), not %d.", MaxRateLimitBurst, r.burst)}
 		}
 	}
 
-	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "DATABASE_STATEMENT_TIMEOUT": c.DatabaseStatementTimeout, "DATABASE_CONNECT_TIMEOUT": c.DatabaseConnectTimeout} {
+	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "DATABASE_CONNECT_TIMEOUT": c.DatabaseConnectTimeout} {
 		if d <= 0 {
 			return &Error{name, "must be a positive duration such as 5s or 30s."}
 		}
 	}
-	if c.RequestTimeout < c.PurchaseWait+api.PurchaseHeadroom {
-		return &Error{"REQUEST_TIMEOUT", fmt.Sprintf("must be at least %v longer than PURCHASE_WAIT (%v), so that a purchase's wait and what follows it fit in the request's deadline.", api.PurchaseHeadroom, c.PurchaseWait)}
+	// 0 is persistence's "leave the server's statement_timeout alone".
+	if c.DatabaseStatementTimeout < 0 {
+		return &Error{"DATABASE_STATEMENT_TIMEOUT", "must be a duration such as 5s, or 0 to leave PostgreSQL's own statement_timeout."}
 	}
 	if c.ReconcileInterval != 0 && c.ReconcileInterval < MinReconcileInterval {
 		return &Error{"RECONCILE_INTERVAL", fmt.Sprintf("must be at least %v (each run lists every number at Telnyx), or 0 to turn reconciliation off.", MinReconcileInterval)}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/talkturo/phonenumbers/domain"
 )
 
 func TestLoadDefaults(t *testing.T) {
@@ -71,9 +73,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RATE_LIMIT_PURCHASE_PER_SECOND", "+Inf"},
 		{"RATE_LIMIT_PURCHASE_BURST", "-3"},
 		{"RATE_LIMIT_PURCHASE_BURST", "1000000"},
-		{"REQUEST_TIMEOUT", "24s"},
 		{"REQUEST_TIMEOUT", "0"},
-		{"DATABASE_STATEMENT_TIMEOUT", "0"},
+		{"DATABASE_STATEMENT_TIMEOUT", "-1s"},
+		{"RATE_LIMIT_SEARCH_PER_SECOND", "1e-9"},
+		{"RATE_LIMIT_PURCHASE_PER_SECOND", "0.0009"},
 		{"DATABASE_CONNECT_TIMEOUT", "-1s"},
 	} {
 		_, err := Load(map[string]string{tc.key: tc.value})
@@ -134,14 +137,35 @@ func TestDeadlineSettings(t *testing.T) {
 	if c.RequestTimeout != 30*time.Second || c.DatabaseStatementTimeout != 5*time.Second || c.DatabaseConnectTimeout != 5*time.Second {
 		t.Fatalf("deadline defaults: request %v, statement %v, connect %v", c.RequestTimeout, c.DatabaseStatementTimeout, c.DatabaseConnectTimeout)
 	}
-	// A shorter purchase wait allows a shorter request deadline; a longer
-	// one needs a longer deadline.
-	if _, err := Load(map[string]string{"PURCHASE_WAIT": "2s", "REQUEST_TIMEOUT": "7s"}); err != nil {
-		t.Errorf("PURCHASE_WAIT=2s REQUEST_TIMEOUT=7s: %v", err)
+	// 0 leaves PostgreSQL's own statement_timeout, as persistence reads it.
+	if c, err := Load(map[string]string{"DATABASE_STATEMENT_TIMEOUT": "0"}); err != nil || c.DatabaseStatementTimeout != 0 {
+		t.Errorf("DATABASE_STATEMENT_TIMEOUT=0: %v, %v", c.DatabaseStatementTimeout, err)
 	}
-	_, err = Load(map[string]string{"PURCHASE_WAIT": "40s"})
-	var ce *Error
-	if !errors.As(err, &ce) || ce.Var != "REQUEST_TIMEOUT" || !strings.Contains(err.Error(), "PURCHASE_WAIT") {
-		t.Errorf("PURCHASE_WAIT=40s with the default REQUEST_TIMEOUT: %v, want an error about REQUEST_TIMEOUT naming PURCHASE_WAIT", err)
+	if _, err := Load(map[string]string{"RATE_LIMIT_SEARCH_PER_SECOND": "0.001"}); err != nil {
+		t.Errorf("RATE_LIMIT_SEARCH_PER_SECOND=0.001: %v", err)
+	}
+	// A shorter purchase wait allows a shorter request deadline; a longer
+	// one needs a longer deadline, in the roles that serve the API only.
+	if c, err := Load(map[string]string{"PURCHASE_WAIT": "2s", "REQUEST_TIMEOUT": "9s"}); err != nil || c.ValidateAPI() != nil {
+		t.Errorf("PURCHASE_WAIT=2s REQUEST_TIMEOUT=9s: %v, %v", err, c.ValidateAPI())
+	}
+	for env, purchaseWait := range map[string]map[string]string{
+		"PURCHASE_WAIT=40s with the default REQUEST_TIMEOUT": {"PURCHASE_WAIT": "40s"},
+		// 5 s is the number service's state query alone: the eligibility
+		// read after it needs time too.
+		"PURCHASE_WAIT=20s REQUEST_TIMEOUT=25s": {"PURCHASE_WAIT": "20s", "REQUEST_TIMEOUT": "25s"},
+	} {
+		c, err = Load(purchaseWait)
+		if err != nil {
+			t.Errorf("%s: Load (every role) refused it: %v", env, err)
+		}
+		err = c.ValidateAPI()
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "REQUEST_TIMEOUT" || !strings.Contains(err.Error(), "PURCHASE_WAIT") || !strings.HasPrefix(err.Error(), "REQUEST_TIMEOUT ") {
+			t.Errorf("%s: ValidateAPI = %v, want an error about REQUEST_TIMEOUT naming PURCHASE_WAIT", env, err)
+		}
+	}
+	if domain.PurchaseHeadroom <= domain.PendingStateQueryTimeout {
+		t.Errorf("PurchaseHeadroom %v leaves nothing after the %v state query", domain.PurchaseHeadroom, domain.PendingStateQueryTimeout)
 	}
 }
