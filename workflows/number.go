@@ -28,6 +28,8 @@ type numberWorkflow struct {
 	// longLived: this run may continue as new (changeContinueAsNew).
 	resumed, longLived bool
 	limitsFixed        bool
+	// lateRead: changeContinueAsNewLate was read (see lateDue).
+	lateRead bool
 
 	purchaseDone bool
 	purchaseErr  error
@@ -392,12 +394,15 @@ func (w *numberWorkflow) hold(ctx workflow.Context) error {
 	if final != domain.NumberExpired && !cancelled {
 		asked := func() bool { return w.releaseAsked }
 		for {
-			if err := workflow.Await(ctx, func() bool { return asked() || w.shouldContinue(ctx) }); err != nil {
+			if err := workflow.Await(ctx, func() bool { return asked() || w.shouldContinue(ctx) || w.lateDue(ctx) }); err != nil {
 				cancelled = true
 				break
 			}
 			if asked() {
 				break
+			}
+			if !w.mayContinue(ctx) {
+				continue
 			}
 			if done, err := w.continueWhenIdle(ctx, ContinuedRun{Phase: PhaseHolding}, asked); done {
 				return err
@@ -437,7 +442,7 @@ func (w *numberWorkflow) endLoop(ctx workflow.Context, final domain.NumberStatus
 			cancelled = true
 			endCtx, _ = workflow.NewDisconnectedContext(ctx)
 		}
-		if w.shouldContinue(endCtx) {
+		if w.mayContinue(endCtx) {
 			if done, err := w.continueWhenIdle(endCtx, ContinuedRun{Phase: PhaseEnding, Final: final, RetryAt: nextRetry(endCtx)}, asked); done {
 				return err
 			}

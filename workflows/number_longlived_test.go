@@ -379,3 +379,56 @@ func TestUndoRefusedForWeeksContinuesAsNew(t *testing.T) {
 		t.Fatalf("final state %+v", st)
 	}
 }
+
+// TestFaiBoughtBeforeContinueAsNewContinuesLate: a run whose hold began
+// before changeContinueAsNew (its GetVersion read DefaultVersion) still
+// continues as new once it has grown past the default limits, holding or
+// behind a deletion lock; changeContinueAsNewLate is read only then.
+func TestRunBoughtBeforeContinueAsNewContinuesLate(t *testing.T) {
+	t.Parallel()
+	for name, locked := range map[string]bool{"holding": false, "behind a lock": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			teamID, userID := f.team(domain.PlanGrowth)
+			req := PurchaseRequest{PhoneNumber: "+14155550148", TeamID: teamID, UserID: userID}
+			if locked {
+				req.PhoneNumber = "+14155550149"
+			}
+			env := f.env()
+			env.OnGetVersion(changeContinueAsNew, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			lateReads := 0
+			env.OnGetVersion(changeContinueAsNewLate, workflow.DefaultVersion, 1).Return(func(string, workflow.Version, workflow.Version) workflow.Version {
+				lateReads++
+				return 1
+			})
+			bought := purchaseAt(env, 0, "p1", req)
+			if locked {
+				env.RegisterDelayedCallback(func() { f.sim.DeletionLock(req.PhoneNumber, true) }, 30*time.Minute)
+				releaseAt(env, time.Hour, ReleaseRequest{TeamID: teamID, Reason: "test"})
+			}
+			// Below the default limit nothing happens; past it the next
+			// event (a retry every 6 h, or a signal) continues the run.
+			growAt(env, 24*time.Hour, DefaultRunEvents-1)
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, "team_other") }, 25*time.Hour)
+			growAt(env, 10*24*time.Hour, DefaultRunEvents+1)
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, "team_other") }, 10*24*time.Hour+time.Minute)
+			env.RegisterDelayedCallback(env.CancelWorkflow, 30*24*time.Hour)
+			run(env, req)
+			if bought.err != nil || bought.rejected != nil {
+				t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
+			}
+			c := continuedFrom(t, env).Continued
+			want := PhaseHolding
+			if locked {
+				want = PhaseEnding
+			}
+			if c.Phase != want || c.State.Number.Status != domain.NumberActive {
+				t.Fatalf("carried %+v, want phase %s with the number active", c, want)
+			}
+			if lateReads != 1 {
+				t.Fatalf("%s read %d times, want once, when the run had grown", changeContinueAsNewLate, lateReads)
+			}
+		})
+	}
+}
