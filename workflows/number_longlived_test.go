@@ -380,7 +380,67 @@ func TestUndoRefusedForWeeksContinuesAsNew(t *testing.T) {
 	}
 }
 
-// TestFaiBoughtBeforeContinueAsNewContinuesLate: a run whose hold began
+// TestFailedUndoAnswersPurchaseRetriesWithoutAcceptingThem: while a failed
+// purchase gives its number back, a same-team purchase retry is refused in
+// the validator with the purchase's error (the code the handler returned),
+// so a client retrying every second adds no accepted update to the run.
+func TestFailedUndoAnswersPurchaseRetriesWithoutAcceptingThem(t *testing.T) {
+	t.Parallel()
+	req := PurchaseRequest{PhoneNumber: "+14155550146", TeamID: "team_a", UserID: "user_a"}
+	// Ten refused releases (the last about 4 h in), then the provider
+	// takes the number back and the run ends.
+	m := newUndoMocks(t, RunLimits{}, 10)
+	m.purchase(0, "p1", req)
+	const retries = 120
+	var accepted, rejected int
+	var lastReject error
+	for i := range retries {
+		m.env.RegisterDelayedCallback(func() {
+			m.env.UpdateWorkflow(UpdatePurchase, fmt.Sprintf("retry-%d", i), &testsuite.TestUpdateCallback{
+				OnAccept:   func() { accepted++ },
+				OnReject:   func(err error) { rejected++; lastReject = err },
+				OnComplete: func(any, error) {},
+			}, req)
+		}, 10*time.Minute+time.Duration(i)*time.Second)
+	}
+	run(m.env, req)
+	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
+		t.Fatalf("completed=%v err=%v", m.env.IsWorkflowCompleted(), m.env.GetWorkflowError())
+	}
+	if accepted != 0 || rejected != retries {
+		t.Fatalf("%d retries during the undo: %d accepted, %d rejected; want all rejected", retries, accepted, rejected)
+	}
+	var ae *temporal.ApplicationError
+	if !errors.As(lastReject, &ae) || ae.Type() != domain.CodeNumberUnavailable || ae.Message() != "The number is no longer available." {
+		t.Fatalf("a retry was refused with %v, want the purchase's own number_unavailable", lastReject)
+	}
+}
+
+// TestUndoBackoffContinuesAsNewWhenTheRunGrows: the wait between two tries
+// (up to an hour) ends as soon as the run has grown past its limits, so
+// the run continues as new then, not at its next try.
+func TestUndoBackoffContinuesAsNewWhenTheRunGrows(t *testing.T) {
+	t.Parallel()
+	req := PurchaseRequest{PhoneNumber: "+14155550147", TeamID: "team_a", UserID: "user_a"}
+	m := newUndoMocks(t, RunLimits{Events: 100}, 1_000_000)
+	m.purchase(0, "p1", req)
+	// By 5 h the tries are an hour apart (the next one at 6h03m); the run
+	// grows at 5h30m, and a signal (any event) would wake it a minute later.
+	grownAt := 5*time.Hour + 30*time.Minute
+	growAt(m.env, grownAt, 150)
+	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_other") }, grownAt+time.Minute)
+	start := m.env.Now()
+	run(m.env, req)
+	c := continuedFrom(t, m.env).Continued
+	if c.Phase != PhaseUndoing {
+		t.Fatalf("carried %+v", c)
+	}
+	if d := m.env.Now().Sub(start) - grownAt; d < 0 || d > 2*time.Minute {
+		t.Fatalf("continued as new %v after the run had grown, want at once (not at the next try)", d)
+	}
+}
+
+// TestRunBoughtBeforeContinueAsNewContinuesLate: a run whose hold began
 // before changeContinueAsNew (its GetVersion read DefaultVersion) still
 // continues as new once it has grown past the default limits, holding or
 // behind a deletion lock; changeContinueAsNewLate is read only then.
