@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -112,6 +113,12 @@ func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimi
 		err = w.endLoop(ctx, cont.Final, cont.RetryAt, false)
 	case cont.Phase == PhaseUndoing:
 		err = w.giveBack(ctx)
+	default:
+		// A phase this code does not know (a newer worker's, or a corrupt
+		// input): completing would leave the number held with nothing
+		// watching it. Panicking fails the workflow task, which Temporal
+		// retries, so the run waits open for a worker that knows it.
+		panic(fmt.Sprintf("PhoneNumberWorkflow: unknown phase %q in the continued run's input", cont.Phase))
 	}
 	if err != nil {
 		return err // continue-as-new

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -488,6 +489,27 @@ func TestRunBoughtBeforeContinueAsNewContinuesLate(t *testing.T) {
 			}
 			if lateReads != 1 {
 				t.Fatalf("%s read %d times, want once, when the run had grown", changeContinueAsNewLate, lateReads)
+			}
+		})
+	}
+}
+
+// TestUnknownPhaseKeepsTheRunOpen: a continued run whose phase this code
+// does not know fails its workflow task (Temporal retries it) instead of
+// completing with the number held and nothing watching it.
+func TestUnknownPhaseKeepsTheRunOpen(t *testing.T) {
+	t.Parallel()
+	for _, phase := range []RunPhase{"", "refunding"} {
+		t.Run(fmt.Sprintf("phase %q", phase), func(t *testing.T) {
+			t.Parallel()
+			env := newEnv(t)
+			registerWithLimits(env, &activities.Activities{}, RunLimits{})
+			req := PurchaseRequest{PhoneNumber: "+14155550150", TeamID: "team_a", UserID: "user_a",
+				Continued: &ContinuedRun{Phase: phase, Key: "k", State: NumberState{TeamID: "team_a", Number: NumberView{Status: domain.NumberActive}}}}
+			run(env, req)
+			var panicked *temporal.PanicError
+			if err := env.GetWorkflowError(); !errors.As(err, &panicked) || !strings.Contains(panicked.Error(), "unknown phase") {
+				t.Fatalf("a run in phase %q ended with %v, want its task failed by a panic naming the unknown phase", phase, err)
 			}
 		})
 	}
