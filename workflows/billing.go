@@ -42,12 +42,20 @@ const (
 	// payload limit (an event is at most about 450 bytes). A longer queue
 	// is applied in this run first.
 	maxCarriedEvents = 500
+	// maxRunEvents is the history length past which a run continues as
+	// new even though events keep waiting, carrying up to
+	// maxCarriedEventsAtCap of them (about 1.4 MB): far below the 51,200
+	// events at which Temporal terminates a run.
+	maxRunEvents          = 10000
+	maxCarriedEventsAtCap = 3000
 )
 
 // Versions of changes to TeamBillingWorkflow (workflow.GetVersion). Each is
-// read once, when a run starts: a run that began before the change replays
-// without its marker and keeps the old behaviour to its end; its next run
-// takes the new one.
+// read where its decision is taken, not when a run starts: a replay of a
+// history recorded before the change finds no marker there and takes the
+// old path, while a run that was already running at the deploy records the
+// new version at its first such decision and behaves anew from then on
+// (the marker is recorded once; later reads return the same version).
 const (
 	// changeBillingDrain: before continuing as new, the events waiting on
 	// the channel are carried into the next run (BillingState.Pending)
@@ -102,8 +110,6 @@ type BillingState struct {
 // a paid one; a cancellation returns the team to free and, after the grace
 // period, releases the numbers it holds.
 func TeamBillingWorkflow(ctx workflow.Context, st BillingState) error {
-	drain := workflow.GetVersion(ctx, changeBillingDrain, workflow.DefaultVersion, 1) >= 1
-	refuseFuture := workflow.GetVersion(ctx, changeBillingFutureEvents, workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetQueryHandler(ctx, QueryBilling, func() (BillingState, error) { return st, nil }); err != nil {
 		return err
 	}
@@ -146,18 +152,29 @@ func TeamBillingWorkflow(ctx workflow.Context, st BillingState) error {
 			signalNumbers(ctx, dbCtx, st.TeamID, SignalReleaseNumber, func(n activities.TeamNumber) bool { return true })
 			continue
 		}
-		applyEvent(ctx, dbCtx, &st, ev, refuseFuture)
+		applyEvent(ctx, dbCtx, &st, ev)
 		handled++
-		if !drain {
+		info := workflow.GetInfo(ctx)
+		if handled < limit && !info.GetContinueAsNewSuggested() {
+			continue
+		}
+		if workflow.GetVersion(ctx, changeBillingDrain, workflow.DefaultVersion, 1) < 1 {
 			// Before changeBillingDrain: this drops the waiting event it
-			// takes off the channel. Kept only for the runs that began
-			// with it, which must replay as they ran.
+			// takes off the channel. Kept only for the histories recorded
+			// before it, which must replay as they ran.
 			if handled >= limit && !events.ReceiveAsync(nil) {
 				return workflow.NewContinueAsNewError(ctx, TeamBillingWorkflow, st)
 			}
 			continue
 		}
-		if (handled >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) && carryWaiting(events, &st) {
+		carry := maxCarriedEvents
+		if info.GetCurrentHistoryLength() >= maxRunEvents {
+			// Events arriving at least as fast as they are applied would
+			// refill the carry at every decision and keep the run from
+			// ever continuing: past this size it carries all it can.
+			carry = maxCarriedEventsAtCap
+		}
+		if carryWaiting(events, &st, carry) {
 			// Nothing is left on the channel. A signal that reaches the
 			// server while this task completes makes the server refuse the
 			// completion and send a new task with it, so none is lost.
@@ -168,9 +185,10 @@ func TeamBillingWorkflow(ctx workflow.Context, st BillingState) error {
 
 // carryWaiting moves the events waiting on the channel to st.Pending, for
 // the next run to apply, and reports whether the channel is now empty. It
-// stops at maxCarriedEvents: the run applies what it holds and asks again.
-func carryWaiting(events workflow.ReceiveChannel, st *BillingState) bool {
-	for len(st.Pending) < maxCarriedEvents {
+// stops at limit events carried: the run applies what it holds and asks
+// again.
+func carryWaiting(events workflow.ReceiveChannel, st *BillingState, limit int) bool {
+	for len(st.Pending) < limit {
 		var ev BillingEvent
 		if !events.ReceiveAsync(&ev) {
 			return true
@@ -180,13 +198,14 @@ func carryWaiting(events workflow.ReceiveChannel, st *BillingState) bool {
 	return false
 }
 
-func applyEvent(ctx workflow.Context, dbCtx workflow.Context, st *BillingState, ev BillingEvent, refuseFuture bool) {
+func applyEvent(ctx workflow.Context, dbCtx workflow.Context, st *BillingState, ev BillingEvent) {
 	log := workflow.GetLogger(ctx)
 	if slices.Contains(st.RecentEventIDs, ev.ID) {
 		log.Info("billing event already applied", "event_id", ev.ID)
 		return
 	}
-	if refuseFuture && domain.BillingEventTooFarAhead(ev.OccurredAt, workflow.Now(ctx)) {
+	if domain.BillingEventTooFarAhead(ev.OccurredAt, workflow.Now(ctx)) &&
+		workflow.GetVersion(ctx, changeBillingFutureEvents, workflow.DefaultVersion, 1) >= 1 {
 		// Its id is not remembered: the same event sent again with a true
 		// date is applied.
 		st.Ignored++

@@ -247,3 +247,107 @@ func TestBillingGracePeriodAndCarriedEvents(t *testing.T) {
 		})
 	}
 }
+
+// deployAt makes GetVersion of changeID answer DefaultVersion until after
+// (the worker's code before the change) and 1 from then on, as for a run
+// that was already running when the change was deployed.
+func deployAt(env *testsuite.TestWorkflowEnvironment, changeID string, after time.Duration) {
+	deployed := false
+	env.RegisterDelayedCallback(func() { deployed = true }, after)
+	env.OnGetVersion(changeID, workflow.DefaultVersion, 1).Return(func(string, workflow.Version, workflow.Version) workflow.Version {
+		if deployed {
+			return 1
+		}
+		return workflow.DefaultVersion
+	})
+}
+
+// TestBillingRunStartedBeforeTheDrainDeployDrains: a run that began before
+// changeBillingDrain was deployed carries its waiting events across
+// continue-as-new from the deploy on (the version is read at the decision,
+// not when the run starts), so a burst after the deploy loses none.
+func TestBillingRunStartedBeforeTheDrainDeployDrains(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, _ := f.team(domain.PlanFree)
+	const threshold, sent = 5, 17
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	runs, st := runBillingRuns(t, f, BillingState{TeamID: teamID, Plan: domain.PlanFree, ContinueAfterEvents: threshold}, func(env *testsuite.TestWorkflowEnvironment) {
+		deployAt(env, changeBillingDrain, 30*time.Second)
+		env.RegisterDelayedCallback(func() {
+			for i := range sent {
+				env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: fmt.Sprintf("evt_%02d", i), Type: EventSubscriptionUpdated, TeamID: teamID, Plan: "starter", OccurredAt: t0.Add(time.Duration(i) * time.Minute)})
+			}
+		}, time.Minute)
+	})
+	if runs < 2 || st.Applied != sent || len(st.Pending) != 0 {
+		t.Fatalf("%d events sent after the deploy: %d applied, %d ignored, %d pending over %d runs; want all applied across a continue-as-new", sent, st.Applied, st.Ignored, len(st.Pending), runs)
+	}
+}
+
+// TestBillingRunStartedBeforeTheFutureDeployRefuses: a run that began
+// before changeBillingFutureEvents was deployed ignores an event dated in
+// the future once the change is deployed.
+func TestBillingRunStartedBeforeTheFutureDeployRefuses(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, _ := f.team(domain.PlanFree)
+	env := f.env()
+	deployAt(env, changeBillingFutureEvents, 30*time.Second)
+	var st BillingState
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: "evt_tomorrow", Type: EventSubscriptionActivated, TeamID: teamID, Plan: "scale", OccurredAt: env.Now().Add(24 * time.Hour)})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryBilling)
+		if err == nil {
+			err = v.Get(&st)
+		}
+		if err != nil {
+			t.Errorf("query: %v", err)
+		}
+		env.CancelWorkflow()
+	}, 2*time.Minute)
+	env.ExecuteWorkflow(TeamBillingWorkflow, BillingState{TeamID: teamID, Plan: domain.PlanFree})
+	if st.Ignored != 1 || st.Applied != 0 || st.Plan != domain.PlanFree {
+		t.Fatalf("an event dated tomorrow, sent after the deploy: %+v, want it ignored", st)
+	}
+}
+
+// TestBillingPastTheCapContinuesWithEventsWaiting: past maxRunEvents a run
+// continues as new at its next decision even though more events wait than
+// maxCarriedEvents, carrying them all; the next runs count every one.
+func TestBillingPastTheCapContinuesWithEventsWaiting(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	teamID, _ := f.team(domain.PlanFree)
+	const threshold, sent = 5, maxCarriedEvents + 200
+	env := f.env()
+	env.RegisterDelayedCallback(func() { env.SetCurrentHistoryLength(maxRunEvents) }, 30*time.Second)
+	env.RegisterDelayedCallback(func() {
+		// The first is applied (its activity lets the others pile up on
+		// the channel); the others have an unknown type, ignored without
+		// an activity, so the test is quick.
+		env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: "evt_000", Type: EventSubscriptionUpdated, TeamID: teamID, Plan: "starter", OccurredAt: env.Now()})
+		for i := 1; i < sent; i++ {
+			env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: fmt.Sprintf("evt_%03d", i), Type: "subscription.unknown", TeamID: teamID})
+		}
+	}, time.Minute)
+	env.ExecuteWorkflow(TeamBillingWorkflow, BillingState{TeamID: teamID, Plan: domain.PlanFree, ContinueAfterEvents: threshold})
+	var can *workflow.ContinueAsNewError
+	if !errors.As(env.GetWorkflowError(), &can) {
+		t.Fatalf("the run ended with %v, want continue-as-new", env.GetWorkflowError())
+	}
+	var st BillingState
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Applied+st.Ignored != threshold || len(st.Pending) != sent-threshold {
+		t.Fatalf("the run continued after %d events with %d carried, want after %d with %d carried", st.Applied+st.Ignored, len(st.Pending), threshold, sent-threshold)
+	}
+	st.ContinueAfterEvents = 0 // the default threshold from here: a few runs
+	runs, final := runBillingRuns(t, f, st, func(*testsuite.TestWorkflowEnvironment) {})
+	if final.Applied != 1 || final.Ignored != sent-1 || len(final.Pending) != 0 {
+		t.Fatalf("over %d more runs: %d applied, %d ignored, %d pending; want all %d counted", runs, final.Applied, final.Ignored, len(final.Pending), sent)
+	}
+}

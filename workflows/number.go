@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -28,6 +29,8 @@ type numberWorkflow struct {
 	// longLived: this run may continue as new (changeContinueAsNew).
 	resumed, longLived bool
 	limitsFixed        bool
+	// lateRead: changeContinueAsNewLate was read (see lateDue).
+	lateRead bool
 
 	purchaseDone bool
 	purchaseErr  error
@@ -110,6 +113,12 @@ func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimi
 		err = w.endLoop(ctx, cont.Final, cont.RetryAt, false)
 	case cont.Phase == PhaseUndoing:
 		err = w.giveBack(ctx)
+	default:
+		// A phase this code does not know (a newer worker's, or a corrupt
+		// input): completing would leave the number held with nothing
+		// watching it. Panicking fails the workflow task, which Temporal
+		// retries, so the run waits open for a worker that knows it.
+		panic(fmt.Sprintf("PhoneNumberWorkflow: unknown phase %q in the continued run's input", cont.Phase))
 	}
 	if err != nil {
 		return err // continue-as-new
@@ -183,7 +192,16 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		}
 		return appError(domain.CodeNumberUnavailable, "The number %s is no longer available; search again and pick another.", req.PhoneNumber)
 	}
-	if w.purchaseDone && w.purchaseErr == nil {
+	if w.purchaseDone && w.purchaseErr != nil {
+		// The purchase failed (and may be giving its number back for
+		// weeks): the answer is known, so it is given here, leaving no
+		// accepted update in the history — a retrying client would
+		// otherwise reach Temporal's 2,000 accepted updates per run. A
+		// replay does not run validators, so runs that accepted such
+		// updates before this still replay.
+		return w.purchaseErr
+	}
+	if w.purchaseDone {
 		if w.resumed && slices.Contains(w.purchaseIDs, workflow.GetCurrentUpdateInfo(ctx).ID) {
 			return nil
 		}
@@ -392,12 +410,15 @@ func (w *numberWorkflow) hold(ctx workflow.Context) error {
 	if final != domain.NumberExpired && !cancelled {
 		asked := func() bool { return w.releaseAsked }
 		for {
-			if err := workflow.Await(ctx, func() bool { return asked() || w.shouldContinue(ctx) }); err != nil {
+			if err := workflow.Await(ctx, func() bool { return asked() || w.shouldContinue(ctx) || w.lateDue(ctx) }); err != nil {
 				cancelled = true
 				break
 			}
 			if asked() {
 				break
+			}
+			if !w.mayContinue(ctx) {
+				continue
 			}
 			if done, err := w.continueWhenIdle(ctx, ContinuedRun{Phase: PhaseHolding}, asked); done {
 				return err
@@ -437,7 +458,7 @@ func (w *numberWorkflow) endLoop(ctx workflow.Context, final domain.NumberStatus
 			cancelled = true
 			endCtx, _ = workflow.NewDisconnectedContext(ctx)
 		}
-		if w.shouldContinue(endCtx) {
+		if w.mayContinue(endCtx) {
 			if done, err := w.continueWhenIdle(endCtx, ContinuedRun{Phase: PhaseEnding, Final: final, RetryAt: nextRetry(endCtx)}, asked); done {
 				return err
 			}

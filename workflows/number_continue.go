@@ -47,7 +47,20 @@ func (l RunLimits) withDefaults() RunLimits {
 
 // changeContinueAsNew versions continue-as-new in the hold phase and the
 // release retry loop: runs recorded before it replay without its checks.
+// It is read when the hold starts, so a run bought before it never reads
+// it again; changeContinueAsNewLate lets such a run continue as new too.
 const changeContinueAsNew = "continue-as-new"
+
+// changeContinueAsNewLate is read by a run that began before
+// changeContinueAsNew, at the point where it has grown past the default
+// limits and waits (holding, or between release tries): a live run records
+// the new version there and continues as new; a replay of a history
+// recorded before finds no marker and goes on as it ran. The limits of
+// such a run are the defaults, not the worker's (a replay by a worker
+// configured otherwise must reach the same point), and the version is read
+// once per run: a run whose history had already passed the limits before
+// the deploy reads DefaultVersion in its replay and keeps the old path.
+const changeContinueAsNewLate = "continue-as-new-late"
 
 // fixLimits records the run limits in the history (once per run), so that
 // a replay by a worker configured otherwise takes the same decisions.
@@ -71,6 +84,38 @@ func (w *numberWorkflow) shouldContinue(ctx workflow.Context) bool {
 	}
 	info := workflow.GetInfo(ctx)
 	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= w.limits.Events || w.accepted >= w.limits.Updates
+}
+
+// lateDue says whether a run that began before changeContinueAsNew has
+// grown past the default limits and has not read changeContinueAsNewLate
+// yet.
+func (w *numberWorkflow) lateDue(ctx workflow.Context) bool {
+	if w.longLived || w.lateRead || w.handled == 0 {
+		return false
+	}
+	info := workflow.GetInfo(ctx)
+	l := RunLimits{}.withDefaults()
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= l.Events || w.accepted >= l.Updates
+}
+
+// mayContinue is called where a run may continue as new: it reports
+// shouldContinue, and for a run that began before changeContinueAsNew
+// that lateDue reads changeContinueAsNewLate as the new version (the run
+// is then long-lived, with its limits recorded).
+func (w *numberWorkflow) mayContinue(ctx workflow.Context) bool {
+	if w.longLived {
+		return w.shouldContinue(ctx)
+	}
+	if !w.lateDue(ctx) {
+		return false
+	}
+	w.lateRead = true
+	if workflow.GetVersion(ctx, changeContinueAsNewLate, workflow.DefaultVersion, 1) < 1 {
+		return false
+	}
+	w.longLived = true
+	w.fixLimits(ctx)
+	return w.shouldContinue(ctx)
 }
 
 // continueWhenIdle continues as new once every running update handler has

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -377,5 +378,139 @@ func TestUndoRefusedForWeeksContinuesAsNew(t *testing.T) {
 	}
 	if st := stateOf(t, m2.env); st.Number.Status != domain.NumberFailed || st.Undo != nil {
 		t.Fatalf("final state %+v", st)
+	}
+}
+
+// TestFailedUndoAnswersPurchaseRetriesWithoutAcceptingThem: while a failed
+// purchase gives its number back, a same-team purchase retry is refused in
+// the validator with the purchase's error (the code the handler returned),
+// so a client retrying every second adds no accepted update to the run.
+func TestFailedUndoAnswersPurchaseRetriesWithoutAcceptingThem(t *testing.T) {
+	t.Parallel()
+	req := PurchaseRequest{PhoneNumber: "+14155550146", TeamID: "team_a", UserID: "user_a"}
+	// Ten refused releases (the last about 4 h in), then the provider
+	// takes the number back and the run ends.
+	m := newUndoMocks(t, RunLimits{}, 10)
+	m.purchase(0, "p1", req)
+	const retries = 120
+	var accepted, rejected int
+	var lastReject error
+	for i := range retries {
+		m.env.RegisterDelayedCallback(func() {
+			m.env.UpdateWorkflow(UpdatePurchase, fmt.Sprintf("retry-%d", i), &testsuite.TestUpdateCallback{
+				OnAccept:   func() { accepted++ },
+				OnReject:   func(err error) { rejected++; lastReject = err },
+				OnComplete: func(any, error) {},
+			}, req)
+		}, 10*time.Minute+time.Duration(i)*time.Second)
+	}
+	run(m.env, req)
+	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
+		t.Fatalf("completed=%v err=%v", m.env.IsWorkflowCompleted(), m.env.GetWorkflowError())
+	}
+	if accepted != 0 || rejected != retries {
+		t.Fatalf("%d retries during the undo: %d accepted, %d rejected; want all rejected", retries, accepted, rejected)
+	}
+	var ae *temporal.ApplicationError
+	if !errors.As(lastReject, &ae) || ae.Type() != domain.CodeNumberUnavailable || ae.Message() != "The number is no longer available." {
+		t.Fatalf("a retry was refused with %v, want the purchase's own number_unavailable", lastReject)
+	}
+}
+
+// TestUndoBackoffContinuesAsNewWhenTheRunGrows: the wait between two tries
+// (up to an hour) ends as soon as the run has grown past its limits, so
+// the run continues as new then, not at its next try.
+func TestUndoBackoffContinuesAsNewWhenTheRunGrows(t *testing.T) {
+	t.Parallel()
+	req := PurchaseRequest{PhoneNumber: "+14155550147", TeamID: "team_a", UserID: "user_a"}
+	m := newUndoMocks(t, RunLimits{Events: 100}, 1_000_000)
+	m.purchase(0, "p1", req)
+	// By 5 h the tries are an hour apart (the next one at 6h03m); the run
+	// grows at 5h30m, and a signal (any event) would wake it a minute later.
+	grownAt := 5*time.Hour + 30*time.Minute
+	growAt(m.env, grownAt, 150)
+	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_other") }, grownAt+time.Minute)
+	start := m.env.Now()
+	run(m.env, req)
+	c := continuedFrom(t, m.env).Continued
+	if c.Phase != PhaseUndoing {
+		t.Fatalf("carried %+v", c)
+	}
+	if d := m.env.Now().Sub(start) - grownAt; d < 0 || d > 2*time.Minute {
+		t.Fatalf("continued as new %v after the run had grown, want at once (not at the next try)", d)
+	}
+}
+
+// TestRunBoughtBeforeContinueAsNewContinuesLate: a run whose hold began
+// before changeContinueAsNew (its GetVersion read DefaultVersion) still
+// continues as new once it has grown past the default limits, holding or
+// behind a deletion lock; changeContinueAsNewLate is read only then.
+func TestRunBoughtBeforeContinueAsNewContinuesLate(t *testing.T) {
+	t.Parallel()
+	for name, locked := range map[string]bool{"holding": false, "behind a lock": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			teamID, userID := f.team(domain.PlanGrowth)
+			req := PurchaseRequest{PhoneNumber: "+14155550148", TeamID: teamID, UserID: userID}
+			if locked {
+				req.PhoneNumber = "+14155550149"
+			}
+			env := f.env()
+			env.OnGetVersion(changeContinueAsNew, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			lateReads := 0
+			env.OnGetVersion(changeContinueAsNewLate, workflow.DefaultVersion, 1).Return(func(string, workflow.Version, workflow.Version) workflow.Version {
+				lateReads++
+				return 1
+			})
+			bought := purchaseAt(env, 0, "p1", req)
+			if locked {
+				env.RegisterDelayedCallback(func() { f.sim.DeletionLock(req.PhoneNumber, true) }, 30*time.Minute)
+				releaseAt(env, time.Hour, ReleaseRequest{TeamID: teamID, Reason: "test"})
+			}
+			// Below the default limit nothing happens; past it the next
+			// event (a retry every 6 h, or a signal) continues the run.
+			growAt(env, 24*time.Hour, DefaultRunEvents-1)
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, "team_other") }, 25*time.Hour)
+			growAt(env, 10*24*time.Hour, DefaultRunEvents+1)
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, "team_other") }, 10*24*time.Hour+time.Minute)
+			env.RegisterDelayedCallback(env.CancelWorkflow, 30*24*time.Hour)
+			run(env, req)
+			if bought.err != nil || bought.rejected != nil {
+				t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
+			}
+			c := continuedFrom(t, env).Continued
+			want := PhaseHolding
+			if locked {
+				want = PhaseEnding
+			}
+			if c.Phase != want || c.State.Number.Status != domain.NumberActive {
+				t.Fatalf("carried %+v, want phase %s with the number active", c, want)
+			}
+			if lateReads != 1 {
+				t.Fatalf("%s read %d times, want once, when the run had grown", changeContinueAsNewLate, lateReads)
+			}
+		})
+	}
+}
+
+// TestUnknownPhaseKeepsTheRunOpen: a continued run whose phase this code
+// does not know fails its workflow task (Temporal retries it) instead of
+// completing with the number held and nothing watching it.
+func TestUnknownPhaseKeepsTheRunOpen(t *testing.T) {
+	t.Parallel()
+	for _, phase := range []RunPhase{"", "refunding"} {
+		t.Run(fmt.Sprintf("phase %q", phase), func(t *testing.T) {
+			t.Parallel()
+			env := newEnv(t)
+			registerWithLimits(env, &activities.Activities{}, RunLimits{})
+			req := PurchaseRequest{PhoneNumber: "+14155550150", TeamID: "team_a", UserID: "user_a",
+				Continued: &ContinuedRun{Phase: phase, Key: "k", State: NumberState{TeamID: "team_a", Number: NumberView{Status: domain.NumberActive}}}}
+			run(env, req)
+			var panicked *temporal.PanicError
+			if err := env.GetWorkflowError(); !errors.As(err, &panicked) || !strings.Contains(panicked.Error(), "unknown phase") {
+				t.Fatalf("a run in phase %q ended with %v, want its task failed by a panic naming the unknown phase", phase, err)
+			}
+		})
 	}
 }

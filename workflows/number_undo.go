@@ -77,7 +77,16 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 	}
 	for {
 		if wait := w.state.Undo.NextAttemptAt.Sub(workflow.Now(dctx)); wait > 0 {
-			_ = workflow.NewTimerWithOptions(dctx, wait, workflow.TimerOptions{Summary: "retry giving the number back"}).Get(dctx, nil)
+			// Waking when the run has grown (updates, signals) rather than
+			// at the next try, up to an hour away: it continues as new
+			// before it nears Temporal's limits.
+			grown, _ := workflow.AwaitWithOptions(dctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "retry giving the number back"}},
+				func() bool { return w.shouldContinue(dctx) })
+			if grown {
+				if done, err := w.continueWhenIdle(dctx, ContinuedRun{Phase: PhaseUndoing}, func() bool { return false }); done {
+					return err
+				}
+			}
 		}
 		w.handled++
 		err := w.releaseForUndo(dctx)
