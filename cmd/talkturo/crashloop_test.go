@@ -148,12 +148,18 @@ func crashLoop(t *testing.T, faults telnyxsim.Faults) {
 	}()
 
 	// The customers, four at a time: each retries with its Idempotency-Key,
-	// on another API when one is gone, until it has a final answer.
+	// on another API when one is gone, until it has a final answer. They
+	// arrive over n × arrivalGap, so the purchases last long enough for
+	// the chaos to strike while they run: three kills take at most 6 s,
+	// and 20 purchases arrive over 11.4 s (settling all at once, they were
+	// done in about 6 s, sometimes with only two kills).
+	const arrivalGap = 600 * time.Millisecond
 	deadline := time.Now().Add(time.Duration(3+n/20) * time.Minute)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for i, p := range purchases {
 		wg.Go(func() {
+			time.Sleep(time.Duration(i) * arrivalGap)
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			key := fmt.Sprintf("crash-%d", i)
