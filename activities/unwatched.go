@@ -69,8 +69,9 @@ type Unwatched struct {
 	Status         domain.NumberStatus
 	IsTrial        bool
 	TrialExpiresAt *time.Time `json:",omitempty"`
-	// Due says a repair may be tried: a pending record (undone when
-	// CheckUndoPending allows it), or a trial past its expiry (released,
+	// Due says a repair may be tried: a pending record older than
+	// PendingUndoMinAge (undone when CheckUndoPending allows it), or a
+	// trial past its expiry (released,
 	// or converted when its team has subscribed since).
 	Due bool
 }
@@ -134,7 +135,11 @@ func unwatchedOf(n domain.PhoneNumber, now time.Time) Unwatched {
 	u := Unwatched{NumberID: n.ID, PhoneNumber: n.PhoneNumber, TeamID: n.TeamID, WorkflowID: n.WorkflowID,
 		Status: n.Status, IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt}
 	expired := n.IsTrial && n.TrialExpiresAt != nil && !now.Before(*n.TrialExpiresAt)
-	u.Due = n.Status == domain.NumberPending || (n.Status == domain.NumberActive && expired)
+	// A pending record younger than PendingUndoMinAge is never undone by
+	// reconciliation (CheckUndoPending says too_recent), so it is not due
+	// either: it must not count against RECONCILE_MAX_RELEASES.
+	stale := now.Sub(n.CreatedAt) >= PendingUndoMinAge
+	u.Due = (n.Status == domain.NumberPending && stale) || (n.Status == domain.NumberActive && expired)
 	return u
 }
 
@@ -260,6 +265,9 @@ func (a *Activities) RepairUnwatched(ctx context.Context, u Unwatched) (string, 
 		return UnwatchedSettled, nil
 	}
 	if !unwatchedOf(n, time.Now()).Due {
+		if n.Status == domain.NumberPending {
+			return UnwatchedTooRecent, nil
+		}
 		return UnwatchedFlagged, nil
 	}
 	if n.Status == domain.NumberPending {

@@ -59,11 +59,19 @@ func (r *readiness) get(ctx context.Context, run func() map[string]checkResult) 
 			done := make(chan struct{})
 			r.running = done
 			r.mu.Unlock()
-			res := run()
-			r.mu.Lock()
-			r.results, r.at, r.running = res, time.Now(), nil
-			r.mu.Unlock()
-			close(done)
+			var res map[string]checkResult
+			// Deferred, so that a run that panics still lets its waiters go
+			// and the next request run the checks again.
+			defer func() {
+				r.mu.Lock()
+				if res != nil {
+					r.results, r.at = res, time.Now()
+				}
+				r.running = nil
+				r.mu.Unlock()
+				close(done)
+			}()
+			res = run()
 			return res, true
 		}
 		running := r.running

@@ -105,8 +105,11 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 	s.metrics.purchased(started, outcome.Pending, err)
 	if err != nil {
 		de := toDomainError(err)
-		switch de.Kind {
-		case domain.KindLimit, domain.KindConflict:
+		switch {
+		case de.Code == domain.CodeNumberInPurchase:
+			// Not final: another purchase (or an order still in flight)
+			// holds the number for now, so a retry with the key asks again.
+		case de.Kind == domain.KindLimit, de.Kind == domain.KindConflict:
 			// A final answer: a retry with the key gets it again, even once
 			// the failed purchase's workflow has ended.
 			return s.answer(c, claim, statusOf(de.Kind), bodyOf(de))
@@ -114,7 +117,9 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 		return err
 	}
 	if outcome.Pending {
-		elig, err := s.accounts.Eligibility(ctx, teamID)
+		eligCtx, cancel := context.WithTimeout(ctx, domain.EligibilityReadBudget)
+		defer cancel()
+		elig, err := s.accounts.Eligibility(eligCtx, teamID)
 		if err != nil {
 			return err
 		}

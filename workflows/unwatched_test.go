@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -226,5 +227,37 @@ func TestReconcileWithholdsPendingUndosBeyondMaxReleases(t *testing.T) {
 	}
 	if got := wfs.started(); len(got) != 0 {
 		t.Fatalf("releases started %v, want none", got)
+	}
+}
+
+// Young pending records are never undone by reconciliation, so they do not
+// count against MaxReleases either: an operator terminating a few fresh
+// purchases must not hold back the repairs that are due.
+func TestReconcileDoesNotCountYoungPendingRecordsAgainstMaxReleases(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	wfs := &fakeWorkflows{}
+	f.acts.Workflows = wfs
+	teamID, userID := f.team(domain.PlanScale)
+	old1, _ := f.stalePending(teamID, userID, "+14155550841", time.Hour)
+	old2, _ := f.stalePending(teamID, userID, "+14155550842", time.Hour)
+	for _, e164 := range []string{"+14155550843", "+14155550844", "+14155550845"} {
+		f.stalePending(teamID, userID, e164, time.Minute)
+	}
+	r := f.reconcileEnv()
+	r.env.ExecuteWorkflow(ReconcileWorkflow, ReconcileInput{OrphanDelay: time.Hour, MaxReleases: 2})
+	res := r.result(t)
+	if res.UnwatchedCount != 5 {
+		t.Fatalf("unwatched %d: %+v, want 5", res.UnwatchedCount, res.Unwatched)
+	}
+	got := wfs.started()
+	slices.Sort(got)
+	if len(got) != 2 || got[0] != old1.PhoneNumber || got[1] != old2.PhoneNumber {
+		t.Fatalf("releases started %v, want %s and %s", got, old1.PhoneNumber, old2.PhoneNumber)
+	}
+	for _, u := range res.Unwatched {
+		if u.Outcome == activities.UnwatchedWithheld {
+			t.Errorf("%s: withheld; young pending records must not crowd out due repairs", u.PhoneNumber)
+		}
 	}
 }

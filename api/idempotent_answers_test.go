@@ -1,0 +1,45 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/workflows"
+)
+
+// inPurchaseOnce answers the first purchase with number_in_purchase (another
+// purchase holds the number for now) and the next ones with the number.
+type inPurchaseOnce struct {
+	scriptedWorkflows
+	calls atomic.Int32
+}
+
+func (w *inPurchaseOnce) Purchase(ctx context.Context, req workflows.PurchaseRequest, id string, wait time.Duration) (workflows.PurchaseOutcome, error) {
+	if w.calls.Add(1) == 1 {
+		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "Another team is buying it right now."}
+	}
+	return w.scriptedWorkflows.Purchase(ctx, workflows.PurchaseRequest{PhoneNumber: numberSuccess, TeamID: req.TeamID}, id, wait)
+}
+
+// A number_in_purchase passes, so it is not kept for the Idempotency-Key:
+// a retry with the same key asks again and gets the number, where a kept
+// answer would repeat the 409 for 24 hours.
+func TestNumberInPurchaseIsNotKeptForTheKey(t *testing.T) {
+	t.Parallel()
+	wf := &inPurchaseOnce{}
+	e := newEnv(t, withWorkflows(wf))
+	acct := e.newAccount("in-purchase@example.com")
+	buy := request{method: http.MethodPost, path: "/api/phone-numbers/purchase", token: acct.Token,
+		body: `{"phoneNumber": "` + numberSuccess + `", "teamId": "` + acct.TeamID + `"}`, header: map[string]string{"Idempotency-Key": "in-purchase-1"}}
+	wantError(t, e.do(buy), http.StatusConflict, domain.CodeNumberInPurchase, "")
+	if r := e.do(buy); r.status != http.StatusOK {
+		t.Fatalf("retry with the same key: %d %s, want 200 once the other purchase is gone", r.status, r.raw)
+	}
+	if n := wf.calls.Load(); n != 2 {
+		t.Errorf("the workflow was asked %d times, want 2", n)
+	}
+}
