@@ -61,13 +61,7 @@ func (s *NumberService) ReleaseUnwatched(ctx context.Context, n domain.PhoneNumb
 		}
 		return NumberView{}, false, ToDomainError(err)
 	}
-	if err := handle.Get(ctx, &view); err != nil {
-		if timedOut(ctx, err) {
-			return NumberView{}, true, nil
-		}
-		return NumberView{}, false, ToDomainError(err)
-	}
-	return view, false, nil
+	return releaseOutcome(ctx, handle)
 }
 
 func (s *NumberService) releaseStart(n domain.PhoneNumber, reason string) client.WithStartWorkflowOperation {

@@ -154,6 +154,12 @@ func (s *NumberService) Release(ctx context.Context, e164 string, req ReleaseReq
 		}
 		return NumberView{}, false, ToDomainError(err)
 	}
+	return releaseOutcome(ctx, handle)
+}
+
+// releaseOutcome waits for an accepted release update's answer: the number
+// as it ended, or pending when ctx's wait runs out first.
+func releaseOutcome(ctx context.Context, handle client.WorkflowUpdateHandle) (view NumberView, pending bool, err error) {
 	if err := handle.Get(ctx, &view); err != nil {
 		if timedOut(ctx, err) {
 			return NumberView{}, true, nil

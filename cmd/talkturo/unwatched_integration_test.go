@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/workflows"
@@ -200,6 +201,21 @@ func TestReleaseAfterTerminateDuringAwaitOrder(t *testing.T) {
 	}
 	if n := held(t, s, team); n != 1 {
 		t.Fatalf("the team holds %d plan slots, want its slot kept", n)
+	}
+	// Reconciliation looks at pending records only once they are older
+	// than activities.PendingUndoMinAge: date this one (and its slot,
+	// which stays older than the record) back past it.
+	db, err := persistence.Open(context.Background(), s.cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer persistence.Close(db)
+	back := activities.PendingUndoMinAge + time.Minute
+	if err := db.Exec("UPDATE number_reservations SET created_at = created_at - ? * interval '1 second' WHERE workflow_id LIKE ?", back.Seconds(), "phone-number:"+e164+"/%").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("UPDATE phone_numbers SET created_at = created_at - ? * interval '1 second' WHERE id = ?", back.Seconds(), id).Error; err != nil {
+		t.Fatal(err)
 	}
 	c := mustClient(t, s)
 	scheduleOf(t, c)
