@@ -29,14 +29,7 @@ func TestBillingEventsApplyOnceAndInOrder(t *testing.T) {
 	}
 	var afterActivation, afterUpdates, afterCancel BillingState
 	query := func(after time.Duration, into *BillingState) {
-		env.RegisterDelayedCallback(func() {
-			v, err := env.QueryWorkflow(QueryBilling)
-			if err != nil {
-				t.Errorf("query: %v", err)
-				return
-			}
-			_ = v.Get(into)
-		}, after)
+		env.RegisterDelayedCallback(func() { queryBilling(t, env, into) }, after)
 	}
 	send(time.Minute, BillingEvent{ID: "evt_1", Type: EventSubscriptionActivated, TeamID: teamID, Plan: "growth", OccurredAt: t0})
 	send(2*time.Minute, BillingEvent{ID: "evt_1", Type: EventSubscriptionActivated, TeamID: teamID, Plan: "growth", OccurredAt: t0}) // replay
@@ -78,13 +71,7 @@ func runBillingRuns(t *testing.T, f *fixture, st BillingState, burst func(*tests
 		var final BillingState
 		queried := false
 		env.RegisterDelayedCallback(func() {
-			v, err := env.QueryWorkflow(QueryBilling)
-			if err == nil {
-				err = v.Get(&final)
-			}
-			if err != nil {
-				t.Errorf("query: %v", err)
-			}
+			queryBilling(t, env, &final)
 			queried = true
 			// The workflow does not end on cancellation (it waits for
 			// events): the environment's run timeout ends it.
@@ -165,15 +152,7 @@ func TestBillingEventDatedInTheFutureIsIgnored(t *testing.T) {
 	env := f.env()
 	var afterFuture, afterReal BillingState
 	var realAt, nearAt time.Time
-	query := func(into *BillingState) {
-		v, err := env.QueryWorkflow(QueryBilling)
-		if err == nil {
-			err = v.Get(into)
-		}
-		if err != nil {
-			t.Errorf("query: %v", err)
-		}
-	}
+	query := func(into *BillingState) { queryBilling(t, env, into) }
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: "evt_tomorrow", Type: EventSubscriptionActivated, TeamID: teamID, Plan: "scale", OccurredAt: env.Now().Add(24 * time.Hour)})
 	}, time.Minute)
@@ -225,13 +204,7 @@ func TestBillingGracePeriodAndCarriedEvents(t *testing.T) {
 				Return(nil).Run(func(mock.Arguments) { released++ }).Maybe()
 			var st BillingState
 			env.RegisterDelayedCallback(func() {
-				v, err := env.QueryWorkflow(QueryBilling)
-				if err == nil {
-					err = v.Get(&st)
-				}
-				if err != nil {
-					t.Errorf("query: %v", err)
-				}
+				queryBilling(t, env, &st)
 				env.CancelWorkflow()
 			}, 2*time.Hour)
 			grace := tc.graceEndsAt
@@ -251,6 +224,19 @@ func TestBillingGracePeriodAndCarriedEvents(t *testing.T) {
 // deployAt makes GetVersion of changeID answer DefaultVersion until after
 // (the worker's code before the change) and 1 from then on, as for a run
 // that was already running when the change was deployed.
+// queryBilling reads the billing workflow's state into st, failing the test
+// when the query does.
+func queryBilling(t *testing.T, env *testsuite.TestWorkflowEnvironment, st *BillingState) {
+	t.Helper()
+	v, err := env.QueryWorkflow(QueryBilling)
+	if err == nil {
+		err = v.Get(st)
+	}
+	if err != nil {
+		t.Errorf("query: %v", err)
+	}
+}
+
 func deployAt(env *testsuite.TestWorkflowEnvironment, changeID string, after time.Duration) {
 	deployed := false
 	env.RegisterDelayedCallback(func() { deployed = true }, after)
@@ -299,13 +285,7 @@ func TestBillingRunStartedBeforeTheFutureDeployRefuses(t *testing.T) {
 		env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: "evt_tomorrow", Type: EventSubscriptionActivated, TeamID: teamID, Plan: "scale", OccurredAt: env.Now().Add(24 * time.Hour)})
 	}, time.Minute)
 	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(QueryBilling)
-		if err == nil {
-			err = v.Get(&st)
-		}
-		if err != nil {
-			t.Errorf("query: %v", err)
-		}
+		queryBilling(t, env, &st)
 		env.CancelWorkflow()
 	}, 2*time.Minute)
 	env.ExecuteWorkflow(TeamBillingWorkflow, BillingState{TeamID: teamID, Plan: domain.PlanFree})
