@@ -195,7 +195,7 @@ func (a *Activities) ownedNumberID(ctx context.Context, e164 string) (string, er
 		return "", temporalError(err)
 	}
 	for _, n := range owned {
-		if n.PhoneNumber == e164 && n.Status != "deleted" {
+		if n.PhoneNumber == e164 && n.Status.Held() {
 			return n.ID, nil
 		}
 	}
@@ -245,7 +245,7 @@ func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) err
 			return temporalError(err)
 		}
 		for _, n := range owned {
-			if n.PhoneNumber == in.PhoneNumber && n.Status != "deleted" {
+			if n.PhoneNumber == in.PhoneNumber && n.Status.Held() {
 				id = n.ID
 			}
 		}

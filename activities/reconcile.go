@@ -20,17 +20,10 @@ import (
 // Each activity judges from fresh reads and keeps nothing between runs,
 // so a run that dies half-way is simply run again.
 
-// Statuses of a number the provider holds for the account (normalised to
-// hyphens by the client). Any other status (purchase-failed, deleted, …)
-// means the account does not hold it.
-const (
-	providerActive          = "active"
-	providerPurchasePending = "purchase-pending"
-)
-
-func providerHolds(status string) bool {
-	return status == providerActive || status == providerPurchasePending
-}
+// providerHolds reports whether the account holds (and is billed for) a
+// number in this status: every state but the gone ones, requirement-info
+// and provision states included.
+func providerHolds(status domain.OwnedNumberStatus) bool { return status.Held() }
 
 const (
 	// ownedPageSize is the largest page Telnyx lists.
@@ -159,7 +152,7 @@ func (a *Activities) FindDrift(ctx context.Context, in FindDriftInput) (Drift, e
 			continue
 		}
 		d.Orphans = append(d.Orphans, Orphan{
-			PhoneNumber: e164, ProviderNumberID: n.ID, ProviderStatus: n.Status,
+			PhoneNumber: e164, ProviderNumberID: n.ID, ProviderStatus: string(n.Status),
 			CustomerReference: n.CustomerReference, CreatedAt: n.CreatedAt.UTC(),
 			DeletionLocked: n.DeletionLockEnabled,
 			Due:            !n.CreatedAt.IsZero() && now.Sub(n.CreatedAt) >= in.OrphanDelay,
@@ -254,7 +247,7 @@ func (a *Activities) ReleaseOrphan(ctx context.Context, o Orphan) (string, error
 	case !found || current.ID != o.ProviderNumberID:
 		// Another record is the next run's to judge, with its own age.
 		return OrphanGone, nil
-	case current.Status == providerPurchasePending:
+	case current.Status == domain.OwnedPurchasePending:
 		return OrphanPending, nil
 	}
 	err = a.Provider.ReleaseNumber(ctx, current.ID)

@@ -263,6 +263,18 @@ func (p *countingProvider) ListOwnedNumbers(ctx context.Context, f domain.OwnedN
 	return out, err
 }
 
+func (p *countingProvider) GetOwnedNumber(ctx context.Context, id string) (domain.OwnedNumber, error) {
+	out, err := p.next.GetOwnedNumber(ctx, id)
+	p.count("get_owned_number", err)
+	return out, err
+}
+
+func (p *countingProvider) CancelSubNumberOrder(ctx context.Context, id string) error {
+	err := p.next.CancelSubNumberOrder(ctx, id)
+	p.count("cancel_sub_order", err)
+	return err
+}
+
 func (p *countingProvider) ReleaseNumber(ctx context.Context, id string) error {
 	err := p.next.ReleaseNumber(ctx, id)
 	p.count("release_number", err)

@@ -66,4 +66,9 @@ type PhoneNumber struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	ReleasedAt       *time.Time
+	// Requirements is set while a regulated purchase waits on documents.
+	Requirements *PendingRequirements
+	// FailureReason says why a failed purchase failed (an error code such
+	// as requirements_deadline_passed); empty otherwise.
+	FailureReason string
 }

@@ -17,6 +17,9 @@ const (
 	OrderPending OrderStatus = "pending"
 	OrderSuccess OrderStatus = "success"
 	OrderFailure OrderStatus = "failure"
+	// OrderCancelled: the customer cancelled the (sub-)order, or Telnyx
+	// did when its requirements deadline passed.
+	OrderCancelled OrderStatus = "cancelled"
 )
 
 // OrderRequest asks the provider to buy one number. CustomerReference is
@@ -26,6 +29,10 @@ type OrderRequest struct {
 	PhoneNumber       string
 	ConnectionID      string
 	CustomerReference string
+	// RequirementGroupID names a requirement group (the customer's
+	// documents) for the number; some countries refuse an order without
+	// a fulfilled one.
+	RequirementGroupID string
 }
 
 // Order is a number order at the provider.
@@ -34,6 +41,8 @@ type Order struct {
 	Status            OrderStatus
 	CustomerReference string
 	ConnectionID      string
+	RequirementsMet   bool
+	SubNumberOrderIDs []string
 	Numbers           []OrderedNumber
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
@@ -45,13 +54,22 @@ type OrderedNumber struct {
 	ID          string
 	PhoneNumber string
 	Status      OrderStatus
+	// RequirementsMet, RequirementsStatus, Requirements and Deadline say
+	// what a regulated number waits on; an unregulated one has its
+	// requirements met and none listed.
+	RequirementsMet    bool
+	RequirementsStatus RequirementsStatus
+	Requirements       []RegulatoryRequirement
+	// Deadline is when Telnyx cancels the order if its requirements are
+	// still unmet; nil when none is set.
+	Deadline *time.Time
 }
 
 // OwnedNumber is a number the provider account holds.
 type OwnedNumber struct {
 	ID                  string
 	PhoneNumber         string
-	Status              string // active, purchase-pending, purchase-failed, deleted, …
+	Status              OwnedNumberStatus
 	ConnectionID        string
 	CustomerReference   string
 	DeletionLockEnabled bool
@@ -60,8 +78,10 @@ type OwnedNumber struct {
 
 // OwnedNumberFilter narrows a listing of owned numbers.
 type OwnedNumberFilter struct {
+	// PhoneNumber is in E.164; the client sends Telnyx its digits, since
+	// Telnyx matches nothing for a filter with any other character.
 	PhoneNumber       string
-	Status            string
+	Status            OwnedNumberStatus
 	CustomerReference string
 	PageNumber        int
 	PageSize          int
@@ -76,6 +96,14 @@ type NumberProvider interface {
 	GetOrder(ctx context.Context, id string) (Order, error)
 	FindOrdersByCustomerReference(ctx context.Context, ref string) ([]Order, error)
 	ListOwnedNumbers(ctx context.Context, f OwnedNumberFilter) ([]OwnedNumber, error)
+	// GetOwnedNumber reads one owned number by the provider's id (the id
+	// ListOwnedNumbers returns); a *ProviderError with NotFound when the
+	// account does not hold it.
+	GetOwnedNumber(ctx context.Context, id string) (OwnedNumber, error)
+	// CancelSubNumberOrder cancels a pending sub-order (a regulated order
+	// whose requirements deadline passed). Cancelling one that is no
+	// longer pending is not an error.
+	CancelSubNumberOrder(ctx context.Context, id string) error
 	// ReleaseNumber releases a held number. Releasing one that is already
 	// released or unknown is not an error.
 	ReleaseNumber(ctx context.Context, id string) error

@@ -24,6 +24,10 @@ const (
 	UpdateRelease = "release"
 	// QueryState returns the NumberState.
 	QueryState = "state"
+	// SignalOrderEvent tells a purchase that Telnyx announced a change of
+	// its order (a verified webhook, OrderEvent): the order wait looks at
+	// the order at once instead of at its next poll.
+	SignalOrderEvent = "telnyx-order-event"
 )
 
 // NumberWorkflowID is the ID of the workflow that owns a number's life:
@@ -37,6 +41,9 @@ type PurchaseRequest struct {
 	TeamID       string
 	UserID       string
 	ConnectionID string
+	// RequirementGroupID is passed to Telnyx with the order: the team's
+	// documents for a regulated number.
+	RequirementGroupID string `json:",omitempty"`
 	// Continued is set only by the workflow itself, when a run continues
 	// as new: where the next run takes over. Callers leave it nil, and a
 	// purchase update's copy is ignored.
@@ -107,6 +114,17 @@ type NumberView struct {
 	Status           domain.NumberStatus
 	IsTrial          bool
 	TrialExpiresAt   *time.Time
+	// Requirements is set while a regulated purchase waits on documents.
+	Requirements *domain.PendingRequirements `json:",omitempty"`
+}
+
+// OrderEvent is a verified Telnyx order webhook, as the number workflow
+// receives it. CustomerReference is the purchase's key: a run whose key
+// differs (another purchase of the same number) ignores the event.
+type OrderEvent struct {
+	CustomerReference string
+	OrderID           string
+	Status            domain.OrderStatus
 }
 
 // PurchaseResult is what a successful purchase returns.

@@ -21,7 +21,7 @@ func (c *Client) ListOwnedNumbers(ctx context.Context, f domain.OwnedNumberFilte
 		}
 	}
 	set("filter[phone_number]", f.PhoneNumber)
-	set("filter[status]", f.Status)
+	set("filter[status]", string(f.Status))
 	set("filter[customer_reference]", f.CustomerReference)
 	if f.PageNumber > 0 {
 		q.Set("page[number]", strconv.Itoa(f.PageNumber))
@@ -42,21 +42,25 @@ func (c *Client) ListOwnedNumbers(ctx context.Context, f domain.OwnedNumberFilte
 	}
 	out := make([]domain.OwnedNumber, 0, len(resp.Data))
 	for _, n := range resp.Data {
-		created := n.CreatedAt.time()
-		if created.IsZero() {
-			created = n.PurchasedAt.time()
-		}
-		out = append(out, domain.OwnedNumber{
-			ID:                  string(n.ID),
-			PhoneNumber:         n.PhoneNumber,
-			Status:              normalizeStatus(n.Status),
-			ConnectionID:        string(n.ConnectionID),
-			CustomerReference:   n.CustomerReference,
-			DeletionLockEnabled: n.DeletionLockEnabled,
-			CreatedAt:           created,
-		})
+		out = append(out, toOwnedNumber(n))
 	}
 	return out, nil
+}
+
+func toOwnedNumber(n phoneNumber) domain.OwnedNumber {
+	created := n.CreatedAt.time()
+	if created.IsZero() {
+		created = n.PurchasedAt.time()
+	}
+	return domain.OwnedNumber{
+		ID:                  string(n.ID),
+		PhoneNumber:         n.PhoneNumber,
+		Status:              domain.OwnedNumberStatus(normalizeStatus(n.Status)),
+		ConnectionID:        string(n.ConnectionID),
+		CustomerReference:   n.CustomerReference,
+		DeletionLockEnabled: n.DeletionLockEnabled,
+		CreatedAt:           created,
+	}
 }
 
 // normalizeStatus spells a number status with hyphens, as current Telnyx
@@ -86,6 +90,27 @@ func (c *Client) ReleaseNumber(ctx context.Context, id string) error {
 		return nil
 	}
 	return err
+}
+
+// GetOwnedNumber reads one owned number by its Telnyx phone number ID.
+func (c *Client) GetOwnedNumber(ctx context.Context, id string) (domain.OwnedNumber, error) {
+	const op = "get_number"
+	if id == "" {
+		// GET /phone_numbers/ would list the account's numbers instead.
+		return domain.OwnedNumber{}, localError(op, "a phone number ID is required")
+	}
+	var resp struct {
+		Data phoneNumber `json:"data"`
+	}
+	if err := c.do(ctx, call{
+		op:         op,
+		method:     http.MethodGet,
+		path:       "/phone_numbers/" + url.PathEscape(id),
+		idempotent: true,
+	}, &resp); err != nil {
+		return domain.OwnedNumber{}, err
+	}
+	return toOwnedNumber(resp.Data), nil
 }
 
 // Ping checks that Telnyx answers and accepts the API key, with the

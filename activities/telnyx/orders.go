@@ -2,6 +2,7 @@ package telnyx
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -85,6 +86,26 @@ func (c *Client) FindOrdersByCustomerReference(ctx context.Context, ref string) 
 		out = append(out, toOrder(o))
 	}
 	return out, nil
+}
+
+// CancelSubNumberOrder cancels a pending sub-order. One Telnyx no longer
+// knows (404) counts as cancelled, so a retried cancel is harmless.
+func (c *Client) CancelSubNumberOrder(ctx context.Context, id string) error {
+	const op = "cancel_sub_order"
+	if id == "" {
+		return localError(op, "a sub number order ID is required")
+	}
+	err := c.do(ctx, call{
+		op:         op,
+		method:     http.MethodPatch,
+		path:       "/sub_number_orders/" + url.PathEscape(id) + "/cancel",
+		idempotent: true,
+	}, nil)
+	var pe *domain.ProviderError
+	if errors.As(err, &pe) && pe.NotFound() {
+		return nil
+	}
+	return err
 }
 
 func toOrder(o numberOrder) domain.Order {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
@@ -116,7 +115,7 @@ func TestParseOrder(t *testing.T) {
 		t.Errorf("times: %v, %v", got.CreatedAt, got.UpdatedAt)
 	}
 	want := []domain.OrderedNumber{{ID: "dc8e4d67-33a0-4629-8f5d-8f4a1d0a1e8b", PhoneNumber: "+14155552671", Status: domain.OrderSuccess}}
-	if !slices.Equal(got.Numbers, want) {
+	if !reflect.DeepEqual(got.Numbers, want) {
 		t.Errorf("numbers: %+v", got.Numbers)
 	}
 }
