@@ -32,7 +32,9 @@ const (
 
 // NumberWorkflowID is the ID of the workflow that owns a number's life:
 // one open run per number, so two purchases of it can never run at once.
-func NumberWorkflowID(e164 string) string { return "phone-number:" + e164 }
+func NumberWorkflowID(e164 string) string { return numberWorkflowIDPrefix + e164 }
+
+const numberWorkflowIDPrefix = "phone-number:"
 
 // PurchaseRequest is the start input and the purchase update's argument. It
 // carries ids only: no tokens or secrets go into workflow histories.

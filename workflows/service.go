@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -203,6 +204,34 @@ func (s *NumberService) SendBillingEvent(ctx context.Context, ev BillingEvent) e
 			StaticSummary:            "Billing of team " + ev.TeamID,
 		}, TeamWorkflowType, BillingState{TeamID: ev.TeamID, Plan: domain.PlanFree})
 	return ToDomainError(err)
+}
+
+// NotifyOrder hands a verified Telnyx order event to the purchase its
+// customer reference names. An event for no purchase of ours (another
+// system's reference, or a number whose workflow has ended) is dropped
+// without error: Telnyx retries anything but a 2xx, and retrying cannot
+// make it ours.
+func (s *NumberService) NotifyOrder(ctx context.Context, ev OrderEvent) error {
+	workflowID, ok := workflowIDOfKey(ev.CustomerReference)
+	if !ok {
+		return nil
+	}
+	err := s.c.SignalWorkflow(context.WithoutCancel(ctx), workflowID, "", SignalOrderEvent, ev)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil
+	}
+	return ToDomainError(err)
+}
+
+// workflowIDOfKey reads the number workflow's ID out of a purchase key
+// (workflow ID "/" first run ID, the Telnyx order's customer_reference).
+func workflowIDOfKey(key string) (string, bool) {
+	i := strings.LastIndexByte(key, '/')
+	if i <= 0 || i == len(key)-1 || !strings.HasPrefix(key, numberWorkflowIDPrefix) {
+		return "", false
+	}
+	return key[:i], true
 }
 
 // BillingState asks a team's billing workflow where it is.

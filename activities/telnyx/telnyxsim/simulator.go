@@ -1,6 +1,7 @@
 package telnyxsim
 
 import (
+	"crypto/ed25519"
 	"crypto/subtle"
 	"math/rand/v2"
 	"net/http"
@@ -26,6 +27,12 @@ type Options struct {
 	Clock func() time.Time
 	// Faults are in force from the start; see SetFaults.
 	Faults Faults
+	// WebhookURL, when set, receives a number_order.complete event,
+	// signed with WebhookKey as Telnyx signs with the account's key, each
+	// time an order settles; a delivery answered with anything but a 2xx
+	// is retried.
+	WebhookURL string
+	WebhookKey ed25519.PrivateKey
 }
 
 // Simulator is an in-memory Telnyx v2 API. It is an http.Handler, safe for
