@@ -23,7 +23,7 @@ func (c *Client) CreateOrder(ctx context.Context, req domain.OrderRequest) (doma
 		method: http.MethodPost,
 		path:   "/number_orders",
 		body: orderRequest{
-			PhoneNumbers:      []orderRequestNumber{{PhoneNumber: req.PhoneNumber}},
+			PhoneNumbers:      []orderRequestNumber{{PhoneNumber: req.PhoneNumber, RequirementGroupID: req.RequirementGroupID}},
 			ConnectionID:      req.ConnectionID,
 			CustomerReference: req.CustomerReference,
 		},
@@ -80,7 +80,7 @@ func (c *Client) FindOrdersByCustomerReference(ctx context.Context, ref string) 
 	for _, o := range resp.Data {
 		// Guard against a server that ignores the filter: an order with
 		// another reference must never be taken for ours.
-		if o.CustomerReference != ref {
+		if string(o.CustomerReference) != ref {
 			continue
 		}
 		out = append(out, toOrder(o))
@@ -108,21 +108,43 @@ func (c *Client) CancelSubNumberOrder(ctx context.Context, id string) error {
 	return err
 }
 
+// toOrder reads an order. A number's own fields are absent in an order
+// list, where it reads as the zero OrderedNumber but for its id and
+// phone number: callers needing its status read the order by id.
 func toOrder(o numberOrder) domain.Order {
 	order := domain.Order{
 		ID:                string(o.ID),
 		Status:            domain.OrderStatus(o.Status),
-		CustomerReference: o.CustomerReference,
+		CustomerReference: string(o.CustomerReference),
 		ConnectionID:      string(o.ConnectionID),
+		RequirementsMet:   o.RequirementsMet,
 		CreatedAt:         o.CreatedAt.time(),
 		UpdatedAt:         o.UpdatedAt.time(),
 	}
+	for _, id := range o.SubNumberOrdersIDs {
+		if id != "" {
+			order.SubNumberOrderIDs = append(order.SubNumberOrderIDs, string(id))
+		}
+	}
 	for _, n := range o.PhoneNumbers {
-		order.Numbers = append(order.Numbers, domain.OrderedNumber{
-			ID:          string(n.ID),
-			PhoneNumber: n.PhoneNumber,
-			Status:      domain.OrderStatus(n.Status),
-		})
+		on := domain.OrderedNumber{
+			ID:                 string(n.ID),
+			PhoneNumber:        n.PhoneNumber,
+			Status:             domain.OrderStatus(n.Status),
+			RequirementsMet:    n.RequirementsMet,
+			RequirementsStatus: domain.RequirementsStatus(normalizeStatus(n.RequirementsStatus)),
+		}
+		for _, r := range n.RegulatoryRequirements {
+			if r == (requirement{}) {
+				continue // an entry of a shape we cannot read
+			}
+			on.Requirements = append(on.Requirements, domain.RegulatoryRequirement(r))
+		}
+		if n.Deadline != nil && !n.Deadline.time().IsZero() {
+			d := n.Deadline.time()
+			on.Deadline = &d
+		}
+		order.Numbers = append(order.Numbers, on)
 	}
 	return order
 }
