@@ -1,8 +1,10 @@
 package telnyx
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -53,12 +55,16 @@ func simClient(t *testing.T, opts telnyxsim.Options, wrap func(http.Handler) htt
 type recorder struct {
 	mu       sync.Mutex
 	requests []*http.Request
+	bodies   [][]byte
 }
 
 func (rec *recorder) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec.mu.Lock()
 		rec.requests = append(rec.requests, r.Clone(context.Background()))
+		rec.bodies = append(rec.bodies, body)
 		rec.mu.Unlock()
 		next.ServeHTTP(w, r)
 	})

@@ -89,20 +89,43 @@ func (c *Client) FindOrdersByCustomerReference(ctx context.Context, ref string) 
 }
 
 // CancelSubNumberOrder cancels a pending sub-order. One Telnyx no longer
-// knows (404) counts as cancelled, so a retried cancel is harmless.
+// knows (404) counts as cancelled, so a retried cancel is harmless. Telnyx
+// documents no error code for "not pending", so when the cancel is
+// refused the sub-order is read back: one that is no longer pending
+// (cancelled by an earlier attempt, by its deadline, or settled) is not an
+// error, as domain.NumberProvider promises.
 func (c *Client) CancelSubNumberOrder(ctx context.Context, id string) error {
 	const op = "cancel_sub_order"
 	if id == "" {
 		return localError(op, "a sub number order ID is required")
 	}
+	path := "/sub_number_orders/" + url.PathEscape(id)
 	err := c.do(ctx, call{
 		op:         op,
 		method:     http.MethodPatch,
-		path:       "/sub_number_orders/" + url.PathEscape(id) + "/cancel",
+		path:       path + "/cancel",
 		idempotent: true,
 	}, nil)
 	var pe *domain.ProviderError
-	if errors.As(err, &pe) && pe.NotFound() {
+	if !errors.As(err, &pe) || pe.NotFound() {
+		return nil
+	}
+	if pe.Class != domain.ProviderRejected {
+		return err
+	}
+	var sub struct {
+		Data struct {
+			Status string `json:"status"`
+		} `json:"data"`
+	}
+	if gerr := c.do(ctx, call{op: op, method: http.MethodGet, path: path, idempotent: true}, &sub); gerr != nil {
+		var gpe *domain.ProviderError
+		if errors.As(gerr, &gpe) && gpe.NotFound() {
+			return nil
+		}
+		return err
+	}
+	if s := sub.Data.Status; s != "" && s != string(domain.OrderPending) {
 		return nil
 	}
 	return err
