@@ -129,8 +129,9 @@ func TestRegulatedOrdersThroughTheClient(t *testing.T) {
 	if got, _ := c.GetOrder(ctx, o.ID); got.Status != domain.OrderCancelled || got.Numbers[0].RequirementsStatus != domain.RequirementsCancelled {
 		t.Errorf("cancelled order: %+v", got)
 	}
-	if got, _ := c.GetOwnedNumber(ctx, owned[0].ID); got.Status.Held() && got.Status != "" {
-		t.Errorf("cancelled number still held: %+v", got)
+	if gone, err := c.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: de[0].PhoneNumber, Status: domain.OwnedDeleted}); err != nil ||
+		len(gone) != 1 || gone[0].Status.Held() {
+		t.Errorf("cancelled number: %+v, %v", gone, err)
 	}
 
 	// With a requirement group the order goes straight to review, and the
