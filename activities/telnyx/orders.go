@@ -56,7 +56,9 @@ func (c *Client) GetOrder(ctx context.Context, id string) (domain.Order, error) 
 
 // FindOrdersByCustomerReference returns the orders placed with the given
 // customer_reference, oldest first as Telnyx lists them; none is not an
-// error.
+// error. Telnyx's list shows an order's numbers only as {id, phone_number},
+// so each order found is read again by id: callers get every number's
+// status and requirements, as from GetOrder.
 func (c *Client) FindOrdersByCustomerReference(ctx context.Context, ref string) ([]domain.Order, error) {
 	const op = "find_orders"
 	if ref == "" {
@@ -83,7 +85,11 @@ func (c *Client) FindOrdersByCustomerReference(ctx context.Context, ref string) 
 		if string(o.CustomerReference) != ref {
 			continue
 		}
-		out = append(out, toOrder(o))
+		full, err := c.GetOrder(ctx, string(o.ID))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, full)
 	}
 	return out, nil
 }

@@ -138,15 +138,41 @@ func TestParseOrder(t *testing.T) {
 }
 
 func TestParseOrderList(t *testing.T) {
-	c := fixtureClient(t, http.StatusOK, "number_orders_list.json")
+	list, one := readFixture(t, "number_orders_list.json"), readFixture(t, "number_order.json")
+	var gets []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v2/number_orders" {
+			_, _ = w.Write(list)
+			return
+		}
+		gets = append(gets, r.URL.Path)
+		_, _ = w.Write(one)
+	}))
+	t.Cleanup(srv.Close)
+	c := New(Config{BaseURL: srv.URL + "/v2", APIKey: testKey, MaxRetries: -1})
 	got, err := c.FindOrdersByCustomerReference(context.Background(), "phone-number:+14155552671")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The order with another reference is dropped even though the server
-	// sent it; a numeric connection_id and an unreadable time are tolerated.
-	if len(got) != 1 || got[0].Status != domain.OrderSuccess || got[0].ConnectionID != "346789098765567" || !got[0].UpdatedAt.IsZero() {
+	// sent it; the one found is read again by id, since the list shows its
+	// numbers without their status.
+	if len(got) != 1 || got[0].ID != "12ade33a-21c0-473b-b055-b3c836e1c292" || len(got[0].Numbers) != 2 ||
+		got[0].Numbers[0].Status != domain.OrderSuccess || got[0].Numbers[1].RequirementsStatus != domain.RequirementsInfoPending {
 		t.Errorf("orders: %+v", got)
+	}
+	if !slices.Equal(gets, []string{"/v2/number_orders/12ade33a-21c0-473b-b055-b3c836e1c292"}) {
+		t.Errorf("follow-up reads: %v", gets)
+	}
+	// The list alone is lenient: a numeric connection_id and an
+	// unreadable time are tolerated.
+	var raw orderList
+	if err := json.Unmarshal(list, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if o := toOrder(raw.Data[0]); o.ConnectionID != "346789098765567" || !o.UpdatedAt.IsZero() || o.Numbers[0].Status != "" {
+		t.Errorf("list item: %+v", o)
 	}
 }
 
