@@ -234,6 +234,11 @@ func TestConformanceToTelnyxSchema(t *testing.T) {
 	must(err)
 	_, err = c.FindOrdersByCustomerReference(ctx, "ref-us")
 	must(err)
+	// A number planted as bought elsewhere is rendered like the others.
+	_, err = sim.AddOwned("+14155550177", clock.Now().Add(-time.Hour))
+	must(err)
+	_, err = c.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PageSize: 250})
+	must(err)
 	must(c.Ping(ctx))
 
 	// Sub-orders: cancel a waiting one (twice), and a settled one (refused,
