@@ -75,7 +75,9 @@ func searchQuery(f domain.SearchFilter) url.Values {
 // with it, and then the area code when the search names one and the
 // pattern repeats it. The price: a pattern for a national number that
 // happens to begin with the calling code's digits (a German "49…") is
-// read as an E.164 start; it still finds numbers, only fewer.
+// read as an E.164 start; it still finds numbers, only fewer. Contains and
+// ends-with patterns keep their digits as given: a country code has no
+// place in the middle or at the end of a number.
 func startsWithPattern(f domain.SearchFilter) string {
 	p := digitsOnly(f.StartsWith)
 	if p == "" {

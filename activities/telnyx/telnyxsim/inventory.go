@@ -114,7 +114,7 @@ func (st *stream) upTo(n int) ([]listing, bool) {
 	defer st.mu.Unlock()
 	for st.ok && len(st.items) < n && !st.dry() {
 		st.attempts++
-		nsn := st.plan.splice(st.plan.draw(st.rng), st.q, st.rng, st.attempts)
+		nsn := st.plan.splice(st.plan.draw(st.rng), st.q, st.rng)
 		if st.seen[nsn] {
 			continue
 		}
@@ -202,7 +202,7 @@ func (p plan) draw(rng *rand.Rand) string {
 // splice writes the query's digit patterns into a drawn NSN, so that a
 // search for "ends with 1234" finds numbers instead of hoping to draw them.
 // Whether the result is a valid number is checked afterwards.
-func (p plan) splice(nsn string, q stockQuery, rng *rand.Rand, attempt int) string {
+func (p plan) splice(nsn string, q stockQuery, rng *rand.Rand) string {
 	fixed := 0
 	if q.startsWith != "" {
 		// With an area code, starts_with names what follows it.

@@ -87,7 +87,7 @@ type Simulator struct {
 	pending              []*order          // not settled yet
 	numbers              []*ownedNumber    // every record ever, in creation order
 	numbersByID          map[string]*ownedNumber
-	live                 map[string]*ownedNumber // E.164 → purchase-pending or active record
+	live                 map[string]*ownedNumber // E.164 → the record of a number held or being bought
 	sold                 map[string]bool         // E.164 sold to someone else
 	locked               map[string]bool         // E.164 with deletion lock enabled
 }
@@ -219,7 +219,8 @@ func (s *Simulator) OrderCounts() map[string]int {
 }
 
 // OwnedNumbers returns, sorted, the E.164 numbers the account holds or is
-// buying (status active or purchase-pending), after settling due orders.
+// buying (active, purchase-pending, or waiting on its regulatory
+// requirements), after settling due orders.
 func (s *Simulator) OwnedNumbers() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
