@@ -150,19 +150,6 @@ func localError(op, detail string) *domain.ProviderError {
 	return &domain.ProviderError{Op: op, Class: domain.ProviderRejected, Title: "Invalid request", Detail: detail}
 }
 
-// IsDeletionLocked reports whether err says Telnyx refused to release a
-// number because its deletion lock is enabled. Operators must lift the lock
-// in the Telnyx portal; retrying will not help. Telnyx does not document a
-// dedicated error code for this, so the error's text is what tells.
-func IsDeletionLocked(err error) bool {
-	var pe *domain.ProviderError
-	if !errors.As(err, &pe) || pe.Class != domain.ProviderRejected {
-		return false
-	}
-	text := strings.ToLower(pe.Title + " " + pe.Detail + " " + pe.Pointer)
-	return strings.Contains(text, "deletion lock") || strings.Contains(text, "deletion_lock")
-}
-
 // redact removes the API key from text that may echo it (a server that
 // repeats our headers, a transport error quoting a request). The key is
 // never put there by us; this is the last line of defence.

@@ -20,7 +20,9 @@ func (c *Client) ListOwnedNumbers(ctx context.Context, f domain.OwnedNumberFilte
 			q.Set(key, value)
 		}
 	}
-	set("filter[phone_number]", f.PhoneNumber)
+	// Telnyx matches nothing for a filter with any non-digit: "+1415…"
+	// would hide the very number we just bought or must release.
+	set("filter[phone_number]", digitsOnly(f.PhoneNumber))
 	set("filter[status]", string(f.Status))
 	set("filter[customer_reference]", f.CustomerReference)
 	if f.PageNumber > 0 {
@@ -57,10 +59,21 @@ func toOwnedNumber(n phoneNumber) domain.OwnedNumber {
 		PhoneNumber:         n.PhoneNumber,
 		Status:              domain.OwnedNumberStatus(normalizeStatus(n.Status)),
 		ConnectionID:        string(n.ConnectionID),
-		CustomerReference:   n.CustomerReference,
+		CustomerReference:   string(n.CustomerReference),
 		DeletionLockEnabled: n.DeletionLockEnabled,
 		CreatedAt:           created,
 	}
+}
+
+// digitsOnly keeps the digits of s: an E.164 number's "+" (and any
+// spacing a caller left in) must not reach filter[phone_number].
+func digitsOnly(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // normalizeStatus spells a number status with hyphens, as current Telnyx
@@ -71,8 +84,10 @@ func normalizeStatus(s string) string { return strings.ReplaceAll(s, "_", "-") }
 // ReleaseNumber releases the owned number with the given Telnyx phone
 // number ID (the ID ListOwnedNumbers returns, not the ID of the number
 // inside an order). A number Telnyx no longer knows (404) counts as
-// released, so a retried release is harmless. A deletion lock is a
-// ProviderRejected error that IsDeletionLocked recognises.
+// released, so a retried release is harmless. A deletion lock is an
+// ordinary ProviderRejected error: Telnyx documents no code for it, so a
+// caller that must tell reads the number (GetOwnedNumber) and its
+// DeletionLockEnabled.
 func (c *Client) ReleaseNumber(ctx context.Context, id string) error {
 	const op = "release_number"
 	if id == "" {

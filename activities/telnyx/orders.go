@@ -23,7 +23,7 @@ func (c *Client) CreateOrder(ctx context.Context, req domain.OrderRequest) (doma
 		method: http.MethodPost,
 		path:   "/number_orders",
 		body: orderRequest{
-			PhoneNumbers:      []orderRequestNumber{{PhoneNumber: req.PhoneNumber}},
+			PhoneNumbers:      []orderRequestNumber{{PhoneNumber: req.PhoneNumber, RequirementGroupID: req.RequirementGroupID}},
 			ConnectionID:      req.ConnectionID,
 			CustomerReference: req.CustomerReference,
 		},
@@ -56,7 +56,9 @@ func (c *Client) GetOrder(ctx context.Context, id string) (domain.Order, error) 
 
 // FindOrdersByCustomerReference returns the orders placed with the given
 // customer_reference, oldest first as Telnyx lists them; none is not an
-// error.
+// error. Telnyx's list shows an order's numbers only as {id, phone_number},
+// so each order found is read again by id: callers get every number's
+// status and requirements, as from GetOrder.
 func (c *Client) FindOrdersByCustomerReference(ctx context.Context, ref string) ([]domain.Order, error) {
 	const op = "find_orders"
 	if ref == "" {
@@ -80,49 +82,98 @@ func (c *Client) FindOrdersByCustomerReference(ctx context.Context, ref string) 
 	for _, o := range resp.Data {
 		// Guard against a server that ignores the filter: an order with
 		// another reference must never be taken for ours.
-		if o.CustomerReference != ref {
+		if string(o.CustomerReference) != ref {
 			continue
 		}
-		out = append(out, toOrder(o))
+		full, err := c.GetOrder(ctx, string(o.ID))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, full)
 	}
 	return out, nil
 }
 
 // CancelSubNumberOrder cancels a pending sub-order. One Telnyx no longer
-// knows (404) counts as cancelled, so a retried cancel is harmless.
+// knows (404) counts as cancelled, so a retried cancel is harmless. Telnyx
+// documents no error code for "not pending", so when the cancel is
+// refused the sub-order is read back: one that is no longer pending
+// (cancelled by an earlier attempt, by its deadline, or settled) is not an
+// error, as domain.NumberProvider promises.
 func (c *Client) CancelSubNumberOrder(ctx context.Context, id string) error {
 	const op = "cancel_sub_order"
 	if id == "" {
 		return localError(op, "a sub number order ID is required")
 	}
+	path := "/sub_number_orders/" + url.PathEscape(id)
 	err := c.do(ctx, call{
 		op:         op,
 		method:     http.MethodPatch,
-		path:       "/sub_number_orders/" + url.PathEscape(id) + "/cancel",
+		path:       path + "/cancel",
 		idempotent: true,
 	}, nil)
 	var pe *domain.ProviderError
-	if errors.As(err, &pe) && pe.NotFound() {
+	if !errors.As(err, &pe) || pe.NotFound() {
+		return nil
+	}
+	if pe.Class != domain.ProviderRejected {
+		return err
+	}
+	var sub struct {
+		Data struct {
+			Status string `json:"status"`
+		} `json:"data"`
+	}
+	if gerr := c.do(ctx, call{op: op, method: http.MethodGet, path: path, idempotent: true}, &sub); gerr != nil {
+		var gpe *domain.ProviderError
+		if errors.As(gerr, &gpe) && gpe.NotFound() {
+			return nil
+		}
+		return err
+	}
+	if s := sub.Data.Status; s != "" && s != string(domain.OrderPending) {
 		return nil
 	}
 	return err
 }
 
+// toOrder reads an order. A number's own fields are absent in an order
+// list, where it reads as the zero OrderedNumber but for its id and
+// phone number: callers needing its status read the order by id.
 func toOrder(o numberOrder) domain.Order {
 	order := domain.Order{
 		ID:                string(o.ID),
 		Status:            domain.OrderStatus(o.Status),
-		CustomerReference: o.CustomerReference,
+		CustomerReference: string(o.CustomerReference),
 		ConnectionID:      string(o.ConnectionID),
+		RequirementsMet:   o.RequirementsMet,
 		CreatedAt:         o.CreatedAt.time(),
 		UpdatedAt:         o.UpdatedAt.time(),
 	}
+	for _, id := range o.SubNumberOrdersIDs {
+		if id != "" {
+			order.SubNumberOrderIDs = append(order.SubNumberOrderIDs, string(id))
+		}
+	}
 	for _, n := range o.PhoneNumbers {
-		order.Numbers = append(order.Numbers, domain.OrderedNumber{
-			ID:          string(n.ID),
-			PhoneNumber: n.PhoneNumber,
-			Status:      domain.OrderStatus(n.Status),
-		})
+		on := domain.OrderedNumber{
+			ID:                 string(n.ID),
+			PhoneNumber:        n.PhoneNumber,
+			Status:             domain.OrderStatus(n.Status),
+			RequirementsMet:    n.RequirementsMet,
+			RequirementsStatus: domain.RequirementsStatus(normalizeStatus(n.RequirementsStatus)),
+		}
+		for _, r := range n.RegulatoryRequirements {
+			if r == (requirement{}) {
+				continue // an entry of a shape we cannot read
+			}
+			on.Requirements = append(on.Requirements, domain.RegulatoryRequirement(r))
+		}
+		if n.Deadline != nil && !n.Deadline.time().IsZero() {
+			d := n.Deadline.time()
+			on.Deadline = &d
+		}
+		order.Numbers = append(order.Numbers, on)
 	}
 	return order
 }

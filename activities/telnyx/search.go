@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/talkturo/phonenumbers/domain"
 )
 
@@ -50,16 +52,46 @@ func searchQuery(f domain.SearchFilter) url.Values {
 	set("filter[national_destination_code]", f.AreaCode)
 	set("filter[locality]", f.Locality)
 	set("filter[administrative_area]", f.AdministrativeArea)
-	set("filter[phone_number][starts_with]", f.StartsWith)
-	set("filter[phone_number][contains]", f.Contains)
-	set("filter[phone_number][ends_with]", f.EndsWith)
-	for _, feat := range f.Features {
-		q.Add("filter[features][]", feat)
+	set("filter[phone_number][starts_with]", startsWithPattern(f))
+	set("filter[phone_number][contains]", digitsOnly(f.Contains))
+	set("filter[phone_number][ends_with]", digitsOnly(f.EndsWith))
+	if len(f.Features) > 0 {
+		// Telnyx's SDK sends one comma-separated value; that is the
+		// spelling its API is sure to read.
+		q.Set("filter[features]", strings.Join(f.Features, ","))
 	}
 	if f.Limit > 0 {
 		q.Set("filter[limit]", strconv.Itoa(f.Limit))
 	}
 	return q
+}
+
+// startsWithPattern turns our starts-with pattern into Telnyx's, which
+// is matched against the national number (after the area code when one
+// is given), never against the country code. Our API takes the pattern
+// with or without a leading "+" (domain.SearchInput.Validate drops it), so
+// users paste the start of an E.164 number: "1415555" or "+44207". The
+// country's calling code is therefore dropped when the pattern begins
+// with it, and then the area code when the search names one and the
+// pattern repeats it. The price: a pattern for a national number that
+// happens to begin with the calling code's digits (a German "49…") is
+// read as an E.164 start; it still finds numbers, only fewer. Contains and
+// ends-with patterns keep their digits as given: a country code has no
+// place in the middle or at the end of a number.
+func startsWithPattern(f domain.SearchFilter) string {
+	p := digitsOnly(f.StartsWith)
+	if p == "" {
+		return ""
+	}
+	if cc := phonenumbers.GetCountryCodeForRegion(f.CountryCode); cc != 0 {
+		if ccs := strconv.Itoa(cc); strings.HasPrefix(p, ccs) && len(p) > len(ccs) {
+			p = p[len(ccs):]
+		}
+	}
+	if f.AreaCode != "" && strings.HasPrefix(p, f.AreaCode) && len(p) > len(f.AreaCode) {
+		p = p[len(f.AreaCode):]
+	}
+	return p
 }
 
 // phoneNumberType translates our number type to Telnyx's: our API says

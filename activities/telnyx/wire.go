@@ -165,7 +165,8 @@ type orderRequest struct {
 }
 
 type orderRequestNumber struct {
-	PhoneNumber string `json:"phone_number"`
+	PhoneNumber        string `json:"phone_number"`
+	RequirementGroupID string `json:"requirement_group_id,omitempty"`
 }
 
 type orderEnvelope struct {
@@ -183,7 +184,7 @@ type numberOrder struct {
 	Status             string             `json:"status"`
 	PhoneNumbersCount  int                `json:"phone_numbers_count"`
 	ConnectionID       flexString         `json:"connection_id"`
-	CustomerReference  string             `json:"customer_reference"`
+	CustomerReference  flexString         `json:"customer_reference"`
 	RequirementsMet    bool               `json:"requirements_met"`
 	SubNumberOrdersIDs []flexString       `json:"sub_number_orders_ids"`
 	CreatedAt          flexTime           `json:"created_at"`
@@ -191,11 +192,53 @@ type numberOrder struct {
 	PhoneNumbers       []orderPhoneNumber `json:"phone_numbers"`
 }
 
+// orderPhoneNumber is one number of an order. In an order list Telnyx
+// sends only id and phone_number, so every other field may be absent.
 type orderPhoneNumber struct {
-	ID              flexString `json:"id"`
-	PhoneNumber     string     `json:"phone_number"`
-	Status          string     `json:"status"`
-	RequirementsMet bool       `json:"requirements_met"`
+	ID                     flexString    `json:"id"`
+	PhoneNumber            string        `json:"phone_number"`
+	Status                 string        `json:"status"`
+	RequirementsMet        bool          `json:"requirements_met"`
+	RequirementsStatus     string        `json:"requirements_status"`
+	RegulatoryRequirements []requirement `json:"regulatory_requirements"`
+	Deadline               *flexTime     `json:"deadline"`
+}
+
+// requirement is one entry of regulatory_requirements. Telnyx documents
+// objects; older payloads and samples carry bare strings (taken as the
+// requirement's id), and an entry of any other shape is kept empty rather
+// than making the whole order unreadable.
+type requirement struct {
+	RequirementID string
+	FieldType     string
+	FieldValue    string
+}
+
+func (r *requirement) UnmarshalJSON(b []byte) error {
+	*r = requirement{}
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &r.RequirementID)
+	}
+	var obj struct {
+		RequirementID flexString      `json:"requirement_id"`
+		FieldType     flexString      `json:"field_type"`
+		FieldValue    json.RawMessage `json:"field_value"`
+	}
+	if len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &obj) != nil {
+		return nil
+	}
+	r.RequirementID, r.FieldType = string(obj.RequirementID), string(obj.FieldType)
+	// field_value is a string in the documents; anything else (an
+	// address object, a number) is kept as its JSON text so that
+	// "supplied" still reads as non-empty.
+	var v flexString
+	if err := v.UnmarshalJSON(obj.FieldValue); err == nil {
+		r.FieldValue = string(v)
+	} else if fv := bytes.TrimSpace(obj.FieldValue); len(fv) > 0 && !bytes.Equal(fv, []byte("null")) {
+		r.FieldValue = string(fv)
+	}
+	return nil
 }
 
 type phoneNumberList struct {
@@ -208,8 +251,12 @@ type phoneNumber struct {
 	RecordType          string     `json:"record_type"`
 	PhoneNumber         string     `json:"phone_number"`
 	Status              string     `json:"status"`
+	CountryISOAlpha2    string     `json:"country_iso_alpha2"`
+	PhoneNumberType     string     `json:"phone_number_type"`
 	ConnectionID        flexString `json:"connection_id"`
-	CustomerReference   string     `json:"customer_reference"`
+	MessagingProfileID  flexString `json:"messaging_profile_id"`
+	BillingGroupID      flexString `json:"billing_group_id"`
+	CustomerReference   flexString `json:"customer_reference"`
 	DeletionLockEnabled bool       `json:"deletion_lock_enabled"`
 	PurchasedAt         flexTime   `json:"purchased_at"`
 	CreatedAt           flexTime   `json:"created_at"`

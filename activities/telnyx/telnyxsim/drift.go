@@ -42,6 +42,7 @@ func (s *Simulator) AddOwned(e164 string, createdAt time.Time) (string, error) {
 	own := &ownedNumber{
 		id:          s.newPhoneNumberID(),
 		e164:        e164,
+		region:      phonenumbers.GetRegionCodeForNumber(num),
 		kind:        kindOf(num),
 		status:      numberActive,
 		createdAt:   createdAt,

@@ -5,11 +5,11 @@ import (
 	"net/http"
 )
 
-// Error codes the simulator answers with. The generic ones are those of
-// Telnyx's published error list. Telnyx does not publish which code a number
-// order uses for a number that is no longer available, nor for a deletion
-// lock; the simulator's choices are below, and clients should branch on the
-// HTTP status and source.pointer rather than on these two codes.
+// Error codes the simulator answers with: only codes of Telnyx's published
+// error list. Telnyx documents no code for a number that is no longer
+// available nor for a deletion lock, so both get the generic bad-request
+// code; clients branch on the HTTP status and on a follow-up look-up, never
+// on a code.
 const (
 	CodeInvalidPhoneNumber   = "10002" // Invalid phone number
 	CodeMissingParameter     = "10004" // Missing required parameter
@@ -20,12 +20,6 @@ const (
 	CodeDuplicateResource    = "10012" // Duplicate resource
 	CodeBadRequest           = "10015" // Bad Request: malformed body or parameter
 	CodeNotE164              = "10016" // Phone number must be in +E.164 format
-	CodeResourceInUse        = "10021" // Resource in use: a number that cannot be deleted now
-
-	// CodeNumberNotAvailable answers an order for a number that is owned
-	// already (by this account or, as far as the simulator pretends,
-	// another). It is the simulator's choice, see above.
-	CodeNumberNotAvailable = "85001"
 )
 
 // apiError is one Telnyx error, with the HTTP status it is sent with.

@@ -51,6 +51,9 @@ func TestFaultServerErrorDoesNothing(t *testing.T) {
 func TestFaultTimeoutHangsAfterDoingTheWork(t *testing.T) {
 	f := newFixture(t, Options{Faults: Faults{TimeoutRate: 1}})
 	n := "+14155550123"
+	if err := f.sim.SearchFor(n); err != nil {
+		t.Fatal(err)
+	}
 	raw, _ := json.Marshal(orderBody("ref-hang", n))
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
@@ -94,7 +97,7 @@ func TestFaultSellBetweenSearchAndOrder(t *testing.T) {
 	n := f.search(q).numbers()[0]
 	f.sim.SetFaults(Faults{SellBetweenSearchAndOrder: 1})
 	e := f.do(http.MethodPost, "/v2/number_orders", orderBody("ref-sold", n)).apiError(t, http.StatusUnprocessableEntity)
-	if e.Code != CodeNumberNotAvailable || e.Source["pointer"] != "/phone_numbers/0/phone_number" {
+	if e.Code != CodeBadRequest || e.Source["pointer"] != "/phone_numbers/0/phone_number" {
 		t.Errorf("got %+v", e)
 	}
 	f.sim.SetFaults(Faults{})

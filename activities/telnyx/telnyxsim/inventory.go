@@ -114,7 +114,7 @@ func (st *stream) upTo(n int) ([]listing, bool) {
 	defer st.mu.Unlock()
 	for st.ok && len(st.items) < n && !st.dry() {
 		st.attempts++
-		nsn := st.plan.splice(st.plan.draw(st.rng), st.q, st.rng, st.attempts)
+		nsn := st.plan.splice(st.plan.draw(st.rng), st.q, st.rng)
 		if st.seen[nsn] {
 			continue
 		}
@@ -202,17 +202,12 @@ func (p plan) draw(rng *rand.Rand) string {
 // splice writes the query's digit patterns into a drawn NSN, so that a
 // search for "ends with 1234" finds numbers instead of hoping to draw them.
 // Whether the result is a valid number is checked afterwards.
-func (p plan) splice(nsn string, q stockQuery, rng *rand.Rand, attempt int) string {
+func (p plan) splice(nsn string, q stockQuery, rng *rand.Rand) string {
 	fixed := 0
 	if q.startsWith != "" {
-		forms := []string{q.startsWith}
-		if strings.HasPrefix(q.startsWith, p.cc) && len(q.startsWith) > len(p.cc) {
-			forms = append(forms, q.startsWith[len(p.cc):]) // E.164 digits
-		}
-		if q.ndc != "" {
-			forms = append(forms, q.ndc+q.startsWith) // the part after the area code
-		}
-		if f := forms[attempt%len(forms)]; len(f) <= len(nsn) {
+		// With an area code, starts_with names what follows it.
+		f := q.ndc + q.startsWith
+		if len(f) <= len(nsn) {
 			nsn, fixed = f+nsn[len(f):], len(f)
 		}
 	}
@@ -269,19 +264,16 @@ func (q stockQuery) accepts(l listing) bool {
 }
 
 // matchesPatterns applies starts_with, contains and ends_with to the national
-// significant number or the E.164 digits, whichever matches. With an area
-// code, starts_with may also name what follows the area code, as Telnyx
-// documents it.
+// significant number, never to the country code, as Telnyx does: with an
+// area code, starts_with names what follows the area code.
 func matchesPatterns(l listing, ndc, startsWith, contains, endsWith string) bool {
-	digits := strings.TrimPrefix(l.e164, "+")
-	if startsWith != "" && !strings.HasPrefix(l.nsn, startsWith) && !strings.HasPrefix(digits, startsWith) &&
-		(ndc == "" || !strings.HasPrefix(l.nsn, ndc+startsWith)) {
+	if startsWith != "" && !strings.HasPrefix(l.nsn, ndc+startsWith) {
 		return false
 	}
-	if contains != "" && !strings.Contains(digits, contains) {
+	if contains != "" && !strings.Contains(l.nsn, contains) {
 		return false
 	}
-	return endsWith == "" || strings.HasSuffix(digits, endsWith)
+	return endsWith == "" || strings.HasSuffix(l.nsn, endsWith)
 }
 
 func queryHash(seed int64, q stockQuery) (uint64, uint64) {

@@ -11,7 +11,7 @@ import (
 // ownedNumber is a number the account holds, held or held once: records
 // are kept after deletion, as Telnyx keeps them.
 type ownedNumber struct {
-	id, e164, kind, status           string
+	id, e164, region, kind, status   string
 	connectionID, messagingProfileID string
 	billingGroupID                   string
 	customerReference                string
@@ -32,15 +32,12 @@ func (s *Simulator) handleListNumbers(w http.ResponseWriter, r *http.Request, _ 
 		writeError(w, *apiErr)
 		return
 	}
-	digits := ""
-	if v := q.Get("filter[phone_number]"); v != "" {
-		// A '+' left unencoded in a query string arrives as a space.
-		digits = strings.NewReplacer("+", "", " ", "", "-", "").Replace(v)
-		if len(digits) < 3 || strings.Trim(digits, "0123456789") != "" {
-			writeError(w, badParameter("filter[phone_number]", "filter[phone_number] must have at least three digits and nothing else."))
-			return
-		}
-	}
+	// Telnyx: "Requires at least three digits. Non-numerical characters
+	// will result in no values being returned." So "+1415…" (or a '+'
+	// left unencoded, which arrives as a space) matches nothing, and the
+	// answer is an empty page, not an error.
+	filterDigits := q.Get("filter[phone_number]")
+	matchNone := filterDigits != "" && (len(filterDigits) < 3 || strings.Trim(filterDigits, "0123456789") != "")
 	// Older documents spell statuses with underscores.
 	status := strings.ReplaceAll(q.Get("filter[status]"), "_", "-")
 	ref, conn, tag := q.Get("filter[customer_reference]"), q.Get("filter[connection_id]"), q.Get("filter[tag]")
@@ -53,7 +50,8 @@ func (s *Simulator) handleListNumbers(w http.ResponseWriter, r *http.Request, _ 
 		switch {
 		case status == "" && n.status == numberDeleted, // deleted numbers only when asked for
 			status != "" && n.status != status,
-			digits != "" && !strings.Contains(n.e164, digits),
+			matchNone,
+			filterDigits != "" && !strings.Contains(strings.TrimPrefix(n.e164, "+"), filterDigits),
 			ref != "" && n.customerReference != ref,
 			conn != "" && n.connectionID != conn,
 			tag != "": // the simulator tags nothing
@@ -90,13 +88,16 @@ func (s *Simulator) handleDeleteNumber(w http.ResponseWriter, r *http.Request, i
 		return
 	}
 	if s.locked[n.e164] {
-		writeError(w, apiError{status: http.StatusUnprocessableEntity, code: CodeResourceInUse, title: "Resource in use",
+		// Telnyx documents no code for this: the generic bad-request one.
+		writeError(w, apiError{status: http.StatusUnprocessableEntity, code: CodeBadRequest, title: "Bad Request",
 			detail: "Phone number " + n.e164 + " has deletion lock enabled (deletion_lock_enabled: true); disable the deletion lock before deleting it."})
 		return
 	}
-	if n.status == numberPurchasePending {
-		writeError(w, apiError{status: http.StatusUnprocessableEntity, code: CodeResourceInUse, title: "Resource in use",
-			detail: "Phone number " + n.e164 + " is still being purchased; it can be deleted once its order completes."})
+	if n.status != numberActive {
+		// purchase-pending or waiting on its requirements: its order is
+		// still open (cancel the sub-order instead).
+		writeError(w, apiError{status: http.StatusUnprocessableEntity, code: CodeBadRequest, title: "Bad Request",
+			detail: "Phone number " + n.e164 + " is still being purchased (" + n.status + "); it can be deleted once its order completes."})
 		return
 	}
 	n.status, n.updatedAt = numberDeleted, now
@@ -118,6 +119,7 @@ func (s *Simulator) numberJSON(n *ownedNumber) phoneNumberJSON {
 		PhoneNumber:           n.e164,
 		Status:                n.status,
 		Tags:                  []string{},
+		CountryISOAlpha2:      n.region,
 		ConnectionID:          nullable(n.connectionID),
 		CustomerReference:     nullable(n.customerReference),
 		MessagingProfileID:    nullable(n.messagingProfileID),

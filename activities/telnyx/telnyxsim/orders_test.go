@@ -32,7 +32,7 @@ func TestOrderedNumberLeavesInventory(t *testing.T) {
 
 	// Ordering it again, from this account or another, is refused.
 	e := f.do(http.MethodPost, "/v2/number_orders", orderBody("ref-2", before[0])).apiError(t, http.StatusUnprocessableEntity)
-	if e.Code != CodeNumberNotAvailable || e.Title != "Number not available" || e.Source["pointer"] != "/phone_numbers/0/phone_number" {
+	if e.Code != CodeBadRequest || e.Title != "Number not available" || e.Source["pointer"] != "/phone_numbers/0/phone_number" {
 		t.Errorf("reorder: %+v", e)
 	}
 	if f.sim.OrderCount("ref-1") != 1 || f.sim.OrderCount("ref-2") != 0 {
@@ -105,7 +105,7 @@ func TestOrderSettlesAfterLatency(t *testing.T) {
 func TestSoldMeanwhileSettlesToFailure(t *testing.T) {
 	f := newFixture(t, Options{OrderLatency: time.Second})
 	n := f.firstAvailable(1)[0]
-	f.order("ref-sold", n)
+	placed := f.order("ref-sold", n)
 	f.sim.MarkSold(n)
 	f.clock.Advance(time.Second)
 
@@ -118,8 +118,13 @@ func TestSoldMeanwhileSettlesToFailure(t *testing.T) {
 		} `json:"data"`
 	}
 	f.do(http.MethodGet, "/v2/number_orders?filter[customer_reference]=ref-sold", nil).decode(t, http.StatusOK, &list)
-	if len(list.Data) != 1 || list.Data[0].Status != orderFailure || list.Data[0].PhoneNumbers[0].Status != orderFailure {
+	if len(list.Data) != 1 || list.Data[0].Status != orderFailure {
 		t.Fatalf("want one failed order, got %+v", list.Data)
+	}
+	var one orderResult
+	f.do(http.MethodGet, "/v2/number_orders/"+placed.Data.ID, nil).decode(t, http.StatusOK, &one)
+	if one.Data.Status != orderFailure || one.Data.PhoneNumbers[0].Status != orderFailure {
+		t.Fatalf("the order read by id: %+v", one.Data)
 	}
 	if l := f.listNumbers("filter[customer_reference]=ref-sold"); len(l.Data) != 1 || l.Data[0].Status != numberPurchaseFailed {
 		t.Errorf("owned record: %+v", l.Data)
@@ -138,6 +143,7 @@ func TestOrderValidation(t *testing.T) {
 	f.order("", owned)
 	sold := f.firstAvailable(1)[0]
 	f.sim.MarkSold(sold)
+	offered := f.firstAvailable(1)[0]
 
 	for _, tc := range []struct {
 		name    string
@@ -153,8 +159,9 @@ func TestOrderValidation(t *testing.T) {
 		{"not e164", orderBody("", "4155550123"), http.StatusUnprocessableEntity, CodeNotE164, "/phone_numbers/0/phone_number"},
 		{"invalid", orderBody("", "+1415555"), http.StatusUnprocessableEntity, CodeInvalidPhoneNumber, "/phone_numbers/0/phone_number"},
 		{"duplicate", orderBody("", "+14155550123", "+14155550123"), http.StatusUnprocessableEntity, CodeDuplicateResource, "/phone_numbers/1/phone_number"},
-		{"owned", orderBody("", "+14155550123", owned), http.StatusUnprocessableEntity, CodeNumberNotAvailable, "/phone_numbers/1/phone_number"},
-		{"sold", orderBody("", sold), http.StatusUnprocessableEntity, CodeNumberNotAvailable, "/phone_numbers/0/phone_number"},
+		{"not searched", orderBody("", "+14155550123"), http.StatusUnprocessableEntity, CodeBadRequest, "/phone_numbers/0/phone_number"},
+		{"owned", orderBody("", offered, owned), http.StatusUnprocessableEntity, CodeBadRequest, "/phone_numbers/1/phone_number"},
+		{"sold", orderBody("", sold), http.StatusUnprocessableEntity, CodeBadRequest, "/phone_numbers/0/phone_number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := f.do(http.MethodPost, "/v2/number_orders", tc.body).apiError(t, tc.status)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -58,7 +59,9 @@ func (s *Simulator) handleSearch(w http.ResponseWriter, r *http.Request, _ strin
 func (s *Simulator) available(stock []listing, feats []string, limit int) []availableNumberJSON {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.settle(s.clock())
+	now := s.clock()
+	s.settle(now)
+	s.forgetStaleOffers(now)
 	data := []availableNumberJSON{}
 	for _, l := range stock {
 		if len(data) == limit {
@@ -68,8 +71,26 @@ func (s *Simulator) available(stock []listing, feats []string, limit int) []avai
 			continue // bought by us or by someone else
 		}
 		data = append(data, availableJSON(l, feats))
+		s.offered[l.e164] = now // orderable until the search TTL passes
 	}
 	return data
+}
+
+// maxOffers is how many offered numbers are remembered before the stale
+// ones are forgotten: a load test searches a lot.
+const maxOffers = 100_000
+
+// forgetStaleOffers drops offers older than the search TTL once there are
+// many. The caller holds s.mu.
+func (s *Simulator) forgetStaleOffers(now time.Time) {
+	if len(s.offered) < maxOffers {
+		return
+	}
+	for e164, at := range s.offered {
+		if now.Sub(at) > s.searchTTL {
+			delete(s.offered, e164)
+		}
+	}
 }
 
 // parseSearch reads the deepObject filters of a search, refusing what
@@ -115,10 +136,12 @@ func parseSearch(q url.Values) (searchRequest, *apiError) {
 		{"filter[phone_number][contains]", &req.stock.contains},
 		{"filter[phone_number][ends_with]", &req.stock.endsWith},
 	}
+	// Digits only: Telnyx matches these against the national number, so
+	// a "+" (or a country code, see matchesPatterns) finds nothing.
 	for _, p := range digitParams {
-		v := strings.TrimLeft(strings.TrimSpace(q.Get(p.name)), "+")
+		v := q.Get(p.name)
 		if v != "" && (len(v) > 15 || strings.Trim(v, "0123456789") != "") {
-			return fail(invalidParameter(p.name, p.name+" must be digits."))
+			return fail(invalidParameter(p.name, p.name+" must be digits only, without the country code."))
 		}
 		*p.dst = v
 	}

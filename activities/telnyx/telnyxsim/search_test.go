@@ -148,7 +148,7 @@ func TestSearchPatterns(t *testing.T) {
 		check func(string) bool
 	}{
 		{"filter[phone_number][starts_with]=415", func(n string) bool { return strings.HasPrefix(n, "+1415") }},
-		{"filter[phone_number][starts_with]=1212", func(n string) bool { return strings.HasPrefix(n, "+1212") }},
+		{"filter[phone_number][starts_with]=212", func(n string) bool { return strings.HasPrefix(n, "+1212") }},
 		{"filter[national_destination_code]=312&filter[phone_number][starts_with]=77", func(n string) bool { return strings.HasPrefix(n, "+131277") }},
 		{"filter[phone_number][ends_with]=4242", func(n string) bool { return strings.HasSuffix(n, "4242") }},
 		{"filter[phone_number][contains]=999", func(n string) bool { return strings.Contains(n[2:], "999") }},
@@ -164,6 +164,21 @@ func TestSearchPatterns(t *testing.T) {
 			if !tc.check(n) {
 				t.Errorf("%s: %s does not match", tc.query, n)
 			}
+		}
+	}
+}
+
+// Telnyx matches patterns against the national number: a pattern with the
+// country code finds nothing, and one with a "+" is refused.
+func TestSearchPatternsExcludeTheCountryCode(t *testing.T) {
+	f := newFixture(t, Options{})
+	if got := f.search("filter[country_code]=US&filter[phone_number][starts_with]=1212"); len(got.Data) != 0 {
+		t.Errorf("starts_with 1212 (country code first) offered %v", got.numbers())
+	}
+	for _, p := range []string{"starts_with", "contains", "ends_with"} {
+		e := f.do(http.MethodGet, "/v2/available_phone_numbers?filter[country_code]=US&filter[phone_number]["+p+"]=%2B1415", nil).apiError(t, http.StatusUnprocessableEntity)
+		if e.Source["parameter"] != "filter[phone_number]["+p+"]" {
+			t.Errorf("%s with +: %+v", p, e)
 		}
 	}
 }

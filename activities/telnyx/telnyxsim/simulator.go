@@ -29,11 +29,35 @@ type Options struct {
 	Faults Faults
 	// WebhookURL, when set, receives a number_order.complete event,
 	// signed with WebhookKey as Telnyx signs with the account's key, each
-	// time an order settles; a delivery answered with anything but a 2xx
-	// is retried.
+	// time an order settles (success, failure or cancelled); a delivery
+	// answered with anything but a 2xx is retried (WebhookAttempts in
+	// all). With a WebhookURL the simulator settles orders in the
+	// background too, so call Close when done.
 	WebhookURL string
 	WebhookKey ed25519.PrivateKey
+	// WebhookAttempts bounds the deliveries of one event; zero means
+	// DefaultWebhookAttempts.
+	WebhookAttempts int
+	// WebhookBackoff is the wait before the first retry of a delivery,
+	// doubled before each further one; zero means DefaultWebhookBackoff.
+	WebhookBackoff time.Duration
+	// SearchTTL is how long a number a search offered stays orderable;
+	// zero means DefaultSearchTTL. An order for a number no search
+	// offered within it is refused with 422, as Telnyx refuses it.
+	SearchTTL time.Duration
+	// RequirementsDeadline is how long a regulated number's order waits
+	// for its documents (and their review) before it is cancelled; zero
+	// means DefaultRequirementsDeadline.
+	RequirementsDeadline time.Duration
 }
+
+// Defaults for zero Options fields.
+const (
+	DefaultSearchTTL            = time.Hour
+	DefaultRequirementsDeadline = 72 * time.Hour
+	DefaultWebhookAttempts      = 5
+	DefaultWebhookBackoff       = 100 * time.Millisecond
+)
 
 // Simulator is an in-memory Telnyx v2 API. It is an http.Handler, safe for
 // concurrent use.
@@ -46,21 +70,26 @@ type Simulator struct {
 	faultMu  sync.Mutex
 	faults   Faults
 	faultRNG *rand.Rand
+	hooks    *webhooks // nil without a WebhookURL
 
 	// mu guards everything below: one lock for the whole account keeps
 	// "one winner per number" trivially true.
-	mu           sync.Mutex
-	orderLatency time.Duration
-	idRNG        *rand.Rand
-	numberSeq    uint64
-	orders       []*order          // in creation order
-	ordersByID   map[string]*order //
-	pending      []*order          // not settled yet
-	numbers      []*ownedNumber    // every record ever, in creation order
-	numbersByID  map[string]*ownedNumber
-	live         map[string]*ownedNumber // E.164 → purchase-pending or active record
-	sold         map[string]bool         // E.164 sold to someone else
-	locked       map[string]bool         // E.164 with deletion lock enabled
+	mu                   sync.Mutex
+	orderLatency         time.Duration
+	searchTTL            time.Duration
+	requirementsDeadline time.Duration
+	offered              map[string]time.Time // E.164 → when a search last offered it
+	subOrders            map[string]*subOrder
+	idRNG                *rand.Rand
+	numberSeq            uint64
+	orders               []*order          // in creation order
+	ordersByID           map[string]*order //
+	pending              []*order          // not settled yet
+	numbers              []*ownedNumber    // every record ever, in creation order
+	numbersByID          map[string]*ownedNumber
+	live                 map[string]*ownedNumber // E.164 → the record of a number held or being bought
+	sold                 map[string]bool         // E.164 sold to someone else
+	locked               map[string]bool         // E.164 with deletion lock enabled
 }
 
 // New returns a Simulator configured by opts.
@@ -77,11 +106,23 @@ func New(opts Options) *Simulator {
 		live:         map[string]*ownedNumber{},
 		sold:         map[string]bool{},
 		locked:       map[string]bool{},
+		offered:      map[string]time.Time{},
+		subOrders:    map[string]*subOrder{},
+		searchTTL:    opts.SearchTTL,
+
+		requirementsDeadline: opts.RequirementsDeadline,
+	}
+	if s.searchTTL <= 0 {
+		s.searchTTL = DefaultSearchTTL
+	}
+	if s.requirementsDeadline <= 0 {
+		s.requirementsDeadline = DefaultRequirementsDeadline
 	}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
 	s.faults = opts.Faults.clamped()
+	s.hooks = newWebhooks(opts, s.clock)
 
 	api := &router{}
 	api.add(http.MethodGet, "/v2/available_phone_numbers", s.handleSearch)
@@ -91,6 +132,10 @@ func New(opts Options) *Simulator {
 	api.add(http.MethodGet, "/v2/phone_numbers", s.handleListNumbers)
 	api.add(http.MethodGet, "/v2/phone_numbers/{id}", s.handleGetNumber)
 	api.add(http.MethodDelete, "/v2/phone_numbers/{id}", s.handleDeleteNumber)
+	api.add(http.MethodGet, "/v2/sub_number_orders/{id}", s.handleGetSubOrder)
+	api.add(http.MethodPatch, "/v2/sub_number_orders/{id}", s.handlePatchSubOrder)
+	api.add(http.MethodPost, "/v2/sub_number_orders/{id}/requirement_group", s.handleRequirementGroup)
+	api.add(http.MethodPatch, "/v2/sub_number_orders/{id}/cancel", s.handleCancelSubOrder)
 
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", s.withFaults(s.authenticated(api)))
@@ -99,7 +144,26 @@ func New(opts Options) *Simulator {
 		writeError(w, notFound("The requested resource or URL could not be found."))
 	})
 	s.handler = mux
+	if s.hooks != nil {
+		s.hooks.start(s.settleNow)
+	}
 	return s
+}
+
+// settleNow settles what is due, for the background ticker.
+func (s *Simulator) settleNow() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle(s.clock())
+}
+
+// Close stops the background work a WebhookURL starts (settling and
+// deliveries) and waits for it; undelivered events are dropped. It is a
+// no-op without a WebhookURL, and safe to call more than once.
+func (s *Simulator) Close() {
+	if s.hooks != nil {
+		s.hooks.close()
+	}
 }
 
 // ServeHTTP serves the Telnyx API under /v2/ and the admin API under /_sim/.
@@ -155,7 +219,8 @@ func (s *Simulator) OrderCounts() map[string]int {
 }
 
 // OwnedNumbers returns, sorted, the E.164 numbers the account holds or is
-// buying (status active or purchase-pending), after settling due orders.
+// buying (active, purchase-pending, or waiting on its regulatory
+// requirements), after settling due orders.
 func (s *Simulator) OwnedNumbers() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -46,31 +46,49 @@ type pageMetaJSON struct {
 }
 
 type orderJSON struct {
-	ID                 string                 `json:"id"`
-	RecordType         string                 `json:"record_type"`
-	Status             string                 `json:"status"`
-	PhoneNumbersCount  int                    `json:"phone_numbers_count"`
-	ConnectionID       *string                `json:"connection_id"`
-	MessagingProfileID *string                `json:"messaging_profile_id"`
-	BillingGroupID     *string                `json:"billing_group_id"`
-	CustomerReference  *string                `json:"customer_reference"`
-	RequirementsMet    bool                   `json:"requirements_met"`
-	SubNumberOrdersIDs []string               `json:"sub_number_orders_ids"`
-	CreatedAt          string                 `json:"created_at"`
-	UpdatedAt          string                 `json:"updated_at"`
-	PhoneNumbers       []orderPhoneNumberJSON `json:"phone_numbers"`
+	ID                 string   `json:"id"`
+	RecordType         string   `json:"record_type"`
+	Status             string   `json:"status"`
+	PhoneNumbersCount  int      `json:"phone_numbers_count"`
+	ConnectionID       *string  `json:"connection_id"`
+	MessagingProfileID *string  `json:"messaging_profile_id"`
+	BillingGroupID     *string  `json:"billing_group_id"`
+	CustomerReference  *string  `json:"customer_reference"`
+	RequirementsMet    bool     `json:"requirements_met"`
+	SubNumberOrdersIDs []string `json:"sub_number_orders_ids"`
+	CreatedAt          string   `json:"created_at"`
+	UpdatedAt          string   `json:"updated_at"`
+	// PhoneNumbers is []orderPhoneNumberJSON for one order and
+	// []orderListNumberJSON in a list.
+	PhoneNumbers any `json:"phone_numbers"`
+}
+
+// orderListNumberJSON is a number of an order in GET /number_orders.
+type orderListNumberJSON struct {
+	ID          string `json:"id"`
+	PhoneNumber string `json:"phone_number"`
+}
+
+// requirementJSON is one regulatory requirement of a number in an order.
+type requirementJSON struct {
+	RequirementID string  `json:"requirement_id"`
+	FieldType     string  `json:"field_type"`
+	FieldValue    *string `json:"field_value"`
+	RecordType    string  `json:"record_type"`
 }
 
 type orderPhoneNumberJSON struct {
-	ID                     string   `json:"id"`
-	RecordType             string   `json:"record_type"`
-	PhoneNumber            string   `json:"phone_number"`
-	Status                 string   `json:"status"`
-	RequirementsMet        bool     `json:"requirements_met"`
-	RequirementsStatus     string   `json:"requirements_status"`
-	RegulatoryRequirements []string `json:"regulatory_requirements"`
-	CountryCode            string   `json:"country_code"`
-	PhoneNumberType        string   `json:"phone_number_type"`
+	ID                     string            `json:"id"`
+	RecordType             string            `json:"record_type"`
+	PhoneNumber            string            `json:"phone_number"`
+	Status                 string            `json:"status"`
+	RequirementsMet        bool              `json:"requirements_met"`
+	RequirementsStatus     string            `json:"requirements_status"`
+	RegulatoryRequirements []requirementJSON `json:"regulatory_requirements"`
+	Deadline               *string           `json:"deadline"`
+	CountryCode            string            `json:"country_code"`
+	PhoneNumberType        string            `json:"phone_number_type"`
+	SubNumberOrderID       string            `json:"sub_number_order_id"`
 }
 
 type phoneNumberJSON struct {
@@ -79,6 +97,8 @@ type phoneNumberJSON struct {
 	PhoneNumber           string   `json:"phone_number"`
 	Status                string   `json:"status"`
 	Tags                  []string `json:"tags"`
+	CountryISOAlpha2      string   `json:"country_iso_alpha2"`
+	ExternalPin           *string  `json:"external_pin"`
 	ConnectionID          *string  `json:"connection_id"`
 	ConnectionName        *string  `json:"connection_name"`
 	CustomerReference     *string  `json:"customer_reference"`
