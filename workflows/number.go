@@ -48,6 +48,10 @@ type numberWorkflow struct {
 	endAttempts  int
 
 	signals []signalRoute
+	// orderCh receives SignalOrderEvent; orderEvents counts this
+	// purchase's events (see registerOrderEvents).
+	orderCh     workflow.ReceiveChannel
+	orderEvents int
 	// accepted counts the updates this run accepted; handled counts every
 	// update, signal and release attempt: a run that handled nothing never
 	// continues as new (its successor would be no smaller).
@@ -145,6 +149,7 @@ func (w *numberWorkflow) registerHandlers(ctx workflow.Context) error {
 			w.releaseAsked, w.releaseBy = true, "billing"
 		}
 	})
+	w.registerOrderEvents(ctx)
 	return nil
 }
 
@@ -318,7 +323,7 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	}
 	w.state.Number.ID = pending.ID
 	undo = append(undo, func(c workflow.Context) {
-		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.DatabaseOptions()), acts.EndNumber, activities.EndInput{NumberID: numberID, Status: domain.NumberFailed}).Get(c, nil)
+		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.DatabaseOptions()), acts.EndNumber, activities.EndInput{NumberID: numberID, Status: domain.NumberFailed, FailureReason: w.state.Error}).Get(c, nil)
 	})
 	w.upsertSearchAttributes(ctx)
 
@@ -332,14 +337,14 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	var order activities.OrderResult
 	if err := workflow.ExecuteActivity(providerCtx, acts.PlaceOrder, activities.OrderInput{
 		NumberID: numberID, PhoneNumber: w.req.PhoneNumber, ConnectionID: w.req.ConnectionID, CustomerReference: w.key,
+		RequirementGroupID: w.req.RequirementGroupID,
 	}).Get(ctx, &order); err != nil {
 		return err
 	}
 	w.state.OrderID = order.OrderID
 
-	var settled activities.AwaitResult
-	awaitCtx := workflow.WithActivityOptions(ctx, activities.AwaitOrderOptions())
-	if err := workflow.ExecuteActivity(awaitCtx, acts.AwaitOrder, activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: w.req.PhoneNumber}).Get(ctx, &settled); err != nil {
+	settled, err := w.awaitOrder(ctx, numberID, order.OrderID)
+	if err != nil {
 		return err
 	}
 	w.state.Number.ProviderNumberID = settled.ProviderNumberID
@@ -519,8 +524,11 @@ func (w *numberWorkflow) end(ctx workflow.Context, final domain.NumberStatus) er
 
 func (w *numberWorkflow) upsertSearchAttributes(ctx workflow.Context) {
 	status := string(w.state.Number.Status)
-	if w.state.Undo != nil {
+	switch {
+	case w.state.Undo != nil:
 		status = NumberStatusReleasing
+	case w.state.Number.Requirements != nil && w.state.Number.Status == domain.NumberPending:
+		status = NumberStatusRequirementsPending
 	}
 	updates := []temporal.SearchAttributeUpdate{
 		AttrTeamID.ValueSet(w.req.TeamID),
@@ -539,7 +547,7 @@ func (w *numberWorkflow) upsertSearchAttributes(ctx workflow.Context) {
 }
 
 func viewOf(n domain.PhoneNumber) NumberView {
-	return NumberView{ID: n.ID, PhoneNumber: n.PhoneNumber, ProviderNumberID: n.ProviderNumberID, Status: n.Status, IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt}
+	return NumberView{ID: n.ID, PhoneNumber: n.PhoneNumber, ProviderNumberID: n.ProviderNumberID, Status: n.Status, IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt, Requirements: n.Requirements}
 }
 
 // clientError unwraps an activity failure to the application error inside
