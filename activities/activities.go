@@ -182,8 +182,7 @@ const (
 // under this purchase's reference whose order is not listed yet is a
 // retryable error: the order exists, and the next attempt finds it.
 func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (*domain.Order, error) {
-	wait := earlierOrderFirst
-	for waited := time.Duration(0); ; waited += wait {
+	for waited, wait := time.Duration(0), earlierOrderFirst; ; waited, wait = waited+wait, wait*2 {
 		orders, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
 		if err != nil {
 			return nil, temporalError(err)
@@ -203,7 +202,7 @@ func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (*doma
 				return nil, fmt.Errorf("the provider holds %s under this purchase's reference but lists no order for it yet", in.PhoneNumber)
 			}
 		}
-		if waited >= earlierOrderWait {
+		if waited+wait > earlierOrderWait {
 			return nil, nil
 		}
 		select {
@@ -211,7 +210,6 @@ func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (*doma
 			return nil, ctx.Err()
 		case <-time.After(wait):
 		}
-		wait *= 2
 	}
 }
 
