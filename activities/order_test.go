@@ -374,7 +374,9 @@ func TestReleaseAtProviderReadsTheLockFromTheNumber(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			p := &fakeProvider{
-				list:      func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return []domain.OwnedNumber{c.listed}, nil },
+				list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+					return []domain.OwnedNumber{c.listed}, nil
+				},
 				release:   func(string) error { return c.release },
 				getNumber: func(string) (domain.OwnedNumber, error) { return c.read() },
 			}

@@ -163,8 +163,12 @@ func TestOrderEventEndsTheOrderWaitAtOnce(t *testing.T) {
 	m := newOrderMocks(t, false, RunLimits{})
 	// The poll would see the order settle only after an hour.
 	m.awaitDelay = time.Hour
-	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tx-late"}, nil }
-	m.check = func(time.Time) (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tx-1"}, nil }
+	m.await = func() (activities.AwaitResult, error) {
+		return activities.AwaitResult{ProviderNumberID: "tx-late"}, nil
+	}
+	m.check = func(time.Time) (activities.AwaitResult, error) {
+		return activities.AwaitResult{ProviderNumberID: "tx-1"}, nil
+	}
 	req := PurchaseRequest{PhoneNumber: "+14155550171", TeamID: "team_a", UserID: "user_a"}
 	m.purchase(req)
 	m.signalAt(time.Minute, false) // another purchase's: ignored
@@ -414,4 +418,3 @@ func TestOrderEventsWhileHoldingAreDroppedAndDoNotBlockContinueAsNew(t *testing.
 		t.Fatalf("continued as new %v in, want as soon as the run grew (2h)", d)
 	}
 }
-
