@@ -425,3 +425,25 @@ func TestReleaseAtProviderSeesTheSimulatorsLock(t *testing.T) {
 		t.Fatalf("after the lock is lifted: %v", err)
 	}
 }
+
+// TestRequirementsAndFailureReasonReachTheRecord: what the workflow
+// records through the activities is what the team's number list reads.
+func TestRequirementsAndFailureReasonReachTheRecord(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	n := f.record("+14155550236", domain.NumberPending)
+	deadline := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	reqs := &domain.PendingRequirements{Status: domain.RequirementsInfoPending, Deadline: &deadline,
+		Missing: []domain.RegulatoryRequirement{{RequirementID: "req-address", FieldType: "address"}}}
+	if err := f.acts.RecordRequirements(t.Context(), activities.RequirementsInput{NumberID: n.ID, Requirements: reqs}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := f.numbers.List(t.Context(), domain.NumberListQuery{TeamID: f.teamID})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Requirements == nil || page.Items[0].Requirements.Missing[0].RequirementID != "req-address" {
+		t.Fatalf("listed %+v, %v", page.Items, err)
+	}
+	ended, err := f.acts.EndNumber(t.Context(), activities.EndInput{NumberID: n.ID, Status: domain.NumberFailed, FailureReason: domain.CodeRequirementsDeadlinePassed})
+	if err != nil || ended.Status != domain.NumberFailed || ended.FailureReason != domain.CodeRequirementsDeadlinePassed {
+		t.Fatalf("EndNumber = %+v, %v", ended, err)
+	}
+}
