@@ -206,6 +206,13 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		// updates before this still replay.
 		return w.purchaseErr
 	}
+	if !w.purchaseDone && w.state.Number.Requirements != nil && w.accepted >= maxJoinsWhileWaiting {
+		// A purchase waiting on documents can take weeks, and the saga
+		// never continues as new: requests that join it (each a new
+		// Idempotency-Key; a retry of one is deduplicated) must not reach
+		// Temporal's 2,000 accepted updates per run.
+		return appError(domain.CodeNumberInPurchase, "Your purchase of %s waits on documents; follow it with the number's status instead of buying it again.", req.PhoneNumber)
+	}
 	if w.purchaseDone {
 		if w.resumed && slices.Contains(w.purchaseIDs, workflow.GetCurrentUpdateInfo(ctx).ID) {
 			return nil
@@ -231,6 +238,10 @@ func (w *numberWorkflow) onPurchase(ctx workflow.Context, _ PurchaseRequest) (Pu
 	}
 	return PurchaseResult{Number: w.state.Number, Eligibility: w.elig}, nil
 }
+
+// maxJoinsWhileWaiting bounds the purchase requests a run accepts while
+// its order waits on documents (see validatePurchase).
+const maxJoinsWhileWaiting = 200
 
 // maxPurchaseIDs bounds the purchase update IDs a run carries to the next:
 // the requests that joined one purchase, a handful in practice.
