@@ -84,6 +84,8 @@ type OrderInput struct {
 	PhoneNumber       string
 	ConnectionID      string
 	CustomerReference string
+	// RequirementGroupID is the team's documents for a regulated number.
+	RequirementGroupID string `json:",omitempty"`
 }
 
 // OrderResult is the order placed (or found) for a purchase.
@@ -110,73 +112,160 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 			activity.GetLogger(ctx).Info("found the order placed by an earlier attempt", "order_id", order.ID)
 		}
 	} else {
-		order, err = a.Provider.CreateOrder(ctx, domain.OrderRequest{PhoneNumber: in.PhoneNumber, ConnectionID: in.ConnectionID, CustomerReference: in.CustomerReference})
+		order, err = a.Provider.CreateOrder(ctx, domain.OrderRequest{
+			PhoneNumber: in.PhoneNumber, ConnectionID: in.ConnectionID, CustomerReference: in.CustomerReference,
+			RequirementGroupID: in.RequirementGroupID,
+		})
 		if err != nil {
 			var pe *domain.ProviderError
-			if errors.As(err, &pe) && !pe.Retryable() {
-				switch {
-				case strings.Contains(pe.Pointer, "connection_id"):
-					return OrderResult{}, temporal.NewNonRetryableApplicationError("The provider refused connectionId: check it names one of your connections.", domain.CodeInvalidRequest, err)
-				case pe.HTTPStatus == 422 || pe.HTTPStatus == 409:
-					// Telnyx answers 422 for a number it no longer has.
-					return OrderResult{}, numberUnavailable(in.PhoneNumber, err)
-				case pe.HTTPStatus == 401 || pe.HTTPStatus == 403:
-					// Our credentials: an operator fixes them, then the
-					// retry goes through.
-					return OrderResult{}, err
+			if !errors.As(err, &pe) || pe.Retryable() {
+				return OrderResult{}, temporalError(err)
+			}
+			if attempt(ctx) > 1 && pe.HTTPStatus != 401 && pe.HTTPStatus != 403 {
+				// An earlier attempt may have placed the order (its answer
+				// was lost) and holds the number: the refusal is then about
+				// our own order. Telnyx lists an order a moment after
+				// placing it, so look again for a while before concluding.
+				found, ferr := a.findEarlierOrder(ctx, in)
+				if ferr != nil {
+					return OrderResult{}, ferr
+				}
+				if found != nil {
+					order = *found
+					return a.recordOrder(ctx, in, order)
 				}
 			}
-			return OrderResult{}, temporalError(err)
+			return OrderResult{}, refusedOrder(in, pe)
 		}
 	}
+	return a.recordOrder(ctx, in, order)
+}
+
+func (a *Activities) recordOrder(ctx context.Context, in OrderInput, order domain.Order) (OrderResult, error) {
 	if err := a.Numbers.SetProviderOrder(ctx, in.NumberID, order.ID); err != nil {
 		return OrderResult{}, temporalError(err)
 	}
 	return OrderResult{OrderID: order.ID, Status: order.Status}, nil
 }
 
+// refusedOrder says what a 4xx answer to an order means, by its HTTP
+// status and the field it points at, never by the provider's own codes
+// (Telnyx documents none for these cases).
+func refusedOrder(in OrderInput, pe *domain.ProviderError) error {
+	switch {
+	case strings.Contains(pe.Pointer, "connection_id"):
+		return temporal.NewNonRetryableApplicationError("The provider refused connectionId: check it names one of your connections.", domain.CodeInvalidRequest, pe)
+	case strings.Contains(pe.Pointer, "requirement_group"):
+		return temporal.NewNonRetryableApplicationError("The provider refused the order's requirement group: this number needs a fulfilled requirementGroupId.", domain.CodeInvalidRequest, pe)
+	case pe.HTTPStatus == 422 || pe.HTTPStatus == 409:
+		// Telnyx answers 422 for a number it no longer has.
+		return numberUnavailable(in.PhoneNumber, pe)
+	case pe.HTTPStatus == 401 || pe.HTTPStatus == 403:
+		// Our credentials: an operator fixes them, then the retry goes
+		// through.
+		return pe
+	}
+	return temporalError(pe)
+}
+
+// The look-ups after a retried order's refusal: about earlierOrderWait in
+// all, doubling from earlierOrderFirst.
+const (
+	earlierOrderFirst = 250 * time.Millisecond
+	earlierOrderWait  = 4 * time.Second
+)
+
+// findEarlierOrder looks, with back-off, for the order an earlier attempt
+// may have placed: by the purchase's customer_reference, and then among
+// the owned numbers for the number carrying it. It returns the order when
+// found; nil when neither look shows it by the end. A number we hold
+// under this purchase's reference whose order is not listed yet is a
+// retryable error: the order exists, and the next attempt finds it.
+func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (*domain.Order, error) {
+	for waited, wait := time.Duration(0), earlierOrderFirst; ; waited, wait = waited+wait, wait*2 {
+		orders, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
+		if err != nil {
+			return nil, temporalError(err)
+		}
+		if len(orders) > 0 {
+			if activity.IsActivity(ctx) {
+				activity.GetLogger(ctx).Info("an order refused on a retry was placed by an earlier attempt", "order_id", orders[0].ID)
+			}
+			return &orders[0], nil
+		}
+		owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: in.PhoneNumber, CustomerReference: in.CustomerReference, PageSize: 10})
+		if err != nil {
+			return nil, temporalError(err)
+		}
+		for _, n := range owned {
+			if n.PhoneNumber == in.PhoneNumber && n.CustomerReference == in.CustomerReference && n.Status.Held() {
+				return nil, fmt.Errorf("the provider holds %s under this purchase's reference but lists no order for it yet", in.PhoneNumber)
+			}
+		}
+		if waited+wait > earlierOrderWait {
+			return nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// attempt is the activity's attempt (1 outside an activity).
+func attempt(ctx context.Context) int32 {
+	if !activity.IsActivity(ctx) {
+		return 1
+	}
+	return activity.GetInfo(ctx).Attempt
+}
+
 // AwaitInput names the order to wait for.
 type AwaitInput struct {
 	OrderID     string
 	PhoneNumber string
+	// ReturnOnDocuments: return as soon as the order waits on documents
+	// (AwaitResult.Requirements) rather than poll it for hours. Runs older
+	// than the change "order-events" leave it false: they cannot handle
+	// such an answer.
+	ReturnOnDocuments bool `json:",omitempty"`
 }
 
-// AwaitResult is a settled order: the provider's id of the held number.
+// AwaitResult is where the order is: settled (ProviderNumberID set),
+// waiting on documents (Requirements set), or, from CheckOrder only,
+// still pending otherwise (Pending).
 type AwaitResult struct {
 	ProviderNumberID string
+	Requirements     *domain.PendingRequirements `json:",omitempty"`
+	// SubNumberOrderID is the sub-order to cancel when the requirements'
+	// deadline passes.
+	SubNumberOrderID string `json:",omitempty"`
+	Pending          bool   `json:",omitempty"`
 }
 
-// AwaitOrder waits, heartbeating, until the order settles. Orders take
-// from milliseconds to minutes; the activity's heartbeat lets a new worker
-// take over from a dead one. A failed order is a non-retryable
-// number_unavailable.
+// AwaitOrder waits, heartbeating, until the order settles (or, when
+// asked, until it waits on documents). Orders take from milliseconds to
+// minutes; the activity's heartbeat lets a new worker take over from a
+// dead one. A failed or cancelled order is a non-retryable
+// number_unavailable (requirements_deadline_passed when its deadline
+// passed).
 func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult, error) {
 	defer keepAlive(ctx)()
 	// Most orders settle in well under a second: look again soon, then
-	// back off to OrderPollInterval for the slow (regulated) ones.
+	// back off to OrderPollInterval for the slow ones.
 	maxInterval := a.OrderPollInterval
 	if maxInterval <= 0 {
 		maxInterval = 2 * time.Second
 	}
 	interval := min(50*time.Millisecond, maxInterval)
 	for {
-		order, err := a.Provider.GetOrder(ctx, in.OrderID)
-		if err != nil {
-			return AwaitResult{}, temporalError(err)
-		}
-		status := orderStatusFor(order, in.PhoneNumber)
-		switch status {
-		case domain.OrderSuccess:
-			id, err := a.ownedNumberID(ctx, in.PhoneNumber)
-			if err != nil {
-				return AwaitResult{}, err
-			}
-			return AwaitResult{ProviderNumberID: id}, nil
-		case domain.OrderFailure:
-			return AwaitResult{}, numberUnavailable(in.PhoneNumber, fmt.Errorf("order %s failed", in.OrderID))
+		res, err := a.CheckOrder(ctx, in)
+		if err != nil || !res.Pending {
+			return res, err
 		}
 		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, string(status))
+			activity.RecordHeartbeat(ctx, "pending")
 		}
 		select {
 		case <-ctx.Done():
@@ -187,8 +276,82 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 	}
 }
 
-// ownedNumberID finds the provider's id of a held number, which release
-// needs (it differs from the id of the number inside the order).
+// CheckOrder looks at the order once: what AwaitOrder does at each poll.
+// The workflow runs it when a webhook says the order changed, and as the
+// slow poll of an order that waits on documents. An order that has
+// succeeded whose number is not yet usable (still provisioning) is
+// pending: activation waits for an active number.
+func (a *Activities) CheckOrder(ctx context.Context, in AwaitInput) (AwaitResult, error) {
+	order, err := a.Provider.GetOrder(ctx, in.OrderID)
+	if err != nil {
+		return AwaitResult{}, temporalError(err)
+	}
+	number := orderedNumber(order, in.PhoneNumber)
+	switch orderStatusFor(order, in.PhoneNumber) {
+	case domain.OrderSuccess:
+		id, err := a.ownedNumberID(ctx, in.PhoneNumber)
+		if err != nil || id == "" {
+			return AwaitResult{Pending: true}, err
+		}
+		return AwaitResult{ProviderNumberID: id}, nil
+	case domain.OrderFailure:
+		return AwaitResult{}, numberUnavailable(in.PhoneNumber, fmt.Errorf("order %s failed", in.OrderID))
+	case domain.OrderCancelled:
+		if number.Deadline != nil && !time.Now().Before(*number.Deadline) {
+			return AwaitResult{}, requirementsDeadlinePassed(in.PhoneNumber, *number.Deadline)
+		}
+		return AwaitResult{}, numberUnavailable(in.PhoneNumber, fmt.Errorf("order %s was cancelled at the provider", in.OrderID))
+	}
+	if in.ReturnOnDocuments {
+		if reqs := pendingRequirements(number); reqs != nil {
+			res := AwaitResult{Requirements: reqs}
+			if len(order.SubNumberOrderIDs) > 0 {
+				res.SubNumberOrderID = order.SubNumberOrderIDs[0]
+			}
+			return res, nil
+		}
+	}
+	return AwaitResult{Pending: true}, nil
+}
+
+// orderedNumber is the order's entry for the number (zero when the order
+// does not list it, as Telnyx's order list does not).
+func orderedNumber(o domain.Order, e164 string) domain.OrderedNumber {
+	for _, n := range o.Numbers {
+		if n.PhoneNumber == e164 {
+			return n
+		}
+	}
+	return domain.OrderedNumber{}
+}
+
+// pendingRequirements says what a pending number waits on, nil when it
+// waits on no documents: its requirements status says so, or it has
+// requirements listed and not met.
+func pendingRequirements(n domain.OrderedNumber) *domain.PendingRequirements {
+	if !n.RequirementsStatus.WaitsOnDocuments() && (n.RequirementsMet || len(n.Requirements) == 0) {
+		return nil
+	}
+	r := &domain.PendingRequirements{Status: n.RequirementsStatus, Missing: []domain.RegulatoryRequirement{}}
+	if r.Status == "" {
+		r.Status = domain.RequirementsInfoPending
+	}
+	for _, req := range n.Requirements {
+		if req.FieldValue == "" {
+			r.Missing = append(r.Missing, req)
+		}
+	}
+	if n.Deadline != nil {
+		d := n.Deadline.UTC()
+		r.Deadline = &d
+	}
+	return r
+}
+
+// ownedNumberID finds the provider's id of the number once it is usable
+// (active), which release needs (it differs from the id of the number
+// inside the order); "" while the provider holds it in a state that
+// cannot carry calls yet (requirement-info, provision-pending).
 func (a *Activities) ownedNumberID(ctx context.Context, e164 string) (string, error) {
 	owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: e164, PageSize: 10})
 	if err != nil {
@@ -196,11 +359,34 @@ func (a *Activities) ownedNumberID(ctx context.Context, e164 string) (string, er
 	}
 	for _, n := range owned {
 		if n.PhoneNumber == e164 && n.Status.Held() {
+			if !n.Status.Usable() {
+				return "", nil
+			}
 			return n.ID, nil
 		}
 	}
 	// The order succeeded, so the number shows up soon: retry.
 	return "", fmt.Errorf("number %s is not yet listed as owned", e164)
+}
+
+// CancelSubOrder cancels a regulated order's pending sub-order (its
+// requirements deadline passed); one no longer pending is not an error.
+func (a *Activities) CancelSubOrder(ctx context.Context, id string) error {
+	defer keepAlive(ctx)()
+	return temporalError(a.Provider.CancelSubNumberOrder(ctx, id))
+}
+
+// RequirementsInput records what a pending purchase waits on.
+type RequirementsInput struct {
+	NumberID     string
+	Requirements *domain.PendingRequirements
+}
+
+// RecordRequirements records on the pending number what its regulated
+// purchase waits on (nil clears it), so the team's number list shows it.
+func (a *Activities) RecordRequirements(ctx context.Context, in RequirementsInput) error {
+	_, err := a.Numbers.SetRequirements(ctx, in.NumberID, in.Requirements)
+	return temporalError(err)
 }
 
 // ActivateNumber marks the number active once the order succeeded.
@@ -213,10 +399,17 @@ func (a *Activities) ActivateNumber(ctx context.Context, in domain.ActivateNumbe
 type EndInput struct {
 	NumberID string
 	Status   domain.NumberStatus
+	// FailureReason is the error code of a failed purchase.
+	FailureReason string `json:",omitempty"`
 }
 
-// EndNumber records that the team no longer holds the number.
+// EndNumber records that the team no longer holds the number; a failed
+// purchase records why.
 func (a *Activities) EndNumber(ctx context.Context, in EndInput) (domain.PhoneNumber, error) {
+	if in.Status == domain.NumberFailed && in.FailureReason != "" {
+		n, err := a.Numbers.Fail(ctx, in.NumberID, in.FailureReason)
+		return n, temporalError(err)
+	}
 	n, err := a.Numbers.End(ctx, in.NumberID, in.Status)
 	return n, temporalError(err)
 }
@@ -235,7 +428,10 @@ type ReleaseInput struct {
 
 // ReleaseAtProvider gives the number back to the provider. It is
 // idempotent: a number the provider no longer holds for us is released
-// already. A deletion lock is non-retryable: an operator must lift it.
+// already. A deletion lock (the number's own deletion_lock_enabled) is a
+// non-retryable deletion_locked: an operator must lift it; any other
+// refusal of a number still held is a non-retryable release_refused (see
+// refusedRelease).
 func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) error {
 	defer keepAlive(ctx)()
 	id := in.ProviderNumberID
@@ -244,29 +440,72 @@ func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) err
 		if err != nil {
 			return temporalError(err)
 		}
+		var held *domain.OwnedNumber
 		for _, n := range owned {
 			if n.PhoneNumber == in.PhoneNumber && n.Status.Held() {
-				id = n.ID
+				held = &n
 			}
 		}
-		if id == "" {
+		if held == nil {
 			return nil
 		}
+		if held.DeletionLockEnabled {
+			return deletionLocked(nil)
+		}
+		id = held.ID
 	}
 	err := a.Provider.ReleaseNumber(ctx, id)
-	var pe *domain.ProviderError
-	if errors.As(err, &pe) && !pe.Retryable() && pe.HTTPStatus == 422 {
-		// Telnyx refuses with 422 while deletion_lock_enabled is set.
-		return temporal.NewNonRetryableApplicationError("The provider refused to release the number (deletion lock); an operator must lift the lock.", ErrTypeDeletionLocked, err)
+	if err == nil {
+		return nil
 	}
-	// Anything else (our credentials, an outage) is retried until fixed.
-	return err
+	return a.refusedRelease(ctx, id, err)
+}
+
+// refusedRelease says what a failed release of the held number id means.
+// A retryable failure (an outage, a 429) or our credentials (401/403) are
+// retried by the activity's policy. Any other 4xx is judged by reading
+// the number again, not by the answer's status or codes (Telnyx documents
+// none for a lock): gone or no longer held is released; locked is
+// deletion_locked; still held without a lock is release_refused — a
+// provider that refuses the same call again would only be hammered, so
+// the workflow's slower durable retries and operators take it from there.
+func (a *Activities) refusedRelease(ctx context.Context, id string, err error) error {
+	var pe *domain.ProviderError
+	if !errors.As(err, &pe) || pe.Retryable() || pe.HTTPStatus == 401 || pe.HTTPStatus == 403 {
+		return err
+	}
+	n, gerr := a.Provider.GetOwnedNumber(ctx, id)
+	var gpe *domain.ProviderError
+	switch {
+	case errors.As(gerr, &gpe) && gpe.NotFound():
+		return nil
+	case gerr != nil:
+		// Cannot tell: try again.
+		return fmt.Errorf("the provider refused the release (%w) and reading the number failed: %v", err, gerr)
+	case !n.Status.Held():
+		return nil
+	case n.DeletionLockEnabled:
+		return deletionLocked(err)
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("The provider refused to release the number (HTTP %d) while it holds it in state %s; it is tried again later.", pe.HTTPStatus, n.Status),
+		ErrTypeReleaseRefused, err)
+}
+
+func deletionLocked(cause error) error {
+	return temporal.NewNonRetryableApplicationError("The provider refused to release the number (deletion lock); an operator must lift the lock.", ErrTypeDeletionLocked, cause)
 }
 
 // Eligibility reads the team's eligibility.
 func (a *Activities) Eligibility(ctx context.Context, teamID string) (domain.Eligibility, error) {
 	e, err := a.Accounts.Eligibility(ctx, teamID)
 	return e, temporalError(err)
+}
+
+func requirementsDeadlinePassed(e164 string, deadline time.Time) error {
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("The documents for %s were not supplied before the provider's deadline (%s), so its order was cancelled; supply them in a requirement group and buy the number again.", e164, deadline.UTC().Format(time.RFC3339)),
+		domain.CodeRequirementsDeadlinePassed, nil)
 }
 
 func numberUnavailable(e164 string, cause error) error {

@@ -13,6 +13,12 @@ import (
 const (
 	ErrTypeDeletionLocked   = "deletion_locked"
 	ErrTypeProviderRejected = "provider_rejected"
+	// ErrTypeReleaseRefused: the provider refused to release a number it
+	// still holds, without a deletion lock on it (another 4xx). Retrying
+	// the same call at once will not help; the workflows' own durable
+	// retries (the release loop, the undo's back-off) try again later and
+	// operators see it, as with a lock.
+	ErrTypeReleaseRefused = "release_refused"
 )
 
 // NonRetryableTypes are the error types no retry policy retries.
@@ -25,6 +31,8 @@ var NonRetryableTypes = []string{
 	domain.CodeInvalidRequest,
 	ErrTypeDeletionLocked,
 	ErrTypeProviderRejected,
+	ErrTypeReleaseRefused,
+	domain.CodeRequirementsDeadlinePassed,
 	"reservation_released",
 }
 

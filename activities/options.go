@@ -46,6 +46,15 @@ func UndoReleaseOptions() workflow.ActivityOptions {
 	}
 }
 
+// CheckOrderOptions suit one look at an order waiting on documents (and
+// cancelling its sub-order): retried for a few minutes at most, since the
+// workflow's next look is due anyway and a long outage must not hold it.
+func CheckOrderOptions() workflow.ActivityOptions {
+	o := ProviderOptions()
+	o.ScheduleToCloseTimeout = 5 * time.Minute
+	return o
+}
+
 // AwaitOrderOptions suit AwaitOrder: it runs as long as the order is
 // pending (regulated numbers take hours), heartbeating so that a dead
 // worker is noticed within seconds and another one takes over.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/domain"
@@ -24,6 +25,18 @@ import (
 // number in this status: every state but the gone ones, requirement-info
 // and provision states included.
 func providerHolds(status domain.OwnedNumberStatus) bool { return status.Held() }
+
+// orderIncomplete reports whether a held number in this status is still
+// being bought (its order, or a regulated number's documents, pending):
+// not an orphan to release yet.
+func orderIncomplete(status domain.OwnedNumberStatus) bool {
+	switch status {
+	case domain.OwnedPurchasePending, domain.OwnedProvisionPending,
+		domain.OwnedRequirementInfoPending, domain.OwnedRequirementInfoUnderReview, domain.OwnedRequirementInfoException:
+		return true
+	}
+	return false
+}
 
 const (
 	// ownedPageSize is the largest page Telnyx lists.
@@ -247,16 +260,22 @@ func (a *Activities) ReleaseOrphan(ctx context.Context, o Orphan) (string, error
 	case !found || current.ID != o.ProviderNumberID:
 		// Another record is the next run's to judge, with its own age.
 		return OrphanGone, nil
-	case current.Status == domain.OwnedPurchasePending:
+	case orderIncomplete(current.Status):
 		return OrphanPending, nil
-	}
-	err = a.Provider.ReleaseNumber(ctx, current.ID)
-	var pe *domain.ProviderError
-	if errors.As(err, &pe) && pe.HTTPStatus == 422 {
-		// Telnyx refuses with 422 while deletion_lock_enabled is set.
+	case current.DeletionLockEnabled:
 		return OrphanDeletionLocked, nil
 	}
-	if err != nil {
+	if err := a.Provider.ReleaseNumber(ctx, current.ID); err != nil {
+		err = a.refusedRelease(ctx, current.ID, err)
+		var ae *temporal.ApplicationError
+		switch {
+		case err == nil:
+			return OrphanGone, nil
+		case errors.As(err, &ae) && ae.Type() == ErrTypeDeletionLocked:
+			return OrphanDeletionLocked, nil
+		case ae != nil:
+			return "", err
+		}
 		return "", temporalError(err)
 	}
 	return OrphanReleased, nil

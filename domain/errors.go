@@ -45,6 +45,13 @@ const (
 	CodeServiceUnavailable   = "service_unavailable"
 	CodeInternal             = "internal_error"
 	CodeUnsupportedEncoding  = "unsupported_encoding"
+	// CodeRequirementsDeadlinePassed: a regulated number's documents were
+	// not supplied (or not accepted) before Telnyx's deadline, so its
+	// order was cancelled and the purchase failed. A conflict with the
+	// number's state, not a provider failure: retrying the same request
+	// cannot succeed, a new purchase with a fulfilled requirement group
+	// can.
+	CodeRequirementsDeadlinePassed = "requirements_deadline_passed"
 )
 
 // Error is the one error type of the product. Code is a stable snake_case

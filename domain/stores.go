@@ -118,6 +118,12 @@ type PhoneNumberStore interface {
 	// End moves a number to a final status (released, expired or failed),
 	// setting released_at; ending an ended number changes nothing.
 	End(ctx context.Context, id string, status NumberStatus) (PhoneNumber, error)
+	// Fail ends a live number as failed with the code of the failure
+	// (PhoneNumber.FailureReason); failing an ended number changes nothing.
+	Fail(ctx context.Context, id, reason string) (PhoneNumber, error)
+	// SetRequirements records what a pending regulated purchase waits on
+	// (nil clears it); Activate clears it too.
+	SetRequirements(ctx context.Context, id string, r *PendingRequirements) (PhoneNumber, error)
 	// ConvertTrial makes a trial number a paid one (is_trial false, no expiry).
 	ConvertTrial(ctx context.Context, id string) (PhoneNumber, error)
 	// Get returns a team's number, or ErrNotFound (also for another team's).

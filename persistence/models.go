@@ -1,6 +1,9 @@
 package persistence
 
 import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/talkturo/phonenumbers/domain"
@@ -116,9 +119,74 @@ type phoneNumberModel struct {
 	CreatedAt        time.Time  `gorm:"column:created_at"`
 	UpdatedAt        time.Time  `gorm:"column:updated_at"`
 	ReleasedAt       *time.Time `gorm:"column:released_at"`
+	// Requirements and FailureReason are NULL for most numbers.
+	Requirements  *requirementsColumn `gorm:"column:requirements"`
+	FailureReason *string             `gorm:"column:failure_reason"`
 }
 
 func (phoneNumberModel) TableName() string { return "phone_numbers" }
+
+// requirementsColumn is the JSON of the requirements column: its own
+// field names, so that renaming a domain field never changes what stored
+// rows mean.
+type requirementsColumn struct {
+	Status   string              `json:"status"`
+	Missing  []requirementColumn `json:"missing"`
+	Deadline *time.Time          `json:"deadline,omitempty"`
+}
+
+type requirementColumn struct {
+	RequirementID string `json:"requirement_id"`
+	FieldType     string `json:"field_type"`
+	FieldValue    string `json:"field_value,omitempty"`
+}
+
+func requirementsFromDomain(r *domain.PendingRequirements) *requirementsColumn {
+	if r == nil {
+		return nil
+	}
+	c := &requirementsColumn{Status: string(r.Status), Missing: []requirementColumn{}}
+	for _, m := range r.Missing {
+		c.Missing = append(c.Missing, requirementColumn{RequirementID: m.RequirementID, FieldType: m.FieldType, FieldValue: m.FieldValue})
+	}
+	if r.Deadline != nil {
+		d := r.Deadline.UTC()
+		c.Deadline = &d
+	}
+	return c
+}
+
+func (c *requirementsColumn) toDomain() *domain.PendingRequirements {
+	if c == nil {
+		return nil
+	}
+	r := &domain.PendingRequirements{Status: domain.RequirementsStatus(c.Status), Deadline: utcPtr(c.Deadline)}
+	for _, m := range c.Missing {
+		r.Missing = append(r.Missing, domain.RegulatoryRequirement{RequirementID: m.RequirementID, FieldType: m.FieldType, FieldValue: m.FieldValue})
+	}
+	return r
+}
+
+// Value writes the column as JSON text (the statements cast it to jsonb).
+func (c requirementsColumn) Value() (driver.Value, error) {
+	b, err := json.Marshal(c)
+	return string(b), err
+}
+
+// Scan reads the column as the driver hands jsonb back: text or bytes.
+func (c *requirementsColumn) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c = requirementsColumn{}
+		return nil
+	case []byte:
+		return json.Unmarshal(v, c)
+	case string:
+		return json.Unmarshal([]byte(v), c)
+	default:
+		return fmt.Errorf("requirements column: cannot scan %T", src)
+	}
+}
 
 // defaultProvider is the provider of a number that does not name one.
 const defaultProvider = "telnyx"
@@ -145,7 +213,16 @@ func phoneNumberFromDomain(n domain.PhoneNumber) phoneNumberModel {
 		CreatedAt:        n.CreatedAt,
 		UpdatedAt:        n.UpdatedAt,
 		ReleasedAt:       n.ReleasedAt,
+		Requirements:     requirementsFromDomain(n.Requirements),
+		FailureReason:    nonEmpty(n.FailureReason),
 	}
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func (m phoneNumberModel) toDomain() domain.PhoneNumber {
@@ -166,7 +243,16 @@ func (m phoneNumberModel) toDomain() domain.PhoneNumber {
 		CreatedAt:        m.CreatedAt.UTC(),
 		UpdatedAt:        m.UpdatedAt.UTC(),
 		ReleasedAt:       utcPtr(m.ReleasedAt),
+		Requirements:     m.Requirements.toDomain(),
+		FailureReason:    derefString(m.FailureReason),
 	}
+}
+
+func derefString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 type reservationModel struct {

@@ -259,7 +259,7 @@ func (s *PhoneNumberStore) Activate(ctx context.Context, a domain.ActivateNumber
 		UPDATE phone_numbers
 		SET status = 'active', provider_number_id = ?,
 		    provider_order_id = CASE WHEN provider_order_id = '' THEN ? ELSE provider_order_id END,
-		    is_trial = ?, trial_expires_at = ?, updated_at = now()
+		    is_trial = ?, trial_expires_at = ?, requirements = NULL, updated_at = now()
 		WHERE id = ? AND status = 'pending'
 		RETURNING *`,
 		a.ProviderNumberID, a.ProviderOrderID, a.IsTrial, expires, a.ID).Find(&updated).Error
@@ -310,6 +310,73 @@ func (s *PhoneNumberStore) End(ctx context.Context, id string, status domain.Num
 	m, err := s.load(ctx, id)
 	if err != nil {
 		return domain.PhoneNumber{}, storeError("ending a number", err)
+	}
+	return m.toDomain(), nil
+}
+
+// Fail ends a live number as failed, recording reason (the error code
+// of the failure) as its failure_reason; the requirements it waited on
+// stay, to say which documents were missing. Failing an ended number
+// returns it unchanged (its first final status, time and reason). A
+// missing number is domain.ErrNotFound.
+func (s *PhoneNumberStore) Fail(ctx context.Context, id, reason string) (domain.PhoneNumber, error) {
+	switch {
+	case id == "":
+		return domain.PhoneNumber{}, domain.Invalid("id", "Failing a number needs its record's id.")
+	case reason == "" || malformedText(reason):
+		return domain.PhoneNumber{}, domain.Invalid("failureReason", "A failed number needs the code of its failure.")
+	}
+	var updated []phoneNumberModel
+	err := s.db.WithContext(ctx).Raw(`
+		UPDATE phone_numbers
+		SET status = 'failed', failure_reason = ?, released_at = now(), assistant_id = NULL, updated_at = now()
+		WHERE id = ? AND status IN `+liveStatuses+`
+		RETURNING *`, reason, id).Find(&updated).Error
+	if err != nil {
+		return domain.PhoneNumber{}, storeError("failing a number", err)
+	}
+	if len(updated) == 1 {
+		return updated[0].toDomain(), nil
+	}
+	m, err := s.load(ctx, id)
+	if err != nil {
+		return domain.PhoneNumber{}, storeError("failing a number", err)
+	}
+	return m.toDomain(), nil
+}
+
+// SetRequirements records what the pending number's regulated purchase
+// waits on; nil clears it. Writing what is already there changes nothing
+// (a retry does not even touch the row). Only a pending number waits on
+// documents: an active or ended one is returned unchanged, so a late
+// retry cannot put requirements back on a number that has them no more.
+// A missing number is domain.ErrNotFound.
+func (s *PhoneNumberStore) SetRequirements(ctx context.Context, id string, r *domain.PendingRequirements) (domain.PhoneNumber, error) {
+	if id == "" {
+		return domain.PhoneNumber{}, domain.Invalid("id", "Recording requirements needs the number record's id.")
+	}
+	var value any // NULL
+	if c := requirementsFromDomain(r); c != nil {
+		v, err := c.Value()
+		if err != nil {
+			return domain.PhoneNumber{}, storeError("encoding a number's requirements", err)
+		}
+		value = v
+	}
+	var updated []phoneNumberModel
+	err := s.db.WithContext(ctx).Raw(`
+		UPDATE phone_numbers SET requirements = ?::jsonb, updated_at = now()
+		WHERE id = ? AND status = 'pending' AND requirements IS DISTINCT FROM ?::jsonb
+		RETURNING *`, value, id, value).Find(&updated).Error
+	if err != nil {
+		return domain.PhoneNumber{}, storeError("recording a number's requirements", err)
+	}
+	if len(updated) == 1 {
+		return updated[0].toDomain(), nil
+	}
+	m, err := s.load(ctx, id)
+	if err != nil {
+		return domain.PhoneNumber{}, storeError("recording a number's requirements", err)
 	}
 	return m.toDomain(), nil
 }

@@ -22,6 +22,13 @@ var kindOfCode = map[string]domain.Kind{
 	domain.CodeInvalidRequest:          domain.KindInvalid,
 	activities.ErrTypeProviderRejected: domain.KindProviderFailed,
 	activities.ErrTypeDeletionLocked:   domain.KindConflict,
+	activities.ErrTypeReleaseRefused:   domain.KindConflict,
+	// A conflict (409), like number_unavailable: the request was valid,
+	// the number cannot be had as asked, and the answer is final — not a
+	// provider failure (5xx) a client would retry, nor a malformed
+	// request (4xx invalid). The code tells the team to supply documents
+	// and buy again.
+	domain.CodeRequirementsDeadlinePassed: domain.KindConflict,
 }
 
 // appError is how the workflow fails an update with a domain error.
@@ -48,7 +55,7 @@ func ToDomainError(err error) error {
 		if ae.Type() == activities.ErrTypeProviderRejected {
 			de.Code = domain.CodeProviderUnavailable
 		}
-		if ae.Type() == activities.ErrTypeDeletionLocked {
+		if ae.Type() == activities.ErrTypeDeletionLocked || ae.Type() == activities.ErrTypeReleaseRefused {
 			de.Code = "release_blocked"
 		}
 		var details map[string]any

@@ -48,6 +48,10 @@ type numberWorkflow struct {
 	endAttempts  int
 
 	signals []signalRoute
+	// orderCh receives SignalOrderEvent; orderEvents counts this
+	// purchase's events (see registerOrderEvents).
+	orderCh     workflow.ReceiveChannel
+	orderEvents int
 	// accepted counts the updates this run accepted; handled counts every
 	// update, signal and release attempt: a run that handled nothing never
 	// continues as new (its successor would be no smaller).
@@ -145,6 +149,7 @@ func (w *numberWorkflow) registerHandlers(ctx workflow.Context) error {
 			w.releaseAsked, w.releaseBy = true, "billing"
 		}
 	})
+	w.registerOrderEvents(ctx)
 	return nil
 }
 
@@ -201,6 +206,13 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		// updates before this still replay.
 		return w.purchaseErr
 	}
+	if !w.purchaseDone && w.state.Number.Requirements != nil && w.accepted >= maxJoinsWhileWaiting {
+		// A purchase waiting on documents can take weeks, and the saga
+		// never continues as new: requests that join it (each a new
+		// Idempotency-Key; a retry of one is deduplicated) must not reach
+		// Temporal's 2,000 accepted updates per run.
+		return appError(domain.CodeNumberInPurchase, "Your purchase of %s waits on documents; follow it with the number's status instead of buying it again.", req.PhoneNumber)
+	}
 	if w.purchaseDone {
 		if w.resumed && slices.Contains(w.purchaseIDs, workflow.GetCurrentUpdateInfo(ctx).ID) {
 			return nil
@@ -226,6 +238,10 @@ func (w *numberWorkflow) onPurchase(ctx workflow.Context, _ PurchaseRequest) (Pu
 	}
 	return PurchaseResult{Number: w.state.Number, Eligibility: w.elig}, nil
 }
+
+// maxJoinsWhileWaiting bounds the purchase requests a run accepts while
+// its order waits on documents (see validatePurchase).
+const maxJoinsWhileWaiting = 200
 
 // maxPurchaseIDs bounds the purchase update IDs a run carries to the next:
 // the requests that joined one purchase, a handful in practice.
@@ -318,7 +334,7 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	}
 	w.state.Number.ID = pending.ID
 	undo = append(undo, func(c workflow.Context) {
-		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.DatabaseOptions()), acts.EndNumber, activities.EndInput{NumberID: numberID, Status: domain.NumberFailed}).Get(c, nil)
+		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.DatabaseOptions()), acts.EndNumber, activities.EndInput{NumberID: numberID, Status: domain.NumberFailed, FailureReason: w.state.Error}).Get(c, nil)
 	})
 	w.upsertSearchAttributes(ctx)
 
@@ -332,14 +348,14 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	var order activities.OrderResult
 	if err := workflow.ExecuteActivity(providerCtx, acts.PlaceOrder, activities.OrderInput{
 		NumberID: numberID, PhoneNumber: w.req.PhoneNumber, ConnectionID: w.req.ConnectionID, CustomerReference: w.key,
+		RequirementGroupID: w.req.RequirementGroupID,
 	}).Get(ctx, &order); err != nil {
 		return err
 	}
 	w.state.OrderID = order.OrderID
 
-	var settled activities.AwaitResult
-	awaitCtx := workflow.WithActivityOptions(ctx, activities.AwaitOrderOptions())
-	if err := workflow.ExecuteActivity(awaitCtx, acts.AwaitOrder, activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: w.req.PhoneNumber}).Get(ctx, &settled); err != nil {
+	settled, err := w.awaitOrder(ctx, numberID, order.OrderID)
+	if err != nil {
 		return err
 	}
 	w.state.Number.ProviderNumberID = settled.ProviderNumberID
@@ -519,8 +535,11 @@ func (w *numberWorkflow) end(ctx workflow.Context, final domain.NumberStatus) er
 
 func (w *numberWorkflow) upsertSearchAttributes(ctx workflow.Context) {
 	status := string(w.state.Number.Status)
-	if w.state.Undo != nil {
+	switch {
+	case w.state.Undo != nil:
 		status = NumberStatusReleasing
+	case w.state.Number.Requirements != nil && w.state.Number.Status == domain.NumberPending:
+		status = NumberStatusRequirementsPending
 	}
 	updates := []temporal.SearchAttributeUpdate{
 		AttrTeamID.ValueSet(w.req.TeamID),
@@ -539,7 +558,7 @@ func (w *numberWorkflow) upsertSearchAttributes(ctx workflow.Context) {
 }
 
 func viewOf(n domain.PhoneNumber) NumberView {
-	return NumberView{ID: n.ID, PhoneNumber: n.PhoneNumber, ProviderNumberID: n.ProviderNumberID, Status: n.Status, IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt}
+	return NumberView{ID: n.ID, PhoneNumber: n.PhoneNumber, ProviderNumberID: n.ProviderNumberID, Status: n.Status, IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt, Requirements: n.Requirements}
 }
 
 // clientError unwraps an activity failure to the application error inside

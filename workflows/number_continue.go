@@ -143,6 +143,7 @@ func (w *numberWorkflow) continueAsNew(ctx workflow.Context, next ContinuedRun) 
 			}
 		}
 	}
+	w.drainOrderEvents()
 	next.Key = w.key
 	next.State = w.state
 	next.IsTrial = w.isTrial

@@ -101,7 +101,7 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 		}
 	}
 	dbCtx := workflow.WithActivityOptions(dctx, activities.DatabaseOptions())
-	_ = workflow.ExecuteActivity(dbCtx, acts.EndNumber, activities.EndInput{NumberID: w.state.Number.ID, Status: domain.NumberFailed}).Get(dctx, nil)
+	_ = workflow.ExecuteActivity(dbCtx, acts.EndNumber, activities.EndInput{NumberID: w.state.Number.ID, Status: domain.NumberFailed, FailureReason: w.state.Error}).Get(dctx, nil)
 	_ = workflow.ExecuteActivity(dbCtx, acts.CancelSlot, w.key).Get(dctx, nil)
 	workflow.GetLogger(ctx).Info("the failed purchase's number is given back; its plan slot is free",
 		"phone_number", w.req.PhoneNumber, "attempts", w.state.Undo.Attempts+1)

@@ -25,6 +25,12 @@ var (
 // domain.NumberStatus, it is the one value only operators see.
 const NumberStatusReleasing = "releasing"
 
+// NumberStatusRequirementsPending is the NumberStatus of a purchase whose
+// regulated order waits on the team's documents (its state's
+// Number.Requirements says which, and until when): operators find them with
+// `NumberStatus = "requirements-pending"`. The record is pending meanwhile.
+const NumberStatusRequirementsPending = "requirements-pending"
+
 // SearchAttributes maps each custom search attribute to its index type, as
 // a namespace must declare them.
 func SearchAttributes() map[string]enumspb.IndexedValueType {

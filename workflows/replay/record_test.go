@@ -71,6 +71,8 @@ type recorder struct {
 	// shortTrialSvc on the one whose trials last shortTrial; shortRunSvc
 	// on one whose number workflow continues as new after two updates.
 	svc, shortTrialSvc, shortRunSvc *workflows.NumberService
+	// held makes chosen orders look pending (record_regulated_test.go).
+	held *heldOrders
 }
 
 // undoRefusedNumber is the number whose undo the provider refuses once.
@@ -115,7 +117,8 @@ func newRecorder(t *testing.T) *recorder {
 	t.Cleanup(c.Close)
 	r.c = c
 
-	provider := &refuseUndoOnce{NumberProvider: telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})}
+	r.held = &heldOrders{NumberProvider: &refuseUndoOnce{NumberProvider: telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})}}
+	provider := r.held
 	worker := func(queue string, trial time.Duration, limits workflows.RunLimits) *workflows.NumberService {
 		acts := &activities.Activities{
 			Slots:             persistence.NewReservationStore(db),

@@ -1,0 +1,449 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// The order and release activities against fakes of the provider where the
+// simulator cannot yet play the part (regulated orders, a provider that
+// lists an order late, refusals without a lock), with the real
+// PostgreSQL store.
+
+// fakeProvider answers the calls it has a function for; any other call
+// panics (the embedded nil interface), so a test notices a call it did not
+// expect.
+type fakeProvider struct {
+	domain.NumberProvider
+	mu        sync.Mutex
+	getOrder  func(id string) (domain.Order, error)
+	create    func(req domain.OrderRequest) (domain.Order, error)
+	find      func(ref string) ([]domain.Order, error)
+	list      func(f domain.OwnedNumberFilter) ([]domain.OwnedNumber, error)
+	getNumber func(id string) (domain.OwnedNumber, error)
+	release   func(id string) error
+	calls     map[string]int
+}
+
+func (p *fakeProvider) count(op string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.calls == nil {
+		p.calls = map[string]int{}
+	}
+	p.calls[op]++
+}
+
+func (p *fakeProvider) called(op string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[op]
+}
+
+func (p *fakeProvider) GetOrder(_ context.Context, id string) (domain.Order, error) {
+	p.count("get_order")
+	return p.getOrder(id)
+}
+
+func (p *fakeProvider) CreateOrder(_ context.Context, req domain.OrderRequest) (domain.Order, error) {
+	p.count("create_order")
+	return p.create(req)
+}
+
+func (p *fakeProvider) FindOrdersByCustomerReference(_ context.Context, ref string) ([]domain.Order, error) {
+	p.count("find_orders")
+	return p.find(ref)
+}
+
+func (p *fakeProvider) ListOwnedNumbers(_ context.Context, f domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+	p.count("list_numbers")
+	return p.list(f)
+}
+
+func (p *fakeProvider) GetOwnedNumber(_ context.Context, id string) (domain.OwnedNumber, error) {
+	p.count("get_number")
+	return p.getNumber(id)
+}
+
+func (p *fakeProvider) ReleaseNumber(_ context.Context, id string) error {
+	p.count("release_number")
+	return p.release(id)
+}
+
+func rejected(status int) *domain.ProviderError {
+	return &domain.ProviderError{Op: "test", Class: domain.ProviderRejected, HTTPStatus: status, Title: "refused"}
+}
+
+func errType(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Type()
+	}
+	return ""
+}
+
+const regulatedNumber = "+4930555000201"
+
+func regulatedOrder(numberStatus domain.OrderStatus, reqStatus domain.RequirementsStatus, met bool, deadline *time.Time) domain.Order {
+	return domain.Order{ID: "ord-1", Status: domain.OrderPending, SubNumberOrderIDs: []string{"sub-1"}, Numbers: []domain.OrderedNumber{{
+		ID: "on-1", PhoneNumber: regulatedNumber, Status: numberStatus, RequirementsMet: met, RequirementsStatus: reqStatus,
+		Requirements: []domain.RegulatoryRequirement{
+			{RequirementID: "req-address", FieldType: "address"},
+			{RequirementID: "req-name", FieldType: "textual", FieldValue: "Ada"},
+		},
+		Deadline: deadline,
+	}}}
+}
+
+func TestAwaitOrderReturnsWhenTheOrderWaitsOnDocuments(t *testing.T) {
+	t.Parallel()
+	deadline := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second)
+	p := &fakeProvider{getOrder: func(string) (domain.Order, error) {
+		return regulatedOrder(domain.OrderPending, domain.RequirementsInfoPending, false, &deadline), nil
+	}}
+	a := &activities.Activities{Provider: p, OrderPollInterval: time.Millisecond}
+	res, err := a.AwaitOrder(t.Context(), activities.AwaitInput{OrderID: "ord-1", PhoneNumber: regulatedNumber, ReturnOnDocuments: true})
+	if err != nil || res.Requirements == nil {
+		t.Fatalf("AwaitOrder = %+v, %v; want the requirements", res, err)
+	}
+	r := res.Requirements
+	if r.Status != domain.RequirementsInfoPending || len(r.Missing) != 1 || r.Missing[0].RequirementID != "req-address" ||
+		r.Deadline == nil || !r.Deadline.Equal(deadline) || res.SubNumberOrderID != "sub-1" || res.ProviderNumberID != "" {
+		t.Fatalf("AwaitOrder = %+v (requirements %+v): want only the requirement without a value, the deadline and the sub-order", res, r)
+	}
+
+	// A run older than the change does not ask: the order is polled on.
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := a.AwaitOrder(ctx, activities.AwaitInput{OrderID: "ord-1", PhoneNumber: regulatedNumber}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("AwaitOrder without ReturnOnDocuments = %v, want it still polling", err)
+	}
+	if n := p.called("get_order"); n < 3 {
+		t.Fatalf("%d polls", n)
+	}
+}
+
+func TestCheckOrderReadsEachOutcome(t *testing.T) {
+	t.Parallel()
+	past := time.Now().Add(-time.Minute)
+	future := time.Now().Add(time.Hour)
+	active := []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: regulatedNumber, Status: domain.OwnedActive}}
+	provisioning := []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: regulatedNumber, Status: domain.OwnedProvisionPending}}
+	cases := []struct {
+		name     string
+		order    domain.Order
+		owned    []domain.OwnedNumber
+		wantID   string
+		wantDocs bool
+		pending  bool
+		wantErr  string
+	}{
+		{name: "approved and active", order: regulatedOrder(domain.OrderSuccess, domain.RequirementsApproved, true, nil), owned: active, wantID: "tx-1"},
+		// Held but not usable yet: activation waits.
+		{name: "success, number provisioning", order: regulatedOrder(domain.OrderSuccess, domain.RequirementsApproved, true, nil), owned: provisioning, pending: true},
+		{name: "under review", order: regulatedOrder(domain.OrderPending, domain.RequirementsUnderReview, false, &future), wantDocs: true},
+		{name: "requirements listed, not met", order: regulatedOrder(domain.OrderPending, "", false, &future), wantDocs: true},
+		{name: "approved, still pending", order: regulatedOrder(domain.OrderPending, domain.RequirementsApproved, true, nil), pending: true},
+		{name: "failed", order: regulatedOrder(domain.OrderFailure, domain.RequirementsInfoRejected, false, &future), wantErr: domain.CodeNumberUnavailable},
+		{name: "cancelled after the deadline", order: regulatedOrder(domain.OrderCancelled, domain.RequirementsCancelled, false, &past), wantErr: domain.CodeRequirementsDeadlinePassed},
+		{name: "cancelled before the deadline", order: regulatedOrder(domain.OrderCancelled, domain.RequirementsCancelled, false, &future), wantErr: domain.CodeNumberUnavailable},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p := &fakeProvider{
+				getOrder: func(string) (domain.Order, error) { return c.order, nil },
+				list:     func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return c.owned, nil },
+			}
+			a := &activities.Activities{Provider: p}
+			res, err := a.CheckOrder(t.Context(), activities.AwaitInput{OrderID: "ord-1", PhoneNumber: regulatedNumber, ReturnOnDocuments: true})
+			if c.wantErr != "" {
+				var ae *temporal.ApplicationError
+				if !errors.As(err, &ae) || ae.Type() != c.wantErr || !ae.NonRetryable() {
+					t.Fatalf("CheckOrder = %+v, %v; want non-retryable %s", res, err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || res.ProviderNumberID != c.wantID || (res.Requirements != nil) != c.wantDocs || res.Pending != c.pending {
+				t.Fatalf("CheckOrder = %+v, %v", res, err)
+			}
+		})
+	}
+}
+
+// placeOrderWorkflow runs PlaceOrder as the number workflow does, with its
+// retry policy, so that a retried attempt is a real second attempt.
+func placeOrderWorkflow(ctx workflow.Context, in activities.OrderInput) (activities.OrderResult, error) {
+	var a *activities.Activities
+	ctx = workflow.WithActivityOptions(ctx, activities.ProviderOptions())
+	var out activities.OrderResult
+	err := workflow.ExecuteActivity(ctx, a.PlaceOrder, in).Get(ctx, &out)
+	return out, err
+}
+
+func runPlaceOrder(t *testing.T, a *activities.Activities, in activities.OrderInput) (activities.OrderResult, error) {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	// The look-ups after a refused retry take seconds of real time.
+	env.SetTestTimeout(30 * time.Second)
+	env.RegisterActivity(a)
+	env.RegisterWorkflow(placeOrderWorkflow)
+	env.ExecuteWorkflow(placeOrderWorkflow, in)
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("the workflow did not complete")
+	}
+	var out activities.OrderResult
+	if err := env.GetWorkflowError(); err != nil {
+		return out, err
+	}
+	return out, env.GetWorkflowResult(&out)
+}
+
+// TestRetriedOrderRefusedFindsTheEarlierAttemptsOrder: the first attempt's
+// order was placed but its answer lost (a 500); Telnyx lists the order a
+// moment late, and the retry's CreateOrder is refused (the number is ours
+// now). The retry looks again for a while and takes the earlier order
+// instead of failing the purchase as number_unavailable.
+func TestRetriedOrderRefusedFindsTheEarlierAttemptsOrder(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	n := f.record("+14155550231", domain.NumberPending)
+	var listedFrom time.Time
+	var mu sync.Mutex
+	visible := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return !listedFrom.IsZero() && time.Now().After(listedFrom)
+	}
+	order := domain.Order{ID: "ord-earlier", Status: domain.OrderPending, CustomerReference: "key-1"}
+	p := &fakeProvider{
+		create: func(req domain.OrderRequest) (domain.Order, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if listedFrom.IsZero() {
+				listedFrom = time.Now().Add(1500 * time.Millisecond)
+				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 500}
+			}
+			return domain.Order{}, rejected(422)
+		},
+		find: func(string) ([]domain.Order, error) {
+			if visible() {
+				return []domain.Order{order}, nil
+			}
+			return nil, nil
+		},
+		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+	}
+	f.acts.Provider = p
+	out, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-1"})
+	if err != nil || out.OrderID != "ord-earlier" {
+		t.Fatalf("PlaceOrder = %+v, %v; want the earlier attempt's order", out, err)
+	}
+	if c := p.called("create_order"); c != 2 {
+		t.Fatalf("%d orders placed, want the lost one and the refused retry", c)
+	}
+	stored, err := f.numbers.Get(t.Context(), f.teamID, n.ID)
+	if err != nil || stored.ProviderOrderID != "ord-earlier" {
+		t.Fatalf("record %+v, %v", stored, err)
+	}
+}
+
+// TestRetriedOrderRefusedWithNothingFoundIsUnavailable: when the look-ups
+// show neither an order nor the number for a few seconds, the refusal
+// stands: number_unavailable. A number held under our reference without
+// its order listed keeps the activity retrying instead.
+func TestRetriedOrderRefusedWithNothingFoundIsUnavailable(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	n := f.record("+14155550232", domain.NumberPending)
+	attempts := 0
+	p := &fakeProvider{
+		create: func(domain.OrderRequest) (domain.Order, error) {
+			attempts++
+			if attempts == 1 {
+				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
+			}
+			return domain.Order{}, rejected(422)
+		},
+		find: func(string) ([]domain.Order, error) { return nil, nil },
+		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+	}
+	f.acts.Provider = p
+	start := time.Now()
+	_, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-2"})
+	if errType(err) != domain.CodeNumberUnavailable {
+		t.Fatalf("PlaceOrder = %v, want number_unavailable", err)
+	}
+	if d := time.Since(start); d < 3*time.Second || d > 15*time.Second {
+		t.Fatalf("concluded after %v, want after a few seconds of look-ups", d)
+	}
+	// attempt 1 looks once; attempt 2 once before ordering and five times after.
+	if got := p.called("find_orders"); got != 7 {
+		t.Fatalf("%d order look-ups, want 7", got)
+	}
+
+	// The first attempt's 4xx is the provider's answer to our only order:
+	// no look-ups.
+	p2 := &fakeProvider{
+		create: func(domain.OrderRequest) (domain.Order, error) { return domain.Order{}, rejected(422) },
+		find:   func(string) ([]domain.Order, error) { return nil, nil },
+	}
+	f.acts.Provider = p2
+	if _, err := f.acts.PlaceOrder(t.Context(), activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-3"}); errType(err) != domain.CodeNumberUnavailable || p2.called("find_orders") != 1 {
+		t.Fatalf("first attempt: %v after %d look-ups", err, p2.called("find_orders"))
+	}
+}
+
+func TestRetriedOrderRefusedWhileWeHoldTheNumberKeepsRetrying(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	n := f.record("+14155550233", domain.NumberPending)
+	creates := 0
+	var finds int
+	p := &fakeProvider{
+		create: func(domain.OrderRequest) (domain.Order, error) {
+			creates++
+			if creates == 1 {
+				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 502}
+			}
+			return domain.Order{}, rejected(422)
+		},
+		// The order shows up only on the third attempt's first look.
+		find: func(string) ([]domain.Order, error) {
+			finds++
+			if finds >= 4 {
+				return []domain.Order{{ID: "ord-slow", CustomerReference: "key-4"}}, nil
+			}
+			return nil, nil
+		},
+		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedPurchasePending, CustomerReference: "key-4"}}, nil
+		},
+	}
+	f.acts.Provider = p
+	out, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-4"})
+	if err != nil || out.OrderID != "ord-slow" || creates != 2 {
+		t.Fatalf("PlaceOrder = %+v, %v after %d orders; want the order found by a later attempt, never unavailable", out, err, creates)
+	}
+}
+
+func TestReleaseAtProviderReadsTheLockFromTheNumber(t *testing.T) {
+	t.Parallel()
+	const e164 = "+14155550234"
+	held := domain.OwnedNumber{ID: "tx-1", PhoneNumber: e164, Status: domain.OwnedActive}
+	cases := []struct {
+		name    string
+		listed  domain.OwnedNumber // what the listing shows (no id given)
+		byID    bool
+		release error
+		read    func() (domain.OwnedNumber, error)
+		want    string // "" for success, "retry" for a retryable error
+		deletes int
+	}{
+		{name: "locked, seen in the listing", listed: domain.OwnedNumber{ID: "tx-1", PhoneNumber: e164, Status: domain.OwnedActive, DeletionLockEnabled: true}, want: activities.ErrTypeDeletionLocked},
+		{name: "422 and the number locked", byID: true, release: rejected(422), read: func() (domain.OwnedNumber, error) {
+			n := held
+			n.DeletionLockEnabled = true
+			return n, nil
+		}, want: activities.ErrTypeDeletionLocked, deletes: 1},
+		{name: "422 without a lock", byID: true, release: rejected(422), read: func() (domain.OwnedNumber, error) { return held, nil }, want: activities.ErrTypeReleaseRefused, deletes: 1},
+		{name: "400 and the number gone", byID: true, release: rejected(400), read: func() (domain.OwnedNumber, error) { return domain.OwnedNumber{}, rejected(404) }, deletes: 1},
+		{name: "422 and the number deleted", byID: true, release: rejected(422), read: func() (domain.OwnedNumber, error) {
+			n := held
+			n.Status = domain.OwnedDeleted
+			return n, nil
+		}, deletes: 1},
+		{name: "422 and the number unreadable", byID: true, release: rejected(422), read: func() (domain.OwnedNumber, error) {
+			return domain.OwnedNumber{}, &domain.ProviderError{Op: "get_number", Class: domain.ProviderServerError, HTTPStatus: 503}
+		}, want: "retry", deletes: 1},
+		{name: "our credentials", byID: true, release: rejected(401), want: "retry", deletes: 1},
+		{name: "held in a requirement-info state, listed", listed: domain.OwnedNumber{ID: "tx-1", PhoneNumber: e164, Status: domain.OwnedRequirementInfoPending}, deletes: 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p := &fakeProvider{
+				list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+					return []domain.OwnedNumber{c.listed}, nil
+				},
+				release:   func(string) error { return c.release },
+				getNumber: func(string) (domain.OwnedNumber, error) { return c.read() },
+			}
+			a := &activities.Activities{Provider: p}
+			in := activities.ReleaseInput{PhoneNumber: e164}
+			if c.byID {
+				in.ProviderNumberID = "tx-1"
+			}
+			err := a.ReleaseAtProvider(t.Context(), in)
+			switch c.want {
+			case "":
+				if err != nil {
+					t.Fatalf("ReleaseAtProvider = %v, want released", err)
+				}
+			case "retry":
+				var ae *temporal.ApplicationError
+				if err == nil || (errors.As(err, &ae) && ae.NonRetryable()) {
+					t.Fatalf("ReleaseAtProvider = %v, want a retryable error", err)
+				}
+			default:
+				var ae *temporal.ApplicationError
+				if !errors.As(err, &ae) || ae.Type() != c.want || !ae.NonRetryable() {
+					t.Fatalf("ReleaseAtProvider = %v, want non-retryable %s", err, c.want)
+				}
+			}
+			if got := p.called("release_number"); got != c.deletes {
+				t.Fatalf("%d deletes, want %d", got, c.deletes)
+			}
+		})
+	}
+}
+
+// TestReleaseAtProviderSeesTheSimulatorsLock: the simulator's lock is
+// read back from the number's own record.
+func TestReleaseAtProviderSeesTheSimulatorsLock(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	id := f.bought("+14155550235", time.Hour)
+	f.sim.DeletionLock("+14155550235", true)
+	err := f.acts.ReleaseAtProvider(t.Context(), activities.ReleaseInput{PhoneNumber: "+14155550235", ProviderNumberID: id})
+	if errType(err) != activities.ErrTypeDeletionLocked {
+		t.Fatalf("ReleaseAtProvider = %v, want deletion_locked", err)
+	}
+	f.sim.DeletionLock("+14155550235", false)
+	if err := f.acts.ReleaseAtProvider(t.Context(), activities.ReleaseInput{PhoneNumber: "+14155550235", ProviderNumberID: id}); err != nil {
+		t.Fatalf("after the lock is lifted: %v", err)
+	}
+}
+
+// TestRequirementsAndFailureReasonReachTheRecord: what the workflow
+// records through the activities is what the team's number list reads.
+func TestRequirementsAndFailureReasonReachTheRecord(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	n := f.record("+14155550236", domain.NumberPending)
+	deadline := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	reqs := &domain.PendingRequirements{Status: domain.RequirementsInfoPending, Deadline: &deadline,
+		Missing: []domain.RegulatoryRequirement{{RequirementID: "req-address", FieldType: "address"}}}
+	if err := f.acts.RecordRequirements(t.Context(), activities.RequirementsInput{NumberID: n.ID, Requirements: reqs}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := f.numbers.List(t.Context(), domain.NumberListQuery{TeamID: f.teamID})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Requirements == nil || page.Items[0].Requirements.Missing[0].RequirementID != "req-address" {
+		t.Fatalf("listed %+v, %v", page.Items, err)
+	}
+	ended, err := f.acts.EndNumber(t.Context(), activities.EndInput{NumberID: n.ID, Status: domain.NumberFailed, FailureReason: domain.CodeRequirementsDeadlinePassed})
+	if err != nil || ended.Status != domain.NumberFailed || ended.FailureReason != domain.CodeRequirementsDeadlinePassed {
+		t.Fatalf("EndNumber = %+v, %v", ended, err)
+	}
+}
