@@ -97,6 +97,9 @@ func TestFindDriftComparesEveryNumber(t *testing.T) {
 	// Being bought: pending on both sides.
 	f.record("+14155550102", domain.NumberPending)
 	f.sim.SetOrderLatency(time.Hour)
+	if err := f.sim.SearchFor("+14155550102"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.provider.CreateOrder(ctx, domain.OrderRequest{PhoneNumber: "+14155550102", CustomerReference: "ref-pending"}); err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +164,9 @@ func TestReleaseOrphanLooksAgainFirst(t *testing.T) {
 	locked := orphan("+14155550115")
 	f.sim.DeletionLock(locked.PhoneNumber, true)
 	f.sim.SetOrderLatency(time.Hour)
+	if err := f.sim.SearchFor("+14155550116"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.provider.CreateOrder(ctx, domain.OrderRequest{PhoneNumber: "+14155550116", CustomerReference: "ref-nobody"}); err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,7 @@ func TestTrialContinuesAsNewAndStillExpiresOnTime(t *testing.T) {
 	f := newFixture(t)
 	teamID, userID := f.team(domain.PlanFree)
 	req := PurchaseRequest{PhoneNumber: "+14155550141", TeamID: teamID, UserID: userID}
+	f.offer(req.PhoneNumber)
 	limits := RunLimits{Events: 100}
 	env := f.envWith(limits)
 	bought := purchaseAt(env, 0, "p1", req)
@@ -135,6 +136,7 @@ func TestLockedReleaseContinuesAsNewAndReleasesOnceUnlocked(t *testing.T) {
 	f := newFixture(t)
 	teamID, userID := f.team(domain.PlanGrowth)
 	req := PurchaseRequest{PhoneNumber: "+14155550142", TeamID: teamID, UserID: userID}
+	f.offer(req.PhoneNumber)
 	limits := RunLimits{Events: 100}
 	env := f.envWith(limits)
 	bought := purchaseAt(env, 0, "p1", req)
@@ -194,6 +196,7 @@ func TestPendingSignalsAreCarriedAcrossContinueAsNew(t *testing.T) {
 	f := newFixture(t)
 	teamID, userID := f.team(domain.PlanGrowth)
 	req := PurchaseRequest{PhoneNumber: "+14155550143", TeamID: teamID, UserID: userID}
+	f.offer(req.PhoneNumber)
 	env := f.envWith(RunLimits{Events: 100})
 	purchaseAt(env, 0, "p1", req)
 	// A billing release reaches the signal channel, and the run learns it
@@ -456,6 +459,7 @@ func TestRunBoughtBeforeContinueAsNewContinuesLate(t *testing.T) {
 			if locked {
 				req.PhoneNumber = "+14155550149"
 			}
+			f.offer(req.PhoneNumber)
 			env := f.env()
 			env.OnGetVersion(changeContinueAsNew, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 			lateReads := 0

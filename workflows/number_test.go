@@ -65,6 +65,15 @@ func (f *fixture) team(plan domain.PlanName) (teamID, userID string) {
 	return res.TeamID, res.UserID
 }
 
+// offer runs the search a customer runs before buying: Telnyx (and so the
+// simulator) sells only numbers a recent search offered.
+func (f *fixture) offer(e164 string) {
+	f.t.Helper()
+	if err := f.sim.SearchFor(e164); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 func (f *fixture) env() *testsuite.TestWorkflowEnvironment {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{f.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
@@ -152,6 +161,7 @@ func TestPaidPurchaseThenRelease(t *testing.T) {
 	f := newFixture(t)
 	teamID, userID := f.team(domain.PlanGrowth)
 	req := PurchaseRequest{PhoneNumber: "+14155550123", TeamID: teamID, UserID: userID}
+	f.offer(req.PhoneNumber)
 	env := f.env()
 	bought := purchaseAt(env, 0, "p1", req)
 	stateDuringHold := stateAt(t, env, time.Hour)
@@ -195,6 +205,7 @@ func TestTrialExpiresAfterTrialDuration(t *testing.T) {
 	f := newFixture(t)
 	teamID, userID := f.team(domain.PlanFree)
 	req := PurchaseRequest{PhoneNumber: "+14155550124", TeamID: teamID, UserID: userID}
+	f.offer(req.PhoneNumber)
 	env := f.env()
 	start := env.Now()
 	bought := purchaseAt(env, 0, "p1", req)
@@ -228,6 +239,7 @@ func TestFreeTeamGetsOneTrialEver(t *testing.T) {
 	f := newFixture(t)
 	teamID, userID := f.team(domain.PlanFree)
 	first := PurchaseRequest{PhoneNumber: "+14155550125", TeamID: teamID, UserID: userID}
+	f.offer(first.PhoneNumber)
 	env := f.env()
 	bought := purchaseAt(env, 0, "p1", first)
 	releaseAt(env, time.Hour, ReleaseRequest{TeamID: teamID})
@@ -237,6 +249,7 @@ func TestFreeTeamGetsOneTrialEver(t *testing.T) {
 	}
 
 	second := PurchaseRequest{PhoneNumber: "+14155550126", TeamID: teamID, UserID: userID}
+	f.offer(second.PhoneNumber)
 	env2 := f.env()
 	refused := purchaseAt(env2, 0, "p2", second)
 	run(env2, second)
@@ -259,6 +272,7 @@ func TestNumberSoldMeanwhileUndoesThePurchase(t *testing.T) {
 	f := newFixture(t)
 	teamID, userID := f.team(domain.PlanStarter)
 	req := PurchaseRequest{PhoneNumber: "+14155550127", TeamID: teamID, UserID: userID}
+	f.offer(req.PhoneNumber)
 	f.sim.MarkSold(req.PhoneNumber)
 	env := f.env()
 	bought := purchaseAt(env, 0, "p1", req)
@@ -286,6 +300,7 @@ func TestAnotherTeamCannotJoinAPurchase(t *testing.T) {
 	teamA, userA := f.team(domain.PlanStarter)
 	teamB, userB := f.team(domain.PlanStarter)
 	req := PurchaseRequest{PhoneNumber: "+14155550128", TeamID: teamA, UserID: userA}
+	f.offer(req.PhoneNumber)
 	env := f.env()
 	purchaseAt(env, 0, "a", req)
 	other := purchaseAt(env, time.Minute, "b", PurchaseRequest{PhoneNumber: req.PhoneNumber, TeamID: teamB, UserID: userB})
@@ -321,6 +336,7 @@ func TestRetriedOrderIsNotPlacedTwice(t *testing.T) {
 	f.acts.Provider = &flakyProvider{NumberProvider: f.acts.Provider}
 	teamID, userID := f.team(domain.PlanStarter)
 	req := PurchaseRequest{PhoneNumber: "+14155550129", TeamID: teamID, UserID: userID}
+	f.offer(req.PhoneNumber)
 	env := f.env()
 	bought := purchaseAt(env, 0, "p1", req)
 	releaseAt(env, time.Hour, ReleaseRequest{TeamID: teamID})
@@ -339,6 +355,7 @@ func TestConvertSignalTurnsTheTrialIntoAPaidNumber(t *testing.T) {
 	f := newFixture(t)
 	teamID, userID := f.team(domain.PlanFree)
 	req := PurchaseRequest{PhoneNumber: "+14155550131", TeamID: teamID, UserID: userID}
+	f.offer(req.PhoneNumber)
 	env := f.env()
 	bought := purchaseAt(env, 0, "p1", req)
 	// A signal for another team (an earlier owner) changes nothing.
@@ -363,6 +380,7 @@ func TestBillingSignalReleasesThePaidNumber(t *testing.T) {
 	f := newFixture(t)
 	teamID, userID := f.team(domain.PlanGrowth)
 	req := PurchaseRequest{PhoneNumber: "+14155550132", TeamID: teamID, UserID: userID}
+	f.offer(req.PhoneNumber)
 	env := f.env()
 	purchaseAt(env, 0, "p1", req)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalReleaseNumber, teamID) }, time.Hour)

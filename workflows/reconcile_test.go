@@ -145,6 +145,7 @@ func TestReconcileReleasesOldOrphansAndFlagsMissingNumbers(t *testing.T) {
 	f.holds(teamID, userID, arriving, domain.NumberActive)
 	f.holds(teamID, userID, inPurchase, domain.NumberPending)
 	f.sim.SetOrderLatency(24 * time.Hour)
+	f.offer(inPurchase)
 	if _, err := f.acts.Provider.CreateOrder(context.Background(), domain.OrderRequest{PhoneNumber: inPurchase, CustomerReference: "ref-slow"}); err != nil {
 		t.Fatal(err)
 	}

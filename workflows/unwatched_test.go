@@ -47,7 +47,7 @@ func (f *fixture) slowOrders() domain.NumberProvider {
 	srv := httptest.NewServer(sim)
 	f.t.Cleanup(srv.Close)
 	p := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 2 * time.Second})
-	f.acts.Provider = p
+	f.acts.Provider, f.sim = p, sim
 	return p
 }
 
@@ -93,6 +93,7 @@ func TestCheckUndoPendingKeepsARecordWhoseOrderIsInFlight(t *testing.T) {
 	ctx := context.Background()
 
 	byRef, key := f.stalePending(teamID, userID, "+14155550801", time.Hour)
+	f.offer(byRef.PhoneNumber)
 	if _, err := p.CreateOrder(ctx, domain.OrderRequest{PhoneNumber: byRef.PhoneNumber, CustomerReference: key}); err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +104,7 @@ func TestCheckUndoPendingKeepsARecordWhoseOrderIsInFlight(t *testing.T) {
 	}
 
 	byID, _ := f.stalePending(teamID, userID, "+14155550802", time.Hour)
+	f.offer(byID.PhoneNumber)
 	o, err := p.CreateOrder(ctx, domain.OrderRequest{PhoneNumber: byID.PhoneNumber, CustomerReference: "another-ref"})
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +139,7 @@ func TestCheckUndoPendingIsStrictForOthers(t *testing.T) {
 
 	// The order completed (the simulator settles at once): Telnyx holds it.
 	delivered, key := f.stalePending(teamID, userID, "+14155550813", time.Hour)
+	f.offer(delivered.PhoneNumber)
 	if _, err := f.acts.Provider.CreateOrder(ctx, domain.OrderRequest{PhoneNumber: delivered.PhoneNumber, CustomerReference: key}); err != nil {
 		t.Fatal(err)
 	}
