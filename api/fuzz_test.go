@@ -78,6 +78,8 @@ func (fuzzWorkflows) ReleaseUnwatched(context.Context, domain.PhoneNumber, strin
 
 func (fuzzWorkflows) SendBillingEvent(context.Context, workflows.BillingEvent) error { return nil }
 
+func (fuzzWorkflows) NotifyOrder(context.Context, workflows.OrderEvent) error { return nil }
+
 // fuzzEnv is one API server per fuzz process (each fuzzing worker builds
 // its own), with the data the placeholders name.
 type fuzzEnv struct {
