@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -41,21 +40,7 @@ const (
 var errBadTelnyxSignature = &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized,
 	Message: "The telnyx-signature-ed25519 or telnyx-timestamp header is missing, malformed, stale or does not match the body."}
 
-// ParseTelnyxPublicKey reads the account's public key as the Telnyx portal
-// shows it: base64 of the 32-byte Ed25519 key (padded or not).
-func ParseTelnyxPublicKey(s string) (ed25519.PublicKey, error) {
-	b, err := decodeBase64(strings.TrimSpace(s))
-	if err != nil {
-		return nil, errors.New("is not base64")
-	}
-	if len(b) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("decodes to %d bytes, not the %d of an Ed25519 public key", len(b), ed25519.PublicKeySize)
-	}
-	return ed25519.PublicKey(b), nil
-}
-
-// decodeBase64 takes standard base64 with or without padding: what a
-// portal shows and what a shell's base64 prints.
+// decodeBase64 takes standard base64 with or without padding.
 func decodeBase64(s string) ([]byte, error) {
 	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
 		return b, nil

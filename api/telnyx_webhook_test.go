@@ -246,18 +246,3 @@ func TestTelnyxWebhookIsOffWithoutAKey(t *testing.T) {
 		t.Error("an unverifiable delivery was handed on")
 	}
 }
-
-func TestParseTelnyxPublicKey(t *testing.T) {
-	t.Parallel()
-	pub, _ := newTelnyxKey(t)
-	for _, s := range []string{base64.StdEncoding.EncodeToString(pub), base64.RawStdEncoding.EncodeToString(pub), " " + base64.StdEncoding.EncodeToString(pub) + "\n"} {
-		if got, err := api.ParseTelnyxPublicKey(s); err != nil || !got.Equal(pub) {
-			t.Errorf("ParseTelnyxPublicKey(%q) = %x, %v", s, got, err)
-		}
-	}
-	for _, s := range []string{"", "not base64!", base64.StdEncoding.EncodeToString(pub[:31]), base64.StdEncoding.EncodeToString(append(pub, 0))} {
-		if _, err := api.ParseTelnyxPublicKey(s); err == nil {
-			t.Errorf("ParseTelnyxPublicKey(%q): accepted", s)
-		}
-	}
-}
