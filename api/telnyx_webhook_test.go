@@ -246,3 +246,18 @@ func TestTelnyxWebhookIsOffWithoutAKey(t *testing.T) {
 		t.Error("an unverifiable delivery was handed on")
 	}
 }
+
+// TestTelnyxWebhookRefusesCompressedBodies: the body is never inflated, so
+// a signed but compressed delivery is a 415 before it is read.
+func TestTelnyxWebhookRefusesCompressedBodies(t *testing.T) {
+	t.Parallel()
+	pub, priv := newTelnyxKey(t)
+	rec := &orderRecorder{}
+	e := newEnv(t, withConfig(api.Config{TelnyxPublicKey: pub}), withWorkflows(rec))
+	r := signed(priv, orderEvent("phone-number:+14155550101/run", "ord_1", "success"), time.Now())
+	r.header["Content-Encoding"] = "gzip"
+	wantError(t, e.do(r), http.StatusUnsupportedMediaType, "unsupported_encoding", "Content-Encoding")
+	if len(rec.all()) != 0 {
+		t.Error("a compressed delivery was handed on")
+	}
+}
