@@ -17,6 +17,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -40,6 +41,9 @@ import (
 )
 
 const fuzzBillingSecret = "whsec_fuzz_only"
+
+// fuzzTelnyxKey signs the Telnyx webhook's deliveries in the fuzz targets.
+var fuzzTelnyxKey = ed25519.NewKeyFromSeed([]byte("fuzz-only-telnyx-webhook-seed-32"))
 
 // fuzzWorkflows stands for the number workflows: the targets check the
 // HTTP layer, so every call answers at once and the same way for the same
@@ -78,6 +82,8 @@ func (fuzzWorkflows) ReleaseUnwatched(context.Context, domain.PhoneNumber, strin
 
 func (fuzzWorkflows) SendBillingEvent(context.Context, workflows.BillingEvent) error { return nil }
 
+func (fuzzWorkflows) NotifyOrder(context.Context, workflows.OrderEvent) error { return nil }
+
 // fuzzEnv is one API server per fuzz process (each fuzzing worker builds
 // its own), with the data the placeholders name.
 type fuzzEnv struct {
@@ -88,7 +94,7 @@ type fuzzEnv struct {
 
 func newFuzzEnv(f *testing.F) *fuzzEnv {
 	f.Helper()
-	e := newEnv(f, withWorkflows(fuzzWorkflows{}), withConfig(api.Config{BillingSecret: fuzzBillingSecret}))
+	e := newEnv(f, withWorkflows(fuzzWorkflows{}), withConfig(api.Config{BillingSecret: fuzzBillingSecret, TelnyxPublicKey: fuzzTelnyxKey.Public().(ed25519.PublicKey)}))
 	// No request may wait on a dead connection for long: a hang is a
 	// finding too, and it must not stall the fuzzer.
 	e.http.Timeout = 10 * time.Second
@@ -294,7 +300,7 @@ func drainLogs(b *syncBuffer) string {
 
 func headerString(h http.Header) string {
 	var sb strings.Builder
-	for _, k := range []string{"Authorization", "Idempotency-Key", "Talkturo-Signature", "Content-Encoding"} {
+	for _, k := range []string{"Authorization", "Idempotency-Key", "Talkturo-Signature", "Telnyx-Signature-Ed25519", "Telnyx-Timestamp", "Content-Encoding"} {
 		for _, v := range h.Values(k) {
 			sb.WriteString(k + ": " + strconv.Quote(v) + "; ")
 		}
@@ -432,5 +438,30 @@ func FuzzBillingSignature(f *testing.F) {
 		sig := strings.NewReplacer("{t}", now, "{v1}", hex.EncodeToString(mac.Sum(nil))).Replace(headerValue(signature))
 		fe.do(t, fuzzRequest{method: http.MethodPost, path: "/api/billing/webhook", body: b,
 			header: map[string]string{"Talkturo-Signature": sig}})
+	})
+}
+
+// FuzzTelnyxWebhook fuzzes the body of the Telnyx webhook, signed as
+// Telnyx signs it, so it gets past the signature.
+func FuzzTelnyxWebhook(f *testing.F) {
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		b := []byte(fe.fill(string(body)))
+		ts, sig := api.SignTelnyxWebhook(fuzzTelnyxKey, b, time.Now())
+		fe.do(t, fuzzRequest{method: http.MethodPost, path: "/api/telnyx/webhook", body: b,
+			header: map[string]string{"telnyx-timestamp": ts, "telnyx-signature-ed25519": sig}})
+	})
+}
+
+// FuzzTelnyxSignature fuzzes the Telnyx webhook's signature headers, where
+// {t} is now and {sig} the valid signature of the body at now.
+func FuzzTelnyxSignature(f *testing.F) {
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, timestamp, signature string, body []byte) {
+		b := []byte(fe.fill(string(body)))
+		now, sig := api.SignTelnyxWebhook(fuzzTelnyxKey, b, time.Now())
+		fill := strings.NewReplacer("{t}", now, "{sig}", sig)
+		fe.do(t, fuzzRequest{method: http.MethodPost, path: "/api/telnyx/webhook", body: b,
+			header: map[string]string{"telnyx-timestamp": fill.Replace(headerValue(timestamp)), "telnyx-signature-ed25519": fill.Replace(headerValue(signature))}})
 	})
 }

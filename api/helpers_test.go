@@ -64,6 +64,8 @@ type envOptions struct {
 	provider func(domain.NumberProvider) domain.NumberProvider
 	// workflows stands for the number workflows (none by default).
 	workflows api.NumberWorkflows
+	// numbers wraps the PostgreSQL number store.
+	numbers func(domain.PhoneNumberStore) domain.PhoneNumberStore
 	// probeInterval, when set, gives the server a Telnyx probe (through
 	// a client without retries) that runs at this interval.
 	probeInterval time.Duration
@@ -86,6 +88,10 @@ func withProvider(f func(domain.NumberProvider) domain.NumberProvider) envOption
 }
 
 func withWorkflows(w api.NumberWorkflows) envOption { return func(o *envOptions) { o.workflows = w } }
+
+func withNumbers(f func(domain.PhoneNumberStore) domain.PhoneNumberStore) envOption {
+	return func(o *envOptions) { o.numbers = f }
+}
 
 func withProbe(interval time.Duration) envOption {
 	return func(o *envOptions) { o.probeInterval = interval }
@@ -134,10 +140,14 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if o.provider != nil {
 		provider = o.provider(client)
 	}
+	var numbers domain.PhoneNumberStore = persistence.NewPhoneNumberStore(db)
+	if o.numbers != nil {
+		numbers = o.numbers(numbers)
+	}
 	deps := api.Deps{
 		Accounts:    e.accounts,
 		Assistants:  persistence.NewAssistantStore(db),
-		Numbers:     persistence.NewPhoneNumberStore(db),
+		Numbers:     numbers,
 		Idempotency: persistence.NewIdempotencyStore(db),
 		Provider:    provider,
 		Workflows:   o.workflows,

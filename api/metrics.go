@@ -36,6 +36,8 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	purchases *prometheus.CounterVec
 	telnyx    *prometheus.CounterVec
+	// webhooks counts Telnyx webhook deliveries by outcome.
+	webhooks *prometheus.CounterVec
 	// purchaseLatency is the end-to-end purchase time, by outcome.
 	purchaseLatency *prometheus.HistogramVec
 
@@ -103,11 +105,18 @@ func newMetrics(reg *prometheus.Registry, telnyx *prometheus.CounterVec) *metric
 			Help:    "Time from a purchase request to the workflow's answer (the number active, refused, or still pending at PURCHASE_WAIT), by outcome.",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 20, 30, 60},
 		}, []string{"outcome"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "talkturo", Name: "telnyx_webhooks_total",
+			Help: "Telnyx webhook deliveries answered, by outcome (notified, ignored, unauthorized, invalid, unavailable).",
+		}, []string{"outcome"}),
 		telnyx: telnyx,
 	}
-	reg.MustRegister(m.requests, m.latency, m.purchases, m.purchaseLatency)
+	reg.MustRegister(m.requests, m.latency, m.purchases, m.purchaseLatency, m.webhooks)
 	for _, o := range []string{purchaseSuccess, purchasePending, purchaseLimit, purchaseUnavailable, purchaseConflict, purchaseFailed} {
 		m.purchases.WithLabelValues(o)
+	}
+	for _, o := range []string{webhookNotified, webhookIgnored, webhookUnauthorized, webhookInvalid, webhookUnavailable} {
+		m.webhooks.WithLabelValues(o)
 	}
 	return m
 }
@@ -191,6 +200,9 @@ func (m *metrics) purchased(started time.Time, pending bool, err error) {
 	m.purchases.WithLabelValues(outcome).Inc()
 	m.purchaseLatency.WithLabelValues(outcome).Observe(time.Since(started).Seconds())
 }
+
+// webhook counts one Telnyx webhook delivery by outcome.
+func (m *metrics) webhook(outcome string) { m.webhooks.WithLabelValues(outcome).Inc() }
 
 // countingProvider is a NumberProvider that counts its calls by operation
 // and outcome.

@@ -63,6 +63,10 @@ func (scriptedWorkflows) SendBillingEvent(context.Context, workflows.BillingEven
 	return errors.New("not scripted")
 }
 
+func (scriptedWorkflows) NotifyOrder(context.Context, workflows.OrderEvent) error {
+	return errors.New("not scripted")
+}
+
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withWorkflows(scriptedWorkflows{}))

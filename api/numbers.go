@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,14 +26,18 @@ type NumberWorkflows interface {
 	// not running; workflows.ErrNumberWorkflowRunning when it is.
 	ReleaseUnwatched(ctx context.Context, n domain.PhoneNumber, reason string, wait time.Duration) (view workflows.NumberView, pending bool, err error)
 	SendBillingEvent(ctx context.Context, ev workflows.BillingEvent) error
+	// NotifyOrder hands a verified Telnyx order event to the purchase its
+	// customer reference names; a reference of no purchase is nil.
+	NotifyOrder(ctx context.Context, ev workflows.OrderEvent) error
 }
 
 const headerIdempotencyKey = "Idempotency-Key"
 
 type purchaseRequest struct {
-	PhoneNumber  string `json:"phoneNumber"`
-	TeamID       string `json:"teamId"`
-	ConnectionID string `json:"connectionId"`
+	PhoneNumber        string `json:"phoneNumber"`
+	TeamID             string `json:"teamId"`
+	ConnectionID       string `json:"connectionId"`
+	RequirementGroupID string `json:"requirementGroupId"`
 }
 
 // purchasedNumberJSON is the seed's phoneNumber object of a purchase.
@@ -43,7 +48,39 @@ type purchasedNumberJSON struct {
 	Status           string     `json:"status"`
 	IsTrial          bool       `json:"is_trial"`
 	TrialExpiresAt   *time.Time `json:"trial_expires_at"`
-	Message          string     `json:"message"`
+	// Requirements is set while a regulated purchase waits on documents.
+	Requirements *requirementsJSON `json:"requirements,omitempty"`
+	Message      string            `json:"message"`
+}
+
+// requirementsJSON is what a regulated purchase waits on, snake_case like
+// the rest of a number.
+type requirementsJSON struct {
+	Status   string            `json:"status"`
+	Deadline *time.Time        `json:"deadline"`
+	Missing  []requirementJSON `json:"missing"`
+}
+
+type requirementJSON struct {
+	RequirementID string `json:"requirement_id"`
+	FieldType     string `json:"field_type"`
+}
+
+// requirementsOf renders pending requirements; nil stays nil (the member
+// is left out).
+func requirementsOf(r *domain.PendingRequirements) *requirementsJSON {
+	if r == nil {
+		return nil
+	}
+	out := &requirementsJSON{Status: string(r.Status), Missing: make([]requirementJSON, 0, len(r.Missing))}
+	if r.Deadline != nil {
+		d := r.Deadline.UTC()
+		out.Deadline = &d
+	}
+	for _, m := range r.Missing {
+		out.Missing = append(out.Missing, requirementJSON{RequirementID: m.RequirementID, FieldType: m.FieldType})
+	}
+	return out
 }
 
 type purchaseResponse struct {
@@ -71,11 +108,27 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	connectionID := strings.TrimSpace(req.ConnectionID)
-	if len(connectionID) > 128 || strings.ContainsFunc(connectionID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return domain.Invalid("connectionId", "connectionId must be at most 128 printable characters without spaces.")
+	connectionID, err := providerID("connectionId", req.ConnectionID)
+	if err != nil {
+		return err
 	}
+	if connectionID != "" && len(s.cfg.AllowedConnectionIDs) > 0 && !slices.Contains(s.cfg.AllowedConnectionIDs, connectionID) {
+		return domain.Invalid("connectionId", "connectionId is not one of the Telnyx connections this service may assign (TELNYX_CONNECTION_IDS); leave it out for the default.")
+	}
+	requirementGroupID, err := providerID("requirementGroupId", req.RequirementGroupID)
+	if err != nil {
+		return err
+	}
+	// The request as sent: a change of the default connection does not
+	// turn a retry into another request. A requirement group is appended
+	// only when named, so keys claimed before it existed still match.
 	fingerprint := e164 + "\x00" + teamID + "\x00" + connectionID
+	if requirementGroupID != "" {
+		fingerprint += "\x00requirementGroupId\x00" + requirementGroupID
+	}
+	if connectionID == "" {
+		connectionID = s.cfg.DefaultConnectionID
+	}
 	// A retry whose answer is kept is replayed before the rate limit: a
 	// client retrying after a 429 with its key gets its answer, and a
 	// replay costs no token (it starts nothing).
@@ -97,7 +150,7 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 		return replay(c, claim) // kept since keptAnswer looked
 	}
 	started := time.Now()
-	preq := workflows.PurchaseRequest{PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID}
+	preq := workflows.PurchaseRequest{PhoneNumber: e164, TeamID: teamID, UserID: p.UserID, ConnectionID: connectionID, RequirementGroupID: requirementGroupID}
 	outcome, err := s.workflows.Purchase(ctx, preq, claim.Target, waitWithin(ctx, s.cfg.PurchaseWait))
 	if s.recoverUnwatched(c, e164, err) {
 		outcome, err = s.workflows.Purchase(ctx, preq, claim.Target, waitWithin(ctx, s.cfg.PurchaseWait))
@@ -123,7 +176,11 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		n := purchasedJSON(outcome.State.Number, "The order is still pending at the provider; the number is listed as pending until it settles.")
+		message := "The order is still pending at the provider; the number is listed as pending until it settles."
+		if outcome.State.Number.Requirements != nil {
+			message = "The order waits on documents for the number's regulatory requirements (see requirements); the number is listed as pending until Telnyx accepts them, or fails once the deadline passes."
+		}
+		n := purchasedJSON(outcome.State.Number, message)
 		return c.Status(http.StatusAccepted).JSON(purchaseResponse{Success: true, PhoneNumber: n, Eligibility: elig})
 	}
 	return s.answer(c, claim, http.StatusOK, purchaseResponse{
@@ -269,8 +326,19 @@ func replay(c *fiber.Ctx, claim domain.IdempotencyClaim) error {
 func purchasedJSON(n workflows.NumberView, message string) purchasedNumberJSON {
 	return purchasedNumberJSON{
 		ID: n.ID, PhoneNumber: n.PhoneNumber, ProviderNumberID: n.ProviderNumberID, Status: string(n.Status),
-		IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt, Message: message,
+		IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt, Requirements: requirementsOf(n.Requirements), Message: message,
 	}
+}
+
+// providerID reads an optional id passed on to Telnyx (a connection, a
+// requirement group): at most 128 printable characters without spaces,
+// once trimmed; "" when absent.
+func providerID(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if len(v) > 128 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return "", domain.Invalid(field, "%s must be at most 128 printable characters without spaces.", field)
+	}
+	return v, nil
 }
 
 // listedNumberJSON is the seed's item of the list of purchased numbers.
@@ -286,6 +354,24 @@ type listedNumberJSON struct {
 	CreatedByEmail string     `json:"created_by_email"`
 	CreatedByName  string     `json:"created_by_name"`
 	CreatedAt      time.Time  `json:"created_at"`
+	// Requirements is set while a regulated purchase waits on documents;
+	// FailureReason says why a failed purchase failed.
+	Requirements  *requirementsJSON `json:"requirements,omitempty"`
+	FailureReason string            `json:"failure_reason,omitempty"`
+}
+
+// listedJSON renders a number as the list shows it; assistant and buyer
+// are the caller's to fill.
+func listedJSON(n domain.PhoneNumber) listedNumberJSON {
+	out := listedNumberJSON{
+		ID: n.ID, PhoneNumber: n.PhoneNumber, Provider: n.Provider, Status: string(n.Status), IsTrial: n.IsTrial,
+		TrialExpiresAt: n.TrialExpiresAt, AssistantID: n.AssistantID, CreatedAt: n.CreatedAt.UTC(),
+	}
+	out.Requirements = requirementsOf(n.Requirements)
+	if n.Status == domain.NumberFailed {
+		out.FailureReason = n.FailureReason
+	}
+	return out
 }
 
 type listNumbersResponse struct {
@@ -326,11 +412,9 @@ func (s *Server) listNumbers(c *fiber.Ctx) error {
 	}
 	resp := listNumbersResponse{Success: true, Numbers: make([]listedNumberJSON, 0, len(page.Items)), Count: page.Total}
 	for _, it := range page.Items {
-		resp.Numbers = append(resp.Numbers, listedNumberJSON{
-			ID: it.ID, PhoneNumber: it.PhoneNumber.PhoneNumber, Provider: it.Provider, Status: string(it.Status),
-			IsTrial: it.IsTrial, TrialExpiresAt: it.TrialExpiresAt, AssistantID: it.AssistantID, AssistantName: it.AssistantName,
-			CreatedByEmail: it.CreatedByEmail, CreatedByName: it.CreatedByName, CreatedAt: it.CreatedAt.UTC(),
-		})
+		n := listedJSON(it.PhoneNumber)
+		n.AssistantName, n.CreatedByEmail, n.CreatedByName = it.AssistantName, it.CreatedByEmail, it.CreatedByName
+		resp.Numbers = append(resp.Numbers, n)
 	}
 	if paginated {
 		next := page.NextCursor
@@ -446,10 +530,7 @@ func (s *Server) unassignAssistant(c *fiber.Ctx) error {
 
 // listed renders one number as the list does, with its assistant's name.
 func (s *Server) listed(ctx context.Context, n domain.PhoneNumber) listedNumberJSON {
-	out := listedNumberJSON{
-		ID: n.ID, PhoneNumber: n.PhoneNumber, Provider: n.Provider, Status: string(n.Status), IsTrial: n.IsTrial,
-		TrialExpiresAt: n.TrialExpiresAt, AssistantID: n.AssistantID, CreatedAt: n.CreatedAt.UTC(),
-	}
+	out := listedJSON(n)
 	if n.AssistantID != nil {
 		if a, err := s.assistants.GetAssistant(ctx, n.TeamID, *n.AssistantID); err == nil {
 			out.AssistantName = &a.Name

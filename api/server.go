@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +39,15 @@ type Config struct {
 	// BillingSecret signs the billing webhook (BILLING_WEBHOOK_SECRET);
 	// empty turns the webhook off.
 	BillingSecret string
+	// TelnyxPublicKey verifies Telnyx's webhooks (TELNYX_PUBLIC_KEY); nil
+	// turns the webhook off (503).
+	TelnyxPublicKey ed25519.PublicKey
+	// DefaultConnectionID is the Telnyx connection a bought number gets
+	// when the request names none (TELNYX_CONNECTION_ID).
+	DefaultConnectionID string
+	// AllowedConnectionIDs, when not empty, are the only connection ids a
+	// request may name (TELNYX_CONNECTION_IDS).
+	AllowedConnectionIDs []string
 	// RateLimits are the per-team and per-key limits of search and
 	// purchase (RATE_LIMIT_*); zero limits are off.
 	RateLimits RateLimits
@@ -139,6 +149,7 @@ func (s *Server) routes() {
 	// /api group so its middleware never runs for them.
 	app.Get("/api/openapi.json", s.openAPI)
 	app.Post("/api/billing/webhook", s.billingWebhook)
+	app.Post("/api/telnyx/webhook", s.telnyxWebhook)
 
 	authed := app.Group("/api", authenticate(s.accounts))
 	authed.Post("/phone-numbers/search", s.search)

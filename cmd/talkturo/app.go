@@ -79,8 +79,14 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		opts = append(opts, fx.Invoke(serveMetrics))
 	}
 	if roles&roleAPI != 0 {
+		// Checked by ValidateAPI before any start; dev may set it since.
+		webhookKey, err := cfg.TelnyxWebhookKey()
+		if err != nil {
+			opts = append(opts, fx.Error(err))
+		}
 		opts = append(opts,
 			fx.Supply(api.Config{Addr: cfg.HTTPAddr, ShutdownTimeout: cfg.ShutdownTimeout, PurchaseWait: cfg.PurchaseWait, BillingSecret: cfg.BillingSecret,
+				TelnyxPublicKey: webhookKey, DefaultConnectionID: cfg.TelnyxConnectionID, AllowedConnectionIDs: cfg.ConnectionIDs(),
 				RateLimits: api.RateLimits{
 					Search:   api.RateLimit{PerSecond: cfg.RateLimitSearchPerSecond, Burst: cfg.RateLimitSearchBurst},
 					Purchase: api.RateLimit{PerSecond: cfg.RateLimitPurchasePerSecond, Burst: cfg.RateLimitPurchaseBurst},

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -120,14 +122,30 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 		// works as printed.
 		cfg.BillingSecret = devBillingSecret
 	}
-	simURL, simAdmin := "", ""
+	simURL, simAdmin, simHook := "", "", ""
 	if cfg.TelnyxAPIKey == "" {
-		sim, err := startSimulator(cfg.SimAddr, cfg.SimOrderLatency, log)
+		// Dev only: the simulator signs its order events as Telnyx does,
+		// with a key of this run's (or TELNYX_SIM_WEBHOOK_KEY), and the API
+		// verifies them with its public half, so `make run` goes through
+		// the webhook path.
+		hook := simWebhook{URL: cfg.SimWebhookURL}
+		if hook.URL == "" {
+			hook.URL = devWebhookURL(cfg.HTTPAddr)
+		}
+		if hook.Key, err = simWebhookKey(cfg); err != nil {
+			return err
+		}
+		public := base64.StdEncoding.EncodeToString(hook.Key.Public().(ed25519.PublicKey))
+		if cfg.TelnyxPublicKey != "" && cfg.TelnyxPublicKey != public {
+			log.Info("TELNYX_PUBLIC_KEY is replaced by the simulator's public key: the simulator stands for Telnyx here")
+		}
+		cfg.TelnyxPublicKey = public
+		sim, err := startSimulator(cfg.SimAddr, cfg.SimOrderLatency, hook, log)
 		if err != nil {
 			return err
 		}
 		cleanups = append(cleanups, sim.stop)
-		cfg.TelnyxBaseURL, cfg.TelnyxAPIKey, simURL, simAdmin = sim.BaseURL(), "simulator-key", sim.BaseURL(), "http://"+sim.addr+"/_sim/faults"
+		cfg.TelnyxBaseURL, cfg.TelnyxAPIKey, simURL, simAdmin, simHook = sim.BaseURL(), "simulator-key", sim.BaseURL(), "http://"+sim.addr+"/_sim/faults", hook.URL
 	}
 
 	app := fx.New(appOptions(cfg, log, roleAPI|roleWorker)...)
@@ -148,7 +166,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	printBanner(cfg, db.Source, uiURL, simURL, simAdmin, demo, plan, time.Since(started))
+	printBanner(cfg, db.Source, uiURL, simURL, simAdmin, simHook, demo, plan, time.Since(started))
 	<-ctx.Done()
 	log.Info("stopping: finishing in-flight requests")
 	return nil
@@ -269,7 +287,7 @@ func devMetricsListenAddr(preferred string) (string, error) {
 	return "", errors.New("no free port on 127.0.0.1 for the metrics (set METRICS_ADDR)")
 }
 
-func printBanner(cfg config.Config, dbSource, uiURL, simURL, simAdmin string, demo bootstrapOutput, plan domain.PlanName, took time.Duration) {
+func printBanner(cfg config.Config, dbSource, uiURL, simURL, simAdmin, simHook string, demo bootstrapOutput, plan domain.PlanName, took time.Duration) {
 	api := "http://" + cfg.HTTPAddr
 	fmt.Printf(`
 Talkturo phone numbers is running (started in %s).
@@ -289,6 +307,14 @@ Talkturo phone numbers is running (started in %s).
 	secret := "from BILLING_WEBHOOK_SECRET"
 	if cfg.BillingSecret == devBillingSecret {
 		secret = devBillingSecret
+	}
+	switch {
+	case simHook != "":
+		fmt.Printf("  Webhooks     the simulator posts signed number_order events to %s\n", simHook)
+	case cfg.TelnyxPublicKey != "":
+		fmt.Printf("  Webhooks     POST %s/api/telnyx/webhook (verified with TELNYX_PUBLIC_KEY)\n", api)
+	default:
+		fmt.Printf("  Webhooks     POST %s/api/telnyx/webhook is off (TELNYX_PUBLIC_KEY is unset)\n", api)
 	}
 	fmt.Printf("  Billing      POST %s/api/billing/webhook (signing secret %s)\n", api, secret)
 	fmt.Printf("  Metrics      http://%s/metrics\n", cfg.MetricsAddr)

@@ -27,8 +27,9 @@ type command struct {
 // worker), so a new one shows up there without an edit here.
 var (
 	devOnlyVars   = []string{"TEMPORAL_EMBEDDED", "TEMPORAL_UI_PORT", "TALKTURO_DATA_DIR"}
-	simulatorVars = []string{"TELNYX_SIM_ADDR", "TELNYX_SIM_ORDER_LATENCY"}
+	simulatorVars = []string{"TELNYX_SIM_ADDR", "TELNYX_SIM_ORDER_LATENCY", "TELNYX_SIM_WEBHOOK_URL", "TELNYX_SIM_WEBHOOK_KEY"}
 	apiOnlyVars   = []string{"HTTP_ADDR", "PURCHASE_WAIT", "BILLING_WEBHOOK_SECRET", "TELNYX_PROBE_INTERVAL",
+		"TELNYX_PUBLIC_KEY", "TELNYX_CONNECTION_ID", "TELNYX_CONNECTION_IDS",
 		"RATE_LIMIT_SEARCH_PER_SECOND", "RATE_LIMIT_SEARCH_BURST", "RATE_LIMIT_PURCHASE_PER_SECOND", "RATE_LIMIT_PURCHASE_BURST", "REQUEST_TIMEOUT"}
 	workerOnlyVars = []string{"TRIAL_DURATION", "BILLING_GRACE_PERIOD", "RECONCILE_INTERVAL", "RECONCILE_ORPHAN_DELAY", "RECONCILE_MAX_RELEASES"}
 	logVars        = []string{"LOG_LEVEL", "LOG_FORMAT"}
@@ -65,7 +66,7 @@ var commands = []command{
 	{name: "admin bootstrap", args: "--team-name N --email E --name U [--plan P] [--attach-existing-user]", flags: func() *flag.FlagSet { fs, _ := bootstrapFlags(); return fs },
 		about: `Creates a team on a plan, a user in it and an API key, and prints {"teamId","userId","token"} on one line.`,
 		reads: anyOf([]string{"DATABASE_URL", "DATABASE_CONNECT_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT"})},
-	{name: "telnyx-sim", about: "The Telnyx v2 simulator alone, on TELNYX_SIM_ADDR.",
+	{name: "telnyx-sim", about: "The Telnyx v2 simulator alone, on TELNYX_SIM_ADDR. With TELNYX_SIM_WEBHOOK_URL it posts a signed number_order.complete there as each order settles, signed with TELNYX_SIM_WEBHOOK_KEY (a key is made, and its public half logged, when unset).",
 		reads: anyOf(simulatorVars, logVars)},
 }
 

@@ -4,12 +4,16 @@
 package config
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
 	"net"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,17 +40,30 @@ type Config struct {
 	// TelnyxProbeInterval is how often an API process asks Telnyx whether
 	// it answers (GET /diagnostics/provider, talkturo_telnyx_up).
 	TelnyxProbeInterval time.Duration `env:"TELNYX_PROBE_INTERVAL" envDefault:"15s"`
+	// TelnyxPublicKey verifies Telnyx's order webhooks: base64 of the
+	// account's 32-byte Ed25519 key, as the portal shows it. Unset, the
+	// webhook answers 503.
+	TelnyxPublicKey string `env:"TELNYX_PUBLIC_KEY"`
+	// TelnyxConnectionID is the connection a bought number gets when the
+	// request names none; TelnyxConnectionIDs (comma-separated), when set,
+	// the only ones a request may name.
+	TelnyxConnectionID  string        `env:"TELNYX_CONNECTION_ID"`
+	TelnyxConnectionIDs string        `env:"TELNYX_CONNECTION_IDS"`
 	SimAddr             string        `env:"TELNYX_SIM_ADDR" envDefault:"127.0.0.1:8090"`
 	SimOrderLatency     time.Duration `env:"TELNYX_SIM_ORDER_LATENCY" envDefault:"1s"`
-	TrialDuration       time.Duration `env:"TRIAL_DURATION" envDefault:"120h"`
-	PurchaseWait        time.Duration `env:"PURCHASE_WAIT" envDefault:"20s"`
-	PlanLimits          string        `env:"PLAN_LIMITS" envDefault:"starter=3,growth=10,scale=50"`
-	BillingSecret       string        `env:"BILLING_WEBHOOK_SECRET"`
-	GracePeriod         time.Duration `env:"BILLING_GRACE_PERIOD" envDefault:"168h"`
-	DataDir             string        `env:"TALKTURO_DATA_DIR" envDefault:".data"`
-	LogLevel            string        `env:"LOG_LEVEL" envDefault:"info"`
-	LogFormat           string        `env:"LOG_FORMAT"`
-	ShutdownTimeout     time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
+	// SimWebhookURL receives the simulator's signed order events, signed
+	// with SimWebhookKey (base64 of an Ed25519 private key or its seed).
+	SimWebhookURL   string        `env:"TELNYX_SIM_WEBHOOK_URL"`
+	SimWebhookKey   string        `env:"TELNYX_SIM_WEBHOOK_KEY"`
+	TrialDuration   time.Duration `env:"TRIAL_DURATION" envDefault:"120h"`
+	PurchaseWait    time.Duration `env:"PURCHASE_WAIT" envDefault:"20s"`
+	PlanLimits      string        `env:"PLAN_LIMITS" envDefault:"starter=3,growth=10,scale=50"`
+	BillingSecret   string        `env:"BILLING_WEBHOOK_SECRET"`
+	GracePeriod     time.Duration `env:"BILLING_GRACE_PERIOD" envDefault:"168h"`
+	DataDir         string        `env:"TALKTURO_DATA_DIR" envDefault:".data"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat       string        `env:"LOG_FORMAT"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
 
 	// Reconciliation with Telnyx: how often it runs (0 turns it off), how
 	// old a number held by no team must be before it is released, and how
@@ -113,7 +130,88 @@ func (c Config) ValidateAPI() error {
 	if c.RequestTimeout < c.PurchaseWait+domain.PurchaseHeadroom {
 		return &Error{"REQUEST_TIMEOUT", fmt.Sprintf("must be at least %v longer than PURCHASE_WAIT (%v), so that a purchase's wait and what follows it fit in the request's deadline.", domain.PurchaseHeadroom, c.PurchaseWait)}
 	}
+	if _, err := c.TelnyxWebhookKey(); err != nil {
+		return err
+	}
+	if c.TelnyxConnectionID != "" && !connectionIDShape(c.TelnyxConnectionID) {
+		return &Error{"TELNYX_CONNECTION_ID", "must be a Telnyx connection id: at most 128 printable characters without spaces."}
+	}
+	ids := c.ConnectionIDs()
+	for _, id := range ids {
+		if !connectionIDShape(id) {
+			return &Error{"TELNYX_CONNECTION_IDS", fmt.Sprintf("must be Telnyx connection ids separated by commas, each at most 128 printable characters without spaces; %q is not.", id)}
+		}
+	}
+	if strings.TrimSpace(c.TelnyxConnectionIDs) != "" && len(ids) == 0 {
+		return &Error{"TELNYX_CONNECTION_IDS", "names no connection id (unset it to accept any)."}
+	}
+	if c.TelnyxConnectionID != "" && len(ids) > 0 && !slices.Contains(ids, c.TelnyxConnectionID) {
+		return &Error{"TELNYX_CONNECTION_IDS", fmt.Sprintf("must include TELNYX_CONNECTION_ID (%s), the connection a purchase naming none gets.", c.TelnyxConnectionID)}
+	}
 	return nil
+}
+
+// TelnyxWebhookKey is TELNYX_PUBLIC_KEY decoded; nil when it is unset
+// (the webhook is then off).
+func (c Config) TelnyxWebhookKey() (ed25519.PublicKey, error) {
+	if strings.TrimSpace(c.TelnyxPublicKey) == "" {
+		return nil, nil
+	}
+	b, err := decodeBase64(c.TelnyxPublicKey)
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, &Error{"TELNYX_PUBLIC_KEY", fmt.Sprintf("must be the base64 of the account's %d-byte Ed25519 public key, as the Telnyx portal shows it.", ed25519.PublicKeySize)}
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// ConnectionIDs is TELNYX_CONNECTION_IDS as a list (empty: any id).
+func (c Config) ConnectionIDs() []string {
+	var ids []string
+	for _, id := range strings.Split(c.TelnyxConnectionIDs, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// SimWebhookPrivateKey is TELNYX_SIM_WEBHOOK_KEY decoded (a 64-byte
+// private key or its 32-byte seed); nil when it is unset.
+func (c Config) SimWebhookPrivateKey() (ed25519.PrivateKey, error) {
+	if strings.TrimSpace(c.SimWebhookKey) == "" {
+		return nil, nil
+	}
+	bad := &Error{"TELNYX_SIM_WEBHOOK_KEY", fmt.Sprintf("must be the base64 of an Ed25519 private key (%d bytes) or of its seed (%d bytes).", ed25519.PrivateKeySize, ed25519.SeedSize)}
+	b, err := decodeBase64(c.SimWebhookKey)
+	switch {
+	case err != nil:
+		return nil, bad
+	case len(b) == ed25519.SeedSize:
+		return ed25519.NewKeyFromSeed(b), nil
+	case len(b) == ed25519.PrivateKeySize:
+		// The second half is the public key: it must be the seed's.
+		k := ed25519.NewKeyFromSeed(b[:ed25519.SeedSize])
+		if !bytes.Equal(k[ed25519.SeedSize:], b[ed25519.SeedSize:]) {
+			return nil, bad
+		}
+		return k, nil
+	}
+	return nil, bad
+}
+
+// decodeBase64 takes standard base64 with or without padding: what a
+// portal shows and what a shell's base64 prints.
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return b, nil
+	}
+	return base64.RawStdEncoding.DecodeString(s)
+}
+
+// connectionIDShape is what the API accepts as a connectionId.
+func connectionIDShape(id string) bool {
+	return len(id) <= 128 && !strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e })
 }
 
 func (c *Config) validate() error {
@@ -186,6 +284,14 @@ func (c *Config) validate() error {
 	}
 	if c.ReconcileMaxReleases < 1 {
 		return &Error{"RECONCILE_MAX_RELEASES", "must be at least 1 (to stop releases, set RECONCILE_INTERVAL=0)."}
+	}
+	if c.SimWebhookURL != "" {
+		if u, err := url.Parse(c.SimWebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &Error{"TELNYX_SIM_WEBHOOK_URL", "must be an http(s) URL such as http://127.0.0.1:8080/api/telnyx/webhook."}
+		}
+	}
+	if _, err := c.SimWebhookPrivateKey(); err != nil {
+		return err
 	}
 	if c.SimOrderLatency < 0 {
 		return &Error{"TELNYX_SIM_ORDER_LATENCY", "must not be negative."}

@@ -1,7 +1,11 @@
 package config
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +171,93 @@ func TestDeadlineSettings(t *testing.T) {
 	}
 	if domain.PurchaseHeadroom <= domain.PendingStateQueryTimeout {
 		t.Errorf("PurchaseHeadroom %v leaves nothing after the %v state query", domain.PurchaseHeadroom, domain.PendingStateQueryTimeout)
+	}
+}
+
+// TestTelnyxWebhookAndConnectionSettings: TELNYX_PUBLIC_KEY is the
+// portal's base64 of 32 bytes, the connection ids are well-formed and the
+// default is among the allowed; each refusal names its variable, and only
+// where the API is served (ValidateAPI).
+func TestTelnyxWebhookAndConnectionSettings(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(map[string]string{"TELNYX_PUBLIC_KEY": base64.StdEncoding.EncodeToString(pub),
+		"TELNYX_CONNECTION_ID": "conn_a", "TELNYX_CONNECTION_IDS": " conn_a, conn_b ,"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ValidateAPI(); err != nil {
+		t.Fatalf("ValidateAPI: %v", err)
+	}
+	if k, err := c.TelnyxWebhookKey(); err != nil || !k.Equal(pub) {
+		t.Errorf("TelnyxWebhookKey = %x, %v", k, err)
+	}
+	if ids := c.ConnectionIDs(); !slices.Equal(ids, []string{"conn_a", "conn_b"}) {
+		t.Errorf("ConnectionIDs = %q", ids)
+	}
+	unpadded := Config{TelnyxPublicKey: base64.RawStdEncoding.EncodeToString(pub)}
+	if k, err := unpadded.TelnyxWebhookKey(); err != nil || !k.Equal(pub) {
+		t.Errorf("unpadded key: %x, %v", k, err)
+	}
+	if k, err := (Config{}).TelnyxWebhookKey(); k != nil || err != nil {
+		t.Errorf("unset key: %x, %v; want nil (the webhook off)", k, err)
+	}
+
+	for _, tc := range []struct {
+		env  map[string]string
+		name string
+	}{
+		{map[string]string{"TELNYX_PUBLIC_KEY": "not base64!"}, "TELNYX_PUBLIC_KEY"},
+		{map[string]string{"TELNYX_PUBLIC_KEY": base64.StdEncoding.EncodeToString(pub[:16])}, "TELNYX_PUBLIC_KEY"},
+		{map[string]string{"TELNYX_PUBLIC_KEY": base64.StdEncoding.EncodeToString(priv)}, "TELNYX_PUBLIC_KEY"},
+		{map[string]string{"TELNYX_CONNECTION_ID": "conn a"}, "TELNYX_CONNECTION_ID"},
+		{map[string]string{"TELNYX_CONNECTION_IDS": "conn_a,conn b"}, "TELNYX_CONNECTION_IDS"},
+		{map[string]string{"TELNYX_CONNECTION_IDS": " , "}, "TELNYX_CONNECTION_IDS"},
+		{map[string]string{"TELNYX_CONNECTION_ID": "conn_c", "TELNYX_CONNECTION_IDS": "conn_a,conn_b"}, "TELNYX_CONNECTION_IDS"},
+	} {
+		c, err := Load(tc.env)
+		if err != nil {
+			t.Fatalf("%v: Load refused what only the API reads: %v", tc.env, err)
+		}
+		err = c.ValidateAPI()
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != tc.name || strings.Count(err.Error(), ".") < 1 {
+			t.Errorf("%v: ValidateAPI = %v, want an error naming %s", tc.env, err, tc.name)
+		}
+	}
+}
+
+// TestSimulatorWebhookSettings: the simulator's webhook key is a private
+// key or its seed, its URL an http(s) URL; refusals name the variable.
+func TestSimulatorWebhookSettings(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{base64.StdEncoding.EncodeToString(priv), base64.StdEncoding.EncodeToString(priv.Seed()), base64.RawStdEncoding.EncodeToString(priv.Seed())} {
+		c, err := Load(map[string]string{"TELNYX_SIM_WEBHOOK_KEY": v, "TELNYX_SIM_WEBHOOK_URL": "http://127.0.0.1:8080/api/telnyx/webhook"})
+		if err != nil {
+			t.Fatalf("TELNYX_SIM_WEBHOOK_KEY=%s: %v", v, err)
+		}
+		if k, err := c.SimWebhookPrivateKey(); err != nil || !k.Equal(priv) {
+			t.Errorf("SimWebhookPrivateKey = %v, want the key", err)
+		}
+	}
+	tampered := slices.Clone(priv)
+	tampered[40] ^= 1
+	for _, tc := range []struct{ key, value string }{
+		{"TELNYX_SIM_WEBHOOK_KEY", "%%%"},
+		{"TELNYX_SIM_WEBHOOK_KEY", base64.StdEncoding.EncodeToString(priv[:20])},
+		{"TELNYX_SIM_WEBHOOK_KEY", base64.StdEncoding.EncodeToString(tampered)},
+		{"TELNYX_SIM_WEBHOOK_URL", "ftp://x/y"},
+		{"TELNYX_SIM_WEBHOOK_URL", "/api/telnyx/webhook"},
+	} {
+		_, err := Load(map[string]string{tc.key: tc.value})
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != tc.key {
+			t.Errorf("%s=%q: %v, want an error naming it", tc.key, tc.value, err)
+		}
 	}
 }

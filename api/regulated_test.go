@@ -1,0 +1,261 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/talkturo/phonenumbers/api"
+	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/workflows"
+)
+
+const purchasePath = "/api/phone-numbers/purchase"
+
+// purchaseRecorder records the purchase requests the API makes. A number
+// ending in 2 waits on documents (202 with requirements); any other is
+// bought at once.
+type purchaseRecorder struct {
+	scriptedWorkflows
+	mu   sync.Mutex
+	reqs []workflows.PurchaseRequest
+}
+
+var regulatedDeadline = time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC)
+
+func (p *purchaseRecorder) Purchase(_ context.Context, req workflows.PurchaseRequest, _ string, _ time.Duration) (workflows.PurchaseOutcome, error) {
+	p.mu.Lock()
+	p.reqs = append(p.reqs, req)
+	p.mu.Unlock()
+	view := workflows.NumberView{ID: "pn_" + req.PhoneNumber[1:], PhoneNumber: req.PhoneNumber, ProviderNumberID: "tx_1", Status: domain.NumberActive}
+	if strings.HasSuffix(req.PhoneNumber, "2") {
+		view.Status, view.ProviderNumberID = domain.NumberPending, ""
+		view.Requirements = &domain.PendingRequirements{Status: domain.RequirementsInfoPending, Deadline: &regulatedDeadline,
+			Missing: []domain.RegulatoryRequirement{{RequirementID: "req_addr", FieldType: "address"}, {RequirementID: "req_id", FieldType: "document"}}}
+		return workflows.PurchaseOutcome{Pending: true, State: workflows.NumberState{TeamID: req.TeamID, Number: view}}, nil
+	}
+	elig := domain.Eligibility{CurrentCount: 1, MaxAllowed: 10, HasSubscription: true, PlanName: "Growth"}
+	return workflows.PurchaseOutcome{Result: workflows.PurchaseResult{Number: view, Eligibility: elig}}, nil
+}
+
+func (p *purchaseRecorder) last(t *testing.T) workflows.PurchaseRequest {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.reqs) == 0 {
+		t.Fatal("no purchase reached the workflow")
+	}
+	return p.reqs[len(p.reqs)-1]
+}
+
+func (p *purchaseRecorder) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.reqs)
+}
+
+func purchaseBody(number, team, extra string) string {
+	return `{"phoneNumber": "` + number + `", "teamId": "` + team + `"` + extra + `}`
+}
+
+// TestPurchaseWithARequirementGroupWaitsOnDocuments: requirementGroupId
+// reaches the workflow, and a purchase that waits on documents answers 202
+// with what it waits on.
+func TestPurchaseWithARequirementGroupWaitsOnDocuments(t *testing.T) {
+	t.Parallel()
+	rec := &purchaseRecorder{}
+	e := newEnv(t, withWorkflows(rec))
+	acct := e.newAccount("regulated@example.com")
+
+	r := e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token,
+		body: purchaseBody("+14155550102", acct.TeamID, `, "requirementGroupId": " rg_0195 "`)})
+	if r.status != http.StatusAccepted {
+		t.Fatalf("a regulated purchase: %d %s, want 202", r.status, r.raw)
+	}
+	if got := rec.last(t); got.RequirementGroupID != "rg_0195" {
+		t.Errorf("RequirementGroupID %q, want rg_0195", got.RequirementGroupID)
+	}
+	n := r.body["phoneNumber"].(map[string]any)
+	if n["status"] != "pending" || !strings.Contains(n["message"].(string), "documents") {
+		t.Errorf("phoneNumber %v: want pending, with a message about documents", n)
+	}
+	req := n["requirements"].(map[string]any)
+	wantKeys(t, "requirements", req, "status", "deadline", "missing")
+	if req["status"] != "requirement-info-pending" || req["deadline"] != "2026-12-31T23:59:00Z" {
+		t.Errorf("requirements %v", req)
+	}
+	missing := req["missing"].([]any)
+	if len(missing) != 2 {
+		t.Fatalf("missing %v, want 2", missing)
+	}
+	wantKeys(t, "missing[0]", missing[0], "requirement_id", "field_type")
+	if m := missing[0].(map[string]any); m["requirement_id"] != "req_addr" || m["field_type"] != "address" {
+		t.Errorf("missing[0] = %v", m)
+	}
+
+	// A purchase that does not wait on documents has no requirements.
+	r = e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, body: purchaseBody("+14155550101", acct.TeamID, "")})
+	if r.status != http.StatusOK {
+		t.Fatalf("a plain purchase: %d %s", r.status, r.raw)
+	}
+	if _, ok := r.body["phoneNumber"].(map[string]any)["requirements"]; ok {
+		t.Errorf("an active number with requirements: %s", r.raw)
+	}
+	if got := rec.last(t); got.RequirementGroupID != "" {
+		t.Errorf("RequirementGroupID %q for a request without one", got.RequirementGroupID)
+	}
+
+	// Validated like connectionId: bounded, printable, without spaces.
+	before := rec.count()
+	for _, bad := range []string{`"rg 1"`, `"` + strings.Repeat("r", 129) + `"`, `"rg\u00e9"`, `5`} {
+		wantError(t, e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token,
+			body: purchaseBody("+14155550103", acct.TeamID, `, "requirementGroupId": `+bad)}), http.StatusBadRequest, "invalid_request", "requirementGroupId")
+	}
+	if rec.count() != before {
+		t.Error("a refused requirementGroupId reached the workflow")
+	}
+}
+
+// TestRequirementGroupIsPartOfTheIdempotencyFingerprint: the same
+// Idempotency-Key with another requirement group is another request.
+func TestRequirementGroupIsPartOfTheIdempotencyFingerprint(t *testing.T) {
+	t.Parallel()
+	rec := &purchaseRecorder{}
+	e := newEnv(t, withWorkflows(rec))
+	acct := e.newAccount("regulated-idem@example.com")
+	key := map[string]string{"Idempotency-Key": "key-rg-1"}
+	first := e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, header: key,
+		body: purchaseBody("+14155550101", acct.TeamID, `, "requirementGroupId": "rg_a"`)})
+	if first.status != http.StatusOK {
+		t.Fatalf("first purchase: %d %s", first.status, first.raw)
+	}
+	again := e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, header: key,
+		body: purchaseBody("+14155550101", acct.TeamID, `, "requirementGroupId": "rg_a"`)})
+	if again.status != http.StatusOK || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("the same request again: %d replayed=%q", again.status, again.header.Get("Idempotent-Replayed"))
+	}
+	wantError(t, e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, header: key,
+		body: purchaseBody("+14155550101", acct.TeamID, `, "requirementGroupId": "rg_b"`)}), http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key")
+	wantError(t, e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, header: key,
+		body: purchaseBody("+14155550101", acct.TeamID, "")}), http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key")
+}
+
+// TestConnectionDefaultAndAllowList: a purchase naming no connection gets
+// TELNYX_CONNECTION_ID; with TELNYX_CONNECTION_IDS only those may be named.
+func TestConnectionDefaultAndAllowList(t *testing.T) {
+	t.Parallel()
+	rec := &purchaseRecorder{}
+	e := newEnv(t, withWorkflows(rec), withConfig(api.Config{DefaultConnectionID: "conn_default", AllowedConnectionIDs: []string{"conn_default", "conn_fqdn"}}))
+	acct := e.newAccount("connections@example.com")
+	buy := func(number, extra string) response {
+		return e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, body: purchaseBody(number, acct.TeamID, extra)})
+	}
+	for extra, want := range map[string]string{"": "conn_default", `, "connectionId": null`: "conn_default", `, "connectionId": " "`: "conn_default", `, "connectionId": "conn_fqdn"`: "conn_fqdn"} {
+		if r := buy("+14155550101", extra); r.status != http.StatusOK {
+			t.Fatalf("purchase with %q: %d %s", extra, r.status, r.raw)
+		}
+		if got := rec.last(t).ConnectionID; got != want {
+			t.Errorf("purchase with %q: ConnectionID %q, want %q", extra, got, want)
+		}
+	}
+	before := rec.count()
+	for _, bad := range []string{`"conn_other"`, `"conn default"`} {
+		wantError(t, buy("+14155550101", `, "connectionId": `+bad), http.StatusBadRequest, "invalid_request", "connectionId")
+	}
+	if rec.count() != before {
+		t.Error("a refused connectionId reached the workflow")
+	}
+
+	// Without an allow-list, any well-formed id passes, and none means none.
+	open := newEnv(t, withWorkflows(rec))
+	acct2 := open.newAccount("connections-open@example.com")
+	for extra, want := range map[string]string{"": "", `, "connectionId": "conn_any"`: "conn_any"} {
+		if r := open.do(request{method: http.MethodPost, path: purchasePath, token: acct2.Token, body: purchaseBody("+14155550101", acct2.TeamID, extra)}); r.status != http.StatusOK {
+			t.Fatalf("purchase with %q: %d %s", extra, r.status, r.raw)
+		}
+		if got := rec.last(t).ConnectionID; got != want {
+			t.Errorf("open: purchase with %q: ConnectionID %q, want %q", extra, got, want)
+		}
+	}
+}
+
+// regulatedStore stands for a store that keeps requirements and failure
+// reasons (the columns are the persistence package's): it adds them to
+// the records it is told about.
+type regulatedStore struct {
+	domain.PhoneNumberStore
+	requirements map[string]*domain.PendingRequirements
+	reasons      map[string]string
+}
+
+func (s regulatedStore) List(ctx context.Context, q domain.NumberListQuery) (domain.NumberListPage, error) {
+	page, err := s.PhoneNumberStore.List(ctx, q)
+	for i := range page.Items {
+		page.Items[i].Requirements = s.requirements[page.Items[i].ID]
+		page.Items[i].FailureReason = s.reasons[page.Items[i].ID]
+	}
+	return page, err
+}
+
+// TestListShowsRequirementsAndFailureReasons: a pending regulated number
+// is listed with what it waits on, a failed one (with includeReleased)
+// with why it failed; other numbers have neither member.
+func TestListShowsRequirementsAndFailureReasons(t *testing.T) {
+	t.Parallel()
+	store := regulatedStore{requirements: map[string]*domain.PendingRequirements{}, reasons: map[string]string{}}
+	e := newEnv(t, withNumbers(func(n domain.PhoneNumberStore) domain.PhoneNumberStore { store.PhoneNumberStore = n; return store }))
+	acct := e.newAccount("regulated-list@example.com")
+	ctx := t.Context()
+	numbers := persistence.NewPhoneNumberStore(e.db)
+	create := func(e164 string) domain.PhoneNumber {
+		n, err := numbers.CreatePending(ctx, domain.PhoneNumber{ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: acct.TeamID,
+			PhoneNumber: e164, Provider: domain.ProviderName, CreatedByUserID: acct.UserID, WorkflowID: "phone-number:" + e164})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waiting := create("+14155550191")
+	store.requirements[waiting.ID] = &domain.PendingRequirements{Status: domain.RequirementsUnderReview,
+		Missing: []domain.RegulatoryRequirement{{RequirementID: "req_addr", FieldType: "address"}}}
+	plain := create("+14155550192")
+	failed := create("+14155550193")
+	if _, err := numbers.End(ctx, failed.ID, domain.NumberFailed); err != nil {
+		t.Fatal(err)
+	}
+	store.reasons[failed.ID] = "requirements_deadline_passed"
+
+	r := e.do(request{method: http.MethodGet, path: purchasePath + "?includeReleased=true&teamId=" + acct.TeamID, token: acct.Token})
+	if r.status != http.StatusOK {
+		t.Fatalf("list: %d %s", r.status, r.raw)
+	}
+	byID := map[string]map[string]any{}
+	for _, it := range r.body["numbers"].([]any) {
+		n := it.(map[string]any)
+		byID[n["id"].(string)] = n
+	}
+	req, ok := byID[waiting.ID]["requirements"].(map[string]any)
+	if !ok {
+		t.Fatalf("the waiting number has no requirements: %s", r.raw)
+	}
+	if req["status"] != "requirement-info-under-review" || req["deadline"] != nil || len(req["missing"].([]any)) != 1 {
+		t.Errorf("requirements %v", req)
+	}
+	if byID[failed.ID]["failure_reason"] != "requirements_deadline_passed" {
+		t.Errorf("the failed number: %v", byID[failed.ID])
+	}
+	for id, n := range map[string]map[string]any{"plain": byID[plain.ID], "failed": byID[failed.ID]} {
+		if _, ok := n["requirements"]; ok {
+			t.Errorf("%s number with requirements: %v", id, n)
+		}
+	}
+	for _, id := range []string{waiting.ID, plain.ID} {
+		if _, ok := byID[id]["failure_reason"]; ok {
+			t.Errorf("a live number with a failure_reason: %v", byID[id])
+		}
+	}
+}
