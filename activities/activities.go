@@ -230,6 +230,9 @@ type AwaitInput struct {
 	// than the change "order-events" leave it false: they cannot handle
 	// such an answer.
 	ReturnOnDocuments bool `json:",omitempty"`
+	// Deadline is the requirements deadline the workflow last saw, for an
+	// order Telnyx cancelled after erasing it.
+	Deadline *time.Time `json:",omitempty"`
 }
 
 // AwaitResult is where the order is: settled (ProviderNumberID set),
@@ -287,7 +290,14 @@ func (a *Activities) CheckOrder(ctx context.Context, in AwaitInput) (AwaitResult
 		return AwaitResult{}, temporalError(err)
 	}
 	number := orderedNumber(order, in.PhoneNumber)
-	switch orderStatusFor(order, in.PhoneNumber) {
+	status := orderStatusFor(order, in.PhoneNumber)
+	if status == domain.OrderFailure && (order.Status == domain.OrderCancelled || number.RequirementsStatus == domain.RequirementsCancelled) {
+		// Telnyx marks the number of a cancelled regulated order failed
+		// and its requirements cancelled: the order was cancelled, not
+		// refused.
+		status = domain.OrderCancelled
+	}
+	switch status {
 	case domain.OrderSuccess:
 		id, err := a.ownedNumberID(ctx, in.PhoneNumber)
 		if err != nil || id == "" {
@@ -297,8 +307,14 @@ func (a *Activities) CheckOrder(ctx context.Context, in AwaitInput) (AwaitResult
 	case domain.OrderFailure:
 		return AwaitResult{}, numberUnavailable(in.PhoneNumber, fmt.Errorf("order %s failed", in.OrderID))
 	case domain.OrderCancelled:
-		if number.Deadline != nil && !time.Now().Before(*number.Deadline) {
-			return AwaitResult{}, requirementsDeadlinePassed(in.PhoneNumber, *number.Deadline)
+		// Telnyx erases the deadline once it has passed: the one the
+		// workflow last saw tells as well.
+		deadline := number.Deadline
+		if deadline == nil {
+			deadline = in.Deadline
+		}
+		if deadline != nil && !time.Now().Before(*deadline) {
+			return AwaitResult{}, requirementsDeadlinePassed(in.PhoneNumber, *deadline)
 		}
 		return AwaitResult{}, numberUnavailable(in.PhoneNumber, fmt.Errorf("order %s was cancelled at the provider", in.OrderID))
 	}

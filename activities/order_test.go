@@ -105,6 +105,12 @@ func regulatedOrder(numberStatus domain.OrderStatus, reqStatus domain.Requiremen
 	}}}
 }
 
+func cancelledOrder() domain.Order {
+	o := regulatedOrder(domain.OrderFailure, domain.RequirementsCancelled, false, nil)
+	o.Status = domain.OrderCancelled
+	return o
+}
+
 func TestAwaitOrderReturnsWhenTheOrderWaitsOnDocuments(t *testing.T) {
 	t.Parallel()
 	deadline := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second)
@@ -147,6 +153,7 @@ func TestCheckOrderReadsEachOutcome(t *testing.T) {
 		wantDocs bool
 		pending  bool
 		wantErr  string
+		known    *time.Time // the deadline the workflow last saw
 	}{
 		{name: "approved and active", order: regulatedOrder(domain.OrderSuccess, domain.RequirementsApproved, true, nil), owned: active, wantID: "tx-1"},
 		// Held but not usable yet: activation waits.
@@ -157,6 +164,12 @@ func TestCheckOrderReadsEachOutcome(t *testing.T) {
 		{name: "failed", order: regulatedOrder(domain.OrderFailure, domain.RequirementsInfoRejected, false, &future), wantErr: domain.CodeNumberUnavailable},
 		{name: "cancelled after the deadline", order: regulatedOrder(domain.OrderCancelled, domain.RequirementsCancelled, false, &past), wantErr: domain.CodeRequirementsDeadlinePassed},
 		{name: "cancelled before the deadline", order: regulatedOrder(domain.OrderCancelled, domain.RequirementsCancelled, false, &future), wantErr: domain.CodeNumberUnavailable},
+		// As Telnyx (and the simulator) show an auto-cancelled order: the
+		// number failed, its requirements cancelled, its deadline erased;
+		// the deadline the workflow last saw has passed.
+		{name: "cancelled, deadline erased, known deadline passed", order: cancelledOrder(), known: &past, wantErr: domain.CodeRequirementsDeadlinePassed},
+		{name: "cancelled, deadline erased, known deadline ahead", order: cancelledOrder(), known: &future, wantErr: domain.CodeNumberUnavailable},
+		{name: "cancelled, no deadline known", order: cancelledOrder(), wantErr: domain.CodeNumberUnavailable},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -166,7 +179,7 @@ func TestCheckOrderReadsEachOutcome(t *testing.T) {
 				list:     func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return c.owned, nil },
 			}
 			a := &activities.Activities{Provider: p}
-			res, err := a.CheckOrder(t.Context(), activities.AwaitInput{OrderID: "ord-1", PhoneNumber: regulatedNumber, ReturnOnDocuments: true})
+			res, err := a.CheckOrder(t.Context(), activities.AwaitInput{OrderID: "ord-1", PhoneNumber: regulatedNumber, ReturnOnDocuments: true, Deadline: c.known})
 			if c.wantErr != "" {
 				var ae *temporal.ApplicationError
 				if !errors.As(err, &ae) || ae.Type() != c.wantErr || !ae.NonRetryable() {

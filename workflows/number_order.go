@@ -179,6 +179,9 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 			interval = min(interval*2, ceiling)
 		}
 		var got activities.AwaitResult
+		if r := w.state.Number.Requirements; r != nil {
+			in.Deadline = r.Deadline
+		}
 		if err := workflow.ExecuteActivity(checkCtx, acts.CheckOrder, in).Get(ctx, &got); err != nil {
 			var ae *temporal.ApplicationError
 			if errors.As(err, &ae) && ae.NonRetryable() {

@@ -49,6 +49,8 @@ type stackOptions struct {
 	// databaseURL replaces the pgtest schema with a database of the
 	// test's own, migrated here.
 	databaseURL string
+	// sim adjusts the simulator's options (webhooks, deadlines).
+	sim func(*telnyxsim.Options)
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -63,7 +65,12 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if dsn == "" {
 		dsn = pgtest.NewSchema(t)
 	}
-	s.sim = telnyxsim.New(telnyxsim.Options{OrderLatency: 50 * time.Millisecond})
+	simOpts := telnyxsim.Options{OrderLatency: 50 * time.Millisecond}
+	if o.sim != nil {
+		o.sim(&simOpts)
+	}
+	s.sim = telnyxsim.New(simOpts)
+	t.Cleanup(s.sim.Close)
 	simSrv := httptest.NewServer(s.sim)
 	t.Cleanup(simSrv.Close)
 	env := map[string]string{
