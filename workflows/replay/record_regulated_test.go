@@ -86,6 +86,7 @@ func TestRecordHistoriesRegulated(t *testing.T) {
 // and returns its state once until says it is there.
 func (r *recorder) pendingPurchase(t *testing.T, req workflows.PurchaseRequest, until func(workflows.NumberState) bool) workflows.NumberState {
 	t.Helper()
+	r.offer(t, req.PhoneNumber)
 	out, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, time.Second)
 	if err != nil || !out.Pending {
 		t.Fatalf("purchase of %s: pending=%v err=%v, want pending", req.PhoneNumber, out.Pending, err)
@@ -167,6 +168,7 @@ func (r *recorder) documentsDeadlinePassed(t *testing.T) {
 	teamID, userID := r.team(t, domain.PlanFree)
 	req := workflows.PurchaseRequest{PhoneNumber: "+14155550253", TeamID: teamID, UserID: userID}
 	r.held.hold(req.PhoneNumber, &heldOrder{documents: true, deadline: time.Now().Add(4 * time.Second)})
+	r.offer(t, req.PhoneNumber)
 	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
 	var de *domain.Error
 	if !errors.As(err, &de) || de.Code != domain.CodeRequirementsDeadlinePassed || de.Kind != domain.KindConflict {

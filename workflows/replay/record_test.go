@@ -157,11 +157,21 @@ func (r *recorder) team(t *testing.T, plan domain.PlanName) (teamID, userID stri
 
 func (r *recorder) buy(t *testing.T, svc *workflows.NumberService, req workflows.PurchaseRequest) workflows.PurchaseResult {
 	t.Helper()
+	r.offer(t, req.PhoneNumber)
 	out, err := svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
 	if err != nil || out.Pending {
 		t.Fatalf("purchase of %s: pending=%v err=%v", req.PhoneNumber, out.Pending, err)
 	}
 	return out.Result
+}
+
+// offer runs the search a customer runs before buying: Telnyx sells only
+// numbers a recent search offered.
+func (r *recorder) offer(t *testing.T, e164 string) {
+	t.Helper()
+	if err := r.sim.SearchFor(e164); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (r *recorder) release(t *testing.T, svc *workflows.NumberService, e164, teamID string) {
@@ -236,6 +246,7 @@ func (r *recorder) numberSoldMeanwhile(t *testing.T) {
 	teamID, userID := r.team(t, domain.PlanStarter)
 	req := workflows.PurchaseRequest{PhoneNumber: "+14155550204", TeamID: teamID, UserID: userID}
 	r.sim.MarkSold(req.PhoneNumber)
+	r.offer(t, req.PhoneNumber)
 	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
 	var de *domain.Error
 	if !errors.As(err, &de) || de.Code != domain.CodeNumberUnavailable {
@@ -322,6 +333,7 @@ func (r *recorder) undoRetriesTheRelease(t *testing.T) {
 	teamID, userID := r.team(t, domain.PlanStarter)
 	req := workflows.PurchaseRequest{PhoneNumber: undoRefusedNumber, TeamID: teamID, UserID: userID}
 	r.sim.MarkSold(req.PhoneNumber)
+	r.offer(t, req.PhoneNumber)
 	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
 	var de *domain.Error
 	if !errors.As(err, &de) || de.Code != domain.CodeNumberUnavailable {

@@ -81,6 +81,7 @@ func TestRecordHistoriesUnwatched(t *testing.T) {
 	// regulated number): the team's release leaves it (order_pending).
 	r.sim.SetOrderLatency(time.Hour)
 	slow := workflows.PurchaseRequest{PhoneNumber: "+14155550243", TeamID: paidTeam, UserID: paidUser}
+	r.offer(t, slow.PhoneNumber)
 	if out, err := r.svc.Purchase(ctx, slow, "purchase-"+slow.PhoneNumber, 2*time.Second); err != nil || !out.Pending {
 		t.Fatalf("purchase with an order pending for an hour: pending=%v err=%v", out.Pending, err)
 	}
