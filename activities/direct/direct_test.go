@@ -38,6 +38,18 @@ func setup(t *testing.T, clientTimeout time.Duration) (*activities.Activities, *
 	}, accounts, sim
 }
 
+// offer runs, for each number, the search a customer would have run before
+// buying it: the simulator, like Telnyx, orders only numbers a recent
+// search offered.
+func offer(t *testing.T, sim *telnyxsim.Simulator, numbers ...string) {
+	t.Helper()
+	for _, e164 := range numbers {
+		if err := sim.SearchFor(e164); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func team(t *testing.T, accounts *persistence.AccountStore, plan domain.PlanName) domain.BootstrapResult {
 	t.Helper()
 	_, hash := domain.NewAPIToken()
@@ -51,6 +63,7 @@ func team(t *testing.T, accounts *persistence.AccountStore, plan domain.PlanName
 func TestPurchaseLeavesTheNumberActiveAndHeld(t *testing.T) {
 	a, accounts, sim := setup(t, 0)
 	acct := team(t, accounts, domain.PlanStarter)
+	offer(t, sim, "+14155550123")
 	n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, "+14155550123")
 	if err != nil {
 		t.Fatal(err)
@@ -71,8 +84,10 @@ func TestPurchaseLeavesTheNumberActiveAndHeld(t *testing.T) {
 }
 
 func TestPurchaseOfAFreeTeamIsATrial(t *testing.T) {
-	a, accounts, _ := setup(t, 0)
+	a, accounts, sim := setup(t, 0)
 	acct := team(t, accounts, domain.PlanFree)
+	// The second number is offered too, so that only the plan can refuse it.
+	offer(t, sim, "+14155550124", "+14155550125")
 	before := time.Now()
 	n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, "+14155550124")
 	if err != nil {
@@ -97,6 +112,7 @@ func TestPurchaseRetriesALostOrderAnswerWithoutOrderingTwice(t *testing.T) {
 	sim.SetFaults(telnyxsim.Faults{TimeoutRate: 0.5, HangFor: 2 * time.Second})
 	acct := team(t, accounts, domain.PlanStarter)
 	for _, e164 := range []string{"+14155550131", "+14155550132", "+14155550133"} {
+		offer(t, sim, e164)
 		n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, e164)
 		if err != nil {
 			t.Fatalf("%s: %v", e164, err)

@@ -45,6 +45,9 @@ func phaseHold(ctx context.Context, s *stack, logf func(string, ...any)) (HoldRe
 		return HoldReport{}, err
 	}
 	held, err := numbersIn(npaHeld, o.Hold)
+	if err == nil {
+		err = s.offer(held)
+	}
 	if err != nil {
 		return HoldReport{}, err
 	}

@@ -65,6 +65,11 @@ func phaseLoad(ctx context.Context, s *stack, logf func(string, ...any)) (LoadRe
 	if err != nil {
 		return LoadReport{}, err
 	}
+	for _, numbers := range [][]string{apiNumbers, directNumbers} {
+		if err := s.offer(numbers); err != nil {
+			return LoadReport{}, err
+		}
+	}
 
 	type op struct {
 		name, path string

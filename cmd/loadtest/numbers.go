@@ -7,9 +7,10 @@ import (
 )
 
 // Each use of numbers draws from its own area code, so no two purchases of
-// a run ever ask for the same number: the simulator sells any valid North
-// American number nobody holds (telnyxsim's inventory is generated, not
-// stored), and a repeated number would measure a refusal instead.
+// a run ever ask for the same number: the simulator stocks every valid
+// North American number (telnyxsim's inventory is generated, not stored),
+// and a repeated number would measure a refusal instead. Like Telnyx, it
+// sells only what a recent search offered: see (*stack).offer.
 const (
 	npaAPIPurchases    = "628" // phase 1, through the API
 	npaDirectPurchases = "341" // phase 1, the direct baseline
@@ -36,4 +37,21 @@ func numbersIn(npa string, n int) ([]string, error) {
 		return nil, fmt.Errorf("area code %s has only %d valid numbers, %d are needed", npa, len(out), n)
 	}
 	return out, nil
+}
+
+// offer runs, untimed, the search a customer runs before each purchase:
+// the simulator, as Telnyx, orders only a number a search offered within
+// its SearchTTL (an hour). The tool picks its numbers itself (numbersIn)
+// rather than from API search answers, so that no two purchases of a run
+// meet on one number, and searches for each right before the purchases
+// start, on the in-process simulator (telnyxsim's SearchFor, the search its
+// API serves): the purchase rows then time the purchase alone, as they
+// did, and search latency has rows of its own.
+func (s *stack) offer(numbers []string) error {
+	for _, e164 := range numbers {
+		if err := s.sim.SearchFor(e164); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -103,6 +103,10 @@ func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf 
 	}
 
 	logf("phase 3: %d trial purchases through the API, %d at a time", o.Timers, o.TimerConcurrency)
+	// Searched for now, so no offer has aged out by its purchase.
+	if err := s.offer(trials); err != nil {
+		return r, err
+	}
 	cpuBefore, err := s.cpuTimes()
 	if err != nil {
 		return r, err

@@ -49,6 +49,7 @@ func TestActivationThroughTheWebhookKeepsTheTrialNumber(t *testing.T) {
 	_, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanFree)
 	number := "+14155550190"
+	s.offer(number)
 	status, bought := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team})
 	if status != 200 || bought["phoneNumber"].(map[string]any)["is_trial"] != true {
 		t.Fatalf("trial purchase: %d %v", status, bought)
@@ -98,6 +99,7 @@ func TestActivationThroughTheWebhookKeepsTheTrialNumber(t *testing.T) {
 		t.Fatalf("listed after activation: %v", item)
 	}
 	// Eligibility follows the plan: the team may now buy more.
+	s.offer("+14155550191")
 	status, more := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550191", "teamId": team})
 	if e := more["eligibility"].(map[string]any); status != 200 || e["planName"] != "Growth" || e["hasSubscription"] != true || e["currentCount"].(float64) != 2 {
 		t.Fatalf("purchase on growth: %d %v", status, more)

@@ -93,6 +93,10 @@ func crashLoop(t *testing.T, faults telnyxsim.Faults) {
 			tm = free[(i/5)%len(free)]
 		}
 		purchases[i] = &crashPurchase{team: tm.id, token: tm.token, trial: tm.trial, number: fmt.Sprintf("+1415555%04d", 7000+i)}
+		// Each customer searched before buying (here, not in its
+		// goroutine: s.offer fails the test, which only this goroutine
+		// may do). The search runs without the faults.
+		s.offer(purchases[i].number)
 	}
 
 	// The chaos: until the purchases are answered, every 0.3–2 s a random

@@ -57,6 +57,7 @@ func TestDatabaseRestartMidRun(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		numbers[i] = fmt.Sprintf("+1415555%04d", 8000+i)
+		s.offer(numbers[i])
 		wg.Go(func() {
 			// Staggered, so some purchases start while the database is down.
 			time.Sleep(time.Duration(i) * 700 * time.Millisecond)

@@ -35,6 +35,9 @@ func TestPurchasesSurviveProviderFaults(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		numbers[i] = fmt.Sprintf("+1415555%04d", 6000+i)
+		// The search itself runs without faults: SellBetweenSearchAndOrder
+		// is what takes numbers away between the two.
+		s.offer(numbers[i])
 		wg.Go(func() {
 			st, b := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": numbers[i], "teamId": team})
 			statuses[i], codes[i] = st, errCode(b)

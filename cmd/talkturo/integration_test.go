@@ -118,6 +118,7 @@ func TestIdempotencyKeyReplaysAndRefusesReuse(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	_, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanStarter)
+	s.offer("+14155550140", "+14155550141")
 	body := map[string]any{"phoneNumber": "+14155550140", "teamId": team}
 	s1, first := call(t, "POST", base+"/api/phone-numbers/purchase", token, body, "Idempotency-Key", "k-1")
 	s2, replay := call(t, "POST", base+"/api/phone-numbers/purchase", token, body, "Idempotency-Key", "k-1")
@@ -139,6 +140,7 @@ func TestSlowOrderAnswers202ThenSettles(t *testing.T) {
 	s.sim.SetOrderLatency(3 * time.Second)
 	_, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanStarter)
+	s.offer("+14155550150")
 	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550150", "teamId": team})
 	pn, _ := body["phoneNumber"].(map[string]any)
 	if status != 202 || pn["status"] != "pending" || pn["id"] == "" {
@@ -170,6 +172,10 @@ func TestFiftyConcurrentPurchasesGiveExactlyTheFreeSlots(t *testing.T) {
 	const n = 50
 	statuses := make([]int, n)
 	codes := make([]string, n)
+	// Every customer searched first, so that only the limit refuses.
+	for i := range n {
+		s.offer(fmt.Sprintf("+1415555%04d", 2000+i))
+	}
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
@@ -204,6 +210,9 @@ func TestFiftyConcurrentPurchasesGiveExactlyTheFreeSlots(t *testing.T) {
 	// A free team's ten simultaneous tries give exactly one trial number.
 	free, freeToken := s.team(domain.PlanFree)
 	trials := make(chan map[string]any, 10)
+	for i := range 10 {
+		s.offer(fmt.Sprintf("+1415555%04d", 3000+i))
+	}
 	for i := range 10 {
 		wg.Go(func() {
 			st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", freeToken, map[string]any{"phoneNumber": fmt.Sprintf("+1415555%04d", 3000+i), "teamId": free})
@@ -241,6 +250,7 @@ func TestWorkerDyingAfterPlacingTheOrderDoesNotOrderTwice(t *testing.T) {
 	doomed, _ := s.app(roleWorker, fx.Decorate(func(p domain.NumberProvider) domain.NumberProvider { return dyingProvider{p} }))
 	team, token := s.team(domain.PlanStarter)
 	number := "+14155550160"
+	s.offer(number)
 
 	type result struct {
 		status int
@@ -282,6 +292,7 @@ func TestTrialExpiresAcrossARestartOfEverything(t *testing.T) {
 	s := newStack(t, stackOptions{temporalFile: filepath.Join(t.TempDir(), "temporal.db"), env: map[string]string{"TRIAL_DURATION": "8s"}})
 	app, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanFree)
+	s.offer("+14155550170")
 	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550170", "teamId": team})
 	if status != 200 {
 		t.Fatalf("purchase: %d %v", status, body)
@@ -327,6 +338,7 @@ func TestIdempotencyKeyReplaysAFinalRefusal(t *testing.T) {
 	s := newStack(t, stackOptions{env: map[string]string{"PLAN_LIMITS": "starter=1"}})
 	_, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanStarter)
+	s.offer("+14155550180", "+14155550181")
 	status, first := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550180", "teamId": team})
 	if status != 200 {
 		t.Fatalf("first purchase: %d %v", status, first)
@@ -356,6 +368,7 @@ func TestPurchaseInterruptedByShutdownCompletesAfterRestart(t *testing.T) {
 	s.sim.SetOrderLatency(4 * time.Second)
 	app, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanStarter)
+	s.offer("+14155550199")
 	type result struct {
 		status int
 		body   map[string]any

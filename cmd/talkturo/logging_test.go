@@ -66,6 +66,7 @@ func TestNoSecretInAnyLog(t *testing.T) {
 	call(t, "POST", base+"/api/phone-numbers/search", token, map[string]any{"filters": map[string]any{"countryCode": "US"}})
 	call(t, "POST", base+"/api/phone-numbers/search", token+"x", map[string]any{"filters": map[string]any{"countryCode": "US"}})
 	call(t, "GET", base+"/api/phone-numbers/purchase?teamId="+team+"&token="+token, token, nil)
+	s.offer("+14155550195")
 	_, bought := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550195", "teamId": team})
 	id := bought["phoneNumber"].(map[string]any)["id"].(string)
 	webhook(t, base, map[string]any{"id": "evt_1", "type": "subscription.activated", "teamId": team, "plan": "growth", "occurredAt": time.Now().UTC().Format(time.RFC3339)}, billingSecret, time.Now())

@@ -65,6 +65,7 @@ func TestLockedNumberContinuesAsNewAndIsReleasedOnceUnlocked(t *testing.T) {
 	}))
 	team, token := s.team(domain.PlanGrowth)
 	const number = "+14155550190"
+	s.offer(number)
 	status, bought := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team}, "Idempotency-Key", "buy-1")
 	if status != 200 {
 		t.Fatalf("purchase: %d %v", status, bought)
@@ -177,6 +178,8 @@ func TestFailedUndoKeepsTheSlotThroughTheAPI(t *testing.T) {
 		return refusingLookups{NumberProvider: p, e164: number}
 	}))
 	team, token := s.team(domain.PlanStarter)
+	// Offered by a search, then sold to someone else before the order.
+	s.offer(number)
 	s.sim.MarkSold(number)
 	started := time.Now()
 	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team})

@@ -34,6 +34,7 @@ func TestMetricsOfAPIAndWorker(t *testing.T) {
 	s.cfg.MetricsAddr = workerMetrics
 	s.app(roleWorker)
 	team, token := s.team(domain.PlanFree)
+	s.offer("+14155550210")
 	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550210", "teamId": team})
 	if status != 200 {
 		t.Fatalf("purchase: %d %v", status, body)

@@ -61,11 +61,13 @@ func TestReconcileFindsDriftPlantedAtTelnyx(t *testing.T) {
 		locked     = "+14155550412" // likewise, with a deletion lock
 		young      = "+14155550413" // bought in the portal ten minutes ago
 	)
-	// buy purchases through the API and returns the number's record id
-	// once it has the status. A busy machine may answer 202 before the
-	// order settles (or the record exists): the record is what counts.
+	// buy searches for the number (s.offer) and purchases it through the
+	// API, and returns the number's record id once it has the status. A
+	// busy machine may answer 202 before the order settles (or the record
+	// exists): the record is what counts.
 	buy := func(e164 string, want domain.NumberStatus) string {
 		t.Helper()
+		s.offer(e164)
 		status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team})
 		if status != 200 && status != 202 {
 			t.Fatalf("purchase of %s: %d %v", e164, status, body)

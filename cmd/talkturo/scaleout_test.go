@@ -144,6 +144,13 @@ func TestTwoAPIAndTwoWorkerProcesses(t *testing.T) {
 	free, freeToken := s.team(domain.PlanFree)
 	var mu sync.Mutex
 	okPaid, limited, trials := 0, 0, []string{}
+	// Every customer searched first, so that only the limits refuse.
+	for i := range 30 {
+		s.offer(fmt.Sprintf("+1415555%04d", 4000+i))
+	}
+	for i := range 10 {
+		s.offer(fmt.Sprintf("+1415555%04d", 5000+i))
+	}
 	var wg sync.WaitGroup
 	for i := range 30 {
 		wg.Go(func() {

@@ -150,6 +150,20 @@ func (s *stack) app(roles role, extra ...fx.Option) (*fx.App, string) {
 	return app, addr
 }
 
+// offer runs, for each number, the search a customer would have run before
+// buying it: the simulator, like Telnyx, orders only numbers a recent search
+// offered (for telnyxsim.Options.SearchTTL), so a test that picks its own
+// numbers offers them before their first purchase. It fails the test when
+// no search would offer one (owned or sold already).
+func (s *stack) offer(numbers ...string) {
+	s.t.Helper()
+	for _, e164 := range numbers {
+		if err := s.sim.SearchFor(e164); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
 func (s *stack) team(plan domain.PlanName) (teamID, token string) {
 	s.t.Helper()
 	out, err := bootstrap(context.Background(), s.accounts, domain.BootstrapInput{TeamName: "Team", Plan: plan, UserEmail: strings.ToLower(domain.NewID("u")) + "@example.com", UserName: "Ada Lovelace"})

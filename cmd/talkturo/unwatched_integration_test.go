@@ -34,9 +34,11 @@ func terminate(t *testing.T, s *stack, e164 string) {
 	}
 }
 
-// buyActive buys e164 for the team through the API and returns its id.
-func buyActive(t *testing.T, base, token, team, e164 string) string {
+// buyActive searches for e164 (s.offer), buys it for the team through the
+// API and returns its id.
+func buyActive(t *testing.T, s *stack, base, token, team, e164 string) string {
 	t.Helper()
+	s.offer(e164)
 	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team})
 	if status != 200 {
 		t.Fatalf("purchase of %s: %d %v", e164, status, body)
@@ -98,7 +100,7 @@ func TestReleaseAfterTerminateReleasesTheNumber(t *testing.T) {
 	_, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanGrowth)
 	const e164 = "+14155550601"
-	id := buyActive(t, base, token, team, e164)
+	id := buyActive(t, s, base, token, team, e164)
 	terminate(t, s, e164)
 
 	status, body := call(t, "DELETE", base+"/api/phone-numbers/purchase/"+id+"?teamId="+team, token, nil)
@@ -120,7 +122,7 @@ func TestReleaseAfterTerminateReleasesTheNumber(t *testing.T) {
 	}
 	// The number can be bought again, by anyone.
 	other, otherToken := s.team(domain.PlanGrowth)
-	buyActive(t, base, otherToken, other, e164)
+	buyActive(t, s, base, otherToken, other, e164)
 }
 
 // TestPurchaseOfANumberNoWorkflowWatches: an active record whose workflow
@@ -133,7 +135,7 @@ func TestPurchaseOfANumberNoWorkflowWatches(t *testing.T) {
 	a, tokenA := s.team(domain.PlanGrowth)
 	b, tokenB := s.team(domain.PlanGrowth)
 	const owned, stale, fresh = "+14155550611", "+14155550612", "+14155550613"
-	buyActive(t, base, tokenA, a, owned)
+	buyActive(t, s, base, tokenA, a, owned)
 	terminate(t, s, owned)
 
 	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", tokenB, map[string]any{"phoneNumber": owned, "teamId": b}); status != 409 || errCode(body) != domain.CodeNumberUnavailable {
@@ -146,6 +148,8 @@ func TestPurchaseOfANumberNoWorkflowWatches(t *testing.T) {
 	// A pending record a minute old may be a run lost a moment ago, its
 	// order about to be placed: another team's purchase leaves it.
 	young := plantStalePending(t, s, a, fresh, time.Minute)
+	// Offered, so that only our own rule can refuse it.
+	s.offer(fresh)
 	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", tokenB, map[string]any{"phoneNumber": fresh, "teamId": b}); status != 409 {
 		t.Fatalf("buying a number whose pending record is a minute old: %d %v, want 409", status, body)
 	}
@@ -154,6 +158,7 @@ func TestPurchaseOfANumberNoWorkflowWatches(t *testing.T) {
 	}
 
 	lost := plantStalePending(t, s, a, stale, time.Hour)
+	s.offer(stale)
 	if n := held(t, s, a); n != 3 {
 		t.Fatalf("team a holds %d slots, want 3", n)
 	}
@@ -181,6 +186,7 @@ func TestReleaseAfterTerminateDuringAwaitOrder(t *testing.T) {
 	team, token := s.team(domain.PlanGrowth)
 	const e164 = "+14155550615"
 	s.sim.SetOrderLatency(time.Hour)
+	s.offer(e164)
 	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team})
 	if status != 202 {
 		t.Fatalf("purchase with an order pending for an hour: %d %v, want 202", status, body)
@@ -238,16 +244,16 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	paid, paidToken := s.team(domain.PlanGrowth)
 	upgraded, upgradedToken := s.team(domain.PlanFree)
 	const trial, paidNumber, stale, delivered, converted = "+14155550621", "+14155550622", "+14155550623", "+14155550624", "+14155550625"
-	trialID := buyActive(t, base, freeToken, free, trial)
+	trialID := buyActive(t, s, base, freeToken, free, trial)
 	terminate(t, s, trial)
 	// A trial whose team subscribed after its workflow was terminated: the
 	// billing workflow's conversion signal found no workflow.
-	convertedID := buyActive(t, base, upgradedToken, upgraded, converted)
+	convertedID := buyActive(t, s, base, upgradedToken, upgraded, converted)
 	terminate(t, s, converted)
 	if err := s.accounts.SetPlan(context.Background(), upgraded, domain.PlanGrowth); err != nil {
 		t.Fatal(err)
 	}
-	paidID := buyActive(t, base, paidToken, paid, paidNumber)
+	paidID := buyActive(t, s, base, paidToken, paid, paidNumber)
 	terminate(t, s, paidNumber)
 	staleRec := plantStalePending(t, s, paid, stale, time.Hour)
 	// A stale pending purchase whose order did deliver the number.
@@ -328,7 +334,7 @@ func TestResetAfterTerminateCarriesOnWithTheSameKey(t *testing.T) {
 	_, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanGrowth)
 	const e164 = "+14155550631"
-	id := buyActive(t, base, token, team, e164)
+	id := buyActive(t, s, base, token, team, e164)
 	c := mustClient(t, s)
 	ctx := context.Background()
 	wf := workflows.NumberWorkflowID(e164)
@@ -400,6 +406,7 @@ func TestStartReleaseLeavesAPurchaseStartedMeanwhile(t *testing.T) {
 	team, token := s.team(domain.PlanGrowth)
 	const e164 = "+14155550616"
 	s.sim.SetOrderLatency(time.Hour)
+	s.offer(e164)
 	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team}); status != 202 {
 		t.Fatalf("purchase with an order pending for an hour: %d %v, want 202", status, body)
 	}
