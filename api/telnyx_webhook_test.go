@@ -282,7 +282,7 @@ func TestTelnyxWebhookMalformedBodies(t *testing.T) {
 		`{"data": {}}`:                "data.event_type",
 		`{"data": {"event_type": 7}}`: "data.event_type",
 		`{"data": {"event_type": "` + strings.Repeat("e", 129) + `"}}`: "data.event_type",
-		`{"data": {"event_type": "number_order.complete\u0000"}}`:       "data.event_type",
+		`{"data": {"event_type": "number_order.complete\u0000"}}`:      "data.event_type",
 	}
 	for body, field := range notEvents {
 		wantError(t, e.do(signed(priv, body, time.Now())), http.StatusBadRequest, "invalid_request", field)
