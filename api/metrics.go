@@ -107,7 +107,7 @@ func newMetrics(reg *prometheus.Registry, telnyx *prometheus.CounterVec) *metric
 		}, []string{"outcome"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "talkturo", Name: "telnyx_webhooks_total",
-			Help: "Telnyx webhook deliveries answered, by outcome (notified, ignored, unauthorized, invalid, unavailable).",
+			Help: "Telnyx webhook deliveries answered, by outcome (handed_on, duplicate, ignored, unauthorized, invalid, too_large, unavailable).",
 		}, []string{"outcome"}),
 		telnyx: telnyx,
 	}
@@ -115,7 +115,7 @@ func newMetrics(reg *prometheus.Registry, telnyx *prometheus.CounterVec) *metric
 	for _, o := range []string{purchaseSuccess, purchasePending, purchaseLimit, purchaseUnavailable, purchaseConflict, purchaseFailed} {
 		m.purchases.WithLabelValues(o)
 	}
-	for _, o := range []string{webhookNotified, webhookIgnored, webhookUnauthorized, webhookInvalid, webhookUnavailable} {
+	for _, o := range webhookOutcomes {
 		m.webhooks.WithLabelValues(o)
 	}
 	return m

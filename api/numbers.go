@@ -66,10 +66,12 @@ type requirementJSON struct {
 	FieldType     string `json:"field_type"`
 }
 
-// requirementsOf renders pending requirements; nil stays nil (the member
-// is left out).
-func requirementsOf(r *domain.PendingRequirements) *requirementsJSON {
-	if r == nil {
+// requirementsOf renders what a pending number waits on. The store keeps
+// the requirements of a purchase that failed, but they are nothing left to
+// do: only a pending number shows them (a failed one shows its
+// failure_reason). Otherwise nil, and the member is left out.
+func requirementsOf(status domain.NumberStatus, r *domain.PendingRequirements) *requirementsJSON {
+	if r == nil || status != domain.NumberPending {
 		return nil
 	}
 	out := &requirementsJSON{Status: string(r.Status), Missing: make([]requirementJSON, 0, len(r.Missing))}
@@ -115,7 +117,7 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 	if connectionID != "" && len(s.cfg.AllowedConnectionIDs) > 0 && !slices.Contains(s.cfg.AllowedConnectionIDs, connectionID) {
 		return domain.Invalid("connectionId", "connectionId is not one of the Telnyx connections this service may assign (TELNYX_CONNECTION_IDS); leave it out for the default.")
 	}
-	requirementGroupID, err := providerID("requirementGroupId", req.RequirementGroupID)
+	requirementGroupID, err := requirementGroupIDOf(req.RequirementGroupID)
 	if err != nil {
 		return err
 	}
@@ -176,11 +178,10 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		message := "The order is still pending at the provider; the number is listed as pending until it settles."
-		if outcome.State.Number.Requirements != nil {
-			message = "The order waits on documents for the number's regulatory requirements (see requirements); the number is listed as pending until Telnyx accepts them, or fails once the deadline passes."
+		n := purchasedJSON(outcome.State.Number, "The order is still pending at the provider; the number is listed as pending until it settles.")
+		if n.Requirements != nil {
+			n.Message = documentsMessage(n.Requirements.Deadline)
 		}
-		n := purchasedJSON(outcome.State.Number, message)
 		return c.Status(http.StatusAccepted).JSON(purchaseResponse{Success: true, PhoneNumber: n, Eligibility: elig})
 	}
 	return s.answer(c, claim, http.StatusOK, purchaseResponse{
@@ -188,6 +189,18 @@ func (s *Server) purchase(c *fiber.Ctx) error {
 		PhoneNumber: purchasedJSON(outcome.Result.Number, "Phone number purchased successfully"),
 		Eligibility: outcome.Result.Eligibility,
 	})
+}
+
+// documentsMessage tells a client whose purchase waits on documents what
+// to do about it, and by when.
+func documentsMessage(deadline *time.Time) string {
+	by := "soon: Telnyx names no deadline, but the purchase does not wait indefinitely"
+	if deadline != nil {
+		by = "before requirements.deadline (" + deadline.UTC().Format(time.RFC3339) + "): past it Telnyx cancels the order and the purchase fails"
+	}
+	return "The order waits on documents for the number's regulatory requirements (see requirements.missing). " +
+		"Supply them by retrying this purchase with requirementGroupId (a fulfilled Telnyx requirement group, with a new Idempotency-Key) " +
+		"or by attaching them to the order in the Telnyx portal, " + by + ". Until Telnyx accepts them the number is listed as pending."
 }
 
 // recoverUnwatched ends the live record that refused a purchase when no
@@ -326,12 +339,12 @@ func replay(c *fiber.Ctx, claim domain.IdempotencyClaim) error {
 func purchasedJSON(n workflows.NumberView, message string) purchasedNumberJSON {
 	return purchasedNumberJSON{
 		ID: n.ID, PhoneNumber: n.PhoneNumber, ProviderNumberID: n.ProviderNumberID, Status: string(n.Status),
-		IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt, Requirements: requirementsOf(n.Requirements), Message: message,
+		IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt, Requirements: requirementsOf(n.Status, n.Requirements), Message: message,
 	}
 }
 
-// providerID reads an optional id passed on to Telnyx (a connection, a
-// requirement group): at most 128 printable characters without spaces,
+// providerID reads an optional id passed on to Telnyx (a connection): at
+// most 128 printable characters without spaces,
 // once trimmed; "" when absent.
 func providerID(field, v string) (string, error) {
 	v = strings.TrimSpace(v)
@@ -339,6 +352,38 @@ func providerID(field, v string) (string, error) {
 		return "", domain.Invalid(field, "%s must be at most 128 printable characters without spaces.", field)
 	}
 	return v, nil
+}
+
+// requirementGroupIDOf reads the optional requirementGroupId: Telnyx
+// names requirement groups by UUID, so anything else could only be
+// refused by Telnyx later, after the order was placed. Any group of the
+// account may be named (see README, Regulated numbers).
+func requirementGroupIDOf(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v != "" && !isUUID(v) {
+		return "", domain.Invalid("requirementGroupId", "requirementGroupId must be a Telnyx requirement group id, a UUID such as 4f9d1c2e-6b1a-4c3d-9e8f-0a1b2c3d4e5f.")
+	}
+	return v, nil
+}
+
+// isUUID reports whether s is a UUID in its canonical text form
+// (8-4-4-4-12 hexadecimal digits, either case).
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		switch c := s[i]; {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // listedNumberJSON is the seed's item of the list of purchased numbers.
@@ -367,7 +412,7 @@ func listedJSON(n domain.PhoneNumber) listedNumberJSON {
 		ID: n.ID, PhoneNumber: n.PhoneNumber, Provider: n.Provider, Status: string(n.Status), IsTrial: n.IsTrial,
 		TrialExpiresAt: n.TrialExpiresAt, AssistantID: n.AssistantID, CreatedAt: n.CreatedAt.UTC(),
 	}
-	out.Requirements = requirementsOf(n.Requirements)
+	out.Requirements = requirementsOf(n.Status, n.Requirements)
 	if n.Status == domain.NumberFailed {
 		out.FailureReason = n.FailureReason
 	}

@@ -17,8 +17,8 @@ import (
 const purchasePath = "/api/phone-numbers/purchase"
 
 // purchaseRecorder records the purchase requests the API makes. A number
-// ending in 2 waits on documents (202 with requirements); any other is
-// bought at once.
+// ending in 2 waits on documents (202 with requirements), one ending in 4
+// too but with no deadline; any other is bought at once.
 type purchaseRecorder struct {
 	scriptedWorkflows
 	mu   sync.Mutex
@@ -32,10 +32,13 @@ func (p *purchaseRecorder) Purchase(_ context.Context, req workflows.PurchaseReq
 	p.reqs = append(p.reqs, req)
 	p.mu.Unlock()
 	view := workflows.NumberView{ID: "pn_" + req.PhoneNumber[1:], PhoneNumber: req.PhoneNumber, ProviderNumberID: "tx_1", Status: domain.NumberActive}
-	if strings.HasSuffix(req.PhoneNumber, "2") {
+	if strings.HasSuffix(req.PhoneNumber, "2") || strings.HasSuffix(req.PhoneNumber, "4") {
 		view.Status, view.ProviderNumberID = domain.NumberPending, ""
 		view.Requirements = &domain.PendingRequirements{Status: domain.RequirementsInfoPending, Deadline: &regulatedDeadline,
 			Missing: []domain.RegulatoryRequirement{{RequirementID: "req_addr", FieldType: "address"}, {RequirementID: "req_id", FieldType: "document"}}}
+		if strings.HasSuffix(req.PhoneNumber, "4") {
+			view.Requirements.Deadline = nil
+		}
 		return workflows.PurchaseOutcome{Pending: true, State: workflows.NumberState{TeamID: req.TeamID, Number: view}}, nil
 	}
 	elig := domain.Eligibility{CurrentCount: 1, MaxAllowed: 10, HasSubscription: true, PlanName: "Growth"}
@@ -62,9 +65,15 @@ func purchaseBody(number, team, extra string) string {
 	return `{"phoneNumber": "` + number + `", "teamId": "` + team + `"` + extra + `}`
 }
 
+// groupA and groupB are requirement group ids as Telnyx makes them.
+const (
+	groupA = "4f9d1c2e-6b1a-4c3d-9e8f-0a1b2c3d4e5f"
+	groupB = "0195a7f3-0000-7000-8000-00000000000b"
+)
+
 // TestPurchaseWithARequirementGroupWaitsOnDocuments: requirementGroupId
 // reaches the workflow, and a purchase that waits on documents answers 202
-// with what it waits on.
+// with what it waits on and a message saying how to supply them, by when.
 func TestPurchaseWithARequirementGroupWaitsOnDocuments(t *testing.T) {
 	t.Parallel()
 	rec := &purchaseRecorder{}
@@ -72,16 +81,23 @@ func TestPurchaseWithARequirementGroupWaitsOnDocuments(t *testing.T) {
 	acct := e.newAccount("regulated@example.com")
 
 	r := e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token,
-		body: purchaseBody("+14155550102", acct.TeamID, `, "requirementGroupId": " rg_0195 "`)})
+		body: purchaseBody("+14155550102", acct.TeamID, `, "requirementGroupId": " `+groupA+` "`)})
 	if r.status != http.StatusAccepted {
 		t.Fatalf("a regulated purchase: %d %s, want 202", r.status, r.raw)
 	}
-	if got := rec.last(t); got.RequirementGroupID != "rg_0195" {
-		t.Errorf("RequirementGroupID %q, want rg_0195", got.RequirementGroupID)
+	if got := rec.last(t); got.RequirementGroupID != groupA {
+		t.Errorf("RequirementGroupID %q, want %s", got.RequirementGroupID, groupA)
 	}
 	n := r.body["phoneNumber"].(map[string]any)
-	if n["status"] != "pending" || !strings.Contains(n["message"].(string), "documents") {
-		t.Errorf("phoneNumber %v: want pending, with a message about documents", n)
+	if n["status"] != "pending" {
+		t.Errorf("phoneNumber %v: want pending", n)
+	}
+	// What to do, and by when.
+	msg, _ := n["message"].(string)
+	for _, want := range []string{"documents", "requirementGroupId", "new Idempotency-Key", "Telnyx portal", "requirements.deadline (2026-12-31T23:59:00Z)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the message does not say %q: %s", want, msg)
+		}
 	}
 	req := n["requirements"].(map[string]any)
 	wantKeys(t, "requirements", req, "status", "deadline", "missing")
@@ -97,6 +113,19 @@ func TestPurchaseWithARequirementGroupWaitsOnDocuments(t *testing.T) {
 		t.Errorf("missing[0] = %v", m)
 	}
 
+	// With no deadline from Telnyx, the message does not invent one.
+	r = e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, body: purchaseBody("+14155550104", acct.TeamID, "")})
+	if r.status != http.StatusAccepted {
+		t.Fatalf("a regulated purchase without a deadline: %d %s", r.status, r.raw)
+	}
+	n = r.body["phoneNumber"].(map[string]any)
+	if msg, _ := n["message"].(string); !strings.Contains(msg, "requirementGroupId") || !strings.Contains(msg, "no deadline") || strings.Contains(msg, "requirements.deadline (") {
+		t.Errorf("the message without a deadline: %s", msg)
+	}
+	if n["requirements"].(map[string]any)["deadline"] != nil {
+		t.Errorf("requirements %v: want a null deadline", n["requirements"])
+	}
+
 	// A purchase that does not wait on documents has no requirements.
 	r = e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, body: purchaseBody("+14155550101", acct.TeamID, "")})
 	if r.status != http.StatusOK {
@@ -109,14 +138,29 @@ func TestPurchaseWithARequirementGroupWaitsOnDocuments(t *testing.T) {
 		t.Errorf("RequirementGroupID %q for a request without one", got.RequirementGroupID)
 	}
 
-	// Validated like connectionId: bounded, printable, without spaces.
+	// Telnyx's group ids are UUIDs: anything else is refused here, before
+	// an order is placed, naming the field.
 	before := rec.count()
-	for _, bad := range []string{`"rg 1"`, `"` + strings.Repeat("r", 129) + `"`, `"rg\u00e9"`, `5`} {
-		wantError(t, e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token,
+	for _, bad := range []string{`"rg_0195"`, `"rg 1"`, `"` + strings.Repeat("r", 129) + `"`, `"rg\u00e9"`, `5`,
+		`"4f9d1c2e6b1a4c3d9e8f0a1b2c3d4e5f"`, `"{` + groupA + `}"`, `"urn:uuid:` + groupA + `"`, `"4f9d1c2e-6b1a-4c3d-9e8f-0a1b2c3d4e5g"`,
+		`"4f9d1c2e-6b1a-4c3d-9e8f0-a1b2c3d4e5f"`, `"` + groupA + `0"`, `"4f9d1c2e-6b1a-4c3d-9e8f-0a1b2c3d4e5"`} {
+		e2 := wantError(t, e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token,
 			body: purchaseBody("+14155550103", acct.TeamID, `, "requirementGroupId": `+bad)}), http.StatusBadRequest, "invalid_request", "requirementGroupId")
+		if msg, _ := e2["message"].(string); bad != `5` && !strings.Contains(msg, "UUID") {
+			t.Errorf("requirementGroupId %s: the message does not say a UUID is wanted: %v", bad, e2)
+		}
 	}
 	if rec.count() != before {
 		t.Error("a refused requirementGroupId reached the workflow")
+	}
+	// Either case, and empty or null for none.
+	for extra, want := range map[string]string{`, "requirementGroupId": "` + strings.ToUpper(groupA) + `"`: strings.ToUpper(groupA),
+		`, "requirementGroupId": ""`: "", `, "requirementGroupId": null`: ""} {
+		if r := e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, body: purchaseBody("+14155550101", acct.TeamID, extra)}); r.status != http.StatusOK {
+			t.Errorf("purchase with %s: %d %s", extra, r.status, r.raw)
+		} else if got := rec.last(t).RequirementGroupID; got != want {
+			t.Errorf("purchase with %s: RequirementGroupID %q, want %q", extra, got, want)
+		}
 	}
 }
 
@@ -129,17 +173,17 @@ func TestRequirementGroupIsPartOfTheIdempotencyFingerprint(t *testing.T) {
 	acct := e.newAccount("regulated-idem@example.com")
 	key := map[string]string{"Idempotency-Key": "key-rg-1"}
 	first := e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, header: key,
-		body: purchaseBody("+14155550101", acct.TeamID, `, "requirementGroupId": "rg_a"`)})
+		body: purchaseBody("+14155550101", acct.TeamID, `, "requirementGroupId": "`+groupA+`"`)})
 	if first.status != http.StatusOK {
 		t.Fatalf("first purchase: %d %s", first.status, first.raw)
 	}
 	again := e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, header: key,
-		body: purchaseBody("+14155550101", acct.TeamID, `, "requirementGroupId": "rg_a"`)})
+		body: purchaseBody("+14155550101", acct.TeamID, `, "requirementGroupId": "`+groupA+`"`)})
 	if again.status != http.StatusOK || again.header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("the same request again: %d replayed=%q", again.status, again.header.Get("Idempotent-Replayed"))
 	}
 	wantError(t, e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, header: key,
-		body: purchaseBody("+14155550101", acct.TeamID, `, "requirementGroupId": "rg_b"`)}), http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key")
+		body: purchaseBody("+14155550101", acct.TeamID, `, "requirementGroupId": "`+groupB+`"`)}), http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key")
 	wantError(t, e.do(request{method: http.MethodPost, path: purchasePath, token: acct.Token, header: key,
 		body: purchaseBody("+14155550101", acct.TeamID, "")}), http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key")
 }
@@ -203,7 +247,8 @@ func (s regulatedStore) List(ctx context.Context, q domain.NumberListQuery) (dom
 
 // TestListShowsRequirementsAndFailureReasons: a pending regulated number
 // is listed with what it waits on, a failed one (with includeReleased)
-// with why it failed; other numbers have neither member.
+// with why it failed and not what it had waited on (the store keeps
+// that); other numbers have neither member.
 func TestListShowsRequirementsAndFailureReasons(t *testing.T) {
 	t.Parallel()
 	store := regulatedStore{requirements: map[string]*domain.PendingRequirements{}, reasons: map[string]string{}}
@@ -228,6 +273,9 @@ func TestListShowsRequirementsAndFailureReasons(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.reasons[failed.ID] = "requirements_deadline_passed"
+	// The store keeps what the failed purchase waited on: not shown.
+	store.requirements[failed.ID] = &domain.PendingRequirements{Status: domain.RequirementsInfoPending, Deadline: &regulatedDeadline,
+		Missing: []domain.RegulatoryRequirement{{RequirementID: "req_addr", FieldType: "address"}}}
 
 	r := e.do(request{method: http.MethodGet, path: purchasePath + "?includeReleased=true&teamId=" + acct.TeamID, token: acct.Token})
 	if r.status != http.StatusOK {

@@ -87,6 +87,7 @@ type Server struct {
 	ready      readiness
 	probe      *ProviderProbe
 	limits     *limiter
+	deliveries *seenDeliveries
 	log        *slog.Logger
 	metrics    *metrics
 	ln         net.Listener
@@ -119,7 +120,8 @@ func New(cfg Config, d Deps) *Server {
 	m := newMetrics(d.Registry, d.TelnyxCalls)
 	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: CountCalls(m.telnyx, d.Provider),
 		numbers: d.Numbers, idem: d.Idempotency, workflows: d.Workflows, checks: d.Checks, log: log, metrics: m,
-		probe: d.Probe, limits: newLimiter(cfg.RateLimits, nil)}
+		probe: d.Probe, limits: newLimiter(cfg.RateLimits, nil),
+		deliveries: newSeenDeliveries(seenDeliveryTTL, seenDeliveryCapacity, nil)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "talkturo-phone-numbers",
 		DisableStartupMessage: true,

@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -27,15 +26,28 @@ const (
 // when the request's deadline is further away.
 const telnyxNotifyTimeout = 10 * time.Second
 
+// telnyxWebhookBodyLimit caps a delivery below the API's 1 MiB: Telnyx's
+// order events are a few KiB, and a larger body is refused before its
+// signature is checked.
+const telnyxWebhookBodyLimit = 64 << 10
+
 // Outcomes of a Telnyx webhook delivery, the values of
 // talkturo_telnyx_webhooks_total's label.
 const (
-	webhookNotified     = "notified"     // 200: handed to the purchase its reference names (or to none: not ours)
-	webhookIgnored      = "ignored"      // 200: verified, but not an order event with a reference
+	// 200: given to NotifyOrder, which signals the purchase the reference
+	// names, or drops the event when no running purchase has that
+	// reference (the API cannot tell the two apart).
+	webhookHandedOn     = "handed_on"
+	webhookDuplicate    = "duplicate"    // 200: this process handed the same delivery on already
+	webhookIgnored      = "ignored"      // 200: verified, but not an order event we can use
 	webhookUnauthorized = "unauthorized" // 401: missing, wrong or stale signature
-	webhookInvalid      = "invalid"      // 400: verified, but not an event we can read
+	webhookInvalid      = "invalid"      // 400: verified, but not a Telnyx event envelope
+	webhookTooLarge     = "too_large"    // 413: over telnyxWebhookBodyLimit, not verified
 	webhookUnavailable  = "unavailable"  // 503: no key configured, or Temporal did not take the signal
 )
+
+// webhookOutcomes are all of them, so that each series exists from the start.
+var webhookOutcomes = []string{webhookHandedOn, webhookDuplicate, webhookIgnored, webhookUnauthorized, webhookInvalid, webhookTooLarge, webhookUnavailable}
 
 var errBadTelnyxSignature = &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized,
 	Message: "The telnyx-signature-ed25519 or telnyx-timestamp header is missing, malformed, stale or does not match the body."}
@@ -49,34 +61,35 @@ func decodeBase64(s string) ([]byte, error) {
 }
 
 // verifyTelnyxSignature checks Telnyx's Ed25519 signature of
-// "{timestamp}|{body}". The cheap checks (header shapes, the timestamp's
-// window) come first, so an unsigned flood costs no hashing.
-func verifyTelnyxSignature(key ed25519.PublicKey, sigHeader, tsHeader string, body []byte, now time.Time) error {
+// "{timestamp}|{body}" and returns the signature's bytes. The cheap checks
+// (header shapes, the timestamp's window) come first, so an unsigned flood
+// costs no hashing.
+func verifyTelnyxSignature(key ed25519.PublicKey, sigHeader, tsHeader string, body []byte, now time.Time) ([]byte, error) {
 	if tsHeader == "" || len(tsHeader) > 20 || sigHeader == "" || len(sigHeader) > 128 {
-		return errBadTelnyxSignature
+		return nil, errBadTelnyxSignature
 	}
 	for _, r := range tsHeader {
 		if r < '0' || r > '9' {
-			return errBadTelnyxSignature
+			return nil, errBadTelnyxSignature
 		}
 	}
 	sec, err := strconv.ParseInt(tsHeader, 10, 64)
 	if err != nil {
-		return errBadTelnyxSignature
+		return nil, errBadTelnyxSignature
 	}
 	if d := now.Sub(time.Unix(sec, 0)); d > signatureTolerance || d < -signatureTolerance {
-		return errBadTelnyxSignature
+		return nil, errBadTelnyxSignature
 	}
 	sig, err := decodeBase64(sigHeader)
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return errBadTelnyxSignature
+		return nil, errBadTelnyxSignature
 	}
 	msg := make([]byte, 0, len(tsHeader)+1+len(body))
 	msg = append(append(append(msg, tsHeader...), '|'), body...)
 	if !ed25519.Verify(key, msg, sig) {
-		return errBadTelnyxSignature
+		return nil, errBadTelnyxSignature
 	}
-	return nil
+	return sig, nil
 }
 
 // SignTelnyxWebhook returns the telnyx-timestamp and
@@ -105,11 +118,20 @@ type telnyxOrderPayload struct {
 	CustomerReference string `json:"customer_reference"`
 }
 
+// readEvent is a verified delivery as read: Order is set for an order
+// event we can hand on, else Ignored says why it is not one.
+type readEvent struct {
+	Type, ID string
+	Order    *telnyxOrderPayload
+	Ignored  string
+}
+
 // telnyxWebhook is POST /api/telnyx/webhook: Telnyx announces a change of
-// a number order. Every verified delivery is answered 2xx, even one that
-// is not for us, because Telnyx retries anything else and retrying cannot
-// make it ours; a 503 only when the event could not be handed on, so that
-// Telnyx retries it.
+// a number order. Telnyx retries every delivery not answered 2xx, for
+// days, so every verified delivery that is an event is answered 200, even
+// one we cannot use or one not for us, since a retry cannot change it; a
+// 400 only for a body that is no event at all, and a 503 only when the
+// event could not be handed on, so that Telnyx retries it.
 func (s *Server) telnyxWebhook(c *fiber.Ctx) error {
 	if len(s.cfg.TelnyxPublicKey) == 0 {
 		s.metrics.webhook(webhookUnavailable)
@@ -118,21 +140,35 @@ func (s *Server) telnyxWebhook(c *fiber.Ctx) error {
 	// The bytes received, as Telnyx signed them: c.Body() would inflate a
 	// compressed body first (identityBodiesOnly refuses those).
 	body := c.Request().Body()
-	if err := verifyTelnyxSignature(s.cfg.TelnyxPublicKey, c.Get(headerTelnyxSignature), c.Get(headerTelnyxTimestamp), body, time.Now()); err != nil {
+	if len(body) > telnyxWebhookBodyLimit {
+		s.metrics.webhook(webhookTooLarge)
+		return fiber.ErrRequestEntityTooLarge // the API's own 413
+	}
+	sig, err := verifyTelnyxSignature(s.cfg.TelnyxPublicKey, c.Get(headerTelnyxSignature), c.Get(headerTelnyxTimestamp), body, time.Now())
+	if err != nil {
 		s.metrics.webhook(webhookUnauthorized)
 		return err
 	}
-	ev, order, err := readTelnyxEvent(body)
+	ev, err := readTelnyxEvent(body)
 	if err != nil {
 		s.metrics.webhook(webhookInvalid)
-		requestLogger(c, s.log).Warn("a signed Telnyx webhook could not be read", "error", err)
+		requestLogger(c, s.log).Warn("a signed Telnyx webhook is not an event", "error", err)
 		return err
 	}
-	log := requestLogger(c, s.log).With("event_type", ev.EventType, "event_id", ev.ID)
-	if order == nil || order.CustomerReference == "" {
+	log := requestLogger(c, s.log).With("event_type", ev.Type)
+	if boundedText(ev.ID, 255) {
+		log = log.With("event_id", ev.ID)
+	}
+	if ev.Order == nil {
 		s.metrics.webhook(webhookIgnored)
-		log.Info("telnyx webhook ignored: not an order event with a customer reference")
+		log.Info("telnyx webhook ignored", "reason", ev.Ignored)
 		return c.JSON(fiber.Map{"success": true, "handled": false})
+	}
+	key := deliveryKeyOf(ev.ID, sig)
+	if s.deliveries.seen(key) {
+		s.metrics.webhook(webhookDuplicate)
+		log.Info("telnyx order event already handed on", "order_id", ev.Order.ID)
+		return c.JSON(fiber.Map{"success": true, "handled": false, "duplicate": true})
 	}
 	ctx := c.UserContext()
 	// Detached from the request's cancellation (Telnyx hanging up must not
@@ -143,64 +179,72 @@ func (s *Server) telnyxWebhook(c *fiber.Ctx) error {
 	}
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
+	order := ev.Order
 	oe := workflows.OrderEvent{CustomerReference: order.CustomerReference, OrderID: order.ID, Status: domain.OrderStatus(order.Status)}
 	if err := s.workflows.NotifyOrder(sendCtx, oe); err != nil {
 		s.metrics.webhook(webhookUnavailable)
 		// Whatever the failure, Telnyx must try again: a 503, not a 500.
+		// Not remembered, so the retry is handed on.
 		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable,
 			Message: "The order event could not be handed to its purchase; try again.", Err: err}
 	}
-	s.metrics.webhook(webhookNotified)
+	// Remembered only once handed on: two deliveries of one event at the
+	// same moment may both go through, which the workflow tolerates.
+	s.deliveries.add(key)
+	s.metrics.webhook(webhookHandedOn)
 	log.Info("telnyx order event handed on", "order_id", order.ID, "order_status", order.Status, "customer_reference", order.CustomerReference)
 	return c.JSON(fiber.Map{"success": true, "handled": true})
 }
 
-// readTelnyxEvent reads a verified delivery. order is nil for an event
-// that is not about a number order.
-func readTelnyxEvent(body []byte) (ev struct{ EventType, ID string }, order *telnyxOrderPayload, err error) {
+// readTelnyxEvent reads a verified delivery. The error, a 400, is for a
+// body that is not a Telnyx event envelope (not JSON, no data object, no
+// event type we can name); an event we cannot use is no error.
+func readTelnyxEvent(body []byte) (readEvent, error) {
+	var ev readEvent
 	if len(bytes.TrimSpace(body)) == 0 {
-		return ev, nil, domain.Invalid("body", "The request body must be a Telnyx webhook event (a JSON object).")
+		return ev, domain.Invalid("body", "The request body must be a Telnyx webhook event (a JSON object).")
 	}
 	var env telnyxEvent
 	if err := decodeOne(body, &env); err != nil {
-		return ev, nil, err
+		return ev, err
 	}
 	if env.Data == nil {
-		return ev, nil, domain.Invalid("data", "data is required: the event.")
+		return ev, domain.Invalid("data", "data is required: the event.")
 	}
-	ev.EventType, ev.ID = env.Data.EventType, env.Data.ID
-	if !boundedText(ev.EventType, 128) || ev.EventType == "" {
-		return ev, nil, domain.Invalid("data.event_type", "data.event_type is required, at most 128 printable characters.")
+	ev.Type, ev.ID = env.Data.EventType, env.Data.ID
+	if !boundedText(ev.Type, 128) || ev.Type == "" {
+		return ev, domain.Invalid("data.event_type", "data.event_type is required, at most 128 printable characters.")
 	}
-	if !boundedText(ev.ID, 255) {
-		return ev, nil, domain.Invalid("data.id", "data.id must be at most 255 printable characters.")
+	if !strings.HasPrefix(ev.Type, "number_order.") {
+		ev.Ignored = "not a number order event"
+		return ev, nil
 	}
-	if !strings.HasPrefix(ev.EventType, "number_order.") {
-		return ev, nil, nil
+	ev.Order, ev.Ignored = readOrderPayload(env.Data.Payload)
+	return ev, nil
+}
+
+// readOrderPayload reads an order event's payload: the order, or nil and
+// why it cannot be handed on.
+func readOrderPayload(raw json.RawMessage) (*telnyxOrderPayload, string) {
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, "data.payload is missing"
 	}
 	var p telnyxOrderPayload
-	if len(env.Data.Payload) == 0 || bytes.Equal(env.Data.Payload, []byte("null")) {
-		return ev, nil, domain.Invalid("data.payload", "data.payload is required for a %s event: the order.", ev.EventType)
-	}
-	if err := decodeOne(env.Data.Payload, &p); err != nil {
-		var de *domain.Error
-		if errors.As(err, &de) {
-			de.Field = "data.payload"
-			if de.Message != "" {
-				de.Message = "data.payload: " + de.Message
-			}
-		}
-		return ev, nil, err
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, "data.payload is not an order object"
 	}
 	for _, f := range []struct {
 		name, value string
 		max         int
 	}{{"data.payload.id", p.ID, 255}, {"data.payload.status", p.Status, 64}, {"data.payload.customer_reference", p.CustomerReference, 255}} {
 		if !boundedText(f.value, f.max) {
-			return ev, nil, domain.Invalid(f.name, "%s must be at most %d printable characters.", f.name, f.max)
+			return nil, f.name + " is over " + strconv.Itoa(f.max) + " bytes or not printable ASCII"
 		}
 	}
-	return ev, &p, nil
+	if p.CustomerReference == "" {
+		return nil, "no data.payload.customer_reference: not an order of this service"
+	}
+	return &p, ""
 }
 
 // boundedText reports whether s is at most max bytes of printable ASCII

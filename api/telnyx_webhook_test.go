@@ -68,7 +68,7 @@ func signed(key ed25519.PrivateKey, body string, at time.Time) request {
 
 // TestTelnyxWebhookHandsOrderEventsOn: a verified order event reaches the
 // purchase its customer reference names; every verified delivery is a 2xx,
-// a duplicate, another event type and an order of no purchase included.
+// another event type and an order of no purchase included.
 func TestTelnyxWebhookHandsOrderEventsOn(t *testing.T) {
 	t.Parallel()
 	pub, priv := newTelnyxKey(t)
@@ -76,16 +76,14 @@ func TestTelnyxWebhookHandsOrderEventsOn(t *testing.T) {
 	e := newEnv(t, withConfig(api.Config{TelnyxPublicKey: pub}), withWorkflows(rec))
 
 	const ref = "phone-number:+14155550101/0195a7f3-run"
-	body := orderEvent(ref, "ord_1", "success")
-	for range 2 { // Telnyx may deliver the same event twice
-		r := e.do(signed(priv, body, time.Now()))
-		if r.status != http.StatusOK || r.body["handled"] != true {
-			t.Fatalf("a signed number_order.complete: %d %s", r.status, r.raw)
-		}
+	r := e.do(signed(priv, orderEvent(ref, "ord_1", "success"), time.Now()))
+	if r.status != http.StatusOK || r.body["handled"] != true {
+		t.Fatalf("a signed number_order.complete: %d %s", r.status, r.raw)
 	}
+	wantKeys(t, "the answer", r.body, "success", "handled")
 	want := workflows.OrderEvent{CustomerReference: ref, OrderID: "ord_1", Status: domain.OrderSuccess}
-	if got := rec.all(); len(got) != 2 || got[0] != want || got[1] != want {
-		t.Fatalf("handed on %+v, want %+v twice", got, want)
+	if got := rec.all(); len(got) != 1 || got[0] != want {
+		t.Fatalf("handed on %+v, want %+v once", got, want)
 	}
 
 	// Verified, but nothing to act on: still a 2xx, so Telnyx stops.
@@ -100,19 +98,103 @@ func TestTelnyxWebhookHandsOrderEventsOn(t *testing.T) {
 	}
 	// An order of no purchase of ours is for NotifyOrder to drop (it
 	// answers nil): handed on, 200.
-	if r := e.do(signed(priv, orderEvent("someone-else", "ord_4", "pending"), time.Now())); r.status != http.StatusOK {
+	if r := e.do(signed(priv, orderEvent("someone-else", "ord_4", "pending"), time.Now())); r.status != http.StatusOK || r.body["handled"] != true {
 		t.Errorf("an order of another system: %d %s", r.status, r.raw)
 	}
-	if got := rec.all(); len(got) != 3 || got[2].CustomerReference != "someone-else" || got[2].Status != domain.OrderPending {
+	if got := rec.all(); len(got) != 2 || got[1].CustomerReference != "someone-else" || got[1].Status != domain.OrderPending {
 		t.Errorf("handed on %+v", got)
 	}
 
+	wantWebhookOutcomes(t, e, map[string]float64{"handed_on": 2, "ignored": 3})
+}
+
+// wantWebhookOutcomes checks talkturo_telnyx_webhooks_total: want's
+// counts, and zero for every other outcome.
+func wantWebhookOutcomes(t *testing.T, e *env, want map[string]float64) {
+	t.Helper()
 	series := scrape(t, e)
-	for outcome, n := range map[string]float64{"notified": 3, "ignored": 3, "unauthorized": 0, "invalid": 0, "unavailable": 0} {
-		if got := series[`talkturo_telnyx_webhooks_total{outcome="`+outcome+`"}`]; got != n {
-			t.Errorf("talkturo_telnyx_webhooks_total{outcome=%q} = %v, want %v", outcome, got, n)
+	for _, outcome := range []string{"handed_on", "duplicate", "ignored", "unauthorized", "invalid", "too_large", "unavailable"} {
+		got, ok := series[`talkturo_telnyx_webhooks_total{outcome="`+outcome+`"}`]
+		if !ok || got != want[outcome] {
+			t.Errorf("talkturo_telnyx_webhooks_total{outcome=%q} = %v (present %v), want %v", outcome, got, ok, want[outcome])
 		}
 	}
+}
+
+// TestTelnyxWebhookDropsRepeatedDeliveries: a captured signed delivery
+// replayed within the signature's window, and Telnyx delivering an event
+// again, reach the purchase once; a delivery that could not be handed on
+// is not remembered, so Telnyx's retry of it is handed on.
+func TestTelnyxWebhookDropsRepeatedDeliveries(t *testing.T) {
+	t.Parallel()
+	pub, priv := newTelnyxKey(t)
+	rec := &orderRecorder{}
+	e := newEnv(t, withConfig(api.Config{TelnyxPublicKey: pub}), withWorkflows(rec))
+	const ref = "phone-number:+14155550101/0195a7f3-run"
+	handedOn := func(r request) bool {
+		t.Helper()
+		resp := e.do(r)
+		if resp.status != http.StatusOK {
+			t.Fatalf("a signed delivery: %d %s", resp.status, resp.raw)
+		}
+		if resp.body["handled"] == false {
+			wantKeys(t, "a duplicate's answer", resp.body, "success", "handled", "duplicate")
+			if resp.body["duplicate"] != true {
+				t.Errorf("not handed on, yet not a duplicate: %s", resp.raw)
+			}
+		}
+		return resp.body["handled"] == true
+	}
+
+	body := orderEvent(ref, "ord_1", "success")
+	captured := signed(priv, body, time.Now().Add(-10*time.Second))
+	if !handedOn(captured) {
+		t.Fatal("the first delivery was not handed on")
+	}
+	// The same request again, byte for byte; with the signature unpadded
+	// (the same signature); Telnyx's own redelivery, signed anew.
+	unpadded := signed(priv, body, time.Now().Add(-10*time.Second))
+	unpadded.header["telnyx-signature-ed25519"] = strings.TrimRight(captured.header["telnyx-signature-ed25519"], "=")
+	unpadded.header["telnyx-timestamp"] = captured.header["telnyx-timestamp"]
+	for name, r := range map[string]request{"replayed": captured, "unpadded": unpadded, "redelivered": signed(priv, body, time.Now())} {
+		if handedOn(r) {
+			t.Errorf("%s: handed on again", name)
+		}
+	}
+	if got := rec.all(); len(got) != 1 {
+		t.Fatalf("handed on %d times, want once: %+v", len(got), got)
+	}
+	// Another event of the same order is news.
+	if !handedOn(signed(priv, strings.Replace(body, `"evt_ord_1"`, `"evt_ord_1b"`, 1), time.Now())) {
+		t.Error("another event id was taken for a repeat")
+	}
+
+	// Without data.id a delivery is known by its signature: a replay is
+	// dropped, another delivery of the same body (another timestamp) is not.
+	noID := strings.Replace(orderEvent(ref, "ord_2", "success"), `"id": "evt_ord_2", `, "", 1)
+	first := signed(priv, noID, time.Now().Add(-5*time.Second))
+	firstUnpadded := request{method: first.method, path: first.path, body: first.body, header: map[string]string{
+		"telnyx-timestamp": first.header["telnyx-timestamp"], "telnyx-signature-ed25519": strings.TrimRight(first.header["telnyx-signature-ed25519"], "=")}}
+	if !handedOn(first) || handedOn(first) || handedOn(firstUnpadded) || !handedOn(signed(priv, noID, time.Now())) {
+		t.Error("without data.id: want handed on, dropped as a replay (padded or not), handed on when signed anew")
+	}
+
+	// Not handed on (Temporal down): Telnyx's retry goes through.
+	rec.mu.Lock()
+	rec.fail = &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "x"}
+	rec.mu.Unlock()
+	later := orderEvent(ref, "ord_3", "success")
+	wantError(t, e.do(signed(priv, later, time.Now())), http.StatusServiceUnavailable, "service_unavailable", "")
+	rec.mu.Lock()
+	rec.fail = nil
+	rec.mu.Unlock()
+	if !handedOn(signed(priv, later, time.Now())) {
+		t.Error("the retry of a delivery answered 503 was dropped")
+	}
+	if got := rec.all(); len(got) != 6 {
+		t.Errorf("handed on (or tried) %d times, want 6: %+v", len(got), got)
+	}
+	wantWebhookOutcomes(t, e, map[string]float64{"handed_on": 5, "duplicate": 5, "unavailable": 1})
 }
 
 // TestTelnyxWebhookRefusesWhatTelnyxDidNotSign: a missing, wrong or stale
@@ -183,31 +265,89 @@ func TestTelnyxWebhookRefusesWhatTelnyxDidNotSign(t *testing.T) {
 	}
 }
 
-// TestTelnyxWebhookMalformedBodies: once verified, a body we cannot read
-// is a 400 naming what is wrong.
+// TestTelnyxWebhookMalformedBodies: once verified, a body that is not a
+// Telnyx event at all is a 400 naming what is wrong; an order event whose
+// order we cannot use is a 200 with handled false (a 400 would have Telnyx
+// retry it for days), and neither is handed on.
 func TestTelnyxWebhookMalformedBodies(t *testing.T) {
 	t.Parallel()
 	pub, priv := newTelnyxKey(t)
 	rec := &orderRecorder{}
 	e := newEnv(t, withConfig(api.Config{TelnyxPublicKey: pub}), withWorkflows(rec))
-	for body, field := range map[string]string{
+	notEvents := map[string]string{
 		`not json`:                    "body",
 		`[]`:                          "body",
 		`{}`:                          "data",
 		`{"data": 5}`:                 "data",
 		`{"data": {}}`:                "data.event_type",
 		`{"data": {"event_type": 7}}`: "data.event_type",
-		`{"data": {"event_type": "number_order.complete"}}`:                                                           "data.payload",
-		`{"data": {"event_type": "number_order.complete", "payload": "x"}}`:                                           "data.payload",
-		`{"data": {"event_type": "number_order.complete", "payload": {"customer_reference": 5}}}`:                     "data.payload",
-		`{"data": {"event_type": "number_order.complete", "payload": {"customer_reference": "a\u0000b"}}}`:            "data.payload.customer_reference",
-		`{"data": {"event_type": "number_order.complete", "payload": {"status": "` + strings.Repeat("s", 65) + `"}}}`: "data.payload.status",
-	} {
+		`{"data": {"event_type": "` + strings.Repeat("e", 129) + `"}}`: "data.event_type",
+		`{"data": {"event_type": "number_order.complete\u0000"}}`:      "data.event_type",
+	}
+	for body, field := range notEvents {
 		wantError(t, e.do(signed(priv, body, time.Now())), http.StatusBadRequest, "invalid_request", field)
 	}
-	if got := rec.all(); len(got) != 0 {
-		t.Fatalf("malformed deliveries were handed on: %+v", got)
+	order := func(payload string) string {
+		return `{"data": {"event_type": "number_order.complete", "id": "evt_1", "payload": ` + payload + `}}`
 	}
+	const ref = `"customer_reference": "phone-number:+14155550101/run"`
+	unusable := map[string]string{
+		"no payload":                  `{"data": {"event_type": "number_order.complete"}}`,
+		"a null payload":              order(`null`),
+		"a string payload":            order(`"x"`),
+		"a reference of another type": order(`{"customer_reference": 5}`),
+		"no reference":                order(`{"id": "ord_1", "status": "success"}`),
+		"a reference with a NUL":      order(`{"customer_reference": "a\u0000b"}`),
+		"a reference over 255 bytes":  order(`{"customer_reference": "` + strings.Repeat("r", 256) + `"}`),
+		"an id over 255 bytes":        order(`{"id": "` + strings.Repeat("o", 256) + `", ` + ref + `}`),
+		"a non-ASCII id":              order(`{"id": "ord_é", ` + ref + `}`),
+		"a status over 64 bytes":      order(`{"status": "` + strings.Repeat("s", 65) + `", ` + ref + `}`),
+	}
+	for name, body := range unusable {
+		r := e.do(signed(priv, body, time.Now()))
+		if r.status != http.StatusOK || r.body["handled"] != false {
+			t.Errorf("%s: %d %s, want 200 with handled false", name, r.status, r.raw)
+		}
+	}
+	// The envelope's own id may be anything: it only tells repeats apart.
+	long := `{"data": {"event_type": "number_order.complete", "id": "` + strings.Repeat("i", 300) + `", "payload": {"id": "ord_9", ` + ref + `}}}`
+	if r := e.do(signed(priv, long, time.Now())); r.status != http.StatusOK || r.body["handled"] != true {
+		t.Errorf("an event id over 255 bytes: %d %s, want handed on", r.status, r.raw)
+	}
+	if got := rec.all(); len(got) != 1 || got[0].OrderID != "ord_9" {
+		t.Fatalf("handed on %+v, want only ord_9", got)
+	}
+	wantWebhookOutcomes(t, e, map[string]float64{"invalid": float64(len(notEvents)), "ignored": float64(len(unusable)), "handed_on": 1})
+}
+
+// TestTelnyxWebhookCapsTheBody: the webhook takes at most 64 KiB (Telnyx's
+// events are a few KiB), answering more with the API's 413 before the
+// signature is checked.
+func TestTelnyxWebhookCapsTheBody(t *testing.T) {
+	t.Parallel()
+	pub, priv := newTelnyxKey(t)
+	rec := &orderRecorder{}
+	e := newEnv(t, withConfig(api.Config{TelnyxPublicKey: pub}), withWorkflows(rec))
+	event := orderEvent("phone-number:+14155550101/run", "ord_1", "success")
+	padded := func(size int) string { // the event, grown to size bytes
+		body := strings.TrimSuffix(event, "}") + `, "pad": "`
+		return body + strings.Repeat("p", size-len(body)-2) + `"}`
+	}
+	atLimit := padded(64 << 10)
+	if len(atLimit) != 64<<10 {
+		t.Fatalf("padded to %d bytes", len(atLimit))
+	}
+	if r := e.do(signed(priv, atLimit, time.Now())); r.status != http.StatusOK || r.body["handled"] != true {
+		t.Fatalf("a 64 KiB delivery: %d %s, want handed on", r.status, r.raw)
+	}
+	over := strings.Replace(padded(64<<10+1), "ord_1", "ord_2", 1)
+	wantError(t, e.do(signed(priv, over, time.Now())), http.StatusRequestEntityTooLarge, "invalid_request", "")
+	// Unsigned, it is a 413 all the same: the size is looked at first.
+	wantError(t, e.do(request{method: http.MethodPost, path: telnyxWebhookPath, body: over}), http.StatusRequestEntityTooLarge, "invalid_request", "")
+	if got := rec.all(); len(got) != 1 || got[0].OrderID != "ord_1" {
+		t.Fatalf("handed on %+v, want only the 64 KiB delivery", got)
+	}
+	wantWebhookOutcomes(t, e, map[string]float64{"handed_on": 1, "too_large": 2})
 }
 
 // TestTelnyxWebhookAsksForARetryWhenTemporalIsDown: an event that could

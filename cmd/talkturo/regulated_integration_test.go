@@ -222,7 +222,7 @@ func TestGroupRequiredCountryNeedsARequirementGroup(t *testing.T) {
 	if status != 400 || errCode(body) != domain.CodeInvalidRequest || !strings.Contains(fmt.Sprint(body), "requirementGroupId") {
 		t.Fatalf("without a group: %d %v, want 400 naming requirementGroupId", status, body)
 	}
-	status, body = call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": numbers[1], "teamId": team, "requirementGroupId": "rg-se-1"})
+	status, body = call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": numbers[1], "teamId": team, "requirementGroupId": "0195a7f3-5e00-7000-8000-000000000001"})
 	if status != 200 || body["phoneNumber"].(map[string]any)["status"] != "active" {
 		t.Fatalf("with a group: %d %v", status, body)
 	}
