@@ -75,6 +75,14 @@
 // sub-order, and cancelling one that succeeded or failed is refused with
 // 422 (read the sub-order to see why).
 //
+// A regulated number that is approved and bought reads success in its
+// order (and the order success) at once, but its owned record is
+// provision-pending, held and billed, for one more order latency before it
+// turns active: Telnyx's order status tells of the purchase, the number's
+// status of its provisioning, and a client must not take the one for the
+// other. Options.ProvisionEveryOrder does the same for every number.
+// SetOwnedStatus plants any of the 13 owned statuses on a held number.
+//
 // Orders settle lazily, whenever the state is next read, so that tests can
 // move an injected Clock instead of sleeping.
 //
