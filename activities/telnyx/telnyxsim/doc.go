@@ -31,8 +31,11 @@
 //     are digits only, matched against the national number, never the
 //     country code; with filter[national_destination_code], starts_with
 //     names what follows the area code. A "+" is refused with 422.
-//     filter[features] is read both as one comma-separated value (what
-//     Telnyx's SDK sends) and as repeated filter[features][].
+//     filter[features] is one comma-separated value, as Telnyx's SDK sends
+//     it. Any query parameter the search does not document (the old
+//     filter[features][] spelling among them) is refused with 400 and
+//     source.parameter: Telnyx may ignore it, but then a client's
+//     misspelt filter would pass every test unnoticed.
 //   - Only a number a search offered within Options.SearchTTL (default an
 //     hour) can be ordered; any other is refused with 422 and a
 //     source.pointer naming the number. Tests that pick a number without
@@ -98,12 +101,16 @@
 // Ed25519 signature by Options.WebhookKey of "{timestamp}|{raw body}".
 // Deliveries run one at a time outside the simulator's lock; an answer
 // other than 2xx is retried up to Options.WebhookAttempts times with
-// doubling back-off from Options.WebhookBackoff. Close stops it all.
+// doubling back-off from Options.WebhookBackoff. With
+// Options.WebhookDuplicates every event is delivered twice (same id), so
+// that a receiver's dedupe can be tested. Close stops it all.
 //
 // # Faults
 //
 // Faults (set in Options, by SetFaults, or over the admin API) add latency,
-// answer a share of requests 429 or 500/503 before doing anything, let a
+// answer a share of requests 429 (with x-ratelimit-limit, -remaining and
+// -reset: 1, the headers Telnyx documents; retry-after: 1 only with
+// RateLimitRetryAfter) or 500/503 before doing anything, let a
 // share hang after doing the work (so an order may exist although its
 // client timed out, which is what customer_reference look-ups are for), and
 // make a share of orders find their number sold to someone else.

@@ -153,7 +153,7 @@ func New(opts Options) *Simulator {
 	mux.Handle("/v2/", s.withFaults(s.authenticated(api)))
 	mux.Handle("/_sim/", s.adminRoutes())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, notFound("The requested resource or URL could not be found."))
+		writeError(w, notFound(UnknownRouteDetail))
 	})
 	s.handler = mux
 	if s.hooks != nil {
