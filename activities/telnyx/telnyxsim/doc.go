@@ -126,6 +126,7 @@
 //	POST /_sim/owned               {"phone_number": "+1…", "created_at": "…"}: bought outside Talkturo
 //	POST /_sim/forget              {"phone_number": "+1…"}: released outside Talkturo
 //	POST /_sim/backdate            {"phone_number": "+1…", "created_at": "…"}: ordered back then
+//	POST /_sim/owned_status        {"phone_number": "+1…", "status": "emergency-only"}: see SetOwnedStatus
 //
 // The last three plant drift between the account and Talkturo's database,
 // which reconciliation must find (see AddOwned, Forget and Backdate).

@@ -98,4 +98,12 @@ func TestSetOwnedStatus(t *testing.T) {
 	if len(OwnedStatuses) != 13 {
 		t.Errorf("%d statuses", len(OwnedStatuses))
 	}
+
+	// Over the admin API too.
+	f.do(http.MethodPost, "/_sim/owned_status", map[string]string{"phone_number": nums[1], "status": "emergency_only"}).decode(t, http.StatusOK, nil)
+	if got := f.ownedStatus(nums[1]); got != "emergency-only" {
+		t.Errorf("admin: %s", got)
+	}
+	f.do(http.MethodPost, "/_sim/owned_status", map[string]string{"phone_number": nums[1], "status": "gone"}).apiError(t, http.StatusUnprocessableEntity)
+	f.do(http.MethodPost, "/_sim/owned_status", map[string]string{"phone_number": nums[0], "status": "active"}).apiError(t, http.StatusNotFound)
 }

@@ -2,6 +2,7 @@ package telnyxsim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -47,6 +48,8 @@ func (s *Simulator) SearchFor(e164 string) error {
 	return fmt.Errorf("telnyxsim: no search offers %s (owned, sold or not stocked)", e164)
 }
 
+var errNotHeld = errors.New("telnyxsim: the account does not hold the number")
+
 // OwnedStatuses are the 13 statuses Telnyx gives an owned number.
 var OwnedStatuses = []string{
 	"purchase-pending", "purchase-failed", "port-pending", "port-failed", "active", "deleted",
@@ -79,7 +82,7 @@ func (s *Simulator) SetOwnedStatus(e164, status string) error {
 	s.settle(now)
 	own := s.live[e164]
 	if own == nil {
-		return fmt.Errorf("telnyxsim: the account does not hold %s", e164)
+		return fmt.Errorf("%w: %s", errNotHeld, e164)
 	}
 	own.status, own.updatedAt, own.activeAt = status, now, time.Time{}
 	if status == numberActive && own.purchasedAt.IsZero() {
