@@ -95,6 +95,23 @@ func TestSearchPatternsAreNational(t *testing.T) {
 			t.Errorf("%s does not start with +1 312 77", n.PhoneNumber)
 		}
 	}
+	// The area code given twice asks for the area code's numbers, not
+	// for 415-415-xxxx: the same as without the pattern.
+	plain, err := c.SearchAvailable(context.Background(), domain.SearchFilter{CountryCode: "US", AreaCode: "415", Limit: 5})
+	if err != nil || len(plain) != 5 {
+		t.Fatalf("plain 415 search: %+v, %v", plain, err)
+	}
+	for _, sw := range []string{"1415", "415", "+1 (415)"} {
+		got, err := c.SearchAvailable(context.Background(), domain.SearchFilter{CountryCode: "US", AreaCode: "415", StartsWith: sw, Limit: 5})
+		if err != nil || len(got) != 5 {
+			t.Fatalf("starts with %q: %+v, %v", sw, got, err)
+		}
+		for i := range got {
+			if got[i].PhoneNumber != plain[i].PhoneNumber {
+				t.Errorf("starts with %q: %s, want %s as without the pattern", sw, got[i].PhoneNumber, plain[i].PhoneNumber)
+			}
+		}
+	}
 }
 
 // A German number waits for documents; naming a requirement group at
