@@ -42,8 +42,9 @@ func (c *Client) statusError(op string, resp *http.Response, body []byte, now ti
 		HTTPStatus: resp.StatusCode,
 	}
 	if pe.Retryable() {
-		// Telnyx sends Retry-After with 429; a 503 from a proxy may carry
-		// one too, and it is just as worth honouring.
+		// Telnyx documents x-ratelimit-reset on a 429 and may add an
+		// undocumented Retry-After; a 503 from a proxy may carry one too,
+		// and it is just as worth honouring.
 		pe.RetryAfter = retryAfter(resp.Header, now)
 	}
 	if e, ok := parseErrorBody(body); ok {

@@ -56,6 +56,14 @@ func TestSearchPatternsAreNational(t *testing.T) {
 			url.Values{"filter[phone_number][starts_with]": {"555"}}},
 		{"after the area code already", domain.SearchFilter{CountryCode: "US", AreaCode: "415", StartsWith: "555"},
 			url.Values{"filter[phone_number][starts_with]": {"555"}}},
+		{"E.164 area code alone", domain.SearchFilter{CountryCode: "US", AreaCode: "415", StartsWith: "1415"},
+			url.Values{"filter[phone_number][starts_with]": nil, "filter[national_destination_code]": {"415"}}},
+		{"area code alone", domain.SearchFilter{CountryCode: "US", AreaCode: "415", StartsWith: "415"},
+			url.Values{"filter[phone_number][starts_with]": nil}},
+		{"+ and area code alone", domain.SearchFilter{CountryCode: "US", AreaCode: "415", StartsWith: "+1 415"},
+			url.Values{"filter[phone_number][starts_with]": nil}},
+		{"area code digits after the area code", domain.SearchFilter{CountryCode: "US", AreaCode: "415", StartsWith: "1415415"},
+			url.Values{"filter[phone_number][starts_with]": {"415"}}},
 		{"national start", domain.SearchFilter{CountryCode: "GB", StartsWith: "207"},
 			url.Values{"filter[phone_number][starts_with]": {"207"}}},
 		{"GB E.164 start", domain.SearchFilter{CountryCode: "GB", StartsWith: "44207"},
@@ -67,7 +75,9 @@ func TestSearchPatternsAreNational(t *testing.T) {
 	} {
 		q := searchQuery(tc.f)
 		for k, v := range tc.want {
-			if got := q[k]; strings.Join(got, "|") != strings.Join(v, "|") {
+			if got, sent := q[k]; v == nil && sent {
+				t.Errorf("%s: %s = %v, want it left out", tc.name, k, got)
+			} else if strings.Join(got, "|") != strings.Join(v, "|") {
 				t.Errorf("%s: %s = %v, want %v", tc.name, k, got, v)
 			}
 		}
@@ -83,6 +93,23 @@ func TestSearchPatternsAreNational(t *testing.T) {
 	for _, n := range got {
 		if !strings.HasPrefix(n.PhoneNumber, "+131277") {
 			t.Errorf("%s does not start with +1 312 77", n.PhoneNumber)
+		}
+	}
+	// The area code given twice asks for the area code's numbers, not
+	// for 415-415-xxxx: the same as without the pattern.
+	plain, err := c.SearchAvailable(context.Background(), domain.SearchFilter{CountryCode: "US", AreaCode: "415", Limit: 5})
+	if err != nil || len(plain) != 5 {
+		t.Fatalf("plain 415 search: %+v, %v", plain, err)
+	}
+	for _, sw := range []string{"1415", "415", "+1 (415)"} {
+		got, err := c.SearchAvailable(context.Background(), domain.SearchFilter{CountryCode: "US", AreaCode: "415", StartsWith: sw, Limit: 5})
+		if err != nil || len(got) != 5 {
+			t.Fatalf("starts with %q: %+v, %v", sw, got, err)
+		}
+		for i := range got {
+			if got[i].PhoneNumber != plain[i].PhoneNumber {
+				t.Errorf("starts with %q: %s, want %s as without the pattern", sw, got[i].PhoneNumber, plain[i].PhoneNumber)
+			}
 		}
 	}
 }

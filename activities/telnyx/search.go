@@ -88,7 +88,11 @@ func startsWithPattern(f domain.SearchFilter) string {
 			p = p[len(ccs):]
 		}
 	}
-	if f.AreaCode != "" && strings.HasPrefix(p, f.AreaCode) && len(p) > len(f.AreaCode) {
+	if f.AreaCode != "" && strings.HasPrefix(p, f.AreaCode) {
+		// A pattern that is the area code alone ("415", or "1415" once the
+		// calling code is gone) asks for nothing the area code does not:
+		// sent on, Telnyx would match it after the area code and find
+		// only 415-415-xxxx.
 		p = p[len(f.AreaCode):]
 	}
 	return p

@@ -3,8 +3,10 @@ package telnyxsim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -23,6 +25,7 @@ func (s *Simulator) adminRoutes() http.Handler {
 	rt.add(http.MethodPost, "/_sim/owned", s.handleAddOwned)
 	rt.add(http.MethodPost, "/_sim/forget", s.handleForget)
 	rt.add(http.MethodPost, "/_sim/backdate", s.handleBackdate)
+	rt.add(http.MethodPost, "/_sim/owned_status", s.handleOwnedStatus)
 	return rt
 }
 
@@ -139,4 +142,25 @@ func decodeNumber(w http.ResponseWriter, r *http.Request, body any, number *stri
 		return "", false
 	}
 	return *number, true
+}
+
+// handleOwnedStatus plants an owned-number status (see SetOwnedStatus).
+func (s *Simulator) handleOwnedStatus(w http.ResponseWriter, r *http.Request, _ string) {
+	var body struct {
+		PhoneNumber string `json:"phone_number"`
+		Status      string `json:"status"`
+	}
+	e164, ok := decodeNumber(w, r, &body, &body.PhoneNumber)
+	if !ok {
+		return
+	}
+	if err := s.SetOwnedStatus(e164, body.Status); err != nil {
+		if errors.Is(err, errNotHeld) {
+			writeError(w, notFound(err.Error()))
+			return
+		}
+		writeError(w, apiError{status: http.StatusUnprocessableEntity, code: CodeBadRequest, title: "Invalid parameter", detail: err.Error(), pointer: "/status"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"phone_number": e164, "status": strings.ReplaceAll(body.Status, "_", "-")})
 }

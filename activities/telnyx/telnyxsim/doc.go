@@ -31,8 +31,11 @@
 //     are digits only, matched against the national number, never the
 //     country code; with filter[national_destination_code], starts_with
 //     names what follows the area code. A "+" is refused with 422.
-//     filter[features] is read both as one comma-separated value (what
-//     Telnyx's SDK sends) and as repeated filter[features][].
+//     filter[features] is one comma-separated value, as Telnyx's SDK sends
+//     it. Any query parameter the search does not document (the old
+//     filter[features][] spelling among them) is refused with 400 and
+//     source.parameter: Telnyx may ignore it, but then a client's
+//     misspelt filter would pass every test unnoticed.
 //   - Only a number a search offered within Options.SearchTTL (default an
 //     hour) can be ordered; any other is refused with 422 and a
 //     source.pointer naming the number. Tests that pick a number without
@@ -75,6 +78,14 @@
 // sub-order, and cancelling one that succeeded or failed is refused with
 // 422 (read the sub-order to see why).
 //
+// A regulated number that is approved and bought reads success in its
+// order (and the order success) at once, but its owned record is
+// provision-pending, held and billed, for one more order latency before it
+// turns active: Telnyx's order status tells of the purchase, the number's
+// status of its provisioning, and a client must not take the one for the
+// other. Options.ProvisionEveryOrder does the same for every number.
+// SetOwnedStatus plants any of the 13 owned statuses on a held number.
+//
 // Orders settle lazily, whenever the state is next read, so that tests can
 // move an injected Clock instead of sleeping.
 //
@@ -90,12 +101,16 @@
 // Ed25519 signature by Options.WebhookKey of "{timestamp}|{raw body}".
 // Deliveries run one at a time outside the simulator's lock; an answer
 // other than 2xx is retried up to Options.WebhookAttempts times with
-// doubling back-off from Options.WebhookBackoff. Close stops it all.
+// doubling back-off from Options.WebhookBackoff. With
+// Options.WebhookDuplicates every event is delivered twice (same id), so
+// that a receiver's dedupe can be tested. Close stops it all.
 //
 // # Faults
 //
 // Faults (set in Options, by SetFaults, or over the admin API) add latency,
-// answer a share of requests 429 or 500/503 before doing anything, let a
+// answer a share of requests 429 (with x-ratelimit-limit, -remaining and
+// -reset: 1, the headers Telnyx documents; retry-after: 1 only with
+// RateLimitRetryAfter) or 500/503 before doing anything, let a
 // share hang after doing the work (so an order may exist although its
 // client timed out, which is what customer_reference look-ups are for), and
 // make a share of orders find their number sold to someone else.
@@ -111,6 +126,7 @@
 //	POST /_sim/owned               {"phone_number": "+1…", "created_at": "…"}: bought outside Talkturo
 //	POST /_sim/forget              {"phone_number": "+1…"}: released outside Talkturo
 //	POST /_sim/backdate            {"phone_number": "+1…", "created_at": "…"}: ordered back then
+//	POST /_sim/owned_status        {"phone_number": "+1…", "status": "emergency-only"}: see SetOwnedStatus
 //
 // The last three plant drift between the account and Talkturo's database,
 // which reconciliation must find (see AddOwned, Forget and Backdate).

@@ -76,6 +76,12 @@ func invalidParameter(param, detail string) apiError {
 	return apiError{status: http.StatusUnprocessableEntity, code: CodeBadRequest, title: "Invalid parameter", detail: detail, parameter: param}
 }
 
+// UnknownRouteDetail is the detail of the 404 for a path Telnyx does not
+// serve, unlike the 404 for a resource, which names it: a test telling a
+// mistyped path from a missing resource (which some callers read as
+// success) compares against it.
+const UnknownRouteDetail = "The requested resource or URL could not be found."
+
 func notFound(detail string) apiError {
 	return apiError{status: http.StatusNotFound, code: CodeResourceNotFound, title: "Resource not found", detail: detail}
 }

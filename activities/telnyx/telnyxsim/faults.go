@@ -24,9 +24,14 @@ type Faults struct {
 	// ErrorRate is the share of requests answered 500 or 503 before
 	// anything is done.
 	ErrorRate float64
-	// RateLimitRate is the share of requests answered 429 (retry-after: 1
-	// and x-ratelimit-* headers) before anything is done.
+	// RateLimitRate is the share of requests answered 429, with the
+	// x-ratelimit-* headers Telnyx documents (x-ratelimit-reset: 1),
+	// before anything is done.
 	RateLimitRate float64
+	// RateLimitRetryAfter adds retry-after: 1 to those answers. Telnyx
+	// does not document it, so it is off by default: a client must back
+	// off on x-ratelimit-reset alone.
+	RateLimitRetryAfter bool
 	// TimeoutRate is the share of requests that hang. The request is carried
 	// out first and only its answer is withheld, until the client gives up
 	// or HangFor passes: exactly the case in which a client cannot tell
@@ -47,6 +52,7 @@ type faultsJSON struct {
 	LatencyJitter             string  `json:"latency_jitter"`
 	ErrorRate                 float64 `json:"error_rate"`
 	RateLimitRate             float64 `json:"rate_limit_rate"`
+	RateLimitRetryAfter       bool    `json:"rate_limit_retry_after"`
 	TimeoutRate               float64 `json:"timeout_rate"`
 	HangFor                   string  `json:"hang_for"`
 	SellBetweenSearchAndOrder float64 `json:"sell_between_search_and_order"`
@@ -59,6 +65,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		LatencyJitter:             f.LatencyJitter.String(),
 		ErrorRate:                 f.ErrorRate,
 		RateLimitRate:             f.RateLimitRate,
+		RateLimitRetryAfter:       f.RateLimitRetryAfter,
 		TimeoutRate:               f.TimeoutRate,
 		HangFor:                   f.HangFor.String(),
 		SellBetweenSearchAndOrder: f.SellBetweenSearchAndOrder,
@@ -77,6 +84,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	out := Faults{
 		ErrorRate:                 j.ErrorRate,
 		RateLimitRate:             j.RateLimitRate,
+		RateLimitRetryAfter:       j.RateLimitRetryAfter,
 		TimeoutRate:               j.TimeoutRate,
 		SellBetweenSearchAndOrder: j.SellBetweenSearchAndOrder,
 	}
@@ -162,6 +170,8 @@ type faultPlan struct {
 	delay   time.Duration
 	hangFor time.Duration
 	status  int // for faultServerError: 500 or 503
+	// retryAfter adds retry-after to a faultRateLimit answer.
+	retryAfter bool
 }
 
 // drawFaults decides the fate of one request.
@@ -169,7 +179,7 @@ func (s *Simulator) drawFaults() faultPlan {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	f := s.faults
-	p := faultPlan{delay: f.Latency, hangFor: f.HangFor}
+	p := faultPlan{delay: f.Latency, hangFor: f.HangFor, retryAfter: f.RateLimitRetryAfter}
 	if f.LatencyJitter > 0 {
 		p.delay += time.Duration(s.faultRNG.Int64N(int64(f.LatencyJitter)))
 	}
@@ -209,7 +219,9 @@ func (s *Simulator) withFaults(next http.Handler) http.Handler {
 		switch p.kind {
 		case faultRateLimit:
 			h := w.Header()
-			h.Set("Retry-After", "1")
+			if p.retryAfter {
+				h.Set("Retry-After", "1")
+			}
 			h.Set("X-Ratelimit-Limit", strconv.Itoa(rateLimitPerSecond))
 			h.Set("X-Ratelimit-Remaining", "0")
 			h.Set("X-Ratelimit-Reset", "1")

@@ -17,6 +17,7 @@ type ownedNumber struct {
 	customerReference                string
 	createdAt, updatedAt             time.Time
 	purchasedAt                      time.Time
+	activeAt                         time.Time // while provision-pending after its order: when it turns active
 }
 
 // Paging limits of list endpoints.

@@ -25,6 +25,7 @@ const (
 	numberDeleted         = "deleted"
 	numberInfoPending     = "requirement-info-pending"
 	numberUnderReview     = "requirement-info-under-review"
+	numberProvisioning    = "provision-pending"
 
 	reqApproved    = "approved"
 	reqCancelled   = "cancelled"
@@ -66,6 +67,7 @@ type orderNumber struct {
 	reqStatus                      string
 	requirements                   []*requirementValue
 	settleAt, deadline             time.Time
+	provisionFor                   time.Duration // the order latency when it was placed
 	owned                          *ownedNumber
 	sub                            *subOrder
 }
@@ -259,7 +261,7 @@ func (s *Simulator) placeOrder(req orderRequestJSON, numbers []orderNumber, now 
 		s.numbersByID[own.id] = own
 		s.live[own.e164] = own
 		n.id, n.status, n.owned = s.newUUID(), orderPending, own
-		n.reqStatus, n.settleAt = reqApproved, now.Add(s.orderLatency)
+		n.reqStatus, n.settleAt, n.provisionFor = reqApproved, now.Add(s.orderLatency), s.orderLatency
 		if n.regulated {
 			n.requirements = requirementsOf(n.region)
 			n.deadline = now.Add(s.requirementsDeadline)
@@ -333,6 +335,7 @@ func (s *Simulator) settle(now time.Time) {
 	}
 	clear(s.pending[len(kept):])
 	s.pending = kept
+	s.provision(now)
 }
 
 // advance settles one number if its time has come. The caller holds s.mu.
@@ -372,7 +375,36 @@ func (s *Simulator) completeNumber(n *orderNumber, at time.Time) {
 		}
 		return
 	}
-	n.status, own.status, own.purchasedAt = orderSuccess, numberActive, at
+	n.status, own.purchasedAt = orderSuccess, at
+	if n.regulated || s.provisionAll {
+		// Telnyx's order status tells of the purchase; the number's own
+		// status tells of its provisioning, which for a regulated number
+		// follows the purchase: the order reads success while the number is
+		// still provision-pending (held and billed, not yet usable). It
+		// turns active one order latency later (see provision).
+		own.status, own.activeAt = numberProvisioning, at.Add(n.provisionFor)
+		s.provisioning = append(s.provisioning, own)
+		return
+	}
+	own.status = numberActive
+}
+
+// provision activates the numbers whose provisioning is over. A number
+// whose status changed meanwhile (forgotten, or set by SetOwnedStatus) is
+// left as it is. The caller holds s.mu.
+func (s *Simulator) provision(now time.Time) {
+	kept := s.provisioning[:0]
+	for _, own := range s.provisioning {
+		switch {
+		case own.status != numberProvisioning || own.activeAt.IsZero():
+		case own.activeAt.After(now):
+			kept = append(kept, own)
+		default:
+			own.status, own.updatedAt, own.activeAt = numberActive, own.activeAt, time.Time{}
+		}
+	}
+	clear(s.provisioning[len(kept):])
+	s.provisioning = kept
 }
 
 // cancelNumber cancels a number still pending: its record turns deleted

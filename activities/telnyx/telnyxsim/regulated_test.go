@@ -120,8 +120,18 @@ func TestRegulatedOrderWaitsForDocuments(t *testing.T) {
 		got.PhoneNumbers[0].RequirementsStatus != reqApproved || !got.PhoneNumbers[0].RequirementsMet {
 		t.Fatalf("approved: %+v", got)
 	}
+	// The order reads success as soon as the purchase is through, while
+	// the number is provisioned for one more order latency.
+	if st := f.ownedStatus(n); st != numberProvisioning {
+		t.Errorf("owned status approved %q, want provision-pending", st)
+	}
+	f.clock.Advance(time.Minute - time.Nanosecond)
+	if st := f.ownedStatus(n); st != numberProvisioning {
+		t.Errorf("owned status before the provisioning ends %q", st)
+	}
+	f.clock.Advance(time.Nanosecond)
 	if st := f.ownedStatus(n); st != numberActive {
-		t.Errorf("owned status approved %q", st)
+		t.Errorf("owned status provisioned %q", st)
 	}
 	// A settled sub-order takes no documents any more.
 	f.do(http.MethodPost, "/v2/sub_number_orders/"+o.SubNumberOrdersIDs[0]+"/requirement_group",

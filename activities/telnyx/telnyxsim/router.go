@@ -45,7 +45,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			detail: r.Method + " is not allowed here; use " + strings.Join(allowed, " or ") + "."})
 		return
 	}
-	writeError(w, notFound("The requested resource or URL could not be found."))
+	writeError(w, notFound(UnknownRouteDetail))
 }
 
 func (rte route) match(path []string) (string, bool) {

@@ -154,9 +154,18 @@ func parseSearch(q url.Values) (searchRequest, *apiError) {
 		req.limit = min(n, maxSearchLimit)
 	}
 
-	// Both filter[features][]=sms&filter[features][]=voice and the
-	// comma-separated filter[features]=sms,voice are seen in the wild.
-	for _, v := range append(q["filter[features][]"], q["filter[features]"]...) {
+	// Telnyx's SDK sends one comma-separated filter[features]=sms,voice.
+	// For a parameter it does not know Telnyx may well answer as if it
+	// were absent, but a simulator doing so would let a client that
+	// misspells a filter (the old filter[features][]=sms, say) pass every
+	// test with its filter silently dropped: unknown parameters are
+	// refused with 400, naming the parameter, so the mistake is loud.
+	for k := range q {
+		if !slices.Contains(searchParameters, k) {
+			return fail(badParameter(k, k+" is not a filter of this endpoint; features are one comma-separated filter[features]."))
+		}
+	}
+	for _, v := range q["filter[features]"] {
 		for f := range strings.SplitSeq(v, ",") {
 			f = strings.ToLower(strings.TrimSpace(f))
 			if f == "" {
@@ -169,6 +178,16 @@ func parseSearch(q url.Values) (searchRequest, *apiError) {
 		}
 	}
 	return req, nil
+}
+
+// searchParameters are the query parameters Telnyx documents for
+// GET /available_phone_numbers.
+var searchParameters = []string{
+	"filter[country_code]", "filter[national_destination_code]", "filter[phone_number_type]",
+	"filter[features]", "filter[limit]", "filter[locality]", "filter[administrative_area]",
+	"filter[rate_center]", "filter[phone_number][starts_with]", "filter[phone_number][ends_with]",
+	"filter[phone_number][contains]", "filter[best_effort]", "filter[quickship]",
+	"filter[reservable]", "filter[exclude_held_numbers]",
 }
 
 func containsAll(have, want []string) bool {

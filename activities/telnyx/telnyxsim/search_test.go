@@ -77,10 +77,10 @@ func TestSearchDefaultsAndLimits(t *testing.T) {
 			t.Errorf("%s is not a valid CA number", n)
 		}
 	}
-	if got := f.search("filter[country_code]=CA&filter[features][]=mms"); len(got.Data) != 0 {
+	if got := f.search("filter[country_code]=CA&filter[features]=mms"); len(got.Data) != 0 {
 		t.Errorf("CA numbers have no mms, got %v", got.numbers())
 	}
-	if got := f.search("filter[country_code]=US&filter[features][]=sms&filter[features][]=voice&filter[limit]=3"); len(got.Data) != 3 {
+	if got := f.search("filter[country_code]=US&filter[features]=sms,voice&filter[limit]=3"); len(got.Data) != 3 {
 		t.Errorf("sms+voice: got %d", len(got.Data))
 	}
 	if got := f.search("filter[country_code]=US&filter[features]=sms,fax"); len(got.Data) != 0 {
@@ -195,7 +195,13 @@ func TestSearchErrors(t *testing.T) {
 		{"filter[country_code]=US&filter[phone_number_type]=toll-free", "filter[phone_number_type]", http.StatusUnprocessableEntity},
 		{"filter[country_code]=US&filter[limit]=0", "filter[limit]", http.StatusBadRequest},
 		{"filter[country_code]=US&filter[limit]=many", "filter[limit]", http.StatusBadRequest},
-		{"filter[country_code]=US&filter[features][]=telepathy", "filter[features]", http.StatusUnprocessableEntity},
+		{"filter[country_code]=US&filter[features]=telepathy", "filter[features]", http.StatusUnprocessableEntity},
+		// The spelling an older client sent, and any other parameter
+		// Telnyx does not document, is refused rather than ignored.
+		{"filter[country_code]=US&filter[features][]=sms", "filter[features][]", http.StatusBadRequest},
+		{"filter[country_code]=US&filter[features][]=sms&filter[features][]=voice", "filter[features][]", http.StatusBadRequest},
+		{"filter[country_code]=US&filter[area_code]=415", "filter[area_code]", http.StatusBadRequest},
+		{"filter[country_code]=US&page[size]=5", "page[size]", http.StatusBadRequest},
 		{"filter[country_code]=US&filter[phone_number][contains]=4x", "filter[phone_number][contains]", http.StatusUnprocessableEntity},
 	} {
 		e := f.do(http.MethodGet, "/v2/available_phone_numbers?"+tc.query, nil).apiError(t, tc.status)

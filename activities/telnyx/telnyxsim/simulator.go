@@ -49,6 +49,15 @@ type Options struct {
 	// for its documents (and their review) before it is cancelled; zero
 	// means DefaultRequirementsDeadline.
 	RequirementsDeadline time.Duration
+	// ProvisionEveryOrder routes every number's purchase through owned
+	// status provision-pending, as a regulated number's always is: its
+	// order reads success, and the number turns active one order latency
+	// (the latency in force when it was ordered) later.
+	ProvisionEveryOrder bool
+	// WebhookDuplicates delivers every webhook event a second time, same
+	// event id, after the first delivery ends, as Telnyx may: receivers
+	// must act on an event once.
+	WebhookDuplicates bool
 }
 
 // Defaults for zero Options fields.
@@ -85,7 +94,9 @@ type Simulator struct {
 	orders               []*order          // in creation order
 	ordersByID           map[string]*order //
 	pending              []*order          // not settled yet
-	numbers              []*ownedNumber    // every record ever, in creation order
+	provisioning         []*ownedNumber    // bought, provision-pending until their activeAt
+	provisionAll         bool
+	numbers              []*ownedNumber // every record ever, in creation order
 	numbersByID          map[string]*ownedNumber
 	live                 map[string]*ownedNumber // E.164 → the record of a number held or being bought
 	sold                 map[string]bool         // E.164 sold to someone else
@@ -109,6 +120,7 @@ func New(opts Options) *Simulator {
 		offered:      map[string]time.Time{},
 		subOrders:    map[string]*subOrder{},
 		searchTTL:    opts.SearchTTL,
+		provisionAll: opts.ProvisionEveryOrder,
 
 		requirementsDeadline: opts.RequirementsDeadline,
 	}
@@ -141,7 +153,7 @@ func New(opts Options) *Simulator {
 	mux.Handle("/v2/", s.withFaults(s.authenticated(api)))
 	mux.Handle("/_sim/", s.adminRoutes())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, notFound("The requested resource or URL could not be found."))
+		writeError(w, notFound(UnknownRouteDetail))
 	})
 	s.handler = mux
 	if s.hooks != nil {
@@ -219,8 +231,8 @@ func (s *Simulator) OrderCounts() map[string]int {
 }
 
 // OwnedNumbers returns, sorted, the E.164 numbers the account holds or is
-// buying (active, purchase-pending, or waiting on its regulatory
-// requirements), after settling due orders.
+// buying (active, purchase-pending, provision-pending, or waiting on its
+// regulatory requirements), after settling due orders.
 func (s *Simulator) OwnedNumbers() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

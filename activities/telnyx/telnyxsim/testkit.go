@@ -2,10 +2,14 @@ package telnyxsim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -42,4 +46,50 @@ func (s *Simulator) SearchFor(e164 string) error {
 		}
 	}
 	return fmt.Errorf("telnyxsim: no search offers %s (owned, sold or not stocked)", e164)
+}
+
+var errNotHeld = errors.New("telnyxsim: the account does not hold the number")
+
+// OwnedStatuses are the 13 statuses Telnyx gives an owned number.
+var OwnedStatuses = []string{
+	"purchase-pending", "purchase-failed", "port-pending", "port-failed", "active", "deleted",
+	"emergency-only", "ported-out", "port-out-pending", "requirement-info-pending",
+	"requirement-info-under-review", "requirement-info-exception", "provision-pending",
+}
+
+// notHeld are the statuses of a record whose number the account no longer
+// holds (or never got): the number leaves the account and returns to the
+// inventory.
+var notHeld = []string{"purchase-failed", "port-failed", "deleted", "ported-out"}
+
+// SetOwnedStatus plants status (one of OwnedStatuses; underscores are read
+// as hyphens) on the record of a number the account holds or is buying, as
+// Telnyx might show it whatever its order says: tests use it for states
+// the simulator never reaches by itself (emergency-only, port-out-pending,
+// requirement-info-exception...). The planted status stays until the test
+// changes it: a provisioning number is not activated any more, but an
+// order still pending for the number settles as usual and overwrites it.
+// A status of notHeld releases the number from the account. It fails for
+// an unknown status or a number the account does not hold.
+func (s *Simulator) SetOwnedStatus(e164, status string) error {
+	status = strings.ReplaceAll(status, "_", "-")
+	if !slices.Contains(OwnedStatuses, status) {
+		return fmt.Errorf("telnyxsim: %q is not an owned-number status", status)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock()
+	s.settle(now)
+	own := s.live[e164]
+	if own == nil {
+		return fmt.Errorf("%w: %s", errNotHeld, e164)
+	}
+	own.status, own.updatedAt, own.activeAt = status, now, time.Time{}
+	if status == numberActive && own.purchasedAt.IsZero() {
+		own.purchasedAt = now
+	}
+	if slices.Contains(notHeld, status) {
+		delete(s.live, e164)
+	}
+	return nil
 }

@@ -29,6 +29,7 @@ type webhooks struct {
 	key      ed25519.PrivateKey
 	attempts int
 	backoff  time.Duration
+	twice    bool // Options.WebhookDuplicates
 	clock    func() time.Time
 	client   *http.Client
 
@@ -59,6 +60,7 @@ func newWebhooks(opts Options, clock func() time.Time) *webhooks {
 		key:      opts.WebhookKey,
 		attempts: opts.WebhookAttempts,
 		backoff:  opts.WebhookBackoff,
+		twice:    opts.WebhookDuplicates,
 		clock:    clock,
 		client:   &http.Client{Timeout: webhookTimeout},
 		wake:     make(chan struct{}, 1),
@@ -208,5 +210,11 @@ func (s *Simulator) announce(o *order) {
 	if s.hooks == nil {
 		return
 	}
-	s.hooks.enqueue(hookEvent{id: s.newUUID(), occurredAt: o.updatedAt, payload: s.orderJSON(o)})
+	ev := hookEvent{id: s.newUUID(), occurredAt: o.updatedAt, payload: s.orderJSON(o)}
+	s.hooks.enqueue(ev)
+	if s.hooks.twice {
+		// The same event (same id, same payload) again, as Telnyx may
+		// send it when it did not see the first delivery acknowledged.
+		s.hooks.enqueue(ev)
+	}
 }

@@ -156,3 +156,43 @@ func TestWebhookCloseIsBounded(t *testing.T) {
 		t.Fatal("Close hangs on a backing-off delivery")
 	}
 }
+
+// With WebhookDuplicates every event arrives twice, identical but for its
+// signature, so a receiver's dedupe (by data.id) can be tested; without,
+// once.
+func TestWebhookDuplicates(t *testing.T) {
+	for _, dup := range []bool{false, true} {
+		pub, key, _ := ed25519.GenerateKey(nil)
+		sink := newHookSink(t, pub, 0)
+		f := newFixture(t, Options{WebhookURL: sink.srv.URL, WebhookKey: key, WebhookDuplicates: dup})
+		nums := f.firstAvailable(2)
+		f.order("ref-dup-1", nums[0]) // each settles at once: one event
+		f.order("ref-dup-2", nums[1])
+		want := 2
+		if dup {
+			want = 4
+		}
+		got := sink.waitFor(want)
+		time.Sleep(100 * time.Millisecond) // nothing more comes
+		f.sim.Close()
+		sink.mu.Lock()
+		got = append([]delivery(nil), sink.got...)
+		sink.mu.Unlock()
+		if len(got) != want {
+			t.Fatalf("duplicates %v: %d deliveries, want %d", dup, len(got), want)
+		}
+		ids := map[string]int{}
+		for _, d := range got {
+			ids[d.event.Data.ID]++
+			if d.event.Meta.Attempt != 1 {
+				t.Errorf("duplicate is a fresh delivery, attempt 1: %+v", d.event.Meta)
+			}
+		}
+		if len(ids) != 2 {
+			t.Errorf("duplicates %v: event ids %v, want 2 distinct", dup, ids)
+		}
+		if dup && string(got[0].raw) != string(got[1].raw) {
+			t.Errorf("duplicate differs:\n%s\n%s", got[0].raw, got[1].raw)
+		}
+	}
+}
