@@ -28,7 +28,27 @@ const (
 	// its order (a verified webhook, OrderEvent): the order wait looks at
 	// the order at once instead of at its next poll.
 	SignalOrderEvent = "telnyx-order-event"
+	// SignalAttachRequirementGroup hands a purchase waiting on documents
+	// the team's requirement group (AttachRequirementGroup): the workflow
+	// attaches it to the waiting sub-order and looks at the order at once.
+	// NumberService.Purchase sends it when a request carrying a group is
+	// refused with ErrTypeAwaitingDocuments.
+	SignalAttachRequirementGroup = "attach-requirement-group"
 )
+
+// ErrTypeAwaitingDocuments is the application error type with which the
+// purchase update's validator refuses a new join while the purchase waits
+// on documents: a join would be held open for days, and Temporal admits
+// only 10 updates in flight per run. NumberService.Purchase answers it
+// as a pending purchase with the current state.
+const ErrTypeAwaitingDocuments = "awaiting_documents"
+
+// AttachRequirementGroup is SignalAttachRequirementGroup's payload; a
+// signal whose team is not the purchase's is ignored.
+type AttachRequirementGroup struct {
+	TeamID             string
+	RequirementGroupID string
+}
 
 // NumberWorkflowID is the ID of the workflow that owns a number's life:
 // one open run per number, so two purchases of it can never run at once.
@@ -158,6 +178,9 @@ type NumberState struct {
 	CustomerReference string
 	// Error is the code of the failure that ended the purchase, if any.
 	Error string
+	// RequirementGroupID is the last requirement group the team supplied
+	// while the purchase waited on documents (SignalAttachRequirementGroup).
+	RequirementGroupID string `json:",omitempty"`
 	// Undo is set while a failed purchase cannot give the number back to
 	// the provider: the plan slot stays taken and the record pending until
 	// the provider confirms the release.

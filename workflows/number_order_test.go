@@ -3,7 +3,6 @@ package workflows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -420,35 +419,3 @@ func TestOrderEventsWhileHoldingAreDroppedAndDoNotBlockContinueAsNew(t *testing.
 	}
 }
 
-// TestJoinsWhileWaitingOnDocumentsAreBounded: requests that join a
-// purchase waiting on documents (new Idempotency-Keys) are accepted up to
-// a bound, then refused without an accepted update, so weeks of retries
-// cannot reach Temporal's limit of accepted updates per run.
-func TestJoinsWhileWaitingOnDocumentsAreBounded(t *testing.T) {
-	t.Parallel()
-	m := newOrderMocks(t, false, RunLimits{})
-	start := m.env.Now()
-	deadline := start.Add(24 * time.Hour)
-	m.await = func() (activities.AwaitResult, error) {
-		return waitingOnDocuments(domain.RequirementsInfoPending, deadline, "req-address"), nil
-	}
-	m.check = func(time.Time) (activities.AwaitResult, error) { return m.await() }
-	req := PurchaseRequest{PhoneNumber: "+4930555000176", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
-	var accepted, refused int
-	var lastRefusal error
-	for i := range maxJoinsWhileWaiting + 50 {
-		m.env.RegisterDelayedCallback(func() {
-			m.env.UpdateWorkflow(UpdatePurchase, fmt.Sprintf("join-%d", i), &testsuite.TestUpdateCallback{
-				OnAccept:   func() { accepted++ },
-				OnReject:   func(err error) { refused++; lastRefusal = err },
-				OnComplete: func(any, error) {},
-			}, req)
-		}, time.Hour+time.Duration(i)*time.Second)
-	}
-	run(m.env, req)
-	// The first purchase counts against the bound too.
-	if accepted != maxJoinsWhileWaiting-1 || refused != 51 || appErrorType(lastRefusal) != domain.CodeNumberInPurchase {
-		t.Fatalf("%d joins accepted, %d refused (last %v); want %d accepted, the rest refused", accepted, refused, lastRefusal, maxJoinsWhileWaiting-1)
-	}
-}
