@@ -57,11 +57,12 @@ type numberWorkflow struct {
 	// awaitingDocs: the purchase waits on documents (awaitDocuments), and
 	// refuses new joins. attachCh receives SignalAttachRequirementGroup;
 	// attachAsks counts the groups taken while waiting, attachGroup is the
-	// last one.
-	awaitingDocs bool
-	attachCh     workflow.ReceiveChannel
-	attachAsks   int
-	attachGroup  string
+	// last one asked, attachedGroup the last one attached.
+	awaitingDocs  bool
+	attachCh      workflow.ReceiveChannel
+	attachAsks    int
+	attachGroup   string
+	attachedGroup string
 	// accepted counts the updates this run accepted; handled counts every
 	// update, signal and release attempt: a run that handled nothing never
 	// continues as new (its successor would be no smaller).

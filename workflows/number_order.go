@@ -122,7 +122,11 @@ func (w *numberWorkflow) takeAttach() bool {
 	switch {
 	case w.purchaseDone:
 		w.handled++
-	case w.awaitingDocs && a.TeamID == w.req.TeamID && a.RequirementGroupID != "":
+	case w.awaitingDocs && a.TeamID == w.req.TeamID && a.RequirementGroupID != "" &&
+		a.RequirementGroupID != w.attachedGroup && a.RequirementGroupID != w.req.RequirementGroupID:
+		// A group the order already has (the one it was placed with, or
+		// the last one attached) is not sent again: a client retrying its
+		// request would otherwise attach it at every retry.
 		w.attachGroup = a.RequirementGroupID
 		w.attachAsks++
 	}
@@ -301,6 +305,7 @@ func (w *numberWorkflow) attachRequirementGroup(ctx workflow.Context, subOrder, 
 		workflow.GetLogger(ctx).Error("attaching the requirement group failed", "sub_number_order_id", subOrder, "requirement_group_id", group, "error", err)
 		return
 	}
+	w.attachedGroup = group
 	workflow.GetLogger(ctx).Info("the team's requirement group is attached to the order", "sub_number_order_id", subOrder, "requirement_group_id", group)
 }
 

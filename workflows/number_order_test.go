@@ -35,6 +35,9 @@ type orderMocks struct {
 	checks      []time.Time
 	recorded    []*domain.PendingRequirements
 	cancelled   []string
+	attached    []activities.AttachGroupInput
+	attachedAt  []time.Time
+	releaseIn   []activities.ReleaseInput
 	ended       []activities.EndInput
 	slotFreed   int
 	released    int
@@ -87,6 +90,13 @@ func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
 		m.cancelled = append(m.cancelled, id)
 		return nil
 	})
+	env.OnActivity(acts.AttachRequirementGroup, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AttachGroupInput) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.attached = append(m.attached, in)
+		m.attachedAt = append(m.attachedAt, env.Now())
+		return nil
+	})
 	env.OnActivity(acts.ActivateNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, a domain.ActivateNumber) (domain.PhoneNumber, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -94,10 +104,11 @@ func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
 		return domain.PhoneNumber{ID: a.ID, ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt}, nil
 	})
 	env.OnActivity(acts.Eligibility, mock.Anything, mock.Anything).Return(domain.Eligibility{}, nil)
-	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).Return(func(context.Context, activities.ReleaseInput) error {
+	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReleaseInput) error {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.released++
+		m.releaseIn = append(m.releaseIn, in)
 		return nil
 	})
 	env.OnActivity(acts.EndNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EndInput) (domain.PhoneNumber, error) {
@@ -320,6 +331,9 @@ func TestRegulatedDeadlinePassedUndoesThePurchase(t *testing.T) {
 	if st.Number.Status != domain.NumberFailed || st.Error != domain.CodeRequirementsDeadlinePassed {
 		t.Fatalf("final state %+v", st)
 	}
+	if m.releaseIn[0].CustomerReference != st.CustomerReference || st.CustomerReference == "" {
+		t.Fatalf("the undo released with %+v, want the purchase's key %q (to cancel an order Telnyx still holds)", m.releaseIn[0], st.CustomerReference)
+	}
 	if m.statuses[len(m.statuses)-1] != string(domain.NumberFailed) {
 		t.Fatalf("NumberStatus went %v, want failed at the end", m.statuses)
 	}
@@ -419,3 +433,234 @@ func TestOrderEventsWhileHoldingAreDroppedAndDoNotBlockContinueAsNew(t *testing.
 	}
 }
 
+// regulatedMocks: an order that waits on documents from its first answer
+// until check says otherwise.
+func regulatedMocks(t *testing.T, deadline time.Duration, check func(now, start time.Time) (activities.AwaitResult, error)) (*orderMocks, time.Time) {
+	m := newOrderMocks(t, false, RunLimits{})
+	start := m.env.Now()
+	d := start.Add(deadline)
+	m.await = func() (activities.AwaitResult, error) {
+		return waitingOnDocuments(domain.RequirementsInfoPending, d, "req-address"), nil
+	}
+	m.check = func(now time.Time) (activities.AwaitResult, error) {
+		if check != nil {
+			return check(now, start)
+		}
+		return m.await()
+	}
+	return m, start
+}
+
+func (m *orderMocks) attachAt(after time.Duration, teamID, group string) {
+	m.env.RegisterDelayedCallback(func() {
+		m.env.SignalWorkflow(SignalAttachRequirementGroup, AttachRequirementGroup{TeamID: teamID, RequirementGroupID: group})
+	}, after)
+}
+
+// TestJoinWhileWaitingOnDocumentsIsRefused: a new request of the team
+// while its purchase waits on documents is refused with
+// awaiting_documents (no accepted update), so joins are never held open
+// for days; the purchase goes on.
+func TestJoinWhileWaitingOnDocumentsIsRefused(t *testing.T) {
+	t.Parallel()
+	m, _ := regulatedMocks(t, 24*time.Hour, nil)
+	req := PurchaseRequest{PhoneNumber: "+4930555000176", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	join := purchaseAt(m.env, time.Hour, "join-1", req)
+	other := purchaseAt(m.env, time.Hour+time.Second, "join-2", PurchaseRequest{PhoneNumber: req.PhoneNumber, TeamID: "team_b", UserID: "user_b"})
+	run(m.env, req)
+	if appErrorType(join.rejected) != ErrTypeAwaitingDocuments || join.err != nil {
+		t.Fatalf("join: rejected %v, answered %v; want refused with %s", join.rejected, join.err, ErrTypeAwaitingDocuments)
+	}
+	if appErrorType(other.rejected) != domain.CodeNumberInPurchase {
+		t.Fatalf("another team's join: %v, want %s", other.rejected, domain.CodeNumberInPurchase)
+	}
+	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.attached) != 0 {
+		t.Fatalf("purchase answered %v, attached %v; want the deadline to end it, nothing attached", m.answer, m.attached)
+	}
+}
+
+// TestRequirementGroupWhileWaitingIsAttachedAndChecked: a requirement
+// group from the team reaches the waiting sub-order at once, and the
+// order is looked at right after; one from another team, or one the
+// order already has, is not attached.
+func TestRequirementGroupWhileWaitingIsAttachedAndChecked(t *testing.T) {
+	t.Parallel()
+	var attachedAt time.Time
+	var m *orderMocks
+	m, start := regulatedMocks(t, 10*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
+		m.mu.Lock()
+		n := len(m.attached)
+		m.mu.Unlock()
+		if n > 0 {
+			attachedAt = now
+			return activities.AwaitResult{ProviderNumberID: "tx-de"}, nil
+		}
+		return m.await()
+	})
+	req := PurchaseRequest{PhoneNumber: "+4930555000177", TeamID: "team_a", UserID: "user_a", RequirementGroupID: "rg-first"}
+	m.purchase(req)
+	m.attachAt(90*time.Minute, "team_b", "rg-other")  // another team's: ignored
+	m.attachAt(100*time.Minute, "team_a", "rg-first") // the order has it already
+	during := stateAt(t, m.env, 100*time.Minute+time.Second)
+	m.attachAt(2*time.Hour+17*time.Second, "team_a", "rg-2") // between two slow checks
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 5*time.Hour)
+	run(m.env, req)
+
+	if len(m.attached) != 1 || m.attached[0] != (activities.AttachGroupInput{SubNumberOrderID: "sub-1", RequirementGroupID: "rg-2"}) {
+		t.Fatalf("attached %+v, want rg-2 to sub-1 once", m.attached)
+	}
+	want := start.Add(2*time.Hour + 17*time.Second)
+	if !m.attachedAt[0].Equal(want) || !attachedAt.Equal(want) {
+		t.Fatalf("attached at %v and checked at %v, want both at the signal (%v)", m.attachedAt[0], attachedAt, want)
+	}
+	if m.answer != nil || m.result.Number.Status != domain.NumberActive {
+		t.Fatalf("purchase answered %+v, %v", m.result.Number, m.answer)
+	}
+	if during.RequirementGroupID != "" {
+		t.Fatalf("state after ignored groups shows %q", during.RequirementGroupID)
+	}
+	if st := stateOf(t, m.env); st.RequirementGroupID != "rg-2" {
+		t.Fatalf("state shows group %q, want rg-2", st.RequirementGroupID)
+	}
+}
+
+// TestAcceptedDocumentsLiftTheDeadline: once Telnyx accepts the documents
+// (pending, no requirements), the requirements' deadline no longer
+// cancels the order: the requirements are cleared from state and record,
+// and the number activates after the old deadline.
+func TestAcceptedDocumentsLiftTheDeadline(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 2*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
+		switch {
+		case now.Before(start.Add(24 * time.Hour)):
+			return waitingOnDocuments(domain.RequirementsInfoPending, start.Add(2*24*time.Hour), "req-address"), nil
+		case now.Before(start.Add(3 * 24 * time.Hour)):
+			return activities.AwaitResult{Pending: true}, nil // approved, provisioning
+		}
+		return activities.AwaitResult{ProviderNumberID: "tx-de"}, nil
+	})
+	req := PurchaseRequest{PhoneNumber: "+4930555000178", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	approved := stateAt(t, m.env, 36*time.Hour)
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 4*24*time.Hour)
+	run(m.env, req)
+	if m.answer != nil || m.result.Number.Status != domain.NumberActive {
+		t.Fatalf("purchase answered %+v, %v; want active after the old deadline", m.result.Number, m.answer)
+	}
+	if d := m.activatedAt.Sub(start); d < 3*24*time.Hour {
+		t.Fatalf("activated %v in", d)
+	}
+	if len(m.cancelled) != 0 {
+		t.Fatalf("cancelled %v", m.cancelled)
+	}
+	if approved.Number.Requirements != nil || approved.Number.Status != domain.NumberPending {
+		t.Fatalf("state once approved: %+v (requirements %+v), want pending without requirements", approved.Number, approved.Number.Requirements)
+	}
+	if n := len(m.recorded); n != 2 || m.recorded[1] != nil {
+		t.Fatalf("recorded %v, want the requirements, then cleared", m.recorded)
+	}
+	if slices.Contains(m.statuses[slices.Index(m.statuses, NumberStatusRequirementsPending)+1:], NumberStatusRequirementsPending) {
+		t.Fatalf("NumberStatus went %v", m.statuses)
+	}
+}
+
+// TestApprovedOrderThatNeverCompletesIsBounded: an approved order that
+// stays pending ends at documentsMaxWait from the start of the wait.
+func TestApprovedOrderThatNeverCompletesIsBounded(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 2*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
+		if now.Before(start.Add(time.Hour)) {
+			return waitingOnDocuments(domain.RequirementsInfoPending, start.Add(2*24*time.Hour), "req-address"), nil
+		}
+		return activities.AwaitResult{Pending: true}, nil
+	})
+	req := PurchaseRequest{PhoneNumber: "+4930555000179", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	run(m.env, req)
+	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.cancelled) != 1 {
+		t.Fatalf("purchase answered %v, cancelled %v", m.answer, m.cancelled)
+	}
+	if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
+		t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
+	}
+}
+
+// TestTelnyxDeadlineBeyondTheMaxWaitIsCapped: a deadline later than
+// documentsMaxWait ends the wait at documentsMaxWait.
+func TestTelnyxDeadlineBeyondTheMaxWaitIsCapped(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 90*24*time.Hour, nil)
+	req := PurchaseRequest{PhoneNumber: "+4930555000180", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	run(m.env, req)
+	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.cancelled) != 1 {
+		t.Fatalf("purchase answered %v, cancelled %v", m.answer, m.cancelled)
+	}
+	if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
+		t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
+	}
+}
+
+// TestRepeatedOrderEventCausesOneCheck: Telnyx's retried (or a replayed)
+// delivery of the same event causes no further check; a new status does.
+func TestRepeatedOrderEventCausesOneCheck(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
+	req := PurchaseRequest{PhoneNumber: "+4930555000181", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	at := 10*time.Minute + 7*time.Second // no slow check falls there
+	send := func(after time.Duration, status domain.OrderStatus) {
+		m.env.RegisterDelayedCallback(func() {
+			m.env.SignalWorkflow(SignalOrderEvent, OrderEvent{CustomerReference: stateOf(t, m.env).CustomerReference, OrderID: "ord-1", Status: status})
+		}, after)
+	}
+	for i := range 5 {
+		send(at+time.Duration(i)*time.Second, domain.OrderPending)
+	}
+	send(at+time.Minute, domain.OrderSuccess)
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Minute)
+	run(m.env, req)
+	var atEvents []time.Duration
+	for _, c := range m.checks {
+		if d := c.Sub(start); d >= at && d <= at+time.Minute {
+			atEvents = append(atEvents, d)
+		}
+	}
+	if len(atEvents) != 2 || atEvents[0] != at || atEvents[1] != at+time.Minute {
+		t.Fatalf("checks at %v for the events, want one at %v (five deliveries of one event) and one at %v", atEvents, at, at+time.Minute)
+	}
+}
+
+// TestOrderEventFloodWhileHoldingContinuesAsNew: order events for a held
+// number count as work: a continued holding run (which has handled
+// nothing else) that grows under a flood of them continues as new,
+// rather than being kept from ever doing so.
+func TestOrderEventFloodWhileHoldingContinuesAsNew(t *testing.T) {
+	t.Parallel()
+	m := newOrderMocks(t, false, RunLimits{Events: 100})
+	m.check = func(time.Time) (activities.AwaitResult, error) {
+		t.Error("an order event while holding ran a check")
+		return activities.AwaitResult{}, nil
+	}
+	req := PurchaseRequest{PhoneNumber: "+14155550176", TeamID: "team_a", UserID: "user_a",
+		Continued: &ContinuedRun{Phase: PhaseHolding, Key: "phone-number:+14155550176/run-0", Runs: 1,
+			State: NumberState{TeamID: "team_a", Number: NumberView{ID: "pn_1", PhoneNumber: "+14155550176", ProviderNumberID: "tx-1", Status: domain.NumberActive}}}}
+	// The run's history has grown (the test environment counts no events
+	// itself), and then only order events come.
+	m.env.RegisterDelayedCallback(func() { m.env.SetCurrentHistoryLength(150) }, 30*time.Minute)
+	for i := range 50 {
+		m.env.RegisterDelayedCallback(func() {
+			m.env.SignalWorkflow(SignalOrderEvent, OrderEvent{CustomerReference: req.Continued.Key, OrderID: "ord-1", Status: domain.OrderSuccess})
+		}, time.Hour+time.Duration(i)*time.Second)
+	}
+	start := m.env.Now()
+	run(m.env, req)
+	next := continuedFrom(t, m.env)
+	if next.Continued.Phase != PhaseHolding || next.Continued.Runs != 2 {
+		t.Fatalf("carried %+v", next.Continued)
+	}
+	if d := m.env.Now().Sub(start); d != time.Hour {
+		t.Fatalf("continued as new %v in, want at the first order event (1h)", d)
+	}
+}
