@@ -27,6 +27,11 @@ type Activities struct {
 	TrialDuration time.Duration
 	// OrderPollInterval is how often a pending order is looked at.
 	OrderPollInterval time.Duration
+	// DocumentsPollInterval is how often AwaitOrder looks at an order
+	// that waits on documents, for runs from before the change
+	// "order-events" (which poll until the order settles); 0 means
+	// DefaultDocumentsPollInterval.
+	DocumentsPollInterval time.Duration
 	// GracePeriod is how long a team whose subscription ended keeps its
 	// paid numbers (BILLING_GRACE_PERIOD).
 	GracePeriod time.Duration
@@ -281,7 +286,10 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 			// A run from before "order-events" polls until the order
 			// settles: an order waiting on documents takes days, so it is
 			// looked at every few minutes, not hammered.
-			wait = max(documentsPollInterval, maxInterval)
+			wait = a.DocumentsPollInterval
+			if wait <= 0 {
+				wait = DefaultDocumentsPollInterval
+			}
 		case !res.Pending:
 			return res, nil
 		default:
@@ -298,10 +306,10 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 	}
 }
 
-// documentsPollInterval is how often AwaitOrder looks at an order that
-// waits on documents (runs from before "order-events"); keepAlive
-// heartbeats meanwhile. A variable so that tests can shorten it.
-var documentsPollInterval = 5 * time.Minute
+// DefaultDocumentsPollInterval is how often AwaitOrder looks at an order
+// that waits on documents (runs from before "order-events"): minutes, as
+// documents take days; keepAlive heartbeats meanwhile.
+const DefaultDocumentsPollInterval = 5 * time.Minute
 
 // CheckOrder looks at the order once: what AwaitOrder does at each poll.
 // The workflow runs it when a webhook says the order changed, and as the
