@@ -20,7 +20,8 @@ const (
 	// the purchase runs joins it.
 	UpdatePurchase = "purchase"
 	// UpdateRelease releases the held number (ReleaseRequest) and returns
-	// its final NumberView.
+	// its final NumberView. A purchase waiting on documents may be
+	// released too: it is cancelled (ErrTypePurchaseReleased).
 	UpdateRelease = "release"
 	// QueryState returns the NumberState.
 	QueryState = "state"
@@ -42,6 +43,12 @@ const (
 // only 10 updates in flight per run. NumberService.Purchase answers it
 // as a pending purchase with the current state.
 const ErrTypeAwaitingDocuments = "awaiting_documents"
+
+// ErrTypePurchaseReleased ends a purchase its team released (or billing
+// did) while it waited on documents: the order is cancelled and the plan
+// slot freed. It is the purchase's error and the record's failure_reason;
+// the release update itself succeeds, with the failed number's view.
+const ErrTypePurchaseReleased = "purchase_released"
 
 // AttachRequirementGroup is SignalAttachRequirementGroup's payload; a
 // signal whose team is not the purchase's is ignored.

@@ -259,7 +259,7 @@ func (w *numberWorkflow) validateRelease(req ReleaseRequest) error {
 	if req.TeamID != w.req.TeamID {
 		return appError(domain.CodeNotFound, "The team holds no such number.")
 	}
-	if !w.purchaseDone {
+	if !w.purchaseDone && !w.awaitingDocs {
 		return appError(domain.CodeNumberInPurchase, "The number is still being bought; release it once it is active.")
 	}
 	if w.purchaseErr != nil {
@@ -275,8 +275,15 @@ func (w *numberWorkflow) onRelease(ctx workflow.Context, req ReleaseRequest) (Nu
 		w.releaseAsked, w.releaseBy = true, req.Reason
 	}
 	attempt := w.endAttempts
-	if err := workflow.Await(ctx, func() bool { return w.ended || w.endAttempts > attempt }); err != nil {
+	// A purchase released while it waited on documents ends failed (see
+	// awaitDocuments): that answers the release, even while its undo
+	// goes on giving the number back.
+	cancelled := func() bool { return w.purchaseDone && w.purchaseErr != nil }
+	if err := workflow.Await(ctx, func() bool { return w.ended || w.endAttempts > attempt || cancelled() }); err != nil {
 		return NumberView{}, err
+	}
+	if !w.ended && cancelled() {
+		return w.state.Number, nil
 	}
 	return w.state.Number, w.endErr
 }

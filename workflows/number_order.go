@@ -193,7 +193,8 @@ func (w *numberWorkflow) awaitOrder(ctx workflow.Context, numberID, orderID stri
 // documents, never later than documentsMaxWait from the start of the
 // wait; once the documents are accepted only documentsMaxWait bounds it.
 // A requirement group the team supplies meanwhile is attached to the
-// sub-order, and the order looked at at once.
+// sub-order, and the order looked at at once. A release (the team's
+// update, or billing's signal) cancels the order and ends the purchase.
 func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, in activities.AwaitInput, first activities.AwaitResult) (res activities.AwaitResult, err error) {
 	subOrder := first.SubNumberOrderID
 	started := workflow.Now(ctx)
@@ -227,9 +228,22 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 		wait := min(interval, max(deadline().Sub(workflow.Now(ctx)), 0))
 		seen, attaches := w.orderEvents, w.attachAsks
 		woken, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "check the order waiting on documents"}},
-			func() bool { return w.orderEvents > seen || w.attachAsks > attaches })
+			func() bool { return w.orderEvents > seen || w.attachAsks > attaches || w.releaseAsked })
 		if err != nil {
 			return activities.AwaitResult{}, err
+		}
+		if w.releaseAsked {
+			// The team (or billing) gave the purchase up: nothing will be
+			// bought, so the order is cancelled and the saga undoes the
+			// rest (the undo's release cancels a sub-order this missed).
+			workflow.GetLogger(ctx).Info("the purchase waiting on documents was released; cancelling its order", "phone_number", w.req.PhoneNumber,
+				"order_id", in.OrderID, "by", w.releaseBy)
+			w.cancelSubOrder(ctx, subOrder)
+			subOrder = ""
+			w.state.Number.Requirements = nil
+			return activities.AwaitResult{}, temporal.NewNonRetryableApplicationError(
+				"The purchase of "+w.req.PhoneNumber+" was released while it waited on documents; its order was cancelled.",
+				ErrTypePurchaseReleased, nil)
 		}
 		if !woken {
 			ceiling := documentsPollMax

@@ -664,3 +664,43 @@ func TestOrderEventFloodWhileHoldingContinuesAsNew(t *testing.T) {
 		t.Fatalf("continued as new %v in, want at the first order event (1h)", d)
 	}
 }
+
+// TestReleaseWhileWaitingOnDocumentsCancelsThePurchase: the team may
+// release a purchase that waits on documents: its sub-order is cancelled,
+// the purchase fails (purchase_released), the record is failed and the
+// slot freed, and the release answers with the failed number.
+func TestReleaseWhileWaitingOnDocumentsCancelsThePurchase(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
+	req := PurchaseRequest{PhoneNumber: "+4930555000182", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	other := &updateResult{}
+	m.env.RegisterDelayedCallback(func() {
+		m.env.UpdateWorkflow(UpdateRelease, "release-b", other.callbacks(), ReleaseRequest{TeamID: "team_b", Reason: "api"})
+	}, time.Hour)
+	rel := releaseAt(m.env, 2*time.Hour+3*time.Second, ReleaseRequest{TeamID: "team_a", Reason: "api"})
+	run(m.env, req)
+
+	if appErrorType(other.rejected) != domain.CodeNotFound {
+		t.Fatalf("another team's release: %v", other.rejected)
+	}
+	if rel.rejected != nil || rel.err != nil {
+		t.Fatalf("release: rejected %v, answered %v", rel.rejected, rel.err)
+	}
+	if v, _ := rel.value.(NumberView); v.Status != domain.NumberFailed || v.Requirements != nil {
+		t.Fatalf("release answered %+v, want the failed number", rel.value)
+	}
+	if appErrorType(m.answer) != ErrTypePurchaseReleased {
+		t.Fatalf("purchase answered %v, want %s", m.answer, ErrTypePurchaseReleased)
+	}
+	if len(m.cancelled) != 1 || m.cancelled[0] != "sub-1" || m.slotFreed != 1 || len(m.ended) != 1 ||
+		m.ended[0].Status != domain.NumberFailed || m.ended[0].FailureReason != ErrTypePurchaseReleased {
+		t.Fatalf("cancelled %v, slot freed %d, ended %+v", m.cancelled, m.slotFreed, m.ended)
+	}
+	if last := m.checks[len(m.checks)-1]; last.After(start.Add(2 * time.Hour)) {
+		t.Fatalf("checked at %v after the release", last.Sub(start))
+	}
+	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
+		t.Fatalf("completed=%v err=%v", m.env.IsWorkflowCompleted(), m.env.GetWorkflowError())
+	}
+}
