@@ -27,9 +27,20 @@ import (
 //     record's requirements, NumberStatus "requirements-pending". It looks
 //     at the order when a webhook says so, or on a slow timer (30 s
 //     doubling to an hour, four hours once it has waited a week, never past
-//     the deadline). Once the deadline passes with the order still pending,
-//     it cancels the sub-order and the purchase fails with
-//     requirements_deadline_passed; the saga undoes the rest.
+//     the deadline). Once the deadline passes with the order still waiting
+//     on documents, it cancels the sub-order and the purchase fails with
+//     requirements_deadline_passed; the saga undoes the rest. The deadline
+//     is Telnyx's, capped at documentsMaxWait; once the documents are
+//     accepted (the order still pending), only documentsMaxWait bounds it.
+//
+// While it waits on documents, the team's new purchase requests are
+// refused (ErrTypeAwaitingDocuments: Temporal holds at most 10 updates in
+// flight per run, and a join would be held for days); NumberService
+// answers them as pending, and hands on the requirement group one carries
+// (SignalAttachRequirementGroup), which the wait attaches to the sub-order
+// (AttachRequirementGroup) before looking at the order at once. A release
+// (the team's update or billing's signal) cancels the order and ends the
+// purchase (ErrTypePurchaseReleased).
 
 // changeOrderEvents versions the order wait that the webhook ends and that
 // hands a regulated order waiting on documents back to the workflow: runs
@@ -224,9 +235,11 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 
 	checkCtx := workflow.WithActivityOptions(ctx, activities.CheckOrderOptions())
 	interval := documentsPollFirst
+	// What was seen when the last check began: an event or a group that
+	// arrives during a check wakes the wait once more.
+	seen, attaches := w.orderEvents, w.attachAsks
 	for {
 		wait := min(interval, max(deadline().Sub(workflow.Now(ctx)), 0))
-		seen, attaches := w.orderEvents, w.attachAsks
 		woken, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "check the order waiting on documents"}},
 			func() bool { return w.orderEvents > seen || w.attachAsks > attaches || w.releaseAsked })
 		if err != nil {
@@ -252,7 +265,9 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 			}
 			interval = min(interval*2, ceiling)
 		}
-		if w.attachAsks > attaches {
+		attach := w.attachAsks > attaches
+		seen, attaches = w.orderEvents, w.attachAsks
+		if attach {
 			w.attachRequirementGroup(ctx, subOrder, w.attachGroup)
 			interval = documentsPollFirst
 		}
