@@ -28,6 +28,7 @@ type orderMocks struct {
 	await      func() (activities.AwaitResult, error)
 	awaitDelay time.Duration
 	check      func(now time.Time) (activities.AwaitResult, error)
+	checkDelay time.Duration
 
 	mu          sync.Mutex
 	placed      activities.OrderInput
@@ -72,7 +73,7 @@ func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
 		m.mu.Unlock()
 		return m.await()
 	})
-	env.OnActivity(acts.CheckOrder, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AwaitInput) (activities.AwaitResult, error) {
+	env.OnActivity(acts.CheckOrder, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return m.checkDelay }).Return(func(_ context.Context, in activities.AwaitInput) (activities.AwaitResult, error) {
 		m.mu.Lock()
 		m.checks = append(m.checks, env.Now())
 		m.mu.Unlock()
@@ -702,5 +703,35 @@ func TestReleaseWhileWaitingOnDocumentsCancelsThePurchase(t *testing.T) {
 	}
 	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
 		t.Fatalf("completed=%v err=%v", m.env.IsWorkflowCompleted(), m.env.GetWorkflowError())
+	}
+}
+
+// TestOrderEventDuringACheckWakesTheWaitOnce: an event that arrives while
+// a check runs (which may have read the order before the change) causes
+// one more check right after it.
+func TestOrderEventDuringACheckWakesTheWaitOnce(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
+	m.checkDelay = 10 * time.Second
+	req := PurchaseRequest{PhoneNumber: "+4930555000183", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	at := 10*time.Minute + 7*time.Second
+	send := func(after time.Duration, status domain.OrderStatus) {
+		m.env.RegisterDelayedCallback(func() {
+			m.env.SignalWorkflow(SignalOrderEvent, OrderEvent{CustomerReference: stateOf(t, m.env).CustomerReference, OrderID: "ord-1", Status: status})
+		}, after)
+	}
+	send(at, domain.OrderPending)
+	send(at+5*time.Second, domain.OrderSuccess) // during the first event's check
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Minute)
+	run(m.env, req)
+	var near []time.Duration
+	for _, c := range m.checks {
+		if d := c.Sub(start); d >= at && d <= at+time.Minute {
+			near = append(near, d)
+		}
+	}
+	if len(near) != 2 || near[1] < at+5*time.Second {
+		t.Fatalf("checks at %v near the events, want two: one per event, the second after the first check", near)
 	}
 }
