@@ -27,6 +27,11 @@ type Activities struct {
 	TrialDuration time.Duration
 	// OrderPollInterval is how often a pending order is looked at.
 	OrderPollInterval time.Duration
+	// DocumentsPollInterval is how often AwaitOrder looks at an order
+	// that waits on documents, for runs from before the change
+	// "order-events" (which poll until the order settles); 0 means
+	// DefaultDocumentsPollInterval.
+	DocumentsPollInterval time.Duration
 	// GracePeriod is how long a team whose subscription ended keeps its
 	// paid numbers (BILLING_GRACE_PERIOD).
 	GracePeriod time.Duration
@@ -177,10 +182,12 @@ const (
 
 // findEarlierOrder looks, with back-off, for the order an earlier attempt
 // may have placed: by the purchase's customer_reference, and then among
-// the owned numbers for the number carrying it. It returns the order when
-// found; nil when neither look shows it by the end. A number we hold
-// under this purchase's reference whose order is not listed yet is a
-// retryable error: the order exists, and the next attempt finds it.
+// the owned numbers for the number itself. It returns the order when
+// found; nil when neither look shows it by the end. Telnyx need not copy
+// the order's customer_reference onto the owned number (it may be null):
+// a held number with no reference or ours is a retryable error (the
+// order exists, and the next attempt finds it); one held under another
+// reference is number_unavailable.
 func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (*domain.Order, error) {
 	for waited, wait := time.Duration(0), earlierOrderFirst; ; waited, wait = waited+wait, wait*2 {
 		orders, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
@@ -193,14 +200,18 @@ func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (*doma
 			}
 			return &orders[0], nil
 		}
-		owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: in.PhoneNumber, CustomerReference: in.CustomerReference, PageSize: 10})
+		owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: in.PhoneNumber, PageSize: 10})
 		if err != nil {
 			return nil, temporalError(err)
 		}
 		for _, n := range owned {
-			if n.PhoneNumber == in.PhoneNumber && n.CustomerReference == in.CustomerReference && n.Status.Held() {
-				return nil, fmt.Errorf("the provider holds %s under this purchase's reference but lists no order for it yet", in.PhoneNumber)
+			if n.PhoneNumber != in.PhoneNumber || !n.Status.Held() {
+				continue
 			}
+			if n.CustomerReference != "" && n.CustomerReference != in.CustomerReference {
+				return nil, numberUnavailable(in.PhoneNumber, fmt.Errorf("the account holds it under another reference"))
+			}
+			return nil, fmt.Errorf("the provider holds %s (reference %q) but lists no order of this purchase for it yet", in.PhoneNumber, n.CustomerReference)
 		}
 		if waited+wait > earlierOrderWait {
 			return nil, nil
@@ -263,9 +274,26 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 	}
 	interval := min(50*time.Millisecond, maxInterval)
 	for {
-		res, err := a.CheckOrder(ctx, in)
-		if err != nil || !res.Pending {
+		res, err := a.checkOrder(ctx, in)
+		if err != nil {
 			return res, err
+		}
+		wait := interval
+		switch {
+		case res.Requirements != nil && in.ReturnOnDocuments:
+			return res, nil
+		case res.Requirements != nil:
+			// A run from before "order-events" polls until the order
+			// settles: an order waiting on documents takes days, so it is
+			// looked at every few minutes, not hammered.
+			wait = a.DocumentsPollInterval
+			if wait <= 0 {
+				wait = DefaultDocumentsPollInterval
+			}
+		case !res.Pending:
+			return res, nil
+		default:
+			interval = min(interval*2, maxInterval)
 		}
 		if activity.IsActivity(ctx) {
 			activity.RecordHeartbeat(ctx, "pending")
@@ -273,11 +301,15 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 		select {
 		case <-ctx.Done():
 			return AwaitResult{}, ctx.Err()
-		case <-time.After(interval):
+		case <-time.After(wait):
 		}
-		interval = min(interval*2, maxInterval)
 	}
 }
+
+// DefaultDocumentsPollInterval is how often AwaitOrder looks at an order
+// that waits on documents (runs from before "order-events"): minutes, as
+// documents take days; keepAlive heartbeats meanwhile.
+const DefaultDocumentsPollInterval = 5 * time.Minute
 
 // CheckOrder looks at the order once: what AwaitOrder does at each poll.
 // The workflow runs it when a webhook says the order changed, and as the
@@ -285,6 +317,17 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 // succeeded whose number is not yet usable (still provisioning) is
 // pending: activation waits for an active number.
 func (a *Activities) CheckOrder(ctx context.Context, in AwaitInput) (AwaitResult, error) {
+	res, err := a.checkOrder(ctx, in)
+	if err == nil && res.Requirements != nil && !in.ReturnOnDocuments {
+		// The caller cannot handle an order waiting on documents.
+		return AwaitResult{Pending: true}, nil
+	}
+	return res, err
+}
+
+// checkOrder is CheckOrder, saying whether the order waits on documents
+// whatever in.ReturnOnDocuments says.
+func (a *Activities) checkOrder(ctx context.Context, in AwaitInput) (AwaitResult, error) {
 	order, err := a.Provider.GetOrder(ctx, in.OrderID)
 	if err != nil {
 		return AwaitResult{}, temporalError(err)
@@ -318,14 +361,12 @@ func (a *Activities) CheckOrder(ctx context.Context, in AwaitInput) (AwaitResult
 		}
 		return AwaitResult{}, numberUnavailable(in.PhoneNumber, fmt.Errorf("order %s was cancelled at the provider", in.OrderID))
 	}
-	if in.ReturnOnDocuments {
-		if reqs := pendingRequirements(number); reqs != nil {
-			res := AwaitResult{Requirements: reqs}
-			if len(order.SubNumberOrderIDs) > 0 {
-				res.SubNumberOrderID = order.SubNumberOrderIDs[0]
-			}
-			return res, nil
+	if reqs := pendingRequirements(number); reqs != nil {
+		res := AwaitResult{Requirements: reqs}
+		if len(order.SubNumberOrderIDs) > 0 {
+			res.SubNumberOrderID = order.SubNumberOrderIDs[0]
 		}
+		return res, nil
 	}
 	return AwaitResult{Pending: true}, nil
 }
@@ -392,6 +433,21 @@ func (a *Activities) CancelSubOrder(ctx context.Context, id string) error {
 	return temporalError(a.Provider.CancelSubNumberOrder(ctx, id))
 }
 
+// AttachGroupInput names a waiting sub-order and the requirement group
+// the team supplied for it.
+type AttachGroupInput struct {
+	SubNumberOrderID   string
+	RequirementGroupID string
+}
+
+// AttachRequirementGroup supplies the team's requirement group to the
+// sub-order waiting on documents. A refusal (an unknown or unfulfilled
+// group) is a non-retryable provider_rejected.
+func (a *Activities) AttachRequirementGroup(ctx context.Context, in AttachGroupInput) error {
+	defer keepAlive(ctx)()
+	return temporalError(a.Provider.AttachRequirementGroup(ctx, in.SubNumberOrderID, in.RequirementGroupID))
+}
+
 // RequirementsInput records what a pending purchase waits on.
 type RequirementsInput struct {
 	NumberID     string
@@ -440,6 +496,11 @@ func (a *Activities) ConvertTrial(ctx context.Context, numberID string) (domain.
 type ReleaseInput struct {
 	PhoneNumber      string
 	ProviderNumberID string
+	// CustomerReference is the purchase's key, set when the workflow gives
+	// back its own purchase's number: a number Telnyx still holds for an
+	// unfinished order (requirement-info, purchase-pending) cannot be
+	// deleted, and is given back by cancelling that order.
+	CustomerReference string `json:",omitempty"`
 }
 
 // ReleaseAtProvider gives the number back to the provider. It is
@@ -468,6 +529,12 @@ func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) err
 		if held.DeletionLockEnabled {
 			return deletionLocked(nil)
 		}
+		if !held.Status.Usable() && in.CustomerReference != "" {
+			done, err := a.cancelPendingOrders(ctx, in.CustomerReference)
+			if done || err != nil {
+				return err
+			}
+		}
 		id = held.ID
 	}
 	err := a.Provider.ReleaseNumber(ctx, id)
@@ -475,6 +542,31 @@ func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) err
 		return nil
 	}
 	return a.refusedRelease(ctx, id, err)
+}
+
+// cancelPendingOrders cancels every pending sub-order of the purchase's
+// orders (found by its customer reference): Telnyx refuses to delete a
+// number its unfinished order holds, and removes it with the order. done
+// is true once something was cancelled; false when no pending sub-order
+// was found, and the release goes on as for any held number. A failed
+// cancel is an error, retried.
+func (a *Activities) cancelPendingOrders(ctx context.Context, ref string) (done bool, err error) {
+	orders, err := a.Provider.FindOrdersByCustomerReference(ctx, ref)
+	if err != nil {
+		return false, temporalError(err)
+	}
+	for _, o := range orders {
+		if o.Status != domain.OrderPending {
+			continue
+		}
+		for _, sub := range o.SubNumberOrderIDs {
+			if err := a.Provider.CancelSubNumberOrder(ctx, sub); err != nil {
+				return false, fmt.Errorf("cancelling sub-order %s of order %s: %w", sub, o.ID, err)
+			}
+			done = true
+		}
+	}
+	return done, nil
 }
 
 // refusedRelease says what a failed release of the held number id means.

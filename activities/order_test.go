@@ -32,7 +32,24 @@ type fakeProvider struct {
 	list      func(f domain.OwnedNumberFilter) ([]domain.OwnedNumber, error)
 	getNumber func(id string) (domain.OwnedNumber, error)
 	release   func(id string) error
+	cancelSub func(id string) error
+	attach    func(subID, groupID string) error
 	calls     map[string]int
+	filters   []domain.OwnedNumberFilter
+	cancelled []string
+}
+
+func (p *fakeProvider) CancelSubNumberOrder(_ context.Context, id string) error {
+	p.count("cancel_sub_order")
+	p.mu.Lock()
+	p.cancelled = append(p.cancelled, id)
+	p.mu.Unlock()
+	return p.cancelSub(id)
+}
+
+func (p *fakeProvider) AttachRequirementGroup(_ context.Context, subID, groupID string) error {
+	p.count("attach_group")
+	return p.attach(subID, groupID)
 }
 
 func (p *fakeProvider) count(op string) {
@@ -67,6 +84,9 @@ func (p *fakeProvider) FindOrdersByCustomerReference(_ context.Context, ref stri
 
 func (p *fakeProvider) ListOwnedNumbers(_ context.Context, f domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
 	p.count("list_numbers")
+	p.mu.Lock()
+	p.filters = append(p.filters, f)
+	p.mu.Unlock()
 	return p.list(f)
 }
 
@@ -128,14 +148,17 @@ func TestAwaitOrderReturnsWhenTheOrderWaitsOnDocuments(t *testing.T) {
 		t.Fatalf("AwaitOrder = %+v (requirements %+v): want only the requirement without a value, the deadline and the sub-order", res, r)
 	}
 
-	// A run older than the change does not ask: the order is polled on.
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	// A run older than the change does not ask: the order is polled on,
+	// slowly (DocumentsPollInterval, not OrderPollInterval).
+	before := p.called("get_order")
+	a.DocumentsPollInterval = 100 * time.Millisecond
+	ctx, cancel := context.WithTimeout(t.Context(), 350*time.Millisecond)
 	defer cancel()
 	if _, err := a.AwaitOrder(ctx, activities.AwaitInput{OrderID: "ord-1", PhoneNumber: regulatedNumber}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("AwaitOrder without ReturnOnDocuments = %v, want it still polling", err)
 	}
-	if n := p.called("get_order"); n < 3 {
-		t.Fatalf("%d polls", n)
+	if n := p.called("get_order") - before; n < 3 || n > 5 {
+		t.Fatalf("%d polls in 350ms, want one every 100ms (not every millisecond)", n)
 	}
 }
 
@@ -458,5 +481,141 @@ func TestRequirementsAndFailureReasonReachTheRecord(t *testing.T) {
 	ended, err := f.acts.EndNumber(t.Context(), activities.EndInput{NumberID: n.ID, Status: domain.NumberFailed, FailureReason: domain.CodeRequirementsDeadlinePassed})
 	if err != nil || ended.Status != domain.NumberFailed || ended.FailureReason != domain.CodeRequirementsDeadlinePassed {
 		t.Fatalf("EndNumber = %+v, %v", ended, err)
+	}
+}
+
+// TestRetriedOrderRefusedFindsOurNumberWithoutItsReference: Telnyx need
+// not copy the order's customer_reference onto the owned number. A held
+// number without a reference keeps the activity retrying until the order
+// shows; one held under another reference is number_unavailable at once.
+func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	n := f.record("+14155550236", domain.NumberPending)
+	creates, finds := 0, 0
+	p := &fakeProvider{
+		create: func(domain.OrderRequest) (domain.Order, error) {
+			creates++
+			if creates == 1 {
+				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 502}
+			}
+			return domain.Order{}, rejected(422)
+		},
+		find: func(string) ([]domain.Order, error) {
+			finds++
+			if finds >= 4 {
+				return []domain.Order{{ID: "ord-slow", CustomerReference: "key-6"}}, nil
+			}
+			return nil, nil
+		},
+		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedRequirementInfoPending}}, nil
+		},
+	}
+	f.acts.Provider = p
+	out, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-6"})
+	if err != nil || out.OrderID != "ord-slow" || creates != 2 {
+		t.Fatalf("PlaceOrder = %+v, %v after %d orders; want the order found by a later attempt", out, err, creates)
+	}
+	for _, fl := range p.filters {
+		if fl.CustomerReference != "" || fl.PhoneNumber != n.PhoneNumber {
+			t.Fatalf("listed owned numbers with %+v, want by phone number only", fl)
+		}
+	}
+
+	n2 := f.record("+14155550237", domain.NumberPending)
+	creates2 := 0
+	p2 := &fakeProvider{
+		create: func(domain.OrderRequest) (domain.Order, error) {
+			creates2++
+			if creates2 == 1 {
+				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
+			}
+			return domain.Order{}, rejected(422)
+		},
+		find: func(string) ([]domain.Order, error) { return nil, nil },
+		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+			return []domain.OwnedNumber{{ID: "tx-2", PhoneNumber: n2.PhoneNumber, Status: domain.OwnedActive, CustomerReference: "someone-else"}}, nil
+		},
+	}
+	f.acts.Provider = p2
+	start := time.Now()
+	if _, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n2.ID, PhoneNumber: n2.PhoneNumber, CustomerReference: "key-7"}); errType(err) != domain.CodeNumberUnavailable {
+		t.Fatalf("PlaceOrder = %v, want number_unavailable for a number held under another reference", err)
+	}
+	if d := time.Since(start); d > 2*time.Second || p2.called("list_numbers") != 1 {
+		t.Fatalf("concluded after %v and %d listings, want at the first", d, p2.called("list_numbers"))
+	}
+}
+
+// TestReleaseOfANumberHeldForAPendingOrderCancelsTheOrder: Telnyx refuses
+// to delete a number its unfinished order holds (requirement-info,
+// purchase-pending): the release cancels the purchase's pending
+// sub-orders instead, and is done once they are cancelled, or retried
+// when a cancel fails.
+func TestReleaseOfANumberHeldForAPendingOrderCancelsTheOrder(t *testing.T) {
+	t.Parallel()
+	const e164 = "+4930555000238"
+	held := func(status domain.OwnedNumberStatus) func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+		return func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: e164, Status: status}}, nil
+		}
+	}
+	orders := func(ref string) ([]domain.Order, error) {
+		if ref != "key-8" {
+			return nil, nil
+		}
+		return []domain.Order{
+			{ID: "ord-done", Status: domain.OrderCancelled, SubNumberOrderIDs: []string{"sub-old"}},
+			{ID: "ord-1", Status: domain.OrderPending, SubNumberOrderIDs: []string{"sub-1", "sub-2"}},
+		}, nil
+	}
+	for _, status := range []domain.OwnedNumberStatus{domain.OwnedRequirementInfoPending, domain.OwnedPurchasePending} {
+		p := &fakeProvider{list: held(status), find: orders, cancelSub: func(string) error { return nil },
+			release: func(string) error { return rejected(422) }}
+		a := &activities.Activities{Provider: p}
+		if err := a.ReleaseAtProvider(t.Context(), activities.ReleaseInput{PhoneNumber: e164, CustomerReference: "key-8"}); err != nil {
+			t.Fatalf("%s: ReleaseAtProvider = %v, want released by cancelling the order", status, err)
+		}
+		if len(p.cancelled) != 2 || p.cancelled[0] != "sub-1" || p.cancelled[1] != "sub-2" || p.called("release_number") != 0 {
+			t.Fatalf("%s: cancelled %v, %d deletes; want both pending sub-orders cancelled, no delete", status, p.cancelled, p.called("release_number"))
+		}
+	}
+
+	// A cancel that fails is retried.
+	p := &fakeProvider{list: held(domain.OwnedRequirementInfoPending), find: orders,
+		cancelSub: func(string) error {
+			return &domain.ProviderError{Op: "cancel_sub_order", Class: domain.ProviderServerError, HTTPStatus: 503}
+		}}
+	a := &activities.Activities{Provider: p}
+	err := a.ReleaseAtProvider(t.Context(), activities.ReleaseInput{PhoneNumber: e164, CustomerReference: "key-8"})
+	var ae *temporal.ApplicationError
+	if err == nil || (errors.As(err, &ae) && ae.NonRetryable()) || p.called("release_number") != 0 {
+		t.Fatalf("ReleaseAtProvider = %v after %d deletes, want a retryable error and no delete", err, p.called("release_number"))
+	}
+
+	// An active number is deleted as ever, whatever its orders.
+	p = &fakeProvider{list: held(domain.OwnedActive), find: orders, release: func(string) error { return nil }}
+	a = &activities.Activities{Provider: p}
+	if err := a.ReleaseAtProvider(t.Context(), activities.ReleaseInput{PhoneNumber: e164, CustomerReference: "key-8"}); err != nil ||
+		p.called("release_number") != 1 || p.called("find_orders") != 0 {
+		t.Fatalf("active: %v, %d deletes, %d order look-ups", err, p.called("release_number"), p.called("find_orders"))
+	}
+}
+
+func TestAttachRequirementGroup(t *testing.T) {
+	t.Parallel()
+	var got [2]string
+	p := &fakeProvider{attach: func(sub, group string) error {
+		got = [2]string{sub, group}
+		return nil
+	}}
+	a := &activities.Activities{Provider: p}
+	if err := a.AttachRequirementGroup(t.Context(), activities.AttachGroupInput{SubNumberOrderID: "sub-1", RequirementGroupID: "rg-1"}); err != nil || got != [2]string{"sub-1", "rg-1"} {
+		t.Fatalf("AttachRequirementGroup = %v, sent %v", err, got)
+	}
+	p.attach = func(string, string) error { return rejected(422) }
+	if err := a.AttachRequirementGroup(t.Context(), activities.AttachGroupInput{SubNumberOrderID: "sub-1", RequirementGroupID: "rg-bad"}); errType(err) != activities.ErrTypeProviderRejected {
+		t.Fatalf("a refused group: %v, want %s", err, activities.ErrTypeProviderRejected)
 	}
 }

@@ -54,7 +54,7 @@ const (
 )
 
 // Outcomes of an orphan in a reconciliation run. ReleaseOrphan returns
-// the first five; the workflow decides the others without calling it.
+// the first five and porting; the workflow decides the others without calling it.
 const (
 	OrphanReleased       = "released"        // released at the provider now
 	OrphanHeld           = "held"            // a team holds it now: a purchase recorded it since the listing
@@ -64,7 +64,16 @@ const (
 	OrphanTooYoung       = "too_young"       // created less than the orphan delay ago: left alone
 	OrphanWithheld       = "withheld"        // more orphans were due than a run may release
 	OrphanFailed         = "failed"          // the release failed; a later run tries again
+	// OrphanPorting: the number is being ported in or out; deleting it
+	// mid-port is destructive, so it is reported to operators, never
+	// released by a run.
+	OrphanPorting = "porting"
 )
+
+// porting reports whether a held number in this status is mid-port.
+func porting(status domain.OwnedNumberStatus) bool {
+	return status == domain.OwnedPortPending || status == domain.OwnedPortOutPending
+}
 
 // ReconcileOptions suit the reconciliation activities: a listing of every
 // number takes a while (heartbeats show it is alive), and a provider or
@@ -262,6 +271,8 @@ func (a *Activities) ReleaseOrphan(ctx context.Context, o Orphan) (string, error
 		return OrphanGone, nil
 	case orderIncomplete(current.Status):
 		return OrphanPending, nil
+	case porting(current.Status):
+		return OrphanPorting, nil
 	case current.DeletionLockEnabled:
 		return OrphanDeletionLocked, nil
 	}

@@ -226,3 +226,24 @@ func TestConfirmMissingDropsWhatSettledMeanwhile(t *testing.T) {
 		t.Fatalf("confirmed %+v, want only %+v", got, still)
 	}
 }
+
+// TestReleaseOrphanLeavesAPortAlone: a number being ported in or out is
+// reported (porting), never deleted: deleting it mid-port is destructive.
+func TestReleaseOrphanLeavesAPortAlone(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	for i, status := range []domain.OwnedNumberStatus{domain.OwnedPortPending, domain.OwnedPortOutPending} {
+		e164 := fmt.Sprintf("+1415555014%d", i)
+		p := &fakeProvider{
+			list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+				return []domain.OwnedNumber{{ID: "tx-port", PhoneNumber: e164, Status: status}}, nil
+			},
+			release: func(string) error { return nil },
+		}
+		a := &activities.Activities{Numbers: f.numbers, Provider: p}
+		got, err := a.ReleaseOrphan(t.Context(), activities.Orphan{PhoneNumber: e164, ProviderNumberID: "tx-port", ProviderStatus: string(status), Due: true})
+		if err != nil || got != activities.OrphanPorting || p.called("release_number") != 0 {
+			t.Fatalf("%s: ReleaseOrphan = %q, %v after %d deletes; want %q and no delete", status, got, err, p.called("release_number"), activities.OrphanPorting)
+		}
+	}
+}

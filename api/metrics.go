@@ -287,6 +287,12 @@ func (p *countingProvider) CancelSubNumberOrder(ctx context.Context, id string) 
 	return err
 }
 
+func (p *countingProvider) AttachRequirementGroup(ctx context.Context, subNumberOrderID, groupID string) error {
+	err := p.next.AttachRequirementGroup(ctx, subNumberOrderID, groupID)
+	p.count("attach_requirement_group", err)
+	return err
+}
+
 func (p *countingProvider) ReleaseNumber(ctx context.Context, id string) error {
 	err := p.next.ReleaseNumber(ctx, id)
 	p.count("release_number", err)

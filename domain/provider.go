@@ -104,6 +104,10 @@ type NumberProvider interface {
 	// whose requirements deadline passed). Cancelling one that is no
 	// longer pending is not an error.
 	CancelSubNumberOrder(ctx context.Context, id string) error
+	// AttachRequirementGroup supplies a requirement group (the customer's
+	// documents) to a pending sub-order that waits on them. Attaching the
+	// same group again is not an error.
+	AttachRequirementGroup(ctx context.Context, subNumberOrderID, groupID string) error
 	// ReleaseNumber releases a held number. Releasing one that is already
 	// released or unknown is not an error.
 	ReleaseNumber(ctx context.Context, id string) error

@@ -20,7 +20,8 @@ const (
 	// the purchase runs joins it.
 	UpdatePurchase = "purchase"
 	// UpdateRelease releases the held number (ReleaseRequest) and returns
-	// its final NumberView.
+	// its final NumberView. A purchase waiting on documents may be
+	// released too: it is cancelled (ErrTypePurchaseReleased).
 	UpdateRelease = "release"
 	// QueryState returns the NumberState.
 	QueryState = "state"
@@ -28,7 +29,33 @@ const (
 	// its order (a verified webhook, OrderEvent): the order wait looks at
 	// the order at once instead of at its next poll.
 	SignalOrderEvent = "telnyx-order-event"
+	// SignalAttachRequirementGroup hands a purchase waiting on documents
+	// the team's requirement group (AttachRequirementGroup): the workflow
+	// attaches it to the waiting sub-order and looks at the order at once.
+	// NumberService.Purchase sends it when a request carrying a group is
+	// refused with ErrTypeAwaitingDocuments.
+	SignalAttachRequirementGroup = "attach-requirement-group"
 )
+
+// ErrTypeAwaitingDocuments is the application error type with which the
+// purchase update's validator refuses a new join while the purchase waits
+// on documents: a join would be held open for days, and Temporal admits
+// only 10 updates in flight per run. NumberService.Purchase answers it
+// as a pending purchase with the current state.
+const ErrTypeAwaitingDocuments = "awaiting_documents"
+
+// ErrTypePurchaseReleased ends a purchase its team released (or billing
+// did) while it waited on documents: the order is cancelled and the plan
+// slot freed. It is the purchase's error and the record's failure_reason;
+// the release update itself succeeds, with the failed number's view.
+const ErrTypePurchaseReleased = "purchase_released"
+
+// AttachRequirementGroup is SignalAttachRequirementGroup's payload; a
+// signal whose team is not the purchase's is ignored.
+type AttachRequirementGroup struct {
+	TeamID             string
+	RequirementGroupID string
+}
 
 // NumberWorkflowID is the ID of the workflow that owns a number's life:
 // one open run per number, so two purchases of it can never run at once.
@@ -158,6 +185,9 @@ type NumberState struct {
 	CustomerReference string
 	// Error is the code of the failure that ended the purchase, if any.
 	Error string
+	// RequirementGroupID is the last requirement group the team supplied
+	// while the purchase waited on documents (SignalAttachRequirementGroup).
+	RequirementGroupID string `json:",omitempty"`
 	// Undo is set while a failed purchase cannot give the number back to
 	// the provider: the plan slot stays taken and the record pending until
 	// the provider confirms the release.

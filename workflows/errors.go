@@ -29,6 +29,10 @@ var kindOfCode = map[string]domain.Kind{
 	// request (4xx invalid). The code tells the team to supply documents
 	// and buy again.
 	domain.CodeRequirementsDeadlinePassed: domain.KindConflict,
+	ErrTypePurchaseReleased:               domain.KindConflict,
+	// Not an error the API shows: NumberService.Purchase answers it as a
+	// pending purchase.
+	ErrTypeAwaitingDocuments: domain.KindConflict,
 }
 
 // appError is how the workflow fails an update with a domain error.

@@ -52,6 +52,17 @@ type numberWorkflow struct {
 	// purchase's events (see registerOrderEvents).
 	orderCh     workflow.ReceiveChannel
 	orderEvents int
+	// recentEvents are the last order events counted (repeats are dropped).
+	recentEvents []orderEventKey
+	// awaitingDocs: the purchase waits on documents (awaitDocuments), and
+	// refuses new joins. attachCh receives SignalAttachRequirementGroup;
+	// attachAsks counts the groups taken while waiting, attachGroup is the
+	// last one asked, attachedGroup the last one attached.
+	awaitingDocs  bool
+	attachCh      workflow.ReceiveChannel
+	attachAsks    int
+	attachGroup   string
+	attachedGroup string
 	// accepted counts the updates this run accepted; handled counts every
 	// update, signal and release attempt: a run that handled nothing never
 	// continues as new (its successor would be no smaller).
@@ -206,12 +217,13 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		// updates before this still replay.
 		return w.purchaseErr
 	}
-	if !w.purchaseDone && w.state.Number.Requirements != nil && w.accepted >= maxJoinsWhileWaiting {
-		// A purchase waiting on documents can take weeks, and the saga
-		// never continues as new: requests that join it (each a new
-		// Idempotency-Key; a retry of one is deduplicated) must not reach
-		// Temporal's 2,000 accepted updates per run.
-		return appError(domain.CodeNumberInPurchase, "Your purchase of %s waits on documents; follow it with the number's status instead of buying it again.", req.PhoneNumber)
+	if !w.purchaseDone && w.awaitingDocs {
+		// A purchase waiting on documents can take weeks: a join would be
+		// held open all that time, and Temporal admits only 10 updates in
+		// flight per run. The caller answers with the purchase's state
+		// (NumberService.Purchase); a retry of an accepted update ID is
+		// deduplicated by Temporal and never gets here.
+		return appError(ErrTypeAwaitingDocuments, "Your purchase of %s waits on documents; follow it with the number's status, or supply a requirement group.", req.PhoneNumber)
 	}
 	if w.purchaseDone {
 		if w.resumed && slices.Contains(w.purchaseIDs, workflow.GetCurrentUpdateInfo(ctx).ID) {
@@ -239,10 +251,6 @@ func (w *numberWorkflow) onPurchase(ctx workflow.Context, _ PurchaseRequest) (Pu
 	return PurchaseResult{Number: w.state.Number, Eligibility: w.elig}, nil
 }
 
-// maxJoinsWhileWaiting bounds the purchase requests a run accepts while
-// its order waits on documents (see validatePurchase).
-const maxJoinsWhileWaiting = 200
-
 // maxPurchaseIDs bounds the purchase update IDs a run carries to the next:
 // the requests that joined one purchase, a handful in practice.
 const maxPurchaseIDs = 20
@@ -251,7 +259,7 @@ func (w *numberWorkflow) validateRelease(req ReleaseRequest) error {
 	if req.TeamID != w.req.TeamID {
 		return appError(domain.CodeNotFound, "The team holds no such number.")
 	}
-	if !w.purchaseDone {
+	if !w.purchaseDone && !w.awaitingDocs {
 		return appError(domain.CodeNumberInPurchase, "The number is still being bought; release it once it is active.")
 	}
 	if w.purchaseErr != nil {
@@ -267,8 +275,15 @@ func (w *numberWorkflow) onRelease(ctx workflow.Context, req ReleaseRequest) (Nu
 		w.releaseAsked, w.releaseBy = true, req.Reason
 	}
 	attempt := w.endAttempts
-	if err := workflow.Await(ctx, func() bool { return w.ended || w.endAttempts > attempt }); err != nil {
+	// A purchase released while it waited on documents ends failed (see
+	// awaitDocuments): that answers the release, even while its undo
+	// goes on giving the number back.
+	cancelled := func() bool { return w.purchaseDone && w.purchaseErr != nil }
+	if err := workflow.Await(ctx, func() bool { return w.ended || w.endAttempts > attempt || cancelled() }); err != nil {
 		return NumberView{}, err
+	}
+	if !w.ended && cancelled() {
+		return w.state.Number, nil
 	}
 	return w.state.Number, w.endErr
 }
@@ -343,7 +358,7 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	// is a no-op), also when the order's own outcome was lost.
 	orderUndo = len(undo)
 	undo = append(undo, func(c workflow.Context) {
-		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.ProviderOptions()), acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}).Get(c, nil)
+		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.ProviderOptions()), acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID, CustomerReference: w.key}).Get(c, nil)
 	})
 	var order activities.OrderResult
 	if err := workflow.ExecuteActivity(providerCtx, acts.PlaceOrder, activities.OrderInput{

@@ -27,9 +27,20 @@ import (
 //     record's requirements, NumberStatus "requirements-pending". It looks
 //     at the order when a webhook says so, or on a slow timer (30 s
 //     doubling to an hour, four hours once it has waited a week, never past
-//     the deadline). Once the deadline passes with the order still pending,
-//     it cancels the sub-order and the purchase fails with
-//     requirements_deadline_passed; the saga undoes the rest.
+//     the deadline). Once the deadline passes with the order still waiting
+//     on documents, it cancels the sub-order and the purchase fails with
+//     requirements_deadline_passed; the saga undoes the rest. The deadline
+//     is Telnyx's, capped at documentsMaxWait; once the documents are
+//     accepted (the order still pending), only documentsMaxWait bounds it.
+//
+// While it waits on documents, the team's new purchase requests are
+// refused (ErrTypeAwaitingDocuments: Temporal holds at most 10 updates in
+// flight per run, and a join would be held for days); NumberService
+// answers them as pending, and hands on the requirement group one carries
+// (SignalAttachRequirementGroup), which the wait attaches to the sub-order
+// (AttachRequirementGroup) before looking at the order at once. A release
+// (the team's update or billing's signal) cancels the order and ends the
+// purchase (ErrTypePurchaseReleased).
 
 // changeOrderEvents versions the order wait that the webhook ends and that
 // hands a regulated order waiting on documents back to the workflow: runs
@@ -53,21 +64,36 @@ const (
 	documentsMaxWait = 30 * 24 * time.Hour
 )
 
-// registerOrderEvents routes the run's SignalOrderEvent signals: one whose
-// customer reference is this purchase's key counts (the order waits look
-// at the order once more); any other (another purchase of the number, a
-// late duplicate after the purchase) is dropped. The channel is drained
-// in every phase, so nothing piles up, and events are not counted as
-// handled work: they never make a run continue as new.
+// registerOrderEvents routes the run's SignalOrderEvent and
+// SignalAttachRequirementGroup signals. An order event whose customer
+// reference is this purchase's key, and that is not a repeat of one of
+// the last few (Telnyx retries a delivery, and a replayed delivery is
+// validly signed), counts: the order waits look at the order once more.
+// A requirement group from the purchase's team counts while the purchase
+// waits on documents. Anything else is dropped. The channels are drained
+// in every phase, so nothing piles up; once the purchase is done, each
+// signal counts as handled work, so a flood of them makes a holding run
+// continue as new rather than grow without bound.
 func (w *numberWorkflow) registerOrderEvents(ctx workflow.Context) {
 	w.orderCh = workflow.GetSignalChannel(ctx, SignalOrderEvent)
+	w.attachCh = workflow.GetSignalChannel(ctx, SignalAttachRequirementGroup)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		ctx, _ = workflow.NewDisconnectedContext(ctx)
 		for {
-			_ = workflow.Await(ctx, func() bool { return w.orderCh.Len() > 0 })
+			_ = workflow.Await(ctx, func() bool { return w.orderCh.Len() > 0 || w.attachCh.Len() > 0 })
 			w.takeOrderEvent()
+			w.takeAttach()
 		}
 	})
+}
+
+// recentOrderEvents is how many (order, status) pairs a run remembers to
+// drop repeated deliveries.
+const recentOrderEvents = 8
+
+type orderEventKey struct {
+	orderID string
+	status  domain.OrderStatus
 }
 
 // takeOrderEvent takes one event from the channel, if any.
@@ -76,19 +102,57 @@ func (w *numberWorkflow) takeOrderEvent() bool {
 	if !w.orderCh.ReceiveAsync(&ev) {
 		return false
 	}
-	if ev.CustomerReference == w.key && !w.purchaseDone {
-		w.orderEvents++
+	if w.purchaseDone {
+		w.handled++
+		return true
+	}
+	if ev.CustomerReference != w.key {
+		return true
+	}
+	k := orderEventKey{ev.OrderID, ev.Status}
+	if slices.Contains(w.recentEvents, k) {
+		return true
+	}
+	if len(w.recentEvents) == recentOrderEvents {
+		w.recentEvents = w.recentEvents[1:]
+	}
+	w.recentEvents = append(w.recentEvents, k)
+	w.orderEvents++
+	return true
+}
+
+// takeAttach takes one requirement group from the channel, if any.
+func (w *numberWorkflow) takeAttach() bool {
+	if w.attachCh == nil {
+		return false
+	}
+	var a AttachRequirementGroup
+	if !w.attachCh.ReceiveAsync(&a) {
+		return false
+	}
+	switch {
+	case w.purchaseDone:
+		w.handled++
+	case w.awaitingDocs && a.TeamID == w.req.TeamID && a.RequirementGroupID != "" &&
+		a.RequirementGroupID != w.attachedGroup && a.RequirementGroupID != w.req.RequirementGroupID:
+		// A group the order already has (the one it was placed with, or
+		// the last one attached) is not sent again: a client retrying its
+		// request would otherwise attach it at every retry.
+		w.attachGroup = a.RequirementGroupID
+		w.attachAsks++
 	}
 	return true
 }
 
-// drainOrderEvents drops the events still in the channel (before
+// drainOrderEvents drops the events still in the channels (before
 // continuing as new: a holding run has no use for them).
 func (w *numberWorkflow) drainOrderEvents() {
 	if w.orderCh == nil {
 		return
 	}
 	for w.takeOrderEvent() {
+	}
+	for w.takeAttach() {
 	}
 }
 
@@ -136,17 +200,25 @@ func (w *numberWorkflow) awaitOrder(ctx workflow.Context, numberID, orderID stri
 
 // awaitDocuments waits for a regulated order whose first answer (first)
 // says it waits on documents: until it delivers a usable number, fails, or
-// its deadline passes.
+// its deadline passes. The deadline is Telnyx's while the order waits on
+// documents, never later than documentsMaxWait from the start of the
+// wait; once the documents are accepted only documentsMaxWait bounds it.
+// A requirement group the team supplies meanwhile is attached to the
+// sub-order, and the order looked at at once. A release (the team's
+// update, or billing's signal) cancels the order and ends the purchase.
 func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, in activities.AwaitInput, first activities.AwaitResult) (res activities.AwaitResult, err error) {
 	subOrder := first.SubNumberOrderID
 	started := workflow.Now(ctx)
+	maxDeadline := started.Add(documentsMaxWait)
 	deadline := func() time.Time {
-		if r := w.state.Number.Requirements; r != nil && r.Deadline != nil {
+		if r := w.state.Number.Requirements; r != nil && r.Deadline != nil && r.Deadline.Before(maxDeadline) {
 			return *r.Deadline
 		}
-		return started.Add(documentsMaxWait)
+		return maxDeadline
 	}
+	w.awaitingDocs = true
 	defer func() {
+		w.awaitingDocs = false
 		// A purchase that ends here with its sub-order still pending
 		// (cancelled by an operator) cancels it, so Telnyx does not deliver
 		// a number nobody waits for. One that failed at Telnyx has nothing
@@ -163,13 +235,28 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 
 	checkCtx := workflow.WithActivityOptions(ctx, activities.CheckOrderOptions())
 	interval := documentsPollFirst
+	// What was seen when the last check began: an event or a group that
+	// arrives during a check wakes the wait once more.
+	seen, attaches := w.orderEvents, w.attachAsks
 	for {
 		wait := min(interval, max(deadline().Sub(workflow.Now(ctx)), 0))
-		seen := w.orderEvents
 		woken, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "check the order waiting on documents"}},
-			func() bool { return w.orderEvents > seen })
+			func() bool { return w.orderEvents > seen || w.attachAsks > attaches || w.releaseAsked })
 		if err != nil {
 			return activities.AwaitResult{}, err
+		}
+		if w.releaseAsked {
+			// The team (or billing) gave the purchase up: nothing will be
+			// bought, so the order is cancelled and the saga undoes the
+			// rest (the undo's release cancels a sub-order this missed).
+			workflow.GetLogger(ctx).Info("the purchase waiting on documents was released; cancelling its order", "phone_number", w.req.PhoneNumber,
+				"order_id", in.OrderID, "by", w.releaseBy)
+			w.cancelSubOrder(ctx, subOrder)
+			subOrder = ""
+			w.state.Number.Requirements = nil
+			return activities.AwaitResult{}, temporal.NewNonRetryableApplicationError(
+				"The purchase of "+w.req.PhoneNumber+" was released while it waited on documents; its order was cancelled.",
+				ErrTypePurchaseReleased, nil)
 		}
 		if !woken {
 			ceiling := documentsPollMax
@@ -178,21 +265,29 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 			}
 			interval = min(interval*2, ceiling)
 		}
+		attach := w.attachAsks > attaches
+		seen, attaches = w.orderEvents, w.attachAsks
+		if attach {
+			w.attachRequirementGroup(ctx, subOrder, w.attachGroup)
+			interval = documentsPollFirst
+		}
 		var got activities.AwaitResult
 		if r := w.state.Number.Requirements; r != nil {
 			in.Deadline = r.Deadline
 		}
+		missed := false
 		if err := workflow.ExecuteActivity(checkCtx, acts.CheckOrder, in).Get(ctx, &got); err != nil {
 			var ae *temporal.ApplicationError
 			if errors.As(err, &ae) && ae.NonRetryable() {
 				return activities.AwaitResult{}, err // failed or cancelled at Telnyx
 			}
 			// A check that could not reach Telnyx in time is a missed
-			// poll: the next one tries again.
+			// poll: the next one tries again, and nothing is concluded.
 			workflow.GetLogger(ctx).Warn("checking the order waiting on documents failed", "order_id", in.OrderID, "error", err)
-			got = activities.AwaitResult{Pending: true}
+			missed = true
 		}
 		switch {
+		case missed:
 		case got.ProviderNumberID != "":
 			// ActivateNumber clears the record's requirements, and the
 			// view of the active record replaces the state's.
@@ -205,8 +300,12 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 				w.setRequirements(ctx, numberID, got.Requirements)
 			}
 		case got.Pending:
-			// Documents accepted, the number being provisioned: it
+			// Documents accepted, the number being provisioned: Telnyx's
+			// deadline no longer applies (documentsMaxWait does), and it
 			// completes soon, so look again soon.
+			if w.state.Number.Requirements != nil {
+				w.setRequirements(ctx, numberID, nil)
+			}
 			interval = documentsPollFirst
 		}
 		if !workflow.Now(ctx).Before(deadline()) {
@@ -218,6 +317,25 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 				domain.CodeRequirementsDeadlinePassed, nil)
 		}
 	}
+}
+
+// attachRequirementGroup hands the team's requirement group to the
+// waiting sub-order. A refusal is logged and the wait goes on: the team
+// can supply another group, and the deadline still ends the wait.
+func (w *numberWorkflow) attachRequirementGroup(ctx workflow.Context, subOrder, group string) {
+	w.state.RequirementGroupID = group
+	if subOrder == "" {
+		workflow.GetLogger(ctx).Error("a requirement group arrived for an order that names no sub-order; it cannot be attached", "order_id", w.state.OrderID, "requirement_group_id", group)
+		return
+	}
+	c := workflow.WithActivityOptions(ctx, activities.CheckOrderOptions())
+	err := workflow.ExecuteActivity(c, acts.AttachRequirementGroup, activities.AttachGroupInput{SubNumberOrderID: subOrder, RequirementGroupID: group}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("attaching the requirement group failed", "sub_number_order_id", subOrder, "requirement_group_id", group, "error", err)
+		return
+	}
+	w.attachedGroup = group
+	workflow.GetLogger(ctx).Info("the team's requirement group is attached to the order", "sub_number_order_id", subOrder, "requirement_group_id", group)
 }
 
 // cancelSubOrder cancels the sub-order at Telnyx; a failure is logged

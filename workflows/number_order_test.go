@@ -3,7 +3,6 @@ package workflows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -29,6 +28,7 @@ type orderMocks struct {
 	await      func() (activities.AwaitResult, error)
 	awaitDelay time.Duration
 	check      func(now time.Time) (activities.AwaitResult, error)
+	checkDelay time.Duration
 
 	mu          sync.Mutex
 	placed      activities.OrderInput
@@ -36,6 +36,9 @@ type orderMocks struct {
 	checks      []time.Time
 	recorded    []*domain.PendingRequirements
 	cancelled   []string
+	attached    []activities.AttachGroupInput
+	attachedAt  []time.Time
+	releaseIn   []activities.ReleaseInput
 	ended       []activities.EndInput
 	slotFreed   int
 	released    int
@@ -70,7 +73,7 @@ func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
 		m.mu.Unlock()
 		return m.await()
 	})
-	env.OnActivity(acts.CheckOrder, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AwaitInput) (activities.AwaitResult, error) {
+	env.OnActivity(acts.CheckOrder, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return m.checkDelay }).Return(func(_ context.Context, in activities.AwaitInput) (activities.AwaitResult, error) {
 		m.mu.Lock()
 		m.checks = append(m.checks, env.Now())
 		m.mu.Unlock()
@@ -88,6 +91,13 @@ func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
 		m.cancelled = append(m.cancelled, id)
 		return nil
 	})
+	env.OnActivity(acts.AttachRequirementGroup, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AttachGroupInput) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.attached = append(m.attached, in)
+		m.attachedAt = append(m.attachedAt, env.Now())
+		return nil
+	})
 	env.OnActivity(acts.ActivateNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, a domain.ActivateNumber) (domain.PhoneNumber, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -95,10 +105,11 @@ func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
 		return domain.PhoneNumber{ID: a.ID, ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt}, nil
 	})
 	env.OnActivity(acts.Eligibility, mock.Anything, mock.Anything).Return(domain.Eligibility{}, nil)
-	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).Return(func(context.Context, activities.ReleaseInput) error {
+	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReleaseInput) error {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.released++
+		m.releaseIn = append(m.releaseIn, in)
 		return nil
 	})
 	env.OnActivity(acts.EndNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EndInput) (domain.PhoneNumber, error) {
@@ -321,6 +332,9 @@ func TestRegulatedDeadlinePassedUndoesThePurchase(t *testing.T) {
 	if st.Number.Status != domain.NumberFailed || st.Error != domain.CodeRequirementsDeadlinePassed {
 		t.Fatalf("final state %+v", st)
 	}
+	if m.releaseIn[0].CustomerReference != st.CustomerReference || st.CustomerReference == "" {
+		t.Fatalf("the undo released with %+v, want the purchase's key %q (to cancel an order Telnyx still holds)", m.releaseIn[0], st.CustomerReference)
+	}
 	if m.statuses[len(m.statuses)-1] != string(domain.NumberFailed) {
 		t.Fatalf("NumberStatus went %v, want failed at the end", m.statuses)
 	}
@@ -420,35 +434,304 @@ func TestOrderEventsWhileHoldingAreDroppedAndDoNotBlockContinueAsNew(t *testing.
 	}
 }
 
-// TestJoinsWhileWaitingOnDocumentsAreBounded: requests that join a
-// purchase waiting on documents (new Idempotency-Keys) are accepted up to
-// a bound, then refused without an accepted update, so weeks of retries
-// cannot reach Temporal's limit of accepted updates per run.
-func TestJoinsWhileWaitingOnDocumentsAreBounded(t *testing.T) {
-	t.Parallel()
+// regulatedMocks: an order that waits on documents from its first answer
+// until check says otherwise.
+func regulatedMocks(t *testing.T, deadline time.Duration, check func(now, start time.Time) (activities.AwaitResult, error)) (*orderMocks, time.Time) {
 	m := newOrderMocks(t, false, RunLimits{})
 	start := m.env.Now()
-	deadline := start.Add(24 * time.Hour)
+	d := start.Add(deadline)
 	m.await = func() (activities.AwaitResult, error) {
-		return waitingOnDocuments(domain.RequirementsInfoPending, deadline, "req-address"), nil
+		return waitingOnDocuments(domain.RequirementsInfoPending, d, "req-address"), nil
 	}
-	m.check = func(time.Time) (activities.AwaitResult, error) { return m.await() }
+	m.check = func(now time.Time) (activities.AwaitResult, error) {
+		if check != nil {
+			return check(now, start)
+		}
+		return m.await()
+	}
+	return m, start
+}
+
+func (m *orderMocks) attachAt(after time.Duration, teamID, group string) {
+	m.env.RegisterDelayedCallback(func() {
+		m.env.SignalWorkflow(SignalAttachRequirementGroup, AttachRequirementGroup{TeamID: teamID, RequirementGroupID: group})
+	}, after)
+}
+
+// TestJoinWhileWaitingOnDocumentsIsRefused: a new request of the team
+// while its purchase waits on documents is refused with
+// awaiting_documents (no accepted update), so joins are never held open
+// for days; the purchase goes on.
+func TestJoinWhileWaitingOnDocumentsIsRefused(t *testing.T) {
+	t.Parallel()
+	m, _ := regulatedMocks(t, 24*time.Hour, nil)
 	req := PurchaseRequest{PhoneNumber: "+4930555000176", TeamID: "team_a", UserID: "user_a"}
 	m.purchase(req)
-	var accepted, refused int
-	var lastRefusal error
-	for i := range maxJoinsWhileWaiting + 50 {
+	join := purchaseAt(m.env, time.Hour, "join-1", req)
+	other := purchaseAt(m.env, time.Hour+time.Second, "join-2", PurchaseRequest{PhoneNumber: req.PhoneNumber, TeamID: "team_b", UserID: "user_b"})
+	run(m.env, req)
+	if appErrorType(join.rejected) != ErrTypeAwaitingDocuments || join.err != nil {
+		t.Fatalf("join: rejected %v, answered %v; want refused with %s", join.rejected, join.err, ErrTypeAwaitingDocuments)
+	}
+	if appErrorType(other.rejected) != domain.CodeNumberInPurchase {
+		t.Fatalf("another team's join: %v, want %s", other.rejected, domain.CodeNumberInPurchase)
+	}
+	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.attached) != 0 {
+		t.Fatalf("purchase answered %v, attached %v; want the deadline to end it, nothing attached", m.answer, m.attached)
+	}
+}
+
+// TestRequirementGroupWhileWaitingIsAttachedAndChecked: a requirement
+// group from the team reaches the waiting sub-order at once, and the
+// order is looked at right after; one from another team, or one the
+// order already has, is not attached.
+func TestRequirementGroupWhileWaitingIsAttachedAndChecked(t *testing.T) {
+	t.Parallel()
+	var attachedAt time.Time
+	var m *orderMocks
+	m, start := regulatedMocks(t, 10*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
+		m.mu.Lock()
+		n := len(m.attached)
+		m.mu.Unlock()
+		if n > 0 {
+			attachedAt = now
+			return activities.AwaitResult{ProviderNumberID: "tx-de"}, nil
+		}
+		return m.await()
+	})
+	req := PurchaseRequest{PhoneNumber: "+4930555000177", TeamID: "team_a", UserID: "user_a", RequirementGroupID: "rg-first"}
+	m.purchase(req)
+	m.attachAt(90*time.Minute, "team_b", "rg-other")  // another team's: ignored
+	m.attachAt(100*time.Minute, "team_a", "rg-first") // the order has it already
+	during := stateAt(t, m.env, 100*time.Minute+time.Second)
+	m.attachAt(2*time.Hour+17*time.Second, "team_a", "rg-2") // between two slow checks
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 5*time.Hour)
+	run(m.env, req)
+
+	if len(m.attached) != 1 || m.attached[0] != (activities.AttachGroupInput{SubNumberOrderID: "sub-1", RequirementGroupID: "rg-2"}) {
+		t.Fatalf("attached %+v, want rg-2 to sub-1 once", m.attached)
+	}
+	want := start.Add(2*time.Hour + 17*time.Second)
+	if !m.attachedAt[0].Equal(want) || !attachedAt.Equal(want) {
+		t.Fatalf("attached at %v and checked at %v, want both at the signal (%v)", m.attachedAt[0], attachedAt, want)
+	}
+	if m.answer != nil || m.result.Number.Status != domain.NumberActive {
+		t.Fatalf("purchase answered %+v, %v", m.result.Number, m.answer)
+	}
+	if during.RequirementGroupID != "" {
+		t.Fatalf("state after ignored groups shows %q", during.RequirementGroupID)
+	}
+	if st := stateOf(t, m.env); st.RequirementGroupID != "rg-2" {
+		t.Fatalf("state shows group %q, want rg-2", st.RequirementGroupID)
+	}
+}
+
+// TestAcceptedDocumentsLiftTheDeadline: once Telnyx accepts the documents
+// (pending, no requirements), the requirements' deadline no longer
+// cancels the order: the requirements are cleared from state and record,
+// and the number activates after the old deadline.
+func TestAcceptedDocumentsLiftTheDeadline(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 2*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
+		switch {
+		case now.Before(start.Add(24 * time.Hour)):
+			return waitingOnDocuments(domain.RequirementsInfoPending, start.Add(2*24*time.Hour), "req-address"), nil
+		case now.Before(start.Add(3 * 24 * time.Hour)):
+			return activities.AwaitResult{Pending: true}, nil // approved, provisioning
+		}
+		return activities.AwaitResult{ProviderNumberID: "tx-de"}, nil
+	})
+	req := PurchaseRequest{PhoneNumber: "+4930555000178", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	approved := stateAt(t, m.env, 36*time.Hour)
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 4*24*time.Hour)
+	run(m.env, req)
+	if m.answer != nil || m.result.Number.Status != domain.NumberActive {
+		t.Fatalf("purchase answered %+v, %v; want active after the old deadline", m.result.Number, m.answer)
+	}
+	if d := m.activatedAt.Sub(start); d < 3*24*time.Hour {
+		t.Fatalf("activated %v in", d)
+	}
+	if len(m.cancelled) != 0 {
+		t.Fatalf("cancelled %v", m.cancelled)
+	}
+	if approved.Number.Requirements != nil || approved.Number.Status != domain.NumberPending {
+		t.Fatalf("state once approved: %+v (requirements %+v), want pending without requirements", approved.Number, approved.Number.Requirements)
+	}
+	if n := len(m.recorded); n != 2 || m.recorded[1] != nil {
+		t.Fatalf("recorded %v, want the requirements, then cleared", m.recorded)
+	}
+	if slices.Contains(m.statuses[slices.Index(m.statuses, NumberStatusRequirementsPending)+1:], NumberStatusRequirementsPending) {
+		t.Fatalf("NumberStatus went %v", m.statuses)
+	}
+}
+
+// TestApprovedOrderThatNeverCompletesIsBounded: an approved order that
+// stays pending ends at documentsMaxWait from the start of the wait.
+func TestApprovedOrderThatNeverCompletesIsBounded(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 2*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
+		if now.Before(start.Add(time.Hour)) {
+			return waitingOnDocuments(domain.RequirementsInfoPending, start.Add(2*24*time.Hour), "req-address"), nil
+		}
+		return activities.AwaitResult{Pending: true}, nil
+	})
+	req := PurchaseRequest{PhoneNumber: "+4930555000179", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	run(m.env, req)
+	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.cancelled) != 1 {
+		t.Fatalf("purchase answered %v, cancelled %v", m.answer, m.cancelled)
+	}
+	if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
+		t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
+	}
+}
+
+// TestTelnyxDeadlineBeyondTheMaxWaitIsCapped: a deadline later than
+// documentsMaxWait ends the wait at documentsMaxWait.
+func TestTelnyxDeadlineBeyondTheMaxWaitIsCapped(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 90*24*time.Hour, nil)
+	req := PurchaseRequest{PhoneNumber: "+4930555000180", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	run(m.env, req)
+	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.cancelled) != 1 {
+		t.Fatalf("purchase answered %v, cancelled %v", m.answer, m.cancelled)
+	}
+	if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
+		t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
+	}
+}
+
+// TestRepeatedOrderEventCausesOneCheck: Telnyx's retried (or a replayed)
+// delivery of the same event causes no further check; a new status does.
+func TestRepeatedOrderEventCausesOneCheck(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
+	req := PurchaseRequest{PhoneNumber: "+4930555000181", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	at := 10*time.Minute + 7*time.Second // no slow check falls there
+	send := func(after time.Duration, status domain.OrderStatus) {
 		m.env.RegisterDelayedCallback(func() {
-			m.env.UpdateWorkflow(UpdatePurchase, fmt.Sprintf("join-%d", i), &testsuite.TestUpdateCallback{
-				OnAccept:   func() { accepted++ },
-				OnReject:   func(err error) { refused++; lastRefusal = err },
-				OnComplete: func(any, error) {},
-			}, req)
+			m.env.SignalWorkflow(SignalOrderEvent, OrderEvent{CustomerReference: stateOf(t, m.env).CustomerReference, OrderID: "ord-1", Status: status})
+		}, after)
+	}
+	for i := range 5 {
+		send(at+time.Duration(i)*time.Second, domain.OrderPending)
+	}
+	send(at+time.Minute, domain.OrderSuccess)
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Minute)
+	run(m.env, req)
+	var atEvents []time.Duration
+	for _, c := range m.checks {
+		if d := c.Sub(start); d >= at && d <= at+time.Minute {
+			atEvents = append(atEvents, d)
+		}
+	}
+	if len(atEvents) != 2 || atEvents[0] != at || atEvents[1] != at+time.Minute {
+		t.Fatalf("checks at %v for the events, want one at %v (five deliveries of one event) and one at %v", atEvents, at, at+time.Minute)
+	}
+}
+
+// TestOrderEventFloodWhileHoldingContinuesAsNew: order events for a held
+// number count as work: a continued holding run (which has handled
+// nothing else) that grows under a flood of them continues as new,
+// rather than being kept from ever doing so.
+func TestOrderEventFloodWhileHoldingContinuesAsNew(t *testing.T) {
+	t.Parallel()
+	m := newOrderMocks(t, false, RunLimits{Events: 100})
+	m.check = func(time.Time) (activities.AwaitResult, error) {
+		t.Error("an order event while holding ran a check")
+		return activities.AwaitResult{}, nil
+	}
+	req := PurchaseRequest{PhoneNumber: "+14155550176", TeamID: "team_a", UserID: "user_a",
+		Continued: &ContinuedRun{Phase: PhaseHolding, Key: "phone-number:+14155550176/run-0", Runs: 1,
+			State: NumberState{TeamID: "team_a", Number: NumberView{ID: "pn_1", PhoneNumber: "+14155550176", ProviderNumberID: "tx-1", Status: domain.NumberActive}}}}
+	// The run's history has grown (the test environment counts no events
+	// itself), and then only order events come.
+	m.env.RegisterDelayedCallback(func() { m.env.SetCurrentHistoryLength(150) }, 30*time.Minute)
+	for i := range 50 {
+		m.env.RegisterDelayedCallback(func() {
+			m.env.SignalWorkflow(SignalOrderEvent, OrderEvent{CustomerReference: req.Continued.Key, OrderID: "ord-1", Status: domain.OrderSuccess})
 		}, time.Hour+time.Duration(i)*time.Second)
 	}
+	start := m.env.Now()
 	run(m.env, req)
-	// The first purchase counts against the bound too.
-	if accepted != maxJoinsWhileWaiting-1 || refused != 51 || appErrorType(lastRefusal) != domain.CodeNumberInPurchase {
-		t.Fatalf("%d joins accepted, %d refused (last %v); want %d accepted, the rest refused", accepted, refused, lastRefusal, maxJoinsWhileWaiting-1)
+	next := continuedFrom(t, m.env)
+	if next.Continued.Phase != PhaseHolding || next.Continued.Runs != 2 {
+		t.Fatalf("carried %+v", next.Continued)
+	}
+	if d := m.env.Now().Sub(start); d != time.Hour {
+		t.Fatalf("continued as new %v in, want at the first order event (1h)", d)
+	}
+}
+
+// TestReleaseWhileWaitingOnDocumentsCancelsThePurchase: the team may
+// release a purchase that waits on documents: its sub-order is cancelled,
+// the purchase fails (purchase_released), the record is failed and the
+// slot freed, and the release answers with the failed number.
+func TestReleaseWhileWaitingOnDocumentsCancelsThePurchase(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
+	req := PurchaseRequest{PhoneNumber: "+4930555000182", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	other := &updateResult{}
+	m.env.RegisterDelayedCallback(func() {
+		m.env.UpdateWorkflow(UpdateRelease, "release-b", other.callbacks(), ReleaseRequest{TeamID: "team_b", Reason: "api"})
+	}, time.Hour)
+	rel := releaseAt(m.env, 2*time.Hour+3*time.Second, ReleaseRequest{TeamID: "team_a", Reason: "api"})
+	run(m.env, req)
+
+	if appErrorType(other.rejected) != domain.CodeNotFound {
+		t.Fatalf("another team's release: %v", other.rejected)
+	}
+	if rel.rejected != nil || rel.err != nil {
+		t.Fatalf("release: rejected %v, answered %v", rel.rejected, rel.err)
+	}
+	if v, _ := rel.value.(NumberView); v.Status != domain.NumberFailed || v.Requirements != nil {
+		t.Fatalf("release answered %+v, want the failed number", rel.value)
+	}
+	if appErrorType(m.answer) != ErrTypePurchaseReleased {
+		t.Fatalf("purchase answered %v, want %s", m.answer, ErrTypePurchaseReleased)
+	}
+	if len(m.cancelled) != 1 || m.cancelled[0] != "sub-1" || m.slotFreed != 1 || len(m.ended) != 1 ||
+		m.ended[0].Status != domain.NumberFailed || m.ended[0].FailureReason != ErrTypePurchaseReleased {
+		t.Fatalf("cancelled %v, slot freed %d, ended %+v", m.cancelled, m.slotFreed, m.ended)
+	}
+	if last := m.checks[len(m.checks)-1]; last.After(start.Add(2 * time.Hour)) {
+		t.Fatalf("checked at %v after the release", last.Sub(start))
+	}
+	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
+		t.Fatalf("completed=%v err=%v", m.env.IsWorkflowCompleted(), m.env.GetWorkflowError())
+	}
+}
+
+// TestOrderEventDuringACheckWakesTheWaitOnce: an event that arrives while
+// a check runs (which may have read the order before the change) causes
+// one more check right after it.
+func TestOrderEventDuringACheckWakesTheWaitOnce(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
+	m.checkDelay = 10 * time.Second
+	req := PurchaseRequest{PhoneNumber: "+4930555000183", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	at := 10*time.Minute + 7*time.Second
+	send := func(after time.Duration, status domain.OrderStatus) {
+		m.env.RegisterDelayedCallback(func() {
+			m.env.SignalWorkflow(SignalOrderEvent, OrderEvent{CustomerReference: stateOf(t, m.env).CustomerReference, OrderID: "ord-1", Status: status})
+		}, after)
+	}
+	send(at, domain.OrderPending)
+	send(at+5*time.Second, domain.OrderSuccess) // during the first event's check
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Minute)
+	run(m.env, req)
+	var near []time.Duration
+	for _, c := range m.checks {
+		if d := c.Sub(start); d >= at && d <= at+time.Minute {
+			near = append(near, d)
+		}
+	}
+	if len(near) != 2 || near[1] < at+5*time.Second {
+		t.Fatalf("checks at %v near the events, want two: one per event, the second after the first check", near)
 	}
 }

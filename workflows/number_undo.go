@@ -43,7 +43,7 @@ func undoBackoff(attempts int) time.Duration {
 // releaseForUndo is one bounded try at giving the number back.
 func (w *numberWorkflow) releaseForUndo(ctx workflow.Context) error {
 	c := workflow.WithActivityOptions(ctx, activities.UndoReleaseOptions())
-	return workflow.ExecuteActivity(c, acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}).Get(ctx, nil)
+	return workflow.ExecuteActivity(c, acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID, CustomerReference: w.key}).Get(ctx, nil)
 }
 
 // undoFailed records a failed try, for operators and for the next one.

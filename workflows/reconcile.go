@@ -151,7 +151,7 @@ func ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (ReconcileResult
 		switch f.Outcome {
 		case activities.OrphanReleased:
 			res.Released++
-		case activities.OrphanDeletionLocked, activities.OrphanWithheld, activities.OrphanFailed:
+		case activities.OrphanDeletionLocked, activities.OrphanWithheld, activities.OrphanFailed, activities.OrphanPorting:
 			blocked++
 		}
 		res.Orphans = append(res.Orphans, f)
@@ -204,7 +204,7 @@ func logOrphan(logger log.Logger, f OrphanFinding) {
 		"deletion_locked", f.DeletionLocked,
 	}
 	switch f.Outcome {
-	case activities.OrphanReleased, activities.OrphanDeletionLocked, activities.OrphanWithheld:
+	case activities.OrphanReleased, activities.OrphanDeletionLocked, activities.OrphanWithheld, activities.OrphanPorting:
 		logger.Warn(msg, kv...)
 	case activities.OrphanFailed:
 		logger.Warn(msg, append(kv, "error", f.Error)...)

@@ -80,12 +80,18 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 		if timedOut(ctx, err) {
 			return s.pending(req)
 		}
+		if awaitingDocuments(err) {
+			return s.awaitingDocuments(ctx, req)
+		}
 		return PurchaseOutcome{}, ToDomainError(err)
 	}
 	var res PurchaseResult
 	if err := handle.Get(ctx, &res); err != nil {
 		if timedOut(ctx, err) {
 			return s.pending(req)
+		}
+		if awaitingDocuments(err) {
+			return s.awaitingDocuments(ctx, req)
 		}
 		return PurchaseOutcome{}, ToDomainError(err)
 	}
@@ -113,6 +119,37 @@ func (s *NumberService) pending(req PurchaseRequest) (PurchaseOutcome, error) {
 		return PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "Another team is buying " + req.PhoneNumber + " right now."}
 	}
 	return PurchaseOutcome{Pending: true, State: st}, nil
+}
+
+// awaitingDocuments reports whether the purchase update was refused
+// because the team's purchase waits on documents.
+func awaitingDocuments(err error) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && ae.Type() == ErrTypeAwaitingDocuments
+}
+
+// awaitingDocuments answers a request refused because the team's purchase
+// waits on documents: the purchase is pending, and its state says on
+// what. A request carrying a requirement group hands it to the purchase
+// first (SignalAttachRequirementGroup); the state shows it, though the
+// workflow may not have taken it yet when the state is read.
+func (s *NumberService) awaitingDocuments(ctx context.Context, req PurchaseRequest) (PurchaseOutcome, error) {
+	if req.RequirementGroupID != "" {
+		err := s.c.SignalWorkflow(ctx, NumberWorkflowID(req.PhoneNumber), "", SignalAttachRequirementGroup,
+			AttachRequirementGroup{TeamID: req.TeamID, RequirementGroupID: req.RequirementGroupID})
+		if err != nil {
+			if timedOut(ctx, err) {
+				return PurchaseOutcome{}, &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable,
+					Message: "The requirement group could not be handed to the purchase in time; retry the request.", Err: err}
+			}
+			return PurchaseOutcome{}, ToDomainError(err)
+		}
+	}
+	out, err := s.pending(req)
+	if err == nil && req.RequirementGroupID != "" {
+		out.State.RequirementGroupID = req.RequirementGroupID
+	}
+	return out, err
 }
 
 // State asks the number's current (or last) workflow run where it is.
@@ -216,7 +253,10 @@ func (s *NumberService) NotifyOrder(ctx context.Context, ev OrderEvent) error {
 	if !ok {
 		return nil
 	}
-	err := s.c.SignalWorkflow(context.WithoutCancel(ctx), workflowID, "", SignalOrderEvent, ev)
+	// The caller's context, deadline included: the webhook handler must
+	// answer Telnyx in time, and Telnyx retries a delivery it did not see
+	// answered.
+	err := s.c.SignalWorkflow(ctx, workflowID, "", SignalOrderEvent, ev)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return nil

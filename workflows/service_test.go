@@ -1,0 +1,112 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/mocks"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// NumberService.Purchase against a mocked Temporal client: how it answers
+// a purchase update refused because the team's purchase waits on
+// documents.
+
+// stateValue is a query's answer.
+type stateValue struct{ st NumberState }
+
+func (v stateValue) HasValue() bool { return true }
+func (v stateValue) Get(ptr any) error {
+	b, err := json.Marshal(v.st)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, ptr)
+}
+func (v stateValue) Payloads() *common.Payloads { return nil }
+
+func awaitingDocumentsRefusal() error {
+	return temporal.NewNonRetryableApplicationError("waits on documents", ErrTypeAwaitingDocuments, nil)
+}
+
+func serviceWithRefusal(t *testing.T, refusedAtGet bool) (*NumberService, *mocks.Client) {
+	c := &mocks.Client{}
+	t.Cleanup(func() { c.AssertExpectations(t) })
+	c.On("NewWithStartWorkflowOperation", mock.Anything, mock.Anything, mock.Anything).Return(nil)
+	if refusedAtGet {
+		h := &mocks.WorkflowUpdateHandle{}
+		h.On("Get", mock.Anything, mock.Anything).Return(awaitingDocumentsRefusal())
+		c.On("UpdateWithStartWorkflow", mock.Anything, mock.Anything).Return(h, nil)
+	} else {
+		c.On("UpdateWithStartWorkflow", mock.Anything, mock.Anything).Return(nil, awaitingDocumentsRefusal())
+	}
+	deadline := time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)
+	st := NumberState{TeamID: "team_a", Number: NumberView{PhoneNumber: "+4930555000190", Status: domain.NumberPending,
+		Requirements: &domain.PendingRequirements{Status: domain.RequirementsInfoPending, Deadline: &deadline}}}
+	c.On("QueryWorkflow", mock.Anything, NumberWorkflowID("+4930555000190"), "", QueryState).Return(stateValue{st}, nil)
+	return NewNumberService(c, ServiceConfig{}), c
+}
+
+func TestPurchaseRefusedForDocumentsIsPending(t *testing.T) {
+	t.Parallel()
+	for _, atGet := range []bool{false, true} {
+		s, _ := serviceWithRefusal(t, atGet)
+		out, err := s.Purchase(context.Background(), PurchaseRequest{PhoneNumber: "+4930555000190", TeamID: "team_a"}, "u-2", time.Second)
+		if err != nil || !out.Pending || out.State.Number.Requirements == nil || out.State.RequirementGroupID != "" {
+			t.Fatalf("refused at get=%v: %+v, %v; want pending with the requirements, no signal", atGet, out, err)
+		}
+	}
+}
+
+func TestPurchaseRefusedForDocumentsHandsOnTheGroup(t *testing.T) {
+	t.Parallel()
+	s, c := serviceWithRefusal(t, false)
+	c.On("SignalWorkflow", mock.Anything, NumberWorkflowID("+4930555000190"), "", SignalAttachRequirementGroup,
+		AttachRequirementGroup{TeamID: "team_a", RequirementGroupID: "rg-9"}).Return(nil).Once()
+	out, err := s.Purchase(context.Background(), PurchaseRequest{PhoneNumber: "+4930555000190", TeamID: "team_a", RequirementGroupID: "rg-9"}, "u-3", time.Second)
+	if err != nil || !out.Pending || out.State.RequirementGroupID != "rg-9" || out.State.Number.Requirements == nil {
+		t.Fatalf("%+v, %v; want pending, showing the group handed on", out, err)
+	}
+}
+
+func TestPurchaseRefusedForDocumentsWhenTheSignalFails(t *testing.T) {
+	t.Parallel()
+	c := &mocks.Client{}
+	c.On("NewWithStartWorkflowOperation", mock.Anything, mock.Anything, mock.Anything).Return(nil)
+	c.On("UpdateWithStartWorkflow", mock.Anything, mock.Anything).Return(nil, awaitingDocumentsRefusal())
+	c.On("SignalWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(errors.New("boom"))
+	s := NewNumberService(c, ServiceConfig{})
+	_, err := s.Purchase(context.Background(), PurchaseRequest{PhoneNumber: "+4930555000190", TeamID: "team_a", RequirementGroupID: "rg-9"}, "u-4", time.Second)
+	if err == nil {
+		t.Fatal("a group that could not be handed on was answered as pending")
+	}
+}
+
+var _ client.Client = (*mocks.Client)(nil)
+
+// TestNotifyOrderKeepsTheCallersDeadline: the webhook handler's deadline
+// reaches the signal, so a slow Temporal cannot hold Telnyx's delivery
+// past it.
+func TestNotifyOrderKeepsTheCallersDeadline(t *testing.T) {
+	t.Parallel()
+	c := &mocks.Client{}
+	ev := OrderEvent{CustomerReference: "phone-number:+14155550190/run-1", OrderID: "ord-1", Status: domain.OrderSuccess}
+	c.On("SignalWorkflow", mock.MatchedBy(func(ctx context.Context) bool {
+		_, ok := ctx.Deadline()
+		return ok
+	}), "phone-number:+14155550190", "", SignalOrderEvent, ev).Return(nil).Once()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := NewNumberService(c, ServiceConfig{}).NotifyOrder(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	c.AssertExpectations(t)
+}
