@@ -62,6 +62,10 @@ const (
 	// documentsMaxWait bounds the wait of an order that names no deadline:
 	// past it the purchase ends as if a deadline had passed.
 	documentsMaxWait = 30 * 24 * time.Hour
+	// provisioningPollFirst is the first look at an order whose documents
+	// were accepted and whose number is being provisioned: that takes
+	// moments to minutes, so the poll starts short and doubles from here.
+	provisioningPollFirst = 2 * time.Second
 )
 
 // registerOrderEvents routes the run's SignalOrderEvent and
@@ -303,10 +307,12 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 			// Documents accepted, the number being provisioned: Telnyx's
 			// deadline no longer applies (documentsMaxWait does), and it
 			// completes soon, so look again soon.
+			// Only the first such answer restarts the poll: an order
+			// that stays approved for days backs off as before.
 			if w.state.Number.Requirements != nil {
 				w.setRequirements(ctx, numberID, nil)
+				interval = provisioningPollFirst
 			}
-			interval = documentsPollFirst
 		}
 		if !workflow.Now(ctx).Before(deadline()) {
 			workflow.GetLogger(ctx).Warn("the regulated order's deadline passed; cancelling it", "phone_number", w.req.PhoneNumber, "order_id", in.OrderID)

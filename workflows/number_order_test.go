@@ -585,6 +585,11 @@ func TestApprovedOrderThatNeverCompletesIsBounded(t *testing.T) {
 	if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
 		t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
 	}
+	// The poll backs off while the order stays approved: 30 days of it
+	// must stay far from a run's history limits (about 11 events a check).
+	if len(m.checks) > 500 {
+		t.Fatalf("%d checks in 30 days: the poll does not back off", len(m.checks))
+	}
 }
 
 // TestTelnyxDeadlineBeyondTheMaxWaitIsCapped: a deadline later than

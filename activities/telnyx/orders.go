@@ -137,25 +137,6 @@ func (c *Client) CancelSubNumberOrder(ctx context.Context, id string) error {
 	return err
 }
 
-// AttachRequirementGroup supplies a requirement group to a pending
-// sub-order (POST /sub_number_orders/{id}/requirement_group). Sent once:
-// Telnyx documents no idempotency for it, and the workflow's retry of a
-// failed attach is a new request the team makes.
-func (c *Client) AttachRequirementGroup(ctx context.Context, subNumberOrderID, groupID string) error {
-	const op = "attach_requirement_group"
-	if subNumberOrderID == "" || groupID == "" {
-		return localError(op, "a sub number order ID and a requirement group ID are required")
-	}
-	return c.do(ctx, call{
-		op:     op,
-		method: http.MethodPost,
-		path:   "/sub_number_orders/" + url.PathEscape(subNumberOrderID) + "/requirement_group",
-		body: struct {
-			RequirementGroupID string `json:"requirement_group_id"`
-		}{groupID},
-	}, nil)
-}
-
 // toOrder reads an order. A number's own fields are absent in an order
 // list, where it reads as the zero OrderedNumber but for its id and
 // phone number: callers needing its status read the order by id.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/workflows"
 )
 
 func TestCrashLoop(t *testing.T) {
@@ -46,6 +47,7 @@ type crashPurchase struct {
 	code, id            string
 	attempts            int
 	unavailable         int // 503s on the way
+	last                string // the last answer that was not final, for a failure's message
 }
 
 func crashLoop(t *testing.T, faults telnyxsim.Faults) {
@@ -172,6 +174,10 @@ func crashLoop(t *testing.T, faults telnyxsim.Faults) {
 				p.attempts++
 				status, b, err := tryCall("POST", apis[rand.IntN(len(apis))].url()+"/api/phone-numbers/purchase", p.token, body, "Idempotency-Key", key)
 				if err != nil || status == 202 || status == 503 {
+					p.last = fmt.Sprintf("%d %v", status, err)
+					if pn, ok := b["phoneNumber"].(map[string]any); ok {
+						p.last += fmt.Sprintf(" %v", pn["status"])
+					}
 					// The API died under the request, the order is still
 					// settling, or no worker could say: ask again with the
 					// same key.
@@ -206,7 +212,8 @@ func crashLoop(t *testing.T, faults telnyxsim.Faults) {
 		unavailable += p.unavailable
 		switch {
 		case p.status == 0:
-			t.Errorf("purchase of %s got no final answer in time (%d attempts)", p.number, p.attempts)
+			t.Errorf("purchase of %s got no final answer in time (%d attempts, the last %s)", p.number, p.attempts, p.last)
+			describeStuck(t, s, p.number)
 		case p.status == 200:
 		case p.status == 403 && p.code == domain.CodePlanLimitReached:
 		case p.status == 409 && p.code == domain.CodeNumberUnavailable && faulty:
@@ -301,4 +308,24 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q is not a non-negative integer", name, v)
 	}
 	return n
+}
+
+// describeStuck logs where a purchase that got no final answer is: its
+// workflow's pending activities (attempts, last failure) and its orders at
+// the simulator, so that a failure says what it waited on.
+func describeStuck(t *testing.T, s *stack, e164 string) {
+	t.Helper()
+	c := mustClient(t, s)
+	d, err := c.DescribeWorkflowExecution(context.Background(), workflows.NumberWorkflowID(e164), "")
+	if err != nil {
+		t.Logf("describe %s: %v", e164, err)
+		return
+	}
+	t.Logf("%s: workflow %v, %d history events", e164, d.GetWorkflowExecutionInfo().GetStatus(), d.GetWorkflowExecutionInfo().GetHistoryLength())
+	for _, a := range d.GetPendingActivities() {
+		t.Logf("  pending %s: attempt %d, state %v, last failure %q", a.GetActivityType().GetName(), a.GetAttempt(), a.GetState(), a.GetLastFailure().GetMessage())
+	}
+	if st, err := workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue}).State(context.Background(), e164); err == nil {
+		t.Logf("  state %+v; orders at Telnyx with its reference: %d", st, s.sim.OrderCount(st.CustomerReference))
+	}
 }
