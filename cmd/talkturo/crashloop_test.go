@@ -46,7 +46,7 @@ type crashPurchase struct {
 	status              int
 	code, id            string
 	attempts            int
-	unavailable         int // 503s on the way
+	unavailable         int    // 503s on the way
 	last                string // the last answer that was not final, for a failure's message
 }
 
