@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -67,57 +63,13 @@ func searchOffered(t *testing.T, base, token string, filters map[string]any) []s
 	return out
 }
 
-// atTelnyx sends a request to the simulator's Telnyx API, as the team's
-// own tools (or the portal) would.
-func atTelnyx(t *testing.T, s *stack, method, path string, body any, out any) int {
-	t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, err := http.NewRequest(method, s.cfg.TelnyxBaseURL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer test-key")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return resp.StatusCode
-}
-
-// subOrderOf returns the id of the sub-order of the purchase's Telnyx
-// order, found by its customer reference.
-func subOrderOf(t *testing.T, s *stack, ref string) string {
-	t.Helper()
-	var list struct {
-		Data []struct {
-			SubNumberOrdersIDs []string `json:"sub_number_orders_ids"`
-		} `json:"data"`
-	}
-	if st := atTelnyx(t, s, "GET", "/number_orders?filter[customer_reference]="+url.QueryEscape(ref), nil, &list); st != 200 || len(list.Data) != 1 || len(list.Data[0].SubNumberOrdersIDs) != 1 {
-		t.Fatalf("orders of %s: %d %+v", ref, st, list)
-	}
-	return list.Data[0].SubNumberOrdersIDs[0]
-}
-
 // TestRegulatedPurchaseWaitsOnDocumentsThenActivatesByWebhook: a GB number
 // through the API against the strict simulator. The purchase answers 202
 // with what it waits on; the list shows the same; operators find it by
-// NumberStatus; once the team attaches a requirement group at Telnyx the
-// order completes and the signed webhook ends the wait at once, long before
-// the workflow's next look at the order (30 s).
+// NumberStatus; the team retries the purchase with its requirement group,
+// which the waiting purchase hands to the order at Telnyx; the order
+// completes and the signed webhook ends the wait at once, long before the
+// workflow's next look at the order (30 s).
 func TestRegulatedPurchaseWaitsOnDocumentsThenActivatesByWebhook(t *testing.T) {
 	t.Parallel()
 	s, base := webhookStack(t, map[string]string{"PURCHASE_WAIT": "2s"}, nil)
@@ -151,15 +103,17 @@ func TestRegulatedPurchaseWaitsOnDocumentsThenActivatesByWebhook(t *testing.T) {
 		return err == nil && len(resp.Executions) == 1
 	}, "the purchase to be found by NumberStatus = requirements-pending")
 
-	st, err := workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue}).State(context.Background(), number)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub := subOrderOf(t, s, st.CustomerReference)
+	// The team supplies its documents by retrying the purchase with its
+	// requirement group: the waiting purchase answers 202 at once and
+	// hands the group to the order at Telnyx.
+	group := "6a09cdc2-8948-47f0-aa62-74ac943d6c58"
 	attached := time.Now()
-	if code := atTelnyx(t, s, "POST", "/sub_number_orders/"+sub+"/requirement_group", map[string]any{"requirement_group_id": "rg-test-gb"}, nil); code != 200 {
-		t.Fatalf("attaching the requirement group: %d", code)
+	status, body = call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team, "requirementGroupId": group})
+	if status != 202 && status != 200 {
+		t.Fatalf("purchase with the group: %d %v", status, body)
 	}
+	// Nothing else attaches documents: the order can only complete once
+	// the product handed the group to Telnyx.
 	// The order settles after the simulator's 50 ms; the webhook, not the
 	// 30-second poll, must end the wait.
 	var active map[string]any
