@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -105,7 +106,17 @@ type OrderResult struct {
 // it), and places one only when there is none. A number the provider no
 // longer has is a non-retryable number_unavailable.
 func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult, error) {
-	defer keepAlive(ctx)()
+	// refused counts the earlier attempts whose order Telnyx refused while
+	// nothing of ours was found: carried in the heartbeat, it survives the
+	// death of the worker that saw it.
+	var refused atomic.Int32
+	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
+		var n int32
+		if activity.GetHeartbeatDetails(ctx, &n) == nil {
+			refused.Store(n)
+		}
+	}
+	defer keepAliveWith(ctx, func() any { return refused.Load() })()
 	existing, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
 	if err != nil {
 		return OrderResult{}, temporalError(err)
@@ -130,7 +141,11 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 				// An earlier attempt may have placed the order (its answer
 				// was lost) and holds the number: the refusal is then about
 				// our own order. Telnyx lists an order a moment after
-				// placing it, so look again for a while before concluding.
+				// placing it, so look again before concluding: here, and
+				// at each of the next attempts, which the retry policy
+				// spaces out (durably: a worker dying between looks costs
+				// nothing, where a wait inside one attempt would start
+				// over with each new worker).
 				found, ferr := a.findEarlierOrder(ctx, in)
 				if ferr != nil {
 					return OrderResult{}, ferr
@@ -138,6 +153,10 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 				if found != nil {
 					order = *found
 					return a.recordOrder(ctx, in, order)
+				}
+				if n := refused.Add(1); n < refusedOrderLooks {
+					activity.RecordHeartbeat(ctx, n)
+					return OrderResult{}, fmt.Errorf("the provider refused the retried order of %s (%w) and no earlier order of this purchase is listed yet: looking again (%d of %d)", in.PhoneNumber, pe, n, refusedOrderLooks)
 				}
 			}
 			return OrderResult{}, refusedOrder(in, pe)
@@ -173,55 +192,42 @@ func refusedOrder(in OrderInput, pe *domain.ProviderError) error {
 	return temporalError(pe)
 }
 
-// The look-ups after a retried order's refusal: about earlierOrderWait in
-// all, doubling from earlierOrderFirst.
-const (
-	earlierOrderFirst = 250 * time.Millisecond
-	earlierOrderWait  = 4 * time.Second
-)
+// refusedOrderLooks is how many attempts, spaced by the retry policy's
+// back-off (1 s, 2 s, …), look for an earlier order after Telnyx refused a
+// retried one, before the purchase concludes the number is unavailable.
+const refusedOrderLooks = 3
 
-// findEarlierOrder looks, with back-off, for the order an earlier attempt
-// may have placed: by the purchase's customer_reference, and then among
-// the owned numbers for the number itself. It returns the order when
-// found; nil when neither look shows it by the end. Telnyx need not copy
-// the order's customer_reference onto the owned number (it may be null):
-// a held number with no reference or ours is a retryable error (the
-// order exists, and the next attempt finds it); one held under another
-// reference is number_unavailable.
+// findEarlierOrder looks once for what an earlier attempt may have placed:
+// the purchase's order by customer reference, else the number among the
+// account's. Telnyx need not copy the order's reference onto the number
+// (it may be null there), so a held number with no reference or ours is
+// an order not listed yet (retry); one held under another reference is
+// someone else's purchase.
 func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (*domain.Order, error) {
-	for waited, wait := time.Duration(0), earlierOrderFirst; ; waited, wait = waited+wait, wait*2 {
-		orders, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
-		if err != nil {
-			return nil, temporalError(err)
-		}
-		if len(orders) > 0 {
-			if activity.IsActivity(ctx) {
-				activity.GetLogger(ctx).Info("an order refused on a retry was placed by an earlier attempt", "order_id", orders[0].ID)
-			}
-			return &orders[0], nil
-		}
-		owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: in.PhoneNumber, PageSize: 10})
-		if err != nil {
-			return nil, temporalError(err)
-		}
-		for _, n := range owned {
-			if n.PhoneNumber != in.PhoneNumber || !n.Status.Held() {
-				continue
-			}
-			if n.CustomerReference != "" && n.CustomerReference != in.CustomerReference {
-				return nil, numberUnavailable(in.PhoneNumber, fmt.Errorf("the account holds it under another reference"))
-			}
-			return nil, fmt.Errorf("the provider holds %s (reference %q) but lists no order of this purchase for it yet", in.PhoneNumber, n.CustomerReference)
-		}
-		if waited+wait > earlierOrderWait {
-			return nil, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
+	orders, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
+	if err != nil {
+		return nil, temporalError(err)
 	}
+	if len(orders) > 0 {
+		if activity.IsActivity(ctx) {
+			activity.GetLogger(ctx).Info("an order refused on a retry was placed by an earlier attempt", "order_id", orders[0].ID)
+		}
+		return &orders[0], nil
+	}
+	owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: in.PhoneNumber, PageSize: 10})
+	if err != nil {
+		return nil, temporalError(err)
+	}
+	for _, n := range owned {
+		if n.PhoneNumber != in.PhoneNumber || !n.Status.Held() {
+			continue
+		}
+		if n.CustomerReference != "" && n.CustomerReference != in.CustomerReference {
+			return nil, numberUnavailable(in.PhoneNumber, fmt.Errorf("the account holds it under another reference"))
+		}
+		return nil, fmt.Errorf("the provider holds %s (reference %q) but lists no order of this purchase for it yet", in.PhoneNumber, n.CustomerReference)
+	}
+	return nil, nil
 }
 
 // attempt is the activity's attempt (1 outside an activity).

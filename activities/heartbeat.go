@@ -16,7 +16,12 @@ const heartbeatEvery = 2 * time.Second
 // the activity cannot heartbeat between steps alone; with this a worker
 // that dies mid-call is noticed within the heartbeat timeout rather than
 // the whole start-to-close timeout, and another worker retries sooner.
-func keepAlive(ctx context.Context) (stop func()) {
+func keepAlive(ctx context.Context) (stop func()) { return keepAliveWith(ctx, nil) }
+
+// keepAliveWith is keepAlive whose beats carry details() (when not nil):
+// the progress a later attempt reads with activity.GetHeartbeatDetails.
+// A bare beat would overwrite the progress an attempt recorded.
+func keepAliveWith(ctx context.Context, details func() any) (stop func()) {
 	if !activity.IsActivity(ctx) {
 		return func() {}
 	}
@@ -33,7 +38,11 @@ func keepAlive(ctx context.Context) (stop func()) {
 				return
 			case <-t.C:
 			}
-			if ctx.Err() == nil {
+			switch {
+			case ctx.Err() != nil:
+			case details != nil:
+				activity.RecordHeartbeat(ctx, details())
+			default:
 				activity.RecordHeartbeat(ctx)
 			}
 		}

@@ -231,7 +231,6 @@ func runPlaceOrder(t *testing.T, a *activities.Activities, in activities.OrderIn
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
-	// The look-ups after a refused retry take seconds of real time.
 	env.SetTestTimeout(30 * time.Second)
 	env.RegisterActivity(a)
 	env.RegisterWorkflow(placeOrderWorkflow)
@@ -249,32 +248,31 @@ func runPlaceOrder(t *testing.T, a *activities.Activities, in activities.OrderIn
 // TestRetriedOrderRefusedFindsTheEarlierAttemptsOrder: the first attempt's
 // order was placed but its answer lost (a 500); Telnyx lists the order a
 // moment late, and the retry's CreateOrder is refused (the number is ours
-// now). The retry looks again for a while and takes the earlier order
-// instead of failing the purchase as number_unavailable.
+// now). The next attempt, spaced by the retry policy, finds the earlier
+// order instead of failing the purchase as number_unavailable.
 func TestRetriedOrderRefusedFindsTheEarlierAttemptsOrder(t *testing.T) {
 	t.Parallel()
 	f := newDriftFixture(t)
 	n := f.record("+14155550231", domain.NumberPending)
-	var listedFrom time.Time
 	var mu sync.Mutex
-	visible := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return !listedFrom.IsZero() && time.Now().After(listedFrom)
-	}
+	placed, finds := false, 0
 	order := domain.Order{ID: "ord-earlier", Status: domain.OrderPending, CustomerReference: "key-1"}
 	p := &fakeProvider{
 		create: func(req domain.OrderRequest) (domain.Order, error) {
 			mu.Lock()
 			defer mu.Unlock()
-			if listedFrom.IsZero() {
-				listedFrom = time.Now().Add(1500 * time.Millisecond)
+			if !placed {
+				placed = true
 				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 500}
 			}
 			return domain.Order{}, rejected(422)
 		},
+		// Listed from the fourth look on: after the refused retry's own
+		// look (the third), so only a later attempt sees it.
 		find: func(string) ([]domain.Order, error) {
-			if visible() {
+			mu.Lock()
+			defer mu.Unlock()
+			if finds++; finds >= 4 {
 				return []domain.Order{order}, nil
 			}
 			return nil, nil
@@ -316,16 +314,17 @@ func TestRetriedOrderRefusedWithNothingFoundIsUnavailable(t *testing.T) {
 		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
 	}
 	f.acts.Provider = p
-	start := time.Now()
 	_, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-2"})
 	if errType(err) != domain.CodeNumberUnavailable {
 		t.Fatalf("PlaceOrder = %v, want number_unavailable", err)
 	}
-	if d := time.Since(start); d < 3*time.Second || d > 15*time.Second {
-		t.Fatalf("concluded after %v, want after a few seconds of look-ups", d)
+	// The timed-out first attempt, then three refused attempts (the count
+	// carried from one to the next in the heartbeat), each looking before
+	// it orders and after its refusal.
+	if got := p.called("create_order"); got != 1+3 {
+		t.Fatalf("%d orders tried, want the timed-out one and three refused retries", got)
 	}
-	// attempt 1 looks once; attempt 2 once before ordering and five times after.
-	if got := p.called("find_orders"); got != 7 {
+	if got := p.called("find_orders"); got != 1+3*2 {
 		t.Fatalf("%d order look-ups, want 7", got)
 	}
 
