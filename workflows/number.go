@@ -57,12 +57,11 @@ type numberWorkflow struct {
 	// awaitingDocs: the purchase waits on documents (awaitDocuments), and
 	// refuses new joins. attachCh receives SignalAttachRequirementGroup;
 	// attachAsks counts the groups taken while waiting, attachGroup is the
-	// last one asked, attachedGroup the last one attached.
-	awaitingDocs  bool
-	attachCh      workflow.ReceiveChannel
-	attachAsks    int
-	attachGroup   string
-	attachedGroup string
+	// last one asked.
+	awaitingDocs bool
+	attachCh     workflow.ReceiveChannel
+	attachAsks   int
+	attachGroup  string
 	// accepted counts the updates this run accepted; handled counts every
 	// update, signal and release attempt: a run that handled nothing never
 	// continues as new (its successor would be no smaller).
@@ -99,7 +98,7 @@ func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimi
 		req:    req,
 		key:    key,
 		limits: limits.withDefaults(),
-		state: NumberState{TeamID: req.TeamID, CustomerReference: key, Number: NumberView{
+		state: NumberState{TeamID: req.TeamID, CustomerReference: key, RequirementGroupID: req.RequirementGroupID, Number: NumberView{
 			PhoneNumber: req.PhoneNumber, Status: domain.NumberPending,
 		}},
 	}

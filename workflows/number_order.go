@@ -138,10 +138,15 @@ func (w *numberWorkflow) takeAttach() bool {
 	case w.purchaseDone:
 		w.handled++
 	case w.awaitingDocs && a.TeamID == w.req.TeamID && a.RequirementGroupID != "" &&
-		a.RequirementGroupID != w.attachedGroup && a.RequirementGroupID != w.req.RequirementGroupID:
-		// A group the order already has (the one it was placed with, or
-		// the last one attached) is not sent again: a client retrying its
-		// request would otherwise attach it at every retry.
+		a.RequirementGroupID != w.req.RequirementGroupID &&
+		!slices.Contains(w.state.RequirementGroups, a.RequirementGroupID) &&
+		len(w.state.RequirementGroups) < MaxRequirementGroups:
+		// Each group is handed to Telnyx once (the one the order was
+		// placed with never again): a client retrying its request, or one
+		// whose group Telnyx refused, would otherwise cost an attach and a
+		// check at every retry, and a purchase that waits for weeks never
+		// continues as new.
+		w.state.RequirementGroups = append(w.state.RequirementGroups, a.RequirementGroupID)
 		w.attachGroup = a.RequirementGroupID
 		w.attachAsks++
 	}
@@ -340,7 +345,6 @@ func (w *numberWorkflow) attachRequirementGroup(ctx workflow.Context, subOrder, 
 		workflow.GetLogger(ctx).Error("attaching the requirement group failed", "sub_number_order_id", subOrder, "requirement_group_id", group, "error", err)
 		return
 	}
-	w.attachedGroup = group
 	workflow.GetLogger(ctx).Info("the team's requirement group is attached to the order", "sub_number_order_id", subOrder, "requirement_group_id", group)
 }
 
