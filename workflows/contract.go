@@ -151,6 +151,10 @@ type NumberView struct {
 // receives it. CustomerReference is the purchase's key: a run whose key
 // differs (another purchase of the same number) ignores the event.
 type OrderEvent struct {
+	// EventID is Telnyx's id of the event (empty when unknown): a
+	// redelivery of one event is dropped, a new event about the same
+	// order and status is not.
+	EventID           string `json:",omitempty"`
 	CustomerReference string
 	OrderID           string
 	Status            domain.OrderStatus

@@ -323,7 +323,6 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	}()
 
 	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
-	providerCtx := workflow.WithActivityOptions(ctx, activities.ProviderOptions())
 
 	var reserved activities.ReserveResult
 	if err := workflow.ExecuteActivity(dbCtx, acts.ReserveSlot, activities.ReserveInput{TeamID: w.req.TeamID, Key: w.key, PhoneNumber: w.req.PhoneNumber}).Get(ctx, &reserved); err != nil {
@@ -360,7 +359,8 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.ProviderOptions()), acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID, CustomerReference: w.key}).Get(c, nil)
 	})
 	var order activities.OrderResult
-	if err := workflow.ExecuteActivity(providerCtx, acts.PlaceOrder, activities.OrderInput{
+	orderCtx := workflow.WithActivityOptions(ctx, activities.OrderOptions())
+	if err := workflow.ExecuteActivity(orderCtx, acts.PlaceOrder, activities.OrderInput{
 		NumberID: numberID, PhoneNumber: w.req.PhoneNumber, ConnectionID: w.req.ConnectionID, CustomerReference: w.key,
 		RequirementGroupID: w.req.RequirementGroupID,
 	}).Get(ctx, &order); err != nil {

@@ -96,6 +96,7 @@ func (w *numberWorkflow) registerOrderEvents(ctx workflow.Context) {
 const recentOrderEvents = 8
 
 type orderEventKey struct {
+	eventID string
 	orderID string
 	status  domain.OrderStatus
 }
@@ -113,7 +114,12 @@ func (w *numberWorkflow) takeOrderEvent() bool {
 	if ev.CustomerReference != w.key {
 		return true
 	}
-	k := orderEventKey{ev.OrderID, ev.Status}
+	// Telnyx's event id tells a redelivery from a new event; without one,
+	// the order and its status do.
+	k := orderEventKey{eventID: ev.EventID}
+	if ev.EventID == "" {
+		k = orderEventKey{orderID: ev.OrderID, status: ev.Status}
+	}
 	if slices.Contains(w.recentEvents, k) {
 		return true
 	}
@@ -281,6 +287,9 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 			interval = documentsPollFirst
 		}
 		var got activities.AwaitResult
+		// The deadline the workflow last saw, while documents are missing:
+		// once they were accepted, a cancel is not the deadline's.
+		in.Deadline = nil
 		if r := w.state.Number.Requirements; r != nil {
 			in.Deadline = r.Deadline
 		}
