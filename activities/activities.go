@@ -146,7 +146,7 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 				// spaces out (durably: a worker dying between looks costs
 				// nothing, where a wait inside one attempt would start
 				// over with each new worker).
-				found, ferr := a.findEarlierOrder(ctx, in)
+				found, heldOurs, ferr := a.findEarlierOrder(ctx, in)
 				if ferr != nil {
 					return OrderResult{}, ferr
 				}
@@ -154,9 +154,15 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 					order = *found
 					return a.recordOrder(ctx, in, order)
 				}
-				if n := refused.Add(1); n < refusedOrderLooks {
+				// A number the account holds (with no reference, or ours)
+				// may be our order not listed yet: it is given longer.
+				looks := int32(refusedOrderLooks)
+				if heldOurs {
+					looks = refusedHeldLooks
+				}
+				if n := refused.Add(1); n < looks {
 					activity.RecordHeartbeat(ctx, n)
-					return OrderResult{}, fmt.Errorf("the provider refused the retried order of %s (%w) and no earlier order of this purchase is listed yet: looking again (%d of %d)", in.PhoneNumber, pe, n, refusedOrderLooks)
+					return OrderResult{}, fmt.Errorf("the provider refused the retried order of %s (%w) and no earlier order of this purchase is listed yet (the number held by the account: %v): looking again (%d of %d)", in.PhoneNumber, pe, heldOurs, n, looks)
 				}
 			}
 			return OrderResult{}, refusedOrder(in, pe)
@@ -193,9 +199,15 @@ func refusedOrder(in OrderInput, pe *domain.ProviderError) error {
 }
 
 // refusedOrderLooks is how many attempts, spaced by the retry policy's
-// back-off (1 s, 2 s, …), look for an earlier order after Telnyx refused a
+// back-off (OrderOptions: 2 s, 4 s, …), look for an earlier order after Telnyx refused a
 // retried one, before the purchase concludes the number is unavailable.
 const refusedOrderLooks = 3
+
+// refusedHeldLooks is refusedOrderLooks when the account holds the number
+// (with no reference, or ours) but lists no order of the purchase: over a
+// minute of OrderOptions' back-off, far longer than Telnyx takes to list
+// an order, after which the number is not this purchase's.
+const refusedHeldLooks = 9
 
 // findEarlierOrder looks once for what an earlier attempt may have placed:
 // the purchase's order by customer reference, else the number among the
@@ -203,31 +215,31 @@ const refusedOrderLooks = 3
 // (it may be null there), so a held number with no reference or ours is
 // an order not listed yet (retry); one held under another reference is
 // someone else's purchase.
-func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (*domain.Order, error) {
+func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (order *domain.Order, heldOurs bool, err error) {
 	orders, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
 	if err != nil {
-		return nil, temporalError(err)
+		return nil, false, temporalError(err)
 	}
 	if len(orders) > 0 {
 		if activity.IsActivity(ctx) {
 			activity.GetLogger(ctx).Info("an order refused on a retry was placed by an earlier attempt", "order_id", orders[0].ID)
 		}
-		return &orders[0], nil
+		return &orders[0], false, nil
 	}
 	owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: in.PhoneNumber, PageSize: 10})
 	if err != nil {
-		return nil, temporalError(err)
+		return nil, false, temporalError(err)
 	}
 	for _, n := range owned {
 		if n.PhoneNumber != in.PhoneNumber || !n.Status.Held() {
 			continue
 		}
 		if n.CustomerReference != "" && n.CustomerReference != in.CustomerReference {
-			return nil, numberUnavailable(in.PhoneNumber, fmt.Errorf("the account holds it under another reference"))
+			return nil, false, numberUnavailable(in.PhoneNumber, fmt.Errorf("the account holds it under another reference"))
 		}
-		return nil, fmt.Errorf("the provider holds %s (reference %q) but lists no order of this purchase for it yet", in.PhoneNumber, n.CustomerReference)
+		return nil, true, nil
 	}
-	return nil, nil
+	return nil, false, nil
 }
 
 // attempt is the activity's attempt (1 outside an activity).
@@ -530,6 +542,26 @@ func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) err
 			}
 		}
 		if held == nil {
+			// Telnyx lists a number a moment after its order succeeds: a
+			// purchase whose order delivered is not released yet.
+			if in.CustomerReference != "" {
+				if delivered, err := a.orderDelivered(ctx, in); err != nil || delivered {
+					if err == nil {
+						err = fmt.Errorf("the order of %s succeeded but Telnyx does not list the number yet", in.PhoneNumber)
+					}
+					return err
+				}
+			}
+			return nil
+		}
+		switch {
+		case in.CustomerReference != "" && held.CustomerReference != "" && held.CustomerReference != in.CustomerReference:
+			// Held for another purchase (another reference): nothing of
+			// this one's to give back, and not ours to delete.
+			return nil
+		case held.Status == domain.OwnedPortPending || held.Status == domain.OwnedPortOutPending:
+			// A number in a port is never deleted here (that would break
+			// the port); operators see it in reconciliation.
 			return nil
 		}
 		if held.DeletionLockEnabled {
@@ -548,6 +580,21 @@ func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) err
 		return nil
 	}
 	return a.refusedRelease(ctx, id, err)
+}
+
+// orderDelivered reports whether an order of the purchase (found by its
+// customer reference) delivered the number.
+func (a *Activities) orderDelivered(ctx context.Context, in ReleaseInput) (bool, error) {
+	orders, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
+	if err != nil {
+		return false, temporalError(err)
+	}
+	for _, o := range orders {
+		if orderStatusFor(o, in.PhoneNumber) == domain.OrderSuccess {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // cancelPendingOrders cancels every pending sub-order of the purchase's

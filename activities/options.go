@@ -33,6 +33,18 @@ func ProviderOptions() workflow.ActivityOptions {
 	}
 }
 
+// OrderOptions suit placing a purchase's order: ProviderOptions with the
+// retries kept close together (at most 10 s apart). A customer waits for
+// the purchase, and a minute between tries after a run of faults (429s,
+// 5xx, workers dying mid-call) left purchases without an answer for
+// minutes; refused retried orders (PlaceOrder) are looked for at these
+// intervals too.
+func OrderOptions() workflow.ActivityOptions {
+	o := ProviderOptions()
+	o.RetryPolicy = backoff(time.Second, 10*time.Second)
+	return o
+}
+
 // UndoReleaseOptions suit giving a failed purchase's number back: one
 // bounded try (a few attempts within 15 s), so that the purchase's caller
 // gets its answer promptly; the workflow retries a failed try with its own

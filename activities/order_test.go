@@ -373,6 +373,34 @@ func TestRetriedOrderRefusedWhileWeHoldTheNumberKeepsRetrying(t *testing.T) {
 	}
 }
 
+// TestRetriedOrderRefusedForANumberHeldWithoutOrderConcludes: the account
+// holds the number with no reference and no order of the purchase ever
+// shows: the look-ups go on longer than for a number not held, but end
+// (number_unavailable), never retrying for ever.
+func TestRetriedOrderRefusedForANumberHeldWithoutOrderConcludes(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	n := f.record("+14155550236", domain.NumberPending)
+	creates := 0
+	p := &fakeProvider{
+		create: func(domain.OrderRequest) (domain.Order, error) {
+			if creates++; creates == 1 {
+				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
+			}
+			return domain.Order{}, rejected(422)
+		},
+		find: func(string) ([]domain.Order, error) { return nil, nil },
+		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+			return []domain.OwnedNumber{{ID: "tx-9", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}}, nil
+		},
+	}
+	f.acts.Provider = p
+	_, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-6"})
+	if errType(err) != domain.CodeNumberUnavailable || creates != 1+9 {
+		t.Fatalf("PlaceOrder = %v after %d orders; want number_unavailable after nine refused retries", err, creates)
+	}
+}
+
 func TestReleaseAtProviderReadsTheLockFromTheNumber(t *testing.T) {
 	t.Parallel()
 	const e164 = "+14155550234"
@@ -599,6 +627,45 @@ func TestReleaseOfANumberHeldForAPendingOrderCancelsTheOrder(t *testing.T) {
 	if err := a.ReleaseAtProvider(t.Context(), activities.ReleaseInput{PhoneNumber: e164, CustomerReference: "key-8"}); err != nil ||
 		p.called("release_number") != 1 || p.called("find_orders") != 0 {
 		t.Fatalf("active: %v, %d deletes, %d order look-ups", err, p.called("release_number"), p.called("find_orders"))
+	}
+}
+
+// TestUndoReleaseLeavesWhatIsNotThePurchases: the undo of a purchase
+// (which knows its customer reference, not the number's id) deletes
+// nothing held under another reference or in a port, and does not call a
+// delivered number released before Telnyx lists it.
+func TestUndoReleaseLeavesWhatIsNotThePurchases(t *testing.T) {
+	t.Parallel()
+	const e164 = "+14155550239"
+	in := activities.ReleaseInput{PhoneNumber: e164, CustomerReference: "key-9"}
+	for name, owned := range map[string]domain.OwnedNumber{
+		"another purchase's": {ID: "tx-1", PhoneNumber: e164, Status: domain.OwnedActive, CustomerReference: "someone-else"},
+		"porting in":         {ID: "tx-1", PhoneNumber: e164, Status: domain.OwnedPortPending},
+		"porting out":        {ID: "tx-1", PhoneNumber: e164, Status: domain.OwnedPortOutPending},
+	} {
+		p := &fakeProvider{list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return []domain.OwnedNumber{owned}, nil },
+			release: func(string) error { return nil }}
+		a := &activities.Activities{Provider: p}
+		if err := a.ReleaseAtProvider(t.Context(), in); err != nil || p.called("release_number") != 0 {
+			t.Fatalf("%s: %v after %d deletes; want nothing deleted", name, err, p.called("release_number"))
+		}
+	}
+
+	// The order delivered, the listing lags: not released yet (retried).
+	delivered := domain.Order{ID: "ord-1", Status: domain.OrderSuccess, Numbers: []domain.OrderedNumber{{PhoneNumber: e164, Status: domain.OrderSuccess}}}
+	p := &fakeProvider{list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+		find: func(string) ([]domain.Order, error) { return []domain.Order{delivered}, nil }}
+	a := &activities.Activities{Provider: p}
+	err := a.ReleaseAtProvider(t.Context(), in)
+	var ae *temporal.ApplicationError
+	if err == nil || (errors.As(err, &ae) && ae.NonRetryable()) {
+		t.Fatalf("delivered, not listed: %v; want a retryable error", err)
+	}
+	// No order delivered and nothing listed: released.
+	p = &fakeProvider{list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+		find: func(string) ([]domain.Order, error) { return nil, nil }}
+	if err := (&activities.Activities{Provider: p}).ReleaseAtProvider(t.Context(), in); err != nil {
+		t.Fatalf("nothing held, nothing delivered: %v", err)
 	}
 }
 

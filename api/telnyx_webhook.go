@@ -132,6 +132,10 @@ type readEvent struct {
 // one we cannot use or one not for us, since a retry cannot change it; a
 // 400 only for a body that is no event at all, and a 503 only when the
 // event could not be handed on, so that Telnyx retries it.
+// maxEventIDInHistory bounds a Telnyx event id carried into a workflow's
+// history (Telnyx's are UUIDs).
+const maxEventIDInHistory = 64
+
 func (s *Server) telnyxWebhook(c *fiber.Ctx) error {
 	if len(s.cfg.TelnyxPublicKey) == 0 {
 		s.metrics.webhook(webhookUnavailable)
@@ -181,6 +185,12 @@ func (s *Server) telnyxWebhook(c *fiber.Ctx) error {
 	defer cancel()
 	order := ev.Order
 	oe := workflows.OrderEvent{CustomerReference: order.CustomerReference, OrderID: order.ID, Status: domain.OrderStatus(order.Status)}
+	if len(ev.ID) <= maxEventIDInHistory {
+		// Events tell changes apart by their id (the order's own status
+		// stays pending while its documents move on); a longer one stays
+		// out of the history.
+		oe.EventID = ev.ID
+	}
 	if err := s.workflows.NotifyOrder(sendCtx, oe); err != nil {
 		s.metrics.webhook(webhookUnavailable)
 		// Whatever the failure, Telnyx must try again: a 503, not a 500.

@@ -81,7 +81,7 @@ func TestTelnyxWebhookHandsOrderEventsOn(t *testing.T) {
 		t.Fatalf("a signed number_order.complete: %d %s", r.status, r.raw)
 	}
 	wantKeys(t, "the answer", r.body, "success", "handled")
-	want := workflows.OrderEvent{CustomerReference: ref, OrderID: "ord_1", Status: domain.OrderSuccess}
+	want := workflows.OrderEvent{EventID: "evt_ord_1", CustomerReference: ref, OrderID: "ord_1", Status: domain.OrderSuccess}
 	if got := rec.all(); len(got) != 1 || got[0] != want {
 		t.Fatalf("handed on %+v, want %+v once", got, want)
 	}

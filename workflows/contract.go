@@ -151,6 +151,10 @@ type NumberView struct {
 // receives it. CustomerReference is the purchase's key: a run whose key
 // differs (another purchase of the same number) ignores the event.
 type OrderEvent struct {
+	// EventID is Telnyx's id of the event (empty when unknown): a
+	// redelivery of one event is dropped, a new event about the same
+	// order and status is not.
+	EventID           string `json:",omitempty"`
 	CustomerReference string
 	OrderID           string
 	Status            domain.OrderStatus
@@ -185,9 +189,15 @@ type NumberState struct {
 	CustomerReference string
 	// Error is the code of the failure that ended the purchase, if any.
 	Error string
-	// RequirementGroupID is the last requirement group the team supplied
-	// while the purchase waited on documents (SignalAttachRequirementGroup).
+	// RequirementGroupID is the last requirement group the team supplied:
+	// with the order, or while the purchase waited on documents
+	// (SignalAttachRequirementGroup).
 	RequirementGroupID string `json:",omitempty"`
+	// RequirementGroups are the groups the purchase took while waiting on
+	// documents (at most MaxRequirementGroups): each is handed to Telnyx
+	// once, and a request naming one again, or one past the bound, sends
+	// the workflow nothing.
+	RequirementGroups []string `json:",omitempty"`
 	// Undo is set while a failed purchase cannot give the number back to
 	// the provider: the plan slot stays taken and the record pending until
 	// the provider confirms the release.
@@ -202,3 +212,8 @@ type UndoState struct {
 	LastError     string
 	NextAttemptAt time.Time
 }
+
+// MaxRequirementGroups bounds the requirement groups a purchase waiting on
+// documents hands to Telnyx (and so the signals and history it spends on
+// them): a team that needs more buys the number again.
+const MaxRequirementGroups = 10

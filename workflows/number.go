@@ -57,12 +57,11 @@ type numberWorkflow struct {
 	// awaitingDocs: the purchase waits on documents (awaitDocuments), and
 	// refuses new joins. attachCh receives SignalAttachRequirementGroup;
 	// attachAsks counts the groups taken while waiting, attachGroup is the
-	// last one asked, attachedGroup the last one attached.
-	awaitingDocs  bool
-	attachCh      workflow.ReceiveChannel
-	attachAsks    int
-	attachGroup   string
-	attachedGroup string
+	// last one asked.
+	awaitingDocs bool
+	attachCh     workflow.ReceiveChannel
+	attachAsks   int
+	attachGroup  string
 	// accepted counts the updates this run accepted; handled counts every
 	// update, signal and release attempt: a run that handled nothing never
 	// continues as new (its successor would be no smaller).
@@ -99,7 +98,7 @@ func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimi
 		req:    req,
 		key:    key,
 		limits: limits.withDefaults(),
-		state: NumberState{TeamID: req.TeamID, CustomerReference: key, Number: NumberView{
+		state: NumberState{TeamID: req.TeamID, CustomerReference: key, RequirementGroupID: req.RequirementGroupID, Number: NumberView{
 			PhoneNumber: req.PhoneNumber, Status: domain.NumberPending,
 		}},
 	}
@@ -324,7 +323,6 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	}()
 
 	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
-	providerCtx := workflow.WithActivityOptions(ctx, activities.ProviderOptions())
 
 	var reserved activities.ReserveResult
 	if err := workflow.ExecuteActivity(dbCtx, acts.ReserveSlot, activities.ReserveInput{TeamID: w.req.TeamID, Key: w.key, PhoneNumber: w.req.PhoneNumber}).Get(ctx, &reserved); err != nil {
@@ -361,7 +359,8 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.ProviderOptions()), acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID, CustomerReference: w.key}).Get(c, nil)
 	})
 	var order activities.OrderResult
-	if err := workflow.ExecuteActivity(providerCtx, acts.PlaceOrder, activities.OrderInput{
+	orderCtx := workflow.WithActivityOptions(ctx, activities.OrderOptions())
+	if err := workflow.ExecuteActivity(orderCtx, acts.PlaceOrder, activities.OrderInput{
 		NumberID: numberID, PhoneNumber: w.req.PhoneNumber, ConnectionID: w.req.ConnectionID, CustomerReference: w.key,
 		RequirementGroupID: w.req.RequirementGroupID,
 	}).Get(ctx, &order); err != nil {

@@ -96,6 +96,7 @@ func (w *numberWorkflow) registerOrderEvents(ctx workflow.Context) {
 const recentOrderEvents = 8
 
 type orderEventKey struct {
+	eventID string
 	orderID string
 	status  domain.OrderStatus
 }
@@ -113,7 +114,12 @@ func (w *numberWorkflow) takeOrderEvent() bool {
 	if ev.CustomerReference != w.key {
 		return true
 	}
-	k := orderEventKey{ev.OrderID, ev.Status}
+	// Telnyx's event id tells a redelivery from a new event; without one,
+	// the order and its status do.
+	k := orderEventKey{eventID: ev.EventID}
+	if ev.EventID == "" {
+		k = orderEventKey{orderID: ev.OrderID, status: ev.Status}
+	}
 	if slices.Contains(w.recentEvents, k) {
 		return true
 	}
@@ -138,10 +144,15 @@ func (w *numberWorkflow) takeAttach() bool {
 	case w.purchaseDone:
 		w.handled++
 	case w.awaitingDocs && a.TeamID == w.req.TeamID && a.RequirementGroupID != "" &&
-		a.RequirementGroupID != w.attachedGroup && a.RequirementGroupID != w.req.RequirementGroupID:
-		// A group the order already has (the one it was placed with, or
-		// the last one attached) is not sent again: a client retrying its
-		// request would otherwise attach it at every retry.
+		a.RequirementGroupID != w.req.RequirementGroupID &&
+		!slices.Contains(w.state.RequirementGroups, a.RequirementGroupID) &&
+		len(w.state.RequirementGroups) < MaxRequirementGroups:
+		// Each group is handed to Telnyx once (the one the order was
+		// placed with never again): a client retrying its request, or one
+		// whose group Telnyx refused, would otherwise cost an attach and a
+		// check at every retry, and a purchase that waits for weeks never
+		// continues as new.
+		w.state.RequirementGroups = append(w.state.RequirementGroups, a.RequirementGroupID)
 		w.attachGroup = a.RequirementGroupID
 		w.attachAsks++
 	}
@@ -276,6 +287,9 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 			interval = documentsPollFirst
 		}
 		var got activities.AwaitResult
+		// The deadline the workflow last saw, while documents are missing:
+		// once they were accepted, a cancel is not the deadline's.
+		in.Deadline = nil
 		if r := w.state.Number.Requirements; r != nil {
 			in.Deadline = r.Deadline
 		}
@@ -340,7 +354,6 @@ func (w *numberWorkflow) attachRequirementGroup(ctx workflow.Context, subOrder, 
 		workflow.GetLogger(ctx).Error("attaching the requirement group failed", "sub_number_order_id", subOrder, "requirement_group_id", group, "error", err)
 		return
 	}
-	w.attachedGroup = group
 	workflow.GetLogger(ctx).Info("the team's requirement group is attached to the order", "sub_number_order_id", subOrder, "requirement_group_id", group)
 }
 

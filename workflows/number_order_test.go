@@ -518,8 +518,8 @@ func TestRequirementGroupWhileWaitingIsAttachedAndChecked(t *testing.T) {
 	if m.answer != nil || m.result.Number.Status != domain.NumberActive {
 		t.Fatalf("purchase answered %+v, %v", m.result.Number, m.answer)
 	}
-	if during.RequirementGroupID != "" {
-		t.Fatalf("state after ignored groups shows %q", during.RequirementGroupID)
+	if during.RequirementGroupID != "rg-first" || len(during.RequirementGroups) != 0 {
+		t.Fatalf("state after ignored groups shows %q %v, want only the order's own", during.RequirementGroupID, during.RequirementGroups)
 	}
 	if st := stateOf(t, m.env); st.RequirementGroupID != "rg-2" {
 		t.Fatalf("state shows group %q, want rg-2", st.RequirementGroupID)
@@ -635,6 +635,36 @@ func TestRepeatedOrderEventCausesOneCheck(t *testing.T) {
 	}
 	if len(atEvents) != 2 || atEvents[0] != at || atEvents[1] != at+time.Minute {
 		t.Fatalf("checks at %v for the events, want one at %v (five deliveries of one event) and one at %v", atEvents, at, at+time.Minute)
+	}
+}
+
+// TestOrderEventsAreToldApartByTheirID: Telnyx's event id, when given,
+// tells a redelivery (same id) from a new event about the same order and
+// status (the order stays pending while its documents move on).
+func TestOrderEventsAreToldApartByTheirID(t *testing.T) {
+	t.Parallel()
+	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
+	req := PurchaseRequest{PhoneNumber: "+4930555000182", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	at := 10*time.Minute + 7*time.Second
+	send := func(after time.Duration, id string) {
+		m.env.RegisterDelayedCallback(func() {
+			m.env.SignalWorkflow(SignalOrderEvent, OrderEvent{EventID: id, CustomerReference: stateOf(t, m.env).CustomerReference, OrderID: "ord-1", Status: domain.OrderPending})
+		}, after)
+	}
+	send(at, "evt-1")
+	send(at+time.Second, "evt-1") // redelivered
+	send(at+time.Minute, "evt-2") // a new event, same order and status
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Minute)
+	run(m.env, req)
+	var atEvents []time.Duration
+	for _, c := range m.checks {
+		if d := c.Sub(start); d >= at && d <= at+time.Minute {
+			atEvents = append(atEvents, d)
+		}
+	}
+	if len(atEvents) != 2 || atEvents[0] != at || atEvents[1] != at+time.Minute {
+		t.Fatalf("checks at %v, want one at %v and one at %v", atEvents, at, at+time.Minute)
 	}
 }
 

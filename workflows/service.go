@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,7 +135,7 @@ func awaitingDocuments(err error) bool {
 // first (SignalAttachRequirementGroup); the state shows it, though the
 // workflow may not have taken it yet when the state is read.
 func (s *NumberService) awaitingDocuments(ctx context.Context, req PurchaseRequest) (PurchaseOutcome, error) {
-	if req.RequirementGroupID != "" {
+	if req.RequirementGroupID != "" && s.groupIsNew(ctx, req) {
 		err := s.c.SignalWorkflow(ctx, NumberWorkflowID(req.PhoneNumber), "", SignalAttachRequirementGroup,
 			AttachRequirementGroup{TeamID: req.TeamID, RequirementGroupID: req.RequirementGroupID})
 		if err != nil {
@@ -150,6 +151,20 @@ func (s *NumberService) awaitingDocuments(ctx context.Context, req PurchaseReque
 		out.State.RequirementGroupID = req.RequirementGroupID
 	}
 	return out, err
+}
+
+// groupIsNew reports whether the purchase would take the request's
+// requirement group: one it was placed with, took already, or past
+// MaxRequirementGroups is not signalled (the workflow would drop it, at
+// the cost of a signal and a workflow task each retry). A state that
+// cannot be read lets the signal go: the workflow decides.
+func (s *NumberService) groupIsNew(ctx context.Context, req PurchaseRequest) bool {
+	st, err := s.State(ctx, req.PhoneNumber)
+	if err != nil {
+		return true
+	}
+	return st.RequirementGroupID != req.RequirementGroupID &&
+		!slices.Contains(st.RequirementGroups, req.RequirementGroupID) && len(st.RequirementGroups) < MaxRequirementGroups
 }
 
 // State asks the number's current (or last) workflow run where it is.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -83,10 +84,39 @@ func TestPurchaseRefusedForDocumentsWhenTheSignalFails(t *testing.T) {
 	c.On("NewWithStartWorkflowOperation", mock.Anything, mock.Anything, mock.Anything).Return(nil)
 	c.On("UpdateWithStartWorkflow", mock.Anything, mock.Anything).Return(nil, awaitingDocumentsRefusal())
 	c.On("SignalWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(errors.New("boom"))
+	// A state that cannot be read lets the signal go: the workflow decides.
+	c.On("QueryWorkflow", mock.Anything, mock.Anything, mock.Anything, QueryState).Return(nil, errors.New("query failed"))
 	s := NewNumberService(c, ServiceConfig{})
 	_, err := s.Purchase(context.Background(), PurchaseRequest{PhoneNumber: "+4930555000190", TeamID: "team_a", RequirementGroupID: "rg-9"}, "u-4", time.Second)
 	if err == nil {
 		t.Fatal("a group that could not be handed on was answered as pending")
+	}
+}
+
+// TestPurchaseRefusedForDocumentsSendsAGroupOnce: a group the purchase
+// took already, the one it was ordered with, or one past the bound sends
+// the workflow nothing (the mock fails on any signal): a client retrying
+// with its group costs no history.
+func TestPurchaseRefusedForDocumentsSendsAGroupOnce(t *testing.T) {
+	t.Parallel()
+	many := make([]string, MaxRequirementGroups)
+	for i := range many {
+		many[i] = fmt.Sprintf("rg-%d", i)
+	}
+	for name, st := range map[string]NumberState{
+		"taken already":   {TeamID: "team_a", RequirementGroupID: "rg-2", RequirementGroups: []string{"rg-9", "rg-2"}},
+		"ordered with it": {TeamID: "team_a", RequirementGroupID: "rg-9"},
+		"past the bound":  {TeamID: "team_a", RequirementGroups: many},
+	} {
+		c := &mocks.Client{}
+		c.On("NewWithStartWorkflowOperation", mock.Anything, mock.Anything, mock.Anything).Return(nil)
+		c.On("UpdateWithStartWorkflow", mock.Anything, mock.Anything).Return(nil, awaitingDocumentsRefusal())
+		c.On("QueryWorkflow", mock.Anything, NumberWorkflowID("+4930555000190"), "", QueryState).Return(stateValue{st}, nil)
+		out, err := NewNumberService(c, ServiceConfig{}).Purchase(context.Background(), PurchaseRequest{PhoneNumber: "+4930555000190", TeamID: "team_a", RequirementGroupID: "rg-9"}, "u-5", time.Second)
+		if err != nil || !out.Pending {
+			t.Fatalf("%s: %+v, %v; want pending", name, out, err)
+		}
+		c.AssertNotCalled(t, "SignalWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything)
 	}
 }
 
