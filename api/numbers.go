@@ -493,9 +493,11 @@ func (s *Server) releaseNumber(c *fiber.Ctx) error {
 		message = "The phone number was already " + string(n.Status) + "."
 		return c.Status(status).JSON(releaseResponse{Success: true, PhoneNumber: s.listed(ctx, n), Message: message})
 	}
-	was := n.Status
+	was, waitingOnDocuments := n.Status, n.Status == domain.NumberPending && n.Requirements != nil
 	pending, err := false, error(domain.ErrNotFound)
-	if was == domain.NumberActive {
+	// A purchase waiting on documents can be given up: its workflow
+	// cancels the order and frees the slot.
+	if was == domain.NumberActive || waitingOnDocuments {
 		_, pending, err = s.workflows.Release(ctx, n.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api", RequestKey: releaseKey(c, n.ID)}, waitWithin(ctx, s.cfg.PurchaseWait))
 	}
 	if errors.Is(err, domain.ErrNotFound) {
@@ -517,6 +519,8 @@ func (s *Server) releaseNumber(c *fiber.Ctx) error {
 	case n.Status.Live():
 		// Never a 200 while the number is held.
 		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The release did not complete; try again."}
+	case waitingOnDocuments:
+		message = "The purchase, which waited on documents, was cancelled at Telnyx; nothing is kept."
 	case was == domain.NumberPending:
 		message = "The purchase of this number had stopped before it completed; it was undone and nothing is kept."
 	case n.Status != domain.NumberReleased:

@@ -192,3 +192,31 @@ func findListed(t *testing.T, list map[string]any, id string) map[string]any {
 	t.Fatalf("number %s not listed: %v", id, list)
 	return nil
 }
+
+// TestTeamGivesUpAPurchaseWaitingOnDocuments: a DELETE of the pending
+// number cancels the order at Telnyx, ends the purchase failed and frees
+// the slot; Telnyx holds nothing.
+func TestTeamGivesUpAPurchaseWaitingOnDocuments(t *testing.T) {
+	t.Parallel()
+	s, base := webhookStack(t, map[string]string{"PURCHASE_WAIT": "2s"}, nil)
+	team, token := s.team(domain.PlanGrowth)
+	number := searchOffered(t, base, token, map[string]any{"countryCode": "GB", "limit": 1})[0]
+	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team})
+	if status != 202 {
+		t.Fatalf("purchase: %d %v, want 202 pending", status, body)
+	}
+	id := body["phoneNumber"].(map[string]any)["id"].(string)
+	// The purchase takes a moment to see that its order waits on documents.
+	var released map[string]any
+	waitFor(t, 20*time.Second, func() bool {
+		status, released = call(t, "DELETE", base+"/api/phone-numbers/purchase/"+id+"?teamId="+team, token, nil)
+		return status == 200
+	}, "the release of the purchase waiting on documents")
+	if pn := released["phoneNumber"].(map[string]any); pn["status"] != "failed" || pn["requirements"] != nil {
+		t.Fatalf("released: %v", released)
+	}
+	if e, err := s.accounts.Eligibility(context.Background(), team); err != nil || e.CurrentCount != 0 {
+		t.Fatalf("eligibility %+v %v: the slot was not freed", e, err)
+	}
+	waitFor(t, 20*time.Second, func() bool { return len(s.sim.OwnedNumbers()) == 0 }, "Telnyx to hold nothing")
+}
