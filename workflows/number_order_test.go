@@ -612,29 +612,15 @@ func TestTelnyxDeadlineBeyondTheMaxWaitIsCapped(t *testing.T) {
 // delivery of the same event causes no further check; a new status does.
 func TestRepeatedOrderEventCausesOneCheck(t *testing.T) {
 	t.Parallel()
-	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+4930555000181", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
-	at := 10*time.Minute + 7*time.Second // no slow check falls there
-	send := func(after time.Duration, status domain.OrderStatus) {
-		m.env.RegisterDelayedCallback(func() {
-			m.env.SignalWorkflow(SignalOrderEvent, OrderEvent{CustomerReference: stateOf(t, m.env).CustomerReference, OrderID: "ord-1", Status: status})
-		}, after)
-	}
+	const at = 10*time.Minute + 7*time.Second // no slow check falls there
+	pending := OrderEvent{OrderID: "ord-1", Status: domain.OrderPending}
+	events := map[time.Duration]OrderEvent{at + time.Minute: {OrderID: "ord-1", Status: domain.OrderSuccess}}
 	for i := range 5 {
-		send(at+time.Duration(i)*time.Second, domain.OrderPending)
+		events[at+time.Duration(i)*time.Second] = pending
 	}
-	send(at+time.Minute, domain.OrderSuccess)
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Minute)
-	run(m.env, req)
-	var atEvents []time.Duration
-	for _, c := range m.checks {
-		if d := c.Sub(start); d >= at && d <= at+time.Minute {
-			atEvents = append(atEvents, d)
-		}
-	}
-	if len(atEvents) != 2 || atEvents[0] != at || atEvents[1] != at+time.Minute {
-		t.Fatalf("checks at %v for the events, want one at %v (five deliveries of one event) and one at %v", atEvents, at, at+time.Minute)
+	got := checksAfterEvents(t, "+4930555000181", events, at, at+time.Minute)
+	if len(got) != 2 || got[0] != at || got[1] != at+time.Minute {
+		t.Fatalf("checks at %v for the events, want one at %v (five deliveries of one event) and one at %v", got, at, at+time.Minute)
 	}
 }
 
@@ -643,29 +629,44 @@ func TestRepeatedOrderEventCausesOneCheck(t *testing.T) {
 // status (the order stays pending while its documents move on).
 func TestOrderEventsAreToldApartByTheirID(t *testing.T) {
 	t.Parallel()
+	const at = 10*time.Minute + 7*time.Second
+	event := func(id string) OrderEvent {
+		return OrderEvent{EventID: id, OrderID: "ord-1", Status: domain.OrderPending}
+	}
+	got := checksAfterEvents(t, "+4930555000182", map[time.Duration]OrderEvent{
+		at:               event("evt-1"),
+		at + time.Second: event("evt-1"), // redelivered
+		at + time.Minute: event("evt-2"), // a new event, same order and status
+	}, at, at+time.Minute)
+	if len(got) != 2 || got[0] != at || got[1] != at+time.Minute {
+		t.Fatalf("checks at %v, want one at %v and one at %v", got, at, at+time.Minute)
+	}
+}
+
+// checksAfterEvents runs a purchase of e164 waiting on documents, signals
+// each event (with the purchase's own customer reference) at its time,
+// and returns when the order was checked between from and to, as offsets
+// from the start.
+func checksAfterEvents(t *testing.T, e164 string, events map[time.Duration]OrderEvent, from, to time.Duration) []time.Duration {
+	t.Helper()
 	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+4930555000182", TeamID: "team_a", UserID: "user_a"}
+	req := PurchaseRequest{PhoneNumber: e164, TeamID: "team_a", UserID: "user_a"}
 	m.purchase(req)
-	at := 10*time.Minute + 7*time.Second
-	send := func(after time.Duration, id string) {
+	for after, ev := range events {
 		m.env.RegisterDelayedCallback(func() {
-			m.env.SignalWorkflow(SignalOrderEvent, OrderEvent{EventID: id, CustomerReference: stateOf(t, m.env).CustomerReference, OrderID: "ord-1", Status: domain.OrderPending})
+			ev.CustomerReference = stateOf(t, m.env).CustomerReference
+			m.env.SignalWorkflow(SignalOrderEvent, ev)
 		}, after)
 	}
-	send(at, "evt-1")
-	send(at+time.Second, "evt-1") // redelivered
-	send(at+time.Minute, "evt-2") // a new event, same order and status
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Minute)
 	run(m.env, req)
-	var atEvents []time.Duration
+	var got []time.Duration
 	for _, c := range m.checks {
-		if d := c.Sub(start); d >= at && d <= at+time.Minute {
-			atEvents = append(atEvents, d)
+		if d := c.Sub(start); d >= from && d <= to {
+			got = append(got, d)
 		}
 	}
-	if len(atEvents) != 2 || atEvents[0] != at || atEvents[1] != at+time.Minute {
-		t.Fatalf("checks at %v, want one at %v and one at %v", atEvents, at, at+time.Minute)
-	}
+	return got
 }
 
 // TestOrderEventFloodWhileHoldingContinuesAsNew: order events for a held
