@@ -1,7 +1,9 @@
 package domain
 
 import (
+	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"strings"
 	"sync"
 	"time"
@@ -31,5 +33,18 @@ func NewID(prefix string) string {
 	entropyMu.Lock()
 	id := ulid.MustNew(ulid.Timestamp(time.Now()), entropy)
 	entropyMu.Unlock()
+	return prefix + "_" + strings.ToLower(id.String())
+}
+
+// IDFor returns the identifier with the given prefix that stands for key,
+// made at t: the same key and time give the same ID, and different keys
+// different IDs (the entropy is a hash of the key). A workflow makes the
+// IDs of what its local activities create this way, from its start time
+// and its purchase's key, so that a step run again after a crash creates
+// the same record rather than a second one, and no side effect (an event
+// in the history) records the ID.
+func IDFor(prefix string, t time.Time, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	id := ulid.MustNew(ulid.Timestamp(t), bytes.NewReader(sum[:]))
 	return prefix + "_" + strings.ToLower(id.String())
 }
