@@ -21,6 +21,11 @@ type Activities struct {
 	Numbers  domain.PhoneNumberStore
 	Accounts domain.AccountStore
 	Provider domain.NumberProvider
+	// Purchases takes the fast path's database steps (PurchaseStore).
+	Purchases domain.PurchaseStore
+	// OrderEvents wakes the order waits when Telnyx's webhook announces a
+	// change (nil: they poll only).
+	OrderEvents domain.OrderEvents
 	// Workflows asks Temporal about number workflows (reconciliation of
 	// unwatched records); nil finds none.
 	Workflows NumberWorkflows
@@ -92,6 +97,10 @@ type OrderInput struct {
 	CustomerReference string
 	// RequirementGroupID is the team's documents for a regulated number.
 	RequirementGroupID string `json:",omitempty"`
+	// Retried: an earlier try of this order may have been placed (a local
+	// activity that gave up): a refusal is then looked into as at a
+	// retried attempt.
+	Retried bool `json:",omitempty"`
 }
 
 // OrderResult is the order placed (or found) for a purchase.
@@ -137,7 +146,7 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 			if !errors.As(err, &pe) || pe.Retryable() {
 				return OrderResult{}, temporalError(err)
 			}
-			if attempt(ctx) > 1 && pe.HTTPStatus != 401 && pe.HTTPStatus != 403 {
+			if (attempt(ctx) > 1 || in.Retried) && pe.HTTPStatus != 401 && pe.HTTPStatus != 403 {
 				// An earlier attempt may have placed the order (its answer
 				// was lost) and holds the number: the refusal is then about
 				// our own order. Telnyx lists an order a moment after
@@ -277,13 +286,21 @@ type AwaitResult struct {
 }
 
 // AwaitOrder waits, heartbeating, until the order settles (or, when
-// asked, until it waits on documents). Orders take from milliseconds to
+// asked, until it waits on documents), looking at it at each poll and
+// whenever OrderEvents says it changed. Orders take from milliseconds to
 // minutes; the activity's heartbeat lets a new worker take over from a
 // dead one. A failed or cancelled order is a non-retryable
 // number_unavailable (requirements_deadline_passed when its deadline
 // passed).
 func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult, error) {
 	defer keepAlive(ctx)()
+	// Telnyx's webhook, when it comes, ends the wait for the next poll.
+	var events <-chan struct{}
+	if a.OrderEvents != nil {
+		ch, stop := a.OrderEvents.Subscribe(in.OrderID)
+		defer stop()
+		events = ch
+	}
 	// Most orders settle in well under a second: look again soon, then
 	// back off to OrderPollInterval for the slow ones.
 	maxInterval := a.OrderPollInterval
@@ -319,6 +336,7 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 		select {
 		case <-ctx.Done():
 			return AwaitResult{}, ctx.Err()
+		case <-events:
 		case <-time.After(wait):
 		}
 	}

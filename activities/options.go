@@ -88,3 +88,37 @@ func backoff(initial, maxInterval time.Duration) *temporal.RetryPolicy {
 		NonRetryableErrorTypes: NonRetryableTypes,
 	}
 }
+
+// Local activity options of the purchase's fast path (PhoneNumberWorkflowV2):
+// each step gets a few quick tries inside the workflow task, bounded so
+// that the task ends well inside its 10-second timeout; a dependency away
+// for longer hands the step to the same activity run the regular way, with
+// the durable retries above.
+
+// LocalDatabaseOptions suit BeginPurchase and CompletePurchase as local
+// activities; DatabaseOptions take over when they give up.
+func LocalDatabaseOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    2 * time.Second,
+		ScheduleToCloseTimeout: 3 * time.Second,
+		RetryPolicy:            backoff(50*time.Millisecond, 500*time.Millisecond),
+	}
+}
+
+// LocalOrderOptions suit PlaceOrder as a local activity; OrderOptions take
+// over when it gives up (with OrderInput.Retried set).
+func LocalOrderOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    4 * time.Second,
+		ScheduleToCloseTimeout: 5 * time.Second,
+		RetryPolicy:            backoff(100*time.Millisecond, time.Second),
+	}
+}
+
+// LocalWaitOptions suit WaitForOrder waiting up to wait: one try, since the
+// durable wait (AwaitOrder) takes over from any failure retrying may fix.
+func LocalWaitOptions(wait time.Duration) workflow.LocalActivityOptions {
+	p := backoff(time.Second, time.Second)
+	p.MaximumAttempts = 1
+	return workflow.LocalActivityOptions{StartToCloseTimeout: wait + 2*time.Second, RetryPolicy: p}
+}
