@@ -10,8 +10,12 @@ import (
 // and queries. Other systems (the API, operators' tools, billing) rely on
 // these names; renaming one breaks them.
 const (
-	// NumberWorkflowType is the registered name of PhoneNumberWorkflow.
-	NumberWorkflowType = "PhoneNumberWorkflow"
+	// NumberWorkflowType is the registered name of PhoneNumberWorkflow,
+	// the type every purchase starts (and every run continues as).
+	NumberWorkflowType = "PhoneNumberWorkflowV2"
+	// NumberWorkflowTypeV1 is the registered name of PhoneNumberWorkflowV1:
+	// the runs started before the purchase's fast path.
+	NumberWorkflowTypeV1 = "PhoneNumberWorkflow"
 	// DefaultTaskQueue is where the worker polls unless TEMPORAL_TASK_QUEUE says otherwise.
 	DefaultTaskQueue = "phone-numbers"
 

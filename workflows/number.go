@@ -25,6 +25,10 @@ type numberWorkflow struct {
 	isTrial  bool
 	trialFor time.Duration
 	limits   RunLimits
+	// v2: the run is of type NumberWorkflowType (the purchase's fast
+	// path, every change below at its newest without a version marker);
+	// false for runs of NumberWorkflowTypeV1 started before it.
+	v2 bool
 	// resumed: this run continues an earlier one (so it runs today's code);
 	// longLived: this run may continue as new (changeContinueAsNew).
 	resumed, longLived bool
@@ -70,22 +74,43 @@ type numberWorkflow struct {
 
 // PhoneNumberWorkflow owns the life of one number held by one team: it
 // reserves a plan slot, orders the number at Telnyx and waits for the
-// order, records it, and then holds it — a trial until its timer fires, a
+// order, records it (see purchaseFast), and then holds it — a trial until its timer fires, a
 // paid number until it is released — and finally releases it at Telnyx
 // and frees the slot. A failure that retrying cannot fix undoes what was
 // done (saga) and ends the run. A number held for years continues as new
 // before its run's history reaches Temporal's limits (RunLimits).
+//
+// It is registered as NumberWorkflowType; PhoneNumberWorkflowV1 is the
+// same life with the purchase of runs started before the fast path.
 func PhoneNumberWorkflow(ctx workflow.Context, req PurchaseRequest) error {
-	return runNumberWorkflow(ctx, req, RunLimits{})
+	return runNumberWorkflow(ctx, req, RunLimits{}, true)
 }
 
-// numberWorkflowWith is PhoneNumberWorkflow with other run limits (a
-// worker's, lowered by tests).
-func numberWorkflowWith(limits RunLimits) func(workflow.Context, PurchaseRequest) error {
-	return func(ctx workflow.Context, req PurchaseRequest) error { return runNumberWorkflow(ctx, req, limits) }
+// PhoneNumberWorkflowV1 is registered as NumberWorkflowTypeV1, for runs
+// started before NumberWorkflowType: they replay as they were recorded
+// (each step an activity, behind its workflow.GetVersion changes), and
+// continue as new, if ever, as NumberWorkflowType.
+func PhoneNumberWorkflowV1(ctx workflow.Context, req PurchaseRequest) error {
+	return runNumberWorkflow(ctx, req, RunLimits{}, false)
 }
 
-func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimits) error {
+// numberWorkflowWith is PhoneNumberWorkflow (v2) or PhoneNumberWorkflowV1
+// with other run limits (a worker's, lowered by tests).
+func numberWorkflowWith(limits RunLimits, v2 bool) func(workflow.Context, PurchaseRequest) error {
+	return func(ctx workflow.Context, req PurchaseRequest) error { return runNumberWorkflow(ctx, req, limits, v2) }
+}
+
+// version is workflow.GetVersion of one of the number workflow's changes
+// (each has versions DefaultVersion and 1): always 1, with no marker in
+// the history, for a run of the v2 type, which has them all.
+func (w *numberWorkflow) version(ctx workflow.Context, change string) workflow.Version {
+	if w.v2 {
+		return 1
+	}
+	return workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1)
+}
+
+func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimits, v2 bool) error {
 	info := workflow.GetInfo(ctx)
 	cont := req.Continued
 	req.Continued = nil
@@ -95,6 +120,7 @@ func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimi
 	// a continued run takes the key from the run before.
 	key := info.WorkflowExecution.ID + "/" + info.OriginalRunID
 	w := &numberWorkflow{
+		v2:     v2,
 		req:    req,
 		key:    key,
 		limits: limits.withDefaults(),
@@ -108,12 +134,20 @@ func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimi
 	if err := w.registerHandlers(ctx); err != nil {
 		return err
 	}
-	w.upsertSearchAttributes(ctx)
+	if !v2 || cont != nil {
+		// A v2 run's start set them (NumberService.Purchase); a continued
+		// run says where it is.
+		w.upsertSearchAttributes(ctx)
+	}
 
 	var err error
 	switch {
 	case cont == nil:
-		w.purchaseErr = w.purchase(ctx)
+		if v2 {
+			w.purchaseErr = w.purchaseFast(ctx)
+		} else {
+			w.purchaseErr = w.purchase(ctx)
+		}
 		w.purchaseDone = true
 		switch {
 		case w.purchaseErr == nil:
@@ -295,31 +329,9 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	// provider, once an order may have been placed.
 	orderUndo := -1
 	defer func() {
-		if err == nil {
-			return
+		if err != nil {
+			err = w.undoPurchase(ctx, undo, orderUndo, err)
 		}
-		w.state.Error = errorType(err)
-		// Undo on a context the run's own cancellation cannot stop.
-		dctx, cancel := workflow.NewDisconnectedContext(ctx)
-		defer cancel()
-		keepSlot := orderUndo >= 0 && workflow.GetVersion(dctx, changeUndoKeepsSlot, workflow.DefaultVersion, 1) >= 1
-		for i := len(undo) - 1; i >= 0; i-- {
-			if keepSlot && i == orderUndo {
-				if rerr := w.releaseForUndo(dctx); rerr != nil {
-					// The provider may still hold (and bill) the number: the
-					// record stays pending and the slot taken; giveBack goes
-					// on trying once the purchase's callers have their answer.
-					w.undoFailed(dctx, rerr)
-					err = clientError(err)
-					return
-				}
-				continue
-			}
-			undo[i](dctx)
-		}
-		w.state.Number.Status = domain.NumberFailed
-		w.upsertSearchAttributes(ctx)
-		err = clientError(err)
 	}()
 
 	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
@@ -392,16 +404,48 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 	return nil
 }
 
+// undoPurchase runs a failed purchase's undo steps in reverse and returns
+// the error its callers get. orderUndo is the index in undo of giving the
+// number back to the provider (-1 before an order may have been placed).
+func (w *numberWorkflow) undoPurchase(ctx workflow.Context, undo []func(workflow.Context), orderUndo int, err error) error {
+	w.state.Error = errorType(err)
+	// Undo on a context the run's own cancellation cannot stop.
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	keepSlot := orderUndo >= 0 && w.version(dctx, changeUndoKeepsSlot) >= 1
+	for i := len(undo) - 1; i >= 0; i-- {
+		if keepSlot && i == orderUndo {
+			if rerr := w.releaseForUndo(dctx); rerr != nil {
+				// The provider may still hold (and bill) the number: the
+				// record stays pending and the slot taken; giveBack goes
+				// on trying once the purchase's callers have their answer.
+				w.undoFailed(dctx, rerr)
+				return clientError(err)
+			}
+			continue
+		}
+		undo[i](dctx)
+	}
+	w.state.Number.Status = domain.NumberFailed
+	w.upsertSearchAttributes(ctx)
+	return clientError(err)
+}
+
 // hold keeps the number until its trial ends or its team releases it. A
 // subscription that starts meanwhile turns the trial into a paid number.
 // It returns a continue-as-new error when the run has grown enough.
 func (w *numberWorkflow) hold(ctx workflow.Context) error {
 	final := domain.NumberReleased
 	if !w.resumed {
-		w.longLived = workflow.GetVersion(ctx, changeContinueAsNew, workflow.DefaultVersion, 1) >= 1
+		w.longLived = w.version(ctx, changeContinueAsNew) >= 1
 	}
 	w.fixLimits(ctx)
-	if !w.resumed && w.isTrial && workflow.GetVersion(ctx, changeTrialConversion, workflow.DefaultVersion, 1) >= 1 {
+	if !w.resumed && w.isTrial && w.v2 {
+		// The purchase read the team's eligibility as it activated the
+		// number (CompletePurchase): a subscription that started while
+		// the trial was being bought shows there.
+		w.convertAsked = w.convertAsked || w.elig.HasSubscription
+	} else if !w.resumed && w.isTrial && w.version(ctx, changeTrialConversion) >= 1 {
 		// A subscription may have started while the trial was being bought,
 		// before billing could see the number: ask once.
 		var e domain.Eligibility
@@ -526,7 +570,15 @@ func (w *numberWorkflow) convertToPaid(ctx workflow.Context) {
 // end releases the number at the provider, records its final status and
 // frees the plan slot, in that order, so the slot is free only once the
 // number is gone.
+//
+// A v2 run takes each step as a local activity first (localFirst), so a
+// release answers from the workflow task that received it, and records no
+// final search attributes: the run closes at once, and its execution
+// status says it ended (the record says how).
 func (w *numberWorkflow) end(ctx workflow.Context, final domain.NumberStatus) error {
+	if w.v2 {
+		return w.endFast(ctx, final)
+	}
 	providerCtx := workflow.WithActivityOptions(ctx, activities.ProviderOptions())
 	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
 	if err := workflow.ExecuteActivity(providerCtx, acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}).Get(ctx, nil); err != nil {
@@ -544,6 +596,27 @@ func (w *numberWorkflow) end(ctx workflow.Context, final domain.NumberStatus) er
 		return clientError(err)
 	}
 	w.upsertSearchAttributes(ctx)
+	return nil
+}
+
+// endFast is end for a v2 run.
+func (w *numberWorkflow) endFast(ctx workflow.Context, final domain.NumberStatus) error {
+	release := activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}
+	if err := localFirst(ctx, activities.LocalOrderOptions(), activities.ProviderOptions(), acts.ReleaseAtProvider, release, release, nil); err != nil {
+		// A deletion lock: the number stays held and visible to operators.
+		w.state.Error = errorType(err)
+		w.upsertSearchAttributes(ctx)
+		return clientError(err)
+	}
+	var ended domain.PhoneNumber
+	in := activities.EndInput{NumberID: w.state.Number.ID, Status: final}
+	if err := localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.EndNumber, in, in, &ended); err != nil {
+		return clientError(err)
+	}
+	w.state.Number = viewOf(ended)
+	if err := localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.ReleaseSlot, w.key, w.key, nil); err != nil {
+		return clientError(err)
+	}
 	return nil
 }
 

@@ -64,8 +64,13 @@ const changeContinueAsNewLate = "continue-as-new-late"
 
 // fixLimits records the run limits in the history (once per run), so that
 // a replay by a worker configured otherwise takes the same decisions.
+//
+// A v2 run records nothing: its limits are the worker's, the same for
+// every worker of the task queue (the defaults, in production), and a
+// side effect would cost every number a billable action. A replay of a
+// v2 history must use the limits it was recorded with.
 func (w *numberWorkflow) fixLimits(ctx workflow.Context) {
-	if !w.longLived || w.limitsFixed {
+	if !w.longLived || w.limitsFixed || w.v2 {
 		return
 	}
 	w.limitsFixed = true
@@ -110,7 +115,7 @@ func (w *numberWorkflow) mayContinue(ctx workflow.Context) bool {
 		return false
 	}
 	w.lateRead = true
-	if workflow.GetVersion(ctx, changeContinueAsNewLate, workflow.DefaultVersion, 1) < 1 {
+	if w.version(ctx, changeContinueAsNewLate) < 1 {
 		return false
 	}
 	w.longLived = true

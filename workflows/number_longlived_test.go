@@ -240,10 +240,10 @@ func newUndoMocks(t *testing.T, limits RunLimits, failures int) *undoMocks {
 	env := newEnv(t)
 	registerWithLimits(env, &activities.Activities{}, limits)
 	m := &undoMocks{env: env, failures: failures, failedAfter: -1, freedAfter: -1, answeredAfter: -1}
-	env.OnActivity(acts.ReserveSlot, mock.Anything, mock.Anything).Return(activities.ReserveResult{}, nil)
-	env.OnActivity(acts.CreatePendingNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, n domain.PhoneNumber) (domain.PhoneNumber, error) {
+	env.OnActivity(acts.BeginPurchase, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BeginInput) (activities.BeginResult, error) {
+		n := in.Number
 		n.Status = domain.NumberPending
-		return n, nil
+		return activities.BeginResult{Number: n}, nil
 	})
 	env.OnActivity(acts.PlaceOrder, mock.Anything, mock.Anything).Return(activities.OrderResult{},
 		temporal.NewNonRetryableApplicationError("The number is no longer available.", domain.CodeNumberUnavailable, nil))
@@ -479,7 +479,9 @@ func TestRunBoughtBeforeContinueAsNewContinuesLate(t *testing.T) {
 			growAt(env, 10*24*time.Hour, DefaultRunEvents+1)
 			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, "team_other") }, 10*24*time.Hour+time.Minute)
 			env.RegisterDelayedCallback(env.CancelWorkflow, 30*24*time.Hour)
-			run(env, req)
+			// A run of the type started before the fast path: the only
+			// one that can predate continue-as-new.
+			runType(env, NumberWorkflowTypeV1, req)
 			if bought.err != nil || bought.rejected != nil {
 				t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
 			}

@@ -175,7 +175,7 @@ func (w *numberWorkflow) drainOrderEvents() {
 func (w *numberWorkflow) awaitOrder(ctx workflow.Context, numberID, orderID string) (activities.AwaitResult, error) {
 	in := activities.AwaitInput{OrderID: orderID, PhoneNumber: w.req.PhoneNumber}
 	awaitCtx := workflow.WithActivityOptions(ctx, activities.AwaitOrderOptions())
-	if workflow.GetVersion(ctx, changeOrderEvents, workflow.DefaultVersion, 1) < 1 {
+	if w.version(ctx, changeOrderEvents) < 1 {
 		var settled activities.AwaitResult
 		err := workflow.ExecuteActivity(awaitCtx, acts.AwaitOrder, in).Get(ctx, &settled)
 		return settled, err

@@ -57,6 +57,14 @@ func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
 		reserve = activities.ReserveResult{IsTrial: true, TrialDuration: 120 * time.Hour}
 	}
 	env.OnActivity(acts.ReserveSlot, mock.Anything, mock.Anything).Return(reserve, nil)
+	env.OnActivity(acts.BeginPurchase, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BeginInput) (activities.BeginResult, error) {
+		n := in.Number
+		n.Status, n.IsTrial = domain.NumberPending, reserve.IsTrial
+		return activities.BeginResult{Number: n, IsTrial: reserve.IsTrial, TrialDuration: reserve.TrialDuration}, nil
+	})
+	// The order never settles within the purchase's workflow task here:
+	// these tests follow the durable wait.
+	env.OnActivity(acts.WaitForOrder, mock.Anything, mock.Anything).Return(activities.AwaitResult{Pending: true}, nil)
 	env.OnActivity(acts.CreatePendingNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, n domain.PhoneNumber) (domain.PhoneNumber, error) {
 		n.Status = domain.NumberPending
 		return n, nil
@@ -103,6 +111,13 @@ func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
 		defer m.mu.Unlock()
 		m.activatedAt = env.Now()
 		return domain.PhoneNumber{ID: a.ID, ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt}, nil
+	})
+	env.OnActivity(acts.CompletePurchase, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CompleteInput) (activities.CompleteResult, error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.activatedAt = env.Now()
+		a := in.Activate
+		return activities.CompleteResult{Number: domain.PhoneNumber{ID: a.ID, ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt}}, nil
 	})
 	env.OnActivity(acts.Eligibility, mock.Anything, mock.Anything).Return(domain.Eligibility{}, nil)
 	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReleaseInput) error {

@@ -46,6 +46,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, db: db, sim: sim, accounts: persistence.NewAccountStore(db), numbers: persistence.NewPhoneNumberStore(db)}
 	f.acts = &activities.Activities{
 		Slots:             persistence.NewReservationStore(db),
+		Purchases:         persistence.NewPurchaseStore(db),
 		Numbers:           f.numbers,
 		Accounts:          f.accounts,
 		Provider:          telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 2 * time.Second}),
@@ -86,8 +87,14 @@ func (f *fixture) env() *testsuite.TestWorkflowEnvironment {
 // its own key (the test environment's default ID is shared), by its
 // registered name, so that a test's run limits apply.
 func run(env *testsuite.TestWorkflowEnvironment, req PurchaseRequest) {
+	runType(env, NumberWorkflowType, req)
+}
+
+// runType is run with a workflow type of the number workflow's (the
+// current one, or NumberWorkflowTypeV1 for runs started before it).
+func runType(env *testsuite.TestWorkflowEnvironment, workflowType string, req PurchaseRequest) {
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: NumberWorkflowID(req.PhoneNumber)})
-	env.ExecuteWorkflow(NumberWorkflowType, req)
+	env.ExecuteWorkflow(workflowType, req)
 }
 
 type testWriter struct{ t *testing.T }

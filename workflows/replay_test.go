@@ -127,7 +127,8 @@ func replayFile(t *testing.T, r worker.WorkflowReplayer, file string) error {
 		return err
 	}
 	var opts worker.ReplayWorkflowHistoryOptions
-	if started := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes(); started.GetWorkflowType().GetName() == workflows.NumberWorkflowType {
+	started := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+	if name := started.GetWorkflowType().GetName(); name == workflows.NumberWorkflowType || name == workflows.NumberWorkflowTypeV1 {
 		var req workflows.PurchaseRequest
 		if err := converter.GetDefaultDataConverter().FromPayloads(started.GetInput(), &req); err != nil {
 			return err
@@ -147,21 +148,21 @@ func TestReplayCatchesANondeterministicChange(t *testing.T) {
 			if err := workflow.Sleep(ctx, time.Second); err != nil {
 				return err
 			}
-			return workflows.PhoneNumberWorkflow(ctx, req)
+			return workflows.PhoneNumberWorkflowV1(ctx, req)
 		},
 		"an extra activity first": func(ctx workflow.Context, req workflows.PurchaseRequest) error {
 			actx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
 			if err := workflow.ExecuteActivity(actx, "Eligibility", req.TeamID).Get(ctx, nil); err != nil {
 				return err
 			}
-			return workflows.PhoneNumberWorkflow(ctx, req)
+			return workflows.PhoneNumberWorkflowV1(ctx, req)
 		},
 	}
 	for name, changed := range changes {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: workflows.NumberWorkflowType})
+			r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: workflows.NumberWorkflowTypeV1})
 			r.RegisterWorkflowWithOptions(workflows.TeamBillingWorkflow, workflow.RegisterOptions{Name: workflows.TeamWorkflowType})
 			err := r.ReplayWorkflowHistoryFromJSONFile(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), history)
 			if err == nil {

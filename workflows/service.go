@@ -74,7 +74,11 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 			UpdateID:     updateID,
 			UpdateName:   UpdatePurchase,
 			Args:         []any{req},
-			WaitForStage: client.WorkflowUpdateStageAccepted,
+			// One call: Temporal answers once the purchase has settled
+			// (the fast path answers from its first workflow task), or
+			// with an accepted update when its own long poll ends first;
+			// Get below waits on from there.
+			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
 	if err != nil {
@@ -277,6 +281,26 @@ func (s *NumberService) NotifyOrder(ctx context.Context, ev OrderEvent) error {
 		return nil
 	}
 	return ToDomainError(err)
+}
+
+// NumberOfKey reads the E.164 number out of a purchase key (the Telnyx
+// order's customer_reference); ok is false for a key not of ours.
+func NumberOfKey(key string) (e164 string, ok bool) {
+	id, ok := workflowIDOfKey(key)
+	if !ok {
+		return "", false
+	}
+	return strings.TrimPrefix(id, numberWorkflowIDPrefix), true
+}
+
+// WaitsForOrderSignal says whether the purchase recorded as n waits for
+// its order at the workflow level, where only SignalOrderEvent wakes it
+// before its next timer: a regulated order waiting on documents. Every
+// other order wait is an activity (WaitForOrder, AwaitOrder) that
+// domain.OrderEvents wakes, so a webhook about it needs no signal (a
+// signal is a billable action and a workflow task).
+func WaitsForOrderSignal(n domain.PhoneNumber) bool {
+	return n.Status == domain.NumberPending && n.Requirements != nil
 }
 
 // workflowIDOfKey reads the number workflow's ID out of a purchase key

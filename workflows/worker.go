@@ -48,7 +48,8 @@ func registerWithLimits(r interface {
 	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
 	RegisterActivity(a any)
 }, a *activities.Activities, limits RunLimits) {
-	r.RegisterWorkflowWithOptions(numberWorkflowWith(limits), workflow.RegisterOptions{Name: NumberWorkflowType})
+	r.RegisterWorkflowWithOptions(numberWorkflowWith(limits, true), workflow.RegisterOptions{Name: NumberWorkflowType})
+	r.RegisterWorkflowWithOptions(numberWorkflowWith(limits, false), workflow.RegisterOptions{Name: NumberWorkflowTypeV1})
 	r.RegisterWorkflowWithOptions(TeamBillingWorkflow, workflow.RegisterOptions{Name: TeamWorkflowType})
 	r.RegisterWorkflowWithOptions(ReconcileWorkflow, workflow.RegisterOptions{Name: ReconcileWorkflowType})
 	r.RegisterWorkflowWithOptions(ReleaseNumberWorkflow, workflow.RegisterOptions{Name: ReleaseWorkflowType})

@@ -20,7 +20,7 @@ import (
 // webhookStack is a stack whose simulator delivers signed order webhooks
 // to its API, as Telnyx does once the webhook URL and public key are set in
 // the portal.
-func webhookStack(t *testing.T, env map[string]string, sim func(*telnyxsim.Options)) (*stack, string) {
+func webhookStack(t testing.TB, env map[string]string, sim func(*telnyxsim.Options)) (*stack, string) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {

@@ -122,6 +122,7 @@ func newRecorder(t *testing.T) *recorder {
 	worker := func(queue string, trial time.Duration, limits workflows.RunLimits) *workflows.NumberService {
 		acts := &activities.Activities{
 			Slots:             persistence.NewReservationStore(db),
+			Purchases:         persistence.NewPurchaseStore(db),
 			Numbers:           persistence.NewPhoneNumberStore(db),
 			Accounts:          r.accounts,
 			Provider:          provider,

@@ -1,0 +1,289 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/domain"
+)
+
+// These tests follow the branches of the purchase's fast path with mocked
+// activities: which steps run locally, when one is handed to a regular
+// activity, when the order is waited for durably, and what a refusal
+// undoes. The real activities are in number_test.go and, through the
+// embedded server, cmd/talkturo's tests.
+
+// fastMocks records each call: its activity and whether it ran as a
+// local activity.
+type fastMocks struct {
+	env *testsuite.TestWorkflowEnvironment
+
+	mu    sync.Mutex
+	calls []string
+	// localFails makes an activity fail, retryably, while it runs
+	// locally; refuse makes PlaceOrder refuse the number.
+	localFails map[string]bool
+	refuse     bool
+	// settled: WaitForOrder sees the order settled (else still pending).
+	settled      bool
+	hasSub       bool
+	trial        bool
+	placed       []activities.OrderInput
+	numberIDs    []string
+	released     int
+	ended        []domain.NumberStatus
+	slotsFreed   int
+	converted    int
+	awaitedOrder int
+}
+
+func newFastMocks(t *testing.T) *fastMocks {
+	env := newEnv(t)
+	registerWithLimits(env, &activities.Activities{}, RunLimits{})
+	m := &fastMocks{env: env, localFails: map[string]bool{}, settled: true}
+	// call records an activity's run; it fails when asked while local.
+	call := func(ctx context.Context, name string) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		local := activity.GetInfo(ctx).IsLocalActivity
+		where := "activity"
+		if local {
+			where = "local"
+		}
+		m.calls = append(m.calls, name+":"+where)
+		if local && m.localFails[name] {
+			return errors.New(name + " cannot reach its dependency")
+		}
+		return nil
+	}
+	env.OnActivity(acts.BeginPurchase, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.BeginInput) (activities.BeginResult, error) {
+		if err := call(ctx, "BeginPurchase"); err != nil {
+			return activities.BeginResult{}, err
+		}
+		m.mu.Lock()
+		m.numberIDs = append(m.numberIDs, in.Number.ID)
+		m.mu.Unlock()
+		n := in.Number
+		n.Status, n.IsTrial = domain.NumberPending, m.trial
+		res := activities.BeginResult{Number: n, IsTrial: m.trial}
+		if m.trial {
+			res.TrialDuration = 120 * time.Hour
+		}
+		return res, nil
+	})
+	env.OnActivity(acts.PlaceOrder, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.OrderInput) (activities.OrderResult, error) {
+		if err := call(ctx, "PlaceOrder"); err != nil {
+			return activities.OrderResult{}, err
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.placed = append(m.placed, in)
+		if m.refuse {
+			return activities.OrderResult{}, temporal.NewNonRetryableApplicationError("The number is no longer available.", domain.CodeNumberUnavailable, nil)
+		}
+		return activities.OrderResult{OrderID: "ord-1", Status: domain.OrderPending}, nil
+	})
+	env.OnActivity(acts.WaitForOrder, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.WaitInput) (activities.AwaitResult, error) {
+		_ = call(ctx, "WaitForOrder")
+		if in.For <= 0 || in.For > 8*time.Second {
+			t.Errorf("the in-task wait is %s: it must be bounded well inside the workflow task's timeout", in.For)
+		}
+		if m.settled {
+			return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil
+		}
+		return activities.AwaitResult{Pending: true}, nil
+	})
+	env.OnActivity(acts.AwaitOrder, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.AwaitInput) (activities.AwaitResult, error) {
+		_ = call(ctx, "AwaitOrder")
+		m.mu.Lock()
+		m.awaitedOrder++
+		m.mu.Unlock()
+		return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil
+	})
+	env.OnActivity(acts.CompletePurchase, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.CompleteInput) (activities.CompleteResult, error) {
+		if err := call(ctx, "CompletePurchase"); err != nil {
+			return activities.CompleteResult{}, err
+		}
+		a := in.Activate
+		return activities.CompleteResult{
+			Number:      domain.PhoneNumber{ID: a.ID, PhoneNumber: "+14155550170", ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt},
+			Eligibility: domain.Eligibility{CurrentCount: 1, MaxAllowed: 5, HasSubscription: m.hasSub},
+		}, nil
+	})
+	env.OnActivity(acts.ConvertTrial, mock.Anything, mock.Anything).Return(func(ctx context.Context, id string) (domain.PhoneNumber, error) {
+		_ = call(ctx, "ConvertTrial")
+		m.mu.Lock()
+		m.converted++
+		m.mu.Unlock()
+		return domain.PhoneNumber{ID: id, Status: domain.NumberActive}, nil
+	})
+	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ activities.ReleaseInput) error {
+		_ = call(ctx, "ReleaseAtProvider")
+		m.mu.Lock()
+		m.released++
+		m.mu.Unlock()
+		return nil
+	})
+	env.OnActivity(acts.EndNumber, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.EndInput) (domain.PhoneNumber, error) {
+		_ = call(ctx, "EndNumber")
+		m.mu.Lock()
+		m.ended = append(m.ended, in.Status)
+		m.mu.Unlock()
+		return domain.PhoneNumber{ID: in.NumberID, Status: in.Status}, nil
+	})
+	freed := func(ctx context.Context, _ string) error {
+		_ = call(ctx, "FreeSlot")
+		m.mu.Lock()
+		m.slotsFreed++
+		m.mu.Unlock()
+		return nil
+	}
+	env.OnActivity(acts.CancelSlot, mock.Anything, mock.Anything).Return(freed)
+	env.OnActivity(acts.ReleaseSlot, mock.Anything, mock.Anything).Return(freed)
+	return m
+}
+
+// buy runs a purchase to its answer and then ends the run.
+func (m *fastMocks) buy(t *testing.T) *updateResult {
+	t.Helper()
+	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a"}
+	bought := purchaseAt(m.env, 0, "p1", req)
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
+	run(m.env, req)
+	if !bought.done {
+		t.Fatal("the purchase was never answered")
+	}
+	return bought
+}
+
+func (m *fastMocks) called() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.calls...)
+}
+
+func TestFastPurchaseRunsEveryStepLocally(t *testing.T) {
+	t.Parallel()
+	m := newFastMocks(t)
+	bought := m.buy(t)
+	if bought.err != nil || bought.rejected != nil {
+		t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
+	}
+	res := bought.value.(PurchaseResult)
+	if res.Number.Status != domain.NumberActive || res.Eligibility.CurrentCount != 1 {
+		t.Errorf("answered %+v, want the active number and the eligibility read with it", res)
+	}
+	want := []string{"BeginPurchase:local", "PlaceOrder:local", "WaitForOrder:local", "CompletePurchase:local"}
+	got := m.called()
+	if len(got) < len(want) {
+		t.Fatalf("calls %v, want %v first", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("calls %v, want %v first: every step of a purchase whose order settles at once runs locally", got, want)
+		}
+	}
+	if len(m.placed) != 1 || m.placed[0].Retried {
+		t.Errorf("orders placed %+v, want one, not marked retried", m.placed)
+	}
+	if len(m.numberIDs) != 1 || res.Number.ID != m.numberIDs[0] {
+		t.Errorf("the number's id %q, want the one the workflow made for BeginPurchase (%v)", res.Number.ID, m.numberIDs)
+	}
+}
+
+func TestFastPurchaseNumberIDIsTheKeys(t *testing.T) {
+	t.Parallel()
+	// The id is made from the run's start time and key, so a local
+	// activity run again after a crash creates the same record; two
+	// purchases never share one.
+	a := domain.IDFor(domain.PrefixPhoneNumber, time.Unix(1700000000, 0), "phone-number:+14155550170/run-1")
+	b := domain.IDFor(domain.PrefixPhoneNumber, time.Unix(1700000000, 0), "phone-number:+14155550170/run-1")
+	c := domain.IDFor(domain.PrefixPhoneNumber, time.Unix(1700000000, 0), "phone-number:+14155550170/run-2")
+	if a != b || a == c {
+		t.Errorf("IDFor gave %s, %s for one key and %s for another", a, b, c)
+	}
+}
+
+func TestLocalStepThatGivesUpRunsAsAnActivity(t *testing.T) {
+	t.Parallel()
+	m := newFastMocks(t)
+	m.localFails["BeginPurchase"] = true
+	m.localFails["PlaceOrder"] = true
+	m.localFails["CompletePurchase"] = true
+	bought := m.buy(t)
+	if bought.err != nil || bought.rejected != nil {
+		t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
+	}
+	got := m.called()
+	for _, step := range []string{"BeginPurchase", "PlaceOrder", "CompletePurchase"} {
+		if !contains(got, step+":activity") {
+			t.Errorf("calls %v: %s gave up locally and was never run as an activity", got, step)
+		}
+	}
+	if len(m.placed) != 1 || !m.placed[0].Retried {
+		t.Errorf("orders placed %+v, want the activity's one, marked retried (an earlier local try may have placed it)", m.placed)
+	}
+}
+
+func TestOrderNotSettledInTheTaskIsWaitedForDurably(t *testing.T) {
+	t.Parallel()
+	m := newFastMocks(t)
+	m.settled = false
+	bought := m.buy(t)
+	if bought.err != nil || bought.rejected != nil {
+		t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
+	}
+	if m.awaitedOrder != 1 || !contains(m.called(), "AwaitOrder:activity") {
+		t.Errorf("calls %v, want the order awaited once by the AwaitOrder activity", m.called())
+	}
+}
+
+func TestRefusedFastPurchaseIsUndone(t *testing.T) {
+	t.Parallel()
+	m := newFastMocks(t)
+	m.refuse = true
+	bought := m.buy(t)
+	if appErrorType(bought.err) != domain.CodeNumberUnavailable {
+		t.Fatalf("purchase answered %v / %v, want number_unavailable", bought.err, bought.rejected)
+	}
+	if len(m.placed) != 1 {
+		t.Errorf("orders placed %d times, want once: a refusal is not retried as an activity", len(m.placed))
+	}
+	if m.released != 1 || len(m.ended) != 1 || m.ended[0] != domain.NumberFailed || m.slotsFreed != 1 {
+		t.Errorf("undo: released %d, ended %v, slots freed %d; want the number given back, the record failed and the slot freed", m.released, m.ended, m.slotsFreed)
+	}
+}
+
+func TestTrialBoughtAsTheSubscriptionStartedIsConverted(t *testing.T) {
+	t.Parallel()
+	m := newFastMocks(t)
+	m.trial, m.hasSub = true, true
+	bought := m.buy(t)
+	if bought.err != nil {
+		t.Fatalf("purchase: %v", bought.err)
+	}
+	if m.converted != 1 {
+		t.Errorf("converted %d times, want once: the eligibility read at activation shows a subscription", m.converted)
+	}
+	if contains(m.called(), "Eligibility:activity") {
+		t.Errorf("calls %v: the eligibility is read with the activation, not by an activity of its own", m.called())
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
