@@ -61,6 +61,9 @@ type Deps struct {
 	Numbers     domain.PhoneNumberStore
 	Idempotency domain.IdempotencyStore
 	Workflows   NumberWorkflows
+	// OrderEvents hands Telnyx's order webhooks to the activities waiting
+	// on the orders; nil leaves them to their polls (and the signal).
+	OrderEvents domain.OrderEvents
 	// Registry and TelnyxCalls are the process's metrics (NewRegistry,
 	// NewTelnyxCalls); nil makes the server its own.
 	Registry    *prometheus.Registry
@@ -83,6 +86,7 @@ type Server struct {
 	numbers    domain.PhoneNumberStore
 	idem       domain.IdempotencyStore
 	workflows  NumberWorkflows
+	orders     domain.OrderEvents
 	checks     []Check
 	ready      readiness
 	probe      *ProviderProbe
@@ -119,7 +123,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	m := newMetrics(d.Registry, d.TelnyxCalls)
 	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: CountCalls(m.telnyx, d.Provider),
-		numbers: d.Numbers, idem: d.Idempotency, workflows: d.Workflows, checks: d.Checks, log: log, metrics: m,
+		numbers: d.Numbers, idem: d.Idempotency, workflows: d.Workflows, orders: d.OrderEvents, checks: d.Checks, log: log, metrics: m,
 		probe: d.Probe, limits: newLimiter(cfg.RateLimits, nil),
 		deliveries: newSeenDeliveries(seenDeliveryTTL, seenDeliveryCapacity, nil)}
 	s.app = fiber.New(fiber.Config{

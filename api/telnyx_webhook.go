@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -191,7 +192,7 @@ func (s *Server) telnyxWebhook(c *fiber.Ctx) error {
 		// out of the history.
 		oe.EventID = ev.ID
 	}
-	if err := s.workflows.NotifyOrder(sendCtx, oe); err != nil {
+	if err := s.announceOrder(sendCtx, oe); err != nil {
 		s.metrics.webhook(webhookUnavailable)
 		// Whatever the failure, Telnyx must try again: a 503, not a 500.
 		// Not remembered, so the retry is handed on.
@@ -262,4 +263,33 @@ func readOrderPayload(raw json.RawMessage) (*telnyxOrderPayload, string) {
 // safe to log and to put in a workflow signal.
 func boundedText(s string, max int) bool {
 	return len(s) <= max && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r > 0x7e })
+}
+
+// announceOrder hands a verified order event on: to the activities waiting
+// on the order, in any process (OrderEvents), and as a signal to a
+// purchase that waits on documents (workflows.WaitsForOrderSignal), the
+// one wait that only a signal wakes. A record that cannot be read gets
+// the signal: a needless one costs a workflow task, a missing one a wait
+// of up to hours. The word to the activities is a hint (they poll too):
+// failing to give it is logged, not refused.
+func (s *Server) announceOrder(ctx context.Context, ev workflows.OrderEvent) error {
+	if s.orders != nil && ev.OrderID != "" {
+		if err := s.orders.Publish(ctx, ev.OrderID); err != nil {
+			s.log.Warn("the order event could not be handed to the activities waiting on it; they will see it at their next poll", "order_id", ev.OrderID, "error", err)
+		}
+	}
+	e164, ok := workflows.NumberOfKey(ev.CustomerReference)
+	if !ok {
+		return nil // no purchase of ours
+	}
+	if s.orders != nil {
+		n, err := s.numbers.LiveByNumber(ctx, e164)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			return nil // its purchase is over
+		case err == nil && !workflows.WaitsForOrderSignal(n):
+			return nil
+		}
+	}
+	return s.workflows.NotifyOrder(ctx, ev)
 }
