@@ -74,16 +74,37 @@ func NewPhoneNumberStore(db *gorm.DB) *PhoneNumberStore {
 // this team or another, is under way, or stopped without ending it). A team or buyer that does not
 // exist is domain.ErrNotFound.
 func (s *PhoneNumberStore) CreatePending(ctx context.Context, n domain.PhoneNumber) (domain.PhoneNumber, error) {
+	if err := checkPending(n); err != nil {
+		return domain.PhoneNumber{}, err
+	}
+	return createPending(ctx, s.db, n)
+}
+
+// checkPending refuses a pending record missing what identifies it.
+func checkPending(n domain.PhoneNumber) error {
 	switch {
 	case n.ID == "":
-		return domain.PhoneNumber{}, domain.Invalid("id", "A phone number record needs an id.")
+		return domain.Invalid("id", "A phone number record needs an id.")
 	case n.TeamID == "":
-		return domain.PhoneNumber{}, domain.Invalid("teamId", "A phone number record needs a team.")
+		return domain.Invalid("teamId", "A phone number record needs a team.")
 	case n.PhoneNumber == "":
-		return domain.PhoneNumber{}, domain.Invalid("phoneNumber", "A phone number record needs the number.")
+		return domain.Invalid("phoneNumber", "A phone number record needs the number.")
 	case n.CreatedByUserID == "":
-		return domain.PhoneNumber{}, domain.Invalid("createdByUserId", "A phone number record needs the user who buys it.")
+		return domain.Invalid("createdByUserId", "A phone number record needs the user who buys it.")
 	}
+	return nil
+}
+
+// createPending is CreatePending's work on db, the pool or a transaction
+// (PurchaseStore.Begin's).
+//
+// Inside a transaction its retry needs no savepoint: ON CONFLICT DO NOTHING
+// never fails the statement, so the transaction is still usable after a
+// refused insert, and under READ COMMITTED each statement reads what was
+// committed when it started, so the next attempt sees the ended record
+// ended. Every error it returns ends the attempt, and the caller's whole
+// transaction with it.
+func createPending(ctx context.Context, db *gorm.DB, n domain.PhoneNumber) (domain.PhoneNumber, error) {
 	m := phoneNumberFromDomain(n)
 	var createdAt *time.Time
 	if !n.CreatedAt.IsZero() {
@@ -99,7 +120,7 @@ func (s *PhoneNumberStore) CreatePending(ctx context.Context, n domain.PhoneNumb
 		// afterwards. Concurrent inserts of either wait for each other, so
 		// the reads below see whichever row won.
 		var inserted []phoneNumberModel
-		err := s.db.WithContext(ctx).Raw(`
+		err := db.WithContext(ctx).Raw(`
 			INSERT INTO phone_numbers (id, team_id, phone_number, provider, provider_number_id,
 				provider_order_id, connection_id, status, is_trial, trial_expires_at, assistant_id,
 				created_by_user_id, workflow_id, created_at, updated_at)
@@ -120,14 +141,14 @@ func (s *PhoneNumberStore) CreatePending(ctx context.Context, n domain.PhoneNumb
 			return inserted[0].toDomain(), nil
 		}
 
-		existing, err := s.load(ctx, n.ID)
+		existing, err := loadNumber(ctx, db, n.ID)
 		if err == nil {
 			return existingPendingMatch(n, existing)
 		}
 		if !errors.Is(err, domain.ErrNotFound) {
 			return domain.PhoneNumber{}, storeError("reading a pending number", err)
 		}
-		holder, found, err := s.liveHolder(ctx, n.PhoneNumber)
+		holder, found, err := liveHolder(ctx, db, n.PhoneNumber)
 		if err != nil {
 			return domain.PhoneNumber{}, storeError("reading the live record of a number", err)
 		}
@@ -150,10 +171,11 @@ func existingPendingMatch(n domain.PhoneNumber, m phoneNumberModel) (domain.Phon
 	return m.toDomain(), nil
 }
 
-// liveHolder returns the live record of the E.164 number, if any.
-func (s *PhoneNumberStore) liveHolder(ctx context.Context, e164 string) (phoneNumberModel, bool, error) {
+// liveHolder returns the live record of the E.164 number, if any, on db or
+// inside a transaction.
+func liveHolder(ctx context.Context, db *gorm.DB, e164 string) (phoneNumberModel, bool, error) {
 	var rows []phoneNumberModel
-	err := s.db.WithContext(ctx).
+	err := db.WithContext(ctx).
 		Where("phone_number = ? AND status IN "+liveStatuses, e164).
 		Limit(1).
 		Find(&rows).Error
@@ -242,20 +264,35 @@ func (s *PhoneNumberStore) SetProviderOrder(ctx context.Context, id, orderID str
 // is ErrNumberEnded, since reviving it would hold a number that the
 // purchase has already given up. A missing one is domain.ErrNotFound.
 func (s *PhoneNumberStore) Activate(ctx context.Context, a domain.ActivateNumber) (domain.PhoneNumber, error) {
+	if err := checkActivate(a); err != nil {
+		return domain.PhoneNumber{}, err
+	}
+	return activate(ctx, s.db, a)
+}
+
+// checkActivate refuses an activation missing what the settled order must
+// tell.
+func checkActivate(a domain.ActivateNumber) error {
 	switch {
 	case a.ID == "":
-		return domain.PhoneNumber{}, domain.Invalid("id", "Activating a number needs its record's id.")
+		return domain.Invalid("id", "Activating a number needs its record's id.")
 	case a.ProviderNumberID == "":
-		return domain.PhoneNumber{}, domain.Invalid("providerNumberId", "Activating a number needs the provider's id for it.")
+		return domain.Invalid("providerNumberId", "Activating a number needs the provider's id for it.")
 	case a.IsTrial && a.TrialExpiresAt == nil:
-		return domain.PhoneNumber{}, domain.Invalid("trialExpiresAt", "A trial number needs the time its trial ends.")
+		return domain.Invalid("trialExpiresAt", "A trial number needs the time its trial ends.")
 	}
+	return nil
+}
+
+// activate is Activate's work on db, the pool or a transaction
+// (PurchaseStore.Complete's).
+func activate(ctx context.Context, db *gorm.DB, a domain.ActivateNumber) (domain.PhoneNumber, error) {
 	expires := a.TrialExpiresAt
 	if !a.IsTrial {
 		expires = nil
 	}
 	var updated []phoneNumberModel
-	err := s.db.WithContext(ctx).Raw(`
+	err := db.WithContext(ctx).Raw(`
 		UPDATE phone_numbers
 		SET status = 'active', provider_number_id = ?,
 		    provider_order_id = CASE WHEN provider_order_id = '' THEN ? ELSE provider_order_id END,
@@ -269,7 +306,7 @@ func (s *PhoneNumberStore) Activate(ctx context.Context, a domain.ActivateNumber
 	if len(updated) == 1 {
 		return updated[0].toDomain(), nil
 	}
-	m, err := s.load(ctx, a.ID)
+	m, err := loadNumber(ctx, db, a.ID)
 	switch {
 	case err != nil:
 		return domain.PhoneNumber{}, storeError("activating a number", err)
@@ -616,8 +653,13 @@ func malformedText(s string) bool {
 // load reads a number by id alone (the workflows' writes, which already
 // know the record is theirs), or domain.ErrNotFound.
 func (s *PhoneNumberStore) load(ctx context.Context, id string) (phoneNumberModel, error) {
+	return loadNumber(ctx, s.db, id)
+}
+
+// loadNumber is load on db, the pool or a transaction.
+func loadNumber(ctx context.Context, db *gorm.DB, id string) (phoneNumberModel, error) {
 	var m phoneNumberModel
-	err := s.db.WithContext(ctx).Take(&m, "id = ?", id).Error
+	err := db.WithContext(ctx).Take(&m, "id = ?", id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return phoneNumberModel{}, domain.ErrNotFound
 	}
@@ -674,7 +716,7 @@ func (s *PhoneNumberStore) LiveByNumber(ctx context.Context, e164 string) (domai
 	if malformedText(e164) {
 		return domain.PhoneNumber{}, domain.ErrNotFound
 	}
-	m, found, err := s.liveHolder(ctx, e164)
+	m, found, err := liveHolder(ctx, s.db, e164)
 	switch {
 	case err != nil:
 		return domain.PhoneNumber{}, storeError("reading the live record of a number", err)

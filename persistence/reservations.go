@@ -63,86 +63,99 @@ func NewReservationStore(db *gorm.DB) *ReservationStore {
 // is domain.ErrNotFound; a workflowID whose reservation was released is
 // ErrReservationReleased.
 func (s *ReservationStore) Reserve(ctx context.Context, teamID, workflowID, phoneNumber string) (Reservation, error) {
-	switch {
-	case teamID == "":
-		return Reservation{}, domain.Invalid("teamId", "A reservation needs a team.")
-	case workflowID == "":
-		return Reservation{}, domain.Invalid("workflowId", "A reservation needs the purchase's workflow ID.")
-	case phoneNumber == "":
-		return Reservation{}, domain.Invalid("phoneNumber", "A reservation needs the phone number.")
+	if err := checkReserve(teamID, workflowID, phoneNumber); err != nil {
+		return Reservation{}, err
 	}
 	var out Reservation
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The reservation row goes first: its unique workflow_id is what
-		// makes a retry find the slot it already holds. Selecting from
-		// teams makes a missing team insert nothing instead of failing a
-		// foreign key.
-		var inserted []reservationModel
-		err := tx.Raw(`
-			INSERT INTO number_reservations (id, team_id, workflow_id, phone_number, is_trial, status, created_at)
-			SELECT ?, t.id, ?, ?, NOT p.paid, 'held', now()
-			FROM teams t JOIN plans p ON p.name = t.plan_name
-			WHERE t.id = ?
-			ON CONFLICT (workflow_id) DO NOTHING
-			RETURNING *`,
-			domain.NewID(prefixReservation), workflowID, phoneNumber, teamID).Find(&inserted).Error
-		if err != nil {
-			return err
-		}
-		if len(inserted) == 0 {
-			existing, err := existingReservation(tx, teamID, workflowID, phoneNumber)
-			if err != nil {
-				return err
-			}
-			out = existing
-			return nil
-		}
-
-		// The limit itself: one conditional UPDATE. Concurrent reservations
-		// of the team queue on its row lock and each re-checks the WHERE
-		// against the committed counter, so no interleaving can pass the
-		// limit (counting rows and then inserting could).
-		var taken []struct {
-			IsTrial bool `gorm:"column:is_trial"`
-		}
-		err = tx.Raw(`
-			UPDATE teams
-			SET numbers_held = teams.numbers_held + 1,
-			    trial_used = teams.trial_used OR NOT p.paid,
-			    updated_at = now()
-			FROM plans p
-			WHERE teams.id = ?
-			  AND p.name = teams.plan_name
-			  AND teams.numbers_held < p.max_numbers
-			  AND (p.paid OR NOT teams.trial_used)
-			RETURNING NOT p.paid AS is_trial`, teamID).Find(&taken).Error
-		if err != nil {
-			return err
-		}
-		if len(taken) == 0 {
-			row, err := loadEligibility(ctx, tx, teamID)
-			if err != nil {
-				return err
-			}
-			return planLimitError(row) // rolls the reservation row back
-		}
-
-		r := inserted[0]
-		if r.IsTrial != taken[0].IsTrial {
-			// The plan changed between the two statements; the counter
-			// update saw the current one, so the reservation follows it.
-			r.IsTrial = taken[0].IsTrial
-			if err := tx.Model(&reservationModel{}).Where("id = ?", r.ID).Update("is_trial", r.IsTrial).Error; err != nil {
-				return err
-			}
-		}
-		out = r.toReservation()
-		return nil
+		var err error
+		out, err = reserveSlot(ctx, tx, teamID, workflowID, phoneNumber)
+		return err
 	})
 	if err != nil {
 		return Reservation{}, storeError("reserving a plan slot", err)
 	}
 	return out, nil
+}
+
+// checkReserve refuses a reservation missing what identifies it.
+func checkReserve(teamID, workflowID, phoneNumber string) error {
+	switch {
+	case teamID == "":
+		return domain.Invalid("teamId", "A reservation needs a team.")
+	case workflowID == "":
+		return domain.Invalid("workflowId", "A reservation needs the purchase's workflow ID.")
+	case phoneNumber == "":
+		return domain.Invalid("phoneNumber", "A reservation needs the phone number.")
+	}
+	return nil
+}
+
+// reserveSlot is Reserve's work inside the caller's transaction tx, which
+// it shares with PurchaseStore.Begin. Returning an error leaves the
+// transaction holding a reservation row of nobody's slot: the caller must
+// roll it back. It relies on READ COMMITTED (PostgreSQL's default): the
+// counter UPDATE re-checks its WHERE against the row a concurrent
+// reservation committed, where REPEATABLE READ would fail it instead.
+func reserveSlot(ctx context.Context, tx *gorm.DB, teamID, workflowID, phoneNumber string) (Reservation, error) {
+	// The reservation row goes first: its unique workflow_id is what makes
+	// a retry find the slot it already holds. Selecting from teams makes a
+	// missing team insert nothing instead of failing a foreign key.
+	var inserted []reservationModel
+	err := tx.Raw(`
+		INSERT INTO number_reservations (id, team_id, workflow_id, phone_number, is_trial, status, created_at)
+		SELECT ?, t.id, ?, ?, NOT p.paid, 'held', now()
+		FROM teams t JOIN plans p ON p.name = t.plan_name
+		WHERE t.id = ?
+		ON CONFLICT (workflow_id) DO NOTHING
+		RETURNING *`,
+		domain.NewID(prefixReservation), workflowID, phoneNumber, teamID).Find(&inserted).Error
+	if err != nil {
+		return Reservation{}, err
+	}
+	if len(inserted) == 0 {
+		return existingReservation(tx, teamID, workflowID, phoneNumber)
+	}
+
+	// The limit itself: one conditional UPDATE. Concurrent reservations of
+	// the team queue on its row lock and each re-checks the WHERE against
+	// the committed counter, so no interleaving can pass the limit
+	// (counting rows and then inserting could).
+	var taken []struct {
+		IsTrial bool `gorm:"column:is_trial"`
+	}
+	err = tx.Raw(`
+		UPDATE teams
+		SET numbers_held = teams.numbers_held + 1,
+		    trial_used = teams.trial_used OR NOT p.paid,
+		    updated_at = now()
+		FROM plans p
+		WHERE teams.id = ?
+		  AND p.name = teams.plan_name
+		  AND teams.numbers_held < p.max_numbers
+		  AND (p.paid OR NOT teams.trial_used)
+		RETURNING NOT p.paid AS is_trial`, teamID).Find(&taken).Error
+	if err != nil {
+		return Reservation{}, err
+	}
+	if len(taken) == 0 {
+		row, err := loadEligibility(ctx, tx, teamID)
+		if err != nil {
+			return Reservation{}, err
+		}
+		return Reservation{}, planLimitError(row) // the caller rolls the row back
+	}
+
+	r := inserted[0]
+	if r.IsTrial != taken[0].IsTrial {
+		// The plan changed between the two statements; the counter update
+		// saw the current one, so the reservation follows it.
+		r.IsTrial = taken[0].IsTrial
+		if err := tx.Model(&reservationModel{}).Where("id = ?", r.ID).Update("is_trial", r.IsTrial).Error; err != nil {
+			return Reservation{}, err
+		}
+	}
+	return r.toReservation(), nil
 }
 
 // existingReservation explains why Reserve inserted nothing: the purchase
