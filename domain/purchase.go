@@ -9,11 +9,12 @@ import "context"
 type PurchaseStore interface {
 	// Begin takes one plan slot of n.TeamID for the purchase named key and
 	// records n as pending (IsTrial set from the reservation), in one
-	// transaction. Calling it again with the same key returns the same
-	// reservation and record. A team at its limit is a KindLimit error
-	// (plan_limit_reached, with its eligibility), a number another live
-	// record holds a KindConflict (number_in_purchase); neither leaves
-	// anything behind.
+	// transaction. Calling it again with the same key and n.ID returns
+	// the same reservation and record, and takes no second slot. A team at
+	// its limit is a KindLimit error (plan_limit_reached, with its
+	// eligibility), a number another live record holds a KindConflict
+	// (number_in_purchase; number_unavailable or already_owned when that
+	// record is active); neither leaves anything behind.
 	Begin(ctx context.Context, key string, n PhoneNumber) (Reservation, PhoneNumber, error)
 	// Complete activates the pending number (as PhoneNumberStore.Activate)
 	// and reads its team's eligibility after it, in one transaction.
@@ -31,6 +32,7 @@ type OrderEvents interface {
 	Publish(ctx context.Context, orderID string) error
 	// Subscribe returns a channel that receives after each Publish of the
 	// order (several close together may arrive as one), and a function
-	// that ends the subscription; call it when done.
+	// that ends the subscription; call it when done. The channel is never
+	// closed.
 	Subscribe(orderID string) (<-chan struct{}, func())
 }

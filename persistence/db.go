@@ -103,23 +103,11 @@ func Close(db *gorm.DB) error {
 // open builds the pool without connecting, so that an fx constructor does
 // not block and the first connection happens in the start hook.
 func open(dsn string, opts ...Option) (*gorm.DB, error) {
-	if dsn == "" {
-		return nil, errors.New("persistence: the database URL is empty")
-	}
-	o := options{maxOpenConns: defaultMaxOpenConns}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if o.logger == nil {
-		o.logger = slog.Default()
-	}
-	pgCfg, err := pgx.ParseConfig(dsn)
+	o := buildOptions(opts)
+	pgCfg, err := connConfig(dsn, o)
 	if err != nil {
-		// pgx's message shows the connection string with its password
-		// hidden.
-		return nil, fmt.Errorf("persistence: the database URL is not valid: %w", err)
+		return nil, err
 	}
-	applyTimeouts(pgCfg, o)
 	db, err := gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pgCfg)}), &gorm.Config{
 		Logger: logger.NewSlogLogger(o.logger, logger.Config{
 			LogLevel:      logger.Warn,
@@ -161,6 +149,35 @@ func open(dsn string, opts ...Option) (*gorm.DB, error) {
 	sqlDB.SetConnMaxIdleTime(defaultConnMaxIdleTime)
 	sqlDB.SetConnMaxLifetime(defaultConnMaxLifetime)
 	return db, nil
+}
+
+// buildOptions applies opts over the defaults.
+func buildOptions(opts []Option) options {
+	o := options{maxOpenConns: defaultMaxOpenConns}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.Default()
+	}
+	return o
+}
+
+// connConfig parses dsn and applies the timeouts of o: the configuration
+// of every connection this package opens, the pool's and the order-event
+// listener's alike.
+func connConfig(dsn string, o options) (*pgx.ConnConfig, error) {
+	if dsn == "" {
+		return nil, errors.New("persistence: the database URL is empty")
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message shows the connection string with its password
+		// hidden.
+		return nil, fmt.Errorf("persistence: the database URL is not valid: %w", err)
+	}
+	applyTimeouts(cfg, o)
+	return cfg, nil
 }
 
 // applyTimeouts sets the statement and connect timeouts of o on cfg where

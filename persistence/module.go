@@ -31,8 +31,10 @@ type Config struct {
 // stops), domain.AccountStore, domain.AssistantStore,
 // domain.PhoneNumberStore, domain.IdempotencyStore (also as
 // *IdempotencyStore, for PurgeModule, the periodic job that calls
-// PurgeIdempotencyKeys) and
-// *ReservationStore.
+// PurgeIdempotencyKeys), *ReservationStore, domain.PurchaseStore (a
+// *PurchaseStore) and domain.OrderEvents (an *OrderEvents whose listener
+// runs while the app does: it starts without waiting for the database and
+// stops before the pool closes).
 // The app supplies a Config and, optionally, a *slog.Logger. Migrations are
 // not run here: the app decides when (see Migrate).
 var Module = fx.Module("persistence",
@@ -43,6 +45,8 @@ var Module = fx.Module("persistence",
 		fx.Annotate(NewPhoneNumberStore, fx.As(new(domain.PhoneNumberStore))),
 		fx.Annotate(NewIdempotencyStore, fx.As(fx.Self()), fx.As(new(domain.IdempotencyStore))),
 		NewReservationStore,
+		fx.Annotate(NewPurchaseStore, fx.As(new(domain.PurchaseStore))),
+		fx.Annotate(newLifecycleOrderEvents, fx.As(new(domain.OrderEvents))),
 	),
 )
 
@@ -61,11 +65,7 @@ func newLifecycleDB(p dbParams) (*gorm.DB, error) {
 	if p.Config.DatabaseURL == "" {
 		return nil, fmt.Errorf("persistence: no database URL configured: set DATABASE_URL")
 	}
-	opts := []Option{WithLogger(p.Logger), WithStatementTimeout(p.Config.StatementTimeout), WithConnectTimeout(p.Config.ConnectTimeout)}
-	if p.Config.MaxOpenConns > 0 {
-		opts = append(opts, WithMaxOpenConns(p.Config.MaxOpenConns))
-	}
-	db, err := open(p.Config.DatabaseURL, opts...)
+	db, err := open(p.Config.DatabaseURL, configOptions(p.Config, p.Logger)...)
 	if err != nil {
 		return nil, err
 	}
@@ -74,4 +74,35 @@ func newLifecycleDB(p dbParams) (*gorm.DB, error) {
 		OnStop:  func(context.Context) error { return Close(db) },
 	})
 	return db, nil
+}
+
+// configOptions turns the app's Config into the options of every
+// connection the module opens.
+func configOptions(c Config, l *slog.Logger) []Option {
+	opts := []Option{WithLogger(l), WithStatementTimeout(c.StatementTimeout), WithConnectTimeout(c.ConnectTimeout)}
+	if c.MaxOpenConns > 0 {
+		opts = append(opts, WithMaxOpenConns(c.MaxOpenConns))
+	}
+	return opts
+}
+
+type orderEventsParams struct {
+	fx.In
+
+	Lifecycle fx.Lifecycle
+	Config    Config
+	DB        *gorm.DB
+	Logger    *slog.Logger `optional:"true"`
+}
+
+// newLifecycleOrderEvents runs the order-event listener while the app
+// runs. Its hooks are appended after the pool's (it needs the pool), so
+// fx stops it before it closes the pool.
+func newLifecycleOrderEvents(p orderEventsParams) (*OrderEvents, error) {
+	e, err := NewOrderEvents(p.DB, p.Config.DatabaseURL, configOptions(p.Config, p.Logger)...)
+	if err != nil {
+		return nil, err
+	}
+	p.Lifecycle.Append(fx.Hook{OnStart: e.Start, OnStop: e.Stop})
+	return e, nil
 }

@@ -20,7 +20,8 @@ func TestModuleGraphIsValid(t *testing.T) {
 		fx.Supply(persistence.Config{DatabaseURL: pgtest.DefaultDatabaseURL}),
 		fx.NopLogger,
 		fx.Invoke(func(domain.AccountStore, domain.AssistantStore, domain.PhoneNumberStore,
-			domain.IdempotencyStore, *persistence.IdempotencyStore, *persistence.ReservationStore, *gorm.DB) {
+			domain.IdempotencyStore, *persistence.IdempotencyStore, *persistence.ReservationStore,
+			domain.PurchaseStore, domain.OrderEvents, *gorm.DB) {
 		}),
 	)
 	if err != nil {

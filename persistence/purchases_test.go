@@ -282,3 +282,52 @@ func TestCompleteActivatesAndCounts(t *testing.T) {
 		t.Errorf("Complete(no team) = %v, want KindInvalid", err)
 	}
 }
+
+func TestBeginOneNumberRacedByManyTeams(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPurchaseStore(db)
+	const teams, e164 = 10, "+14155550241"
+	accts := make([]account, teams)
+	for i := range accts {
+		accts[i] = newAccount(t, db, domain.PlanFree)
+	}
+
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		winners []account
+	)
+	start := make(chan struct{})
+	for _, acct := range accts {
+		wg.Go(func() {
+			<-start
+			_, _, err := store.Begin(ctx, purchaseKey(e164, acct.TeamID), pendingNumber(acct, e164))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				wantError(t, "a losing Begin", err, domain.KindConflict, domain.CodeNumberInPurchase)
+				return
+			}
+			winners = append(winners, acct)
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	if len(winners) != 1 {
+		t.Fatalf("%d teams began buying the number, want 1", len(winners))
+	}
+	for _, acct := range accts {
+		want := 0
+		if acct.TeamID == winners[0].TeamID {
+			want = 1
+		}
+		if held := numbersHeld(t, db, acct.TeamID); held != want || trialUsed(t, db, acct.TeamID) != (want == 1) {
+			t.Errorf("team %s: numbers_held = %d, trial_used = %v; want %d", acct.TeamID, held, trialUsed(t, db, acct.TeamID), want)
+		}
+	}
+	if rows := countRows(t, db, "SELECT count(*) FROM number_reservations"); rows != 1 {
+		t.Errorf("%d reservation rows, want the winner's alone", rows)
+	}
+}
