@@ -21,6 +21,7 @@ type fxParams struct {
 	Numbers     domain.PhoneNumberStore
 	Idempotency domain.IdempotencyStore
 	Workflows   NumberWorkflows
+	OrderEvents domain.OrderEvents     `optional:"true"`
 	Registry    *prometheus.Registry   `optional:"true"`
 	TelnyxCalls *prometheus.CounterVec `optional:"true"`
 	Checks      []Check                `group:"readiness"`
@@ -32,7 +33,7 @@ type fxParams struct {
 var Module = fx.Module("api",
 	fx.Provide(func(p fxParams) *Server {
 		return New(p.Config, Deps{Accounts: p.Accounts, Assistants: p.Assistants, Provider: p.Provider,
-			Numbers: p.Numbers, Idempotency: p.Idempotency, Workflows: p.Workflows,
+			Numbers: p.Numbers, Idempotency: p.Idempotency, Workflows: p.Workflows, OrderEvents: p.OrderEvents,
 			Registry: p.Registry, TelnyxCalls: p.TelnyxCalls, Checks: p.Checks, Probe: p.Probe, Log: p.Log})
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server) {

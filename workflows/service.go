@@ -71,9 +71,9 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 	handle, err := s.c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     updateID,
-			UpdateName:   UpdatePurchase,
-			Args:         []any{req},
+			UpdateID:   updateID,
+			UpdateName: UpdatePurchase,
+			Args:       []any{req},
 			// One call: Temporal answers once the purchase has settled
 			// (the fast path answers from its first workflow task), or
 			// with an accepted update when its own long poll ends first;

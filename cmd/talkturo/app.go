@@ -60,8 +60,8 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 	if roles&roleWorker != 0 {
 		opts = append(opts,
 			fx.Supply(workflows.WorkerConfig{TaskQueue: cfg.TemporalTaskQueue}),
-			fx.Provide(func(slots *persistence.ReservationStore, numbers domain.PhoneNumberStore, accounts domain.AccountStore, provider domain.NumberProvider, calls *prometheus.CounterVec, c client.Client) *activities.Activities {
-				return &activities.Activities{Slots: slots, Numbers: numbers, Accounts: accounts, Provider: api.CountCalls(calls, provider),
+			fx.Provide(func(slots *persistence.ReservationStore, purchases domain.PurchaseStore, events domain.OrderEvents, numbers domain.PhoneNumberStore, accounts domain.AccountStore, provider domain.NumberProvider, calls *prometheus.CounterVec, c client.Client) *activities.Activities {
+				return &activities.Activities{Slots: slots, Purchases: purchases, OrderEvents: events, Numbers: numbers, Accounts: accounts, Provider: api.CountCalls(calls, provider),
 					Workflows:     workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue}),
 					TrialDuration: cfg.TrialDuration, OrderPollInterval: 2 * time.Second, GracePeriod: cfg.GracePeriod}
 			}),
