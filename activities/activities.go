@@ -110,9 +110,10 @@ type OrderResult struct {
 }
 
 // PlaceOrder orders the number at the provider, exactly once per purchase:
-// it first looks for an order already placed with the purchase's customer
-// reference (the worker may have died between placing it and recording
-// it), and places one only when there is none. A number the provider no
+// unless the record shows no earlier attempt got as far as ordering
+// (MarkOrderAttempt), it first looks for an order already placed with the
+// purchase's customer reference (the worker may have died between placing
+// it and recording it), and places one only when there is none. A number the provider no
 // longer has is a non-retryable number_unavailable.
 func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult, error) {
 	// refused counts the earlier attempts whose order Telnyx refused while
@@ -126,9 +127,24 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 		}
 	}
 	defer keepAliveWith(ctx, func() any { return refused.Load() })()
-	existing, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
-	if err != nil {
-		return OrderResult{}, temporalError(err)
+	// The record says whether an earlier attempt got as far as ordering:
+	// when none did, there is no order to look for (a round trip to
+	// Telnyx saved on nearly every purchase).
+	retried := attempt(ctx) > 1 || in.Retried
+	var err error
+	first := false
+	if in.NumberID != "" {
+		if first, err = a.Numbers.MarkOrderAttempt(ctx, in.NumberID); err != nil {
+			return OrderResult{}, temporalError(err)
+		}
+		retried = retried || !first
+	}
+	var existing []domain.Order
+	if retried || !first {
+		existing, err = a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
+		if err != nil {
+			return OrderResult{}, temporalError(err)
+		}
 	}
 	var order domain.Order
 	if len(existing) > 0 {
@@ -146,7 +162,7 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 			if !errors.As(err, &pe) || pe.Retryable() {
 				return OrderResult{}, temporalError(err)
 			}
-			if (attempt(ctx) > 1 || in.Retried) && pe.HTTPStatus != 401 && pe.HTTPStatus != 403 {
+			if retried && pe.HTTPStatus != 401 && pe.HTTPStatus != 403 {
 				// An earlier attempt may have placed the order (its answer
 				// was lost) and holds the number: the refusal is then about
 				// our own order. Telnyx lists an order a moment after

@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -267,12 +268,14 @@ func TestRetriedOrderRefusedFindsTheEarlierAttemptsOrder(t *testing.T) {
 			}
 			return domain.Order{}, rejected(422)
 		},
-		// Listed from the fourth look on: after the refused retry's own
-		// look (the third), so only a later attempt sees it.
+		// Listed from the third look on: after the refused retry's own
+		// look (the second; the first attempt looks for nothing, its
+		// record showing no order attempted), so only a later attempt
+		// sees it.
 		find: func(string) ([]domain.Order, error) {
 			mu.Lock()
 			defer mu.Unlock()
-			if finds++; finds >= 4 {
+			if finds++; finds >= 3 {
 				return []domain.Order{order}, nil
 			}
 			return nil, nil
@@ -318,24 +321,26 @@ func TestRetriedOrderRefusedWithNothingFoundIsUnavailable(t *testing.T) {
 	if errType(err) != domain.CodeNumberUnavailable {
 		t.Fatalf("PlaceOrder = %v, want number_unavailable", err)
 	}
-	// The timed-out first attempt, then three refused attempts (the count
-	// carried from one to the next in the heartbeat), each looking before
-	// it orders and after its refusal.
+	// The timed-out first attempt (which looks for nothing: its record
+	// shows no order attempted before), then three refused attempts (the
+	// count carried from one to the next in the heartbeat), each looking
+	// before it orders and after its refusal.
 	if got := p.called("create_order"); got != 1+3 {
 		t.Fatalf("%d orders tried, want the timed-out one and three refused retries", got)
 	}
-	if got := p.called("find_orders"); got != 1+3*2 {
-		t.Fatalf("%d order look-ups, want 7", got)
+	if got := p.called("find_orders"); got != 3*2 {
+		t.Fatalf("%d order look-ups, want 6", got)
 	}
 
-	// The first attempt's 4xx is the provider's answer to our only order:
-	// no look-ups.
+	// The first attempt's 4xx is the provider's answer to our only order
+	// (its record shows none attempted before): no look-ups.
 	p2 := &fakeProvider{
 		create: func(domain.OrderRequest) (domain.Order, error) { return domain.Order{}, rejected(422) },
 		find:   func(string) ([]domain.Order, error) { return nil, nil },
 	}
 	f.acts.Provider = p2
-	if _, err := f.acts.PlaceOrder(t.Context(), activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-3"}); errType(err) != domain.CodeNumberUnavailable || p2.called("find_orders") != 1 {
+	fresh := f.record("+14155550237", domain.NumberPending)
+	if _, err := f.acts.PlaceOrder(t.Context(), activities.OrderInput{NumberID: fresh.ID, PhoneNumber: fresh.PhoneNumber, CustomerReference: "key-3"}); errType(err) != domain.CodeNumberUnavailable || p2.called("find_orders") != 0 {
 		t.Fatalf("first attempt: %v after %d look-ups", err, p2.called("find_orders"))
 	}
 }
@@ -354,10 +359,11 @@ func TestRetriedOrderRefusedWhileWeHoldTheNumberKeepsRetrying(t *testing.T) {
 			}
 			return domain.Order{}, rejected(422)
 		},
-		// The order shows up only on the third attempt's first look.
+		// The order shows up only on the third attempt's first look (the
+		// first attempt looks for nothing: none was attempted before it).
 		find: func(string) ([]domain.Order, error) {
 			finds++
-			if finds >= 4 {
+			if finds >= 3 {
 				return []domain.Order{{ID: "ord-slow", CustomerReference: "key-4"}}, nil
 			}
 			return nil, nil
@@ -530,7 +536,7 @@ func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
 		},
 		find: func(string) ([]domain.Order, error) {
 			finds++
-			if finds >= 4 {
+			if finds >= 3 {
 				return []domain.Order{{ID: "ord-slow", CustomerReference: "key-6"}}, nil
 			}
 			return nil, nil
@@ -683,5 +689,41 @@ func TestAttachRequirementGroup(t *testing.T) {
 	p.attach = func(string, string) error { return rejected(422) }
 	if err := a.AttachRequirementGroup(t.Context(), activities.AttachGroupInput{SubNumberOrderID: "sub-1", RequirementGroupID: "rg-bad"}); errType(err) != activities.ErrTypeProviderRejected {
 		t.Fatalf("a refused group: %v, want %s", err, activities.ErrTypeProviderRejected)
+	}
+}
+
+// TestPlaceOrderRunAgainFindsItsOrder: a local activity runs again from
+// its start, at attempt 1, when the worker died after its order was
+// placed: the record shows the attempt, so the run looks for the order
+// and finds it rather than ordering again.
+func TestPlaceOrderRunAgainFindsItsOrder(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	n := f.record("+14155550238", domain.NumberPending)
+	var mu sync.Mutex
+	var placed []domain.Order
+	p := &fakeProvider{
+		create: func(req domain.OrderRequest) (domain.Order, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			o := domain.Order{ID: fmt.Sprintf("ord-%d", len(placed)+1), Status: domain.OrderPending, CustomerReference: req.CustomerReference}
+			placed = append(placed, o)
+			return o, nil
+		},
+		find: func(string) ([]domain.Order, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return placed, nil
+		},
+	}
+	f.acts.Provider = p
+	in := activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-7"}
+	first, err := f.acts.PlaceOrder(t.Context(), in)
+	if err != nil || p.called("find_orders") != 0 {
+		t.Fatalf("first PlaceOrder = %+v, %v after %d look-ups; want an order placed without looking", first, err, p.called("find_orders"))
+	}
+	again, err := f.acts.PlaceOrder(t.Context(), in)
+	if err != nil || again.OrderID != first.OrderID || p.called("create_order") != 1 || p.called("find_orders") != 1 {
+		t.Fatalf("PlaceOrder run again = %+v, %v after %d orders, %d look-ups; want the first order found", again, err, p.called("create_order"), p.called("find_orders"))
 	}
 }

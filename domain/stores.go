@@ -115,6 +115,10 @@ type PhoneNumberStore interface {
 	Activate(ctx context.Context, a ActivateNumber) (PhoneNumber, error)
 	// SetProviderOrder records the order placed for a pending number.
 	SetProviderOrder(ctx context.Context, id, orderID string) error
+	// MarkOrderAttempt records, once, that the pending number's order is
+	// about to be placed: first is true for the call that recorded it,
+	// false when an earlier attempt did (and may have placed the order).
+	MarkOrderAttempt(ctx context.Context, id string) (first bool, err error)
 	// End moves a number to a final status (released, expired or failed),
 	// setting released_at; ending an ended number changes nothing.
 	End(ctx context.Context, id string, status NumberStatus) (PhoneNumber, error)

@@ -215,6 +215,36 @@ func liveNumberConflict(n domain.PhoneNumber, holder phoneNumberModel, found boo
 	}
 }
 
+// MarkOrderAttempt stamps order_attempted_at on a pending number the first
+// time it is called; first reports whether this call did. A number that is
+// not pending (ended, or missing) is ErrNumberEnded or domain.ErrNotFound:
+// no order may be placed for it.
+func (s *PhoneNumberStore) MarkOrderAttempt(ctx context.Context, id string) (first bool, err error) {
+	if id == "" {
+		return false, domain.Invalid("id", "Marking an order attempt needs the phone number record's id.")
+	}
+	// One statement answers both: the row's earlier stamp (NULL when this
+	// call set it) and whether the row is pending at all.
+	var rows []struct {
+		Before *time.Time `gorm:"column:before"`
+	}
+	err = s.db.WithContext(ctx).Raw(`
+		UPDATE phone_numbers p SET order_attempted_at = coalesce(p.order_attempted_at, now()), updated_at = now()
+		FROM (SELECT id, order_attempted_at AS before FROM phone_numbers WHERE id = ? FOR UPDATE) old
+		WHERE p.id = old.id AND p.status = 'pending'
+		RETURNING old.before`, id).Scan(&rows).Error
+	if err != nil {
+		return false, storeError("marking a number's order attempt", err)
+	}
+	if len(rows) == 1 {
+		return rows[0].Before == nil, nil
+	}
+	if _, err := s.load(ctx, id); err != nil {
+		return false, err
+	}
+	return false, ErrNumberEnded
+}
+
 // SetProviderOrder records the provider's order for a live number. Recording
 // the same order again does nothing; a number that already records another
 // order is a KindConflict error rather than being overwritten, since losing

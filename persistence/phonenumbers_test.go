@@ -645,3 +645,31 @@ func equalIDs(a, b []string) bool {
 	}
 	return true
 }
+
+// TestMarkOrderAttemptIsFirstOnce: the order step learns whether an
+// earlier attempt may have placed the number's order; only a pending
+// number may be ordered.
+func TestMarkOrderAttemptIsFirstOnce(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	acct := newAccount(t, db, domain.PlanScale)
+	n := newPending(t, store, acct, "+14155550109")
+	if first, err := store.MarkOrderAttempt(ctx, n.ID); err != nil || !first {
+		t.Fatalf("MarkOrderAttempt = %v, %v; want the first", first, err)
+	}
+	for range 2 {
+		if first, err := store.MarkOrderAttempt(ctx, n.ID); err != nil || first {
+			t.Fatalf("MarkOrderAttempt again = %v, %v; want not the first", first, err)
+		}
+	}
+	if _, err := store.MarkOrderAttempt(ctx, "pn_missing"); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("MarkOrderAttempt(missing) = %v, want ErrNotFound", err)
+	}
+	if _, err := store.End(ctx, n.ID, domain.NumberFailed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.MarkOrderAttempt(ctx, n.ID); !errors.Is(err, persistence.ErrNumberEnded) {
+		t.Errorf("MarkOrderAttempt(ended) = %v, want ErrNumberEnded", err)
+	}
+}
