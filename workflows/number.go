@@ -66,6 +66,9 @@ type numberWorkflow struct {
 	attachCh     workflow.ReceiveChannel
 	attachAsks   int
 	attachGroup  string
+	// statusShown: this run has set its NumberStatus search attribute
+	// (every v1 run does at its start; a v2 run only off its fast path).
+	statusShown bool
 	// accepted counts the updates this run accepted; handled counts every
 	// update, signal and release attempt: a run that handled nothing never
 	// continues as new (its successor would be no smaller).
@@ -572,9 +575,10 @@ func (w *numberWorkflow) convertToPaid(ctx workflow.Context) {
 // number is gone.
 //
 // A v2 run takes each step as a local activity first (localFirst), so a
-// release answers from the workflow task that received it, and records no
-// final search attributes: the run closes at once, and its execution
-// status says it ended (the record says how).
+// release answers from the workflow task that received it; a run that
+// never showed a NumberStatus (a paid number bought from its first task)
+// does not show one now: it closes at once, its execution status says it
+// ended, and the record says how.
 func (w *numberWorkflow) end(ctx workflow.Context, final domain.NumberStatus) error {
 	if w.v2 {
 		return w.endFast(ctx, final)
@@ -602,7 +606,7 @@ func (w *numberWorkflow) end(ctx workflow.Context, final domain.NumberStatus) er
 // endFast is end for a v2 run.
 func (w *numberWorkflow) endFast(ctx workflow.Context, final domain.NumberStatus) error {
 	release := activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}
-	if err := localFirst(ctx, activities.LocalOrderOptions(), activities.ProviderOptions(), acts.ReleaseAtProvider, release, release, nil); err != nil {
+	if err := w.localFirst(ctx, activities.LocalOrderOptions(), activities.ProviderOptions(), acts.ReleaseAtProvider, release, release, nil); err != nil {
 		// A deletion lock: the number stays held and visible to operators.
 		w.state.Error = errorType(err)
 		w.upsertSearchAttributes(ctx)
@@ -610,12 +614,16 @@ func (w *numberWorkflow) endFast(ctx workflow.Context, final domain.NumberStatus
 	}
 	var ended domain.PhoneNumber
 	in := activities.EndInput{NumberID: w.state.Number.ID, Status: final}
-	if err := localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.EndNumber, in, in, &ended); err != nil {
+	if err := w.localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.EndNumber, in, in, &ended); err != nil {
 		return clientError(err)
 	}
 	w.state.Number = viewOf(ended)
-	if err := localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.ReleaseSlot, w.key, w.key, nil); err != nil {
+	if err := w.localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.ReleaseSlot, w.key, w.key, nil); err != nil {
 		return clientError(err)
+	}
+	if w.statusShown {
+		// A closed run shows its last status: not a stale "active".
+		w.upsertSearchAttributes(ctx)
 	}
 	return nil
 }
@@ -641,7 +649,9 @@ func (w *numberWorkflow) upsertSearchAttributes(ctx workflow.Context) {
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		workflow.GetLogger(ctx).Warn("upserting search attributes failed", "error", err)
+		return
 	}
+	w.statusShown = true
 }
 
 func viewOf(n domain.PhoneNumber) NumberView {

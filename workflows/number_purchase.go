@@ -60,7 +60,7 @@ func (w *numberWorkflow) purchaseFast(ctx workflow.Context) (err error) {
 		ID: numberID, TeamID: w.req.TeamID, PhoneNumber: w.req.PhoneNumber, ConnectionID: w.req.ConnectionID,
 		CreatedByUserID: w.req.UserID, WorkflowID: info.WorkflowExecution.ID,
 	}}
-	if err := localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.BeginPurchase, begin, begin, &begun); err != nil {
+	if err := w.localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.BeginPurchase, begin, begin, &begun); err != nil {
 		return err
 	}
 	// One transaction took both, so one undo gives both back: the record
@@ -87,7 +87,7 @@ func (w *numberWorkflow) purchaseFast(ctx workflow.Context) (err error) {
 	placeAgain := place
 	placeAgain.Retried = true
 	var order activities.OrderResult
-	if err := localFirst(ctx, activities.LocalOrderOptions(), activities.OrderOptions(), acts.PlaceOrder, place, placeAgain, &order); err != nil {
+	if err := w.localFirst(ctx, activities.LocalOrderOptions(), activities.OrderOptions(), acts.PlaceOrder, place, placeAgain, &order); err != nil {
 		return err
 	}
 	w.state.OrderID = order.OrderID
@@ -106,12 +106,18 @@ func (w *numberWorkflow) purchaseFast(ctx workflow.Context) (err error) {
 		complete.Activate.TrialExpiresAt = &expires
 	}
 	var done activities.CompleteResult
-	if err := localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.CompletePurchase, complete, complete, &done); err != nil {
+	if err := w.localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.CompletePurchase, complete, complete, &done); err != nil {
 		return err
 	}
 	w.state.Number = viewOf(done.Number)
 	w.elig = done.Eligibility
-	w.upsertSearchAttributes(ctx)
+	if w.isTrial || w.statusShown {
+		// A trial shows its expiry (operators find the trials about to
+		// end); a purchase shown pending is shown active. A paid number
+		// bought from the first task shows nothing: NumberStatus unset
+		// on a running run is an active paid number.
+		w.upsertSearchAttributes(ctx)
+	}
 	return nil
 }
 
@@ -132,6 +138,7 @@ func (w *numberWorkflow) waitForOrder(ctx workflow.Context, numberID, orderID st
 		return res, nil
 	}
 	workflow.GetLogger(ctx).Info("the order did not settle within the purchase's workflow task; waiting for it durably", "order_id", orderID, "error", err)
+	w.showSlowPurchase(ctx)
 	return w.awaitOrder(ctx, numberID, orderID)
 }
 
@@ -139,13 +146,28 @@ func (w *numberWorkflow) waitForOrder(ctx workflow.Context, numberID, orderID st
 // gives up on an error retrying may fix, as a regular activity (opts) with
 // the input again, whose durable retries wait the dependency out. out
 // takes the result of whichever succeeded.
-func localFirst(ctx workflow.Context, local workflow.LocalActivityOptions, opts workflow.ActivityOptions, fn any, in, again any, out any) error {
+//
+// A purchase that falls back so leaves its first workflow task unanswered:
+// it shows itself pending to operators first (showSlowPurchase).
+func (w *numberWorkflow) localFirst(ctx workflow.Context, local workflow.LocalActivityOptions, opts workflow.ActivityOptions, fn any, in, again any, out any) error {
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, local), fn, in).Get(ctx, out)
 	if err == nil || !mayRetry(ctx, err) {
 		return err
 	}
 	workflow.GetLogger(ctx).Warn("a local activity gave up; running it as an activity", "error", err)
+	w.showSlowPurchase(ctx)
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), fn, again).Get(ctx, out)
+}
+
+// showSlowPurchase sets the run's NumberStatus to pending when a purchase
+// is about to wait past its first workflow task: operators find the
+// purchases that need a look (`NumberStatus = "pending"`), while one
+// answered from its first task costs no search attribute update (a
+// billable action) at all.
+func (w *numberWorkflow) showSlowPurchase(ctx workflow.Context) {
+	if !w.purchaseDone && !w.statusShown {
+		w.upsertSearchAttributes(ctx)
+	}
 }
 
 // mayRetry says whether an activity's failure may pass with retrying: not

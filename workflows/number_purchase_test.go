@@ -44,6 +44,8 @@ type fastMocks struct {
 	slotsFreed   int
 	converted    int
 	awaitedOrder int
+	// statuses are the NumberStatus values the run upserted.
+	statuses []string
 }
 
 func newFastMocks(t *testing.T) *fastMocks {
@@ -149,6 +151,12 @@ func newFastMocks(t *testing.T) *fastMocks {
 	}
 	env.OnActivity(acts.CancelSlot, mock.Anything, mock.Anything).Return(freed)
 	env.OnActivity(acts.ReleaseSlot, mock.Anything, mock.Anything).Return(freed)
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		status, _ := args.Get(0).(temporal.SearchAttributes).GetKeyword(AttrNumberStatus)
+		m.mu.Lock()
+		m.statuses = append(m.statuses, status)
+		m.mu.Unlock()
+	}).Return(nil)
 	return m
 }
 
@@ -194,6 +202,9 @@ func TestFastPurchaseRunsEveryStepLocally(t *testing.T) {
 	}
 	if len(m.placed) != 1 || m.placed[0].Retried {
 		t.Errorf("orders placed %+v, want one, not marked retried", m.placed)
+	}
+	if len(m.statuses) != 0 {
+		t.Errorf("NumberStatus upserted %v: a paid number bought from the first task updates no search attribute (each is a billable action)", m.statuses)
 	}
 	if len(m.numberIDs) != 1 || res.Number.ID != m.numberIDs[0] {
 		t.Errorf("the number's id %q, want the one the workflow made for BeginPurchase (%v)", res.Number.ID, m.numberIDs)
@@ -245,6 +256,9 @@ func TestOrderNotSettledInTheTaskIsWaitedForDurably(t *testing.T) {
 	if m.awaitedOrder != 1 || !contains(m.called(), "AwaitOrder:activity") {
 		t.Errorf("calls %v, want the order awaited once by the AwaitOrder activity", m.called())
 	}
+	if len(m.statuses) < 2 || m.statuses[0] != string(domain.NumberPending) || m.statuses[1] != string(domain.NumberActive) {
+		t.Errorf("NumberStatus went %v, want pending while the order is awaited durably, then active (then released, as the test ends the run)", m.statuses)
+	}
 }
 
 func TestRefusedFastPurchaseIsUndone(t *testing.T) {
@@ -270,6 +284,9 @@ func TestTrialBoughtAsTheSubscriptionStartedIsConverted(t *testing.T) {
 	bought := m.buy(t)
 	if bought.err != nil {
 		t.Fatalf("purchase: %v", bought.err)
+	}
+	if len(m.statuses) == 0 || m.statuses[0] != string(domain.NumberActive) {
+		t.Errorf("NumberStatus went %v, want a trial shown active (operators find the trials about to end)", m.statuses)
 	}
 	if m.converted != 1 {
 		t.Errorf("converted %d times, want once: the eligibility read at activation shows a subscription", m.converted)

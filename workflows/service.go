@@ -60,10 +60,12 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 		TaskQueue:                s.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		// What never changes: the run sets NumberStatus itself, only when
+		// its purchase outlives its first workflow task or the number is
+		// a trial (see showSlowPurchase); each change is a billable action.
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			AttrTeamID.ValueSet(req.TeamID),
 			AttrPhoneNumber.ValueSet(req.PhoneNumber),
-			AttrNumberStatus.ValueSet(string(domain.NumberPending)),
 		),
 		Memo:          map[string]any{"teamId": req.TeamID, "phoneNumber": req.PhoneNumber, "userId": req.UserID},
 		StaticSummary: fmt.Sprintf("%s for team %s", req.PhoneNumber, req.TeamID),

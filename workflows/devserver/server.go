@@ -22,6 +22,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
 	tlog "go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/membership/static"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
@@ -141,6 +142,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
 		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dynamicConfig()),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("create Temporal server: %w", err)
@@ -277,4 +279,15 @@ func FreePort() (int, error) {
 		}
 	}
 	return 0, errors.New("no free block of ports found")
+}
+
+// dynamicConfig tunes the one-process server for latency: a task queue of
+// one partition (the default four suit many matching hosts; here every
+// poller and every task meet in one place, and a task never waits to be
+// forwarded between partitions).
+func dynamicConfig() dynamicconfig.Client {
+	dc := dynamicconfig.NewMemoryClient()
+	dc.OverrideSetting(dynamicconfig.MatchingNumTaskqueueReadPartitions, 1)
+	dc.OverrideSetting(dynamicconfig.MatchingNumTaskqueueWritePartitions, 1)
+	return dc
 }
