@@ -44,6 +44,17 @@ func Register(r interface {
 	registerWithLimits(r, a, RunLimits{})
 }
 
+// RegisterWithLimits is Register with other run limits for the number
+// workflow: for a replay of a v2 history recorded by a worker with them
+// (a v2 run does not record its limits; every production worker has the
+// defaults).
+func RegisterWithLimits(r interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	RegisterActivity(a any)
+}, a *activities.Activities, limits RunLimits) {
+	registerWithLimits(r, a, limits)
+}
+
 func registerWithLimits(r interface {
 	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
 	RegisterActivity(a any)

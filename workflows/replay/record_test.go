@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -246,8 +247,9 @@ func (r *recorder) trialConvertedThenReleased(t *testing.T) {
 func (r *recorder) numberSoldMeanwhile(t *testing.T) {
 	teamID, userID := r.team(t, domain.PlanStarter)
 	req := workflows.PurchaseRequest{PhoneNumber: "+14155550204", TeamID: teamID, UserID: userID}
-	r.sim.MarkSold(req.PhoneNumber)
+	// Offered by a search, then sold to someone else before the order.
 	r.offer(t, req.PhoneNumber)
+	r.sim.MarkSold(req.PhoneNumber)
 	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
 	var de *domain.Error
 	if !errors.As(err, &de) || de.Code != domain.CodeNumberUnavailable {
@@ -333,8 +335,9 @@ func (r *recorder) lockedNumberContinuesAsNew(t *testing.T) {
 func (r *recorder) undoRetriesTheRelease(t *testing.T) {
 	teamID, userID := r.team(t, domain.PlanStarter)
 	req := workflows.PurchaseRequest{PhoneNumber: undoRefusedNumber, TeamID: teamID, UserID: userID}
-	r.sim.MarkSold(req.PhoneNumber)
+	// Offered by a search, then sold to someone else before the order.
 	r.offer(t, req.PhoneNumber)
+	r.sim.MarkSold(req.PhoneNumber)
 	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
 	var de *domain.Error
 	if !errors.As(err, &de) || de.Code != domain.CodeNumberUnavailable {
@@ -454,6 +457,11 @@ func (r *recorder) saveRun(t *testing.T, name, workflowID, runID string) {
 		return e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED
 	}) {
 		t.Fatalf("the history of %s has a failed workflow task: not worth keeping", workflowID)
+	}
+	if h.Events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName() == workflows.NumberWorkflowType && strings.HasPrefix(name, "number-") {
+		// Today's number workflow: its histories sit beside those of
+		// NumberWorkflowTypeV1, which stay as they were recorded.
+		name = "number-v2-" + strings.TrimPrefix(name, "number-")
 	}
 	raw, err := temporalproto.CustomJSONMarshalOptions{}.Marshal(h)
 	if err != nil {
