@@ -181,7 +181,9 @@ func TestReplayCatchesANondeterministicChange(t *testing.T) {
 		{"number-paid-purchase-release.json", workflows.NumberWorkflowTypeV1, workflows.PhoneNumberWorkflowV1},
 		{"number-v2-paid-purchase-release.json", workflows.NumberWorkflowType, workflows.PhoneNumberWorkflow},
 	} {
-		t.Run(run.workflowType, func(t *testing.T) { refusesChanges(t, filepath.Join(historiesDir, run.file), run.workflowType, run.code) })
+		t.Run(run.workflowType, func(t *testing.T) {
+			refusesChanges(t, filepath.Join(historiesDir, run.file), run.workflowType, run.code)
+		})
 	}
 }
 
