@@ -65,11 +65,7 @@ func (w *numberWorkflow) purchaseFast(ctx workflow.Context) (err error) {
 	}
 	// One transaction took both, so one undo gives both back: the record
 	// ends failed, then the slot is freed.
-	undo = append(undo, func(c workflow.Context) {
-		dbCtx := workflow.WithActivityOptions(c, activities.DatabaseOptions())
-		_ = workflow.ExecuteActivity(dbCtx, acts.EndNumber, activities.EndInput{NumberID: numberID, Status: domain.NumberFailed, FailureReason: w.state.Error}).Get(c, nil)
-		_ = workflow.ExecuteActivity(dbCtx, acts.CancelSlot, w.key).Get(c, nil)
-	})
+	undo = append(undo, w.endFailed)
 	w.isTrial, w.trialFor = begun.IsTrial, begun.TrialDuration
 	w.state.Number.ID = begun.Number.ID
 	w.state.Number.IsTrial = begun.IsTrial
@@ -77,9 +73,7 @@ func (w *numberWorkflow) purchaseFast(ctx workflow.Context) (err error) {
 	// From the moment an order may be placed, the number may be ours at the
 	// provider: undoing gives it back (see purchase).
 	orderUndo = len(undo)
-	undo = append(undo, func(c workflow.Context) {
-		_ = workflow.ExecuteActivity(workflow.WithActivityOptions(c, activities.ProviderOptions()), acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID, CustomerReference: w.key}).Get(c, nil)
-	})
+	undo = append(undo, func(c workflow.Context) { _ = w.releaseForUndo(c) })
 	place := activities.OrderInput{
 		NumberID: numberID, PhoneNumber: w.req.PhoneNumber, ConnectionID: w.req.ConnectionID, CustomerReference: w.key,
 		RequirementGroupID: w.req.RequirementGroupID,

@@ -41,9 +41,29 @@ func undoBackoff(attempts int) time.Duration {
 }
 
 // releaseForUndo is one bounded try at giving the number back.
+// A v2 run tries it locally first, so that a purchase refused by Telnyx
+// is answered from the workflow task that saw the refusal.
 func (w *numberWorkflow) releaseForUndo(ctx workflow.Context) error {
+	in := activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID, CustomerReference: w.key}
+	if w.v2 {
+		return w.localFirst(ctx, activities.LocalOrderOptions(), activities.UndoReleaseOptions(), acts.ReleaseAtProvider, in, in, nil)
+	}
 	c := workflow.WithActivityOptions(ctx, activities.UndoReleaseOptions())
-	return workflow.ExecuteActivity(c, acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID, CustomerReference: w.key}).Get(ctx, nil)
+	return workflow.ExecuteActivity(c, acts.ReleaseAtProvider, in).Get(ctx, nil)
+}
+
+// endFailed marks a failed purchase's record failed and frees its plan
+// slot (a free team gets its trial back): the undo of BeginPurchase.
+func (w *numberWorkflow) endFailed(ctx workflow.Context) {
+	end := activities.EndInput{NumberID: w.state.Number.ID, Status: domain.NumberFailed, FailureReason: w.state.Error}
+	if w.v2 {
+		_ = w.localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.EndNumber, end, end, nil)
+		_ = w.localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.CancelSlot, w.key, w.key, nil)
+		return
+	}
+	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
+	_ = workflow.ExecuteActivity(dbCtx, acts.EndNumber, end).Get(ctx, nil)
+	_ = workflow.ExecuteActivity(dbCtx, acts.CancelSlot, w.key).Get(ctx, nil)
 }
 
 // undoFailed records a failed try, for operators and for the next one.
@@ -100,9 +120,7 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 			}
 		}
 	}
-	dbCtx := workflow.WithActivityOptions(dctx, activities.DatabaseOptions())
-	_ = workflow.ExecuteActivity(dbCtx, acts.EndNumber, activities.EndInput{NumberID: w.state.Number.ID, Status: domain.NumberFailed, FailureReason: w.state.Error}).Get(dctx, nil)
-	_ = workflow.ExecuteActivity(dbCtx, acts.CancelSlot, w.key).Get(dctx, nil)
+	w.endFailed(dctx)
 	workflow.GetLogger(ctx).Info("the failed purchase's number is given back; its plan slot is free",
 		"phone_number", w.req.PhoneNumber, "attempts", w.state.Undo.Attempts+1)
 	w.state.Undo = nil
