@@ -190,11 +190,22 @@ func Run(ctx context.Context, o Options, logf func(string, ...any)) (rep Report,
 	if rep.Load, err = phaseLoad(ctx, s, logf); err != nil {
 		return rep, err
 	}
+	logf("phase 1: reading the histories of the purchases through the API")
+	if rep.Cost.Paid, err = s.purchaseCosts(ctx, rep.Load.bought.numbers); err != nil {
+		return rep, err
+	}
 	workerIdle := time.Now()
 	if rep.Hold, err = phaseHold(ctx, s, logf); err != nil {
 		return rep, err
 	}
 	if rep.Timers, err = phaseTimers(ctx, s, workerIdle, logf); err != nil {
+		return rep, err
+	}
+	logf("phase 3: reading the histories of the trial purchases")
+	if rep.Cost.Trial, err = s.purchaseCosts(ctx, rep.Timers.numbers); err != nil {
+		return rep, err
+	}
+	if rep.Cost.PaidLife, err = phaseRelease(ctx, s, rep.Load.bought, logf); err != nil {
 		return rep, err
 	}
 	rep.Seconds = time.Since(rep.Started).Seconds()

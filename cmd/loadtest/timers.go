@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,8 @@ type TimerReport struct {
 	// the trials, in bytes.
 	PerWorkflowRSS  float64 `json:"perWorkflowRssBytes"`
 	PerWorkflowHeap float64 `json:"perWorkflowHeapBytes"`
+
+	numbers []string // the active trials, in purchase order, for the cost
 }
 
 // CPUTimes are CPU seconds by process. Tool is this process: the embedded
@@ -132,6 +135,7 @@ func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf 
 		return r, err
 	}
 	r.ActiveTrials = len(active)
+	r.numbers = slices.Sorted(slices.Values(active))
 	// Read before the timers are checked: those reads are the tool's, not
 	// the purchases'.
 	cpuAfter, err := s.cpuTimes()
