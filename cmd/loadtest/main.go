@@ -71,8 +71,10 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: loadtest [flags]\n\n"+
 			"Measures search, purchase and list through the API against the same work\n"+
-			"without Temporal, list latency for a team holding many numbers, and the\n"+
-			"worker's memory with many pending trial timers. Needs PostgreSQL and a\n"+
+			"without Temporal, list latency for a team holding many numbers, the\n"+
+			"worker's memory with many pending trial timers, and what a purchase costs\n"+
+			"in Temporal (history events, workflow tasks, billable actions, read from the\n"+
+			"histories). Needs PostgreSQL and a\n"+
 			"talkturo binary (make build). Progress goes to stderr, the report to stdout.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}

@@ -102,7 +102,7 @@ func (r Report) print(w io.Writer) {
 	per := func(sec float64) float64 { return sec * 1000 / float64(max(t.Purchases.OK, 1)) }
 	p("CPU per purchase         api %.1f ms, worker %.1f ms, Temporal server + simulator + clients %.1f ms (%.1f, %.1f, %.1f s in all)", per(t.CPU.API), per(t.CPU.Worker), per(t.CPU.Tool), t.CPU.API, t.CPU.Worker, t.CPU.Tool)
 	p("active trial numbers     %d (database)", t.ActiveTrials)
-	p("trial timers pending     %d of %d workflows (last history event TimerStarted, ~%s), %.1f s after the last answer", t.TimersPending, t.Trials, o.TrialDuration, t.TimerWaitSeconds)
+	p("trial timers pending     %d of %d workflows (TimerStarted ~%s, not fired; no workflow task under way), %.1f s after the last answer", t.TimersPending, t.Trials, o.TrialDuration, t.TimerWaitSeconds)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "memory\tbefore MiB\tafter MiB\tgrowth MiB\tper workflow KiB\t")
 	row := func(name string, before, after int64, per float64) {
