@@ -34,6 +34,8 @@ type LoadReport struct {
 	// Active counts the numbers the purchases left active, by path (read
 	// from the database).
 	Active map[string]int `json:"active"`
+
+	bought buyer // the API path's team and numbers, for the cost
 }
 
 // searchAreas are the area codes the searches go round; the simulator
@@ -144,6 +146,10 @@ func phaseLoad(ctx context.Context, s *stack, logf func(string, ...any)) (LoadRe
 			return r, fmt.Errorf("team %s lists %d numbers of which %d are active: a purchase did not settle", team, page.Total, active)
 		}
 		r.Active[path] = active
+	}
+	r.bought = buyer{team: apiTeam, token: apiToken}
+	if r.bought.numbers, err = s.activeNumbers(ctx, apiTeam); err != nil {
+		return r, err
 	}
 	return r, nil
 }

@@ -108,10 +108,35 @@ func TestLoadToolAtReducedSize(t *testing.T) {
 		t.Errorf("per workflow RSS %.0f, want %.0f", tm.PerWorkflowRSS, want)
 	}
 
+	// Every purchase's cost is read from its history: the paid ones all
+	// (fewer than the sample), the trials all, and the released paid
+	// numbers all, each whole life costing more than its purchase.
+	for _, c := range []struct {
+		name string
+		s    CostSummary
+		of   int
+	}{{"paid purchases", rep.Cost.Paid, n}, {"trial purchases", rep.Cost.Trial, o.Timers}, {"paid numbers' lives", rep.Cost.PaidLife, n}} {
+		s := c.s
+		if s.Read != c.of || s.Of != c.of || s.Unanswered != 0 {
+			t.Errorf("%s: %d histories read of %d, %d without an answer; want all %d", c.name, s.Read, s.Of, s.Unanswered, c.of)
+		}
+		// A purchase is at least its start, its update and the work that
+		// buys the number.
+		if !(s.Mean.Events > 0 && s.Mean.WorkflowTasks >= 1 && s.Mean.BillableActions >= 3) {
+			t.Errorf("%s: mean cost %+v, want events, at least a workflow task and 3 billable actions", c.name, s.Mean)
+		}
+		if float64(s.Max.Events) < s.Mean.Events || float64(s.Max.WorkflowTasks) < s.Mean.WorkflowTasks || float64(s.Max.BillableActions) < s.Mean.BillableActions {
+			t.Errorf("%s: max %+v below the mean %+v", c.name, s.Max, s.Mean)
+		}
+	}
+	if life, buy := rep.Cost.PaidLife.Mean, rep.Cost.Paid.Mean; life.Events <= buy.Events || life.BillableActions <= buy.BillableActions {
+		t.Errorf("a paid number's life %+v costs no more than its purchase %+v", life, buy)
+	}
+
 	// The report names every figure, and the database is gone.
 	var out bytes.Buffer
 	rep.print(&out)
-	for _, want := range []string{"Phase 1", "overhead purchase", "Phase 2", "page by page", "Phase 3", "trial timers pending     50 of 50", "worker VmRSS", "worker Go heap in use"} {
+	for _, want := range []string{"Phase 1", "overhead purchase", "Phase 2", "page by page", "Phase 3", "trial timers pending     50 of 50", "worker VmRSS", "worker Go heap in use", "Temporal cost per purchase", "paid purchase (phase 1 api), until the answer", "paid number, whole life"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the report has no %q:\n%s", want, out.String())
 		}

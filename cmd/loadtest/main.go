@@ -71,8 +71,10 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: loadtest [flags]\n\n"+
 			"Measures search, purchase and list through the API against the same work\n"+
-			"without Temporal, list latency for a team holding many numbers, and the\n"+
-			"worker's memory with many pending trial timers. Needs PostgreSQL and a\n"+
+			"without Temporal, list latency for a team holding many numbers, the\n"+
+			"worker's memory with many pending trial timers, and what a purchase costs\n"+
+			"in Temporal (history events, workflow tasks, billable actions, read from the\n"+
+			"histories). Needs PostgreSQL and a\n"+
 			"talkturo binary (make build). Progress goes to stderr, the report to stdout.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
@@ -190,11 +192,22 @@ func Run(ctx context.Context, o Options, logf func(string, ...any)) (rep Report,
 	if rep.Load, err = phaseLoad(ctx, s, logf); err != nil {
 		return rep, err
 	}
+	logf("phase 1: reading the histories of the purchases through the API")
+	if rep.Cost.Paid, err = s.purchaseCosts(ctx, rep.Load.bought.numbers); err != nil {
+		return rep, err
+	}
 	workerIdle := time.Now()
 	if rep.Hold, err = phaseHold(ctx, s, logf); err != nil {
 		return rep, err
 	}
 	if rep.Timers, err = phaseTimers(ctx, s, workerIdle, logf); err != nil {
+		return rep, err
+	}
+	logf("phase 3: reading the histories of the trial purchases")
+	if rep.Cost.Trial, err = s.purchaseCosts(ctx, rep.Timers.numbers); err != nil {
+		return rep, err
+	}
+	if rep.Cost.PaidLife, err = phaseRelease(ctx, s, rep.Load.bought, logf); err != nil {
 		return rep, err
 	}
 	rep.Seconds = time.Since(rep.Started).Seconds()

@@ -24,6 +24,7 @@ type Report struct {
 	Load    LoadReport  `json:"load"`
 	Hold    HoldReport  `json:"hold"`
 	Timers  TimerReport `json:"timers"`
+	Cost    CostReport  `json:"cost"`
 }
 
 // machine says what the figures were measured on.
@@ -101,7 +102,7 @@ func (r Report) print(w io.Writer) {
 	per := func(sec float64) float64 { return sec * 1000 / float64(max(t.Purchases.OK, 1)) }
 	p("CPU per purchase         api %.1f ms, worker %.1f ms, Temporal server + simulator + clients %.1f ms (%.1f, %.1f, %.1f s in all)", per(t.CPU.API), per(t.CPU.Worker), per(t.CPU.Tool), t.CPU.API, t.CPU.Worker, t.CPU.Tool)
 	p("active trial numbers     %d (database)", t.ActiveTrials)
-	p("trial timers pending     %d of %d workflows (last history event TimerStarted, ~%s), %.1f s after the last answer", t.TimersPending, t.Trials, o.TrialDuration, t.TimerWaitSeconds)
+	p("trial timers pending     %d of %d workflows (TimerStarted ~%s, not fired; no workflow task under way), %.1f s after the last answer", t.TimersPending, t.Trials, o.TrialDuration, t.TimerWaitSeconds)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "memory\tbefore MiB\tafter MiB\tgrowth MiB\tper workflow KiB\t")
 	row := func(name string, before, after int64, per float64) {
@@ -114,6 +115,30 @@ func (r Report) print(w io.Writer) {
 	_ = tw.Flush()
 	p("heap read after a garbage collection: before %s, after %s (-gc-wait %s). The worker keeps at most", yesNo(t.GCBefore), yesNo(t.GCAfter), o.GCWait)
 	p("10,000 workflows in its sticky cache (the Temporal SDK's default); the \"before\" includes phase 1's %d purchases.", r.Load.Active["api"])
+	p("")
+
+	p("Temporal cost per purchase, read from the number workflows' histories (a sample spread over each phase):")
+	p("until the answer = up to the purchase update's completion; whole life = every run, start to close, of paid")
+	p("numbers released through the API after phase 3. Workflow tasks = WorkflowTaskStarted events; billable actions")
+	p("as Temporal Cloud counts them (docs.temporal.io/cloud/actions), without queries and heartbeats, which no history holds.")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "cost\thistories\tof\tevents mean\tmax\tworkflow tasks mean\tmax\tbillable actions mean\tmax\t")
+	for _, c := range []struct {
+		name string
+		s    CostSummary
+	}{{"paid purchase (phase 1 api), until the answer", r.Cost.Paid}, {"trial purchase (phase 3), until the answer", r.Cost.Trial}, {"paid number, whole life", r.Cost.PaidLife}} {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%d\t%.1f\t%d\t%.1f\t%d\t\n", c.name, c.s.Read-c.s.Unanswered, c.s.Of,
+			c.s.Mean.Events, c.s.Max.Events, c.s.Mean.WorkflowTasks, c.s.Max.WorkflowTasks, c.s.Mean.BillableActions, c.s.Max.BillableActions)
+	}
+	_ = tw.Flush()
+	for _, c := range []struct {
+		name string
+		s    CostSummary
+	}{{"paid purchases", r.Cost.Paid}, {"trial purchases", r.Cost.Trial}, {"released paid numbers", r.Cost.PaidLife}} {
+		if c.s.Unanswered > 0 {
+			p("cost     %s: %d of the %d histories read are left out (no purchase answer, or not closed in time)", c.name, c.s.Unanswered, c.s.Read)
+		}
+	}
 }
 
 func printErrors(p func(string, ...any), rows []LoadRow) {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -82,7 +84,23 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 	s.defer_(s.temporal.Stop)
 	logf("Temporal server on %s", s.temporal.HostPort())
 
-	s.sim = telnyxsim.New(telnyxsim.Options{APIKey: telnyxKey, OrderLatency: o.OrderLatency})
+	// The api's address is chosen first: the simulator posts its signed
+	// order events there, as Telnyx does and as `talkturo dev` wires it,
+	// so that purchases go through the webhook path they take in
+	// production (and its signals are in the histories the cost reads).
+	apiAddr, err := freeAddr()
+	if err != nil {
+		return s, err
+	}
+	_, webhookKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return s, err
+	}
+	s.sim = telnyxsim.New(telnyxsim.Options{
+		APIKey: telnyxKey, OrderLatency: o.OrderLatency,
+		WebhookURL: "http://" + apiAddr + "/api/telnyx/webhook", WebhookKey: webhookKey,
+	})
+	s.defer_(func() error { s.sim.Close(); return nil })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return s, err
@@ -91,7 +109,7 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 	go func() { _ = simSrv.Serve(ln) }()
 	s.defer_(simSrv.Close)
 	s.simURL = "http://" + ln.Addr().String()
-	logf("Telnyx simulator on %s (order latency %s)", s.simURL, o.OrderLatency)
+	logf("Telnyx simulator on %s (order latency %s), its signed order webhooks to the api on %s", s.simURL, o.OrderLatency, apiAddr)
 
 	if err := s.createDatabase(ctx); err != nil {
 		return s, err
@@ -124,6 +142,7 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 		"TEMPORAL_TASK_QUEUE=" + taskQueue,
 		"TELNYX_BASE_URL=" + s.simURL + "/v2",
 		"TELNYX_API_KEY=" + telnyxKey,
+		"TELNYX_PUBLIC_KEY=" + base64.StdEncoding.EncodeToString(webhookKey.Public().(ed25519.PublicKey)),
 		"TRIAL_DURATION=" + o.TrialDuration.String(),
 		"PURCHASE_WAIT=" + purchaseWait,
 		"PLAN_LIMITS=" + planLimits,
@@ -134,10 +153,6 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 		// limits are there to stop.
 		"RATE_LIMIT_SEARCH_PER_SECOND=0",
 		"RATE_LIMIT_PURCHASE_PER_SECOND=0",
-	}
-	apiAddr, err := freeAddr()
-	if err != nil {
-		return s, err
 	}
 	s.api, err = startProcess(ctx, o.Bin, "api", o.LogDir, append(env, "HTTP_ADDR="+apiAddr, "METRICS_ADDR="))
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,8 +27,8 @@ type TimerReport struct {
 	Purchases Stats `json:"purchases"`
 	// ActiveTrials counts the active trial numbers in the database.
 	ActiveTrials int `json:"activeTrials"`
-	// TimersPending counts the workflows whose last event is the trial's
-	// TimerStarted, of about TRIAL_DURATION.
+	// TimersPending counts the workflows that wait on the trial's timer,
+	// of about TRIAL_DURATION, with no workflow task under way.
 	TimersPending int `json:"timersPending"`
 	// TimerWaitSeconds is how long after the last answer the last timer
 	// started.
@@ -47,6 +48,8 @@ type TimerReport struct {
 	// the trials, in bytes.
 	PerWorkflowRSS  float64 `json:"perWorkflowRssBytes"`
 	PerWorkflowHeap float64 `json:"perWorkflowHeapBytes"`
+
+	numbers []string // the active trials, in purchase order, for the cost
 }
 
 // CPUTimes are CPU seconds by process. Tool is this process: the embedded
@@ -132,6 +135,7 @@ func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf 
 		return r, err
 	}
 	r.ActiveTrials = len(active)
+	r.numbers = slices.Sorted(slices.Values(active))
 	// Read before the timers are checked: those reads are the tool's, not
 	// the purchases'.
 	cpuAfter, err := s.cpuTimes()
@@ -192,8 +196,8 @@ func (s *stack) settledTrials(ctx context.Context) ([]string, error) {
 const timerWait = 10 * time.Minute
 
 // waitForTimers returns how many of the numbers' workflows wait on their
-// trial timer: the last event of the history is TimerStarted, for about
-// trial. It asks again for the others until all do or timerWait passes.
+// trial timer (timerPending). It asks again for the others until all do
+// or timerWait passes.
 func (s *stack) waitForTimers(ctx context.Context, numbers []string, trial time.Duration) (int, error) {
 	left := numbers
 	deadline := time.Now().Add(timerWait)
@@ -233,28 +237,66 @@ func (s *stack) waitForTimers(ctx context.Context, numbers []string, trial time.
 	}
 }
 
-// timerPending reads the last event of the workflow's current run.
+// timerPending reads the tail of the workflow's current run: it waits on
+// its trial timer when a TimerStarted of about trial has neither fired nor
+// been cancelled, and the run is between workflow tasks (its last event
+// completes one, or is that timer). The timer need not be the last event:
+// an order poll a webhook cut short is abandoned, and its completion may
+// be recorded after the timer started.
 func (s *stack) timerPending(ctx context.Context, workflowID string, trial time.Duration) (bool, error) {
-	resp, err := s.tc.WorkflowService().GetWorkflowExecutionHistoryReverse(ctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
-		Namespace:       s.temporal.Namespace(),
-		Execution:       &commonpb.WorkflowExecution{WorkflowId: workflowID},
-		MaximumPageSize: 1,
-	})
-	if err != nil {
-		return false, err
+	ended := map[int64]bool{} // the timers fired or cancelled, by their TimerStarted
+	var other time.Duration   // a pending timer that is not the trial's
+	var token []byte
+	for read := 0; read < timerTail; {
+		resp, err := s.tc.WorkflowService().GetWorkflowExecutionHistoryReverse(ctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
+			Namespace:       s.temporal.Namespace(),
+			Execution:       &commonpb.WorkflowExecution{WorkflowId: workflowID},
+			MaximumPageSize: timerPage,
+			NextPageToken:   token,
+		})
+		if err != nil {
+			return false, err
+		}
+		events := resp.GetHistory().GetEvents()
+		if read == 0 && (len(events) == 0 || (events[0].GetEventType() != enumspb.EVENT_TYPE_TIMER_STARTED && events[0].GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)) {
+			return false, nil
+		}
+		for _, e := range events {
+			switch e.GetEventType() {
+			case enumspb.EVENT_TYPE_TIMER_FIRED:
+				ended[e.GetTimerFiredEventAttributes().GetStartedEventId()] = true
+			case enumspb.EVENT_TYPE_TIMER_CANCELED:
+				ended[e.GetTimerCanceledEventAttributes().GetStartedEventId()] = true
+			case enumspb.EVENT_TYPE_TIMER_STARTED:
+				if ended[e.GetEventId()] {
+					continue
+				}
+				// The timer runs from activation to the trial's end, minus
+				// the moments between them.
+				fire := e.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration()
+				if fire <= trial && fire >= trial-10*time.Minute {
+					return true, nil
+				}
+				other = fire
+			}
+		}
+		read += len(events)
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
 	}
-	events := resp.GetHistory().GetEvents()
-	if len(events) == 0 || events[0].GetEventType() != enumspb.EVENT_TYPE_TIMER_STARTED {
-		return false, nil
+	if other != 0 {
+		return false, fmt.Errorf("%s waits on a timer of %s, not the trial's %s", workflowID, other, trial)
 	}
-	// The timer runs from activation to the trial's end, minus the moments
-	// between them.
-	fire := events[0].GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration()
-	if fire > trial || fire < trial-10*time.Minute {
-		return false, fmt.Errorf("%s waits on a timer of %s, not the trial's %s", workflowID, fire, trial)
-	}
-	return true, nil
+	return false, nil
 }
+
+// The tail timerPending reads, in pages: the trial timer starts a few
+// events before the end of a run that waits on it.
+const (
+	timerPage = 20
+	timerTail = 100
+)
 
 // progress logs count of total every ten seconds until stopped.
 func progress(logf func(string, ...any), format string, count *atomic.Int64, total int) (stop func()) {
