@@ -115,10 +115,18 @@ func LocalOrderOptions() workflow.LocalActivityOptions {
 	}
 }
 
-// LocalWaitOptions suit WaitForOrder waiting up to wait: one try, since the
-// durable wait (AwaitOrder) takes over from any failure retrying may fix.
-func LocalWaitOptions(wait time.Duration) workflow.LocalActivityOptions {
+// OrderWaitInTask is how long the purchase's workflow task waits for its
+// order (WaitForOrder) before the order is waited for durably: most orders
+// settle in well under a second, and the task must end well inside its
+// 10-second timeout (past 8 s the SDK heartbeats it, at the cost of a
+// workflow task and a billable action each time).
+const OrderWaitInTask = 3 * time.Second
+
+// LocalWaitOptions suit WaitForOrder waiting up to OrderWaitInTask: one
+// try, since the durable wait (AwaitOrder) takes over from any failure
+// retrying may fix.
+func LocalWaitOptions() workflow.LocalActivityOptions {
 	p := backoff(time.Second, time.Second)
 	p.MaximumAttempts = 1
-	return workflow.LocalActivityOptions{StartToCloseTimeout: wait + 2*time.Second, RetryPolicy: p}
+	return workflow.LocalActivityOptions{StartToCloseTimeout: OrderWaitInTask + 2*time.Second, RetryPolicy: p}
 }

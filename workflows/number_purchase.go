@@ -16,13 +16,13 @@ import (
 // the work as local activities, so that the workflow task that receives
 // the purchase also answers it. Each step is a local activity, recorded as
 // one marker when the task completes; a purchase whose order settles
-// within orderWaitInTask costs one workflow task and about a dozen
+// within activities.OrderWaitInTask costs one workflow task and about a dozen
 // history events, and its callers wait only for the work itself.
 //
 //  1. BeginPurchase: the plan slot and the pending record, one transaction.
 //  2. PlaceOrder, exactly once per purchase (its customer reference).
 //  3. WaitForOrder: the order at once, then on each webhook (OrderEvents),
-//     polling in case none comes, for at most orderWaitInTask.
+//     polling in case none comes, for at most activities.OrderWaitInTask.
 //  4. CompletePurchase: the number active and the team's eligibility, one
 //     transaction.
 //
@@ -34,12 +34,6 @@ import (
 // retried durably (localFirst); an order still pending after the in-task
 // wait is waited for durably (awaitOrder), as is one that waits on
 // documents.
-
-// orderWaitInTask is how long the purchase's workflow task waits for its
-// order before waiting durably: most orders settle in well under a
-// second, and the task must end well inside its 10-second timeout (past
-// 8 s the SDK heartbeats it, at the cost of a workflow task each time).
-const orderWaitInTask = 3 * time.Second
 
 // purchaseFast is the purchase saga of a v2 run (see purchase for v1's):
 // each step that succeeds registers its undo, and a failure that retrying
@@ -116,13 +110,13 @@ func (w *numberWorkflow) purchaseFast(ctx workflow.Context) (err error) {
 }
 
 // waitForOrder waits for the order inside the workflow task (WaitForOrder,
-// up to orderWaitInTask), then, if it is still pending or the wait failed
+// up to activities.OrderWaitInTask), then, if it is still pending or the wait failed
 // in a way retrying may fix, durably (awaitOrder: the activity that polls
 // for as long as it takes, the webhook's signal, the wait on documents).
 func (w *numberWorkflow) waitForOrder(ctx workflow.Context, numberID, orderID string) (activities.AwaitResult, error) {
-	in := activities.WaitInput{AwaitInput: activities.AwaitInput{OrderID: orderID, PhoneNumber: w.req.PhoneNumber, ReturnOnDocuments: true}, For: orderWaitInTask}
+	in := activities.WaitInput{AwaitInput: activities.AwaitInput{OrderID: orderID, PhoneNumber: w.req.PhoneNumber, ReturnOnDocuments: true}, For: activities.OrderWaitInTask}
 	var res activities.AwaitResult
-	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, activities.LocalWaitOptions(orderWaitInTask)), acts.WaitForOrder, in).Get(ctx, &res)
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, activities.LocalWaitOptions()), acts.WaitForOrder, in).Get(ctx, &res)
 	switch {
 	case err != nil && !mayRetry(ctx, err):
 		return res, err

@@ -24,8 +24,9 @@ const MaxAttempts = 8
 
 // Purchase buys e164 for the team on behalf of the user, doing what the
 // purchase part of PhoneNumberWorkflow does in the same order: reserve a
-// plan slot, record the number pending, order it, wait for the order,
-// activate the number, read the team's eligibility. A step that fails
+// plan slot and record the number pending (one transaction), order it,
+// wait for the order (briefly, then durably), activate the number and
+// read the team's eligibility (one transaction). A step that fails
 // with a retryable error is tried again with its activity's retry policy
 // (the activities are idempotent, as Temporal's retries need), at most
 // MaxAttempts times. It returns the active number. A failure stops it
@@ -36,48 +37,42 @@ func Purchase(ctx context.Context, a *activities.Activities, teamID, userID, e16
 	provider := activities.ProviderOptions().RetryPolicy
 	await := activities.AwaitOrderOptions().RetryPolicy
 
-	reserved, err := retry(ctx, db, func() (activities.ReserveResult, error) {
-		return a.ReserveSlot(ctx, activities.ReserveInput{TeamID: teamID, Key: key, PhoneNumber: e164})
+	begun, err := retry(ctx, db, func() (activities.BeginResult, error) {
+		return a.BeginPurchase(ctx, activities.BeginInput{Key: key, Number: domain.PhoneNumber{
+			ID: domain.IDFor(domain.PrefixPhoneNumber, time.Now(), key), TeamID: teamID, PhoneNumber: e164, CreatedByUserID: userID, WorkflowID: key,
+		}})
 	})
 	if err != nil {
 		return domain.PhoneNumber{}, err
 	}
-	pending := domain.PhoneNumber{
-		ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: teamID, PhoneNumber: e164,
-		IsTrial: reserved.IsTrial, CreatedByUserID: userID, WorkflowID: key,
-	}
-	n, err := retry(ctx, db, func() (domain.PhoneNumber, error) { return a.CreatePendingNumber(ctx, pending) })
-	if err != nil {
-		return domain.PhoneNumber{}, err
-	}
+	n := begun.Number
 	order, err := retry(ctx, provider, func() (activities.OrderResult, error) {
 		return a.PlaceOrder(ctx, activities.OrderInput{NumberID: n.ID, PhoneNumber: e164, CustomerReference: key})
 	})
 	if err != nil {
 		return domain.PhoneNumber{}, err
 	}
-	settled, err := retry(ctx, await, func() (activities.AwaitResult, error) {
-		return a.AwaitOrder(ctx, activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: e164})
-	})
+	// The workflow's wait: in the task first (WaitForOrder), then the
+	// durable one for an order still pending.
+	in := activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: e164}
+	settled, err := a.WaitForOrder(ctx, activities.WaitInput{AwaitInput: in, For: activities.OrderWaitInTask})
+	if err == nil && settled.ProviderNumberID == "" {
+		settled, err = retry(ctx, await, func() (activities.AwaitResult, error) { return a.AwaitOrder(ctx, in) })
+	}
 	if err != nil {
 		return domain.PhoneNumber{}, err
 	}
-	activate := domain.ActivateNumber{ID: n.ID, ProviderNumberID: settled.ProviderNumberID, ProviderOrderID: order.OrderID, IsTrial: reserved.IsTrial}
-	if reserved.IsTrial {
-		expires := time.Now().Add(reserved.TrialDuration).UTC().Truncate(time.Second)
+	activate := domain.ActivateNumber{ID: n.ID, ProviderNumberID: settled.ProviderNumberID, ProviderOrderID: order.OrderID, IsTrial: begun.IsTrial}
+	if begun.IsTrial {
+		expires := time.Now().Add(begun.TrialDuration).UTC().Truncate(time.Second)
 		activate.TrialExpiresAt = &expires
 	}
-	active, err := retry(ctx, db, func() (domain.PhoneNumber, error) { return a.ActivateNumber(ctx, activate) })
-	if err != nil {
-		return domain.PhoneNumber{}, err
-	}
-	_, err = retry(ctx, db, func() (domain.Eligibility, error) { return a.Eligibility(ctx, teamID) })
-	return active, err
+	done, err := retry(ctx, db, func() (activities.CompleteResult, error) {
+		return a.CompletePurchase(ctx, activities.CompleteInput{TeamID: teamID, Activate: activate})
+	})
+	return done.Number, err
 }
 
-// retry runs step until it succeeds, fails for good (a non-retryable
-// error, as the policy's Temporal would see it), ctx ends or MaxAttempts
-// is reached, waiting between attempts as the policy says.
 func retry[T any](ctx context.Context, policy *temporal.RetryPolicy, step func() (T, error)) (T, error) {
 	wait := policy.InitialInterval
 	for attempt := 1; ; attempt++ {

@@ -32,7 +32,7 @@ func setup(t *testing.T, clientTimeout time.Duration) (*activities.Activities, *
 		t.Fatal(err)
 	}
 	return &activities.Activities{
-		Slots: persistence.NewReservationStore(db), Numbers: persistence.NewPhoneNumberStore(db), Accounts: accounts,
+		Slots: persistence.NewReservationStore(db), Purchases: persistence.NewPurchaseStore(db), Numbers: persistence.NewPhoneNumberStore(db), Accounts: accounts,
 		Provider:      telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k", Timeout: clientTimeout}),
 		TrialDuration: time.Hour, OrderPollInterval: 100 * time.Millisecond,
 	}, accounts, sim

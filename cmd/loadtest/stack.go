@@ -123,8 +123,19 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 	if err := s.accounts.SyncPlans(ctx, plans); err != nil {
 		return s, err
 	}
+	// The direct path hears the webhooks the api hands on, as the worker
+	// does: it waits for orders as the workflow does.
+	events, err := persistence.NewOrderEvents(s.db, s.dsn)
+	if err != nil {
+		return s, err
+	}
+	if err := events.Start(ctx); err != nil {
+		return s, err
+	}
+	s.defer_(func() error { return events.Stop(context.Background()) })
 	s.acts = &activities.Activities{
-		Slots: persistence.NewReservationStore(s.db), Numbers: s.numbers, Accounts: s.accounts,
+		Slots: persistence.NewReservationStore(s.db), Purchases: persistence.NewPurchaseStore(s.db), OrderEvents: events,
+		Numbers: s.numbers, Accounts: s.accounts,
 		Provider:      telnyx.New(telnyx.Config{BaseURL: s.simURL + "/v2", APIKey: telnyxKey}),
 		TrialDuration: o.TrialDuration, OrderPollInterval: orderPollPeriod,
 	}
