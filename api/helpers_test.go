@@ -66,6 +66,8 @@ type envOptions struct {
 	workflows api.NumberWorkflows
 	// numbers wraps the PostgreSQL number store.
 	numbers func(domain.PhoneNumberStore) domain.PhoneNumberStore
+	// orderEvents hands verified order webhooks to waiting activities.
+	orderEvents domain.OrderEvents
 	// probeInterval, when set, gives the server a Telnyx probe (through
 	// a client without retries) that runs at this interval.
 	probeInterval time.Duration
@@ -88,6 +90,10 @@ func withProvider(f func(domain.NumberProvider) domain.NumberProvider) envOption
 }
 
 func withWorkflows(w api.NumberWorkflows) envOption { return func(o *envOptions) { o.workflows = w } }
+
+func withOrderEvents(ev domain.OrderEvents) envOption {
+	return func(o *envOptions) { o.orderEvents = ev }
+}
 
 func withNumbers(f func(domain.PhoneNumberStore) domain.PhoneNumberStore) envOption {
 	return func(o *envOptions) { o.numbers = f }
@@ -148,6 +154,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Accounts:    e.accounts,
 		Assistants:  persistence.NewAssistantStore(db),
 		Numbers:     numbers,
+		OrderEvents: o.orderEvents,
 		Idempotency: persistence.NewIdempotencyStore(db),
 		Provider:    provider,
 		Workflows:   o.workflows,

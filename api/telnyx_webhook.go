@@ -278,11 +278,11 @@ func (s *Server) announceOrder(ctx context.Context, ev workflows.OrderEvent) err
 			s.log.Warn("the order event could not be handed to the activities waiting on it; they will see it at their next poll", "order_id", ev.OrderID, "error", err)
 		}
 	}
-	e164, ok := workflows.NumberOfKey(ev.CustomerReference)
-	if !ok {
-		return nil // no purchase of ours
-	}
 	if s.orders != nil {
+		e164, ok := workflows.NumberOfKey(ev.CustomerReference)
+		if !ok {
+			return nil // no purchase of ours
+		}
 		n, err := s.numbers.LiveByNumber(ctx, e164)
 		switch {
 		case errors.Is(err, domain.ErrNotFound):

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -399,5 +401,70 @@ func TestTelnyxWebhookRefusesCompressedBodies(t *testing.T) {
 	wantError(t, e.do(r), http.StatusUnsupportedMediaType, "unsupported_encoding", "Content-Encoding")
 	if len(rec.all()) != 0 {
 		t.Error("a compressed delivery was handed on")
+	}
+}
+
+// publishedEvents records OrderEvents.Publish.
+type publishedEvents struct {
+	mu     sync.Mutex
+	orders []string
+}
+
+func (p *publishedEvents) Publish(_ context.Context, orderID string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.orders = append(p.orders, orderID)
+	return nil
+}
+
+func (p *publishedEvents) Subscribe(string) (<-chan struct{}, func()) { return nil, func() {} }
+
+func (p *publishedEvents) all() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.orders...)
+}
+
+// TestTelnyxWebhookSignalsOnlyAPurchaseWaitingOnDocuments: with OrderEvents
+// the word goes to the activities waiting on the order, and a signal (a
+// billable action and a workflow task) only to a purchase that waits on
+// documents, the one wait that only a signal wakes.
+func TestTelnyxWebhookSignalsOnlyAPurchaseWaitingOnDocuments(t *testing.T) {
+	t.Parallel()
+	pub, priv := newTelnyxKey(t)
+	rec := &orderRecorder{}
+	published := &publishedEvents{}
+	e := newEnv(t, withConfig(api.Config{TelnyxPublicKey: pub}), withWorkflows(rec), withOrderEvents(published))
+	acct := e.newAccount("order-events@example.com")
+	numbers := persistence.NewPhoneNumberStore(e.db)
+	create := func(e164 string) domain.PhoneNumber {
+		n, err := numbers.CreatePending(t.Context(), domain.PhoneNumber{ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: acct.TeamID,
+			PhoneNumber: e164, Provider: domain.ProviderName, CreatedByUserID: acct.UserID, WorkflowID: "phone-number:" + e164})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	create("+14155550181")
+	waiting := create("+14155550182")
+	if _, err := numbers.SetRequirements(t.Context(), waiting.ID, &domain.PendingRequirements{Status: domain.RequirementsInfoPending,
+		Missing: []domain.RegulatoryRequirement{{RequirementID: "req_addr", FieldType: "address"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ ref, order string }{
+		{"phone-number:+14155550181/run-a", "ord_a"}, // waits in an activity
+		{"phone-number:+14155550182/run-b", "ord_b"}, // waits on documents
+		{"phone-number:+14155550183/run-c", "ord_c"}, // no live record: over
+		{"someone-else", "ord_d"},                    // not ours
+	} {
+		if r := e.do(signed(priv, orderEvent(c.ref, c.order, "success"), time.Now())); r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.ref, r.status, r.raw)
+		}
+	}
+	if got := published.all(); !slices.Equal(got, []string{"ord_a", "ord_b", "ord_c", "ord_d"}) {
+		t.Errorf("published %v, want every verified order event's order", got)
+	}
+	if got := rec.all(); len(got) != 1 || got[0].OrderID != "ord_b" {
+		t.Errorf("signalled %+v, want only the purchase waiting on documents", got)
 	}
 }
