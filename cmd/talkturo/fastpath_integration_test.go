@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/talkturo/phonenumbers/domain"
@@ -56,6 +58,13 @@ func TestPurchaseAtTheFloor(t *testing.T) {
 					t.Errorf("event %d %s: the fast path schedules no activity or timer and needs no signal", e.GetEventId(), e.GetEventType())
 				}
 			}
+
+			// Operators find it as the runbook says: running, no status.
+			query := fmt.Sprintf(`PhoneNumber = %q AND ExecutionStatus = "Running" AND WorkflowType = %q AND NumberStatus IS NULL`, e164, workflows.NumberWorkflowType)
+			waitFor(t, 30*time.Second, func() bool {
+				resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+				return err == nil && len(resp.Executions) == 1
+			}, "the active paid number to be found by "+query)
 
 			// The release, then the whole life.
 			id := body["phoneNumber"].(map[string]any)["id"].(string)
