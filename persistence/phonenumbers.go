@@ -216,9 +216,11 @@ func liveNumberConflict(n domain.PhoneNumber, holder phoneNumberModel, found boo
 }
 
 // MarkOrderAttempt stamps order_attempted_at on a pending number the first
-// time it is called; first reports whether this call did. A number that is
-// not pending (ended, or missing) is ErrNumberEnded or domain.ErrNotFound:
-// no order may be placed for it.
+// time it is called; first reports whether this call did. An active number
+// was ordered already (a purchase run again from its start, as after an
+// operator's reset): first is false, so its order is looked up, not placed
+// again. An ended number is ErrNumberEnded and a missing one
+// domain.ErrNotFound: no order may be placed for it.
 func (s *PhoneNumberStore) MarkOrderAttempt(ctx context.Context, id string) (first bool, err error) {
 	if id == "" {
 		return false, domain.Invalid("id", "Marking an order attempt needs the phone number record's id.")
@@ -239,8 +241,12 @@ func (s *PhoneNumberStore) MarkOrderAttempt(ctx context.Context, id string) (fir
 	if len(rows) == 1 {
 		return rows[0].Before == nil, nil
 	}
-	if _, err := s.load(ctx, id); err != nil {
+	m, err := s.load(ctx, id)
+	switch {
+	case err != nil:
 		return false, err
+	case domain.NumberStatus(m.Status) == domain.NumberActive:
+		return false, nil
 	}
 	return false, ErrNumberEnded
 }

@@ -666,6 +666,14 @@ func TestMarkOrderAttemptIsFirstOnce(t *testing.T) {
 	if _, err := store.MarkOrderAttempt(ctx, "pn_missing"); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("MarkOrderAttempt(missing) = %v, want ErrNotFound", err)
 	}
+	// An active number was ordered: a purchase run again from its start
+	// (an operator's reset) looks its order up.
+	if _, err := store.Activate(ctx, domain.ActivateNumber{ID: n.ID, ProviderNumberID: "tx-109"}); err != nil {
+		t.Fatal(err)
+	}
+	if first, err := store.MarkOrderAttempt(ctx, n.ID); err != nil || first {
+		t.Fatalf("MarkOrderAttempt(active) = %v, %v; want not the first, no error", first, err)
+	}
 	if _, err := store.End(ctx, n.ID, domain.NumberFailed); err != nil {
 		t.Fatal(err)
 	}

@@ -24,11 +24,17 @@ import (
 type NumberService struct {
 	c         client.Client
 	taskQueue string
+	records   domain.PhoneNumberStore
 }
 
 // ServiceConfig names the task queue the workers poll.
 type ServiceConfig struct {
 	TaskQueue string
+	// Records, when set, answers a purchase still running when its wait
+	// ran out from its pending record rather than by querying the
+	// workflow: a query waits for the workflow task under way, and the
+	// purchase's first task may wait seconds for its order.
+	Records domain.PhoneNumberStore
 }
 
 // NewNumberService returns a NumberService on the client.
@@ -36,7 +42,7 @@ func NewNumberService(c client.Client, cfg ServiceConfig) *NumberService {
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = DefaultTaskQueue
 	}
-	return &NumberService{c: c, taskQueue: cfg.TaskQueue}
+	return &NumberService{c: c, taskQueue: cfg.TaskQueue, records: cfg.Records}
 }
 
 // PurchaseOutcome is a settled purchase, or (Pending) one still running
@@ -112,6 +118,12 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 func (s *NumberService) pending(req PurchaseRequest) (PurchaseOutcome, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), domain.PendingStateQueryTimeout)
 	defer cancel()
+	if st, ok := s.pendingRecord(ctx, req.PhoneNumber); ok {
+		if st.TeamID != req.TeamID {
+			return PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "Another team is buying " + req.PhoneNumber + " right now."}
+		}
+		return PurchaseOutcome{Pending: true, State: st}, nil
+	}
 	st, err := s.State(ctx, req.PhoneNumber)
 	if errors.Is(err, domain.ErrNotFound) {
 		return PurchaseOutcome{}, &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The purchase could not be started in time; try again.", Err: err}
@@ -126,6 +138,20 @@ func (s *NumberService) pending(req PurchaseRequest) (PurchaseOutcome, error) {
 		return PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "Another team is buying " + req.PhoneNumber + " right now."}
 	}
 	return PurchaseOutcome{Pending: true, State: st}, nil
+}
+
+// pendingRecord is the state of the number's purchase as its pending
+// record tells it (ok false without Records, or without a pending record
+// of the number's workflow: its purchase has not begun, or is over).
+func (s *NumberService) pendingRecord(ctx context.Context, e164 string) (NumberState, bool) {
+	if s.records == nil {
+		return NumberState{}, false
+	}
+	n, err := s.records.LiveByNumber(ctx, e164)
+	if err != nil || n.Status != domain.NumberPending || n.WorkflowID != NumberWorkflowID(e164) {
+		return NumberState{}, false
+	}
+	return NumberState{TeamID: n.TeamID, Number: viewOf(n)}, true
 }
 
 // awaitingDocuments reports whether the purchase update was refused

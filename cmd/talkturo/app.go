@@ -92,7 +92,9 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 					Purchase: api.RateLimit{PerSecond: cfg.RateLimitPurchasePerSecond, Burst: cfg.RateLimitPurchaseBurst},
 				},
 				RequestTimeout: cfg.RequestTimeout}),
-			fx.Supply(workflows.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue}),
+			fx.Provide(func(numbers domain.PhoneNumberStore) workflows.ServiceConfig {
+				return workflows.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue, Records: numbers}
+			}),
 			workflows.ServiceModule,
 			fx.Provide(func(s *workflows.NumberService) api.NumberWorkflows { return s }),
 			fx.Provide(

@@ -56,7 +56,7 @@ func TestMetricsOfAPIAndWorker(t *testing.T) {
 		`talkturo_telnyx_requests_total{operation="create_order",outcome="ok"}`,
 		`talkturo_trial_expiries_total{`,
 		`temporal_workflow_task_execution_latency_seconds_bucket{`,
-		`temporal_activity_execution_latency_seconds_count{`,
+		`temporal_local_activity_execution_latency_seconds_count{`, // the purchase's steps
 	} {
 		if !strings.Contains(apiMetrics, want) {
 			t.Errorf("no %s in the metrics", want)
