@@ -239,8 +239,7 @@ func (s *stack) waitForTimers(ctx context.Context, numbers []string, trial time.
 
 // timerPending reads the tail of the workflow's current run: it waits on
 // its trial timer when a TimerStarted of about trial has neither fired nor
-// been cancelled, and the run is between workflow tasks (its last event
-// completes one, or is that timer). The timer need not be the last event:
+// been cancelled, and the run is between workflow tasks (betweenTasks). The timer need not be the last event:
 // an order poll a webhook cut short is abandoned, and its completion may
 // be recorded after the timer started.
 func (s *stack) timerPending(ctx context.Context, workflowID string, trial time.Duration) (bool, error) {
@@ -258,7 +257,7 @@ func (s *stack) timerPending(ctx context.Context, workflowID string, trial time.
 			return false, err
 		}
 		events := resp.GetHistory().GetEvents()
-		if read == 0 && (len(events) == 0 || (events[0].GetEventType() != enumspb.EVENT_TYPE_TIMER_STARTED && events[0].GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)) {
+		if read == 0 && (len(events) == 0 || !betweenTasks(events[0].GetEventType())) {
 			return false, nil
 		}
 		for _, e := range events {
@@ -289,6 +288,18 @@ func (s *stack) timerPending(ctx context.Context, workflowID string, trial time.
 		return false, fmt.Errorf("%s waits on a timer of %s, not the trial's %s", workflowID, other, trial)
 	}
 	return false, nil
+}
+
+// betweenTasks says whether a run whose last event is of type t is between
+// workflow tasks: the task's completion, or a command it recorded last
+// (the trial's timer, or the purchase update's completion, which the
+// fast path records in the task that starts the timer).
+func betweenTasks(t enumspb.EventType) bool {
+	switch t {
+	case enumspb.EVENT_TYPE_TIMER_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+		return true
+	}
+	return false
 }
 
 // The tail timerPending reads, in pages: the trial timer starts a few
