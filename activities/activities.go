@@ -185,6 +185,11 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 				if heldOurs {
 					looks = refusedHeldLooks
 				}
+				if activity.IsActivity(ctx) && activity.GetInfo(ctx).IsLocalActivity {
+					// The looks are counted in heartbeats: only a regular
+					// activity has them.
+					return OrderResult{}, temporal.NewApplicationError(fmt.Sprintf("the provider refused the retried order of %s (%v) and no earlier order of this purchase is listed yet: looking again as an activity", in.PhoneNumber, pe), ErrTypeRetryAsActivity)
+				}
 				if n := refused.Add(1); n < looks {
 					activity.RecordHeartbeat(ctx, n)
 					return OrderResult{}, fmt.Errorf("the provider refused the retried order of %s (%w) and no earlier order of this purchase is listed yet (the number held by the account: %v): looking again (%d of %d)", in.PhoneNumber, pe, heldOurs, n, looks)

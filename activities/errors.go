@@ -21,6 +21,13 @@ const (
 	ErrTypeReleaseRefused = "release_refused"
 )
 
+// ErrTypeRetryAsActivity ends a local activity that needs the durable
+// retries of a regular one (a refused retried order, whose look-ups are
+// counted in heartbeats, which local activities do not have): the local
+// options do not retry it, and the workflow runs the step again as an
+// activity (localFirst).
+const ErrTypeRetryAsActivity = "retry_as_activity"
+
 // NonRetryableTypes are the error types no retry policy retries.
 var NonRetryableTypes = []string{
 	domain.CodePlanLimitReached,

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -108,11 +109,9 @@ func LocalDatabaseOptions() workflow.LocalActivityOptions {
 // LocalOrderOptions suit PlaceOrder as a local activity; OrderOptions take
 // over when it gives up (with OrderInput.Retried set).
 func LocalOrderOptions() workflow.LocalActivityOptions {
-	return workflow.LocalActivityOptions{
-		StartToCloseTimeout:    4 * time.Second,
-		ScheduleToCloseTimeout: 5 * time.Second,
-		RetryPolicy:            backoff(100*time.Millisecond, time.Second),
-	}
+	p := backoff(100*time.Millisecond, time.Second)
+	p.NonRetryableErrorTypes = append(slices.Clone(p.NonRetryableErrorTypes), ErrTypeRetryAsActivity)
+	return workflow.LocalActivityOptions{StartToCloseTimeout: 4 * time.Second, ScheduleToCloseTimeout: 5 * time.Second, RetryPolicy: p}
 }
 
 // OrderWaitInTask is how long the purchase's workflow task waits for its

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
@@ -21,6 +23,7 @@ import (
 
 type driftFixture struct {
 	t        *testing.T
+	db       *gorm.DB
 	sim      *telnyxsim.Simulator
 	numbers  *persistence.PhoneNumberStore
 	acts     *activities.Activities
@@ -45,7 +48,7 @@ func newDriftFixture(t *testing.T) *driftFixture {
 		t.Fatal(err)
 	}
 	return &driftFixture{
-		t: t, sim: sim, numbers: numbers, provider: provider, teamID: team.TeamID, userID: team.UserID,
+		t: t, db: db, sim: sim, numbers: numbers, provider: provider, teamID: team.TeamID, userID: team.UserID,
 		acts: &activities.Activities{Numbers: numbers, Provider: provider},
 	}
 }

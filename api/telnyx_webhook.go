@@ -267,14 +267,20 @@ func boundedText(s string, max int) bool {
 
 // announceOrder hands a verified order event on: to the activities waiting
 // on the order, in any process (OrderEvents), and as a signal to a
-// purchase that waits on documents (workflows.WaitsForOrderSignal), the
-// one wait that only a signal wakes. A record that cannot be read gets
+// purchase that may wait at the workflow level (waiting on documents, or
+// provisioning after them: workflows.WaitsForOrderSignal), where only a
+// signal wakes it. A record that cannot be read gets
 // the signal: a needless one costs a workflow task, a missing one a wait
 // of up to hours. The word to the activities is a hint (they poll too):
 // failing to give it is logged, not refused.
 func (s *Server) announceOrder(ctx context.Context, ev workflows.OrderEvent) error {
 	if s.orders != nil && ev.OrderID != "" {
-		if err := s.orders.Publish(ctx, ev.OrderID); err != nil {
+		// Each database step gets a share of the budget, so that a slow
+		// database leaves time for the signal.
+		pubCtx, cancel := context.WithTimeout(ctx, announceStepTimeout)
+		err := s.orders.Publish(pubCtx, ev.OrderID)
+		cancel()
+		if err != nil {
 			s.log.Warn("the order event could not be handed to the activities waiting on it; they will see it at their next poll", "order_id", ev.OrderID, "error", err)
 		}
 	}
@@ -283,13 +289,18 @@ func (s *Server) announceOrder(ctx context.Context, ev workflows.OrderEvent) err
 		if !ok {
 			return nil // no purchase of ours
 		}
-		n, err := s.numbers.LiveByNumber(ctx, e164)
+		readCtx, cancel := context.WithTimeout(ctx, announceStepTimeout)
+		n, err := s.numbers.LiveByNumber(readCtx, e164)
+		cancel()
 		switch {
 		case errors.Is(err, domain.ErrNotFound):
 			return nil // its purchase is over
-		case err == nil && !workflows.WaitsForOrderSignal(n):
+		case err == nil && !workflows.WaitsForOrderSignal(n, time.Now()):
 			return nil
 		}
 	}
 	return s.workflows.NotifyOrder(ctx, ev)
 }
+
+// announceStepTimeout bounds each database step of announceOrder.
+const announceStepTimeout = 2 * time.Second

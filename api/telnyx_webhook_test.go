@@ -425,11 +425,12 @@ func (p *publishedEvents) all() []string {
 	return append([]string(nil), p.orders...)
 }
 
-// TestTelnyxWebhookSignalsOnlyAPurchaseWaitingOnDocuments: with OrderEvents
-// the word goes to the activities waiting on the order, and a signal (a
-// billable action and a workflow task) only to a purchase that waits on
-// documents, the one wait that only a signal wakes.
-func TestTelnyxWebhookSignalsOnlyAPurchaseWaitingOnDocuments(t *testing.T) {
+// TestTelnyxWebhookSignalsOnlyAPurchaseThatMayWaitInTheWorkflow: with
+// OrderEvents the word goes to the activities waiting on the order, and a
+// signal (a billable action and a workflow task) only to a purchase that
+// may wait at the workflow level (on documents, or past its first task),
+// where only a signal wakes it.
+func TestTelnyxWebhookSignalsOnlyAPurchaseThatMayWaitInTheWorkflow(t *testing.T) {
 	t.Parallel()
 	pub, priv := newTelnyxKey(t)
 	rec := &orderRecorder{}
@@ -437,16 +438,20 @@ func TestTelnyxWebhookSignalsOnlyAPurchaseWaitingOnDocuments(t *testing.T) {
 	e := newEnv(t, withConfig(api.Config{TelnyxPublicKey: pub}), withWorkflows(rec), withOrderEvents(published))
 	acct := e.newAccount("order-events@example.com")
 	numbers := persistence.NewPhoneNumberStore(e.db)
-	create := func(e164 string) domain.PhoneNumber {
+	create := func(e164 string, age time.Duration) domain.PhoneNumber {
 		n, err := numbers.CreatePending(t.Context(), domain.PhoneNumber{ID: domain.NewID(domain.PrefixPhoneNumber), TeamID: acct.TeamID,
-			PhoneNumber: e164, Provider: domain.ProviderName, CreatedByUserID: acct.UserID, WorkflowID: "phone-number:" + e164})
+			PhoneNumber: e164, Provider: domain.ProviderName, CreatedByUserID: acct.UserID, WorkflowID: "phone-number:" + e164,
+			CreatedAt: time.Now().Add(-age)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	create("+14155550181")
-	waiting := create("+14155550182")
+	create("+14155550181", 0)
+	waiting := create("+14155550182", 0)
+	// Past its first workflow task: its documents accepted (requirements
+	// cleared) and its number being provisioned, it waits on a timer.
+	create("+14155550184", time.Minute)
 	if _, err := numbers.SetRequirements(t.Context(), waiting.ID, &domain.PendingRequirements{Status: domain.RequirementsInfoPending,
 		Missing: []domain.RegulatoryRequirement{{RequirementID: "req_addr", FieldType: "address"}}}); err != nil {
 		t.Fatal(err)
@@ -456,15 +461,16 @@ func TestTelnyxWebhookSignalsOnlyAPurchaseWaitingOnDocuments(t *testing.T) {
 		{"phone-number:+14155550182/run-b", "ord_b"}, // waits on documents
 		{"phone-number:+14155550183/run-c", "ord_c"}, // no live record: over
 		{"someone-else", "ord_d"},                    // not ours
+		{"phone-number:+14155550184/run-e", "ord_e"}, // past its first task
 	} {
 		if r := e.do(signed(priv, orderEvent(c.ref, c.order, "success"), time.Now())); r.status != http.StatusOK {
 			t.Fatalf("%s: %d %s", c.ref, r.status, r.raw)
 		}
 	}
-	if got := published.all(); !slices.Equal(got, []string{"ord_a", "ord_b", "ord_c", "ord_d"}) {
+	if got := published.all(); !slices.Equal(got, []string{"ord_a", "ord_b", "ord_c", "ord_d", "ord_e"}) {
 		t.Errorf("published %v, want every verified order event's order", got)
 	}
-	if got := rec.all(); len(got) != 1 || got[0].OrderID != "ord_b" {
-		t.Errorf("signalled %+v, want only the purchase waiting on documents", got)
+	if got := rec.all(); len(got) != 2 || got[0].OrderID != "ord_b" || got[1].OrderID != "ord_e" {
+		t.Errorf("signalled %+v, want the purchase waiting on documents and the one past its first workflow task", got)
 	}
 }

@@ -248,9 +248,23 @@ func (e *OrderEvents) listen(ctx context.Context, listening func()) error {
 	for {
 		// The context's end interrupts the wait with a timeout, which pgx
 		// does not count as a broken connection: the deferred Close still
-		// says goodbye to the server.
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
+		// says goodbye to the server. So does the ping period's: a quiet
+		// connection is pinged then, since one dropped silently (a NAT's or
+		// a proxy's idle timeout, a failover) would otherwise look like
+		// one with nothing to say until TCP gave up on it, many minutes.
+		waitCtx, cancel := context.WithTimeout(ctx, listenerPingEvery)
+		n, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil && waitCtx.Err() != nil:
+			pingCtx, cancel := context.WithTimeout(ctx, listenerPingTimeout)
+			_, err = conn.Exec(pingCtx, "SELECT 1")
+			cancel()
+			if err != nil {
+				return err
+			}
+			continue
+		case err != nil:
 			return err
 		}
 		if n.Channel == OrderEventsChannel {
@@ -258,3 +272,10 @@ func (e *OrderEvents) listen(ctx context.Context, listening func()) error {
 		}
 	}
 }
+
+// A quiet listener connection is pinged every listenerPingEvery, and
+// replaced when the ping takes longer than listenerPingTimeout.
+const (
+	listenerPingEvery   = 30 * time.Second
+	listenerPingTimeout = 5 * time.Second
+)

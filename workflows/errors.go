@@ -75,5 +75,12 @@ func ToDomainError(err error) error {
 	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted) || errors.As(err, &canceled) {
 		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The workflow engine is unavailable; try again shortly.", Err: err}
 	}
+	var notReady *serviceerror.WorkflowNotReady
+	if errors.As(err, &notReady) {
+		// Temporal refuses updates and queries while the workflow's task
+		// keeps failing: workers lost in the middle of it (its local
+		// activities run again from the start on the next one). Passing.
+		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The number's workflow is recovering from a lost worker; try again shortly.", Err: err}
+	}
 	return err
 }

@@ -68,6 +68,13 @@ func (w *numberWorkflow) purchaseFast(ctx workflow.Context) (err error) {
 	// provider: undoing gives it back (see purchase).
 	orderUndo = len(undo)
 	undo = append(undo, func(c workflow.Context) { _ = w.releaseForUndo(c) })
+	if begun.Number.Status == domain.NumberActive {
+		// The purchase ran to its end before, its task's completion lost
+		// (a worker died), or an operator reset the run to its start:
+		// the number is bought. Ordering or waiting again would only find
+		// what the record says.
+		return w.completeFast(ctx, begun.Number.ProviderNumberID, begun.Number.ProviderOrderID, begun.Number.TrialExpiresAt)
+	}
 	place := activities.OrderInput{
 		NumberID: numberID, PhoneNumber: w.req.PhoneNumber, ConnectionID: w.req.ConnectionID, CustomerReference: w.key,
 		RequirementGroupID: w.req.RequirementGroupID,
@@ -84,15 +91,22 @@ func (w *numberWorkflow) purchaseFast(ctx workflow.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	w.state.Number.ProviderNumberID = settled.ProviderNumberID
-
-	complete := activities.CompleteInput{TeamID: w.req.TeamID, Activate: domain.ActivateNumber{
-		ID: numberID, ProviderNumberID: settled.ProviderNumberID, ProviderOrderID: order.OrderID, IsTrial: w.isTrial,
-	}}
+	var expires *time.Time
 	if w.isTrial {
-		expires := workflow.Now(ctx).Add(w.trialFor).UTC().Truncate(time.Second)
-		complete.Activate.TrialExpiresAt = &expires
+		t := workflow.Now(ctx).Add(w.trialFor).UTC().Truncate(time.Second)
+		expires = &t
 	}
+	return w.completeFast(ctx, settled.ProviderNumberID, order.OrderID, expires)
+}
+
+// completeFast activates the bought number (CompletePurchase) and shows it
+// to operators where they need it.
+func (w *numberWorkflow) completeFast(ctx workflow.Context, providerNumberID, orderID string, expires *time.Time) error {
+	w.state.OrderID = orderID
+	w.state.Number.ProviderNumberID = providerNumberID
+	complete := activities.CompleteInput{TeamID: w.req.TeamID, Activate: domain.ActivateNumber{
+		ID: w.state.Number.ID, ProviderNumberID: providerNumberID, ProviderOrderID: orderID, IsTrial: w.isTrial, TrialExpiresAt: expires,
+	}}
 	var done activities.CompleteResult
 	if err := w.localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.CompletePurchase, complete, complete, &done); err != nil {
 		return err
@@ -162,7 +176,7 @@ func (w *numberWorkflow) showSlowPurchase(ctx workflow.Context) {
 // a non-retryable application error, nor the run's own cancellation.
 func mayRetry(ctx workflow.Context, err error) bool {
 	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) && ae.NonRetryable() {
+	if errors.As(err, &ae) && ae.NonRetryable() && ae.Type() != activities.ErrTypeRetryAsActivity {
 		return false
 	}
 	var ce *temporal.CanceledError

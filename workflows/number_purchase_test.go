@@ -36,6 +36,9 @@ type fastMocks struct {
 	// settled: WaitForOrder sees the order settled (else still pending).
 	settled      bool
 	hasSub       bool
+	// boughtBefore: BeginPurchase finds the record active (the purchase
+	// ran to its end before its task's completion was lost).
+	boughtBefore bool
 	trial        bool
 	placed       []activities.OrderInput
 	numberIDs    []string
@@ -76,6 +79,9 @@ func newFastMocks(t *testing.T) *fastMocks {
 		m.mu.Unlock()
 		n := in.Number
 		n.Status, n.IsTrial = domain.NumberPending, m.trial
+		if m.boughtBefore {
+			n.Status, n.ProviderNumberID, n.ProviderOrderID = domain.NumberActive, "tel-1", "ord-1"
+		}
 		res := activities.BeginResult{Number: n, IsTrial: m.trial}
 		if m.trial {
 			res.TrialDuration = 120 * time.Hour
@@ -303,4 +309,22 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestPurchaseRunAgainAfterItsEndCompletesWithoutOrdering(t *testing.T) {
+	t.Parallel()
+	m := newFastMocks(t)
+	m.boughtBefore = true
+	bought := m.buy(t)
+	if bought.err != nil || bought.rejected != nil {
+		t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
+	}
+	if res := bought.value.(PurchaseResult); res.Number.Status != domain.NumberActive || res.Number.ProviderNumberID != "tel-1" {
+		t.Errorf("answered %+v, want the number the record holds", res.Number)
+	}
+	// Then the run holds the number until the test ends it (a release).
+	got := m.called()
+	if len(got) < 2 || got[0] != "BeginPurchase:local" || got[1] != "CompletePurchase:local" || contains(got, "PlaceOrder:local") {
+		t.Errorf("calls %v: a purchase whose record is active orders nothing and gives nothing back, it completes (idempotently, for the eligibility)", got)
+	}
 }

@@ -109,7 +109,9 @@ type runInfo struct {
 	running                bool
 }
 
-func (r runInfo) purchaseRunning() bool { return r.running && r.typ == NumberWorkflowType }
+func (r runInfo) purchaseRunning() bool {
+	return r.running && (r.typ == NumberWorkflowType || r.typ == NumberWorkflowTypeV1)
+}
 
 // closing reports whether the running purchase has failed and is only
 // letting its updates finish (the purchase that has just met the stale

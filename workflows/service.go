@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/fx"
 
+	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 )
 
@@ -321,15 +322,24 @@ func NumberOfKey(key string) (e164 string, ok bool) {
 	return strings.TrimPrefix(id, numberWorkflowIDPrefix), true
 }
 
-// WaitsForOrderSignal says whether the purchase recorded as n waits for
-// its order at the workflow level, where only SignalOrderEvent wakes it
-// before its next timer: a regulated order waiting on documents. Every
-// other order wait is an activity (WaitForOrder, AwaitOrder) that
-// domain.OrderEvents wakes, so a webhook about it needs no signal (a
-// signal is a billable action and a workflow task).
-func WaitsForOrderSignal(n domain.PhoneNumber) bool {
-	return n.Status == domain.NumberPending && n.Requirements != nil
+// WaitsForOrderSignal says whether the purchase recorded as n may wait for
+// its order at the workflow level at now, where only SignalOrderEvent
+// wakes it before its next timer: a regulated order waiting on documents,
+// or one whose documents were accepted (its record's requirements then
+// cleared) and whose number is being provisioned. A pending purchase
+// younger than signalAfter is in its first workflow task, whose wait
+// (WaitForOrder) domain.OrderEvents wakes, so a webhook about it needs no
+// signal (a billable action and a workflow task); an older one may be in
+// AwaitOrder, which OrderEvents wakes too, and a needless signal there
+// costs that much and no more.
+func WaitsForOrderSignal(n domain.PhoneNumber, now time.Time) bool {
+	return n.Status == domain.NumberPending && (n.Requirements != nil || now.Sub(n.CreatedAt) >= signalAfter)
 }
+
+// signalAfter is how old a pending purchase is before its order's webhook
+// is also signalled: the in-task wait, and a margin for the clocks of the
+// API and the database, which stamps created_at.
+const signalAfter = activities.OrderWaitInTask + 10*time.Second
 
 // workflowIDOfKey reads the number workflow's ID out of a purchase key
 // (workflow ID "/" first run ID, the Telnyx order's customer_reference).

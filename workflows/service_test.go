@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 	"go.temporal.io/sdk/temporal"
@@ -139,4 +140,14 @@ func TestNotifyOrderKeepsTheCallersDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.AssertExpectations(t)
+}
+
+// TestWorkflowNotReadyIsUnavailable: Temporal refuses an update while the
+// workflow's task keeps failing (workers lost mid-task): a 503 to retry,
+// never a 500.
+func TestWorkflowNotReadyIsUnavailable(t *testing.T) {
+	err := ToDomainError(serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to Workflow Task in failed state."))
+	if domain.ErrorKind(err) != domain.KindUnavailable {
+		t.Fatalf("ToDomainError = %v, want KindUnavailable", err)
+	}
 }
