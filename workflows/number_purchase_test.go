@@ -34,8 +34,8 @@ type fastMocks struct {
 	localFails map[string]bool
 	refuse     bool
 	// settled: WaitForOrder sees the order settled (else still pending).
-	settled      bool
-	hasSub       bool
+	settled bool
+	hasSub  bool
 	// boughtBefore: BeginPurchase finds the record active (the purchase
 	// ran to its end before its task's completion was lost).
 	boughtBefore bool
