@@ -33,6 +33,10 @@ type Activities struct {
 	TrialDuration time.Duration
 	// OrderPollInterval is how often a pending order is looked at.
 	OrderPollInterval time.Duration
+	// FastPollEvery is WaitForOrder's fallback poll for its first second;
+	// 0 means DefaultFastPollEvery (tests lengthen it to show that a
+	// webhook, not the poll, ended a wait).
+	FastPollEvery time.Duration
 	// DocumentsPollInterval is how often AwaitOrder looks at an order
 	// that waits on documents, for runs from before the change
 	// "order-events" (which poll until the order settles); 0 means

@@ -80,8 +80,8 @@ type WaitInput struct {
 
 // WaitForOrder looks at the order at once and then whenever Telnyx's
 // webhook says it changed (OrderEvents), polling meanwhile in case no
-// webhook comes: every fastPollEvery for the first fastPollFor, then
-// doubling. It returns when the order has settled, when it waits on
+// webhook comes: every FastPollEvery for the first fastPollFor, then
+// doubling to a second. It returns when the order has settled, when it waits on
 // documents, or, still pending, once in.For has passed. A failed or
 // cancelled order is the non-retryable error CheckOrder gives.
 func (a *Activities) WaitForOrder(ctx context.Context, in WaitInput) (AwaitResult, error) {
@@ -93,7 +93,10 @@ func (a *Activities) WaitForOrder(ctx context.Context, in WaitInput) (AwaitResul
 		events = ch
 	}
 	deadline := time.Now().Add(in.For)
-	interval := fastPollEvery
+	interval := a.FastPollEvery
+	if interval <= 0 {
+		interval = DefaultFastPollEvery
+	}
 	polledFor := time.Duration(0)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -119,7 +122,7 @@ func (a *Activities) WaitForOrder(ctx context.Context, in WaitInput) (AwaitResul
 		case <-timer.C:
 			polledFor += wait
 			if polledFor >= fastPollFor {
-				interval = min(interval*2, time.Second)
+				interval = max(interval, min(interval*2, time.Second))
 			}
 		}
 	}
@@ -127,9 +130,9 @@ func (a *Activities) WaitForOrder(ctx context.Context, in WaitInput) (AwaitResul
 
 // The fallback poll of WaitForOrder, for an order whose webhook does not
 // come (none configured, or lost): most orders settle within a second, so
-// it looks every fastPollEvery for the first fastPollFor (an order settled
-// is seen at most that late), then backs off.
+// it looks every DefaultFastPollEvery for the first fastPollFor (an order
+// settled is seen at most that late), then backs off to a second.
 const (
-	fastPollEvery = 50 * time.Millisecond
-	fastPollFor   = time.Second
+	DefaultFastPollEvery = 50 * time.Millisecond
+	fastPollFor          = time.Second
 )

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,5 +91,76 @@ func TestRefusedRetriedOrderAsALocalActivityAsksForAnActivity(t *testing.T) {
 	}
 	if got := p.called("create_order"); got != 1 {
 		t.Errorf("%d orders tried, want one", got)
+	}
+}
+
+// wakeEvents is an OrderEvents whose subscribers the test wakes.
+type wakeEvents struct {
+	subscribed chan string
+	ch         chan struct{}
+}
+
+func (w *wakeEvents) Publish(context.Context, string) error { return nil }
+
+func (w *wakeEvents) Subscribe(orderID string) (<-chan struct{}, func()) {
+	w.subscribed <- orderID
+	return w.ch, func() {}
+}
+
+// TestWebhookWordEndsTheWaitForTheOrder: WaitForOrder looks at the order
+// when OrderEvents says it changed, not only at its poll: with the poll an
+// hour apart, the word alone ends the wait. Without word or settlement it
+// answers pending once its time is up.
+func TestWebhookWordEndsTheWaitForTheOrder(t *testing.T) {
+	t.Parallel()
+	f := newDriftFixture(t)
+	n := f.record("+14155550241", domain.NumberPending)
+	var settled atomic.Bool
+	gets := atomic.Int32{}
+	p := &fakeProvider{
+		getOrder: func(id string) (domain.Order, error) {
+			gets.Add(1)
+			status := domain.OrderPending
+			if settled.Load() {
+				status = domain.OrderSuccess
+			}
+			return domain.Order{ID: id, Status: status, Numbers: []domain.OrderedNumber{{PhoneNumber: n.PhoneNumber, Status: status}}}, nil
+		},
+		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+			return []domain.OwnedNumber{{ID: "tx-241", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}}, nil
+		},
+	}
+	events := &wakeEvents{subscribed: make(chan string, 1), ch: make(chan struct{}, 1)}
+	f.acts.Provider, f.acts.OrderEvents, f.acts.FastPollEvery = p, events, time.Hour
+	in := activities.WaitInput{AwaitInput: activities.AwaitInput{OrderID: "ord-241", PhoneNumber: n.PhoneNumber}, For: time.Minute}
+	type result struct {
+		res activities.AwaitResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := f.acts.WaitForOrder(context.Background(), in)
+		done <- result{res, err}
+	}()
+	if got := <-events.subscribed; got != "ord-241" {
+		t.Fatalf("subscribed to %q, want the order", got)
+	}
+	settled.Store(true)
+	events.ch <- struct{}{}
+	r := <-done
+	if r.err != nil || r.res.ProviderNumberID != "tx-241" {
+		t.Fatalf("WaitForOrder = %+v, %v; want the settled number, woken by the word", r.res, r.err)
+	}
+	if got := gets.Load(); got != 2 {
+		t.Errorf("%d looks at the order, want 2: at once, then on the word", got)
+	}
+
+	// Nothing comes: pending once the wait is up.
+	settled.Store(false)
+	in.For = 50 * time.Millisecond
+	f.acts.FastPollEvery = 10 * time.Millisecond
+	res, err := f.acts.WaitForOrder(context.Background(), in)
+	if err != nil || !res.Pending || res.ProviderNumberID != "" {
+		t.Fatalf("WaitForOrder of an order that stays pending = %+v, %v; want pending", res, err)
 	}
 }

@@ -237,20 +237,33 @@ func TestCostUntilUpdateStopsAtThePurchase(t *testing.T) {
 // start, the update, 3 upserts, 6 activities and a side effect; 71 events
 // in 11 tasks over its life, with the release's update, 3 activities and
 // an upsert more.
+// TestCostOfRecordedPaidNumber counts the recorded life of a paid number:
+// v1's (each step an activity) and v2's (the purchase and the release each
+// answered from one workflow task of local activities), the floor.
 func TestCostOfRecordedPaidNumber(t *testing.T) {
-	f, err := os.Open(filepath.Join(historiesDir, "number-paid-purchase-release.json"))
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		file         string
+		answer, life workflows.HistoryCost
+	}{
+		{"number-paid-purchase-release.json", workflows.HistoryCost{Events: 46, WorkflowTasks: 7, BillableActions: 12}, workflows.HistoryCost{Events: 71, WorkflowTasks: 11, BillableActions: 17}},
+		{"number-v2-paid-purchase-release.json", workflows.HistoryCost{Events: 10, WorkflowTasks: 1, BillableActions: 3}, workflows.HistoryCost{Events: 19, WorkflowTasks: 2, BillableActions: 5}},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			f, err := os.Open(filepath.Join(historiesDir, c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := workflows.CostUntilUpdate(hist.GetEvents(), workflows.UpdatePurchase)
+			if !ok {
+				t.Fatal("the purchase's completion was not found")
+			}
+			checkCost(t, "until the purchase", got, c.answer)
+			checkCost(t, "whole life", workflows.CostOf(hist.GetEvents()), c.life)
+		})
 	}
-	defer f.Close()
-	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, ok := workflows.CostUntilUpdate(hist.GetEvents(), workflows.UpdatePurchase)
-	if !ok {
-		t.Fatal("the purchase's completion was not found")
-	}
-	checkCost(t, "until the purchase", got, workflows.HistoryCost{Events: 46, WorkflowTasks: 7, BillableActions: 12})
-	checkCost(t, "whole life", workflows.CostOf(hist.GetEvents()), workflows.HistoryCost{Events: 71, WorkflowTasks: 11, BillableActions: 17})
 }

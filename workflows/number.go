@@ -430,8 +430,20 @@ func (w *numberWorkflow) undoPurchase(ctx workflow.Context, undo []func(workflow
 		undo[i](dctx)
 	}
 	w.state.Number.Status = domain.NumberFailed
-	w.upsertSearchAttributes(ctx)
+	w.showStatus(ctx)
 	return clientError(err)
+}
+
+// showStatus sets the run's search attributes at the end of a step where a
+// v1 run always did and a v2 run does when it has shown a status before
+// (statusShown): a v2 run that never did (a purchase answered, or failed,
+// from its first workflow task) closes or holds without one, and the
+// record says how it went. The purchase's own rules are showSlowPurchase
+// and completeFast.
+func (w *numberWorkflow) showStatus(ctx workflow.Context) {
+	if !w.v2 || w.statusShown {
+		w.upsertSearchAttributes(ctx)
+	}
 }
 
 // hold keeps the number until its trial ends or its team releases it. A
@@ -621,10 +633,8 @@ func (w *numberWorkflow) endFast(ctx workflow.Context, final domain.NumberStatus
 	if err := w.localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.ReleaseSlot, w.key, w.key, nil); err != nil {
 		return clientError(err)
 	}
-	if w.statusShown {
-		// A closed run shows its last status: not a stale "active".
-		w.upsertSearchAttributes(ctx)
-	}
+	// A closed run shows its last status, not a stale "active".
+	w.showStatus(ctx)
 	return nil
 }
 

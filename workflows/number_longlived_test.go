@@ -520,3 +520,16 @@ func TestUnknownPhaseKeepsTheRunOpen(t *testing.T) {
 		})
 	}
 }
+
+// TestRunLimitDefaultsArePinned: a v2 run does not record its run limits
+// (a side effect would cost every number a billable action); it decides by
+// the worker's, and a replay of a running number must decide the same.
+// So the defaults are workflow code: changing them changes where running
+// v2 numbers continue as new, which needs a workflow.GetVersion change
+// (read where the limit is checked), not an edit of these constants.
+func TestRunLimitDefaultsArePinned(t *testing.T) {
+	got := RunLimits{}.withDefaults()
+	if got.Events != 8000 || got.Updates != 500 {
+		t.Fatalf("the run limit defaults are %+v: a change to them is a change to workflow code; put it behind workflow.GetVersion, then update this test", got)
+	}
+}

@@ -127,6 +127,10 @@ func newFastMocks(t *testing.T) *fastMocks {
 			Eligibility: domain.Eligibility{CurrentCount: 1, MaxAllowed: 5, HasSubscription: m.hasSub},
 		}, nil
 	})
+	env.OnActivity(acts.Eligibility, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ string) (domain.Eligibility, error) {
+		_ = call(ctx, "Eligibility")
+		return domain.Eligibility{}, nil
+	})
 	env.OnActivity(acts.ConvertTrial, mock.Anything, mock.Anything).Return(func(ctx context.Context, id string) (domain.PhoneNumber, error) {
 		_ = call(ctx, "ConvertTrial")
 		m.mu.Lock()
@@ -249,6 +253,9 @@ func TestLocalStepThatGivesUpRunsAsAnActivity(t *testing.T) {
 	if len(m.placed) != 1 || !m.placed[0].Retried {
 		t.Errorf("orders placed %+v, want the activity's one, marked retried (an earlier local try may have placed it)", m.placed)
 	}
+	if len(m.statuses) == 0 || m.statuses[0] != string(domain.NumberPending) {
+		t.Errorf("NumberStatus went %v, want pending first: the purchase outlived its first workflow task", m.statuses)
+	}
 }
 
 func TestOrderNotSettledInTheTaskIsWaitedForDurably(t *testing.T) {
@@ -281,6 +288,14 @@ func TestRefusedFastPurchaseIsUndone(t *testing.T) {
 	if m.released != 1 || len(m.ended) != 1 || m.ended[0] != domain.NumberFailed || m.slotsFreed != 1 {
 		t.Errorf("undo: released %d, ended %v, slots freed %d; want the number given back, the record failed and the slot freed", m.released, m.ended, m.slotsFreed)
 	}
+	for _, step := range []string{"ReleaseAtProvider:local", "EndNumber:local", "FreeSlot:local"} {
+		if !contains(m.called(), step) {
+			t.Errorf("calls %v: want %s (the refusal answered from the task that saw it)", m.called(), step)
+		}
+	}
+	if len(m.statuses) != 0 {
+		t.Errorf("NumberStatus upserted %v: a purchase refused in its first task updates no search attribute", m.statuses)
+	}
 }
 
 func TestTrialBoughtAsTheSubscriptionStartedIsConverted(t *testing.T) {
@@ -297,7 +312,7 @@ func TestTrialBoughtAsTheSubscriptionStartedIsConverted(t *testing.T) {
 	if m.converted != 1 {
 		t.Errorf("converted %d times, want once: the eligibility read at activation shows a subscription", m.converted)
 	}
-	if contains(m.called(), "Eligibility:activity") {
+	if contains(m.called(), "Eligibility:activity") || contains(m.called(), "Eligibility:local") {
 		t.Errorf("calls %v: the eligibility is read with the activation, not by an activity of its own", m.called())
 	}
 }

@@ -67,9 +67,10 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 		TaskQueue:                s.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		// What never changes: the run sets NumberStatus itself, only when
-		// its purchase outlives its first workflow task or the number is
-		// a trial (see showSlowPurchase); each change is a billable action.
+		// What never changes: the run sets NumberStatus itself where an
+		// operator needs it (showSlowPurchase, completeFast, showStatus),
+		// not on a paid purchase answered from its first workflow task;
+		// each change is a billable action.
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			AttrTeamID.ValueSet(req.TeamID),
 			AttrPhoneNumber.ValueSet(req.PhoneNumber),

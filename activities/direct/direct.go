@@ -56,7 +56,7 @@ func Purchase(ctx context.Context, a *activities.Activities, teamID, userID, e16
 	// durable one for an order still pending.
 	in := activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: e164}
 	settled, err := a.WaitForOrder(ctx, activities.WaitInput{AwaitInput: in, For: activities.OrderWaitInTask})
-	if err == nil && settled.ProviderNumberID == "" {
+	if (err == nil && settled.ProviderNumberID == "") || (err != nil && retryable(err, await)) {
 		settled, err = retry(ctx, await, func() (activities.AwaitResult, error) { return a.AwaitOrder(ctx, in) })
 	}
 	if err != nil {
@@ -73,6 +73,9 @@ func Purchase(ctx context.Context, a *activities.Activities, teamID, userID, e16
 	return done.Number, err
 }
 
+// retry runs step until it succeeds, fails in a way policy does not
+// retry, has been tried MaxAttempts times, or ctx ends, waiting between
+// tries as policy's back-off says.
 func retry[T any](ctx context.Context, policy *temporal.RetryPolicy, step func() (T, error)) (T, error) {
 	wait := policy.InitialInterval
 	for attempt := 1; ; attempt++ {
