@@ -23,6 +23,9 @@ type CostReport struct {
 	// through the API at the end of the run: every run of the workflow,
 	// from its start to its close.
 	PaidLife CostSummary `json:"paidLife"`
+	// Errors are the readings that failed: reported, never the run's end
+	// (the latency, throughput and memory figures stand without them).
+	Errors []string `json:"errors,omitempty"`
 }
 
 // CostSummary sums the cost of the histories read.

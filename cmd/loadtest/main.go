@@ -192,10 +192,16 @@ func Run(ctx context.Context, o Options, logf func(string, ...any)) (rep Report,
 	if rep.Load, err = phaseLoad(ctx, s, logf); err != nil {
 		return rep, err
 	}
-	logf("phase 1: reading the histories of the purchases through the API")
-	if rep.Cost.Paid, err = s.purchaseCosts(ctx, rep.Load.bought.numbers); err != nil {
-		return rep, err
+	// A cost reading that fails is reported, not the run's end.
+	costErr := func(what string, err error) {
+		if err != nil {
+			logf("%s: %v", what, err)
+			rep.Cost.Errors = append(rep.Cost.Errors, what+": "+err.Error())
+		}
 	}
+	logf("phase 1: reading the histories of the purchases through the API")
+	rep.Cost.Paid, err = s.purchaseCosts(ctx, rep.Load.bought.numbers)
+	costErr("the paid purchases' histories", err)
 	workerIdle := time.Now()
 	if rep.Hold, err = phaseHold(ctx, s, logf); err != nil {
 		return rep, err
@@ -204,11 +210,12 @@ func Run(ctx context.Context, o Options, logf func(string, ...any)) (rep Report,
 		return rep, err
 	}
 	logf("phase 3: reading the histories of the trial purchases")
-	if rep.Cost.Trial, err = s.purchaseCosts(ctx, rep.Timers.numbers); err != nil {
-		return rep, err
-	}
-	if rep.Cost.PaidLife, err = phaseRelease(ctx, s, rep.Load.bought, logf); err != nil {
-		return rep, err
+	rep.Cost.Trial, err = s.purchaseCosts(ctx, rep.Timers.numbers)
+	costErr("the trial purchases' histories", err)
+	rep.Cost.PaidLife, err = phaseRelease(ctx, s, rep.Load.bought, logf)
+	costErr("the released paid numbers", err)
+	if ctx.Err() != nil {
+		return rep, ctx.Err()
 	}
 	rep.Seconds = time.Since(rep.Started).Seconds()
 	rep.LoadAvg[1] = loadAvg()

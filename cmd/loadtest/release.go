@@ -102,7 +102,10 @@ func (s *stack) waitClosed(ctx context.Context, numbers []string) error {
 		var still []string
 		for _, e164 := range left {
 			d, err := s.tc.DescribeWorkflowExecution(ctx, workflows.NumberWorkflowID(e164), "")
-			if err != nil || d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			if err != nil {
+				return fmt.Errorf("describing the workflow of %s: %w", e164, err)
+			}
+			if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 				still = append(still, e164)
 			}
 		}

@@ -139,6 +139,9 @@ func (r Report) print(w io.Writer) {
 			p("cost     %s: %d of the %d histories read are left out (no purchase answer, or not closed in time)", c.name, c.s.Unanswered, c.s.Read)
 		}
 	}
+	for _, e := range r.Cost.Errors {
+		p("cost     not read: %s", e)
+	}
 }
 
 func printErrors(p func(string, ...any), rows []LoadRow) {
