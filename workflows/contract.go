@@ -77,6 +77,13 @@ type PurchaseRequest struct {
 	// RequirementGroupID is passed to Telnyx with the order: the team's
 	// documents for a regulated number.
 	RequirementGroupID string `json:",omitempty"`
+	// UpdateID is the ID of the purchase update that started the run
+	// (NumberService.Purchase sets it; a hash, never the caller's key): a
+	// retry of that request after the purchase completed is answered with
+	// the number, even when the first attempt's update was lost with a
+	// workflow task that never completed (a worker killed mid-purchase),
+	// so Temporal does not know it.
+	UpdateID string `json:",omitempty"`
 	// Continued is set only by the workflow itself, when a run continues
 	// as new: where the next run takes over. Callers leave it nil, and a
 	// purchase update's copy is ignored.

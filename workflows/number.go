@@ -233,7 +233,10 @@ func (w *numberWorkflow) onSignal(ctx workflow.Context, name string, apply func(
 // validatePurchase rejects (leaving no trace in the history) a purchase
 // the number's owner did not ask for, or one the team already completed —
 // unless it is a retry of the update that completed it (an earlier run's:
-// within a run Temporal answers a retried update ID itself).
+// within a run Temporal answers a retried update ID itself), or of the
+// request that started the run (PurchaseRequest.UpdateID), whose first
+// update Temporal may not know (lost with a workflow task that never
+// completed).
 func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequest) error {
 	if req.PhoneNumber != w.req.PhoneNumber {
 		return appError(domain.CodeInvalidRequest, "This workflow holds %s, not %s.", w.req.PhoneNumber, req.PhoneNumber)
@@ -262,7 +265,8 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		return appError(ErrTypeAwaitingDocuments, "Your purchase of %s waits on documents; follow it with the number's status, or supply a requirement group.", req.PhoneNumber)
 	}
 	if w.purchaseDone {
-		if w.resumed && slices.Contains(w.purchaseIDs, workflow.GetCurrentUpdateInfo(ctx).ID) {
+		id := workflow.GetCurrentUpdateInfo(ctx).ID
+		if (w.resumed && slices.Contains(w.purchaseIDs, id)) || (id != "" && id == w.req.UpdateID) {
 			return nil
 		}
 		return appError(domain.CodeAlreadyOwned, "Your team already owns %s.", req.PhoneNumber)

@@ -343,3 +343,29 @@ func TestPurchaseRunAgainAfterItsEndCompletesWithoutOrdering(t *testing.T) {
 		t.Errorf("calls %v: a purchase whose record is active orders nothing and gives nothing back, it completes (idempotently, for the eligibility)", got)
 	}
 }
+
+// TestRetryOfTheStartingRequestAfterThePurchaseIsAnswered: the update
+// that started the run can be lost with a workflow task that never
+// completed (a worker killed in the middle of the purchase) while the
+// purchase itself completes on the task's retry; the client's retry, the
+// same update ID, is then new to Temporal. It gets the number, not
+// already_owned; another request of the team does get already_owned.
+func TestRetryOfTheStartingRequestAfterThePurchaseIsAnswered(t *testing.T) {
+	t.Parallel()
+	m := newFastMocks(t)
+	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a", UpdateID: "idem-started"}
+	first := purchaseAt(m.env, 0, "idem-other-first", req)
+	retry := purchaseAt(m.env, time.Minute, "idem-started", req)
+	another := purchaseAt(m.env, 2*time.Minute, "idem-another", req)
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
+	run(m.env, req)
+	if first.err != nil || retry.err != nil || retry.rejected != nil {
+		t.Fatalf("first %v, retry %v / %v: want both answered with the number", first.err, retry.err, retry.rejected)
+	}
+	if res, ok := retry.value.(PurchaseResult); !ok || res.Number.Status != domain.NumberActive {
+		t.Errorf("the retry answered %+v, want the active number", retry.value)
+	}
+	if appErrorType(another.rejected) != domain.CodeAlreadyOwned {
+		t.Errorf("another request answered %v / %v, want already_owned", another.err, another.rejected)
+	}
+}

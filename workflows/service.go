@@ -62,6 +62,7 @@ type PurchaseOutcome struct {
 func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updateID string, wait time.Duration) (PurchaseOutcome, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
+	req.UpdateID = updateID
 	start := s.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       NumberWorkflowID(req.PhoneNumber),
 		TaskQueue:                s.taskQueue,

@@ -59,6 +59,7 @@ type Options struct {
 	GCWait           time.Duration `json:"gcWait"`
 	LogLevel         string        `json:"logLevel"`
 	LogDir           string        `json:"logDir,omitempty"`
+	CPUProfile       string        `json:"cpuProfile,omitempty"`
 }
 
 func main() {
@@ -97,6 +98,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.GCWait, "gc-wait", 150*time.Second, "phase 3: how long to wait for the worker's Go runtime to collect garbage before reading its heap (it does at least every 2 minutes; 0 reads at once)")
 	fs.StringVar(&o.LogLevel, "log-level", "warn", "LOG_LEVEL of the processes")
 	fs.StringVar(&o.LogDir, "logs", "", "`folder` for the processes' logs (a temporary one, removed after a successful run, when empty)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "phase 3: write a CPU profile of this process (the embedded Temporal server, the simulator, the clients) to this `file`")
 	fs.StringVar(&jsonFile, "json", "", "also write the report as JSON to this `file`")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

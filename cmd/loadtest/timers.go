@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -114,6 +116,10 @@ func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf 
 	if err != nil {
 		return r, err
 	}
+	stopProfile, err := startCPUProfile(s.opts.CPUProfile)
+	if err != nil {
+		return r, err
+	}
 	var done atomic.Int64
 	stopProgress := progress(logf, "phase 3: %d of %d purchases answered", &done, o.Timers)
 	r.Purchases = closedLoop(ctx, o.Timers, o.TimerConcurrency, func(ctx context.Context, i int) outcome {
@@ -122,6 +128,7 @@ func phaseTimers(ctx context.Context, s *stack, workerIdleSince time.Time, logf 
 		return expect(200)(s.call(ctx, "POST", "/api/phone-numbers/purchase", tokens[i], body))
 	})
 	stopProgress()
+	stopProfile()
 	answered := time.Now()
 	if err := ctx.Err(); err != nil {
 		return r, err
@@ -323,4 +330,22 @@ func progress(logf func(string, ...any), format string, count *atomic.Int64, tot
 		}
 	}()
 	return func() { close(done) }
+}
+
+// startCPUProfile profiles this process (the embedded Temporal server, the
+// simulator and the load's clients) into file while phase 3 buys, when
+// file is set (-cpuprofile): which of them the tool's CPU share is.
+func startCPUProfile(file string) (stop func(), err error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
