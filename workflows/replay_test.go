@@ -46,6 +46,9 @@ var recorded = []string{
 	"number-v2-order-event-ends-wait.json",
 	"number-v2-regulated-documents-then-active.json",
 	"number-v2-regulated-deadline-passed.json",
+	// A local step handed to a regular activity (localFirst): Telnyx
+	// answered the order with 5xx for longer than its local budget.
+	"number-v2-order-step-handed-to-an-activity.json",
 	"number-paid-purchase-release.json",
 	"number-trial-expired.json",
 	"number-trial-converted-released.json",

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,6 +62,23 @@ func TestRecordHistories(t *testing.T) {
 	t.Run("billing events and grace release", func(t *testing.T) { t.Parallel(); r.billingEventsAndGraceRelease(t) })
 	t.Run("locked number continues as new", func(t *testing.T) { t.Parallel(); r.lockedNumberContinuesAsNew(t) })
 	t.Run("undo retries the release", func(t *testing.T) { t.Parallel(); r.undoRetriesTheRelease(t) })
+	t.Run("order step handed to an activity", func(t *testing.T) { t.Parallel(); r.orderStepHandedToAnActivity(t) })
+}
+
+// orderStepHandedToAnActivity: Telnyx answers the order with 5xx for
+// longer than the local budget; the step runs again as a regular activity
+// (marked retried), the number is bought, then released.
+func (r *recorder) orderStepHandedToAnActivity(t *testing.T) {
+	teamID, userID := r.team(t, domain.PlanGrowth)
+	req := workflows.PurchaseRequest{PhoneNumber: slowOrderNumber, TeamID: teamID, UserID: userID}
+	if res := r.buy(t, r.svc, req); res.Number.Status != domain.NumberActive {
+		t.Fatalf("bought %+v, want an active number", res.Number)
+	}
+	r.release(t, r.svc, req.PhoneNumber, teamID)
+	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
+		t.Fatalf("final state %+v", st.Number)
+	}
+	r.save(t, "number-order-step-handed-to-an-activity.json", workflows.NumberWorkflowID(req.PhoneNumber))
 }
 
 type recorder struct {
@@ -74,6 +92,37 @@ type recorder struct {
 	svc, shortTrialSvc, shortRunSvc *workflows.NumberService
 	// held makes chosen orders look pending (record_regulated_test.go).
 	held *heldOrders
+}
+
+// slowOrderNumber is the number whose order Telnyx answers with 5xx for
+// slowOrderFor: longer than the order step's local budget, so the step is
+// handed to a regular activity (v2's localFirst).
+const (
+	slowOrderNumber = "+14155550209"
+	slowOrderFor    = 7 * time.Second
+)
+
+// failOrdersAtFirst fails CreateOrder of slowOrderNumber with a 503 until
+// slowOrderFor after its first try.
+type failOrdersAtFirst struct {
+	domain.NumberProvider
+	mu    sync.Mutex
+	first time.Time
+}
+
+func (p *failOrdersAtFirst) CreateOrder(ctx context.Context, req domain.OrderRequest) (domain.Order, error) {
+	if req.PhoneNumber == slowOrderNumber {
+		p.mu.Lock()
+		if p.first.IsZero() {
+			p.first = time.Now()
+		}
+		failing := time.Since(p.first) < slowOrderFor
+		p.mu.Unlock()
+		if failing {
+			return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 503, Title: "Service Unavailable"}
+		}
+	}
+	return p.NumberProvider.CreateOrder(ctx, req)
 }
 
 // undoRefusedNumber is the number whose undo the provider refuses once.
@@ -118,7 +167,7 @@ func newRecorder(t *testing.T) *recorder {
 	t.Cleanup(c.Close)
 	r.c = c
 
-	r.held = &heldOrders{NumberProvider: &refuseUndoOnce{NumberProvider: telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})}}
+	r.held = &heldOrders{NumberProvider: &failOrdersAtFirst{NumberProvider: &refuseUndoOnce{NumberProvider: telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})}}}
 	provider := r.held
 	worker := func(queue string, trial time.Duration, limits workflows.RunLimits) *workflows.NumberService {
 		acts := &activities.Activities{
