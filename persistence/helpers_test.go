@@ -2,6 +2,7 @@ package persistence_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"gorm.io/gorm"
@@ -48,4 +49,36 @@ func numbersHeld(t *testing.T, db *gorm.DB, teamID string) int {
 		t.Fatalf("reading numbers_held: %v", err)
 	}
 	return n
+}
+
+// raceStarterSlots runs attempts calls of try at once on a Starter team's
+// three slots and returns the indexes of those that succeeded; every
+// refusal must be plan_limit_reached with the full team's eligibility.
+func raceStarterSlots(t *testing.T, attempts int, try func(i int) error) []int {
+	t.Helper()
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		won []int
+	)
+	start := make(chan struct{})
+	for i := range attempts {
+		wg.Go(func() {
+			<-start
+			err := try(i)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				want := domain.Eligibility{CurrentCount: 3, MaxAllowed: 3, HasSubscription: true, PlanName: "Starter"}
+				if e := limitEligibility(t, err); e != want {
+					t.Errorf("refusal eligibility = %+v, want %+v", e, want)
+				}
+				return
+			}
+			won = append(won, i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return won
 }

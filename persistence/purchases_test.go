@@ -118,34 +118,12 @@ func TestBeginPlanLimitHoldsUnderConcurrency(t *testing.T) {
 	acct := newAccount(t, db, domain.PlanStarter) // 3 slots
 
 	const attempts = 50
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		won     []domain.PhoneNumber
-		refused int
-	)
-	start := make(chan struct{})
-	for i := range attempts {
-		wg.Go(func() {
-			<-start
-			e164 := fmt.Sprintf("+1415556%04d", i)
-			_, n, err := store.Begin(ctx, purchaseKey(e164, "run-1"), pendingNumber(acct, e164))
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				e := limitEligibility(t, err)
-				want := domain.Eligibility{CurrentCount: 3, MaxAllowed: 3, HasSubscription: true, PlanName: "Starter"}
-				if e != want {
-					t.Errorf("refusal eligibility = %+v, want %+v", e, want)
-				}
-				refused++
-				return
-			}
-			won = append(won, n)
-		})
-	}
-	close(start)
-	wg.Wait()
+	won := raceStarterSlots(t, attempts, func(i int) error {
+		e164 := fmt.Sprintf("+1415556%04d", i)
+		_, _, err := store.Begin(ctx, purchaseKey(e164, "run-1"), pendingNumber(acct, e164))
+		return err
+	})
+	refused := attempts - len(won)
 
 	if len(won) != 3 || refused != attempts-3 {
 		t.Fatalf("%d purchases began and %d were refused, want 3 and %d", len(won), refused, attempts-3)

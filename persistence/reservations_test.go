@@ -34,33 +34,18 @@ func TestReservePlanLimitHoldsUnderConcurrency(t *testing.T) {
 	acct := newAccount(t, db, domain.PlanStarter) // 3 slots
 
 	const attempts = 50
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		won     []persistence.Reservation
-		refused int
-	)
-	start := make(chan struct{})
-	for i := range attempts {
-		wg.Go(func() {
-			<-start
-			r, err := store.Reserve(ctx, acct.TeamID, fmt.Sprintf("purchase-%d", i), fmt.Sprintf("+1415555%04d", i))
+	var won []persistence.Reservation
+	var mu sync.Mutex
+	winners := raceStarterSlots(t, attempts, func(i int) error {
+		r, err := store.Reserve(ctx, acct.TeamID, fmt.Sprintf("purchase-%d", i), fmt.Sprintf("+1415555%04d", i))
+		if err == nil {
 			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				e := limitEligibility(t, err)
-				want := domain.Eligibility{CurrentCount: 3, MaxAllowed: 3, HasSubscription: true, PlanName: "Starter"}
-				if e != want {
-					t.Errorf("refusal eligibility = %+v, want %+v", e, want)
-				}
-				refused++
-				return
-			}
 			won = append(won, r)
-		})
-	}
-	close(start)
-	wg.Wait()
+			mu.Unlock()
+		}
+		return err
+	})
+	refused := attempts - len(winners)
 
 	if len(won) != 3 || refused != attempts-3 {
 		t.Fatalf("%d reservations succeeded and %d were refused, want 3 and %d", len(won), refused, attempts-3)
