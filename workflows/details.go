@@ -152,8 +152,8 @@ func (d numberDetails) Markdown() string {
 	case n.Status == domain.NumberPending:
 		head = "**Pending purchase**: taking a plan slot and ordering at Telnyx"
 	case d.ReleaseRefusals > 0:
-		head = fmt.Sprintf("**Release refused** (%s): the number stays held and billed; tried again every %s, or at the next release request",
-			code(d.State.Error), releaseRetryInterval)
+		head = fmt.Sprintf("**Release refused** (%s): the number stays held and billed; tried again every %g hours, or at the next release request",
+			code(d.State.Error), releaseRetryInterval.Hours())
 		lines = append(lines, fmt.Sprintf("Refused tries: %d", d.ReleaseRefusals))
 	case d.Ending == domain.NumberExpired:
 		head = "**Releasing**: the trial ended"

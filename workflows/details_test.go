@@ -209,7 +209,7 @@ func TestNumberDetailsText(t *testing.T) {
 			"- Number: +14155550101\n- Team: `team_a`\n- Record: `pn_1`"},
 		"release refused": {with(func(d *numberDetails) {
 			d.Ending, d.ReleaseRefusals, d.State.Error = domain.NumberReleased, 2, "deletion_locked"
-		}), "**Release refused** (`deletion_locked`): the number stays held and billed; tried again every 6h0m0s, or at the next release request\n\n" +
+		}), "**Release refused** (`deletion_locked`): the number stays held and billed; tried again every 6 hours, or at the next release request\n\n" +
 			"- Refused tries: 2\n- Number: +14155550101\n- Team: `team_a`\n- Record: `pn_1`"},
 		"releasing, asked": {with(func(d *numberDetails) { d.Ending, d.ReleaseAsked, d.ReleaseBy = domain.NumberReleased, true, "billing" }),
 			"**Releasing**: asked by `billing`\n\n- Number: +14155550101\n- Team: `team_a`\n- Record: `pn_1`"},
