@@ -135,6 +135,19 @@ func TestTemporalUIShowsSummaryAndCurrentDetails(t *testing.T) {
 	release(paidToken, paidTeam, pn["id"].(string), 200)
 	look(detailsUntil(t, c, wf, "**Released**"))
 
+	// A record whose workflow was terminated is released by
+	// ReleaseNumberWorkflow, under the number's workflow ID: its own
+	// summary and details.
+	const orphan = "+14155550199"
+	s.offer(orphan)
+	on := purchase(paidToken, paidTeam, orphan, 200)
+	terminate(t, s, orphan)
+	release(paidToken, paidTeam, on["id"].(string), 200)
+	ov := look(detailsUntil(t, c, workflows.NumberWorkflowID(orphan), "**Released**", "Reason: `"+workflows.ReleaseReasonAPI+"`"))
+	if want := "Release of " + orphan + " for team " + paidTeam; !strings.HasPrefix(ov.summary, want) || !strings.Contains(ov.staticDetails, on["id"].(string)) {
+		t.Errorf("release's summary %q, static details %q; want %q and the record", ov.summary, ov.staticDetails, want)
+	}
+
 	// A trial shows its expiry, then, once billing's activation converts
 	// it, the paid number; the team's billing workflow shows the plan.
 	const trial = "+14155550197"
