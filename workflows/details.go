@@ -23,11 +23,11 @@ import (
 // purchase key (the order's customer_reference), which the state query
 // shows to whoever needs it.
 //
-// A run continued as new has no summary or static details: the SDK
-// (v1.50) has no user metadata in ContinueAsNewErrorOptions nor the API
-// in the continue-as-new command, and the server starts the next run
-// without the last one's. Its current details name the number and team
-// and say which run it is.
+// A run continued as new has no summary or static details: neither
+// ContinueAsNewErrorOptions (SDK v1.50) nor the API's continue-as-new
+// command has user metadata, and the server starts the next run without
+// the last one's. Its current details name the number and team and say
+// which run it is.
 
 // QueryWorkflowMetadata is the query the SDK answers itself with the
 // run's current details (and its handlers' names): the Temporal UI asks it
