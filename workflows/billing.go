@@ -114,6 +114,7 @@ func TeamBillingWorkflow(ctx workflow.Context, st BillingState) error {
 		return err
 	}
 	events := workflow.GetSignalChannel(ctx, SignalBillingEvent)
+	keepDetails(ctx, func() string { return billingDetails(st, len(st.Pending)+events.Len()) })
 	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
 	limit := continueAfterEvents
 	if st.ContinueAfterEvents > 0 {

@@ -50,6 +50,9 @@ type numberWorkflow struct {
 	ended        bool
 	endErr       error
 	endAttempts  int
+	// endingAs is the status the number is being ended with, once endLoop
+	// has begun (for its current details).
+	endingAs domain.NumberStatus
 
 	signals []signalRoute
 	// orderCh receives SignalOrderEvent; orderEvents counts this
@@ -137,6 +140,7 @@ func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimi
 	if err := w.registerHandlers(ctx); err != nil {
 		return err
 	}
+	keepDetails(ctx, func() string { return w.details().Markdown() })
 	if !v2 || cont != nil {
 		// A v2 run's start set them (NumberService.Purchase); a continued
 		// run says where it is.
@@ -529,6 +533,7 @@ func (w *numberWorkflow) hold(ctx workflow.Context) error {
 // trying on a context the cancellation cannot stop.
 func (w *numberWorkflow) endLoop(ctx workflow.Context, final domain.NumberStatus, retryAt *time.Time, cancelled bool) error {
 	asked := func() bool { return w.releaseAsked }
+	w.endingAs = final
 	endCtx := ctx
 	if cancelled {
 		endCtx, _ = workflow.NewDisconnectedContext(ctx)

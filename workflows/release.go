@@ -55,6 +55,7 @@ func ReleaseNumberWorkflow(ctx workflow.Context, in ReleaseNumberInput) (NumberV
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (NumberState, error) { return r.state, nil }); err != nil {
 		return NumberView{}, err
 	}
+	keepDetails(ctx, r.details)
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRelease,
 		func(ctx workflow.Context, _ ReleaseRequest) (NumberView, error) {
 			if err := workflow.Await(ctx, func() bool { return r.done }); err != nil {
@@ -97,6 +98,8 @@ type releaseRun struct {
 	state NumberState
 	done  bool
 	err   error
+	// ended: this run ended the record (else it found it no longer live).
+	ended bool
 }
 
 func (r *releaseRun) run(ctx workflow.Context) error {
@@ -147,6 +150,7 @@ func (r *releaseRun) run(ctx workflow.Context) error {
 		return clientError(err)
 	}
 	r.state.Number = viewOf(ended)
+	r.ended = true
 	if key != "" {
 		if err := workflow.ExecuteActivity(dbCtx, freeSlot, key).Get(ctx, nil); err != nil {
 			return clientError(err)

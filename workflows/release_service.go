@@ -3,7 +3,6 @@ package workflows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -65,11 +64,11 @@ func (s *NumberService) ReleaseUnwatched(ctx context.Context, n domain.PhoneNumb
 }
 
 func (s *NumberService) releaseStart(n domain.PhoneNumber, reason string) client.WithStartWorkflowOperation {
-	return s.c.NewWithStartWorkflowOperation(s.releaseOptions(n), ReleaseWorkflowType,
+	return s.c.NewWithStartWorkflowOperation(s.releaseOptions(n, reason), ReleaseWorkflowType,
 		ReleaseNumberInput{NumberID: n.ID, TeamID: n.TeamID, PhoneNumber: n.PhoneNumber, Reason: reason})
 }
 
-func (s *NumberService) releaseOptions(n domain.PhoneNumber) client.StartWorkflowOptions {
+func (s *NumberService) releaseOptions(n domain.PhoneNumber, reason string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                       NumberWorkflowID(n.PhoneNumber),
 		TaskQueue:                s.taskQueue,
@@ -82,7 +81,8 @@ func (s *NumberService) releaseOptions(n domain.PhoneNumber) client.StartWorkflo
 			AttrIsTrial.ValueSet(n.IsTrial),
 		),
 		Memo:          map[string]any{"teamId": n.TeamID, "phoneNumber": n.PhoneNumber, "numberId": n.ID},
-		StaticSummary: fmt.Sprintf("Release of %s for team %s (its workflow was not running)", n.PhoneNumber, n.TeamID),
+		StaticSummary: releaseSummary(n),
+		StaticDetails: releaseStaticDetails(n, reason),
 	}
 }
 
@@ -151,7 +151,7 @@ func (s *NumberService) StartRelease(ctx context.Context, n domain.PhoneNumber, 
 	// Fail, not use-existing, and say so: a purchase started under the ID
 	// since the describe would otherwise be returned as if it were the
 	// release.
-	opts := s.releaseOptions(n)
+	opts := s.releaseOptions(n, reason)
 	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
 	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
 	_, err = s.c.ExecuteWorkflow(ctx, opts, ReleaseWorkflowType,

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -77,7 +76,8 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 			AttrPhoneNumber.ValueSet(req.PhoneNumber),
 		),
 		Memo:          map[string]any{"teamId": req.TeamID, "phoneNumber": req.PhoneNumber, "userId": req.UserID},
-		StaticSummary: fmt.Sprintf("%s for team %s", req.PhoneNumber, req.TeamID),
+		StaticSummary: numberSummary(req.PhoneNumber, req.TeamID),
+		StaticDetails: numberStaticDetails(req),
 	}, NumberWorkflowType, req)
 	handle, err := s.c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
@@ -288,7 +288,8 @@ func (s *NumberService) SendBillingEvent(ctx context.Context, ev BillingEvent) e
 			TaskQueue:                s.taskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			TypedSearchAttributes:    temporal.NewSearchAttributes(AttrTeamID.ValueSet(ev.TeamID)),
-			StaticSummary:            "Billing of team " + ev.TeamID,
+			StaticSummary:            billingSummary(ev.TeamID),
+			StaticDetails:            billingStaticDetails(ev.TeamID),
 		}, TeamWorkflowType, BillingState{TeamID: ev.TeamID, Plan: domain.PlanFree})
 	return ToDomainError(err)
 }
