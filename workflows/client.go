@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.uber.org/fx"
@@ -15,8 +14,8 @@ import (
 type ClientConfig struct {
 	HostPort  string
 	Namespace string
-	// Metrics, when set, receives the SDK's metrics (see NewMetricsHandler).
-	Metrics prometheus.Registerer
+	// Metrics, when set, receives the SDK's metrics (see NewSDKMetrics).
+	Metrics client.MetricsHandler
 }
 
 // NewClient returns a Temporal client that connects on first use, so that
@@ -27,12 +26,10 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (client.Client, error) {
 		log = slog.Default()
 	}
 	opts := client.Options{
-		HostPort:  cfg.HostPort,
-		Namespace: cfg.Namespace,
-		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-	}
-	if cfg.Metrics != nil {
-		opts.MetricsHandler = NewMetricsHandler(cfg.Metrics)
+		HostPort:       cfg.HostPort,
+		Namespace:      cfg.Namespace,
+		Logger:         sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		MetricsHandler: cfg.Metrics,
 	}
 	c, err := client.NewLazyClient(opts)
 	if err != nil {
