@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 
@@ -10,10 +11,18 @@ import (
 	"go.uber.org/fx"
 )
 
-// ClientConfig says which Temporal cluster and namespace to use.
+// ClientConfig says which Temporal cluster and namespace to use, and how to
+// reach it.
 type ClientConfig struct {
 	HostPort  string
 	Namespace string
+	// TLS, when set, secures the connection to the frontend; with a
+	// certificate in it, the client authenticates with it (mTLS).
+	TLS *tls.Config
+	// APIKey, when set, is sent on every call as "authorization: Bearer
+	// <key>" (Temporal Cloud's API keys). Without TLS the SDK turns TLS on
+	// with the system's roots, so a key never travels in the clear.
+	APIKey string
 	// Metrics, when set, receives the SDK's metrics (see NewSDKMetrics).
 	Metrics client.MetricsHandler
 }
@@ -26,10 +35,14 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (client.Client, error) {
 		log = slog.Default()
 	}
 	opts := client.Options{
-		HostPort:       cfg.HostPort,
-		Namespace:      cfg.Namespace,
-		Logger:         sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-		MetricsHandler: cfg.Metrics,
+		HostPort:          cfg.HostPort,
+		Namespace:         cfg.Namespace,
+		Logger:            sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		MetricsHandler:    cfg.Metrics,
+		ConnectionOptions: client.ConnectionOptions{TLS: cfg.TLS},
+	}
+	if cfg.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)
 	}
 	c, err := client.NewLazyClient(opts)
 	if err != nil {

@@ -61,8 +61,17 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 			lc.Append(fx.StopHook(m.Shutdown))
 			return m, nil
 		}),
-		fx.Provide(func(metrics *workflows.SDKMetrics) workflows.ClientConfig {
-			return workflows.ClientConfig{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Metrics: metrics.Handler}
+		fx.Provide(func(metrics *workflows.SDKMetrics) (workflows.ClientConfig, error) {
+			// Checked by ValidateTemporal before any start.
+			tlsCfg, err := cfg.TemporalTLS()
+			if err != nil {
+				return workflows.ClientConfig{}, err
+			}
+			key, err := cfg.TemporalKey()
+			if err != nil {
+				return workflows.ClientConfig{}, err
+			}
+			return workflows.ClientConfig{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, TLS: tlsCfg, APIKey: key, Metrics: metrics.Handler}, nil
 		}),
 		workflows.ClientModule,
 		fx.Invoke(syncPlans),
