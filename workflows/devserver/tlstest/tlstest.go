@@ -72,12 +72,6 @@ func New(t testing.TB) *PKI {
 	return p
 }
 
-// Issue signs a new client certificate with the CN name.
-func (p *PKI) Issue(t testing.TB, name string) Pair {
-	t.Helper()
-	return p.issue(t, name, x509.ExtKeyUsageClientAuth)
-}
-
 func (p *PKI) issue(t testing.TB, name string, usage x509.ExtKeyUsage) Pair {
 	t.Helper()
 	key := newKey(t)
