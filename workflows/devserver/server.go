@@ -61,8 +61,9 @@ type Config struct {
 
 // TLS is the embedded frontend's mTLS, from PEM files as the Temporal
 // server's own configuration takes them. Only the frontend, the one port
-// clients dial, is covered: the history, matching and worker services talk
-// to each other in plaintext inside the process's ports.
+// clients dial, is covered: the history, matching and worker services, all
+// in this process, still talk to each other in plaintext on their own
+// ports.
 type TLS struct {
 	// CertFile and KeyFile are the frontend's certificate and its key.
 	CertFile, KeyFile string
@@ -88,8 +89,9 @@ func (t *TLS) serverName(ip string) string {
 }
 
 // rootTLS is the server's TLS configuration: the frontend's server side,
-// and the system worker's client side (Frontend.Client would serve for it
-// only while Internode were TLS too).
+// and the system worker's client side of its own (without SystemWorker the
+// server would have it present Internode's certificate, none here, and the
+// frontend would refuse it).
 func (t *TLS) rootTLS(ip string) config.RootTLS {
 	return config.RootTLS{
 		Frontend: config.GroupTLS{Server: config.ServerTLS{
