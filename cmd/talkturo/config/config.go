@@ -31,30 +31,18 @@ import (
 
 // Config is the whole configuration. Each field names its variable.
 type Config struct {
-	HTTPAddr          string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
-	MetricsAddr       string `env:"METRICS_ADDR"`
-	DatabaseURL       string `env:"DATABASE_URL"`
-	DatabaseMaxConns  int    `env:"DATABASE_MAX_CONNS" envDefault:"20"`
-	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
-	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
-	TemporalTaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"phone-numbers"`
-	TemporalUIPort    int    `env:"TEMPORAL_UI_PORT" envDefault:"8233"`
-	TemporalEmbedded  bool   `env:"TEMPORAL_EMBEDDED" envDefault:"true"`
-	// TLS to Temporal's frontend (see TemporalTLS): the client certificate
-	// and its key (mTLS), the CA that signed the frontend's certificate
-	// (unset: the system's roots) and the name that certificate must carry
-	// (unset: TEMPORAL_ADDRESS's host). Each of the first three is a path to
-	// a PEM file, as a Kubernetes secret volume mounts it, or the PEM itself.
-	TemporalTLSCert       string `env:"TEMPORAL_TLS_CERT"`
-	TemporalTLSKey        string `env:"TEMPORAL_TLS_KEY"`
-	TemporalTLSCA         string `env:"TEMPORAL_TLS_CA"`
-	TemporalTLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"`
-	// TemporalAPIKey authenticates to Temporal Cloud with an API key
-	// instead of (or besides) a client certificate; it implies TLS.
-	TemporalAPIKey string        `env:"TEMPORAL_API_KEY"`
-	TelnyxAPIKey   string        `env:"TELNYX_API_KEY"`
-	TelnyxBaseURL  string        `env:"TELNYX_BASE_URL" envDefault:"https://api.telnyx.com/v2"`
-	TelnyxTimeout  time.Duration `env:"TELNYX_TIMEOUT" envDefault:"10s"`
+	HTTPAddr          string        `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	MetricsAddr       string        `env:"METRICS_ADDR"`
+	DatabaseURL       string        `env:"DATABASE_URL"`
+	DatabaseMaxConns  int           `env:"DATABASE_MAX_CONNS" envDefault:"20"`
+	TemporalAddress   string        `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
+	TemporalNamespace string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	TemporalTaskQueue string        `env:"TEMPORAL_TASK_QUEUE" envDefault:"phone-numbers"`
+	TemporalUIPort    int           `env:"TEMPORAL_UI_PORT" envDefault:"8233"`
+	TemporalEmbedded  bool          `env:"TEMPORAL_EMBEDDED" envDefault:"true"`
+	TelnyxAPIKey      string        `env:"TELNYX_API_KEY"`
+	TelnyxBaseURL     string        `env:"TELNYX_BASE_URL" envDefault:"https://api.telnyx.com/v2"`
+	TelnyxTimeout     time.Duration `env:"TELNYX_TIMEOUT" envDefault:"10s"`
 	// TelnyxProbeInterval is how often an API process asks Telnyx whether
 	// it answers (GET /diagnostics/provider, talkturo_telnyx_up).
 	TelnyxProbeInterval time.Duration `env:"TELNYX_PROBE_INTERVAL" envDefault:"15s"`
@@ -106,6 +94,19 @@ type Config struct {
 	DatabaseStatementTimeout time.Duration `env:"DATABASE_STATEMENT_TIMEOUT" envDefault:"5s"`
 	DatabaseConnectTimeout   time.Duration `env:"DATABASE_CONNECT_TIMEOUT" envDefault:"5s"`
 	RequestTimeout           time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
+
+	// TLS to Temporal's frontend (see TemporalTLS): the client certificate
+	// and its key (mTLS), the CA that signed the frontend's certificate
+	// (unset: the system's roots) and the name that certificate must carry
+	// (unset: TEMPORAL_ADDRESS's host). Each of the first three is a path to
+	// a PEM file, as a Kubernetes secret volume mounts it, or the PEM itself.
+	TemporalTLSCert       string `env:"TEMPORAL_TLS_CERT"`
+	TemporalTLSKey        string `env:"TEMPORAL_TLS_KEY"`
+	TemporalTLSCA         string `env:"TEMPORAL_TLS_CA"`
+	TemporalTLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"`
+	// TemporalAPIKey authenticates to Temporal Cloud with an API key
+	// instead of (or besides) a client certificate; it implies TLS.
+	TemporalAPIKey string `env:"TEMPORAL_API_KEY"`
 
 	// Plans is PlanLimits applied to the default plans.
 	Plans []domain.Plan `env:"-"`
