@@ -851,6 +851,58 @@ func TestJobs(t *testing.T) {
 	}
 }
 
+// The optional Secret with Temporal's client certificate, and where the
+// API and the worker mount it.
+const (
+	temporalTLSSecret = "talkturo-temporal-tls"
+	temporalTLSDir    = "/etc/talkturo/temporal-tls"
+)
+
+// TestTemporalTLSVolume: the API and the worker mount the Secret
+// talkturo-temporal-tls read-only at /etc/talkturo/temporal-tls, and
+// optional, so that the default install (Temporal in the cluster, in
+// plaintext) starts without it; any TEMPORAL_TLS_* file the ConfigMap
+// names is in that folder. The migrate Job dials no Temporal and mounts
+// nothing of it.
+func TestTemporalTLSVolume(t *testing.T) {
+	m := load(t)
+	for _, name := range []string{"talkturo-api", "talkturo-worker"} {
+		d := m.deployment(name)
+		if d == nil {
+			t.Fatalf("no Deployment %s", name)
+		}
+		ps := &d.Spec.Template.Spec
+		var vol *corev1.Volume
+		for i := range ps.Volumes {
+			if v := &ps.Volumes[i]; v.Secret != nil && v.Secret.SecretName == temporalTLSSecret {
+				vol = v
+			}
+		}
+		if vol == nil || vol.Secret.Optional == nil || !*vol.Secret.Optional {
+			t.Errorf("Deployment %s: want the Secret %s as an optional volume", name, temporalTLSSecret)
+			continue
+		}
+		mounted := slices.ContainsFunc(ps.Containers[0].VolumeMounts, func(vm corev1.VolumeMount) bool {
+			return vm.Name == vol.Name && vm.MountPath == temporalTLSDir && vm.ReadOnly
+		})
+		if !mounted {
+			t.Errorf("Deployment %s: the volume %s must be mounted read-only at %s", name, vol.Name, temporalTLSDir)
+		}
+	}
+	for _, k := range []string{"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA"} {
+		if v, ok := m.configMap(t).Data[k]; ok && v != "" && !strings.HasPrefix(v, temporalTLSDir+"/") {
+			t.Errorf("ConfigMap %s: %s %q is not a file of the mounted Secret (%s/…)", configMapName, k, v, temporalTLSDir)
+		}
+	}
+	if j := m.job("talkturo-migrate"); j != nil {
+		for _, v := range j.Spec.Template.Spec.Volumes {
+			if v.Secret != nil && v.Secret.SecretName == temporalTLSSecret {
+				t.Errorf("Job talkturo-migrate mounts %s, which migrate never reads", temporalTLSSecret)
+			}
+		}
+	}
+}
+
 // TestConfiguration: the ConfigMap and the Secret hold what production
 // needs, only variables the README's Configuration table documents, none of
 // the dev-only ones, valid values, and placeholders in the Secret template.

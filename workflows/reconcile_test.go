@@ -65,7 +65,11 @@ func (f *fixture) reconcileEnv() *reconcileRun {
 	r := &reconcileRun{reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))))
-	suite.SetMetricsHandler(NewMetricsHandler(r.reg))
+	metrics, err := NewSDKMetrics(r.reg, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	suite.SetMetricsHandler(metrics.Handler)
 	r.env = suite.NewTestWorkflowEnvironment()
 	Register(r.env, f.acts)
 	return r

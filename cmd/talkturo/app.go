@@ -51,8 +51,27 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		// One metrics registry per process: the API, the Temporal SDK and
 		// the Telnyx call counter all register on it.
 		fx.Provide(api.NewRegistry, func(reg *prometheus.Registry) *prometheus.CounterVec { return api.NewTelnyxCalls(reg) }),
-		fx.Provide(func(reg *prometheus.Registry) workflows.ClientConfig {
-			return workflows.ClientConfig{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Metrics: reg}
+		// One SDK metrics export per registry, shared by every Temporal
+		// client of the process.
+		fx.Provide(func(lc fx.Lifecycle, reg *prometheus.Registry) (*workflows.SDKMetrics, error) {
+			m, err := workflows.NewSDKMetrics(reg, log)
+			if err != nil {
+				return nil, err
+			}
+			lc.Append(fx.StopHook(m.Shutdown))
+			return m, nil
+		}),
+		fx.Provide(func(metrics *workflows.SDKMetrics) (workflows.ClientConfig, error) {
+			// Checked by ValidateTemporal before any start.
+			tlsCfg, err := cfg.TemporalTLS()
+			if err != nil {
+				return workflows.ClientConfig{}, err
+			}
+			key, err := cfg.TemporalKey()
+			if err != nil {
+				return workflows.ClientConfig{}, err
+			}
+			return workflows.ClientConfig{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, TLS: tlsCfg, APIKey: key, Metrics: metrics.Handler}, nil
 		}),
 		workflows.ClientModule,
 		fx.Invoke(syncPlans),

@@ -71,6 +71,13 @@ func run(args []string) int {
 			return 2
 		}
 	}
+	switch args[0] {
+	case "dev", "serve", "api", "worker":
+		if err := cfg.ValidateTemporal(); err != nil {
+			fmt.Fprintln(os.Stderr, "talkturo: "+err.Error())
+			return 2
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

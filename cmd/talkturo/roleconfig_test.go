@@ -28,3 +28,32 @@ func TestDevServeAndAPIAloneRefuseAShortRequestTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyTheProcessesTalkingToTemporalReadItsTLS: a TEMPORAL_TLS_* file
+// that cannot be read stops dev, serve, api and worker with one sentence
+// naming it; migrate and admin, which never dial Temporal (and whose Job
+// mounts no certificate), do not refuse it. dev with its embedded,
+// plaintext server refuses a TLS setting or an API key rather than fail
+// every call, without showing the key.
+func TestOnlyTheProcessesTalkingToTemporalReadItsTLS(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	missing := t.TempDir() + "/client.crt"
+	env := []string{"TEMPORAL_TLS_CERT=" + missing, "TEMPORAL_TLS_KEY=" + missing}
+	for _, role := range []string{"dev", "serve", "api", "worker"} {
+		out, code := runBin(t, bin, env, role)
+		if code != 2 || !strings.Contains(out, "TEMPORAL_TLS_CERT names a file that cannot be read") {
+			t.Errorf("talkturo %s with an unreadable TEMPORAL_TLS_CERT: exit %d\n%s\nwant exit 2 naming it", role, code, out)
+		}
+	}
+	for _, args := range [][]string{{"admin"}, {"migrate", "sideways"}} {
+		if out, _ := runBin(t, bin, env, args...); strings.Contains(out, "TEMPORAL_TLS") {
+			t.Errorf("talkturo %s refused TEMPORAL_TLS_CERT, which it does not use:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	const key = "tmprl_not-a-real-key.0123456789"
+	out, code := runBin(t, bin, []string{"TEMPORAL_API_KEY=" + key, "TEMPORAL_EMBEDDED=true"}, "dev")
+	if code != 2 || !strings.Contains(out, "TEMPORAL_API_KEY is set, but the Temporal server talkturo dev embeds serves plaintext") || strings.Contains(out, key) {
+		t.Errorf("talkturo dev with TEMPORAL_API_KEY and the embedded server: exit %d\n%s\nwant exit 2 naming the variable, not its value", code, out)
+	}
+}

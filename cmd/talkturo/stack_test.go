@@ -26,6 +26,7 @@ import (
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
 	"github.com/talkturo/phonenumbers/workflows"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
+	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
 // stack is the whole system for an integration test: a real embedded
@@ -38,9 +39,13 @@ type stack struct {
 	temporalPort int
 	temporalFile string
 	sim          *telnyxsim.Simulator
-	cfg          config.Config
-	accounts     *persistence.AccountStore
-	numbers      *persistence.PhoneNumberStore
+	// pki and tlsFiles are the certificates of a stack whose Temporal
+	// frontend requires mTLS (stackOptions.temporalTLS).
+	pki      *tlstest.PKI
+	tlsFiles tlstest.Files
+	cfg      config.Config
+	accounts *persistence.AccountStore
+	numbers  *persistence.PhoneNumberStore
 }
 
 type stackOptions struct {
@@ -51,6 +56,10 @@ type stackOptions struct {
 	databaseURL string
 	// sim adjusts the simulator's options (webhooks, deadlines).
 	sim func(*telnyxsim.Options)
+	// temporalTLS serves Temporal's frontend over TLS with client
+	// certificates required, and gives the apps the client certificate,
+	// its key and the CA through TEMPORAL_TLS_*.
+	temporalTLS bool
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -60,6 +69,10 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{t: t, temporalPort: port, temporalFile: o.temporalFile}
+	if o.temporalTLS {
+		s.pki = tlstest.New(t)
+		s.tlsFiles = s.pki.WriteFiles(t, t.TempDir())
+	}
 	s.startTemporal()
 	dsn := o.databaseURL
 	if dsn == "" {
@@ -90,6 +103,9 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		"RATE_LIMIT_SEARCH_PER_SECOND":   "0",
 		"RATE_LIMIT_PURCHASE_PER_SECOND": "0",
 	}
+	if s.pki != nil {
+		env["TEMPORAL_TLS_CERT"], env["TEMPORAL_TLS_KEY"], env["TEMPORAL_TLS_CA"] = s.tlsFiles.ClientCert, s.tlsFiles.ClientKey, s.tlsFiles.CA
+	}
 	for k, v := range o.env {
 		env[k] = v
 	}
@@ -116,7 +132,15 @@ func newStack(t testing.TB, o stackOptions) *stack {
 // and port) the embedded Temporal server.
 func (s *stack) startTemporal() {
 	s.t.Helper()
-	ts, err := devserver.Start(context.Background(), devserver.Config{DBFile: s.temporalFile, FrontendPort: s.temporalPort, LogLevel: "error"})
+	cfg := devserver.Config{DBFile: s.temporalFile, FrontendPort: s.temporalPort, LogLevel: "error"}
+	if s.pki != nil {
+		// One CA signs all: the frontend's certificate, the apps' and the
+		// server's own client certificate.
+		f := s.tlsFiles
+		cfg.TLS = &devserver.TLS{CertFile: f.ServerCert, KeyFile: f.ServerKey, ClientCAFile: f.CA,
+			ClientCertFile: f.ClientCert, ClientKeyFile: f.ClientKey, RootCAFile: f.CA}
+	}
+	ts, err := devserver.Start(context.Background(), cfg)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -215,10 +239,15 @@ func errCode(body map[string]any) string {
 	return code
 }
 
-// mustClient is a Temporal client of the stack's server, for queries.
+// mustClient is a Temporal client of the stack's server, for queries,
+// connected as the apps are.
 func mustClient(t *testing.T, s *stack) client.Client {
 	t.Helper()
-	c, err := workflows.NewClient(workflows.ClientConfig{HostPort: s.temporal.HostPort(), Namespace: s.cfg.TemporalNamespace}, nil)
+	tlsCfg, err := s.cfg.TemporalTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := workflows.NewClient(workflows.ClientConfig{HostPort: s.temporal.HostPort(), Namespace: s.cfg.TemporalNamespace, TLS: tlsCfg}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ package devserver
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +54,71 @@ type Config struct {
 	Retention time.Duration
 	// LogLevel of the server's own logs (warn unless set).
 	LogLevel string
+	// TLS, when set, serves the frontend over TLS and requires a client
+	// certificate of every client (mTLS); unset, it serves plaintext.
+	TLS *TLS
+}
+
+// TLS is the embedded frontend's mTLS, from PEM files as the Temporal
+// server's own configuration takes them. Only the frontend, the one port
+// clients dial, is covered: the history, matching and worker services, all
+// in this process, still talk to each other in plaintext on their own
+// ports.
+type TLS struct {
+	// CertFile and KeyFile are the frontend's certificate and its key.
+	CertFile, KeyFile string
+	// ClientCAFile is the CA that client certificates must be signed by.
+	ClientCAFile string
+	// ClientCertFile and ClientKeyFile are what the server's own clients
+	// present (its system worker, which runs schedules among others, and
+	// Start's readiness check); signed by ClientCAFile's CA.
+	ClientCertFile, ClientKeyFile string
+	// RootCAFile is what those clients verify the frontend's certificate
+	// with, for the name ServerName (the IP unless set).
+	RootCAFile string
+	ServerName string
+}
+
+// serverName is the name the server's own clients verify the frontend's
+// certificate for.
+func (t *TLS) serverName(ip string) string {
+	if t.ServerName != "" {
+		return t.ServerName
+	}
+	return ip
+}
+
+// rootTLS is the server's TLS configuration: the frontend's server side,
+// and the system worker's client side of its own (without SystemWorker the
+// server would have it present Internode's certificate, none here, and the
+// frontend would refuse it).
+func (t *TLS) rootTLS(ip string) config.RootTLS {
+	return config.RootTLS{
+		Frontend: config.GroupTLS{Server: config.ServerTLS{
+			CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFiles: []string{t.ClientCAFile}, RequireClientAuth: true,
+		}},
+		SystemWorker: config.WorkerTLS{
+			CertFile: t.ClientCertFile, KeyFile: t.ClientKeyFile,
+			Client: config.ClientTLS{ServerName: t.serverName(ip), RootCAFiles: []string{t.RootCAFile}},
+		},
+	}
+}
+
+// clientTLS is the TLS configuration of Start's own client.
+func (t *TLS) clientTLS(ip string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.ClientCertFile, t.ClientKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("the embedded Temporal server's client certificate: %w", err)
+	}
+	ca, err := os.ReadFile(t.RootCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("the embedded Temporal server's root CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("the embedded Temporal server's root CA %s holds no PEM certificate", t.RootCAFile)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: t.serverName(ip), MinVersion: tls.VersionTLS12}, nil
 }
 
 // Server is a running embedded Temporal server.
@@ -176,11 +243,19 @@ func (s *Server) Stop() error {
 func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	c, err := sdkclient.DialContext(ctx, sdkclient.Options{
+	opts := sdkclient.Options{
 		HostPort:  s.HostPort(),
 		Namespace: s.cfg.Namespace,
 		Logger:    sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
-	})
+	}
+	if s.cfg.TLS != nil {
+		tlsCfg, err := s.cfg.TLS.clientTLS(s.cfg.IP)
+		if err != nil {
+			return err
+		}
+		opts.ConnectionOptions.TLS = tlsCfg
+	}
+	c, err := sdkclient.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("dial the embedded Temporal server: %w", err)
 	}
@@ -210,10 +285,14 @@ func serverConfig(cfg Config, sqlCfg *config.SQL, ports portSet, clusterName str
 		return config.Service{RPC: config.RPC{GRPCPort: port, HTTPPort: httpPort, BindOnIP: cfg.IP}}
 	}
 	frontend := net.JoinHostPort(cfg.IP, strconv.Itoa(ports.frontend))
+	global := config.Global{
+		Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: cfg.IP},
+	}
+	if cfg.TLS != nil {
+		global.TLS = cfg.TLS.rootTLS(cfg.IP)
+	}
 	return &config.Config{
-		Global: config.Global{
-			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: cfg.IP},
-		},
+		Global: global,
 		Persistence: config.Persistence{
 			DefaultStore:     sqliteplugin.PluginName,
 			VisibilityStore:  sqliteplugin.PluginName,

@@ -5,12 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
 func TestLoadDefaults(t *testing.T) {
@@ -258,6 +261,101 @@ func TestSimulatorWebhookSettings(t *testing.T) {
 		var ce *Error
 		if !errors.As(err, &ce) || ce.Var != tc.key {
 			t.Errorf("%s=%q: %v, want an error naming it", tc.key, tc.value, err)
+		}
+	}
+}
+
+// TestTemporalTLSSettings: the TLS variables take paths to PEM files or the
+// PEM itself; an API key alone leaves TLS to the SDK; every bad value is
+// one sentence naming its variable, refused only by the processes that
+// talk to Temporal, and never showing a key or a file's contents.
+func TestTemporalTLSSettings(t *testing.T) {
+	pki := tlstest.New(t)
+	dir := t.TempDir()
+	f := pki.WriteFiles(t, dir)
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+
+	for what, env := range map[string]map[string]string{
+		"files":  {"TEMPORAL_TLS_CERT": f.ClientCert, "TEMPORAL_TLS_KEY": f.ClientKey, "TEMPORAL_TLS_CA": f.CA, "TEMPORAL_TLS_SERVER_NAME": "localhost"},
+		"inline": {"TEMPORAL_TLS_CERT": string(pki.Client.CertPEM), "TEMPORAL_TLS_KEY": string(pki.Client.KeyPEM), "TEMPORAL_TLS_CA": string(pki.CAPEM), "TEMPORAL_TLS_SERVER_NAME": "localhost"},
+	} {
+		c, err := Load(env)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if err := c.ValidateTemporal(); err != nil {
+			t.Fatalf("%s: ValidateTemporal: %v", what, err)
+		}
+		cfg, err := c.TemporalTLS()
+		if err != nil || cfg == nil || len(cfg.Certificates) != 1 || cfg.RootCAs == nil || cfg.ServerName != "localhost" {
+			t.Fatalf("%s: TemporalTLS = %+v, %v", what, cfg, err)
+		}
+		if v := c.TemporalTLSVariable(); v != "TEMPORAL_TLS_CERT" {
+			t.Errorf("%s: TemporalTLSVariable = %q", what, v)
+		}
+	}
+	if cfg, err := (Config{TemporalTLSCA: f.CA}).TemporalTLS(); err != nil || cfg == nil || cfg.Certificates != nil || cfg.RootCAs == nil {
+		t.Errorf("CA alone: %+v, %v; want TLS without a client certificate", cfg, err)
+	}
+	apiKeyOnly := Config{TemporalAPIKey: " tmprl_key.123\n"}
+	if cfg, err := apiKeyOnly.TemporalTLS(); cfg != nil || err != nil {
+		t.Errorf("API key alone: TemporalTLS = %+v, %v; want nil (the SDK turns TLS on for a key)", cfg, err)
+	}
+	if k, err := apiKeyOnly.TemporalKey(); k != "tmprl_key.123" || err != nil {
+		t.Errorf("TemporalKey = %q, %v; want the key without the line break", k, err)
+	}
+	if cfg, err := (Config{}).TemporalTLS(); cfg != nil || err != nil || (Config{}).TemporalTLSVariable() != "" {
+		t.Errorf("nothing set: %+v, %v; want plaintext", cfg, err)
+	}
+
+	// A line of the key's and of the certificate's base64, which no error
+	// may show.
+	headless := strings.Split(string(pki.Client.KeyPEM), "\n")[1]
+	certLine := strings.Split(string(pki.Client.CertPEM), "\n")[1]
+	garbage := write("garbage.pem", "not a certificate at all")
+	for _, tc := range []struct {
+		what string
+		env  map[string]string
+		name string
+	}{
+		{"cert without key", map[string]string{"TEMPORAL_TLS_CERT": f.ClientCert}, "TEMPORAL_TLS_KEY"},
+		{"key without cert", map[string]string{"TEMPORAL_TLS_KEY": f.ClientKey}, "TEMPORAL_TLS_CERT"},
+		{"unreadable cert", map[string]string{"TEMPORAL_TLS_CERT": filepath.Join(dir, "missing.crt"), "TEMPORAL_TLS_KEY": f.ClientKey}, "TEMPORAL_TLS_CERT"},
+		{"unreadable key", map[string]string{"TEMPORAL_TLS_CERT": f.ClientCert, "TEMPORAL_TLS_KEY": dir}, "TEMPORAL_TLS_KEY"},
+		{"unreadable CA", map[string]string{"TEMPORAL_TLS_CA": filepath.Join(dir, "missing-ca.crt")}, "TEMPORAL_TLS_CA"},
+		{"bad cert PEM", map[string]string{"TEMPORAL_TLS_CERT": garbage, "TEMPORAL_TLS_KEY": f.ClientKey}, "TEMPORAL_TLS_CERT"},
+		{"a key as the cert", map[string]string{"TEMPORAL_TLS_CERT": f.ClientKey, "TEMPORAL_TLS_KEY": f.ClientKey}, "TEMPORAL_TLS_CERT"},
+		{"bad key PEM", map[string]string{"TEMPORAL_TLS_CERT": f.ClientCert, "TEMPORAL_TLS_KEY": garbage}, "TEMPORAL_TLS_KEY"},
+		{"a key without its PEM header", map[string]string{"TEMPORAL_TLS_CERT": f.ClientCert, "TEMPORAL_TLS_KEY": headless}, "TEMPORAL_TLS_KEY"},
+		{"a cert as the key", map[string]string{"TEMPORAL_TLS_CERT": f.ClientCert, "TEMPORAL_TLS_KEY": f.ClientCert}, "TEMPORAL_TLS_KEY"},
+		{"another certificate's key", map[string]string{"TEMPORAL_TLS_CERT": f.ClientCert, "TEMPORAL_TLS_KEY": f.ServerKey}, "TEMPORAL_TLS_KEY"},
+		{"inline key of another certificate", map[string]string{"TEMPORAL_TLS_CERT": string(pki.Client.CertPEM), "TEMPORAL_TLS_KEY": string(pki.Server.KeyPEM)}, "TEMPORAL_TLS_KEY"},
+		{"bad CA PEM", map[string]string{"TEMPORAL_TLS_CA": garbage}, "TEMPORAL_TLS_CA"},
+		{"truncated CA PEM", map[string]string{"TEMPORAL_TLS_CA": string(pki.CAPEM[:len(pki.CAPEM)/2])}, "TEMPORAL_TLS_CA"},
+		{"server name with a space", map[string]string{"TEMPORAL_TLS_SERVER_NAME": "talkturo .tmprl.cloud"}, "TEMPORAL_TLS_SERVER_NAME"},
+		{"API key with a space", map[string]string{"TEMPORAL_API_KEY": "tmprl_secret part2"}, "TEMPORAL_API_KEY"},
+		{"API key with a line break", map[string]string{"TEMPORAL_API_KEY": "tmprl_secret\npart2"}, "TEMPORAL_API_KEY"},
+	} {
+		c, err := Load(tc.env)
+		if err != nil {
+			t.Fatalf("%s: Load refused what only the processes talking to Temporal read: %v", tc.what, err)
+		}
+		err = c.ValidateTemporal()
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != tc.name || strings.Count(err.Error(), ".") < 1 || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: ValidateTemporal = %v, want one sentence naming %s", tc.what, err, tc.name)
+			continue
+		}
+		for _, secret := range []string{headless, certLine, "tmprl_secret", "part2", "not a certificate", dir} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%s: the error %q shows %q", tc.what, err, secret)
+			}
 		}
 	}
 }
