@@ -3,6 +3,12 @@
 GO        ?= go
 BIN       := bin/talkturo
 PKGS      := ./...
+# `talkturo dev` and the stack it embeds (the Temporal server, its Web UI,
+# PostgreSQL bootstrapping) are behind this build tag. bin/talkturo and the
+# tests are built with it (every target alike, so they share compiled
+# packages); the production binary (deploy/Dockerfile) is not, and links
+# none of them (cmd/talkturo/nodev.go).
+DEVTAGS   := -tags devstack
 # Tests that start real PostgreSQL schemas and Temporal servers are slow to
 # link; a generous timeout keeps a cold CI machine from flaking.
 TESTFLAGS ?= -count=1 -timeout 30m
@@ -10,7 +16,7 @@ TESTFLAGS ?= -count=1 -timeout 30m
 .PHONY: build run reset test test-race vet lint workflowcheck clean bench deploy-check crashloop fuzz load
 
 build:
-	$(GO) build -o $(BIN) ./cmd/talkturo
+	$(GO) build $(DEVTAGS) -o $(BIN) ./cmd/talkturo
 
 run: build
 	./$(BIN) dev
@@ -23,15 +29,18 @@ reset: build
 	./$(BIN) dev --reset $(RESET_FLAGS)
 
 test: vet workflowcheck deploy-check
-	$(GO) test $(TESTFLAGS) $(PKGS)
+	$(GO) test $(DEVTAGS) $(TESTFLAGS) $(PKGS)
 
 test-race:
-	$(GO) test -race $(TESTFLAGS) $(PKGS)
+	$(GO) test -race $(DEVTAGS) $(TESTFLAGS) $(PKGS)
 
+# gofmt, and go vet of both builds: everything with the tag, and
+# cmd/talkturo without it (nodev.go is the production build's alone).
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
-	$(GO) vet $(PKGS)
+	$(GO) vet $(DEVTAGS) $(PKGS)
+	$(GO) vet ./cmd/talkturo
 
 # workflowcheck, Temporal's determinism linter (time.Now, goroutines, map
 # ranges, … in workflow code); `go run pkg@version` leaves go.mod alone. A
@@ -59,7 +68,7 @@ deploy-check:
 # Purchase latency through the API (Temporal included) against the same work
 # without Temporal, at two simulated order latencies. Needs PostgreSQL.
 bench:
-	$(GO) test -run '^$$' -bench 'BenchmarkPurchase' -benchtime 200x -count 1 ./cmd/talkturo/
+	$(GO) test $(DEVTAGS) -run '^$$' -bench 'BenchmarkPurchase' -benchtime 200x -count 1 ./cmd/talkturo/
 
 # The crash loop at full size: CRASHLOOP_PURCHASES purchases through two API
 # processes while API and worker processes are SIGKILLed and restarted,
@@ -67,7 +76,7 @@ bench:
 # `make test` runs it with 20. CRASHLOOP_SEED=<n> replays a kill schedule.
 CRASHLOOP_PURCHASES ?= 100
 crashloop:
-	CRASHLOOP_PURCHASES=$(CRASHLOOP_PURCHASES) $(GO) test -count=1 -timeout 60m -v -run '^TestCrashLoop' ./cmd/talkturo/
+	CRASHLOOP_PURCHASES=$(CRASHLOOP_PURCHASES) $(GO) test $(DEVTAGS) -count=1 -timeout 60m -v -run '^TestCrashLoop' ./cmd/talkturo/
 
 # Fuzzing: every Fuzz target of every package that has one, FUZZTIME each
 # (go test fuzzes one target per run). Minimising each new input is capped
@@ -81,9 +90,9 @@ FUZZPKGS         ?= $(sort $(dir $(shell git grep -l '^func Fuzz' -- '*_test.go'
 
 fuzz:
 	@set -e; for pkg in $(FUZZPKGS); do \
-	  for target in $$($(GO) test -list '^Fuzz' ./$$pkg | grep '^Fuzz'); do \
+	  for target in $$($(GO) test $(DEVTAGS) -list '^Fuzz' ./$$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$target ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./$$pkg; \
+	    $(GO) test $(DEVTAGS) -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./$$pkg; \
 	  done; \
 	done
 

@@ -1291,8 +1291,9 @@ func TestSearchAttributes(t *testing.T) {
 
 // TestDockerfile reads deploy/Dockerfile (it cannot be built here): a Go
 // builder of go.mod's minor with a module cache mount and a static build of
-// ./cmd/talkturo, a distroless or slim runtime, a numeric non-root USER the
-// pods run as, and talkturo as the exec-form ENTRYPOINT.
+// ./cmd/talkturo without the devstack tag, a distroless or slim runtime, a
+// numeric non-root USER the pods run as, and talkturo as the exec-form
+// ENTRYPOINT.
 func TestDockerfile(t *testing.T) {
 	ins := dockerfileInstructions(t)
 	var froms []string
@@ -1352,6 +1353,14 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !static {
 		t.Error("Dockerfile: no RUN building ./cmd/talkturo with CGO_ENABLED=0")
+	}
+	// The production binary: the devstack tag would link `talkturo dev`'s
+	// embedded Temporal server and Web UI (cmd/talkturo/nodev.go), whether
+	// given to go build or through GOFLAGS in an ENV or ARG.
+	for _, in := range ins {
+		if strings.Contains(in.args, "devstack") {
+			t.Errorf("Dockerfile: %s %s builds with the devstack tag; the image is the production binary, without it", in.cmd, in.args)
+		}
 	}
 	runtime := froms[len(froms)-1]
 	if !strings.HasPrefix(runtime, "gcr.io/distroless/") && !regexp.MustCompile(`^debian:[\w.-]*slim`).MatchString(runtime) {

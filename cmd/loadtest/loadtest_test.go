@@ -14,7 +14,8 @@ import (
 )
 
 // buildTalkturo builds the binary the tool runs as its api and worker
-// processes.
+// processes: the production build, without the devstack tag (the tool
+// embeds its own Temporal server).
 func buildTalkturo(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "talkturo")

@@ -1,3 +1,5 @@
+//go:build devstack
+
 package main
 
 import (
@@ -24,6 +26,16 @@ import (
 	"github.com/talkturo/phonenumbers/persistence/devpostgres"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
+
+// devCommand is `talkturo dev` as help describes it.
+var devCommand = command{name: "dev", args: "[--reset [--yes]]", flags: func() *flag.FlagSet { fs, _, _ := devFlags(); return fs },
+	about: "Everything embedded (what `make run` runs): PostgreSQL (DATABASE_URL, else a database of this data folder's own on 127.0.0.1:5432, else a private cluster), Temporal and its Web UI, the Telnyx simulator when TELNYX_API_KEY is unset, the API, the worker and a demo team. State lives in TALKTURO_DATA_DIR.",
+	reads: func(string) bool { return true }}
+
+// devUsage is dev's part of the usage text.
+const devUsage = `  talkturo dev [--reset]  everything embedded: PostgreSQL, Temporal + Web UI, Telnyx simulator, API, worker;
+                          --reset deletes its state (database, Temporal, demo account)
+`
 
 // devFlags are the flags of `talkturo dev`.
 func devFlags() (*flag.FlagSet, *bool, *bool) {

@@ -44,8 +44,14 @@ var (
 	buildErr  error
 )
 
-// buildBinary builds talkturo once for all the tests that run it (linking
-// the Temporal server takes a while).
+// devStackTag is the build tag that adds `talkturo dev` (nodev.go).
+const devStackTag = "devstack"
+
+// buildBinary builds talkturo with the dev stack (as `make build` does),
+// once for all the tests that run it, whatever tags the tests themselves
+// were built with: the dev tests need it, and api, worker and serve run
+// the same code in either build (linking the Temporal server takes a
+// while, so one build serves them all).
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -55,7 +61,7 @@ func buildBinary(t *testing.T) string {
 			return
 		}
 		builtBin = filepath.Join(dir, "talkturo")
-		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-tags", devStackTag, "-o", builtBin, ".").CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})

@@ -20,6 +20,9 @@ type command struct {
 	flags func() *flag.FlagSet // nil when it takes none
 	// reads says whether it reads a configuration variable.
 	reads func(variable string) bool
+	// leftOut: this build does not have the command, and about says how to
+	// get a build that has it.
+	leftOut bool
 }
 
 // Which configuration variables which processes read. A variable in none
@@ -52,9 +55,7 @@ func noneOf(set ...[]string) func(string) bool {
 }
 
 var commands = []command{
-	{name: "dev", args: "[--reset [--yes]]", flags: func() *flag.FlagSet { fs, _, _ := devFlags(); return fs },
-		about: "Everything embedded (what `make run` runs): PostgreSQL (DATABASE_URL, else a database of this data folder's own on 127.0.0.1:5432, else a private cluster), Temporal and its Web UI, the Telnyx simulator when TELNYX_API_KEY is unset, the API, the worker and a demo team. State lives in TALKTURO_DATA_DIR.",
-		reads: func(string) bool { return true }},
+	devCommand,
 	{name: "serve", about: "The API and the worker against DATABASE_URL, TEMPORAL_ADDRESS and Telnyx.",
 		reads: noneOf(devOnlyVars, simulatorVars)},
 	{name: "api", about: "The API only.",

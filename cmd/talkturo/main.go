@@ -1,7 +1,8 @@
 // Command talkturo is the one binary of Talkturo phone numbers. Its
-// subcommands run the whole stack for development (dev), the API and worker
-// in production (serve, api, worker), database migrations (migrate),
-// administration (admin) and the Telnyx simulator (telnyx-sim).
+// subcommands run the API and worker in production (serve, api, worker),
+// database migrations (migrate), administration (admin), the Telnyx
+// simulator (telnyx-sim) and, in a build with the devstack tag, the whole
+// stack for development (dev; see nodev.go).
 package main
 
 import (
@@ -18,9 +19,7 @@ import (
 const usage = `talkturo: Talkturo phone numbers.
 
 Usage:
-  talkturo dev [--reset]  everything embedded: PostgreSQL, Temporal + Web UI, Telnyx simulator, API, worker;
-                          --reset deletes its state (database, Temporal, demo account)
-  talkturo serve          the API and the worker against TEMPORAL_ADDRESS, DATABASE_URL and Telnyx
+` + devUsage + `  talkturo serve          the API and the worker against TEMPORAL_ADDRESS, DATABASE_URL and Telnyx
   talkturo api            the API only
   talkturo worker         the Temporal worker only (purchases, trials, releases)
   talkturo migrate [up|status]
@@ -45,11 +44,17 @@ func run(args []string) int {
 		}
 		return 0
 	}
+	name := args // the command a help request names
+	if args[0] == "help" {
+		name = args[1:]
+	}
+	if c, ok := findCommand(name); ok && c.leftOut {
+		// Whatever follows and whatever the configuration: this build
+		// cannot run it, and says how to get one that can.
+		fmt.Fprintln(os.Stderr, "talkturo: "+c.about)
+		return 2
+	}
 	if args[0] == "help" || wantsHelp(args[1:]) {
-		name := args
-		if args[0] == "help" {
-			name = args[1:]
-		}
 		if c, ok := findCommand(name); ok {
 			printHelp(os.Stdout, c)
 			return 0
