@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 	"go.uber.org/fx"
 )
@@ -17,6 +18,9 @@ type ClientConfig struct {
 	Namespace string
 	// Metrics, when set, receives the SDK's metrics (see NewMetricsHandler).
 	Metrics prometheus.Registerer
+	// Interceptors are the client's, and those of every worker made from
+	// it (NewTracingInterceptor).
+	Interceptors []interceptor.ClientInterceptor
 }
 
 // NewClient returns a Temporal client that connects on first use, so that
@@ -31,6 +35,7 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (client.Client, error) {
 		Namespace: cfg.Namespace,
 		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
 	}
+	opts.Interceptors = cfg.Interceptors
 	if cfg.Metrics != nil {
 		opts.MetricsHandler = NewMetricsHandler(cfg.Metrics)
 	}
