@@ -55,6 +55,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 		return runDevReset(ctx, cfg, *yes, os.Stdin, os.Stdout)
 	}
 	log := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+	logOTelErrors(cfg, log)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return &config.Error{Var: "TALKTURO_DATA_DIR", Message: fmt.Sprintf("names a folder that cannot be created (%v).", err)}
 	}
