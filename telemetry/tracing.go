@@ -166,6 +166,9 @@ var Module = fx.Module("telemetry",
 		if err != nil {
 			return nil, err
 		}
+		if t.Enabled() {
+			log.Info("tracing on: spans go over OTLP to the endpoint OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT names", "protocol", cfg.Protocol, "sampler", cfg.Sampler)
+		}
 		lc.Append(fx.StopHook(func(ctx context.Context) {
 			// Spans lost to a collector that is away are not worth
 			// failing the stop over.
