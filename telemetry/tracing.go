@@ -82,6 +82,7 @@ func New(ctx context.Context, cfg Config, role Role) (*Tracing, error) {
 		resource.WithTelemetrySDK(),
 		resource.WithFromEnv())
 	if err != nil {
+		_ = exp.Shutdown(ctx)
 		return nil, &ConfigError{"OTEL_RESOURCE_ATTRIBUTES", fmt.Sprintf("cannot be read: %v.", err)}
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSampler(samplerOf(cfg)))

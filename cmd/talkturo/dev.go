@@ -55,7 +55,6 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 		return runDevReset(ctx, cfg, *yes, os.Stdin, os.Stdout)
 	}
 	log := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
-	logOTelErrors(cfg, log)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return &config.Error{Var: "TALKTURO_DATA_DIR", Message: fmt.Sprintf("names a folder that cannot be created (%v).", err)}
 	}
@@ -149,6 +148,8 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 		cfg.TelnyxBaseURL, cfg.TelnyxAPIKey, simURL, simAdmin, simHook = sim.BaseURL(), "simulator-key", sim.BaseURL(), "http://"+sim.addr+"/_sim/faults", hook.URL
 	}
 
+	// After the embedded Temporal server, which sets a handler of its own.
+	logOTelErrors(cfg, log)
 	app := fx.New(appOptions(cfg, log, roleAPI|roleWorker)...)
 	startCtx, cancel := context.WithTimeout(ctx, app.StartTimeout())
 	defer cancel()
