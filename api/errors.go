@@ -119,7 +119,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds(err)))
 		}
 		if status >= 500 {
-			requestLogger(c, log).Error("request failed", "status", status, "code", de.Code, "error", err)
+			requestLogger(c, log).ErrorContext(c.UserContext(), "request failed", "status", status, "code", de.Code, "error", err)
 		}
 		return c.Status(status).JSON(bodyOf(de))
 	}

@@ -71,6 +71,8 @@ type envOptions struct {
 	// probeInterval, when set, gives the server a Telnyx probe (through
 	// a client without retries) that runs at this interval.
 	probeInterval time.Duration
+	// tracing traces the requests.
+	tracing api.Tracing
 }
 
 type envOption func(*envOptions)
@@ -102,6 +104,8 @@ func withNumbers(f func(domain.PhoneNumberStore) domain.PhoneNumberStore) envOpt
 func withProbe(interval time.Duration) envOption {
 	return func(o *envOptions) { o.probeInterval = interval }
 }
+
+func withTracing(t api.Tracing) envOption { return func(o *envOptions) { o.tracing = t } }
 
 // newEnv starts an API server on 127.0.0.1 with a port of its own; it is
 // stopped when the test (or fuzz target) ends.
@@ -159,6 +163,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Provider:    provider,
 		Workflows:   o.workflows,
 		Registry:    e.registry,
+		Tracing:     o.tracing,
 		Log:         log,
 	}
 	if o.checks != nil {

@@ -26,6 +26,7 @@ type fxParams struct {
 	TelnyxCalls *prometheus.CounterVec `optional:"true"`
 	Checks      []Check                `group:"readiness"`
 	Probe       *ProviderProbe         `optional:"true"`
+	Tracing     Tracing                `optional:"true"`
 	Log         *slog.Logger
 }
 
@@ -34,7 +35,7 @@ var Module = fx.Module("api",
 	fx.Provide(func(p fxParams) *Server {
 		return New(p.Config, Deps{Accounts: p.Accounts, Assistants: p.Assistants, Provider: p.Provider,
 			Numbers: p.Numbers, Idempotency: p.Idempotency, Workflows: p.Workflows, OrderEvents: p.OrderEvents,
-			Registry: p.Registry, TelnyxCalls: p.TelnyxCalls, Checks: p.Checks, Probe: p.Probe, Log: p.Log})
+			Registry: p.Registry, TelnyxCalls: p.TelnyxCalls, Checks: p.Checks, Probe: p.Probe, Tracing: p.Tracing, Log: p.Log})
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
 		if s.probe != nil {

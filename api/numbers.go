@@ -237,11 +237,11 @@ func (s *Server) recoverUnwatched(c *fiber.Ctx, e164 string, err error) bool {
 	view, pending, err := s.workflows.ReleaseUnwatched(ctx, n, "purchase", waitWithin(ctx, s.cfg.PurchaseWait))
 	if err != nil || pending || view.Status.Live() {
 		if err != nil && domain.ErrorKind(err) != domain.KindConflict {
-			requestLogger(c, s.log).Warn("ending an unwatched record of the number failed", "phone_number", e164, "number_id", n.ID, "error", err)
+			requestLogger(c, s.log).WarnContext(c.UserContext(), "ending an unwatched record of the number failed", "phone_number", e164, "number_id", n.ID, "error", err)
 		}
 		return false
 	}
-	requestLogger(c, s.log).Warn("ended a record of the number that no workflow watched", "phone_number", e164, "number_id", n.ID, "team_id", n.TeamID, "status", string(view.Status))
+	requestLogger(c, s.log).WarnContext(c.UserContext(), "ended a record of the number that no workflow watched", "phone_number", e164, "number_id", n.ID, "team_id", n.TeamID, "status", string(view.Status))
 	return true
 }
 
@@ -257,7 +257,7 @@ func (s *Server) answer(c *fiber.Ctx, claim domain.IdempotencyClaim, status int,
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), saveResponseTimeout)
 		defer cancel()
 		if err := s.idem.SaveResponse(ctx, claim.TeamID, claim.Key, status, body); err != nil {
-			requestLogger(c, s.log).Warn("keeping the idempotent response failed", "error", err)
+			requestLogger(c, s.log).WarnContext(c.UserContext(), "keeping the idempotent response failed", "error", err)
 		}
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)

@@ -73,7 +73,10 @@ type Deps struct {
 	// /diagnostics/provider shows it and searches fail fast while it
 	// says Telnyx is down.
 	Probe *ProviderProbe
-	Log   *slog.Logger
+	// Tracing, when its Provider is set, traces every request but the
+	// probes (traceRequests).
+	Tracing Tracing
+	Log     *slog.Logger
 }
 
 // Server is the REST API.
@@ -94,6 +97,7 @@ type Server struct {
 	deliveries *seenDeliveries
 	log        *slog.Logger
 	metrics    *metrics
+	tracing    Tracing
 	ln         net.Listener
 	served     chan error
 	stopMu     sync.Mutex
@@ -124,7 +128,7 @@ func New(cfg Config, d Deps) *Server {
 	m := newMetrics(d.Registry, d.TelnyxCalls)
 	s := &Server{cfg: cfg, accounts: d.Accounts, assistants: d.Assistants, provider: CountCalls(m.telnyx, d.Provider),
 		numbers: d.Numbers, idem: d.Idempotency, workflows: d.Workflows, orders: d.OrderEvents, checks: d.Checks, log: log, metrics: m,
-		probe: d.Probe, limits: newLimiter(cfg.RateLimits, nil),
+		probe: d.Probe, limits: newLimiter(cfg.RateLimits, nil), tracing: d.Tracing,
 		deliveries: newSeenDeliveries(seenDeliveryTTL, seenDeliveryCapacity, nil)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "talkturo-phone-numbers",
@@ -145,8 +149,14 @@ func New(cfg Config, d Deps) *Server {
 func (s *Server) routes() {
 	app := s.app
 	// identityBodiesOnly runs before anything may read a body, and after
-	// what logs and counts its 415.
-	app.Use(requestIDs(), s.metrics.middleware(), accessLog(s.log), recover.New(), identityBodiesOnly(), requestDeadline(s.cfg.RequestTimeout))
+	// what logs and counts its 415. The span, when traced, covers all of
+	// it and is in the context the access log logs with.
+	middleware := []any{requestIDs()}
+	if s.tracing.Provider != nil {
+		middleware = append(middleware, s.traceRequests(s.tracing))
+	}
+	middleware = append(middleware, s.metrics.middleware(), accessLog(s.log), recover.New(), identityBodiesOnly(), requestDeadline(s.cfg.RequestTimeout))
+	app.Use(middleware...)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/diagnostics/provider", s.providerDiagnostics)

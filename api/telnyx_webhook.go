@@ -157,7 +157,7 @@ func (s *Server) telnyxWebhook(c *fiber.Ctx) error {
 	ev, err := readTelnyxEvent(body)
 	if err != nil {
 		s.metrics.webhook(webhookInvalid)
-		requestLogger(c, s.log).Warn("a signed Telnyx webhook is not an event", "error", err)
+		requestLogger(c, s.log).WarnContext(c.UserContext(), "a signed Telnyx webhook is not an event", "error", err)
 		return err
 	}
 	log := requestLogger(c, s.log).With("event_type", ev.Type)
@@ -166,13 +166,13 @@ func (s *Server) telnyxWebhook(c *fiber.Ctx) error {
 	}
 	if ev.Order == nil {
 		s.metrics.webhook(webhookIgnored)
-		log.Info("telnyx webhook ignored", "reason", ev.Ignored)
+		log.InfoContext(c.UserContext(), "telnyx webhook ignored", "reason", ev.Ignored)
 		return c.JSON(fiber.Map{"success": true, "handled": false})
 	}
 	key := deliveryKeyOf(ev.ID, sig)
 	if s.deliveries.seen(key) {
 		s.metrics.webhook(webhookDuplicate)
-		log.Info("telnyx order event already handed on", "order_id", ev.Order.ID)
+		log.InfoContext(c.UserContext(), "telnyx order event already handed on", "order_id", ev.Order.ID)
 		return c.JSON(fiber.Map{"success": true, "handled": false, "duplicate": true})
 	}
 	ctx := c.UserContext()
@@ -203,7 +203,7 @@ func (s *Server) telnyxWebhook(c *fiber.Ctx) error {
 	// same moment may both go through, which the workflow tolerates.
 	s.deliveries.add(key)
 	s.metrics.webhook(webhookHandedOn)
-	log.Info("telnyx order event handed on", "order_id", order.ID, "order_status", order.Status, "customer_reference", order.CustomerReference)
+	log.InfoContext(c.UserContext(), "telnyx order event handed on", "order_id", order.ID, "order_status", order.Status, "customer_reference", order.CustomerReference)
 	return c.JSON(fiber.Map{"success": true, "handled": true})
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 	"go.uber.org/fx"
 )
@@ -25,6 +26,9 @@ type ClientConfig struct {
 	APIKey string
 	// Metrics, when set, receives the SDK's metrics (see NewSDKMetrics).
 	Metrics client.MetricsHandler
+	// Interceptors are the client's, and those of every worker made from
+	// it (NewTracingInterceptor).
+	Interceptors []interceptor.ClientInterceptor
 }
 
 // NewClient returns a Temporal client that connects on first use, so that
@@ -40,6 +44,7 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (client.Client, error) {
 		Logger:            sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
 		MetricsHandler:    cfg.Metrics,
 		ConnectionOptions: client.ConnectionOptions{TLS: cfg.TLS},
+		Interceptors:      cfg.Interceptors,
 	}
 	if cfg.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)

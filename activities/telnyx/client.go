@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/talkturo/phonenumbers/domain"
 )
 
@@ -50,6 +52,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives one line per retried attempt; nil logs nothing.
 	Logger *slog.Logger
+	// TracerProvider, when set, traces each HTTP attempt as a client span
+	// named after the operation ("telnyx create_order"); nil traces
+	// nothing and costs nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Client is a Telnyx v2 API client. It is safe for concurrent use.
@@ -61,6 +67,7 @@ type Client struct {
 	maxBackoff time.Duration
 	http       *http.Client
 	log        *slog.Logger
+	traced     bool
 }
 
 var _ domain.NumberProvider = (*Client)(nil)
@@ -102,6 +109,10 @@ func New(cfg Config) *Client {
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TracerProvider != nil {
+		c.http = tracedClient(c.http, cfg.TracerProvider)
+		c.traced = true
 	}
 	return c
 }
@@ -163,6 +174,9 @@ func (c *Client) do(ctx context.Context, req call, out any) error {
 func (c *Client) attempt(ctx context.Context, req call, body []byte, out any) *domain.ProviderError {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	if c.traced {
+		actx = withOperation(actx, req.op)
+	}
 
 	u := c.baseURL + req.path
 	if len(req.query) > 0 {

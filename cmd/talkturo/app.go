@@ -43,6 +43,7 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		fx.StartTimeout(60 * time.Second),
 		fx.StopTimeout(cfg.ShutdownTimeout + 15*time.Second),
 		fx.Supply(cfg, log),
+		tracingOptions(cfg, roles),
 		fx.Supply(persistence.Config{DatabaseURL: cfg.DatabaseURL, MaxOpenConns: cfg.DatabaseMaxConns,
 			StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout}),
 		persistence.Module,
@@ -126,8 +127,10 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 			),
 			fx.Provide(func(tc telnyx.Config, reg *prometheus.Registry, calls *prometheus.CounterVec) *api.ProviderProbe {
 				// A client of its own that never retries: one call per
-				// interval, even while Telnyx throttles us.
+				// interval, even while Telnyx throttles us; untraced, as
+				// a trace of its own every interval says nothing.
 				tc.MaxRetries = -1
+				tc.TracerProvider = nil
 				return api.NewProviderProbe(api.ProbeConfig{Ping: api.CountCalls(calls, telnyx.New(tc)).Ping, Interval: cfg.TelnyxProbeInterval,
 					Registry: reg, Log: log.With("component", "telnyx-probe")})
 			}),

@@ -25,9 +25,16 @@ func TestAppGraphsAreComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	traced, err := config.Load(map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "TELNYX_API_KEY": "k", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"})
+	if err != nil || !traced.Tracing.Export {
+		t.Fatalf("tracing on: %+v, %v", traced.Tracing, err)
+	}
 	for name, roles := range map[string]role{"api": roleAPI, "worker": roleWorker, "serve": roleAPI | roleWorker} {
 		if err := fx.ValidateApp(appOptions(cfg, log, roles)...); err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+		if err := fx.ValidateApp(appOptions(traced, log, roles)...); err != nil {
+			t.Errorf("%s, traced: %v", name, err)
 		}
 	}
 }

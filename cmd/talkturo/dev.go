@@ -166,6 +166,8 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 		cfg.TelnyxBaseURL, cfg.TelnyxAPIKey, simURL, simAdmin, simHook = sim.BaseURL(), "simulator-key", sim.BaseURL(), "http://"+sim.addr+"/_sim/faults", hook.URL
 	}
 
+	// After the embedded Temporal server, which sets a handler of its own.
+	logOTelErrors(cfg, log)
 	app := fx.New(appOptions(cfg, log, roleAPI|roleWorker)...)
 	startCtx, cancel := context.WithTimeout(ctx, app.StartTimeout())
 	defer cancel()

@@ -243,10 +243,10 @@ func TestDevBannerShowsTheCurrentPlan(t *testing.T) {
 func TestEveryCommandHelpListsItsFlagsAndVariables(t *testing.T) {
 	bin := buildBinary(t)
 	want := map[string][]string{
-		"dev":             {"--reset", "--yes", "TALKTURO_DATA_DIR", "DATABASE_URL", "TEMPORAL_UI_PORT", "TELNYX_SIM_ADDR", "HTTP_ADDR"},
-		"serve":           {"DATABASE_URL", "TELNYX_API_KEY", "TEMPORAL_ADDRESS", "HTTP_ADDR", "TRIAL_DURATION"},
-		"api":             {"DATABASE_URL", "TELNYX_API_KEY", "HTTP_ADDR", "PURCHASE_WAIT"},
-		"worker":          {"DATABASE_URL", "TELNYX_API_KEY", "TRIAL_DURATION", "RECONCILE_INTERVAL"},
+		"dev":             {"--reset", "--yes", "TALKTURO_DATA_DIR", "DATABASE_URL", "TEMPORAL_UI_PORT", "TELNYX_SIM_ADDR", "HTTP_ADDR", tracingVars},
+		"serve":           {"DATABASE_URL", "TELNYX_API_KEY", "TEMPORAL_ADDRESS", "HTTP_ADDR", "TRIAL_DURATION", tracingVars},
+		"api":             {"DATABASE_URL", "TELNYX_API_KEY", "HTTP_ADDR", "PURCHASE_WAIT", tracingVars},
+		"worker":          {"DATABASE_URL", "TELNYX_API_KEY", "TRIAL_DURATION", "RECONCILE_INTERVAL", tracingVars},
 		"migrate":         {"up|status", "DATABASE_URL"},
 		"admin bootstrap": {"--team-name", "--email", "--name", "--plan", "DATABASE_URL"},
 		"telnyx-sim":      {"TELNYX_SIM_ADDR", "TELNYX_SIM_ORDER_LATENCY"},

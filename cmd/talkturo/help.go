@@ -38,6 +38,10 @@ var (
 	logVars        = []string{"LOG_LEVEL", "LOG_FORMAT"}
 )
 
+// tracingVars stands for the OTEL_* variables (telemetry.Load), which
+// every long-running process reads.
+const tracingVars = "OTEL_*"
+
 func anyOf(set ...[]string) func(string) bool {
 	return func(v string) bool {
 		for _, s := range set {
@@ -123,6 +127,9 @@ func printHelp(w io.Writer, c command) {
 		if c.reads(v.name) {
 			fmt.Fprintf(tw, "  %s\t%s\n", v.name, v.def)
 		}
+	}
+	if c.reads(tracingVars) {
+		fmt.Fprintf(tw, "  %s\t%s\n", tracingVars, "the standard OpenTelemetry ones; unset by default: tracing off (see the README's Tracing)")
 	}
 	_ = tw.Flush()
 }

@@ -6,13 +6,16 @@ import (
 	"log/slog"
 	"strings"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/activity"
 )
 
 // newLogger returns the process logger: readable text for a developer's
 // terminal, JSON for log collectors in production. Every line logged with
 // an activity's context (the Telnyx client's, the database's) carries the
-// workflow and activity it belongs to.
+// workflow and activity it belongs to, and every line logged with a
+// context in a span (a request's, an activity's, when tracing is on) the
+// trace_id and span_id to find it by.
 func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
@@ -21,15 +24,22 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	if format == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(activityHandler{h})
+	return slog.New(contextHandler{h})
 }
 
-// activityHandler adds workflow_id, run_id and activity_type to records
+// contextHandler adds trace_id and span_id to records logged with a
+// context in a span, and workflow_id, run_id and activity_type to those
 // logged with an activity's context.
-type activityHandler struct{ slog.Handler }
+type contextHandler struct{ slog.Handler }
 
-func (h activityHandler) Handle(ctx context.Context, r slog.Record) error {
-	if ctx != nil && activity.IsActivity(ctx) {
+func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if ctx == nil {
+		return h.Handler.Handle(ctx, r)
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	if activity.IsActivity(ctx) {
 		info := activity.GetInfo(ctx)
 		r.AddAttrs(
 			slog.String("workflow_id", info.WorkflowExecution.ID),
@@ -40,10 +50,10 @@ func (h activityHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.Handler.Handle(ctx, r)
 }
 
-func (h activityHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return activityHandler{h.Handler.WithAttrs(attrs)}
+func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return contextHandler{h.Handler.WithAttrs(attrs)}
 }
 
-func (h activityHandler) WithGroup(name string) slog.Handler {
-	return activityHandler{h.Handler.WithGroup(name)}
+func (h contextHandler) WithGroup(name string) slog.Handler {
+	return contextHandler{h.Handler.WithGroup(name)}
 }

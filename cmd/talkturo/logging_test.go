@@ -9,11 +9,19 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/interceptor"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/workflows"
 )
 
 func TestActivityLogLinesNameTheirWorkflow(t *testing.T) {
@@ -40,6 +48,86 @@ func TestActivityLogLinesNameTheirWorkflow(t *testing.T) {
 	log.InfoContext(context.Background(), "outside")
 	if strings.Contains(buf.String(), "workflow_id") {
 		t.Fatalf("a line outside activities claims a workflow: %s", buf.String())
+	}
+}
+
+// TestLogLinesNameTheirSpan: a line logged with a context in a span
+// carries its trace_id and span_id, once, whether it is logged through the
+// process's logger or an activity's (activity.GetLogger, whose trace the
+// tracing interceptor adds); a line outside any span carries neither.
+func TestLogLinesNameTheirSpan(t *testing.T) {
+	var buf lockedBuffer
+	log := newLogger(&buf, "info", "json")
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+
+	lines := func() []map[string]any {
+		t.Helper()
+		var out []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			if strings.Count(l, `"trace_id"`) > 1 || strings.Count(l, `"span_id"`) > 1 {
+				t.Errorf("a line names its span twice: %s", l)
+			}
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("log line %q: %v", l, err)
+			}
+			out = append(out, m)
+		}
+		buf.buf.Reset()
+		return out
+	}
+
+	ctx, span := tp.Tracer("t").Start(context.Background(), "request")
+	log.InfoContext(ctx, "in a span")
+	log.InfoContext(context.Background(), "outside")
+	span.End()
+	got := lines()
+	if got[0]["trace_id"] != span.SpanContext().TraceID().String() || got[0]["span_id"] != span.SpanContext().SpanID().String() {
+		t.Errorf("the line in a span: %v; want trace %s span %s", got[0], span.SpanContext().TraceID(), span.SpanContext().SpanID())
+	}
+	if _, ok := got[1]["trace_id"]; ok {
+		t.Errorf("a line outside spans names one: %v", got[1])
+	}
+
+	ti, err := workflows.NewTracingInterceptor(tp, propagation.TraceContext{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(sdklog.NewStructuredLogger(log))
+	env := suite.NewTestActivityEnvironment()
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{ti}})
+	logInside := func(ctx context.Context) error {
+		log.InfoContext(ctx, "with the activity's context")
+		activity.GetLogger(ctx).Info("with the activity's logger")
+		return nil
+	}
+	env.RegisterActivity(logInside)
+	if _, err := env.ExecuteActivity(logInside); err != nil {
+		t.Fatal(err)
+	}
+	var run sdktrace.ReadOnlySpan
+	for _, s := range spans.Ended() {
+		if strings.HasPrefix(s.Name(), "RunActivity:") {
+			run = s
+		}
+	}
+	if run == nil {
+		t.Fatal("the activity ran in no span")
+	}
+	activityLines := lines()
+	var msgs []string
+	for _, l := range activityLines {
+		msgs = append(msgs, l["msg"].(string))
+	}
+	if strings.Join(msgs, "|") != "with the activity's context|with the activity's logger" {
+		t.Fatalf("activity lines %q", msgs)
+	}
+	for _, l := range activityLines {
+		if l["trace_id"] != run.SpanContext().TraceID().String() || l["span_id"] != run.SpanContext().SpanID().String() {
+			t.Errorf("activity line %v; want trace %s span %s (%s)", l, run.SpanContext().TraceID(), run.SpanContext().SpanID(), run.Name())
+		}
 	}
 }
 

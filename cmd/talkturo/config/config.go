@@ -27,6 +27,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/telemetry"
 )
 
 // Config is the whole configuration. Each field names its variable.
@@ -110,6 +111,9 @@ type Config struct {
 
 	// Plans is PlanLimits applied to the default plans.
 	Plans []domain.Plan `env:"-"`
+	// Tracing is what the standard OTEL_* variables ask of tracing
+	// (telemetry.Load: off unless an OTLP endpoint is set).
+	Tracing telemetry.Config `env:"-"`
 }
 
 // Bounds of the reconciliation, probe and rate-limit settings.
@@ -138,6 +142,13 @@ func Load(environ map[string]string) (Config, error) {
 	err := env.ParseWithOptions(&c, env.Options{Environment: environ})
 	if err != nil {
 		return Config{}, firstError(err)
+	}
+	if c.Tracing, err = telemetry.Load(func(k string) (string, bool) { v, ok := environ[k]; return v, ok }); err != nil {
+		var te *telemetry.ConfigError
+		if errors.As(err, &te) {
+			return Config{}, &Error{te.Var, te.Message}
+		}
+		return Config{}, err
 	}
 	return c, c.validate()
 }
