@@ -13,10 +13,16 @@ DEVTAGS   := -tags devstack
 # link; a generous timeout keeps a cold CI machine from flaking.
 TESTFLAGS ?= -count=1 -timeout 30m
 
-.PHONY: build run reset test test-race vet lint workflowcheck clean bench deploy-check crashloop fuzz load
+.PHONY: build build-production run reset test test-race vet lint workflowcheck clean bench deploy-check crashloop fuzz load
 
 build:
 	$(GO) build $(DEVTAGS) -o $(BIN) ./cmd/talkturo
+
+# The production binary (no devstack tag), as deploy/Dockerfile builds it:
+# what the load tool runs as its api and worker processes.
+PRODBIN := bin/talkturo-production
+build-production:
+	$(GO) build -o $(PRODBIN) ./cmd/talkturo
 
 run: build
 	./$(BIN) dev
@@ -101,5 +107,5 @@ fuzz:
 # on 2 idle cores (31 on busy ones), 15 of them buying 10,000 trial numbers
 # at about 11/s; LOADFLAGS='-timers 5000' takes 11. Needs PostgreSQL.
 LOADFLAGS ?=
-load: build
-	$(GO) run ./cmd/loadtest -bin $(BIN) $(LOADFLAGS)
+load: build-production
+	$(GO) run ./cmd/loadtest -bin $(PRODBIN) $(LOADFLAGS)

@@ -4,7 +4,6 @@ package main
 // (nodev.go): what it links, and what it answers to `talkturo dev`.
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,25 +21,25 @@ var devOnlyPackages = []string{
 	"github.com/talkturo/phonenumbers/persistence/devpostgres",
 }
 
-// goCommand is the go command run here with no GOFLAGS from the
-// environment, so that "without the tag" means without it.
-func goCommand(args ...string) *exec.Cmd {
-	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "GOFLAGS=")
-	return cmd
+// goCommand runs the go command with its build tags named on the command
+// line: a flag there wins over GOFLAGS, from the environment or from `go
+// env -w` (where a gopls user may well have put -tags=devstack), so that
+// "without the tag" means without it.
+func goCommand(sub string, tags string, args ...string) *exec.Cmd {
+	return exec.Command("go", append([]string{sub, "-tags=" + tags}, args...)...)
 }
 
 // deps lists the packages `go build` with these flags links into
 // ./cmd/talkturo.
-func deps(t *testing.T, flags ...string) []string {
+func deps(t *testing.T, tags string) []string {
 	t.Helper()
-	out, err := goCommand(append(append([]string{"list"}, flags...), "-deps", ".")...).Output()
+	out, err := goCommand("list", tags, "-deps", ".").Output()
 	if err != nil {
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = ee.Stderr
 		}
-		t.Fatalf("go list -deps %v: %v\n%s", flags, err, stderr)
+		t.Fatalf("go list -tags=%s -deps: %v\n%s", tags, err, stderr)
 	}
 	return strings.Fields(string(out))
 }
@@ -60,7 +59,7 @@ func TestLeanBuildLinksNoDevStack(t *testing.T) {
 		}
 		return n
 	}
-	lean, dev := deps(t), deps(t, "-tags", devStackTag)
+	lean, dev := deps(t, ""), deps(t, devStackTag)
 	for _, path := range devOnlyPackages {
 		if n := count(lean, path); n > 0 {
 			t.Errorf("the build without -tags %s links %d packages of %s", devStackTag, n, path)
@@ -79,7 +78,7 @@ func TestLeanBuildLinksNoDevStack(t *testing.T) {
 func TestLeanBinaryAnswersDevWithHowToGetIt(t *testing.T) {
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "talkturo-lean")
-	if out, err := goCommand("build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := goCommand("build", "", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	// A bad configuration, which the answer must not depend on.
