@@ -114,7 +114,7 @@ func TeamBillingWorkflow(ctx workflow.Context, st BillingState) error {
 		return err
 	}
 	events := workflow.GetSignalChannel(ctx, SignalBillingEvent)
-	keepDetails(ctx, func() string { return billingDetails(st, len(st.Pending)+events.Len()) })
+	keepDetails(ctx, func() billingDetails { return billingDetailsOf(&st, len(st.Pending)+events.Len()) }, billingDetails.Markdown)
 	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
 	limit := continueAfterEvents
 	if st.ContinueAfterEvents > 0 {

@@ -122,6 +122,10 @@ type ContinuedRun struct {
 	// yet acted on.
 	ConvertAsked bool
 	ReleaseAsked bool
+	// ReleaseBy is who asked the release (the release update's reason, or
+	// "billing"), for the next run's current details; empty in inputs
+	// recorded before it.
+	ReleaseBy string `json:",omitempty"`
 	// Final is the status an ending number is recorded with (released or
 	// expired); EndAttempts counts its refused releases; RetryAt is when
 	// the next one is due unless someone asks first.
@@ -144,6 +148,9 @@ type ContinuedRun struct {
 type PurchaseError struct {
 	Type    string
 	Message string
+	// Cancelled: the purchase failed because the workflow was cancelled
+	// (Type is then "internal"), for the next run's current details.
+	Cancelled bool `json:",omitempty"`
 }
 
 // NumberView is the number as the API shows it.

@@ -41,8 +41,11 @@ type numberWorkflow struct {
 	elig         domain.Eligibility
 	// purchaseIDs are the update IDs that got the number (see ContinuedRun).
 	purchaseIDs []string
-	// undoing: the purchase failed and its number is not given back yet.
-	undoing bool
+	// undoing: the purchase failed and its number is not given back yet;
+	// purchaseCancelled: it failed because the workflow was cancelled
+	// (its state's Error, and the record's failure reason, say "internal").
+	undoing           bool
+	purchaseCancelled bool
 
 	releaseAsked bool
 	releaseBy    string
@@ -51,8 +54,10 @@ type numberWorkflow struct {
 	endErr       error
 	endAttempts  int
 	// endingAs is the status the number is being ended with, once endLoop
-	// has begun (for its current details).
-	endingAs domain.NumberStatus
+	// has begun; endCancelled: the workflow's cancellation began it (else
+	// releaseBy's request, or the trial's end). For the current details.
+	endingAs     domain.NumberStatus
+	endCancelled bool
 
 	signals []signalRoute
 	// orderCh receives SignalOrderEvent; orderEvents counts this
@@ -140,7 +145,7 @@ func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimi
 	if err := w.registerHandlers(ctx); err != nil {
 		return err
 	}
-	keepDetails(ctx, func() string { return w.details().Markdown() })
+	keepDetails(ctx, w.details, numberDetails.Markdown)
 	if !v2 || cont != nil {
 		// A v2 run's start set them (NumberService.Purchase); a continued
 		// run says where it is.
@@ -420,6 +425,7 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 // number back to the provider (-1 before an order may have been placed).
 func (w *numberWorkflow) undoPurchase(ctx workflow.Context, undo []func(workflow.Context), orderUndo int, err error) error {
 	w.state.Error = errorType(err)
+	w.purchaseCancelled = temporal.IsCanceledError(err)
 	// Undo on a context the run's own cancellation cannot stop.
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
@@ -533,7 +539,7 @@ func (w *numberWorkflow) hold(ctx workflow.Context) error {
 // trying on a context the cancellation cannot stop.
 func (w *numberWorkflow) endLoop(ctx workflow.Context, final domain.NumberStatus, retryAt *time.Time, cancelled bool) error {
 	asked := func() bool { return w.releaseAsked }
-	w.endingAs = final
+	w.endingAs, w.endCancelled = final, cancelled
 	endCtx := ctx
 	if cancelled {
 		endCtx, _ = workflow.NewDisconnectedContext(ctx)

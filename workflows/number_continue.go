@@ -153,12 +153,12 @@ func (w *numberWorkflow) continueAsNew(ctx workflow.Context, next ContinuedRun) 
 	next.State = w.state
 	next.IsTrial = w.isTrial
 	next.Eligibility = w.elig
-	next.ConvertAsked, next.ReleaseAsked = w.convertAsked, w.releaseAsked
+	next.ConvertAsked, next.ReleaseAsked, next.ReleaseBy = w.convertAsked, w.releaseAsked, w.releaseBy
 	next.EndAttempts = w.endAttempts
 	next.PurchaseUpdateIDs = w.purchaseIDs
 	next.Runs = w.state.Runs + 1
 	if w.purchaseErr != nil {
-		next.PurchaseError = &PurchaseError{Type: errorType(w.purchaseErr), Message: w.purchaseErr.Error()}
+		next.PurchaseError = &PurchaseError{Type: errorType(w.purchaseErr), Message: w.purchaseErr.Error(), Cancelled: w.purchaseCancelled}
 		var ae *temporal.ApplicationError
 		if errors.As(w.purchaseErr, &ae) {
 			next.PurchaseError.Message = ae.Message()
@@ -180,13 +180,14 @@ func (w *numberWorkflow) resume(c *ContinuedRun) {
 	w.state.Runs = c.Runs
 	w.isTrial = c.IsTrial
 	w.elig = c.Eligibility
-	w.convertAsked, w.releaseAsked = c.ConvertAsked, c.ReleaseAsked
+	w.convertAsked, w.releaseAsked, w.releaseBy = c.ConvertAsked, c.ReleaseAsked, c.ReleaseBy
 	w.endAttempts = c.EndAttempts
 	w.purchaseIDs = c.PurchaseUpdateIDs
 	w.purchaseDone = true
 	if e := c.PurchaseError; e != nil {
 		w.purchaseErr = temporal.NewNonRetryableApplicationError(e.Message, e.Type, nil)
 		w.undoing = true
+		w.purchaseCancelled = e.Cancelled
 	}
 }
 

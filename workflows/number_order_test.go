@@ -29,6 +29,8 @@ type orderMocks struct {
 	awaitDelay time.Duration
 	check      func(now time.Time) (activities.AwaitResult, error)
 	checkDelay time.Duration
+	// releaseDelay is how long ReleaseAtProvider takes.
+	releaseDelay time.Duration
 
 	mu          sync.Mutex
 	placed      activities.OrderInput
@@ -120,7 +122,7 @@ func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
 		return activities.CompleteResult{Number: domain.PhoneNumber{ID: a.ID, ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt}}, nil
 	})
 	env.OnActivity(acts.Eligibility, mock.Anything, mock.Anything).Return(domain.Eligibility{}, nil)
-	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReleaseInput) error {
+	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return m.releaseDelay }).Return(func(_ context.Context, in activities.ReleaseInput) error {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.released++

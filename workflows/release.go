@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/activities"
@@ -55,7 +56,7 @@ func ReleaseNumberWorkflow(ctx workflow.Context, in ReleaseNumberInput) (NumberV
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (NumberState, error) { return r.state, nil }); err != nil {
 		return NumberView{}, err
 	}
-	keepDetails(ctx, r.details)
+	keepDetails(ctx, r.details, releaseDetails.Markdown)
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRelease,
 		func(ctx workflow.Context, _ ReleaseRequest) (NumberView, error) {
 			if err := workflow.Await(ctx, func() bool { return r.done }); err != nil {
@@ -85,8 +86,7 @@ func ReleaseNumberWorkflow(ctx workflow.Context, in ReleaseNumberInput) (NumberV
 	}
 	workflow.GetLogger(ctx).Info("releasing a number whose workflow is not running",
 		"phone_number", in.PhoneNumber, "number_id", in.NumberID, "team_id", in.TeamID, "reason", in.Reason)
-	r.err = r.run(ctx)
-	r.done = true
+	r.finish(r.run(ctx))
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return r.state.Number, err
 	}
@@ -100,6 +100,18 @@ type releaseRun struct {
 	err   error
 	// ended: this run ended the record (else it found it no longer live).
 	ended bool
+	// failure is err's code, for the current details; cancelled: err is
+	// the workflow's cancellation.
+	failure   string
+	cancelled bool
+}
+
+// finish records how the run ended.
+func (r *releaseRun) finish(err error) {
+	r.err, r.done, r.failure, r.cancelled = err, true, "", false
+	if err != nil {
+		r.failure, r.cancelled = errorType(err), temporal.IsCanceledError(err)
+	}
 }
 
 func (r *releaseRun) run(ctx workflow.Context) error {

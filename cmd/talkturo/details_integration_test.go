@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,11 +22,15 @@ import (
 // details (DescribeWorkflowExecution's user metadata) and the current
 // details (the __temporal_workflow_metadata query, answered by the worker,
 // for a closed run too), through a number's states and a team's billing.
-// None of it holds the API tokens, the Telnyx key or the billing secret.
+// None of it holds what the state query has and they must not show: the
+// purchase key (the Telnyx order's customer_reference), requirement
+// groups, requirement ids and values.
 
 // uiView is what the Temporal UI shows of a run besides its status.
 type uiView struct {
 	summary, staticDetails, currentDetails string
+	// state is the state query's answer, for a number's workflow.
+	state *workflows.NumberState
 }
 
 // viewOf reads a workflow's latest run (or runID) as the UI does.
@@ -48,7 +53,42 @@ func viewOf(t *testing.T, c client.Client, workflowID, runID string) uiView {
 		t.Fatal(err)
 	}
 	v.currentDetails = meta.GetCurrentDetails()
+	if strings.HasPrefix(workflowID, workflows.NumberWorkflowID("")) {
+		q, err := c.QueryWorkflow(ctx, workflowID, runID, workflows.QueryState)
+		if err != nil {
+			t.Fatalf("query %s of %s: %v", workflows.QueryState, workflowID, err)
+		}
+		v.state = new(workflows.NumberState)
+		if err := q.Get(v.state); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return v
+}
+
+// hidden is what the state query shows of a number and its details must
+// not: the purchase key (and the run ID it is made of), the requirement
+// groups, the requirements' ids and values.
+func (v uiView) hidden() []string {
+	st := v.state
+	if st == nil {
+		return nil
+	}
+	var h []string
+	if ref := st.CustomerReference; ref != "" {
+		h = append(h, ref)
+		if _, runID, ok := strings.Cut(ref, "/"); ok {
+			h = append(h, runID)
+		}
+	}
+	h = append(h, st.RequirementGroupID)
+	h = append(h, st.RequirementGroups...)
+	if r := st.Number.Requirements; r != nil {
+		for _, m := range r.Missing {
+			h = append(h, m.RequirementID, m.FieldValue)
+		}
+	}
+	return slices.DeleteFunc(h, func(s string) bool { return s == "" })
 }
 
 func decodeText(t *testing.T, p *commonpb.Payload) string {
@@ -172,9 +212,24 @@ func TestTemporalUIShowsSummaryAndCurrentDetails(t *testing.T) {
 	}
 	look(detailsUntil(t, c, workflows.NumberWorkflowID(trial), "**Active**, paid number"))
 
+	// A regulated purchase given its requirement group is reviewed, then
+	// bought: the group shows in the state, never in the details.
+	offered := searchOffered(t, base, paidToken, map[string]any{"countryCode": "GB", "limit": 2})
+	if len(offered) < 2 {
+		t.Fatalf("offered %v, want two GB numbers", offered)
+	}
+	const group = "6a09cdc2-8948-47f0-aa62-74ac943d6c59"
+	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", paidToken, map[string]any{"phoneNumber": offered[1], "teamId": paidTeam, "requirementGroupId": group}); status != 200 && status != 202 {
+		t.Fatalf("purchase of %s with its group: %d %v", offered[1], status, body)
+	}
+	gv := look(detailsUntil(t, c, workflows.NumberWorkflowID(offered[1]), "**Active**, paid number"))
+	if gv.state.RequirementGroupID != group {
+		t.Fatalf("the state's requirement group %q, want %q: the check below would pass for nothing", gv.state.RequirementGroupID, group)
+	}
+
 	// A regulated purchase waits on documents: the kinds missing and the
 	// deadline; released by its team, it ends failed with the reason.
-	regulated := searchOffered(t, base, paidToken, map[string]any{"countryCode": "GB", "limit": 1})[0]
+	regulated := offered[0]
 	rn := purchase(paidToken, paidTeam, regulated, 202)
 	rv := look(detailsUntil(t, c, workflows.NumberWorkflowID(regulated), "**Waiting on documents** (`requirement-info-pending`), deadline "))
 	if !strings.Contains(rv.currentDetails, "\n- Missing: `") || !strings.Contains(rv.currentDetails, "Telnyx order: `") {
@@ -212,17 +267,29 @@ func TestTemporalUIShowsSummaryAndCurrentDetails(t *testing.T) {
 	release(paidToken, paidTeam, ln["id"].(string), 200)
 	look(detailsUntil(t, c, lwf, "**Released**"))
 
+	// What the state query holds and the details must not, at each state
+	// seen: checked only where there was something to hide.
+	numbers, refs, requirements := 0, 0, 0
 	for _, v := range seen {
-		for name, secret := range map[string]string{"paid team's token": paidToken, "free team's token": freeToken, "TELNYX_API_KEY": s.cfg.TelnyxAPIKey, "BILLING_WEBHOOK_SECRET": testBillingSecret} {
-			if secret == "" {
-				t.Fatalf("%s is empty: nothing checked", name)
-			}
+		if v.state != nil {
+			numbers++
+		}
+		if v.state != nil && v.state.CustomerReference != "" {
+			refs++
+		}
+		if v.state != nil && v.state.Number.Requirements != nil && len(v.state.Number.Requirements.Missing) > 0 {
+			requirements++
+		}
+		for _, secret := range v.hidden() {
 			for _, text := range []string{v.summary, v.staticDetails, v.currentDetails} {
 				if strings.Contains(text, secret) {
-					t.Errorf("the %s shows in what the UI shows:\n%s", name, text)
+					t.Errorf("%q, from the state query, shows in what the UI shows:\n%s", secret, text)
 				}
 			}
 		}
+	}
+	if refs == 0 || refs != numbers || requirements == 0 {
+		t.Fatalf("of %d views of numbers, %d had a purchase key and %d requirements: the check above checked too little", numbers, refs, requirements)
 	}
 	t.Logf("what the UI showed:")
 	for _, v := range seen {
