@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -175,7 +177,7 @@ func temporalClientConfig(cfg config.Config, log *slog.Logger, reg prometheus.Re
 // app's lifetime.
 func serveMetrics(lc fx.Lifecycle, cfg config.Config, reg *prometheus.Registry, log *slog.Logger) {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/metrics", metricsHandler(reg, log.With("component", "metrics"), time.Now))
 	srv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
@@ -194,3 +196,37 @@ func serveMetrics(lc fx.Lifecycle, cfg config.Config, reg *prometheus.Registry, 
 	})
 }
 
+// metricsHandler serves reg's metrics. A collector that fails does not fail
+// the scrape (ContinueOnError): the rest is served, as Prometheus would
+// otherwise lose every series of the process over one. Its error is logged
+// at once, then at most once every gatherErrorEvery with the number of
+// failed scrapes since, as every scrape repeats it (the text may carry a
+// value, so telling errors apart by it would not quiet a repeated one).
+// promhttp_metric_handler_errors_total counts them all.
+func metricsHandler(reg *prometheus.Registry, log *slog.Logger, now func() time.Time) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError, ErrorLog: &gatherErrorLog{log: log, now: now}})
+}
+
+const gatherErrorEvery = time.Minute
+
+// gatherErrorLog is promhttp's ErrorLog, rate-limited.
+type gatherErrorLog struct {
+	log *slog.Logger
+	now func() time.Time
+
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (g *gatherErrorLog) Println(v ...any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	if !g.last.IsZero() && now.Sub(g.last) < gatherErrorEvery {
+		g.suppressed++
+		return
+	}
+	g.log.Warn("a metric could not be served; the scrape served the others", "error", strings.TrimSpace(fmt.Sprintln(v...)), "failures_not_logged", g.suppressed)
+	g.last, g.suppressed = now, 0
+}
