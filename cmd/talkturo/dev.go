@@ -161,7 +161,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 	}
 
 	// After the embedded Temporal server, which sets a handler of its own.
-	logOTelErrors(cfg, log)
+	logOTelErrors(log)
 	app := fx.New(appOptions(cfg, log, roleAPI|roleWorker)...)
 	startCtx, cancel := context.WithTimeout(ctx, app.StartTimeout())
 	defer cancel()
