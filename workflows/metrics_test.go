@@ -1,9 +1,12 @@
 package workflows
 
 import (
+	"bytes"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,7 +55,7 @@ func TestSDKMetricsKeepTheirPrometheusNames(t *testing.T) {
 		}
 		for _, s := range mf.GetMetric() {
 			for _, l := range s.GetLabel() {
-				if strings.HasPrefix(l.GetName(), "otel_") {
+				if strings.HasPrefix(l.GetName(), "otel") {
 					t.Errorf("%s has the label %s", mf.GetName(), l.GetName())
 				}
 			}
@@ -94,4 +97,169 @@ func TestSDKMetricsKeepTheirPrometheusNames(t *testing.T) {
 			t.Errorf("timer buckets %v, want %v", bounds, timerBuckets)
 		}
 	}
+}
+
+// seriesLabels lists each series of the family name on reg as its sorted
+// label names (values left out), joined with commas.
+func seriesLabels(t *testing.T, reg *prometheus.Registry, name string) []string {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	var out []string
+	for _, mf := range families {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			var names []string
+			for _, l := range s.GetLabel() {
+				names = append(names, l.GetName())
+			}
+			slices.Sort(names)
+			out = append(out, strings.Join(names, ","))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestSDKMetricsKeepTheAdaptersLabelsAlone: the SDK's tags become labels
+// only when the hand-written adapter kept them (sdkLabels): a failed
+// request's status_code, a Nexus tag or any tag of a later SDK is dropped,
+// so a failure counts in the same series whatever its code.
+func TestSDKMetricsKeepTheAdaptersLabelsAlone(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m, err := NewSDKMetrics(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(t.Context()) })
+	root := m.Handler.WithTags(map[string]string{"namespace": "talkturo", "client_name": "temporal_go"})
+	for _, code := range []string{"Unavailable", "DeadlineExceeded"} {
+		root.WithTags(map[string]string{"operation": "StartWorkflowExecution", "status_code": code}).Counter("temporal_request_failure").Inc(1)
+	}
+	root.WithTags(map[string]string{"operation": "PollActivityTaskQueue", "task_queue": "phone-numbers", "poller_type": "activity_task", "nexus_service": "x"}).Timer("temporal_long_request_latency").Record(time.Second)
+	root.WithTags(map[string]string{"activity_type": "CreateOrder", "workflow_type": "PhoneNumberWorkflowV2", "worker_type": "ActivityWorker", "failure_reason": "ActivityError", "attempt": "3"}).Counter("temporal_activity_execution_failed").Inc(1)
+	root.WithTags(map[string]string{"cause": "UnhandledCommand", "run_id": "r-1"}).Counter("temporal_workflow_task_execution_failed").Inc(1)
+
+	for name, want := range map[string][]string{
+		"temporal_request_failure":                {"client_name,namespace,operation"},
+		"temporal_long_request_latency_seconds":   {"client_name,namespace,operation,poller_type,task_queue"},
+		"temporal_activity_execution_failed":      {"activity_type,client_name,failure_reason,namespace,worker_type,workflow_type"},
+		"temporal_workflow_task_execution_failed": {"cause,client_name,namespace"},
+	} {
+		if got := seriesLabels(t, reg, name); !slices.Equal(got, want) {
+			t.Errorf("%s: series with labels %q, want %q", name, got, want)
+		}
+	}
+	families, _ := reg.Gather()
+	for _, mf := range families {
+		if mf.GetName() == "temporal_request_failure" {
+			if v := mf.GetMetric()[0].GetCounter().GetValue(); v != 2 {
+				t.Errorf("temporal_request_failure = %v, want both failures in one series", v)
+			}
+		}
+	}
+}
+
+// TestSDKMetricsPastTheCardinalityLimit: label sets past the limit are
+// counted in one series labelled otel.metric.overflow="true" alone (the
+// one OpenTelemetry label an SDK metric can have; otel_metric_overflow to
+// a scraper that does not take UTF-8 names), and the total stays right.
+func TestSDKMetricsPastTheCardinalityLimit(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	const limit = 3
+	m, err := newSDKMetrics(reg, nil, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(t.Context()) })
+	for _, wt := range []string{"A", "B", "C", "D", "E"} {
+		m.Handler.WithTags(map[string]string{"workflow_type": wt}).Counter("temporal_workflow_completed").Inc(1)
+	}
+	got := seriesLabels(t, reg, "temporal_workflow_completed")
+	// limit-1 label sets of their own, and the overflow.
+	if want := []string{"otel.metric.overflow", "workflow_type", "workflow_type"}; !slices.Equal(got, want) {
+		t.Errorf("series %q, want %q", got, want)
+	}
+	families, _ := reg.Gather()
+	var total float64
+	for _, mf := range families {
+		if mf.GetName() == "temporal_workflow_completed" {
+			for _, s := range mf.GetMetric() {
+				total += s.GetCounter().GetValue()
+			}
+		}
+	}
+	if total != 5 {
+		t.Errorf("total %v, want 5", total)
+	}
+}
+
+// TestSDKMetricsWarnOncePerInstrument: an instrument the meter refuses
+// (a name OpenTelemetry does not take) is logged once, however often the
+// SDK asks for it, and is not recorded.
+func TestSDKMetricsWarnOncePerInstrument(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	reg := prometheus.NewRegistry()
+	m, err := NewSDKMetrics(reg, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(t.Context()) })
+	for range 3 {
+		m.Handler.Counter("9lives").Inc(1)
+		m.Handler.Timer("9lives_latency").Record(time.Millisecond)
+	}
+	m.Handler.Counter("temporal_request").Inc(1)
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if n := strings.Count(out, "level=WARN"); n != 2 || !strings.Contains(out, "metric=9lives ") || !strings.Contains(out, "metric=9lives_latency ") {
+		t.Errorf("want one warning for each refused instrument, got %d:\n%s", n, out)
+	}
+	if got := seriesLabels(t, reg, "temporal_request"); len(got) != 1 {
+		t.Errorf("temporal_request: %q, want the instruments that work recorded", got)
+	}
+}
+
+// TestSDKMetricsExportAgainAfterShutdown: Shutdown frees the registry for
+// another export (an app stopped and built again in one process), whose
+// metrics are then gathered without a duplicate.
+func TestSDKMetricsExportAgainAfterShutdown(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	first, err := NewSDKMetrics(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Handler.Counter("temporal_request").Inc(1)
+	if err := first.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	second, err := NewSDKMetrics(reg, nil)
+	if err != nil {
+		t.Fatalf("a second export after the first's Shutdown: %v", err)
+	}
+	t.Cleanup(func() { _ = second.Shutdown(t.Context()) })
+	second.Handler.Counter("temporal_request").Inc(2)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	for _, mf := range families {
+		if mf.GetName() == "temporal_request" {
+			if len(mf.GetMetric()) != 1 || mf.GetMetric()[0].GetCounter().GetValue() != 2 {
+				t.Errorf("temporal_request %v, want the second export's alone", mf.GetMetric())
+			}
+			return
+		}
+	}
+	t.Error("the second export's temporal_request was not gathered")
 }

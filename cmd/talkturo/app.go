@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,17 +64,8 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 			lc.Append(fx.StopHook(m.Shutdown))
 			return m, nil
 		}),
-		fx.Provide(func(metrics *workflows.SDKMetrics) (workflows.ClientConfig, error) {
-			// Checked by ValidateTemporal before any start.
-			tlsCfg, err := cfg.TemporalTLS()
-			if err != nil {
-				return workflows.ClientConfig{}, err
-			}
-			key, err := cfg.TemporalKey()
-			if err != nil {
-				return workflows.ClientConfig{}, err
-			}
-			return workflows.ClientConfig{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, TLS: tlsCfg, APIKey: key, Metrics: metrics.Handler}, nil
+		fx.Provide(func(metrics *workflows.SDKMetrics, reg *prometheus.Registry) (workflows.ClientConfig, error) {
+			return temporalClientConfig(cfg, log, reg, metrics.Handler)
 		}),
 		workflows.ClientModule,
 		fx.Invoke(syncPlans),
@@ -152,11 +145,39 @@ func syncPlans(lc fx.Lifecycle, cfg config.Config, accounts domain.AccountStore)
 	lc.Append(fx.StartHook(func(ctx context.Context) error { return accounts.SyncPlans(ctx, cfg.Plans) }))
 }
 
+// temporalClientConfig is the configuration of the process's one Temporal
+// client, from cfg (checked by ValidateTemporal before any start). With a
+// client certificate it logs when the certificate expires and exports that
+// on reg, for an alert well before Temporal refuses it; the certificate is
+// reread when its files change (config.ClientCertificate), the API key only
+// at the next start.
+func temporalClientConfig(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, metrics client.MetricsHandler) (workflows.ClientConfig, error) {
+	tlsCfg, cert, err := cfg.TemporalTLS(log.With("component", "temporal-tls"))
+	if err != nil {
+		return workflows.ClientConfig{}, err
+	}
+	key, err := cfg.TemporalKey()
+	if err != nil {
+		return workflows.ClientConfig{}, err
+	}
+	if cert != nil {
+		log.Info("Temporal client certificate", "subject", cert.Leaf().Subject.String(), "not_after", cert.NotAfter())
+		expiry := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "talkturo_temporal_client_certificate_expiry_timestamp_seconds",
+			Help: "When the client certificate presented to Temporal expires (Unix time): the one the next handshake presents, reread from TEMPORAL_TLS_CERT when it changed.",
+		}, func() float64 { return float64(cert.NotAfter().Unix()) })
+		if err := reg.Register(expiry); err != nil {
+			return workflows.ClientConfig{}, fmt.Errorf("export the Temporal client certificate's expiry: %w", err)
+		}
+	}
+	return workflows.ClientConfig{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, TLS: tlsCfg, APIKey: key, Metrics: metrics}, nil
+}
+
 // serveMetrics serves the registry at http://METRICS_ADDR/metrics for the
 // app's lifetime.
 func serveMetrics(lc fx.Lifecycle, cfg config.Config, reg *prometheus.Registry, log *slog.Logger) {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/metrics", metricsHandler(reg, log.With("component", "metrics"), time.Now))
 	srv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
@@ -173,4 +194,39 @@ func serveMetrics(lc fx.Lifecycle, cfg config.Config, reg *prometheus.Registry, 
 		},
 		OnStop: srv.Shutdown,
 	})
+}
+
+// metricsHandler serves reg's metrics. A collector that fails does not fail
+// the scrape (ContinueOnError): the rest is served, as Prometheus would
+// otherwise lose every series of the process over one. Its error is logged
+// at once, then at most once every gatherErrorEvery with the number of
+// failed scrapes since, as every scrape repeats it (the text may carry a
+// value, so telling errors apart by it would not quiet a repeated one).
+// promhttp_metric_handler_errors_total counts them all.
+func metricsHandler(reg *prometheus.Registry, log *slog.Logger, now func() time.Time) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError, ErrorLog: &gatherErrorLog{log: log, now: now}})
+}
+
+const gatherErrorEvery = time.Minute
+
+// gatherErrorLog is promhttp's ErrorLog, rate-limited.
+type gatherErrorLog struct {
+	log *slog.Logger
+	now func() time.Time
+
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (g *gatherErrorLog) Println(v ...any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	if !g.last.IsZero() && now.Sub(g.last) < gatherErrorEvery {
+		g.suppressed++
+		return
+	}
+	g.log.Warn("a metric could not be served; the scrape served the others", "error", strings.TrimSpace(fmt.Sprintln(v...)), "failures_not_logged", g.suppressed)
+	g.last, g.suppressed = now, 0
 }

@@ -66,12 +66,6 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 	if *reset {
 		return runDevReset(ctx, cfg, *yes, os.Stdin, os.Stdout)
 	}
-	if v := cfg.TemporalTLSVariable(); v != "" && cfg.TemporalEmbedded {
-		// Used anyway, they would fail every call with a TLS handshake
-		// error; dropped quietly, a setting meant for a remote cluster
-		// would seem to work.
-		return &config.Error{Var: v, Message: "is set, but the Temporal server talkturo dev embeds serves plaintext on the loopback: unset it, or set TEMPORAL_EMBEDDED=false to use it with the server at TEMPORAL_ADDRESS."}
-	}
 	log := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return &config.Error{Var: "TALKTURO_DATA_DIR", Message: fmt.Sprintf("names a folder that cannot be created (%v).", err)}
@@ -167,7 +161,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 	}
 
 	// After the embedded Temporal server, which sets a handler of its own.
-	logOTelErrors(cfg, log)
+	logOTelErrors(log)
 	app := fx.New(appOptions(cfg, log, roleAPI|roleWorker)...)
 	startCtx, cancel := context.WithTimeout(ctx, app.StartTimeout())
 	defer cancel()

@@ -78,6 +78,14 @@ func run(args []string) int {
 	}
 	switch args[0] {
 	case "dev", "serve", "api", "worker":
+		// dev's refusal first: a TLS variable left for another cluster
+		// is to be unset, whether or not its file can be read.
+		if args[0] == "dev" {
+			if err := cfg.ValidateEmbeddedTemporal(); err != nil {
+				fmt.Fprintln(os.Stderr, "talkturo: "+err.Error())
+				return 2
+			}
+		}
 		if err := cfg.ValidateTemporal(); err != nil {
 			fmt.Fprintln(os.Stderr, "talkturo: "+err.Error())
 			return 2

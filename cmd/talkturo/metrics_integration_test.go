@@ -127,7 +127,7 @@ func TestSDKMetricsAfterAWorkflowRan(t *testing.T) {
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if strings.HasPrefix(l.GetName(), "otel_") {
+				if strings.HasPrefix(l.GetName(), "otel") {
 					t.Errorf("%s has the label %s", name, l.GetName())
 				}
 			}

@@ -22,7 +22,7 @@ func runServe(ctx context.Context, cfg config.Config, roles role) error {
 		cfg.LogFormat = "json"
 	}
 	log := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
-	logOTelErrors(cfg, log)
+	logOTelErrors(log)
 	app := fx.New(appOptions(cfg, log, roles)...)
 	return runApp(ctx, app)
 }

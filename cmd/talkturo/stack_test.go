@@ -243,7 +243,7 @@ func errCode(body map[string]any) string {
 // connected as the apps are.
 func mustClient(t *testing.T, s *stack) client.Client {
 	t.Helper()
-	tlsCfg, err := s.cfg.TemporalTLS()
+	tlsCfg, _, err := s.cfg.TemporalTLS(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/fx"
+
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/workflows"
 	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
@@ -21,7 +24,8 @@ func TestPurchaseOverMutualTLS(t *testing.T) {
 	t.Parallel()
 	// A year's schedule: it runs only when triggered here.
 	s := newStack(t, stackOptions{temporalTLS: true, env: map[string]string{"RECONCILE_INTERVAL": "8760h"}})
-	s.app(roleWorker)
+	var reg *prometheus.Registry
+	s.app(roleWorker, fx.Populate(&reg))
 	_, base := s.app(roleAPI)
 	team, token := s.team(domain.PlanStarter)
 
@@ -45,6 +49,16 @@ func TestPurchaseOverMutualTLS(t *testing.T) {
 	// starts the run through the frontend, with its own certificate.
 	if res := triggerRun(t, mustClient(t, s)); res.LiveInDatabase != 1 || res.OwnedAtProvider != 1 {
 		t.Errorf("reconciliation over mTLS: %+v, want the number just bought, live on both sides", res)
+	}
+
+	// The certificate's expiry, for an alert before Temporal refuses it.
+	pair, err := tls.X509KeyPair(s.pki.Client.CertPEM, s.pki.Client.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := pair.Leaf
+	if got := gaugeValue(t, reg, "talkturo_temporal_client_certificate_expiry_timestamp_seconds"); got != float64(leaf.NotAfter.Unix()) {
+		t.Errorf("talkturo_temporal_client_certificate_expiry_timestamp_seconds = %v, want %d (the certificate's NotAfter)", got, leaf.NotAfter.Unix())
 	}
 
 	other := tlstest.New(t)
@@ -89,4 +103,20 @@ func TestPurchaseOverMutualTLS(t *testing.T) {
 			t.Errorf("%s: /readyz %d %v, want 503 with temporal unavailable and the database ok", name, status, body)
 		}
 	}
+}
+
+// gaugeValue is the value of the gauge name on reg (its one series).
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range families {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s with one series", name)
+	return 0
 }

@@ -49,16 +49,15 @@ func tracingOptions(cfg config.Config, roles role) fx.Option {
 	)
 }
 
-// logOTelErrors sends what OpenTelemetry reports (a collector that does
-// not answer, spans dropped) to the process's log instead of the standard
-// logger's stderr. OpenTelemetry has one such handler per process: only
-// the commands set it, never a test.
-func logOTelErrors(cfg config.Config, log *slog.Logger) {
-	if !cfg.Tracing.Export {
-		return
-	}
+// logOTelErrors sends what OpenTelemetry reports to the process's log
+// instead of the standard logger's stderr: a collector that does not
+// answer or spans dropped when tracing is on, and, tracing or not, what
+// the SDK's metrics meet on their way to Prometheus (OpenTelemetry is
+// their path too: workflows.NewSDKMetrics). OpenTelemetry has one such
+// handler per process: only the commands set it, never a test.
+func logOTelErrors(log *slog.Logger) {
 	log = log.With("component", "opentelemetry")
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("tracing failed", "error", err) }))
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("opentelemetry error", "error", err) }))
 }
 
 // String names the role as telemetry.RoleAttribute records it.

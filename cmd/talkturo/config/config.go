@@ -6,23 +6,17 @@ package config
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"net"
 	"net/url"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/caarlos0/env/v11"
 
@@ -105,6 +99,11 @@ type Config struct {
 	TemporalTLSKey        string `env:"TEMPORAL_TLS_KEY"`
 	TemporalTLSCA         string `env:"TEMPORAL_TLS_CA"`
 	TemporalTLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"`
+	// TemporalTLSSwitch is the temporal CLI's TEMPORAL_TLS: true turns TLS
+	// on without any other variable (the system's roots, no client
+	// certificate), false says plaintext. A string, read by TemporalTLS:
+	// a bad value must stop only the processes that talk to Temporal.
+	TemporalTLSSwitch string `env:"TEMPORAL_TLS"`
 	// TemporalAPIKey authenticates to Temporal Cloud with an API key
 	// instead of (or besides) a client certificate; it implies TLS.
 	TemporalAPIKey string `env:"TEMPORAL_API_KEY"`
@@ -179,169 +178,6 @@ func (c Config) ValidateAPI() error {
 		return &Error{"TELNYX_CONNECTION_IDS", fmt.Sprintf("must include TELNYX_CONNECTION_ID (%s), the connection a purchase naming none gets.", c.TelnyxConnectionID)}
 	}
 	return nil
-}
-
-// ValidateTemporal checks what only the processes that talk to Temporal
-// (dev, serve, api, worker) read: the TLS files and the API key. migrate,
-// admin and telnyx-sim do not mount them and must not refuse to start over
-// them.
-func (c Config) ValidateTemporal() error {
-	if _, err := c.TemporalTLS(); err != nil {
-		return err
-	}
-	_, err := c.TemporalKey()
-	return err
-}
-
-// TemporalTLSVariable is the first of the TEMPORAL_TLS_* variables and
-// TEMPORAL_API_KEY that is set, empty when none is: the connection to
-// Temporal is plaintext only then.
-func (c Config) TemporalTLSVariable() string {
-	for _, v := range []struct{ name, value string }{
-		{"TEMPORAL_TLS_CERT", c.TemporalTLSCert}, {"TEMPORAL_TLS_KEY", c.TemporalTLSKey}, {"TEMPORAL_TLS_CA", c.TemporalTLSCA},
-		{"TEMPORAL_TLS_SERVER_NAME", c.TemporalTLSServerName}, {"TEMPORAL_API_KEY", c.TemporalAPIKey},
-	} {
-		if strings.TrimSpace(v.value) != "" {
-			return v.name
-		}
-	}
-	return ""
-}
-
-// TemporalTLS is the TLS configuration of the connection to Temporal's
-// frontend; nil (plaintext) when no TEMPORAL_TLS_* variable is set. With
-// only TEMPORAL_API_KEY set it is nil too: the SDK turns TLS on with the
-// system's roots for an API key by itself.
-func (c Config) TemporalTLS() (*tls.Config, error) {
-	if strings.TrimSpace(c.TemporalTLSCert+c.TemporalTLSKey+c.TemporalTLSCA+c.TemporalTLSServerName) == "" {
-		return nil, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if name := strings.TrimSpace(c.TemporalTLSServerName); name != "" {
-		if strings.ContainsFunc(name, unicode.IsSpace) {
-			return nil, &Error{"TEMPORAL_TLS_SERVER_NAME", "must be the host name the frontend's certificate carries, such as talkturo.a1b2c.tmprl.cloud, without spaces."}
-		}
-		cfg.ServerName = name
-	}
-	hasCert, hasKey := strings.TrimSpace(c.TemporalTLSCert) != "", strings.TrimSpace(c.TemporalTLSKey) != ""
-	switch {
-	case hasCert && !hasKey:
-		return nil, &Error{"TEMPORAL_TLS_KEY", "must be set with TEMPORAL_TLS_CERT: the client certificate's private key (a path to a PEM file, or the PEM itself)."}
-	case hasKey && !hasCert:
-		return nil, &Error{"TEMPORAL_TLS_CERT", "must be set with TEMPORAL_TLS_KEY: the client certificate (a path to a PEM file, or the PEM itself)."}
-	case hasCert:
-		certPEM, err := readPEM("TEMPORAL_TLS_CERT", c.TemporalTLSCert)
-		if err != nil {
-			return nil, err
-		}
-		if len(parseCertificates(certPEM)) == 0 {
-			return nil, &Error{"TEMPORAL_TLS_CERT", "must hold a PEM certificate (-----BEGIN CERTIFICATE-----), the client certificate Temporal knows."}
-		}
-		keyPEM, err := readPEM("TEMPORAL_TLS_KEY", c.TemporalTLSKey)
-		if err != nil {
-			return nil, err
-		}
-		if !isPrivateKey(keyPEM) {
-			return nil, &Error{"TEMPORAL_TLS_KEY", "must hold a PEM private key (-----BEGIN PRIVATE KEY-----, or RSA or EC PRIVATE KEY), the client certificate's."}
-		}
-		pair, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			return nil, &Error{"TEMPORAL_TLS_KEY", "is not the private key of the certificate in TEMPORAL_TLS_CERT."}
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	if strings.TrimSpace(c.TemporalTLSCA) != "" {
-		caPEM, err := readPEM("TEMPORAL_TLS_CA", c.TemporalTLSCA)
-		if err != nil {
-			return nil, err
-		}
-		certs := parseCertificates(caPEM)
-		if len(certs) == 0 {
-			return nil, &Error{"TEMPORAL_TLS_CA", "must hold one or more PEM certificates (-----BEGIN CERTIFICATE-----): the CA that signed the Temporal frontend's certificate."}
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		for _, cert := range certs {
-			cfg.RootCAs.AddCert(cert)
-		}
-	}
-	return cfg, nil
-}
-
-// TemporalKey is TEMPORAL_API_KEY without the line break a secret file
-// often ends with; empty when it is unset.
-func (c Config) TemporalKey() (string, error) {
-	key := strings.TrimSpace(c.TemporalAPIKey)
-	if strings.ContainsFunc(key, unicode.IsSpace) {
-		return "", &Error{"TEMPORAL_API_KEY", "must be the API key alone, with no spaces or line breaks inside (check how the secret was written)."}
-	}
-	return key, nil
-}
-
-// readPEM is the one place that decides what a TLS variable holds: the PEM
-// itself when it starts with "-----BEGIN", else a path to a PEM file. Its
-// errors never show the value (it may be a key pasted without its header)
-// nor the file's contents.
-func readPEM(variable, value string) ([]byte, error) {
-	value = strings.TrimSpace(value)
-	if strings.HasPrefix(value, "-----BEGIN") {
-		return []byte(value), nil
-	}
-	b, err := os.ReadFile(value)
-	if err != nil {
-		reason := err
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			reason = pe.Err
-		}
-		return nil, &Error{variable, fmt.Sprintf("names a file that cannot be read (%v); it must be a path to a PEM file, or the PEM itself.", reason)}
-	}
-	return b, nil
-}
-
-// parseCertificates returns the certificates of the PEM's CERTIFICATE
-// blocks; none when any of them does not parse.
-func parseCertificates(b []byte) []*x509.Certificate {
-	var certs []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, b = pem.Decode(b)
-		if block == nil {
-			return certs
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil
-		}
-		certs = append(certs, cert)
-	}
-}
-
-// isPrivateKey reports whether the PEM holds a private key Go's TLS takes
-// (PKCS #8, PKCS #1 or SEC 1).
-func isPrivateKey(b []byte) bool {
-	for {
-		var block *pem.Block
-		block, b = pem.Decode(b)
-		if block == nil {
-			return false
-		}
-		if !strings.HasSuffix(block.Type, "PRIVATE KEY") {
-			continue
-		}
-		if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-			return true
-		}
-		if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-			return true
-		}
-		if _, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
-			return true
-		}
-		return false
-	}
 }
 
 // TelnyxWebhookKey is TELNYX_PUBLIC_KEY decoded; nil when it is unset

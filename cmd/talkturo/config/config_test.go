@@ -3,7 +3,10 @@ package config
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -292,26 +295,54 @@ func TestTemporalTLSSettings(t *testing.T) {
 		if err := c.ValidateTemporal(); err != nil {
 			t.Fatalf("%s: ValidateTemporal: %v", what, err)
 		}
-		cfg, err := c.TemporalTLS()
-		if err != nil || cfg == nil || len(cfg.Certificates) != 1 || cfg.RootCAs == nil || cfg.ServerName != "localhost" {
-			t.Fatalf("%s: TemporalTLS = %+v, %v", what, cfg, err)
+		cfg, cert, err := c.TemporalTLS(nil)
+		if err != nil || cfg == nil || cfg.GetClientCertificate == nil || cert == nil || cfg.RootCAs == nil || cfg.ServerName != "localhost" {
+			t.Fatalf("%s: TemporalTLS = %+v, %v, %v", what, cfg, cert, err)
+		}
+		if got, _ := cfg.GetClientCertificate(&tls.CertificateRequestInfo{}); got == nil || got.Leaf.Subject.CommonName != "talkturo" || !cert.NotAfter().Equal(got.Leaf.NotAfter) {
+			t.Errorf("%s: the client certificate presented is %+v", what, got)
 		}
 		if v := c.TemporalTLSVariable(); v != "TEMPORAL_TLS_CERT" {
 			t.Errorf("%s: TemporalTLSVariable = %q", what, v)
 		}
 	}
-	if cfg, err := (Config{TemporalTLSCA: f.CA}).TemporalTLS(); err != nil || cfg == nil || cfg.Certificates != nil || cfg.RootCAs == nil {
+	if cfg, cert, err := (Config{TemporalTLSCA: f.CA}).TemporalTLS(nil); err != nil || cfg == nil || cfg.GetClientCertificate != nil || cert != nil || cfg.RootCAs == nil {
 		t.Errorf("CA alone: %+v, %v; want TLS without a client certificate", cfg, err)
 	}
 	apiKeyOnly := Config{TemporalAPIKey: " tmprl_key.123\n"}
-	if cfg, err := apiKeyOnly.TemporalTLS(); cfg != nil || err != nil {
+	if cfg, _, err := apiKeyOnly.TemporalTLS(nil); cfg != nil || err != nil {
 		t.Errorf("API key alone: TemporalTLS = %+v, %v; want nil (the SDK turns TLS on for a key)", cfg, err)
 	}
 	if k, err := apiKeyOnly.TemporalKey(); k != "tmprl_key.123" || err != nil {
 		t.Errorf("TemporalKey = %q, %v; want the key without the line break", k, err)
 	}
-	if cfg, err := (Config{}).TemporalTLS(); cfg != nil || err != nil || (Config{}).TemporalTLSVariable() != "" {
+	if cfg, _, err := (Config{}).TemporalTLS(nil); cfg != nil || err != nil || (Config{}).TemporalTLSVariable() != "" {
 		t.Errorf("nothing set: %+v, %v; want plaintext", cfg, err)
+	}
+
+	if cfg, _, err := (Config{TemporalTLSSwitch: "true"}).TemporalTLS(nil); err != nil || cfg == nil || cfg.RootCAs != nil || cfg.GetClientCertificate != nil {
+		t.Errorf("TEMPORAL_TLS=true alone: %+v, %v; want TLS with the system's roots and no client certificate", cfg, err)
+	}
+	if cfg, _, err := (Config{TemporalTLSSwitch: "false"}).TemporalTLS(nil); cfg != nil || err != nil || (Config{TemporalTLSSwitch: "false"}).TemporalTLSVariable() != "" {
+		t.Errorf("TEMPORAL_TLS=false alone: %+v, %v; want plaintext", cfg, err)
+	}
+	if v := (Config{TemporalTLSSwitch: "true"}).TemporalTLSVariable(); v != "TEMPORAL_TLS" {
+		t.Errorf("TEMPORAL_TLS=true: TemporalTLSVariable = %q, want TEMPORAL_TLS (dev's embedded server refuses it)", v)
+	}
+	// Self-hosted clusters with an mTLS transport and a JWT authorizer
+	// take both: the certificate in the handshake, the key on every call.
+	both := Config{TemporalTLSCert: f.ClientCert, TemporalTLSKey: f.ClientKey, TemporalAPIKey: "tmprl_key.123"}
+	if cfg, cert, err := both.TemporalTLS(nil); err != nil || cfg == nil || cert == nil || both.ValidateTemporal() != nil {
+		t.Errorf("mTLS and an API key: %+v, %v, %v; want both", cfg, cert, err)
+	}
+	for _, name := range []string{"localhost", "talkturo.a1b2c.tmprl.cloud", "10.0.0.7", "::1", "2001:db8::7"} {
+		if cfg, _, err := (Config{TemporalTLSServerName: name}).TemporalTLS(nil); err != nil || cfg.ServerName != name {
+			t.Errorf("TEMPORAL_TLS_SERVER_NAME=%s: %+v, %v", name, cfg, err)
+		}
+	}
+	noUsage := pki.Issue(t, tlstest.Cert{Name: "no-extended-usage"})
+	if _, cert, err := (Config{TemporalTLSCert: string(noUsage.CertPEM), TemporalTLSKey: string(noUsage.KeyPEM)}).TemporalTLS(nil); err != nil || cert == nil {
+		t.Errorf("a certificate without extended key usage (any use): %v", err)
 	}
 
 	// A line of the key's and of the certificate's base64, which no error
@@ -319,6 +350,14 @@ func TestTemporalTLSSettings(t *testing.T) {
 	headless := strings.Split(string(pki.Client.KeyPEM), "\n")[1]
 	certLine := strings.Split(string(pki.Client.CertPEM), "\n")[1]
 	garbage := write("garbage.pem", "not a certificate at all")
+	clientAuth := []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	expired := pki.Issue(t, tlstest.Cert{Name: "expired", NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour), Usages: clientAuth})
+	early := pki.Issue(t, tlstest.Cert{Name: "early", NotBefore: time.Now().Add(time.Hour), NotAfter: time.Now().Add(48 * time.Hour), Usages: clientAuth})
+	serverOnly := pki.Issue(t, tlstest.Cert{Name: "server-only", Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	block, _ := pem.Decode(pki.Client.KeyPEM)
+	pkcs8Encrypted := write("pkcs8-encrypted.key", string(pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: block.Bytes})))
+	legacyEncrypted := write("legacy-encrypted.key", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY",
+		Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-256-CBC,00112233445566778899AABBCCDDEEFF"}, Bytes: block.Bytes})))
 	for _, tc := range []struct {
 		what string
 		env  map[string]string
@@ -339,6 +378,18 @@ func TestTemporalTLSSettings(t *testing.T) {
 		{"bad CA PEM", map[string]string{"TEMPORAL_TLS_CA": garbage}, "TEMPORAL_TLS_CA"},
 		{"truncated CA PEM", map[string]string{"TEMPORAL_TLS_CA": string(pki.CAPEM[:len(pki.CAPEM)/2])}, "TEMPORAL_TLS_CA"},
 		{"server name with a space", map[string]string{"TEMPORAL_TLS_SERVER_NAME": "talkturo .tmprl.cloud"}, "TEMPORAL_TLS_SERVER_NAME"},
+		{"server name with a scheme", map[string]string{"TEMPORAL_TLS_SERVER_NAME": "https://talkturo.a1b2c.tmprl.cloud"}, "TEMPORAL_TLS_SERVER_NAME"},
+		{"server name with a path", map[string]string{"TEMPORAL_TLS_SERVER_NAME": "talkturo.a1b2c.tmprl.cloud/"}, "TEMPORAL_TLS_SERVER_NAME"},
+		{"server name with a port", map[string]string{"TEMPORAL_TLS_SERVER_NAME": "talkturo.a1b2c.tmprl.cloud:7233"}, "TEMPORAL_TLS_SERVER_NAME"},
+		{"server name of a bracketed IPv6", map[string]string{"TEMPORAL_TLS_SERVER_NAME": "[::1]"}, "TEMPORAL_TLS_SERVER_NAME"},
+		{"TEMPORAL_TLS not a boolean", map[string]string{"TEMPORAL_TLS": "yes"}, "TEMPORAL_TLS"},
+		{"TEMPORAL_TLS false with a certificate", map[string]string{"TEMPORAL_TLS": "false", "TEMPORAL_TLS_CERT": f.ClientCert, "TEMPORAL_TLS_KEY": f.ClientKey}, "TEMPORAL_TLS"},
+		{"TEMPORAL_TLS false with an API key", map[string]string{"TEMPORAL_TLS": "false", "TEMPORAL_API_KEY": "tmprl_secret"}, "TEMPORAL_TLS"},
+		{"an expired certificate", map[string]string{"TEMPORAL_TLS_CERT": string(expired.CertPEM), "TEMPORAL_TLS_KEY": string(expired.KeyPEM)}, "TEMPORAL_TLS_CERT"},
+		{"a certificate not valid yet", map[string]string{"TEMPORAL_TLS_CERT": string(early.CertPEM), "TEMPORAL_TLS_KEY": string(early.KeyPEM)}, "TEMPORAL_TLS_CERT"},
+		{"a certificate for servers only", map[string]string{"TEMPORAL_TLS_CERT": string(serverOnly.CertPEM), "TEMPORAL_TLS_KEY": string(serverOnly.KeyPEM)}, "TEMPORAL_TLS_CERT"},
+		{"an encrypted PKCS #8 key", map[string]string{"TEMPORAL_TLS_CERT": f.ClientCert, "TEMPORAL_TLS_KEY": pkcs8Encrypted}, "TEMPORAL_TLS_KEY"},
+		{"a legacy encrypted key", map[string]string{"TEMPORAL_TLS_CERT": f.ClientCert, "TEMPORAL_TLS_KEY": legacyEncrypted}, "TEMPORAL_TLS_KEY"},
 		{"API key with a space", map[string]string{"TEMPORAL_API_KEY": "tmprl_secret part2"}, "TEMPORAL_API_KEY"},
 		{"API key with a line break", map[string]string{"TEMPORAL_API_KEY": "tmprl_secret\npart2"}, "TEMPORAL_API_KEY"},
 	} {
@@ -351,6 +402,16 @@ func TestTemporalTLSSettings(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Var != tc.name || strings.Count(err.Error(), ".") < 1 || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: ValidateTemporal = %v, want one sentence naming %s", tc.what, err, tc.name)
 			continue
+		}
+		if want, ok := map[string]string{
+			"another certificate's key":      "(tls: private key does not match public key)",
+			"an expired certificate":         "expired at",
+			"a certificate not valid yet":    "not valid before",
+			"a certificate for servers only": "clientAuth",
+			"an encrypted PKCS #8 key":       "encrypted private key, which is not supported",
+			"a legacy encrypted key":         "encrypted private key, which is not supported",
+		}[tc.what]; ok && !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want it to say %q", tc.what, err, want)
 		}
 		for _, secret := range []string{headless, certLine, "tmprl_secret", "part2", "not a certificate", dir} {
 			if strings.Contains(err.Error(), secret) {

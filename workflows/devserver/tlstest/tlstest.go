@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -67,23 +68,43 @@ func New(t testing.TB) *PKI {
 		t.Fatal(err)
 	}
 	p := &PKI{CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), ca: ca, caKey: caKey}
-	p.Server = p.issue(t, "localhost", x509.ExtKeyUsageServerAuth)
-	p.Client = p.issue(t, "talkturo", x509.ExtKeyUsageClientAuth)
+	p.Server = p.Issue(t, Cert{Name: "localhost", Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	p.Client = p.Issue(t, Cert{Name: "talkturo", Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 	return p
 }
 
-func (p *PKI) issue(t testing.TB, name string, usage x509.ExtKeyUsage) Pair {
+// Cert is what Issue puts in a certificate.
+type Cert struct {
+	// Name is the CN; a server certificate (Usages with ServerAuth) is also
+	// for 127.0.0.1, ::1 and localhost.
+	Name string
+	// NotBefore and NotAfter default to an hour ago and a day from now.
+	NotBefore, NotAfter time.Time
+	// Usages are the extended key usages; none leaves the extension out.
+	Usages []x509.ExtKeyUsage
+}
+
+// Issue signs a certificate described by c with the CA: the tests of a
+// client certificate that is expired, not yet valid, not for clients, or
+// replaced by another.
+func (p *PKI) Issue(t testing.TB, c Cert) Pair {
 	t.Helper()
+	if c.NotBefore.IsZero() {
+		c.NotBefore = time.Now().Add(-time.Hour)
+	}
+	if c.NotAfter.IsZero() {
+		c.NotAfter = time.Now().Add(24 * time.Hour)
+	}
 	key := newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(t),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		Subject:      pkix.Name{CommonName: c.Name},
+		NotBefore:    c.NotBefore,
+		NotAfter:     c.NotAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		ExtKeyUsage:  c.Usages,
 	}
-	if usage == x509.ExtKeyUsageServerAuth {
+	if slices.Contains(c.Usages, x509.ExtKeyUsageServerAuth) {
 		tmpl.DNSNames = []string{"localhost"}
 		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 	}
