@@ -861,9 +861,10 @@ const (
 // TestTemporalTLSVolume: the API and the worker mount the Secret
 // talkturo-temporal-tls read-only at /etc/talkturo/temporal-tls, and
 // optional, so that the default install (Temporal in the cluster, in
-// plaintext) starts without it; any TEMPORAL_TLS_* file the ConfigMap
-// names is in that folder. The migrate Job dials no Temporal and mounts
-// nothing of it.
+// plaintext) starts without it; the ConfigMap's commented example and the
+// README's name the files of a `kubectl create secret tls` Secret in that
+// folder, and so does any TEMPORAL_TLS_* value set. The migrate Job dials
+// no Temporal and mounts nothing of it.
 func TestTemporalTLSVolume(t *testing.T) {
 	m := load(t)
 	for _, name := range []string{"talkturo-api", "talkturo-worker"} {
@@ -889,6 +890,31 @@ func TestTemporalTLSVolume(t *testing.T) {
 			t.Errorf("Deployment %s: the volume %s must be mounted read-only at %s", name, vol.Name, temporalTLSDir)
 		}
 	}
+	// The ConfigMap ships the TLS variables commented out (the default
+	// install is plaintext); what an operator uncomments, there or from
+	// the README, must name the files a `kubectl create secret tls`
+	// Secret holds (tls.crt, tls.key) in the mounted folder, and so must
+	// any value set.
+	want := map[string]string{"TEMPORAL_TLS_CERT": temporalTLSDir + "/tls.crt", "TEMPORAL_TLS_KEY": temporalTLSDir + "/tls.key"}
+	for _, file := range []string{"k8s/configmap.yaml", "../README.md"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		example := commentedTLSVariables(string(data))
+		if !maps.Equal(example, want) {
+			t.Errorf("%s: the commented TLS example sets %v, want %v", file, example, want)
+		}
+	}
+	for _, file := range []string{"k8s/secret.example.yaml", "../README.md"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), "kubectl -n talkturo create secret tls "+temporalTLSSecret+" ") {
+			t.Errorf("%s: no `kubectl -n talkturo create secret tls %s` making the Secret the Deployments mount", file, temporalTLSSecret)
+		}
+	}
 	for _, k := range []string{"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA"} {
 		if v, ok := m.configMap(t).Data[k]; ok && v != "" && !strings.HasPrefix(v, temporalTLSDir+"/") {
 			t.Errorf("ConfigMap %s: %s %q is not a file of the mounted Secret (%s/…)", configMapName, k, v, temporalTLSDir)
@@ -901,6 +927,20 @@ func TestTemporalTLSVolume(t *testing.T) {
 			}
 		}
 	}
+}
+
+// commentedTLSLine is a commented-out `TEMPORAL_TLS_*: "value"` line of a
+// ConfigMap example.
+var commentedTLSLine = regexp.MustCompile(`(?m)^\s*#\s+(TEMPORAL_TLS_[A-Z_]+):\s*"([^"]*)"\s*$`)
+
+// commentedTLSVariables are the TEMPORAL_TLS_* variables of text's
+// commented-out example lines, and their values.
+func commentedTLSVariables(text string) map[string]string {
+	vars := map[string]string{}
+	for _, m := range commentedTLSLine.FindAllStringSubmatch(text, -1) {
+		vars[m[1]] = m[2]
+	}
+	return vars
 }
 
 // TestConfiguration: the ConfigMap and the Secret hold what production

@@ -22,7 +22,10 @@ var (
 	brokenBadDesc  = prometheus.NewDesc("talkturo_test_broken", "A metric that fails.", nil, nil)
 )
 
-func (brokenCollector) Describe(ch chan<- *prometheus.Desc) { ch <- brokenGoodDesc; ch <- brokenBadDesc }
+func (brokenCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- brokenGoodDesc
+	ch <- brokenBadDesc
+}
 func (brokenCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(brokenGoodDesc, prometheus.GaugeValue, 1)
 	ch <- prometheus.NewInvalidMetric(brokenBadDesc, errors.New("the source of talkturo_test_broken is gone"))
