@@ -23,12 +23,7 @@ import (
 // same registry is refused.
 func TestSDKMetricsKeepTheirPrometheusNames(t *testing.T) {
 	t.Parallel()
-	reg := prometheus.NewRegistry()
-	m, err := NewSDKMetrics(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown(t.Context()) })
+	reg, m := testSDKMetrics(t)
 	if _, err := NewSDKMetrics(reg, nil); err == nil {
 		t.Error("a second export on the same registry was accepted: every series would be collected twice")
 	}
@@ -131,12 +126,7 @@ func seriesLabels(t *testing.T, reg *prometheus.Registry, name string) []string 
 // so a failure counts in the same series whatever its code.
 func TestSDKMetricsKeepTheAdaptersLabelsAlone(t *testing.T) {
 	t.Parallel()
-	reg := prometheus.NewRegistry()
-	m, err := NewSDKMetrics(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown(t.Context()) })
+	reg, m := testSDKMetrics(t)
 	root := m.Handler.WithTags(map[string]string{"namespace": "talkturo", "client_name": "temporal_go"})
 	for _, code := range []string{"Unavailable", "DeadlineExceeded"} {
 		root.WithTags(map[string]string{"operation": "StartWorkflowExecution", "status_code": code}).Counter("temporal_request_failure").Inc(1)
@@ -262,4 +252,17 @@ func TestSDKMetricsExportAgainAfterShutdown(t *testing.T) {
 		}
 	}
 	t.Error("the second export's temporal_request was not gathered")
+}
+
+// testSDKMetrics exports the SDK's metrics to a fresh registry for one
+// test, shut down at its end.
+func testSDKMetrics(t *testing.T) (*prometheus.Registry, *SDKMetrics) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := NewSDKMetrics(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(t.Context()) })
+	return reg, m
 }
