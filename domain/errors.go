@@ -7,8 +7,8 @@ import (
 )
 
 // Kind classifies an Error by what the caller can do about it. The API maps
-// each kind to one HTTP status in one place; workflows map kinds to retryable
-// or not.
+// each kind to one HTTP status in one place; package temporalerr decides by
+// kind whether an activity failing with it is retried.
 type Kind int
 
 // The kinds of Error.
