@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // Activities are the activities of the number workflow, bound to the
@@ -65,7 +65,7 @@ type ReserveResult struct {
 func (a *Activities) ReserveSlot(ctx context.Context, in ReserveInput) (ReserveResult, error) {
 	r, err := a.Slots.Reserve(ctx, in.TeamID, in.Key, in.PhoneNumber)
 	if err != nil {
-		return ReserveResult{}, temporalError(err)
+		return ReserveResult{}, temporalerr.ActivityError(err)
 	}
 	res := ReserveResult{IsTrial: r.IsTrial}
 	if r.IsTrial {
@@ -76,13 +76,13 @@ func (a *Activities) ReserveSlot(ctx context.Context, in ReserveInput) (ReserveR
 
 // ReleaseSlot frees the purchase's plan slot; it is safe to call twice.
 func (a *Activities) ReleaseSlot(ctx context.Context, key string) error {
-	return temporalError(a.Slots.Release(ctx, key))
+	return temporalerr.ActivityError(a.Slots.Release(ctx, key))
 }
 
 // CancelSlot frees the slot of a purchase that was undone; a free team
 // gets its trial back, since it never had its number.
 func (a *Activities) CancelSlot(ctx context.Context, key string) error {
-	return temporalError(a.Slots.Cancel(ctx, key))
+	return temporalerr.ActivityError(a.Slots.Cancel(ctx, key))
 }
 
 // CreatePendingNumber records the number as pending for the team.
@@ -90,7 +90,7 @@ func (a *Activities) CreatePendingNumber(ctx context.Context, n domain.PhoneNumb
 	n.Status = domain.NumberPending
 	n.Provider = domain.ProviderName
 	out, err := a.Numbers.CreatePending(ctx, n)
-	return out, temporalError(err)
+	return out, temporalerr.ActivityError(err)
 }
 
 // OrderInput asks the provider for one number.
@@ -139,7 +139,7 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 	first := false
 	if in.NumberID != "" {
 		if first, err = a.Numbers.MarkOrderAttempt(ctx, in.NumberID); err != nil {
-			return OrderResult{}, temporalError(err)
+			return OrderResult{}, temporalerr.ActivityError(err)
 		}
 		retried = retried || !first
 	}
@@ -147,7 +147,7 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 	if retried || !first {
 		existing, err = a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
 		if err != nil {
-			return OrderResult{}, temporalError(err)
+			return OrderResult{}, temporalerr.ActivityError(err)
 		}
 	}
 	var order domain.Order
@@ -164,7 +164,7 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 		if err != nil {
 			var pe *domain.ProviderError
 			if !errors.As(err, &pe) || pe.Retryable() {
-				return OrderResult{}, temporalError(err)
+				return OrderResult{}, temporalerr.ActivityError(err)
 			}
 			if retried && pe.HTTPStatus != 401 && pe.HTTPStatus != 403 {
 				// An earlier attempt may have placed the order (its answer
@@ -192,7 +192,7 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 				if activity.IsActivity(ctx) && activity.GetInfo(ctx).IsLocalActivity {
 					// The looks are counted in heartbeats: only a regular
 					// activity has them.
-					return OrderResult{}, temporal.NewApplicationError(fmt.Sprintf("the provider refused the retried order of %s (%v) and no earlier order of this purchase is listed yet: looking again as an activity", in.PhoneNumber, pe), ErrTypeRetryAsActivity)
+					return OrderResult{}, temporalerr.RetryAsActivity(fmt.Sprintf("the provider refused the retried order of %s (%v) and no earlier order of this purchase is listed yet: looking again as an activity", in.PhoneNumber, pe))
 				}
 				if n := refused.Add(1); n < looks {
 					activity.RecordHeartbeat(ctx, n)
@@ -207,7 +207,7 @@ func (a *Activities) PlaceOrder(ctx context.Context, in OrderInput) (OrderResult
 
 func (a *Activities) recordOrder(ctx context.Context, in OrderInput, order domain.Order) (OrderResult, error) {
 	if err := a.Numbers.SetProviderOrder(ctx, in.NumberID, order.ID); err != nil {
-		return OrderResult{}, temporalError(err)
+		return OrderResult{}, temporalerr.ActivityError(err)
 	}
 	return OrderResult{OrderID: order.ID, Status: order.Status}, nil
 }
@@ -218,9 +218,9 @@ func (a *Activities) recordOrder(ctx context.Context, in OrderInput, order domai
 func refusedOrder(in OrderInput, pe *domain.ProviderError) error {
 	switch {
 	case strings.Contains(pe.Pointer, "connection_id"):
-		return temporal.NewNonRetryableApplicationError("The provider refused connectionId: check it names one of your connections.", domain.CodeInvalidRequest, pe)
+		return temporalerr.New(domain.Errorf(domain.KindInvalid, domain.CodeInvalidRequest, "The provider refused connectionId: check it names one of your connections."), pe)
 	case strings.Contains(pe.Pointer, "requirement_group"):
-		return temporal.NewNonRetryableApplicationError("The provider refused the order's requirement group: this number needs a fulfilled requirementGroupId.", domain.CodeInvalidRequest, pe)
+		return temporalerr.New(domain.Errorf(domain.KindInvalid, domain.CodeInvalidRequest, "The provider refused the order's requirement group: this number needs a fulfilled requirementGroupId."), pe)
 	case pe.HTTPStatus == 422 || pe.HTTPStatus == 409:
 		// Telnyx answers 422 for a number it no longer has.
 		return numberUnavailable(in.PhoneNumber, pe)
@@ -229,7 +229,7 @@ func refusedOrder(in OrderInput, pe *domain.ProviderError) error {
 		// through.
 		return pe
 	}
-	return temporalError(pe)
+	return temporalerr.ActivityError(pe)
 }
 
 // refusedOrderLooks is how many attempts, spaced by the retry policy's
@@ -252,7 +252,7 @@ const refusedHeldLooks = 9
 func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (order *domain.Order, heldOurs bool, err error) {
 	orders, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
 	if err != nil {
-		return nil, false, temporalError(err)
+		return nil, false, temporalerr.ActivityError(err)
 	}
 	if len(orders) > 0 {
 		if activity.IsActivity(ctx) {
@@ -262,7 +262,7 @@ func (a *Activities) findEarlierOrder(ctx context.Context, in OrderInput) (order
 	}
 	owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: in.PhoneNumber, PageSize: 10})
 	if err != nil {
-		return nil, false, temporalError(err)
+		return nil, false, temporalerr.ActivityError(err)
 	}
 	for _, n := range owned {
 		if n.PhoneNumber != in.PhoneNumber || !n.Status.Held() {
@@ -391,7 +391,7 @@ func (a *Activities) CheckOrder(ctx context.Context, in AwaitInput) (AwaitResult
 func (a *Activities) checkOrder(ctx context.Context, in AwaitInput) (AwaitResult, error) {
 	order, err := a.Provider.GetOrder(ctx, in.OrderID)
 	if err != nil {
-		return AwaitResult{}, temporalError(err)
+		return AwaitResult{}, temporalerr.ActivityError(err)
 	}
 	number := orderedNumber(order, in.PhoneNumber)
 	status := orderStatusFor(order, in.PhoneNumber)
@@ -473,7 +473,7 @@ func pendingRequirements(n domain.OrderedNumber) *domain.PendingRequirements {
 func (a *Activities) ownedNumberID(ctx context.Context, e164 string) (string, error) {
 	owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: e164, PageSize: 10})
 	if err != nil {
-		return "", temporalError(err)
+		return "", temporalerr.ActivityError(err)
 	}
 	for _, n := range owned {
 		if n.PhoneNumber == e164 && n.Status.Held() {
@@ -491,7 +491,7 @@ func (a *Activities) ownedNumberID(ctx context.Context, e164 string) (string, er
 // requirements deadline passed); one no longer pending is not an error.
 func (a *Activities) CancelSubOrder(ctx context.Context, id string) error {
 	defer keepAlive(ctx)()
-	return temporalError(a.Provider.CancelSubNumberOrder(ctx, id))
+	return temporalerr.ActivityError(a.Provider.CancelSubNumberOrder(ctx, id))
 }
 
 // AttachGroupInput names a waiting sub-order and the requirement group
@@ -506,7 +506,7 @@ type AttachGroupInput struct {
 // group) is a non-retryable provider_rejected.
 func (a *Activities) AttachRequirementGroup(ctx context.Context, in AttachGroupInput) error {
 	defer keepAlive(ctx)()
-	return temporalError(a.Provider.AttachRequirementGroup(ctx, in.SubNumberOrderID, in.RequirementGroupID))
+	return temporalerr.ActivityError(a.Provider.AttachRequirementGroup(ctx, in.SubNumberOrderID, in.RequirementGroupID))
 }
 
 // RequirementsInput records what a pending purchase waits on.
@@ -519,13 +519,13 @@ type RequirementsInput struct {
 // purchase waits on (nil clears it), so the team's number list shows it.
 func (a *Activities) RecordRequirements(ctx context.Context, in RequirementsInput) error {
 	_, err := a.Numbers.SetRequirements(ctx, in.NumberID, in.Requirements)
-	return temporalError(err)
+	return temporalerr.ActivityError(err)
 }
 
 // ActivateNumber marks the number active once the order succeeded.
 func (a *Activities) ActivateNumber(ctx context.Context, in domain.ActivateNumber) (domain.PhoneNumber, error) {
 	n, err := a.Numbers.Activate(ctx, in)
-	return n, temporalError(err)
+	return n, temporalerr.ActivityError(err)
 }
 
 // EndInput moves a number to a final status.
@@ -541,16 +541,16 @@ type EndInput struct {
 func (a *Activities) EndNumber(ctx context.Context, in EndInput) (domain.PhoneNumber, error) {
 	if in.Status == domain.NumberFailed && in.FailureReason != "" {
 		n, err := a.Numbers.Fail(ctx, in.NumberID, in.FailureReason)
-		return n, temporalError(err)
+		return n, temporalerr.ActivityError(err)
 	}
 	n, err := a.Numbers.End(ctx, in.NumberID, in.Status)
-	return n, temporalError(err)
+	return n, temporalerr.ActivityError(err)
 }
 
 // ConvertTrial makes the number a paid one.
 func (a *Activities) ConvertTrial(ctx context.Context, numberID string) (domain.PhoneNumber, error) {
 	n, err := a.Numbers.ConvertTrial(ctx, numberID)
-	return n, temporalError(err)
+	return n, temporalerr.ActivityError(err)
 }
 
 // ReleaseInput names the number to release at the provider.
@@ -576,7 +576,7 @@ func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) err
 	if id == "" {
 		owned, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: in.PhoneNumber, PageSize: 10})
 		if err != nil {
-			return temporalError(err)
+			return temporalerr.ActivityError(err)
 		}
 		var held *domain.OwnedNumber
 		for _, n := range owned {
@@ -630,7 +630,7 @@ func (a *Activities) ReleaseAtProvider(ctx context.Context, in ReleaseInput) err
 func (a *Activities) orderDelivered(ctx context.Context, in ReleaseInput) (bool, error) {
 	orders, err := a.Provider.FindOrdersByCustomerReference(ctx, in.CustomerReference)
 	if err != nil {
-		return false, temporalError(err)
+		return false, temporalerr.ActivityError(err)
 	}
 	for _, o := range orders {
 		if orderStatusFor(o, in.PhoneNumber) == domain.OrderSuccess {
@@ -649,7 +649,7 @@ func (a *Activities) orderDelivered(ctx context.Context, in ReleaseInput) (bool,
 func (a *Activities) cancelPendingOrders(ctx context.Context, ref string) (done bool, err error) {
 	orders, err := a.Provider.FindOrdersByCustomerReference(ctx, ref)
 	if err != nil {
-		return false, temporalError(err)
+		return false, temporalerr.ActivityError(err)
 	}
 	for _, o := range orders {
 		if o.Status != domain.OrderPending {
@@ -691,31 +691,28 @@ func (a *Activities) refusedRelease(ctx context.Context, id string, err error) e
 	case n.DeletionLockEnabled:
 		return deletionLocked(err)
 	}
-	return temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("The provider refused to release the number (HTTP %d) while it holds it in state %s; it is tried again later.", pe.HTTPStatus, n.Status),
-		ErrTypeReleaseRefused, err)
+	return temporalerr.New(domain.Errorf(domain.KindConflict, domain.CodeReleaseRefused,
+		"The provider refused to release the number (HTTP %d) while it holds it in state %s; it is tried again later.", pe.HTTPStatus, n.Status), err)
 }
 
 func deletionLocked(cause error) error {
-	return temporal.NewNonRetryableApplicationError("The provider refused to release the number (deletion lock); an operator must lift the lock.", ErrTypeDeletionLocked, cause)
+	return temporalerr.New(domain.Errorf(domain.KindConflict, domain.CodeDeletionLocked, "The provider refused to release the number (deletion lock); an operator must lift the lock."), cause)
 }
 
 // Eligibility reads the team's eligibility.
 func (a *Activities) Eligibility(ctx context.Context, teamID string) (domain.Eligibility, error) {
 	e, err := a.Accounts.Eligibility(ctx, teamID)
-	return e, temporalError(err)
+	return e, temporalerr.ActivityError(err)
 }
 
 func requirementsDeadlinePassed(e164 string, deadline time.Time) error {
-	return temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("The documents for %s were not supplied before the provider's deadline (%s), so its order was cancelled; supply them in a requirement group and buy the number again.", e164, deadline.UTC().Format(time.RFC3339)),
-		domain.CodeRequirementsDeadlinePassed, nil)
+	return temporalerr.New(domain.Errorf(domain.KindConflict, domain.CodeRequirementsDeadlinePassed,
+		"The documents for %s were not supplied before the provider's deadline (%s), so its order was cancelled; supply them in a requirement group and buy the number again.", e164, deadline.UTC().Format(time.RFC3339)), nil)
 }
 
 func numberUnavailable(e164 string, cause error) error {
-	return temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("The number %s is no longer available at the provider; search again and pick another.", e164),
-		domain.CodeNumberUnavailable, cause)
+	return temporalerr.New(domain.Errorf(domain.KindConflict, domain.CodeNumberUnavailable,
+		"The number %s is no longer available at the provider; search again and pick another.", e164), cause)
 }
 
 // ApplyPlanInput moves a team to a plan.
@@ -732,7 +729,7 @@ type ApplyPlanResult struct {
 // ApplyPlan records the team's plan, which eligibility reads from then on.
 func (a *Activities) ApplyPlan(ctx context.Context, in ApplyPlanInput) (ApplyPlanResult, error) {
 	if err := a.Accounts.SetPlan(ctx, in.TeamID, in.Plan); err != nil {
-		return ApplyPlanResult{}, temporalError(err)
+		return ApplyPlanResult{}, temporalerr.ActivityError(err)
 	}
 	return ApplyPlanResult{GracePeriod: a.GracePeriod}, nil
 }
@@ -748,7 +745,7 @@ type TeamNumber struct {
 func (a *Activities) TeamNumbers(ctx context.Context, teamID string) ([]TeamNumber, error) {
 	page, err := a.Numbers.List(ctx, domain.NumberListQuery{TeamID: teamID})
 	if err != nil {
-		return nil, temporalError(err)
+		return nil, temporalerr.ActivityError(err)
 	}
 	out := make([]TeamNumber, 0, len(page.Items))
 	for _, n := range page.Items {

@@ -6,6 +6,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // Retry policies, one per kind of work. Every policy gives up at once on
@@ -86,7 +88,7 @@ func backoff(initial, maxInterval time.Duration) *temporal.RetryPolicy {
 		InitialInterval:        initial,
 		BackoffCoefficient:     2,
 		MaximumInterval:        maxInterval,
-		NonRetryableErrorTypes: NonRetryableTypes,
+		NonRetryableErrorTypes: temporalerr.NonRetryableTypes(),
 	}
 }
 
@@ -110,7 +112,7 @@ func LocalDatabaseOptions() workflow.LocalActivityOptions {
 // over when it gives up (with OrderInput.Retried set).
 func LocalOrderOptions() workflow.LocalActivityOptions {
 	p := backoff(100*time.Millisecond, time.Second)
-	p.NonRetryableErrorTypes = append(slices.Clone(p.NonRetryableErrorTypes), ErrTypeRetryAsActivity)
+	p.NonRetryableErrorTypes = append(slices.Clone(p.NonRetryableErrorTypes), temporalerr.TypeRetryAsActivity)
 	return workflow.LocalActivityOptions{StartToCloseTimeout: 4 * time.Second, ScheduleToCloseTimeout: 5 * time.Second, RetryPolicy: p}
 }
 

@@ -420,13 +420,13 @@ func TestReleaseAtProviderReadsTheLockFromTheNumber(t *testing.T) {
 		want    string // "" for success, "retry" for a retryable error
 		deletes int
 	}{
-		{name: "locked, seen in the listing", listed: domain.OwnedNumber{ID: "tx-1", PhoneNumber: e164, Status: domain.OwnedActive, DeletionLockEnabled: true}, want: activities.ErrTypeDeletionLocked},
+		{name: "locked, seen in the listing", listed: domain.OwnedNumber{ID: "tx-1", PhoneNumber: e164, Status: domain.OwnedActive, DeletionLockEnabled: true}, want: domain.CodeDeletionLocked},
 		{name: "422 and the number locked", byID: true, release: rejected(422), read: func() (domain.OwnedNumber, error) {
 			n := held
 			n.DeletionLockEnabled = true
 			return n, nil
-		}, want: activities.ErrTypeDeletionLocked, deletes: 1},
-		{name: "422 without a lock", byID: true, release: rejected(422), read: func() (domain.OwnedNumber, error) { return held, nil }, want: activities.ErrTypeReleaseRefused, deletes: 1},
+		}, want: domain.CodeDeletionLocked, deletes: 1},
+		{name: "422 without a lock", byID: true, release: rejected(422), read: func() (domain.OwnedNumber, error) { return held, nil }, want: domain.CodeReleaseRefused, deletes: 1},
 		{name: "400 and the number gone", byID: true, release: rejected(400), read: func() (domain.OwnedNumber, error) { return domain.OwnedNumber{}, rejected(404) }, deletes: 1},
 		{name: "422 and the number deleted", byID: true, release: rejected(422), read: func() (domain.OwnedNumber, error) {
 			n := held
@@ -486,7 +486,7 @@ func TestReleaseAtProviderSeesTheSimulatorsLock(t *testing.T) {
 	id := f.bought("+14155550235", time.Hour)
 	f.sim.DeletionLock("+14155550235", true)
 	err := f.acts.ReleaseAtProvider(t.Context(), activities.ReleaseInput{PhoneNumber: "+14155550235", ProviderNumberID: id})
-	if errType(err) != activities.ErrTypeDeletionLocked {
+	if errType(err) != domain.CodeDeletionLocked {
 		t.Fatalf("ReleaseAtProvider = %v, want deletion_locked", err)
 	}
 	f.sim.DeletionLock("+14155550235", false)
@@ -687,8 +687,8 @@ func TestAttachRequirementGroup(t *testing.T) {
 		t.Fatalf("AttachRequirementGroup = %v, sent %v", err, got)
 	}
 	p.attach = func(string, string) error { return rejected(422) }
-	if err := a.AttachRequirementGroup(t.Context(), activities.AttachGroupInput{SubNumberOrderID: "sub-1", RequirementGroupID: "rg-bad"}); errType(err) != activities.ErrTypeProviderRejected {
-		t.Fatalf("a refused group: %v, want %s", err, activities.ErrTypeProviderRejected)
+	if err := a.AttachRequirementGroup(t.Context(), activities.AttachGroupInput{SubNumberOrderID: "sub-1", RequirementGroupID: "rg-bad"}); errType(err) != domain.CodeProviderRejected {
+		t.Fatalf("a refused group: %v, want %s", err, domain.CodeProviderRejected)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // The purchase's fast path: the number workflow (type
@@ -39,7 +40,7 @@ func (a *Activities) BeginPurchase(ctx context.Context, in BeginInput) (BeginRes
 	n.Provider = domain.ProviderName
 	r, rec, err := a.Purchases.Begin(ctx, in.Key, n)
 	if err != nil {
-		return BeginResult{}, temporalError(err)
+		return BeginResult{}, temporalerr.ActivityError(err)
 	}
 	res := BeginResult{Number: rec, IsTrial: r.IsTrial}
 	if r.IsTrial {
@@ -65,7 +66,7 @@ type CompleteResult struct {
 func (a *Activities) CompletePurchase(ctx context.Context, in CompleteInput) (CompleteResult, error) {
 	n, e, err := a.Purchases.Complete(ctx, in.Activate, in.TeamID)
 	if err != nil {
-		return CompleteResult{}, temporalError(err)
+		return CompleteResult{}, temporalerr.ActivityError(err)
 	}
 	return CompleteResult{Number: n, Eligibility: e}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // The fast path's steps on the real database and the simulator, run as a
@@ -86,8 +87,8 @@ func TestRefusedRetriedOrderAsALocalActivityAsksForAnActivity(t *testing.T) {
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(f.acts)
 	_, err := env.ExecuteLocalActivity(f.acts.PlaceOrder, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-8", Retried: true})
-	if errType(err) != activities.ErrTypeRetryAsActivity {
-		t.Fatalf("PlaceOrder as a local activity = %v, want %s", err, activities.ErrTypeRetryAsActivity)
+	if errType(err) != temporalerr.TypeRetryAsActivity {
+		t.Fatalf("PlaceOrder as a local activity = %v, want %s", err, temporalerr.TypeRetryAsActivity)
 	}
 	if got := p.called("create_order"); got != 1 {
 		t.Errorf("%d orders tried, want one", got)

@@ -7,10 +7,10 @@ import (
 	"slices"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // Reconciliation compares the numbers Telnyx holds for the account with
@@ -156,7 +156,7 @@ func (a *Activities) FindDrift(ctx context.Context, in FindDriftInput) (Drift, e
 	for after := ""; ; {
 		page, err := a.Numbers.ListLive(ctx, after, livePageSize)
 		if err != nil {
-			return Drift{}, temporalError(err)
+			return Drift{}, temporalerr.ActivityError(err)
 		}
 		for _, n := range page {
 			live[n.PhoneNumber] = n
@@ -210,7 +210,7 @@ func (a *Activities) providerHoldings(ctx context.Context) (map[string]domain.Ow
 	for page := 1; page <= maxOwnedPages; page++ {
 		numbers, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PageNumber: page, PageSize: ownedPageSize})
 		if err != nil {
-			return nil, temporalError(err)
+			return nil, temporalerr.ActivityError(err)
 		}
 		fresh := 0
 		for _, n := range numbers {
@@ -236,7 +236,7 @@ func (a *Activities) providerHoldings(ctx context.Context) (map[string]domain.Ow
 func (a *Activities) heldAtProvider(ctx context.Context, e164 string) (domain.OwnedNumber, bool, error) {
 	numbers, err := a.Provider.ListOwnedNumbers(ctx, domain.OwnedNumberFilter{PhoneNumber: e164, PageSize: ownedPageSize})
 	if err != nil {
-		return domain.OwnedNumber{}, false, temporalError(err)
+		return domain.OwnedNumber{}, false, temporalerr.ActivityError(err)
 	}
 	for _, n := range numbers {
 		if n.PhoneNumber == e164 && providerHolds(n.Status) {
@@ -260,7 +260,7 @@ func (a *Activities) ReleaseOrphan(ctx context.Context, o Orphan) (string, error
 	case err == nil:
 		return OrphanHeld, nil
 	case !errors.Is(err, domain.ErrNotFound):
-		return "", temporalError(err)
+		return "", temporalerr.ActivityError(err)
 	}
 	current, found, err := a.heldAtProvider(ctx, o.PhoneNumber)
 	switch {
@@ -278,16 +278,13 @@ func (a *Activities) ReleaseOrphan(ctx context.Context, o Orphan) (string, error
 	}
 	if err := a.Provider.ReleaseNumber(ctx, current.ID); err != nil {
 		err = a.refusedRelease(ctx, current.ID, err)
-		var ae *temporal.ApplicationError
 		switch {
 		case err == nil:
 			return OrphanGone, nil
-		case errors.As(err, &ae) && ae.Type() == ErrTypeDeletionLocked:
+		case temporalerr.Type(err) == domain.CodeDeletionLocked:
 			return OrphanDeletionLocked, nil
-		case ae != nil:
-			return "", err
 		}
-		return "", temporalError(err)
+		return "", temporalerr.ActivityError(err)
 	}
 	return OrphanReleased, nil
 }
@@ -306,7 +303,7 @@ func (a *Activities) ConfirmMissing(ctx context.Context, candidates []Missing) (
 			continue
 		}
 		if err != nil {
-			return nil, temporalError(err)
+			return nil, temporalerr.ActivityError(err)
 		}
 		if n.ID != m.NumberID || n.Status != domain.NumberActive {
 			continue

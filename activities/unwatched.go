@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // A record is unwatched when it is live (pending or active) in the
@@ -37,14 +38,14 @@ type LoadNumberInput struct {
 // LoadNumber reads a team's number record.
 func (a *Activities) LoadNumber(ctx context.Context, in LoadNumberInput) (domain.PhoneNumber, error) {
 	n, err := a.Numbers.Get(ctx, in.TeamID, in.NumberID)
-	return n, temporalError(err)
+	return n, temporalerr.ActivityError(err)
 }
 
 // HeldSlotKey returns the key of the plan slot the live record was bought
 // under, "" when none is held any more.
 func (a *Activities) HeldSlotKey(ctx context.Context, n domain.PhoneNumber) (string, error) {
 	key, err := a.Slots.HeldKeyOf(ctx, n)
-	return key, temporalError(err)
+	return key, temporalerr.ActivityError(err)
 }
 
 // Outcomes of an unwatched record in a reconciliation run.
@@ -99,7 +100,7 @@ func (a *Activities) FindUnwatched(ctx context.Context) (UnwatchedReport, error)
 	for after := ""; ; {
 		page, err := a.Numbers.ListLive(ctx, after, livePageSize)
 		if err != nil {
-			return UnwatchedReport{}, temporalError(err)
+			return UnwatchedReport{}, temporalerr.ActivityError(err)
 		}
 		for _, n := range page {
 			rep.LiveInDatabase++
@@ -198,7 +199,7 @@ func (a *Activities) orderInFlight(ctx context.Context, n domain.PhoneNumber, ke
 	if key != "" {
 		found, err := a.Provider.FindOrdersByCustomerReference(ctx, key)
 		if err != nil {
-			return false, temporalError(err)
+			return false, temporalerr.ActivityError(err)
 		}
 		orders = found
 	}
@@ -208,7 +209,7 @@ func (a *Activities) orderInFlight(ctx context.Context, n domain.PhoneNumber, ke
 		switch {
 		case errors.As(err, &pe) && pe.HTTPStatus == 404:
 		case err != nil:
-			return false, temporalError(err)
+			return false, temporalerr.ActivityError(err)
 		default:
 			orders = append(orders, o)
 		}
@@ -255,7 +256,7 @@ func (a *Activities) RepairUnwatched(ctx context.Context, u Unwatched) (string, 
 	case errors.Is(err, domain.ErrNotFound):
 		return UnwatchedSettled, nil
 	case err != nil:
-		return "", temporalError(err)
+		return "", temporalerr.ActivityError(err)
 	case n.ID != u.NumberID || n.Status != u.Status:
 		return UnwatchedSettled, nil
 	}
@@ -273,7 +274,7 @@ func (a *Activities) RepairUnwatched(ctx context.Context, u Unwatched) (string, 
 	if n.Status == domain.NumberPending {
 		key, err := a.Slots.HeldKeyOf(ctx, n)
 		if err != nil {
-			return "", temporalError(err)
+			return "", temporalerr.ActivityError(err)
 		}
 		if verdict, err := a.CheckUndoPending(ctx, UndoPendingInput{Number: n, Key: key, Strict: true}); err != nil || verdict != "" {
 			return verdict, err
@@ -281,11 +282,11 @@ func (a *Activities) RepairUnwatched(ctx context.Context, u Unwatched) (string, 
 	} else {
 		e, err := a.Accounts.Eligibility(ctx, n.TeamID)
 		if err != nil {
-			return "", temporalError(err)
+			return "", temporalerr.ActivityError(err)
 		}
 		if e.HasSubscription {
 			if _, err := a.Numbers.ConvertTrial(ctx, n.ID); err != nil {
-				return "", temporalError(err)
+				return "", temporalerr.ActivityError(err)
 			}
 			return UnwatchedConverted, nil
 		}

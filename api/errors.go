@@ -86,7 +86,7 @@ func toDomainError(err error) *domain.Error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The service did not finish in time; try again.", Err: err}
 	}
-	return &domain.Error{Kind: domain.KindInternal, Code: domain.CodeInternal, Message: "Something went wrong on our side; it has been logged.", Err: err}
+	return domain.Internal(err)
 }
 
 // errorHandler answers every error with the JSON error body. It is Fiber's

@@ -13,13 +13,14 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 )
 
-// Outcomes of a purchase, the values of talkturo_purchases_total's label.
+// Outcomes of a purchase, the values of talkturo_purchases_total's label;
+// purchaseOutcome says which error is which.
 const (
 	purchaseSuccess     = "success"     // 200: the number is active
 	purchasePending     = "pending"     // 202: the order had not settled in time
-	purchaseLimit       = "limit"       // 403 plan_limit_reached
-	purchaseUnavailable = "unavailable" // 409 number_unavailable
-	purchaseConflict    = "conflict"    // 409 already_owned or number_in_purchase
+	purchaseLimit       = "limit"       // 403: the plan's limit
+	purchaseUnavailable = "unavailable" // 409: the number cannot be had
+	purchaseConflict    = "conflict"    // 409: the team, or another, holds or is buying it
 	purchaseFailed      = "failed"      // anything else the workflow answered (5xx, …)
 )
 
@@ -181,24 +182,36 @@ func (m *metrics) methodOf(c *fiber.Ctx) string {
 // purchased counts one purchase by outcome: the error the workflow
 // answered (nil for success), or pending.
 func (m *metrics) purchased(started time.Time, pending bool, err error) {
-	outcome := purchaseSuccess
-	switch {
-	case err != nil:
-		switch toDomainError(err).Code {
-		case domain.CodePlanLimitReached:
-			outcome = purchaseLimit
-		case domain.CodeNumberUnavailable:
-			outcome = purchaseUnavailable
-		case domain.CodeAlreadyOwned, domain.CodeNumberInPurchase:
-			outcome = purchaseConflict
-		default:
-			outcome = purchaseFailed
-		}
-	case pending:
-		outcome = purchasePending
-	}
+	outcome := purchaseOutcome(pending, err)
 	m.purchases.WithLabelValues(outcome).Inc()
 	m.purchaseLatency.WithLabelValues(outcome).Observe(time.Since(started).Seconds())
+}
+
+// purchaseOutcome is the one place a purchase's answer becomes its
+// outcome: the error's kind, and within the conflicts its code.
+func purchaseOutcome(pending bool, err error) string {
+	if err == nil {
+		if pending {
+			return purchasePending
+		}
+		return purchaseSuccess
+	}
+	de := toDomainError(err)
+	switch {
+	case de.Kind == domain.KindLimit:
+		return purchaseLimit
+	case de.Kind != domain.KindConflict:
+		return purchaseFailed
+	}
+	switch de.Code {
+	case domain.CodeNumberUnavailable:
+		return purchaseUnavailable
+	case domain.CodeAlreadyOwned, domain.CodeNumberInPurchase:
+		return purchaseConflict
+	}
+	// A conflict that ends the purchase (its documents' deadline passed,
+	// it was released): it failed.
+	return purchaseFailed
 }
 
 // webhook counts one Telnyx webhook delivery by outcome.

@@ -1,48 +1,54 @@
 package api_test
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/talkturo/phonenumbers/domain"
 )
 
-// TestREADMEErrorTableListsEveryPublicCode keeps the README's error table
-// and the codes the API can answer in step, both ways: every Code*
-// constant of package domain and every code api/openapi.json allows is in
-// the table, and the table lists nothing else.
+// TestREADMEErrorTableListsEveryPublicCode keeps the README's error table,
+// api/openapi.json's ErrorDetail.code and the public codes of domain's
+// registry (domain.Codes) in step, every way: each public code is in the
+// table and the enum, and neither lists anything else.
 func TestREADMEErrorTableListsEveryPublicCode(t *testing.T) {
-	documented := readmeErrorCodes(t, "../README.md")
-	public := map[string]string{}
-	for _, c := range domainCodes(t, "../domain") {
-		public[c] = "a Code constant in domain"
+	var public []string
+	for _, c := range domain.Codes() {
+		if c.IsPublic() {
+			public = append(public, c.Code)
+		}
 	}
+	if len(public) == 0 {
+		t.Fatal("domain registers no public error code at all")
+	}
+	documented := readmeErrorCodes(t, "../README.md")
 	schema := loadOpenAPI(t).Components.Schemas["ErrorDetail"]
 	if schema == nil || schema.Value.Properties["code"] == nil {
 		t.Fatal("api/openapi.json has no ErrorDetail.code")
 	}
+	var enum []string
 	for _, v := range schema.Value.Properties["code"].Value.Enum {
-		if _, ok := public[v.(string)]; !ok {
-			public[v.(string)] = "in ErrorDetail.code of api/openapi.json"
-		}
+		enum = append(enum, v.(string))
 	}
-	if len(public) == 0 {
-		t.Fatal("found no public error code at all")
-	}
-	for code, where := range public {
+	for _, code := range public {
 		if !slices.Contains(documented, code) {
-			t.Errorf("%s (%s) is missing from the README's error table", code, where)
+			t.Errorf("%s, a public code in domain's registry, is missing from the README's error table", code)
+		}
+		if !slices.Contains(enum, code) {
+			t.Errorf("%s, a public code in domain's registry, is missing from ErrorDetail.code in api/openapi.json", code)
 		}
 	}
 	for _, code := range documented {
-		if _, ok := public[code]; !ok {
-			t.Errorf("the README's error table lists %s, which is neither a Code constant in domain nor in api/openapi.json", code)
+		if !slices.Contains(public, code) {
+			t.Errorf("the README's error table lists %s, which is no public code in domain's registry", code)
+		}
+	}
+	for _, code := range enum {
+		if !slices.Contains(public, code) {
+			t.Errorf("ErrorDetail.code in api/openapi.json allows %s, which is no public code in domain's registry", code)
 		}
 	}
 }
@@ -80,43 +86,6 @@ func readmeErrorCodes(t *testing.T, path string) []string {
 	}
 	if len(codes) == 0 {
 		t.Fatal("found no code in the README's error table")
-	}
-	return codes
-}
-
-// domainCodes returns the values of the string constants named Code* in
-// the Go files of dir: the public codes, as domain declares them.
-func domainCodes(t *testing.T, dir string) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var codes []string
-	for _, path := range files {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			vs, ok := n.(*ast.ValueSpec)
-			if !ok {
-				return true
-			}
-			for i, name := range vs.Names {
-				if !strings.HasPrefix(name.Name, "Code") || i >= len(vs.Values) {
-					continue
-				}
-				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					s, _ := strconv.Unquote(lit.Value)
-					codes = append(codes, s)
-				}
-			}
-			return false
-		})
 	}
 	return codes
 }

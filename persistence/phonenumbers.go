@@ -24,21 +24,13 @@ const liveStatuses = "('pending', 'active')"
 // conflict, but a number that keeps changing hands must not loop forever.
 const createPendingAttempts = 3
 
-// Codes of conflicts that only the workflows meet, each a bug that retrying
-// cannot fix: a record id reused for another purchase, and a second
-// provider order for one number.
-const (
-	codeNumberIDTaken         = "number_id_taken"
-	codeProviderOrderMismatch = "provider_order_mismatch"
-)
-
 // ErrNumberEnded is returned when a released, expired or failed number is
 // asked to change (activated, assigned an assistant, converted from trial):
 // a number that has ended stays ended, and a new purchase makes a new
 // record. It is a conflict: retrying cannot fix it.
 var ErrNumberEnded = &domain.Error{
 	Kind:    domain.KindConflict,
-	Code:    "number_ended",
+	Code:    domain.CodeNumberEnded,
 	Message: "This phone number was released, expired or failed, so it can no longer be changed.",
 }
 
@@ -165,7 +157,7 @@ func createPending(ctx context.Context, db *gorm.DB, n domain.PhoneNumber) (doma
 // id reused for something else is a bug the caller must hear about.
 func existingPendingMatch(n domain.PhoneNumber, m phoneNumberModel) (domain.PhoneNumber, error) {
 	if m.TeamID != n.TeamID || m.PhoneNumber != n.PhoneNumber {
-		return domain.PhoneNumber{}, domain.Errorf(domain.KindConflict, codeNumberIDTaken,
+		return domain.PhoneNumber{}, domain.Errorf(domain.KindConflict, domain.CodeNumberIDTaken,
 			"Phone number record %s already records another team's or another number's purchase.", n.ID)
 	}
 	return m.toDomain(), nil
@@ -284,7 +276,7 @@ func (s *PhoneNumberStore) SetProviderOrder(ctx context.Context, id, orderID str
 	case !domain.NumberStatus(m.Status).Live():
 		return ErrNumberEnded
 	default:
-		return domain.Errorf(domain.KindConflict, codeProviderOrderMismatch,
+		return domain.Errorf(domain.KindConflict, domain.CodeProviderOrderMismatch,
 			"Phone number record %s already records provider order %s, not %s.", id, m.ProviderOrderID, orderID)
 	}
 }

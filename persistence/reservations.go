@@ -31,7 +31,7 @@ const (
 // a slot that nobody will release. It is a conflict: retrying cannot fix it.
 var ErrReservationReleased = &domain.Error{
 	Kind:    domain.KindConflict,
-	Code:    "reservation_released",
+	Code:    domain.CodeReservationReleased,
 	Message: "This purchase's plan slot was already released; start a new purchase.",
 }
 

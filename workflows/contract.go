@@ -25,7 +25,7 @@ const (
 	UpdatePurchase = "purchase"
 	// UpdateRelease releases the held number (ReleaseRequest) and returns
 	// its final NumberView. A purchase waiting on documents may be
-	// released too: it is cancelled (ErrTypePurchaseReleased).
+	// released too: it is cancelled (domain.CodePurchaseReleased).
 	UpdateRelease = "release"
 	// QueryState returns the NumberState.
 	QueryState = "state"
@@ -37,22 +37,9 @@ const (
 	// the team's requirement group (AttachRequirementGroup): the workflow
 	// attaches it to the waiting sub-order and looks at the order at once.
 	// NumberService.Purchase sends it when a request carrying a group is
-	// refused with ErrTypeAwaitingDocuments.
+	// refused with domain.CodeAwaitingDocuments.
 	SignalAttachRequirementGroup = "attach-requirement-group"
 )
-
-// ErrTypeAwaitingDocuments is the application error type with which the
-// purchase update's validator refuses a new join while the purchase waits
-// on documents: a join would be held open for days, and Temporal admits
-// only 10 updates in flight per run. NumberService.Purchase answers it
-// as a pending purchase with the current state.
-const ErrTypeAwaitingDocuments = "awaiting_documents"
-
-// ErrTypePurchaseReleased ends a purchase its team released (or billing
-// did) while it waited on documents: the order is cancelled and the plan
-// slot freed. It is the purchase's error and the record's failure_reason;
-// the release update itself succeeds, with the failed number's view.
-const ErrTypePurchaseReleased = "purchase_released"
 
 // AttachRequirementGroup is SignalAttachRequirementGroup's payload; a
 // signal whose team is not the purchase's is ignored.

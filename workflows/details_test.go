@@ -15,6 +15,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // The current details the Temporal UI shows, asked of the runs in the
@@ -149,7 +150,7 @@ func TestDetailsOfAPurchaseWaitingOnDocumentsNameKindsNotValues(t *testing.T) {
 			t.Errorf("waiting: details\n%s\nshow %q", *during, secret)
 		}
 	}
-	wantDetails(t, "released while waiting", detailsOf(t, m.env), "**Failed**: `"+ErrTypePurchaseReleased+"`")
+	wantDetails(t, "released while waiting", detailsOf(t, m.env), "**Failed**: `"+domain.CodePurchaseReleased+"`")
 }
 
 func TestDetailsOfARefusedPurchase(t *testing.T) {
@@ -416,14 +417,14 @@ func TestBillingAndReleaseDetailsText(t *testing.T) {
 		{func() {}, "**Releasing** a number whose workflow was not running"},
 		{func() {
 			r.state.Error = "order_pending"
-			r.finish(appError(domain.CodeNumberInPurchase, "still being bought"))
+			r.finish(temporalerr.Errorf(domain.CodeNumberInPurchase, "still being bought"))
 		}, "**Not released**: `number_in_purchase` (`order_pending`)"},
 		{func() { r.finish(temporal.NewCanceledError()) }, "**Not released**: the workflow was cancelled"},
 		{func() { r.ended, r.state.Number.Status = true, domain.NumberExpired; r.finish(nil) }, "**Expired**: the trial had ended; the number was released"},
 		{func() { r.ended = false }, "**Nothing to release**: the record is `expired`"},
 		{func() {
 			r.ended, r.state.Number.Status, r.state.Error = true, domain.NumberReleased, ""
-			r.finish(appError("database_unavailable", "the slot could not be freed"))
+			r.finish(temporalerr.Errorf("database_unavailable", "the slot could not be freed"))
 		}, "**Released**; freeing its plan slot failed (`database_unavailable`)"},
 	} {
 		c.step()

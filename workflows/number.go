@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // acts is used only for method references: activities are invoked by name
@@ -248,13 +248,13 @@ func (w *numberWorkflow) onSignal(ctx workflow.Context, name string, apply func(
 // completed).
 func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequest) error {
 	if req.PhoneNumber != w.req.PhoneNumber {
-		return appError(domain.CodeInvalidRequest, "This workflow holds %s, not %s.", w.req.PhoneNumber, req.PhoneNumber)
+		return temporalerr.Errorf(domain.CodeInvalidRequest, "This workflow holds %s, not %s.", w.req.PhoneNumber, req.PhoneNumber)
 	}
 	if req.TeamID != w.req.TeamID {
 		if w.state.Number.Status == domain.NumberPending || (w.purchaseDone && w.purchaseErr != nil) {
-			return appError(domain.CodeNumberInPurchase, "Another team is buying %s right now.", req.PhoneNumber)
+			return temporalerr.New(domain.NumberInPurchase(req.PhoneNumber), nil)
 		}
-		return appError(domain.CodeNumberUnavailable, "The number %s is no longer available; search again and pick another.", req.PhoneNumber)
+		return temporalerr.Errorf(domain.CodeNumberUnavailable, "The number %s is no longer available; search again and pick another.", req.PhoneNumber)
 	}
 	if w.purchaseDone && w.purchaseErr != nil {
 		// The purchase failed (and may be giving its number back for
@@ -271,14 +271,14 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		// flight per run. The caller answers with the purchase's state
 		// (NumberService.Purchase); a retry of an accepted update ID is
 		// deduplicated by Temporal and never gets here.
-		return appError(ErrTypeAwaitingDocuments, "Your purchase of %s waits on documents; follow it with the number's status, or supply a requirement group.", req.PhoneNumber)
+		return temporalerr.Errorf(domain.CodeAwaitingDocuments, "Your purchase of %s waits on documents; follow it with the number's status, or supply a requirement group.", req.PhoneNumber)
 	}
 	if w.purchaseDone {
 		id := workflow.GetCurrentUpdateInfo(ctx).ID
 		if (w.resumed && slices.Contains(w.purchaseIDs, id)) || (id != "" && id == w.req.UpdateID) {
 			return nil
 		}
-		return appError(domain.CodeAlreadyOwned, "Your team already owns %s.", req.PhoneNumber)
+		return temporalerr.Errorf(domain.CodeAlreadyOwned, "Your team already owns %s.", req.PhoneNumber)
 	}
 	return nil
 }
@@ -306,13 +306,13 @@ const maxPurchaseIDs = 20
 
 func (w *numberWorkflow) validateRelease(req ReleaseRequest) error {
 	if req.TeamID != w.req.TeamID {
-		return appError(domain.CodeNotFound, "The team holds no such number.")
+		return temporalerr.New(domain.NumberNotHeld(), nil)
 	}
 	if !w.purchaseDone && !w.awaitingDocs {
-		return appError(domain.CodeNumberInPurchase, "The number is still being bought; release it once it is active.")
+		return temporalerr.New(domain.NumberStillBeingBought(), nil)
 	}
 	if w.purchaseErr != nil {
-		return appError(domain.CodeNotFound, "The purchase of this number failed; there is nothing to release.")
+		return temporalerr.Errorf(domain.CodeNotFound, "The purchase of this number failed; there is nothing to release.")
 	}
 	return nil
 }
@@ -424,7 +424,7 @@ func (w *numberWorkflow) purchase(ctx workflow.Context) (err error) {
 // the error its callers get. orderUndo is the index in undo of giving the
 // number back to the provider (-1 before an order may have been placed).
 func (w *numberWorkflow) undoPurchase(ctx workflow.Context, undo []func(workflow.Context), orderUndo int, err error) error {
-	w.state.Error = errorType(err)
+	w.state.Error = temporalerr.Type(err)
 	w.purchaseCancelled = temporal.IsCanceledError(err)
 	// Undo on a context the run's own cancellation cannot stop.
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
@@ -437,7 +437,7 @@ func (w *numberWorkflow) undoPurchase(ctx workflow.Context, undo []func(workflow
 				// record stays pending and the slot taken; giveBack goes
 				// on trying once the purchase's callers have their answer.
 				w.undoFailed(dctx, rerr)
-				return clientError(err)
+				return temporalerr.Answer(err)
 			}
 			continue
 		}
@@ -445,7 +445,7 @@ func (w *numberWorkflow) undoPurchase(ctx workflow.Context, undo []func(workflow
 	}
 	w.state.Number.Status = domain.NumberFailed
 	w.showStatus(ctx)
-	return clientError(err)
+	return temporalerr.Answer(err)
 }
 
 // showStatus sets the run's search attributes at the end of a step where a
@@ -614,17 +614,17 @@ func (w *numberWorkflow) end(ctx workflow.Context, final domain.NumberStatus) er
 	dbCtx := workflow.WithActivityOptions(ctx, activities.DatabaseOptions())
 	if err := workflow.ExecuteActivity(providerCtx, acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}).Get(ctx, nil); err != nil {
 		// A deletion lock: the number stays held and visible to operators.
-		w.state.Error = errorType(err)
+		w.state.Error = temporalerr.Type(err)
 		w.upsertSearchAttributes(ctx)
-		return clientError(err)
+		return temporalerr.Answer(err)
 	}
 	var ended domain.PhoneNumber
 	if err := workflow.ExecuteActivity(dbCtx, acts.EndNumber, activities.EndInput{NumberID: w.state.Number.ID, Status: final}).Get(ctx, &ended); err != nil {
-		return clientError(err)
+		return temporalerr.Answer(err)
 	}
 	w.state.Number = viewOf(ended)
 	if err := workflow.ExecuteActivity(dbCtx, acts.ReleaseSlot, w.key).Get(ctx, nil); err != nil {
-		return clientError(err)
+		return temporalerr.Answer(err)
 	}
 	w.upsertSearchAttributes(ctx)
 	return nil
@@ -635,18 +635,18 @@ func (w *numberWorkflow) endFast(ctx workflow.Context, final domain.NumberStatus
 	release := activities.ReleaseInput{PhoneNumber: w.req.PhoneNumber, ProviderNumberID: w.state.Number.ProviderNumberID}
 	if err := w.localFirst(ctx, activities.LocalOrderOptions(), activities.ProviderOptions(), acts.ReleaseAtProvider, release, release, nil); err != nil {
 		// A deletion lock: the number stays held and visible to operators.
-		w.state.Error = errorType(err)
+		w.state.Error = temporalerr.Type(err)
 		w.upsertSearchAttributes(ctx)
-		return clientError(err)
+		return temporalerr.Answer(err)
 	}
 	var ended domain.PhoneNumber
 	in := activities.EndInput{NumberID: w.state.Number.ID, Status: final}
 	if err := w.localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.EndNumber, in, in, &ended); err != nil {
-		return clientError(err)
+		return temporalerr.Answer(err)
 	}
 	w.state.Number = viewOf(ended)
 	if err := w.localFirst(ctx, activities.LocalDatabaseOptions(), activities.DatabaseOptions(), acts.ReleaseSlot, w.key, w.key, nil); err != nil {
-		return clientError(err)
+		return temporalerr.Answer(err)
 	}
 	// A closed run shows its last status, not a stale "active".
 	w.showStatus(ctx)
@@ -681,28 +681,4 @@ func (w *numberWorkflow) upsertSearchAttributes(ctx workflow.Context) {
 
 func viewOf(n domain.PhoneNumber) NumberView {
 	return NumberView{ID: n.ID, PhoneNumber: n.PhoneNumber, ProviderNumberID: n.ProviderNumberID, Status: n.Status, IsTrial: n.IsTrial, TrialExpiresAt: n.TrialExpiresAt, Requirements: n.Requirements}
-}
-
-// clientError unwraps an activity failure to the application error inside
-// it, so an update's caller gets the activity's type, message and details
-// rather than "activity error".
-func clientError(err error) error {
-	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) {
-		var details map[string]any
-		opts := temporal.ApplicationErrorOptions{NonRetryable: true}
-		if ae.HasDetails() && ae.Details(&details) == nil {
-			opts.Details = []any{details}
-		}
-		return temporal.NewApplicationErrorWithOptions(ae.Message(), ae.Type(), opts)
-	}
-	return err
-}
-
-func errorType(err error) string {
-	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) {
-		return ae.Type()
-	}
-	return "internal"
 }

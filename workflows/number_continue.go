@@ -1,11 +1,11 @@
 package workflows
 
 import (
-	"errors"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // A paid number's workflow lives for years, but one run's history must
@@ -158,11 +158,7 @@ func (w *numberWorkflow) continueAsNew(ctx workflow.Context, next ContinuedRun) 
 	next.PurchaseUpdateIDs = w.purchaseIDs
 	next.Runs = w.state.Runs + 1
 	if w.purchaseErr != nil {
-		next.PurchaseError = &PurchaseError{Type: errorType(w.purchaseErr), Message: w.purchaseErr.Error(), Cancelled: w.purchaseCancelled}
-		var ae *temporal.ApplicationError
-		if errors.As(w.purchaseErr, &ae) {
-			next.PurchaseError.Message = ae.Message()
-		}
+		next.PurchaseError = &PurchaseError{Type: temporalerr.Type(w.purchaseErr), Message: temporalerr.Message(w.purchaseErr), Cancelled: w.purchaseCancelled}
 	}
 	info := workflow.GetInfo(ctx)
 	workflow.GetLogger(ctx).Info("continuing as new", "phone_number", w.req.PhoneNumber, "phase", string(next.Phase),
@@ -185,7 +181,7 @@ func (w *numberWorkflow) resume(c *ContinuedRun) {
 	w.purchaseIDs = c.PurchaseUpdateIDs
 	w.purchaseDone = true
 	if e := c.PurchaseError; e != nil {
-		w.purchaseErr = temporal.NewNonRetryableApplicationError(e.Message, e.Type, nil)
+		w.purchaseErr = temporalerr.Restore(e.Type, e.Message)
 		w.undoing = true
 		w.purchaseCancelled = e.Cancelled
 	}

@@ -149,15 +149,15 @@ func TestLockedReleaseContinuesAsNewAndReleasesOnceUnlocked(t *testing.T) {
 	if bought.err != nil {
 		t.Fatal(bought.err)
 	}
-	if appErrorType(refused.err) != activities.ErrTypeDeletionLocked {
-		t.Fatalf("release behind a lock: %v, want %s", refused.err, activities.ErrTypeDeletionLocked)
+	if appErrorType(refused.err) != domain.CodeDeletionLocked {
+		t.Fatalf("release behind a lock: %v, want %s", refused.err, domain.CodeDeletionLocked)
 	}
 	next := continuedFrom(t, env)
 	c := next.Continued
 	if c.Phase != PhaseEnding || c.Final != domain.NumberReleased || c.RetryAt == nil || c.EndAttempts < 40 {
 		t.Fatalf("carried %+v, want the release loop with its attempts (every 6 h for 10 days)", c)
 	}
-	if c.State.Number.Status != domain.NumberActive || c.State.Error != activities.ErrTypeDeletionLocked {
+	if c.State.Number.Status != domain.NumberActive || c.State.Error != domain.CodeDeletionLocked {
 		t.Fatalf("carried state %+v", c.State)
 	}
 	if d := c.RetryAt.Sub(env.Now()); d != releaseRetryInterval {
@@ -252,7 +252,7 @@ func newUndoMocks(t *testing.T, limits RunLimits, failures int) *undoMocks {
 		defer m.mu.Unlock()
 		m.releases = append(m.releases, env.Now())
 		if len(m.releases) <= m.failures {
-			return temporal.NewNonRetryableApplicationError("deletion lock", activities.ErrTypeDeletionLocked, nil)
+			return temporal.NewNonRetryableApplicationError("deletion lock", domain.CodeDeletionLocked, nil)
 		}
 		return nil
 	})
@@ -331,7 +331,7 @@ func TestUndoKeepsTheSlotUntilTheProviderReleases(t *testing.T) {
 			if m.answeredAfter != 1 || m.freedAtAnswer {
 				t.Fatalf("the purchase was answered after %d release tries (slot free: %v), want after the first", m.answeredAfter, m.freedAtAnswer)
 			}
-			if during.Number.Status != domain.NumberPending || during.Undo == nil || during.Undo.Attempts != 1 || during.Undo.LastError != activities.ErrTypeDeletionLocked {
+			if during.Number.Status != domain.NumberPending || during.Undo == nil || during.Undo.Attempts != 1 || during.Undo.LastError != domain.CodeDeletionLocked {
 				t.Fatalf("while the release is refused the state is %+v (undo %+v)", during, during.Undo)
 			}
 			// Back-off: 1, 2 then 4 minutes between tries.

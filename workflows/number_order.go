@@ -1,15 +1,14 @@
 package workflows
 
 import (
-	"errors"
 	"slices"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // Waiting for the order. Most orders settle within a second, and AwaitOrder
@@ -34,13 +33,13 @@ import (
 //     accepted (the order still pending), only documentsMaxWait bounds it.
 //
 // While it waits on documents, the team's new purchase requests are
-// refused (ErrTypeAwaitingDocuments: Temporal holds at most 10 updates in
+// refused (domain.CodeAwaitingDocuments: Temporal holds at most 10 updates in
 // flight per run, and a join would be held for days); NumberService
 // answers them as pending, and hands on the requirement group one carries
 // (SignalAttachRequirementGroup), which the wait attaches to the sub-order
 // (AttachRequirementGroup) before looking at the order at once. A release
 // (the team's update or billing's signal) cancels the order and ends the
-// purchase (ErrTypePurchaseReleased).
+// purchase (domain.CodePurchaseReleased).
 
 // changeOrderEvents versions the order wait that the webhook ends and that
 // hands a regulated order waiting on documents back to the workflow: runs
@@ -269,9 +268,8 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 			w.cancelSubOrder(ctx, subOrder)
 			subOrder = ""
 			w.state.Number.Requirements = nil
-			return activities.AwaitResult{}, temporal.NewNonRetryableApplicationError(
-				"The purchase of "+w.req.PhoneNumber+" was released while it waited on documents; its order was cancelled.",
-				ErrTypePurchaseReleased, nil)
+			return activities.AwaitResult{}, temporalerr.Errorf(domain.CodePurchaseReleased,
+				"The purchase of %s was released while it waited on documents; its order was cancelled.", w.req.PhoneNumber)
 		}
 		if !woken {
 			ceiling := documentsPollMax
@@ -295,8 +293,7 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 		}
 		missed := false
 		if err := workflow.ExecuteActivity(checkCtx, acts.CheckOrder, in).Get(ctx, &got); err != nil {
-			var ae *temporal.ApplicationError
-			if errors.As(err, &ae) && ae.NonRetryable() {
+			if temporalerr.Final(err) {
 				return activities.AwaitResult{}, err // failed or cancelled at Telnyx
 			}
 			// A check that could not reach Telnyx in time is a missed
@@ -332,9 +329,8 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 			workflow.GetLogger(ctx).Warn("the regulated order's deadline passed; cancelling it", "phone_number", w.req.PhoneNumber, "order_id", in.OrderID)
 			w.cancelSubOrder(ctx, subOrder)
 			subOrder = ""
-			return activities.AwaitResult{}, temporal.NewNonRetryableApplicationError(
-				"The documents for "+w.req.PhoneNumber+" were not supplied or accepted before the provider's deadline, so its order was cancelled; supply them in a requirement group and buy the number again.",
-				domain.CodeRequirementsDeadlinePassed, nil)
+			return activities.AwaitResult{}, temporalerr.Errorf(domain.CodeRequirementsDeadlinePassed,
+				"The documents for %s were not supplied or accepted before the provider's deadline, so its order was cancelled; supply them in a requirement group and buy the number again.", w.req.PhoneNumber)
 		}
 	}
 }

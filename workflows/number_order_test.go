@@ -14,6 +14,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // The order wait with mocked activities: the webhook that ends the
@@ -328,8 +329,8 @@ func TestRegulatedDeadlinePassedUndoesThePurchase(t *testing.T) {
 		t.Fatalf("purchase answered %v, want %s", m.answer, domain.CodeRequirementsDeadlinePassed)
 	}
 	var de *domain.Error
-	if !errors.As(ToDomainError(m.answer), &de) || de.Kind != domain.KindConflict || de.Code != domain.CodeRequirementsDeadlinePassed {
-		t.Fatalf("the API sees %v, want a conflict with code %s", ToDomainError(m.answer), domain.CodeRequirementsDeadlinePassed)
+	if !errors.As(temporalerr.Decode(m.answer), &de) || de.Kind != domain.KindConflict || de.Code != domain.CodeRequirementsDeadlinePassed {
+		t.Fatalf("the API sees %v, want a conflict with code %s", temporalerr.Decode(m.answer), domain.CodeRequirementsDeadlinePassed)
 	}
 	if len(m.cancelled) != 1 || m.cancelled[0] != "sub-1" {
 		t.Fatalf("cancelled %v, want the sub-order once", m.cancelled)
@@ -487,8 +488,8 @@ func TestJoinWhileWaitingOnDocumentsIsRefused(t *testing.T) {
 	join := purchaseAt(m.env, time.Hour, "join-1", req)
 	other := purchaseAt(m.env, time.Hour+time.Second, "join-2", PurchaseRequest{PhoneNumber: req.PhoneNumber, TeamID: "team_b", UserID: "user_b"})
 	run(m.env, req)
-	if appErrorType(join.rejected) != ErrTypeAwaitingDocuments || join.err != nil {
-		t.Fatalf("join: rejected %v, answered %v; want refused with %s", join.rejected, join.err, ErrTypeAwaitingDocuments)
+	if appErrorType(join.rejected) != domain.CodeAwaitingDocuments || join.err != nil {
+		t.Fatalf("join: rejected %v, answered %v; want refused with %s", join.rejected, join.err, domain.CodeAwaitingDocuments)
 	}
 	if appErrorType(other.rejected) != domain.CodeNumberInPurchase {
 		t.Fatalf("another team's join: %v, want %s", other.rejected, domain.CodeNumberInPurchase)
@@ -744,11 +745,11 @@ func TestReleaseWhileWaitingOnDocumentsCancelsThePurchase(t *testing.T) {
 	if v, _ := rel.value.(NumberView); v.Status != domain.NumberFailed || v.Requirements != nil {
 		t.Fatalf("release answered %+v, want the failed number", rel.value)
 	}
-	if appErrorType(m.answer) != ErrTypePurchaseReleased {
-		t.Fatalf("purchase answered %v, want %s", m.answer, ErrTypePurchaseReleased)
+	if appErrorType(m.answer) != domain.CodePurchaseReleased {
+		t.Fatalf("purchase answered %v, want %s", m.answer, domain.CodePurchaseReleased)
 	}
 	if len(m.cancelled) != 1 || m.cancelled[0] != "sub-1" || m.slotFreed != 1 || len(m.ended) != 1 ||
-		m.ended[0].Status != domain.NumberFailed || m.ended[0].FailureReason != ErrTypePurchaseReleased {
+		m.ended[0].Status != domain.NumberFailed || m.ended[0].FailureReason != domain.CodePurchaseReleased {
 		t.Fatalf("cancelled %v, slot freed %d, ended %+v", m.cancelled, m.slotFreed, m.ended)
 	}
 	if last := m.checks[len(m.checks)-1]; last.After(start.Add(2 * time.Hour)) {

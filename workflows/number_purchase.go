@@ -9,6 +9,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // The purchase at the floor (runs of NumberWorkflowType). Temporal's own
@@ -175,8 +176,7 @@ func (w *numberWorkflow) showSlowPurchase(ctx workflow.Context) {
 // mayRetry says whether an activity's failure may pass with retrying: not
 // a non-retryable application error, nor the run's own cancellation.
 func mayRetry(ctx workflow.Context, err error) bool {
-	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) && ae.NonRetryable() && ae.Type() != activities.ErrTypeRetryAsActivity {
+	if temporalerr.Final(err) && temporalerr.Type(err) != temporalerr.TypeRetryAsActivity {
 		return false
 	}
 	var ce *temporal.CanceledError

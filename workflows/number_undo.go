@@ -7,6 +7,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // A purchase that fails once an order may have been placed gives the
@@ -74,7 +75,7 @@ func (w *numberWorkflow) undoFailed(ctx workflow.Context, err error) {
 	}
 	u := w.state.Undo
 	u.Attempts++
-	u.LastError = errorType(err)
+	u.LastError = temporalerr.Type(err)
 	u.NextAttemptAt = workflow.Now(ctx).Add(undoBackoff(u.Attempts))
 	w.undoing = true
 	workflow.GetLogger(ctx).Error("a failed purchase could not give its number back to the provider; its plan slot stays taken and the release is retried",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // ReleaseWorkflowType is the registered name of ReleaseNumberWorkflow. It
@@ -66,7 +67,7 @@ func ReleaseNumberWorkflow(ctx workflow.Context, in ReleaseNumberInput) (NumberV
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req ReleaseRequest) error {
 			if req.TeamID != in.TeamID {
-				return appError(domain.CodeNotFound, "The team holds no such number.")
+				return temporalerr.New(domain.NumberNotHeld(), nil)
 			}
 			return nil
 		}})
@@ -79,7 +80,7 @@ func ReleaseNumberWorkflow(ctx workflow.Context, in ReleaseNumberInput) (NumberV
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdatePurchase,
 		func(workflow.Context, PurchaseRequest) (PurchaseResult, error) { return PurchaseResult{}, nil },
 		workflow.UpdateHandlerOptions{Validator: func(req PurchaseRequest) error {
-			return appError(domain.CodeNumberInPurchase, "%s is being released right now; try again in a minute.", req.PhoneNumber)
+			return temporalerr.Errorf(domain.CodeNumberInPurchase, "%s is being released right now; try again in a minute.", req.PhoneNumber)
 		}})
 	if err != nil {
 		return NumberView{}, err
@@ -110,7 +111,7 @@ type releaseRun struct {
 func (r *releaseRun) finish(err error) {
 	r.err, r.done, r.failure, r.cancelled = err, true, "", false
 	if err != nil {
-		r.failure, r.cancelled = errorType(err), temporal.IsCanceledError(err)
+		r.failure, r.cancelled = temporalerr.Type(err), temporal.IsCanceledError(err)
 	}
 }
 
@@ -120,7 +121,7 @@ func (r *releaseRun) run(ctx workflow.Context) error {
 
 	var n domain.PhoneNumber
 	if err := workflow.ExecuteActivity(dbCtx, acts.LoadNumber, activities.LoadNumberInput{TeamID: r.in.TeamID, NumberID: r.in.NumberID}).Get(ctx, &n); err != nil {
-		return clientError(err)
+		return temporalerr.Answer(err)
 	}
 	r.state.Number = viewOf(n)
 	if !n.Status.Live() {
@@ -128,7 +129,7 @@ func (r *releaseRun) run(ctx workflow.Context) error {
 	}
 	var key string
 	if err := workflow.ExecuteActivity(dbCtx, acts.HeldSlotKey, n).Get(ctx, &key); err != nil {
-		return clientError(err)
+		return temporalerr.Answer(err)
 	}
 	r.state.CustomerReference = key
 
@@ -139,11 +140,11 @@ func (r *releaseRun) run(ctx workflow.Context) error {
 		var verdict string
 		in := activities.UndoPendingInput{Number: n, Key: key, Strict: r.in.Reason != ReleaseReasonAPI}
 		if err := workflow.ExecuteActivity(providerCtx, acts.CheckUndoPending, in).Get(ctx, &verdict); err != nil {
-			return clientError(err)
+			return temporalerr.Answer(err)
 		}
 		if verdict != "" {
 			r.state.Error = verdict
-			return appError(domain.CodeNumberInPurchase, "%s is still being bought (%s); release it once its order has settled.", n.PhoneNumber, verdict)
+			return temporalerr.Errorf(domain.CodeNumberInPurchase, "%s is still being bought (%s); release it once its order has settled.", n.PhoneNumber, verdict)
 		}
 	}
 	switch {
@@ -154,18 +155,18 @@ func (r *releaseRun) run(ctx workflow.Context) error {
 	}
 	// The order of end(): the slot is free only once the number is gone.
 	if err := workflow.ExecuteActivity(providerCtx, acts.ReleaseAtProvider, activities.ReleaseInput{PhoneNumber: n.PhoneNumber, ProviderNumberID: n.ProviderNumberID}).Get(ctx, nil); err != nil {
-		r.state.Error = errorType(err)
-		return clientError(err)
+		r.state.Error = temporalerr.Type(err)
+		return temporalerr.Answer(err)
 	}
 	var ended domain.PhoneNumber
 	if err := workflow.ExecuteActivity(dbCtx, acts.EndNumber, activities.EndInput{NumberID: n.ID, Status: final}).Get(ctx, &ended); err != nil {
-		return clientError(err)
+		return temporalerr.Answer(err)
 	}
 	r.state.Number = viewOf(ended)
 	r.ended = true
 	if key != "" {
 		if err := workflow.ExecuteActivity(dbCtx, freeSlot, key).Get(ctx, nil); err != nil {
-			return clientError(err)
+			return temporalerr.Answer(err)
 		}
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,

@@ -12,15 +12,12 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // ErrNumberWorkflowRunning is ReleaseUnwatched's answer when the number's
 // purchase workflow runs: that run owns the record, and answers for it.
-var ErrNumberWorkflowRunning = &domain.Error{
-	Kind:    domain.KindConflict,
-	Code:    domain.CodeNumberInPurchase,
-	Message: "The number is still being bought; release it once it is active.",
-}
+var ErrNumberWorkflowRunning = domain.NumberStillBeingBought()
 
 var _ activities.NumberWorkflows = (*NumberService)(nil)
 
@@ -38,7 +35,7 @@ func (s *NumberService) ReleaseUnwatched(ctx context.Context, n domain.PhoneNumb
 	case timedOut(ctx, err):
 		return NumberView{}, true, nil
 	case err != nil:
-		return NumberView{}, false, ToDomainError(err)
+		return NumberView{}, false, temporalerr.Decode(err)
 	case run.purchaseRunning() && !s.closing(ctx, run):
 		return NumberView{}, false, ErrNumberWorkflowRunning
 	}
@@ -58,7 +55,7 @@ func (s *NumberService) ReleaseUnwatched(ctx context.Context, n domain.PhoneNumb
 		if timedOut(ctx, err) {
 			return NumberView{}, true, nil
 		}
-		return NumberView{}, false, ToDomainError(err)
+		return NumberView{}, false, temporalerr.Decode(err)
 	}
 	return releaseOutcome(ctx, handle)
 }

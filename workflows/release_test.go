@@ -12,6 +12,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 var anyCtx, anyArg = mock.Anything, mock.Anything
@@ -90,7 +91,7 @@ func TestReleaseNumberWorkflowLeavesAPendingRecordWhoseOrderIsInFlight(t *testin
 		WorkflowID: NumberWorkflowID("+14155550703"), CreatedAt: now.Add(-time.Hour)}
 	for _, reason := range []string{ReleaseReasonAPI, "purchase", "reconcile"} {
 		calls, _, err := runReleaseWith(t, rec, now, reason, activities.UnwatchedOrderPending)
-		if de := ToDomainError(err); domain.ErrorKind(de) != domain.KindConflict || !strings.Contains(de.Error(), domain.CodeNumberInPurchase) {
+		if de := temporalerr.Decode(err); domain.ErrorKind(de) != domain.KindConflict || !strings.Contains(de.Error(), domain.CodeNumberInPurchase) {
 			t.Fatalf("%s: release of a pending record whose order is in flight: %v, want number_in_purchase", reason, err)
 		}
 		if len(calls.atProvider)+len(calls.ended)+len(calls.released)+len(calls.cancelled) != 0 {
@@ -161,7 +162,7 @@ func TestReleaseNumberWorkflowRefusesAPurchase(t *testing.T) {
 		}, PurchaseRequest{PhoneNumber: rec.PhoneNumber, TeamID: "team_2"})
 	}, time.Second)
 	env.ExecuteWorkflow(ReleaseWorkflowType, ReleaseNumberInput{NumberID: rec.ID, TeamID: rec.TeamID, PhoneNumber: rec.PhoneNumber})
-	if de := ToDomainError(refused); domain.ErrorKind(de) != domain.KindConflict || !strings.Contains(de.Error(), domain.CodeNumberInPurchase) {
+	if de := temporalerr.Decode(refused); domain.ErrorKind(de) != domain.KindConflict || !strings.Contains(de.Error(), domain.CodeNumberInPurchase) {
 		t.Fatalf("purchase during a release: %v, want number_in_purchase", refused)
 	}
 }

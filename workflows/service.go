@@ -17,6 +17,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // NumberService is the client side of the number workflow: what the API
@@ -99,7 +100,7 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 		if awaitingDocuments(err) {
 			return s.awaitingDocuments(ctx, req)
 		}
-		return PurchaseOutcome{}, ToDomainError(err)
+		return PurchaseOutcome{}, temporalerr.Decode(err)
 	}
 	var res PurchaseResult
 	if err := handle.Get(ctx, &res); err != nil {
@@ -109,7 +110,7 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 		if awaitingDocuments(err) {
 			return s.awaitingDocuments(ctx, req)
 		}
-		return PurchaseOutcome{}, ToDomainError(err)
+		return PurchaseOutcome{}, temporalerr.Decode(err)
 	}
 	return PurchaseOutcome{Result: res}, nil
 }
@@ -123,7 +124,7 @@ func (s *NumberService) pending(req PurchaseRequest) (PurchaseOutcome, error) {
 	defer cancel()
 	if st, ok := s.pendingRecord(ctx, req.PhoneNumber); ok {
 		if st.TeamID != req.TeamID {
-			return PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "Another team is buying " + req.PhoneNumber + " right now."}
+			return PurchaseOutcome{}, domain.NumberInPurchase(req.PhoneNumber)
 		}
 		return PurchaseOutcome{Pending: true, State: st}, nil
 	}
@@ -138,7 +139,7 @@ func (s *NumberService) pending(req PurchaseRequest) (PurchaseOutcome, error) {
 			Message: "The purchase is under way but its progress could not be read in time; retry the request (with the same Idempotency-Key) to follow it.", Err: err}
 	}
 	if st.TeamID != req.TeamID {
-		return PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "Another team is buying " + req.PhoneNumber + " right now."}
+		return PurchaseOutcome{}, domain.NumberInPurchase(req.PhoneNumber)
 	}
 	return PurchaseOutcome{Pending: true, State: st}, nil
 }
@@ -160,8 +161,7 @@ func (s *NumberService) pendingRecord(ctx context.Context, e164 string) (NumberS
 // awaitingDocuments reports whether the purchase update was refused
 // because the team's purchase waits on documents.
 func awaitingDocuments(err error) bool {
-	var ae *temporal.ApplicationError
-	return errors.As(err, &ae) && ae.Type() == ErrTypeAwaitingDocuments
+	return temporalerr.Type(err) == domain.CodeAwaitingDocuments
 }
 
 // awaitingDocuments answers a request refused because the team's purchase
@@ -178,7 +178,7 @@ func (s *NumberService) awaitingDocuments(ctx context.Context, req PurchaseReque
 				return PurchaseOutcome{}, &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable,
 					Message: "The requirement group could not be handed to the purchase in time; retry the request.", Err: err}
 			}
-			return PurchaseOutcome{}, ToDomainError(err)
+			return PurchaseOutcome{}, temporalerr.Decode(err)
 		}
 	}
 	out, err := s.pending(req)
@@ -210,7 +210,7 @@ func (s *NumberService) State(ctx context.Context, e164 string) (NumberState, er
 		if errors.As(err, &nf) {
 			return NumberState{}, domain.ErrNotFound
 		}
-		return NumberState{}, ToDomainError(err)
+		return NumberState{}, temporalerr.Decode(err)
 	}
 	var st NumberState
 	if err := v.Get(&st); err != nil {
@@ -240,7 +240,7 @@ func (s *NumberService) Release(ctx context.Context, e164 string, req ReleaseReq
 		case timedOut(ctx, err):
 			return NumberView{}, true, nil
 		}
-		return NumberView{}, false, ToDomainError(err)
+		return NumberView{}, false, temporalerr.Decode(err)
 	}
 	return releaseOutcome(ctx, handle)
 }
@@ -252,7 +252,7 @@ func releaseOutcome(ctx context.Context, handle client.WorkflowUpdateHandle) (vi
 		if timedOut(ctx, err) {
 			return NumberView{}, true, nil
 		}
-		return NumberView{}, false, ToDomainError(err)
+		return NumberView{}, false, temporalerr.Decode(err)
 	}
 	return view, false, nil
 }
@@ -291,7 +291,7 @@ func (s *NumberService) SendBillingEvent(ctx context.Context, ev BillingEvent) e
 			StaticSummary:            billingSummary(ev.TeamID),
 			StaticDetails:            billingStaticDetails(ev.TeamID),
 		}, TeamWorkflowType, BillingState{TeamID: ev.TeamID, Plan: domain.PlanFree})
-	return ToDomainError(err)
+	return temporalerr.Decode(err)
 }
 
 // NotifyOrder hands a verified Telnyx order event to the purchase its
@@ -312,7 +312,7 @@ func (s *NumberService) NotifyOrder(ctx context.Context, ev OrderEvent) error {
 	if errors.As(err, &nf) {
 		return nil
 	}
-	return ToDomainError(err)
+	return temporalerr.Decode(err)
 }
 
 // NumberOfKey reads the E.164 number out of a purchase key (the Telnyx
@@ -362,7 +362,7 @@ func (s *NumberService) BillingState(ctx context.Context, teamID string) (Billin
 		if errors.As(err, &nf) {
 			return BillingState{}, domain.ErrNotFound
 		}
-		return BillingState{}, ToDomainError(err)
+		return BillingState{}, temporalerr.Decode(err)
 	}
 	var st BillingState
 	return st, v.Get(&st)

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // NumberService.Purchase against a mocked Temporal client: how it answers
@@ -36,7 +37,7 @@ func (v stateValue) Get(ptr any) error {
 func (v stateValue) Payloads() *common.Payloads { return nil }
 
 func awaitingDocumentsRefusal() error {
-	return temporal.NewNonRetryableApplicationError("waits on documents", ErrTypeAwaitingDocuments, nil)
+	return temporal.NewNonRetryableApplicationError("waits on documents", domain.CodeAwaitingDocuments, nil)
 }
 
 func serviceWithRefusal(t *testing.T, refusedAtGet bool) (*NumberService, *mocks.Client) {
@@ -146,7 +147,7 @@ func TestNotifyOrderKeepsTheCallersDeadline(t *testing.T) {
 // workflow's task keeps failing (workers lost mid-task): a 503 to retry,
 // never a 500.
 func TestWorkflowNotReadyIsUnavailable(t *testing.T) {
-	err := ToDomainError(serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to Workflow Task in failed state."))
+	err := temporalerr.Decode(serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to Workflow Task in failed state."))
 	if domain.ErrorKind(err) != domain.KindUnavailable {
 		t.Fatalf("ToDomainError = %v, want KindUnavailable", err)
 	}

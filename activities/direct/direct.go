@@ -2,14 +2,13 @@ package direct
 
 import (
 	"context"
-	"errors"
-	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // KeyPrefix starts the slot key, workflow id and Telnyx customer reference
@@ -56,7 +55,7 @@ func Purchase(ctx context.Context, a *activities.Activities, teamID, userID, e16
 	// durable one for an order still pending.
 	in := activities.AwaitInput{OrderID: order.OrderID, PhoneNumber: e164}
 	settled, err := a.WaitForOrder(ctx, activities.WaitInput{AwaitInput: in, For: activities.OrderWaitInTask})
-	if (err == nil && settled.ProviderNumberID == "") || (err != nil && retryable(err, await)) {
+	if (err == nil && settled.ProviderNumberID == "") || (err != nil && temporalerr.Retryable(err, await)) {
 		settled, err = retry(ctx, await, func() (activities.AwaitResult, error) { return a.AwaitOrder(ctx, in) })
 	}
 	if err != nil {
@@ -80,7 +79,7 @@ func retry[T any](ctx context.Context, policy *temporal.RetryPolicy, step func()
 	wait := policy.InitialInterval
 	for attempt := 1; ; attempt++ {
 		out, err := step()
-		if err == nil || attempt == MaxAttempts || ctx.Err() != nil || !retryable(err, policy) {
+		if err == nil || attempt == MaxAttempts || ctx.Err() != nil || !temporalerr.Retryable(err, policy) {
 			return out, err
 		}
 		select {
@@ -90,12 +89,4 @@ func retry[T any](ctx context.Context, policy *temporal.RetryPolicy, step func()
 		}
 		wait = min(time.Duration(float64(wait)*policy.BackoffCoefficient), policy.MaximumInterval)
 	}
-}
-
-func retryable(err error, policy *temporal.RetryPolicy) bool {
-	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) {
-		return !ae.NonRetryable() && !slices.Contains(policy.NonRetryableErrorTypes, ae.Type())
-	}
-	return true
 }

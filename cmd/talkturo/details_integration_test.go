@@ -236,7 +236,7 @@ func TestTemporalUIShowsSummaryAndCurrentDetails(t *testing.T) {
 		t.Errorf("waiting on documents:\n%s\nwant the kinds missing and the order", rv.currentDetails)
 	}
 	release(paidToken, paidTeam, rn["id"].(string), 200)
-	look(detailsUntil(t, c, workflows.NumberWorkflowID(regulated), "**Failed**: `"+workflows.ErrTypePurchaseReleased+"`"))
+	look(detailsUntil(t, c, workflows.NumberWorkflowID(regulated), "**Failed**: `"+domain.CodePurchaseReleased+"`"))
 
 	// A release behind a deletion lock is refused; the run continues as
 	// new. The continued run has no summary (the SDK and server carry no
