@@ -138,3 +138,30 @@ func TestListLiveCanUseTheLiveNumberIndex(t *testing.T) {
 		t.Fatalf("the plan does not scan the live-number index in order:\n%s", joined)
 	}
 }
+
+// Search leaves out what LiveAmong reports: pending and active numbers of
+// any team, never ended ones or unknown ones.
+func TestLiveAmongReportsTheNumbersAnyTeamHolds(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	store := persistence.NewPhoneNumberStore(db)
+	a := newAccount(t, db, domain.PlanGrowth)
+	b := newAccount(t, db, domain.PlanGrowth)
+
+	newPending(t, store, a, "+14155550121")
+	newActive(t, store, b, "+14155550122")
+	ended := newActive(t, store, a, "+14155550123")
+	if _, err := store.End(ctx, ended.ID, domain.NumberReleased); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.LiveAmong(ctx, []string{"+14155550121", "+14155550122", "+14155550123", "+14155550124", "+1415\x00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got["+14155550121"] || !got["+14155550122"] {
+		t.Fatalf("LiveAmong = %v, want the pending and the active number only", got)
+	}
+	if got, err := store.LiveAmong(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("LiveAmong(nil) = %v, %v", got, err)
+	}
+}

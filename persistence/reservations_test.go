@@ -250,3 +250,44 @@ func TestCancelGivesTheTrialBack(t *testing.T) {
 		t.Fatalf("a released (held) trial is still used: %v", err)
 	}
 }
+
+// HeldKeyOf finds the slot a record was bought under, from the record
+// alone: not a later purchase's slot of the same number, not a released one.
+func TestHeldKeyOfFindsTheSlotOfTheRecord(t *testing.T) {
+	t.Parallel()
+	ctx, db := newTestDB(t)
+	slots := persistence.NewReservationStore(db)
+	store := persistence.NewPhoneNumberStore(db)
+	a := newAccount(t, db, domain.PlanGrowth)
+	const e164 = "+14155550131"
+	wf := "phone-number:" + e164
+
+	// An earlier purchase, ended with its slot freed.
+	if _, err := slots.Reserve(ctx, a.TeamID, wf+"/run-0", e164); err != nil {
+		t.Fatal(err)
+	}
+	if err := slots.Release(ctx, wf+"/run-0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := slots.Reserve(ctx, a.TeamID, wf+"/run-1", e164); err != nil {
+		t.Fatal(err)
+	}
+	rec := newPending(t, store, a, e164)
+	// A later purchase that reserved, then met the live record.
+	if _, err := slots.Reserve(ctx, a.TeamID, wf+"/run-2", e164); err != nil {
+		t.Fatal(err)
+	}
+	key, err := slots.HeldKeyOf(ctx, rec)
+	if err != nil || key != wf+"/run-1" {
+		t.Fatalf("HeldKeyOf = %q, %v; want %s/run-1", key, err, wf)
+	}
+	if err := slots.Release(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if key, err := slots.HeldKeyOf(ctx, rec); err != nil || key != "" {
+		t.Fatalf("HeldKeyOf after the release = %q, %v; want none", key, err)
+	}
+	if _, err := slots.HeldKeyOf(ctx, domain.PhoneNumber{}); domain.ErrorKind(err) != domain.KindInvalid {
+		t.Fatalf("HeldKeyOf(empty) = %v, want invalid", err)
+	}
+}
