@@ -268,14 +268,14 @@ type reservationModel struct {
 
 func (reservationModel) TableName() string { return "number_reservations" }
 
-func (m reservationModel) toReservation() Reservation {
-	return Reservation{
+func (m reservationModel) toDomain() domain.Reservation {
+	return domain.Reservation{
 		ID:          m.ID,
 		TeamID:      m.TeamID,
 		WorkflowID:  m.WorkflowID,
 		PhoneNumber: m.PhoneNumber,
 		IsTrial:     m.IsTrial,
-		Status:      ReservationStatus(m.Status),
+		Status:      domain.ReservationStatus(m.Status),
 		CreatedAt:   m.CreatedAt.UTC(),
 		ReleasedAt:  utcPtr(m.ReleasedAt),
 	}

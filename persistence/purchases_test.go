@@ -42,7 +42,7 @@ func TestBeginReservesAndRecordsPending(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Begin: %v", err)
 	}
-	if r.Status != persistence.ReservationHeld || !r.IsTrial || r.TeamID != acct.TeamID ||
+	if r.Status != domain.ReservationHeld || !r.IsTrial || r.TeamID != acct.TeamID ||
 		r.WorkflowID != purchaseKey(e164, "run-1") || r.PhoneNumber != e164 {
 		t.Errorf("reservation = %+v, want a held trial slot of %s", r, acct.TeamID)
 	}

@@ -34,7 +34,7 @@ func TestReservePlanLimitHoldsUnderConcurrency(t *testing.T) {
 	acct := newAccount(t, db, domain.PlanStarter) // 3 slots
 
 	const attempts = 50
-	var won []persistence.Reservation
+	var won []domain.Reservation
 	var mu sync.Mutex
 	winners := raceStarterSlots(t, attempts, func(i int) error {
 		r, err := store.Reserve(ctx, acct.TeamID, fmt.Sprintf("purchase-%d", i), fmt.Sprintf("+1415555%04d", i))
@@ -54,7 +54,7 @@ func TestReservePlanLimitHoldsUnderConcurrency(t *testing.T) {
 		t.Errorf("numbers_held = %d, want 3", n)
 	}
 	for _, r := range won {
-		if r.IsTrial || r.Status != persistence.ReservationHeld || r.TeamID != acct.TeamID || r.CreatedAt.IsZero() {
+		if r.IsTrial || r.Status != domain.ReservationHeld || r.TeamID != acct.TeamID || r.CreatedAt.IsZero() {
 			t.Errorf("reservation = %+v, want a held paid slot of %s", r, acct.TeamID)
 		}
 	}
@@ -191,7 +191,7 @@ func TestReleaseDecrementsOnce(t *testing.T) {
 	}
 	var status string
 	db.Raw("SELECT status FROM number_reservations WHERE workflow_id = 'wf-a'").Find(&status)
-	if status != string(persistence.ReservationReleased) {
+	if status != string(domain.ReservationReleased) {
 		t.Errorf("reservation status = %q, want released", status)
 	}
 
