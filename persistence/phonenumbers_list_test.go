@@ -17,9 +17,7 @@ import (
 )
 
 func TestGetIsScopedToTheTeam(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 	n := newActive(t, store, a, "+14155550108")
@@ -38,19 +36,14 @@ func TestGetIsScopedToTheTeam(t *testing.T) {
 }
 
 func TestListNewestFirstWithAssistantAndBuyer(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 	buyer, err := persistence.NewAccountStore(db).GetUser(ctx, a.UserID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	front, err := persistence.NewAssistantStore(db).CreateAssistant(ctx, domain.Assistant{TeamID: a.TeamID, Name: "Front desk"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	front := newAssistant(t, db, a.TeamID, "Front desk")
 
 	oldest := newActive(t, store, a, "+14155550111")
 	released := newActive(t, store, a, "+14155550112")
@@ -108,9 +101,7 @@ func TestListNewestFirstWithAssistantAndBuyer(t *testing.T) {
 }
 
 func TestListPaginatesWithoutGapsOrDuplicates(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	acct := newAccount(t, db, domain.PlanScale)
 
 	// Groups of three share a creation time, so the cursor must break ties
@@ -177,9 +168,7 @@ func TestListPaginatesWithoutGapsOrDuplicates(t *testing.T) {
 }
 
 func TestListRefusesMalformedCursorsAndLimits(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	acct := newAccount(t, db, domain.PlanGrowth)
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
@@ -203,19 +192,13 @@ func TestListRefusesMalformedCursorsAndLimits(t *testing.T) {
 }
 
 func TestListReadsEachPageInOneQuery(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
-	assistants := persistence.NewAssistantStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	acct := newAccount(t, db, domain.PlanScale)
 	// Every number with its own assistant: a query per item (N+1) would
 	// show as more statements per page.
 	for i := range 12 {
 		n := newActive(t, store, acct, fmt.Sprintf("+1415555%04d", 300+i))
-		asst, err := assistants.CreateAssistant(ctx, domain.Assistant{TeamID: acct.TeamID, Name: fmt.Sprintf("Assistant %d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		asst := newAssistant(t, db, acct.TeamID, fmt.Sprintf("Assistant %d", i))
 		if _, err := store.AssignAssistant(ctx, acct.TeamID, n.ID, &asst.ID); err != nil {
 			t.Fatal(err)
 		}

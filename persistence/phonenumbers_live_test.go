@@ -16,9 +16,7 @@ import (
 // The numbers every team holds, as the reconciliation with Telnyx reads
 // them: every live record once, whichever team's, and no ended one.
 func TestListLivePagesThroughEveryTeamsLiveNumbers(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 
@@ -92,9 +90,7 @@ func TestListLivePagesThroughEveryTeamsLiveNumbers(t *testing.T) {
 }
 
 func TestLiveByNumberFindsTheHolderOfAnyTeam(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 
@@ -120,7 +116,6 @@ func TestLiveByNumberFindsTheHolderOfAnyTeam(t *testing.T) {
 // Each page of ListLive can be one range scan of the live-number index: its
 // filter is the index's predicate and its order the index's.
 func TestListLiveCanUseTheLiveNumberIndex(t *testing.T) {
-	t.Parallel()
 	_, db := newTestDB(t)
 	var plan []string
 	err := db.Transaction(func(tx *gorm.DB) error {
@@ -142,9 +137,7 @@ func TestListLiveCanUseTheLiveNumberIndex(t *testing.T) {
 // Search leaves out what LiveAmong reports: pending and active numbers of
 // any team, never ended ones or unknown ones.
 func TestLiveAmongReportsTheNumbersAnyTeamHolds(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 

@@ -7,73 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 )
 
-// newPending records a pending purchase of e164 by the account under a
-// fresh id.
-func newPending(t *testing.T, store *persistence.PhoneNumberStore, acct account, e164 string) domain.PhoneNumber {
-	t.Helper()
-	n, err := store.CreatePending(t.Context(), pendingNumber(acct, e164))
-	if err != nil {
-		t.Fatalf("CreatePending(%s): %v", e164, err)
-	}
-	return n
-}
-
-// pendingNumber is a purchase of e164 by the account, not yet recorded.
-func pendingNumber(acct account, e164 string) domain.PhoneNumber {
-	return domain.PhoneNumber{
-		ID:              domain.NewID(domain.PrefixPhoneNumber),
-		TeamID:          acct.TeamID,
-		PhoneNumber:     e164,
-		CreatedByUserID: acct.UserID,
-		WorkflowID:      "phone-number:" + e164,
-	}
-}
-
-// newActive records e164 as the account's active, paid number.
-func newActive(t *testing.T, store *persistence.PhoneNumberStore, acct account, e164 string) domain.PhoneNumber {
-	t.Helper()
-	n := newPending(t, store, acct, e164)
-	active, err := store.Activate(t.Context(), domain.ActivateNumber{ID: n.ID, ProviderNumberID: "tx-" + e164})
-	if err != nil {
-		t.Fatalf("Activate(%s): %v", e164, err)
-	}
-	return active
-}
-
-// wantError fails the test unless err is a *domain.Error of this kind and
-// code.
-func wantError(t *testing.T, what string, err error, kind domain.Kind, code string) *domain.Error {
-	t.Helper()
-	var de *domain.Error
-	if !errors.As(err, &de) || de.Kind != kind || de.Code != code {
-		t.Errorf("%s: error = %v, want kind %d code %s", what, err, kind, code)
-		return &domain.Error{}
-	}
-	if de.Message == "" {
-		t.Errorf("%s: error %v has no message", what, err)
-	}
-	return de
-}
-
-func countRows(t *testing.T, db *gorm.DB, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := db.Raw(query, args...).Find(&n).Error; err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
 func TestCreatePendingIsIdempotent(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	acct := newAccount(t, db, domain.PlanGrowth)
 
 	in := pendingNumber(acct, "+14155550101")
@@ -116,9 +55,7 @@ func TestCreatePendingIsIdempotent(t *testing.T) {
 }
 
 func TestCreatePendingRefusesALiveNumber(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 	const e164 = "+14155550102"
@@ -162,9 +99,7 @@ func TestCreatePendingRefusesALiveNumber(t *testing.T) {
 }
 
 func TestActivateAndEnd(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	acct := newAccount(t, db, domain.PlanFree)
 	n := newPending(t, store, acct, "+14155550104")
 
@@ -238,9 +173,7 @@ func TestActivateAndEnd(t *testing.T) {
 }
 
 func TestConvertTrial(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	acct := newAccount(t, db, domain.PlanFree)
 	expires := time.Now().UTC().Add(time.Hour)
 
@@ -277,24 +210,12 @@ func TestConvertTrial(t *testing.T) {
 }
 
 func TestAssignAssistant(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
-	assistants := persistence.NewAssistantStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
-	front, err := assistants.CreateAssistant(ctx, domain.Assistant{TeamID: a.TeamID, Name: "Front desk"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	night, err := assistants.CreateAssistant(ctx, domain.Assistant{TeamID: a.TeamID, Name: "Night line"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	foreign, err := assistants.CreateAssistant(ctx, domain.Assistant{TeamID: b.TeamID, Name: "Other team's"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	front := newAssistant(t, db, a.TeamID, "Front desk")
+	night := newAssistant(t, db, a.TeamID, "Night line")
+	foreign := newAssistant(t, db, b.TeamID, "Other team's")
 	n := newActive(t, store, a, "+14155550109")
 
 	assigned, err := store.AssignAssistant(ctx, a.TeamID, n.ID, &front.ID)
@@ -348,25 +269,11 @@ func TestAssignAssistant(t *testing.T) {
 	}
 }
 
-// sameNumber reports whether a and b record the same state, comparing
-// what their pointer fields point to.
-func sameNumber(a, b domain.PhoneNumber) bool {
-	sameTime := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
-	sameString := func(x, y *string) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
-	if !sameTime(a.TrialExpiresAt, b.TrialExpiresAt) || !sameTime(a.ReleasedAt, b.ReleasedAt) || !sameString(a.AssistantID, b.AssistantID) {
-		return false
-	}
-	a.TrialExpiresAt, b.TrialExpiresAt, a.ReleasedAt, b.ReleasedAt, a.AssistantID, b.AssistantID = nil, nil, nil, nil, nil, nil
-	return a == b
-}
-
 // TestMarkOrderAttemptIsFirstOnce: the order step learns whether an
 // earlier attempt may have placed the number's order; only a pending
 // number may be ordered.
 func TestMarkOrderAttemptIsFirstOnce(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	acct := newAccount(t, db, domain.PlanScale)
 	n := newPending(t, store, acct, "+14155550109")
 	if first, err := store.MarkOrderAttempt(ctx, n.ID); err != nil || !first {
