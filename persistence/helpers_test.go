@@ -67,11 +67,22 @@ func newStore[S any](t *testing.T, open func(*gorm.DB) S) (context.Context, *gor
 // numbersHeld reads the team's plan counter straight from the table.
 func numbersHeld(t *testing.T, db *gorm.DB, teamID string) int {
 	t.Helper()
-	var n int
-	if err := db.Raw("SELECT numbers_held FROM teams WHERE id = ?", teamID).Find(&n).Error; err != nil {
-		t.Fatalf("reading numbers_held: %v", err)
+	return teamColumn[int](t, db, teamID, "numbers_held")
+}
+
+// trialUsed reads the team's trial flag straight from the table.
+func trialUsed(t *testing.T, db *gorm.DB, teamID string) bool {
+	t.Helper()
+	return teamColumn[bool](t, db, teamID, "trial_used")
+}
+
+func teamColumn[T any](t *testing.T, db *gorm.DB, teamID, column string) T {
+	t.Helper()
+	var v T
+	if err := db.Raw("SELECT "+column+" FROM teams WHERE id = ?", teamID).Find(&v).Error; err != nil {
+		t.Fatalf("reading %s: %v", column, err)
 	}
-	return n
+	return v
 }
 
 // countRows runs a count(*) query straight on the tables.

@@ -312,22 +312,14 @@ func activate(ctx context.Context, db *gorm.DB, a domain.ActivateNumber) (domain
 	if !a.IsTrial {
 		expires = nil
 	}
-	var updated []phoneNumberModel
-	err := db.WithContext(ctx).Raw(`
+	m, err := writeNumber(ctx, db, a.ID, `
 		UPDATE phone_numbers
 		SET status = 'active', provider_number_id = ?,
 		    provider_order_id = CASE WHEN provider_order_id = '' THEN ? ELSE provider_order_id END,
 		    is_trial = ?, trial_expires_at = ?, requirements = NULL, updated_at = now()
 		WHERE id = ? AND status = 'pending'
 		RETURNING *`,
-		a.ProviderNumberID, a.ProviderOrderID, a.IsTrial, expires, a.ID).Find(&updated).Error
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("activating a number", err)
-	}
-	if len(updated) == 1 {
-		return updated[0].toDomain(), nil
-	}
-	m, err := loadNumber(ctx, db, a.ID)
+		a.ProviderNumberID, a.ProviderOrderID, a.IsTrial, expires, a.ID)
 	switch {
 	case err != nil:
 		return domain.PhoneNumber{}, storeError("activating a number", err)
@@ -353,19 +345,11 @@ func (s *PhoneNumberStore) End(ctx context.Context, id string, status domain.Num
 	case status != domain.NumberReleased && status != domain.NumberExpired && status != domain.NumberFailed:
 		return domain.PhoneNumber{}, domain.Invalid("status", "A number ends as released, expired or failed, not %q.", status)
 	}
-	var updated []phoneNumberModel
-	err := s.db.WithContext(ctx).Raw(`
+	m, err := writeNumber(ctx, s.db, id, `
 		UPDATE phone_numbers
 		SET status = ?, released_at = now(), assistant_id = NULL, updated_at = now()
 		WHERE id = ? AND status IN `+liveStatuses+`
-		RETURNING *`, string(status), id).Find(&updated).Error
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("ending a number", err)
-	}
-	if len(updated) == 1 {
-		return updated[0].toDomain(), nil
-	}
-	m, err := s.load(ctx, id)
+		RETURNING *`, string(status), id)
 	if err != nil {
 		return domain.PhoneNumber{}, storeError("ending a number", err)
 	}
@@ -384,19 +368,11 @@ func (s *PhoneNumberStore) Fail(ctx context.Context, id, reason string) (domain.
 	case reason == "" || malformedText(reason):
 		return domain.PhoneNumber{}, domain.Invalid("failureReason", "A failed number needs the code of its failure.")
 	}
-	var updated []phoneNumberModel
-	err := s.db.WithContext(ctx).Raw(`
+	m, err := writeNumber(ctx, s.db, id, `
 		UPDATE phone_numbers
 		SET status = 'failed', failure_reason = ?, released_at = now(), assistant_id = NULL, updated_at = now()
 		WHERE id = ? AND status IN `+liveStatuses+`
-		RETURNING *`, reason, id).Find(&updated).Error
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("failing a number", err)
-	}
-	if len(updated) == 1 {
-		return updated[0].toDomain(), nil
-	}
-	m, err := s.load(ctx, id)
+		RETURNING *`, reason, id)
 	if err != nil {
 		return domain.PhoneNumber{}, storeError("failing a number", err)
 	}
@@ -421,18 +397,10 @@ func (s *PhoneNumberStore) SetRequirements(ctx context.Context, id string, r *do
 		}
 		value = v
 	}
-	var updated []phoneNumberModel
-	err := s.db.WithContext(ctx).Raw(`
+	m, err := writeNumber(ctx, s.db, id, `
 		UPDATE phone_numbers SET requirements = ?::jsonb, updated_at = now()
 		WHERE id = ? AND status = 'pending' AND requirements IS DISTINCT FROM ?::jsonb
-		RETURNING *`, value, id, value).Find(&updated).Error
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("recording a number's requirements", err)
-	}
-	if len(updated) == 1 {
-		return updated[0].toDomain(), nil
-	}
-	m, err := s.load(ctx, id)
+		RETURNING *`, value, id, value)
 	if err != nil {
 		return domain.PhoneNumber{}, storeError("recording a number's requirements", err)
 	}
@@ -448,19 +416,11 @@ func (s *PhoneNumberStore) ConvertTrial(ctx context.Context, id string) (domain.
 	if id == "" {
 		return domain.PhoneNumber{}, domain.Invalid("id", "Converting a trial number needs its record's id.")
 	}
-	var updated []phoneNumberModel
-	err := s.db.WithContext(ctx).Raw(`
+	m, err := writeNumber(ctx, s.db, id, `
 		UPDATE phone_numbers
 		SET is_trial = false, trial_expires_at = NULL, updated_at = now()
 		WHERE id = ? AND status IN `+liveStatuses+` AND (is_trial OR trial_expires_at IS NOT NULL)
-		RETURNING *`, id).Find(&updated).Error
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("converting a trial number", err)
-	}
-	if len(updated) == 1 {
-		return updated[0].toDomain(), nil
-	}
-	m, err := s.load(ctx, id)
+		RETURNING *`, id)
 	switch {
 	case err != nil:
 		return domain.PhoneNumber{}, storeError("converting a trial number", err)
@@ -557,6 +517,22 @@ func assistantNotFound(id string) *domain.Error {
 // as such instead of failing the query like a database error.
 func malformedText(s string) bool {
 	return !utf8.ValidString(s) || strings.ContainsRune(s, 0)
+}
+
+// writeNumber runs one write of the number id as a conditional UPDATE …
+// RETURNING *, on db or inside a transaction, and returns the row as the
+// write left it: the changed row, or, when the condition did not hold (a
+// retry, or a number in another state), the row as it is, for the caller
+// to tell which. A missing number is domain.ErrNotFound.
+func writeNumber(ctx context.Context, db *gorm.DB, id, query string, args ...any) (phoneNumberModel, error) {
+	var updated []phoneNumberModel
+	if err := db.WithContext(ctx).Raw(query, args...).Find(&updated).Error; err != nil {
+		return phoneNumberModel{}, err
+	}
+	if len(updated) == 1 {
+		return updated[0], nil
+	}
+	return loadNumber(ctx, db, id)
 }
 
 // load reads a number by id alone (the workflows' writes, which already

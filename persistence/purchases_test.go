@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 )
@@ -17,16 +15,6 @@ import (
 // workflow makes it (workflow ID and run).
 func purchaseKey(e164, run string) string {
 	return "phone-number:" + e164 + "/" + run
-}
-
-// trialUsed reads the team's trial flag straight from the table.
-func trialUsed(t *testing.T, db *gorm.DB, teamID string) bool {
-	t.Helper()
-	var used bool
-	if err := db.Raw("SELECT trial_used FROM teams WHERE id = ?", teamID).Find(&used).Error; err != nil {
-		t.Fatalf("reading trial_used: %v", err)
-	}
-	return used
 }
 
 func TestBeginReservesAndRecordsPending(t *testing.T) {
