@@ -543,21 +543,11 @@ func (s *PhoneNumberStore) load(ctx context.Context, id string) (phoneNumberMode
 
 // loadNumber is load on db, the pool or a transaction.
 func loadNumber(ctx context.Context, db *gorm.DB, id string) (phoneNumberModel, error) {
-	var m phoneNumberModel
-	err := db.WithContext(ctx).Take(&m, "id = ?", id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return phoneNumberModel{}, domain.ErrNotFound
-	}
-	return m, err
+	return takeRow[phoneNumberModel](db.WithContext(ctx), "id = ?", id)
 }
 
 // loadOfTeam reads the team's number, or domain.ErrNotFound (also for
 // another team's number).
 func (s *PhoneNumberStore) loadOfTeam(ctx context.Context, teamID, id string) (phoneNumberModel, error) {
-	var m phoneNumberModel
-	err := s.db.WithContext(ctx).Take(&m, "team_id = ? AND id = ?", teamID, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return phoneNumberModel{}, domain.ErrNotFound
-	}
-	return m, err
+	return takeRow[phoneNumberModel](s.db.WithContext(ctx), "team_id = ? AND id = ?", teamID, id)
 }

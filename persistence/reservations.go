@@ -2,7 +2,6 @@ package persistence
 
 import (
 	"context"
-	"errors"
 
 	"gorm.io/gorm"
 
@@ -149,11 +148,7 @@ func reserveSlot(ctx context.Context, tx *gorm.DB, teamID, workflowID, phoneNumb
 // already holds its slot (returned as is), its slot was released, or the
 // team does not exist.
 func existingReservation(tx *gorm.DB, teamID, workflowID, phoneNumber string) (domain.Reservation, error) {
-	var m reservationModel
-	err := tx.Take(&m, "workflow_id = ?", workflowID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return domain.Reservation{}, domain.ErrNotFound
-	}
+	m, err := takeRow[reservationModel](tx, "workflow_id = ?", workflowID)
 	if err != nil {
 		return domain.Reservation{}, err
 	}
