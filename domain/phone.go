@@ -42,16 +42,6 @@ func NormalizeCountry(field, code string) (string, error) {
 	return up, nil
 }
 
-// CountryOfNumber returns the ISO alpha-2 region of an E.164 number, or ""
-// when it cannot be told.
-func CountryOfNumber(e164 string) string {
-	num, err := phonenumbers.Parse(e164, "")
-	if err != nil {
-		return ""
-	}
-	return phonenumbers.GetRegionCodeForNumber(num)
-}
-
 // NANPCountries are the countries where an area code (a three-digit
 // numbering plan area) can be searched for.
 var NANPCountries = map[string]bool{"US": true, "CA": true}

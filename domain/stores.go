@@ -61,9 +61,6 @@ type AssistantStore interface {
 	GetAssistant(ctx context.Context, teamID, id string) (Assistant, error)
 }
 
-// Clock tells the time; tests replace it.
-type Clock func() time.Time
-
 // NumberListItem is a held (or once held) number as the list shows it, with
 // its assistant and buyer joined in.
 type NumberListItem struct {

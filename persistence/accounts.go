@@ -167,11 +167,8 @@ func (s *AccountStore) IsMember(ctx context.Context, userID, teamID string) (boo
 
 // GetTeam returns the team, or domain.ErrNotFound.
 func (s *AccountStore) GetTeam(ctx context.Context, teamID string) (domain.Team, error) {
-	var m teamModel
-	if err := s.db.WithContext(ctx).Take(&m, "id = ?", teamID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return domain.Team{}, domain.ErrNotFound
-		}
+	m, err := takeRow[teamModel](s.db.WithContext(ctx), "id = ?", teamID)
+	if err != nil {
 		return domain.Team{}, storeError("reading a team", err)
 	}
 	return m.toDomain(), nil
@@ -179,11 +176,8 @@ func (s *AccountStore) GetTeam(ctx context.Context, teamID string) (domain.Team,
 
 // GetUser returns the user, or domain.ErrNotFound.
 func (s *AccountStore) GetUser(ctx context.Context, userID string) (domain.User, error) {
-	var m userModel
-	if err := s.db.WithContext(ctx).Take(&m, "id = ?", userID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return domain.User{}, domain.ErrNotFound
-		}
+	m, err := takeRow[userModel](s.db.WithContext(ctx), "id = ?", userID)
+	if err != nil {
 		return domain.User{}, storeError("reading a user", err)
 	}
 	return m.toDomain(), nil

@@ -12,9 +12,7 @@ import (
 )
 
 func TestBootstrapThenAuthenticate(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, db, store := newStore(t, persistence.NewAccountStore)
 	acct := newAccount(t, db, domain.PlanStarter)
 
 	for _, id := range []struct{ got, prefix string }{
@@ -36,9 +34,7 @@ func TestBootstrapThenAuthenticate(t *testing.T) {
 	}
 
 	// The token itself is never stored, only its hash.
-	var stored int64
-	db.Raw("SELECT count(*) FROM api_keys WHERE token_hash = ?", acct.Token).Find(&stored)
-	if stored != 0 {
+	if countRows(t, db, "SELECT count(*) FROM api_keys WHERE token_hash = ?", acct.Token) != 0 {
 		t.Error("the plaintext token is stored")
 	}
 
@@ -59,9 +55,7 @@ func TestBootstrapThenAuthenticate(t *testing.T) {
 }
 
 func TestAuthenticateRecordsLastUseAtMostOncePerMinute(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, db, store := newStore(t, persistence.NewAccountStore)
 	acct := newAccount(t, db, domain.PlanFree)
 	hash := domain.HashAPIToken(acct.Token)
 
@@ -100,9 +94,7 @@ func TestAuthenticateRecordsLastUseAtMostOncePerMinute(t *testing.T) {
 }
 
 func TestAuthenticateRefusesWrongAndRevokedKeys(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, db, store := newStore(t, persistence.NewAccountStore)
 	acct := newAccount(t, db, domain.PlanFree)
 
 	_, otherHash := domain.NewAPIToken()
@@ -121,9 +113,7 @@ func TestAuthenticateRefusesWrongAndRevokedKeys(t *testing.T) {
 }
 
 func TestBootstrapReusesTheUserByEmailWhateverTheCase(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, db, store := newStore(t, persistence.NewAccountStore)
 
 	// Concurrent bootstraps for one person (in different cases) end with
 	// one user in every team, not a unique-violation.
@@ -155,17 +145,13 @@ func TestBootstrapReusesTheUserByEmailWhateverTheCase(t *testing.T) {
 			t.Errorf("IsMember(bootstrap %d) = %v, %v; want true", i, ok, err)
 		}
 	}
-	var users int64
-	db.Raw("SELECT count(*) FROM users").Find(&users)
-	if users != 1 {
+	if users := countRows(t, db, "SELECT count(*) FROM users"); users != 1 {
 		t.Errorf("%d users, want 1", users)
 	}
 }
 
 func TestBootstrapRefusesBadInputAndLeavesNothing(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, db, store := newStore(t, persistence.NewAccountStore)
 	_, hash := domain.NewAPIToken()
 	good := domain.BootstrapInput{TeamName: "T", Plan: domain.PlanFree, UserEmail: "a@b.io", UserName: "A", TokenHash: hash}
 
@@ -193,17 +179,13 @@ func TestBootstrapRefusesBadInputAndLeavesNothing(t *testing.T) {
 	if _, err := store.Bootstrap(ctx, in); err == nil {
 		t.Error("Bootstrap stored a plaintext token")
 	}
-	var teams int64
-	db.Raw("SELECT count(*) FROM teams").Find(&teams)
-	if teams != 0 {
+	if teams := countRows(t, db, "SELECT count(*) FROM teams"); teams != 0 {
 		t.Errorf("%d teams left behind by failed bootstraps", teams)
 	}
 }
 
 func TestIsMember(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, db, store := newStore(t, persistence.NewAccountStore)
 	a := newAccount(t, db, domain.PlanFree)
 	b := newAccount(t, db, domain.PlanFree)
 
@@ -226,9 +208,7 @@ func TestIsMember(t *testing.T) {
 }
 
 func TestGetTeamAndUserNotFound(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, _, store := newStore(t, persistence.NewAccountStore)
 	if _, err := store.GetTeam(ctx, "team_missing"); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("GetTeam(missing) = %v, want ErrNotFound", err)
 	}
@@ -241,9 +221,7 @@ func TestGetTeamAndUserNotFound(t *testing.T) {
 }
 
 func TestEligibilityForEachPlan(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, db, store := newStore(t, persistence.NewAccountStore)
 	for _, plan := range domain.DefaultPlans() {
 		acct := newAccount(t, db, plan.Name)
 		got, err := store.Eligibility(ctx, acct.TeamID)
@@ -258,9 +236,7 @@ func TestEligibilityForEachPlan(t *testing.T) {
 }
 
 func TestSyncPlansChangesLimits(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, db, store := newStore(t, persistence.NewAccountStore)
 	acct := newAccount(t, db, domain.PlanStarter)
 
 	plans := domain.DefaultPlans()
@@ -303,7 +279,6 @@ func TestSyncPlansChangesLimits(t *testing.T) {
 }
 
 func TestPing(t *testing.T) {
-	t.Parallel()
 	ctx, db := newTestDB(t)
 	if err := persistence.NewAccountStore(db).Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
@@ -311,9 +286,7 @@ func TestPing(t *testing.T) {
 }
 
 func TestSetPlanChangesEligibility(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, db, store := newStore(t, persistence.NewAccountStore)
 	acct := newAccount(t, db, domain.PlanFree)
 	if err := store.SetPlan(ctx, acct.TeamID, domain.PlanGrowth); err != nil {
 		t.Fatal(err)
@@ -334,9 +307,7 @@ func TestSetPlanChangesEligibility(t *testing.T) {
 // any case) is ErrUserExists, leaving nothing behind, unless the input
 // asks to attach that user.
 func TestBootstrapExistingUserOnlyWhenAttached(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAccountStore(db)
+	ctx, db, store := newStore(t, persistence.NewAccountStore)
 	first, err := store.Bootstrap(ctx, domain.BootstrapInput{TeamName: "A", Plan: domain.PlanGrowth, UserEmail: "ada@example.com", UserName: "Ada", TokenHash: hashOf(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -345,9 +316,7 @@ func TestBootstrapExistingUserOnlyWhenAttached(t *testing.T) {
 	if _, err := store.Bootstrap(ctx, in); !errors.Is(err, domain.ErrUserExists) {
 		t.Fatalf("Bootstrap with an existing email = %v, want ErrUserExists", err)
 	}
-	var teams, keys int64
-	db.Raw("SELECT count(*) FROM teams").Find(&teams)
-	db.Raw("SELECT count(*) FROM api_keys").Find(&keys)
+	teams, keys := countRows(t, db, "SELECT count(*) FROM teams"), countRows(t, db, "SELECT count(*) FROM api_keys")
 	if teams != 1 || keys != 1 {
 		t.Fatalf("%d teams and %d keys after the refusal, want 1 and 1", teams, keys)
 	}

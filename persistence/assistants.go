@@ -71,11 +71,7 @@ func (s *AssistantStore) ListAssistants(ctx context.Context, teamID string) ([]d
 // another team is domain.ErrNotFound, exactly like one that does not exist,
 // so ids cannot be probed across teams.
 func (s *AssistantStore) GetAssistant(ctx context.Context, teamID, id string) (domain.Assistant, error) {
-	var m assistantModel
-	err := s.db.WithContext(ctx).Take(&m, "team_id = ? AND id = ?", teamID, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return domain.Assistant{}, domain.ErrNotFound
-	}
+	m, err := takeRow[assistantModel](s.db.WithContext(ctx), "team_id = ? AND id = ?", teamID, id)
 	if err != nil {
 		return domain.Assistant{}, storeError("reading an assistant", err)
 	}

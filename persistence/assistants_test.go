@@ -10,9 +10,7 @@ import (
 )
 
 func TestAssistantsCreateListGet(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAssistantStore(db)
+	ctx, db, store := newStore(t, persistence.NewAssistantStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 
@@ -59,9 +57,7 @@ func TestAssistantsCreateListGet(t *testing.T) {
 }
 
 func TestCreateAssistantRefusesBadInput(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewAssistantStore(db)
+	ctx, db, store := newStore(t, persistence.NewAssistantStore)
 	a := newAccount(t, db, domain.PlanFree)
 
 	if _, err := store.CreateAssistant(ctx, domain.Assistant{TeamID: a.TeamID, Name: "  "}); domain.ErrorKind(err) != domain.KindInvalid {

@@ -14,9 +14,7 @@ import (
 )
 
 func TestClaimKeepsTheFirstClaim(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewIdempotencyStore(db)
+	ctx, db, store := newStore(t, persistence.NewIdempotencyStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 
@@ -50,9 +48,7 @@ func TestClaimKeepsTheFirstClaim(t *testing.T) {
 }
 
 func TestConcurrentClaimsShareOneClaim(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewIdempotencyStore(db)
+	ctx, db, store := newStore(t, persistence.NewIdempotencyStore)
 	acct := newAccount(t, db, domain.PlanGrowth)
 
 	const callers = 20
@@ -89,9 +85,7 @@ func TestConcurrentClaimsShareOneClaim(t *testing.T) {
 }
 
 func TestIdempotencyKeysExpire(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewIdempotencyStore(db)
+	ctx, db, store := newStore(t, persistence.NewIdempotencyStore)
 	acct := newAccount(t, db, domain.PlanGrowth)
 	claim := func(key, hash string) domain.IdempotencyClaim {
 		t.Helper()
@@ -136,9 +130,7 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 }
 
 func TestSaveResponseKeepsTheFirstAnswer(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewIdempotencyStore(db)
+	ctx, db, store := newStore(t, persistence.NewIdempotencyStore)
 	teamID := newAccount(t, db, domain.PlanGrowth).TeamID
 	c := domain.IdempotencyClaim{TeamID: teamID, Key: "k", RequestHash: "h", Target: "t"}
 	if _, err := store.Claim(ctx, c); err != nil {
@@ -159,9 +151,7 @@ func TestSaveResponseKeepsTheFirstAnswer(t *testing.T) {
 // TestAnsweredFindsOnlyKeptAnswers: Answered reads a claim that holds a
 // saved response and still counts, and claims nothing itself.
 func TestAnsweredFindsOnlyKeptAnswers(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewIdempotencyStore(db)
+	ctx, db, store := newStore(t, persistence.NewIdempotencyStore)
 	teamID := newAccount(t, db, domain.PlanGrowth).TeamID
 	for _, key := range []string{"answered", "running", "expired"} {
 		if _, err := store.Claim(ctx, domain.IdempotencyClaim{TeamID: teamID, Key: key, RequestHash: "h-" + key, Target: "t"}); err != nil {

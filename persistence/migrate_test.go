@@ -2,6 +2,7 @@ package persistence_test
 
 import (
 	"context"
+	"database/sql"
 	"net/url"
 	"slices"
 	"sync"
@@ -13,10 +14,11 @@ import (
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
 )
 
-func TestMigrateIsIdempotentAndReportsStatus(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
-	db, err := persistence.Open(ctx, pgtest.NewSchema(t)) // already migrated once
+// openSQL opens the pool on dsn for the rest of the test, as the
+// migrations take it.
+func openSQL(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := persistence.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,6 +27,13 @@ func TestMigrateIsIdempotentAndReportsStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sqlDB
+}
+
+func TestMigrateIsIdempotentAndReportsStatus(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	sqlDB := openSQL(t, pgtest.NewSchema(t)) // already migrated once
 
 	// Replicas starting together all migrate: they must take turns and
 	// find nothing left to do.
@@ -70,22 +79,13 @@ func TestMigrateNeedsAnExistingSchema(t *testing.T) {
 	} else {
 		dsn += " search_path=pgtest_does_not_exist"
 	}
-	db, err := persistence.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = persistence.Close(db) })
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sqlDB := openSQL(t, dsn)
 	if err := persistence.Migrate(ctx, sqlDB); err == nil {
 		t.Fatal("Migrate into a schema that does not exist succeeded")
 	}
 }
 
 func TestSeededPlansAreTheDefaultPlans(t *testing.T) {
-	t.Parallel()
 	ctx, db := newTestDB(t)
 	var got []struct {
 		Name        string

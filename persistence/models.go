@@ -3,8 +3,11 @@ package persistence
 import (
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/talkturo/phonenumbers/domain"
 )
@@ -13,6 +16,18 @@ import (
 // migrations, not these structs, define the schema (no AutoMigrate). They
 // stay unexported so that other packages go through the domain ports and
 // never couple to table layout.
+
+// takeRow reads the one row of the model M that cond selects, on db (the
+// pool with the caller's context, or a transaction). A missing row is
+// domain.ErrNotFound; any other failure is returned as it is.
+func takeRow[M any](db *gorm.DB, cond string, args ...any) (M, error) {
+	var m M
+	err := db.Take(&m, append([]any{cond}, args...)...).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return *new(M), domain.ErrNotFound
+	}
+	return m, err
+}
 
 type planModel struct {
 	Name        string `gorm:"column:name;primaryKey"`
@@ -268,14 +283,14 @@ type reservationModel struct {
 
 func (reservationModel) TableName() string { return "number_reservations" }
 
-func (m reservationModel) toReservation() Reservation {
-	return Reservation{
+func (m reservationModel) toDomain() domain.Reservation {
+	return domain.Reservation{
 		ID:          m.ID,
 		TeamID:      m.TeamID,
 		WorkflowID:  m.WorkflowID,
 		PhoneNumber: m.PhoneNumber,
 		IsTrial:     m.IsTrial,
-		Status:      ReservationStatus(m.Status),
+		Status:      domain.ReservationStatus(m.Status),
 		CreatedAt:   m.CreatedAt.UTC(),
 		ReleasedAt:  utcPtr(m.ReleasedAt),
 	}

@@ -135,6 +135,16 @@ func publish(t *testing.T, e domain.OrderEvents, orderID string) {
 	}
 }
 
+// publishHeard publishes the order's event and fails the test unless ch
+// hears it within deliveryWait; failure says what that would mean.
+func publishHeard(t *testing.T, e domain.OrderEvents, orderID string, ch <-chan struct{}, failure string) {
+	t.Helper()
+	publish(t, e, orderID)
+	if !received(ch, deliveryWait) {
+		t.Fatal(failure)
+	}
+}
+
 func newOrderID() string { return strings.TrimPrefix(domain.NewID("o"), "o_") }
 
 // listenerGoroutines returns the stacks of goroutines that run an
@@ -199,10 +209,7 @@ func TestOrderEventsReachAnotherProcess(t *testing.T) {
 	// And the other way round: the other order's event reaches only its
 	// subscriber. Notifications arrive in order, so once it has, the
 	// first order's subscribers would have heard any that was theirs.
-	publish(t, publisher, other)
-	if !received(ofOther, deliveryWait) {
-		t.Fatal("the other order's subscriber did not hear its event")
-	}
+	publishHeard(t, publisher, other, ofOther, "the other order's subscriber did not hear its event")
 	if pending(first) || pending(second) || pending(gone) {
 		t.Error("another order's event reached this order's subscribers")
 	}
@@ -232,25 +239,16 @@ func TestOrderEventsCoalesceWithoutBlocking(t *testing.T) {
 	}
 	// Delivered after the hundred, so it proves the listener went past
 	// a subscriber that did not read.
-	publish(t, events, quiet)
-	if !received(later, deliveryWait) {
-		t.Fatal("a subscriber stopped hearing events while another did not read its own")
-	}
+	publishHeard(t, events, quiet, later, "a subscriber stopped hearing events while another did not read its own")
 	if n := len(slow); n != 1 {
 		t.Fatalf("the unread subscriber holds %d signals, want the hundred merged into 1", n)
 	}
 	<-slow
-	publish(t, events, quiet)
-	if !received(later, deliveryWait) {
-		t.Fatal("the quiet order's second event was not heard")
-	}
+	publishHeard(t, events, quiet, later, "the quiet order's second event was not heard")
 	if pending(slow) {
 		t.Error("the busy order's subscriber heard an event after it had read the merged one")
 	}
-	publish(t, events, busy)
-	if !received(slow, deliveryWait) {
-		t.Error("the busy order's subscriber heard nothing of a new event after reading the merged one")
-	}
+	publishHeard(t, events, busy, slow, "the busy order's subscriber heard nothing of a new event after reading the merged one")
 }
 
 // Not parallel, here and below: the goroutine check must see no other
@@ -277,10 +275,7 @@ func TestOrderEventsReconnectAfterALostConnection(t *testing.T) {
 	second := listenerPID(t, admin, app, first)
 	t.Logf("listening again on backend %d (was %d) after %v", second, first, time.Since(lost))
 
-	publish(t, events, order)
-	if !received(ch, deliveryWait) {
-		t.Fatal("an event published after the listener reconnected was not heard")
-	}
+	publishHeard(t, events, order, ch, "an event published after the listener reconnected was not heard")
 	out := logs.String()
 	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "order-event listener has no connection") {
 		t.Errorf("the lost connection was not logged as a warning:\n%s", out)
@@ -340,10 +335,7 @@ func TestOrderEventsStopEndsTheListener(t *testing.T) {
 		t.Fatalf("Start after Stop: %v", err)
 	}
 	listenerPID(t, admin, app, 0)
-	publish(t, events, order)
-	if !received(ch, deliveryWait) {
-		t.Error("a restarted listener did not hear the event")
-	}
+	publishHeard(t, events, order, ch, "a restarted listener did not hear the event")
 }
 
 func TestOrderEventsStartAndStopWithoutADatabase(t *testing.T) {

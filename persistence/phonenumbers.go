@@ -2,7 +2,6 @@ package persistence
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"strings"
 	"time"
@@ -163,20 +162,6 @@ func existingPendingMatch(n domain.PhoneNumber, m phoneNumberModel) (domain.Phon
 	return m.toDomain(), nil
 }
 
-// liveHolder returns the live record of the E.164 number, if any, on db or
-// inside a transaction.
-func liveHolder(ctx context.Context, db *gorm.DB, e164 string) (phoneNumberModel, bool, error) {
-	var rows []phoneNumberModel
-	err := db.WithContext(ctx).
-		Where("phone_number = ? AND status IN "+liveStatuses, e164).
-		Limit(1).
-		Find(&rows).Error
-	if err != nil || len(rows) == 0 {
-		return phoneNumberModel{}, false, err
-	}
-	return rows[0], true, nil
-}
-
 // liveNumberConflict explains why n cannot be recorded while holder (when
 // found) holds its number. An active number is owned, whether or not its
 // workflow still runs: the team's own is already_owned, another team's
@@ -319,22 +304,14 @@ func activate(ctx context.Context, db *gorm.DB, a domain.ActivateNumber) (domain
 	if !a.IsTrial {
 		expires = nil
 	}
-	var updated []phoneNumberModel
-	err := db.WithContext(ctx).Raw(`
+	m, err := writeNumber(ctx, db, a.ID, `
 		UPDATE phone_numbers
 		SET status = 'active', provider_number_id = ?,
 		    provider_order_id = CASE WHEN provider_order_id = '' THEN ? ELSE provider_order_id END,
 		    is_trial = ?, trial_expires_at = ?, requirements = NULL, updated_at = now()
 		WHERE id = ? AND status = 'pending'
 		RETURNING *`,
-		a.ProviderNumberID, a.ProviderOrderID, a.IsTrial, expires, a.ID).Find(&updated).Error
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("activating a number", err)
-	}
-	if len(updated) == 1 {
-		return updated[0].toDomain(), nil
-	}
-	m, err := loadNumber(ctx, db, a.ID)
+		a.ProviderNumberID, a.ProviderOrderID, a.IsTrial, expires, a.ID)
 	switch {
 	case err != nil:
 		return domain.PhoneNumber{}, storeError("activating a number", err)
@@ -360,19 +337,11 @@ func (s *PhoneNumberStore) End(ctx context.Context, id string, status domain.Num
 	case status != domain.NumberReleased && status != domain.NumberExpired && status != domain.NumberFailed:
 		return domain.PhoneNumber{}, domain.Invalid("status", "A number ends as released, expired or failed, not %q.", status)
 	}
-	var updated []phoneNumberModel
-	err := s.db.WithContext(ctx).Raw(`
+	m, err := writeNumber(ctx, s.db, id, `
 		UPDATE phone_numbers
 		SET status = ?, released_at = now(), assistant_id = NULL, updated_at = now()
 		WHERE id = ? AND status IN `+liveStatuses+`
-		RETURNING *`, string(status), id).Find(&updated).Error
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("ending a number", err)
-	}
-	if len(updated) == 1 {
-		return updated[0].toDomain(), nil
-	}
-	m, err := s.load(ctx, id)
+		RETURNING *`, string(status), id)
 	if err != nil {
 		return domain.PhoneNumber{}, storeError("ending a number", err)
 	}
@@ -391,19 +360,11 @@ func (s *PhoneNumberStore) Fail(ctx context.Context, id, reason string) (domain.
 	case reason == "" || malformedText(reason):
 		return domain.PhoneNumber{}, domain.Invalid("failureReason", "A failed number needs the code of its failure.")
 	}
-	var updated []phoneNumberModel
-	err := s.db.WithContext(ctx).Raw(`
+	m, err := writeNumber(ctx, s.db, id, `
 		UPDATE phone_numbers
 		SET status = 'failed', failure_reason = ?, released_at = now(), assistant_id = NULL, updated_at = now()
 		WHERE id = ? AND status IN `+liveStatuses+`
-		RETURNING *`, reason, id).Find(&updated).Error
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("failing a number", err)
-	}
-	if len(updated) == 1 {
-		return updated[0].toDomain(), nil
-	}
-	m, err := s.load(ctx, id)
+		RETURNING *`, reason, id)
 	if err != nil {
 		return domain.PhoneNumber{}, storeError("failing a number", err)
 	}
@@ -428,18 +389,10 @@ func (s *PhoneNumberStore) SetRequirements(ctx context.Context, id string, r *do
 		}
 		value = v
 	}
-	var updated []phoneNumberModel
-	err := s.db.WithContext(ctx).Raw(`
+	m, err := writeNumber(ctx, s.db, id, `
 		UPDATE phone_numbers SET requirements = ?::jsonb, updated_at = now()
 		WHERE id = ? AND status = 'pending' AND requirements IS DISTINCT FROM ?::jsonb
-		RETURNING *`, value, id, value).Find(&updated).Error
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("recording a number's requirements", err)
-	}
-	if len(updated) == 1 {
-		return updated[0].toDomain(), nil
-	}
-	m, err := s.load(ctx, id)
+		RETURNING *`, value, id, value)
 	if err != nil {
 		return domain.PhoneNumber{}, storeError("recording a number's requirements", err)
 	}
@@ -455,19 +408,11 @@ func (s *PhoneNumberStore) ConvertTrial(ctx context.Context, id string) (domain.
 	if id == "" {
 		return domain.PhoneNumber{}, domain.Invalid("id", "Converting a trial number needs its record's id.")
 	}
-	var updated []phoneNumberModel
-	err := s.db.WithContext(ctx).Raw(`
+	m, err := writeNumber(ctx, s.db, id, `
 		UPDATE phone_numbers
 		SET is_trial = false, trial_expires_at = NULL, updated_at = now()
 		WHERE id = ? AND status IN `+liveStatuses+` AND (is_trial OR trial_expires_at IS NOT NULL)
-		RETURNING *`, id).Find(&updated).Error
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("converting a trial number", err)
-	}
-	if len(updated) == 1 {
-		return updated[0].toDomain(), nil
-	}
-	m, err := s.load(ctx, id)
+		RETURNING *`, id)
 	switch {
 	case err != nil:
 		return domain.PhoneNumber{}, storeError("converting a trial number", err)
@@ -476,20 +421,6 @@ func (s *PhoneNumberStore) ConvertTrial(ctx context.Context, id string) (domain.
 	default:
 		return domain.PhoneNumber{}, ErrNumberEnded
 	}
-}
-
-// Get returns the team's number with this id; another team's number is
-// domain.ErrNotFound, exactly like one that does not exist, so ids cannot
-// be probed across teams.
-func (s *PhoneNumberStore) Get(ctx context.Context, teamID, id string) (domain.PhoneNumber, error) {
-	if malformedText(teamID) || malformedText(id) {
-		return domain.PhoneNumber{}, domain.ErrNotFound // no such id can exist
-	}
-	m, err := s.loadOfTeam(ctx, teamID, id)
-	if err != nil {
-		return domain.PhoneNumber{}, storeError("reading a number", err)
-	}
-	return m.toDomain(), nil
 }
 
 // AssignAssistant assigns the team's live number to the team's assistant,
@@ -573,109 +504,27 @@ func assistantNotFound(id string) *domain.Error {
 	}
 }
 
-// List returns a page of the team's numbers, newest first (ties broken by
-// id, so the order is total and pages never overlap), with each number's
-// assistant name and buyer joined in by the one query that reads the page.
-// Only pending and active numbers are listed unless q.IncludeReleased.
-//
-// Pages are keyset-paginated: NextCursor is an opaque position after the
-// page's last item, so numbers bought while a client pages through never
-// shift later pages. A cursor that List did not make is KindInvalid on
-// field "cursor". Total is counted by a second query with the same filter;
-// a number bought or released between the two statements may make it
-// differ from the items by one.
-func (s *PhoneNumberStore) List(ctx context.Context, q domain.NumberListQuery) (domain.NumberListPage, error) {
-	switch {
-	case q.TeamID == "":
-		return domain.NumberListPage{}, domain.Invalid("teamId", "Listing numbers needs a team.")
-	case q.Limit < 0:
-		return domain.NumberListPage{}, domain.Invalid("limit", "The page size must be positive, or 0 for every number.")
-	}
-	filter := "p.team_id = ?"
-	if !q.IncludeReleased {
-		filter += " AND p.status IN " + liveStatuses
-	}
-	pageFilter, args := filter, []any{q.TeamID}
-	if q.Cursor != "" {
-		at, id, err := decodeNumberCursor(q.Cursor)
-		if err != nil {
-			return domain.NumberListPage{}, err
-		}
-		// A row comparison, which the (team_id, created_at DESC, id DESC)
-		// indexes answer as one range scan.
-		pageFilter += " AND (p.created_at, p.id) < (?, ?)"
-		args = append(args, at, id)
-	}
-	limit := ""
-	if q.Limit > 0 {
-		// One row more than the page says whether another page follows.
-		limit = " LIMIT ?"
-		args = append(args, q.Limit+1)
-	}
-
-	var rows []phoneNumberListRow
-	err := s.db.WithContext(ctx).Raw(`
-		SELECT p.*, a.name AS assistant_name, u.email AS created_by_email, u.name AS created_by_name
-		FROM phone_numbers p
-		JOIN users u ON u.id = p.created_by_user_id
-		LEFT JOIN assistants a ON a.team_id = p.team_id AND a.id = p.assistant_id
-		WHERE `+pageFilter+`
-		ORDER BY p.created_at DESC, p.id DESC`+limit, args...).Find(&rows).Error
-	if err != nil {
-		return domain.NumberListPage{}, storeError("listing numbers", err)
-	}
-	var total int64
-	err = s.db.WithContext(ctx).Raw(`SELECT count(*) FROM phone_numbers p WHERE `+filter, q.TeamID).Find(&total).Error
-	if err != nil {
-		return domain.NumberListPage{}, storeError("counting numbers", err)
-	}
-
-	page := domain.NumberListPage{Items: make([]domain.NumberListItem, 0, len(rows)), Total: int(total)}
-	if q.Limit > 0 && len(rows) > q.Limit {
-		rows = rows[:q.Limit]
-		last := rows[len(rows)-1].Number
-		page.NextCursor = encodeNumberCursor(last.CreatedAt, last.ID)
-	}
-	for _, r := range rows {
-		page.Items = append(page.Items, r.toDomain())
-	}
-	return page, nil
-}
-
-// cursorSeparator sits between the time and the id in a cursor; neither an
-// RFC 3339 time nor an id contains it.
-const cursorSeparator = "|"
-
-// encodeNumberCursor makes the cursor of the position just after the
-// number created at createdAt with this id. Base64 keeps it opaque, so
-// clients pass it back rather than build one.
-func encodeNumberCursor(createdAt time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(createdAt.UTC().Format(time.RFC3339Nano) + cursorSeparator + id))
-}
-
-// decodeNumberCursor reads a cursor made by encodeNumberCursor.
-func decodeNumberCursor(cursor string) (time.Time, string, error) {
-	invalid := domain.Invalid("cursor", "The cursor is not one this API returned: pass nextCursor from the previous page unchanged, or leave it out for the first page.")
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return time.Time{}, "", invalid
-	}
-	at, id, ok := strings.Cut(string(raw), cursorSeparator)
-	if !ok || id == "" || malformedText(id) {
-		return time.Time{}, "", invalid
-	}
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if err != nil {
-		return time.Time{}, "", invalid
-	}
-	return t.UTC(), id, nil
-}
-
 // malformedText reports whether s cannot be a PostgreSQL text value
 // (invalid UTF-8 or a NUL byte), so that input from a client is refused
 // as such instead of failing the query like a database error.
 func malformedText(s string) bool {
 	return !utf8.ValidString(s) || strings.ContainsRune(s, 0)
+}
+
+// writeNumber runs one write of the number id as a conditional UPDATE …
+// RETURNING *, on db or inside a transaction, and returns the row as the
+// write left it: the changed row, or, when the condition did not hold (a
+// retry, or a number in another state), the row as it is, for the caller
+// to tell which. A missing number is domain.ErrNotFound.
+func writeNumber(ctx context.Context, db *gorm.DB, id, query string, args ...any) (phoneNumberModel, error) {
+	var updated []phoneNumberModel
+	if err := db.WithContext(ctx).Raw(query, args...).Find(&updated).Error; err != nil {
+		return phoneNumberModel{}, err
+	}
+	if len(updated) == 1 {
+		return updated[0], nil
+	}
+	return loadNumber(ctx, db, id)
 }
 
 // load reads a number by id alone (the workflows' writes, which already
@@ -686,103 +535,11 @@ func (s *PhoneNumberStore) load(ctx context.Context, id string) (phoneNumberMode
 
 // loadNumber is load on db, the pool or a transaction.
 func loadNumber(ctx context.Context, db *gorm.DB, id string) (phoneNumberModel, error) {
-	var m phoneNumberModel
-	err := db.WithContext(ctx).Take(&m, "id = ?", id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return phoneNumberModel{}, domain.ErrNotFound
-	}
-	return m, err
+	return takeRow[phoneNumberModel](db.WithContext(ctx), "id = ?", id)
 }
 
 // loadOfTeam reads the team's number, or domain.ErrNotFound (also for
 // another team's number).
 func (s *PhoneNumberStore) loadOfTeam(ctx context.Context, teamID, id string) (phoneNumberModel, error) {
-	var m phoneNumberModel
-	err := s.db.WithContext(ctx).Take(&m, "team_id = ? AND id = ?", teamID, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return phoneNumberModel{}, domain.ErrNotFound
-	}
-	return m, err
-}
-
-// maxLivePage bounds one page of ListLive.
-const maxLivePage = 10000
-
-// ListLive returns up to limit live numbers of every team, ordered by E.164
-// number, after the number after. The order and the filter are those of
-// the unique index phone_numbers_live_number_key, so each page is one
-// range scan of it, and the keyset (rather than an offset) keeps a page
-// from skipping numbers when others end meanwhile. A number bought while
-// the pages are read appears if it sorts after the last page read so far:
-// the caller sees each number that stayed live throughout exactly once.
-func (s *PhoneNumberStore) ListLive(ctx context.Context, after string, limit int) ([]domain.PhoneNumber, error) {
-	if limit < 1 || limit > maxLivePage {
-		return nil, domain.Invalid("limit", "The page size must be between 1 and %d.", maxLivePage)
-	}
-	if malformedText(after) {
-		return nil, domain.Invalid("after", "The number to start after is not valid text.")
-	}
-	var rows []phoneNumberModel
-	err := s.db.WithContext(ctx).Raw(`
-		SELECT * FROM phone_numbers
-		WHERE status IN `+liveStatuses+` AND phone_number > ?
-		ORDER BY phone_number
-		LIMIT ?`, after, limit).Find(&rows).Error
-	if err != nil {
-		return nil, storeError("listing live numbers", err)
-	}
-	out := make([]domain.PhoneNumber, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, r.toDomain())
-	}
-	return out, nil
-}
-
-// LiveByNumber returns the live record of the E.164 number, whichever
-// team holds it, or domain.ErrNotFound.
-func (s *PhoneNumberStore) LiveByNumber(ctx context.Context, e164 string) (domain.PhoneNumber, error) {
-	if malformedText(e164) {
-		return domain.PhoneNumber{}, domain.ErrNotFound
-	}
-	m, found, err := liveHolder(ctx, s.db, e164)
-	switch {
-	case err != nil:
-		return domain.PhoneNumber{}, storeError("reading the live record of a number", err)
-	case !found:
-		return domain.PhoneNumber{}, domain.ErrNotFound
-	}
-	return m.toDomain(), nil
-}
-
-// maxLiveAmong bounds one LiveAmong call: a search page at most.
-const maxLiveAmong = 1000
-
-// LiveAmong returns which of the E.164 numbers some team holds live
-// (pending or active), in one query: an index lookup per number on
-// phone_numbers_live_number_key, cheap enough for every search.
-func (s *PhoneNumberStore) LiveAmong(ctx context.Context, e164s []string) (map[string]bool, error) {
-	held := map[string]bool{}
-	if len(e164s) == 0 {
-		return held, nil
-	}
-	if len(e164s) > maxLiveAmong {
-		return nil, domain.Invalid("phoneNumbers", "At most %d numbers can be looked up at once.", maxLiveAmong)
-	}
-	clean := make([]string, 0, len(e164s))
-	for _, e := range e164s {
-		if !malformedText(e) {
-			clean = append(clean, e)
-		}
-	}
-	var rows []string
-	err := s.db.WithContext(ctx).Raw(`
-		SELECT phone_number FROM phone_numbers
-		WHERE status IN `+liveStatuses+` AND phone_number IN ?`, clean).Scan(&rows).Error
-	if err != nil {
-		return nil, storeError("looking up live numbers", err)
-	}
-	for _, e := range rows {
-		held[e] = true
-	}
-	return held, nil
+	return takeRow[phoneNumberModel](s.db.WithContext(ctx), "team_id = ? AND id = ?", teamID, id)
 }

@@ -16,9 +16,7 @@ import (
 // The numbers every team holds, as the reconciliation with Telnyx reads
 // them: every live record once, whichever team's, and no ended one.
 func TestListLivePagesThroughEveryTeamsLiveNumbers(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 
@@ -92,9 +90,7 @@ func TestListLivePagesThroughEveryTeamsLiveNumbers(t *testing.T) {
 }
 
 func TestLiveByNumberFindsTheHolderOfAnyTeam(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 
@@ -120,7 +116,6 @@ func TestLiveByNumberFindsTheHolderOfAnyTeam(t *testing.T) {
 // Each page of ListLive can be one range scan of the live-number index: its
 // filter is the index's predicate and its order the index's.
 func TestListLiveCanUseTheLiveNumberIndex(t *testing.T) {
-	t.Parallel()
 	_, db := newTestDB(t)
 	var plan []string
 	err := db.Transaction(func(tx *gorm.DB) error {
@@ -136,5 +131,30 @@ func TestListLiveCanUseTheLiveNumberIndex(t *testing.T) {
 	}
 	if joined := strings.Join(plan, "\n"); !strings.Contains(joined, "phone_numbers_live_number_key") || strings.Contains(joined, "Sort") {
 		t.Fatalf("the plan does not scan the live-number index in order:\n%s", joined)
+	}
+}
+
+// Search leaves out what LiveAmong reports: pending and active numbers of
+// any team, never ended ones or unknown ones.
+func TestLiveAmongReportsTheNumbersAnyTeamHolds(t *testing.T) {
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
+	a := newAccount(t, db, domain.PlanGrowth)
+	b := newAccount(t, db, domain.PlanGrowth)
+
+	newPending(t, store, a, "+14155550121")
+	newActive(t, store, b, "+14155550122")
+	ended := newActive(t, store, a, "+14155550123")
+	if _, err := store.End(ctx, ended.ID, domain.NumberReleased); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.LiveAmong(ctx, []string{"+14155550121", "+14155550122", "+14155550123", "+14155550124", "+1415\x00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got["+14155550121"] || !got["+14155550122"] {
+		t.Fatalf("LiveAmong = %v, want the pending and the active number only", got)
+	}
+	if got, err := store.LiveAmong(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("LiveAmong(nil) = %v, %v", got, err)
 	}
 }

@@ -49,15 +49,15 @@ func NewPurchaseStore(db *gorm.DB) *PurchaseStore {
 // CreatePending's bounded retry (when the live record that refused the
 // insert has ended before it could be read) runs inside the transaction,
 // without a savepoint: see createPending.
-func (s *PurchaseStore) Begin(ctx context.Context, key string, n domain.PhoneNumber) (Reservation, domain.PhoneNumber, error) {
+func (s *PurchaseStore) Begin(ctx context.Context, key string, n domain.PhoneNumber) (domain.Reservation, domain.PhoneNumber, error) {
 	if err := checkReserve(n.TeamID, key, n.PhoneNumber); err != nil {
-		return Reservation{}, domain.PhoneNumber{}, err
+		return domain.Reservation{}, domain.PhoneNumber{}, err
 	}
 	if err := checkPending(n); err != nil {
-		return Reservation{}, domain.PhoneNumber{}, err
+		return domain.Reservation{}, domain.PhoneNumber{}, err
 	}
 	var (
-		r   Reservation
+		r   domain.Reservation
 		rec domain.PhoneNumber
 	)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -77,7 +77,7 @@ func (s *PurchaseStore) Begin(ctx context.Context, key string, n domain.PhoneNum
 		return err
 	}, readCommitted)
 	if err != nil {
-		return Reservation{}, domain.PhoneNumber{}, storeError("beginning a purchase", err)
+		return domain.Reservation{}, domain.PhoneNumber{}, storeError("beginning a purchase", err)
 	}
 	return r, rec, nil
 }

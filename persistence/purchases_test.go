@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 )
@@ -19,20 +17,8 @@ func purchaseKey(e164, run string) string {
 	return "phone-number:" + e164 + "/" + run
 }
 
-// trialUsed reads the team's trial flag straight from the table.
-func trialUsed(t *testing.T, db *gorm.DB, teamID string) bool {
-	t.Helper()
-	var used bool
-	if err := db.Raw("SELECT trial_used FROM teams WHERE id = ?", teamID).Find(&used).Error; err != nil {
-		t.Fatalf("reading trial_used: %v", err)
-	}
-	return used
-}
-
 func TestBeginReservesAndRecordsPending(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPurchaseStore(db)
+	ctx, db, store := newStore(t, persistence.NewPurchaseStore)
 	acct := newAccount(t, db, domain.PlanFree)
 	const e164 = "+14155550201"
 
@@ -42,7 +28,7 @@ func TestBeginReservesAndRecordsPending(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Begin: %v", err)
 	}
-	if r.Status != persistence.ReservationHeld || !r.IsTrial || r.TeamID != acct.TeamID ||
+	if r.Status != domain.ReservationHeld || !r.IsTrial || r.TeamID != acct.TeamID ||
 		r.WorkflowID != purchaseKey(e164, "run-1") || r.PhoneNumber != e164 {
 		t.Errorf("reservation = %+v, want a held trial slot of %s", r, acct.TeamID)
 	}
@@ -63,9 +49,7 @@ func TestBeginReservesAndRecordsPending(t *testing.T) {
 }
 
 func TestBeginIsIdempotent(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPurchaseStore(db)
+	ctx, db, store := newStore(t, persistence.NewPurchaseStore)
 	acct := newAccount(t, db, domain.PlanStarter)
 	const e164 = "+14155550211"
 	key, in := purchaseKey(e164, "run-1"), pendingNumber(acct, e164)
@@ -112,28 +96,14 @@ func TestBeginIsIdempotent(t *testing.T) {
 }
 
 func TestBeginPlanLimitHoldsUnderConcurrency(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPurchaseStore(db)
+	ctx, db, store := newStore(t, persistence.NewPurchaseStore)
 	acct := newAccount(t, db, domain.PlanStarter) // 3 slots
 
-	const attempts = 50
-	won := raceStarterSlots(t, attempts, func(i int) error {
+	raceStarterSlots(t, db, acct, 50, func(i int) error {
 		e164 := fmt.Sprintf("+1415556%04d", i)
 		_, _, err := store.Begin(ctx, purchaseKey(e164, "run-1"), pendingNumber(acct, e164))
 		return err
 	})
-	refused := attempts - len(won)
-
-	if len(won) != 3 || refused != attempts-3 {
-		t.Fatalf("%d purchases began and %d were refused, want 3 and %d", len(won), refused, attempts-3)
-	}
-	if held := numbersHeld(t, db, acct.TeamID); held != 3 {
-		t.Errorf("numbers_held = %d, want 3", held)
-	}
-	if rows := countRows(t, db, "SELECT count(*) FROM number_reservations"); rows != 3 {
-		t.Errorf("%d reservation rows, want 3 (refusals roll back)", rows)
-	}
 	if rows := countRows(t, db, "SELECT count(*) FROM phone_numbers"); rows != 3 {
 		t.Errorf("%d number rows, want 3 (refusals record nothing)", rows)
 	}
@@ -148,13 +118,11 @@ func TestBeginPlanLimitHoldsUnderConcurrency(t *testing.T) {
 }
 
 func TestBeginRefusalsLeaveNothingBehind(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPurchaseStore(db)
-	numbers := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPurchaseStore)
 	holder := newAccount(t, db, domain.PlanGrowth)
 	buyer := newAccount(t, db, domain.PlanFree)
 	const pending, active = "+14155550221", "+14155550222"
+	numbers := persistence.NewPhoneNumberStore(db)
 	newPending(t, numbers, holder, pending)
 	newActive(t, numbers, holder, active)
 
@@ -204,11 +172,8 @@ func TestBeginRefusalsLeaveNothingBehind(t *testing.T) {
 }
 
 func TestCompleteActivatesAndCounts(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPurchaseStore(db)
+	ctx, db, store := newStore(t, persistence.NewPurchaseStore)
 	acct := newAccount(t, db, domain.PlanFree)
-	other := newAccount(t, db, domain.PlanGrowth)
 	const e164 = "+14155550231"
 	_, n, err := store.Begin(ctx, purchaseKey(e164, "run-1"), pendingNumber(acct, e164))
 	if err != nil {
@@ -218,6 +183,7 @@ func TestCompleteActivatesAndCounts(t *testing.T) {
 	a := domain.ActivateNumber{ID: n.ID, ProviderNumberID: "tx-1", ProviderOrderID: "order-1", IsTrial: true, TrialExpiresAt: &expires}
 
 	// Not the number's team: refused, and the number stays pending.
+	other := newAccount(t, db, domain.PlanGrowth)
 	if _, _, err := store.Complete(ctx, a, other.TeamID); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("Complete(another team) = %v, want ErrNotFound", err)
 	}
@@ -262,9 +228,7 @@ func TestCompleteActivatesAndCounts(t *testing.T) {
 }
 
 func TestBeginOneNumberRacedByManyTeams(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPurchaseStore(db)
+	ctx, db, store := newStore(t, persistence.NewPurchaseStore)
 	const teams, e164 = 10, "+14155550241"
 	accts := make([]account, teams)
 	for i := range accts {

@@ -19,9 +19,7 @@ import (
 // IdempotencyKeyTTL and keeps the younger ones, and it stops with its
 // context.
 func TestIdempotencyPurgeRunsOnSchedule(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewIdempotencyStore(db)
+	ctx, db, store := newStore(t, persistence.NewIdempotencyStore)
 	teamID := newAccount(t, db, domain.PlanGrowth).TeamID
 	claim := func(key string, age time.Duration) {
 		t.Helper()
@@ -85,9 +83,7 @@ func TestIdempotencyPurgeRunsOnSchedule(t *testing.T) {
 // purged whole, by statements that each delete at most a batch (a single
 // DELETE of a large backlog could outlast statement_timeout every run).
 func TestPurgeDeletesABacklogInBatches(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewIdempotencyStore(db)
+	ctx, db, store := newStore(t, persistence.NewIdempotencyStore)
 	teamID := newAccount(t, db, domain.PlanGrowth).TeamID
 	const batch, expired = 10, 25
 	err := db.Exec(`

@@ -10,9 +10,7 @@ import (
 )
 
 func TestRequirementsAreRecordedListedAndClearedOnActivation(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	acct := newAccount(t, db, domain.PlanGrowth)
 	n := newPending(t, store, acct, "+4930555000101")
 	if n.Requirements != nil || n.FailureReason != "" {
@@ -49,9 +47,7 @@ func TestRequirementsAreRecordedListedAndClearedOnActivation(t *testing.T) {
 }
 
 func TestFailRecordsTheReasonOnce(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewPhoneNumberStore(db)
+	ctx, db, store := newStore(t, persistence.NewPhoneNumberStore)
 	acct := newAccount(t, db, domain.PlanGrowth)
 	n := newPending(t, store, acct, "+4930555000102")
 	reqs := &domain.PendingRequirements{Status: domain.RequirementsInfoPending, Missing: []domain.RegulatoryRequirement{{RequirementID: "r", FieldType: "document"}}}

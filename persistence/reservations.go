@@ -2,7 +2,6 @@ package persistence
 
 import (
 	"context"
-	"errors"
 
 	"gorm.io/gorm"
 
@@ -11,19 +10,6 @@ import (
 
 // prefixReservation starts the ids of reservations ("rsv_01j…").
 const prefixReservation = "rsv"
-
-// ReservationStatus and Reservation are the domain's: the store returns
-// them so that activities depend on the domain port, not on this package.
-type (
-	ReservationStatus = domain.ReservationStatus
-	Reservation       = domain.Reservation
-)
-
-// Reservation states, as the domain names them.
-const (
-	ReservationHeld     = domain.ReservationHeld
-	ReservationReleased = domain.ReservationReleased
-)
 
 // ErrReservationReleased is returned by Reserve for a key whose reservation
 // was already released. A released slot is never taken again under the same
@@ -62,18 +48,18 @@ func NewReservationStore(db *gorm.DB) *ReservationStore {
 // domain.Eligibility in Details["eligibility"]. A team that does not exist
 // is domain.ErrNotFound; a workflowID whose reservation was released is
 // ErrReservationReleased.
-func (s *ReservationStore) Reserve(ctx context.Context, teamID, workflowID, phoneNumber string) (Reservation, error) {
+func (s *ReservationStore) Reserve(ctx context.Context, teamID, workflowID, phoneNumber string) (domain.Reservation, error) {
 	if err := checkReserve(teamID, workflowID, phoneNumber); err != nil {
-		return Reservation{}, err
+		return domain.Reservation{}, err
 	}
-	var out Reservation
+	var out domain.Reservation
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
 		out, err = reserveSlot(ctx, tx, teamID, workflowID, phoneNumber)
 		return err
 	})
 	if err != nil {
-		return Reservation{}, storeError("reserving a plan slot", err)
+		return domain.Reservation{}, storeError("reserving a plan slot", err)
 	}
 	return out, nil
 }
@@ -97,7 +83,7 @@ func checkReserve(teamID, workflowID, phoneNumber string) error {
 // roll it back. It relies on READ COMMITTED (PostgreSQL's default): the
 // counter UPDATE re-checks its WHERE against the row a concurrent
 // reservation committed, where REPEATABLE READ would fail it instead.
-func reserveSlot(ctx context.Context, tx *gorm.DB, teamID, workflowID, phoneNumber string) (Reservation, error) {
+func reserveSlot(ctx context.Context, tx *gorm.DB, teamID, workflowID, phoneNumber string) (domain.Reservation, error) {
 	// The reservation row goes first: its unique workflow_id is what makes
 	// a retry find the slot it already holds. Selecting from teams makes a
 	// missing team insert nothing instead of failing a foreign key.
@@ -111,7 +97,7 @@ func reserveSlot(ctx context.Context, tx *gorm.DB, teamID, workflowID, phoneNumb
 		RETURNING *`,
 		domain.NewID(prefixReservation), workflowID, phoneNumber, teamID).Find(&inserted).Error
 	if err != nil {
-		return Reservation{}, err
+		return domain.Reservation{}, err
 	}
 	if len(inserted) == 0 {
 		return existingReservation(tx, teamID, workflowID, phoneNumber)
@@ -136,14 +122,14 @@ func reserveSlot(ctx context.Context, tx *gorm.DB, teamID, workflowID, phoneNumb
 		  AND (p.paid OR NOT teams.trial_used)
 		RETURNING NOT p.paid AS is_trial`, teamID).Find(&taken).Error
 	if err != nil {
-		return Reservation{}, err
+		return domain.Reservation{}, err
 	}
 	if len(taken) == 0 {
 		row, err := loadEligibility(ctx, tx, teamID)
 		if err != nil {
-			return Reservation{}, err
+			return domain.Reservation{}, err
 		}
-		return Reservation{}, planLimitError(row) // the caller rolls the row back
+		return domain.Reservation{}, planLimitError(row) // the caller rolls the row back
 	}
 
 	r := inserted[0]
@@ -152,32 +138,28 @@ func reserveSlot(ctx context.Context, tx *gorm.DB, teamID, workflowID, phoneNumb
 		// saw the current one, so the reservation follows it.
 		r.IsTrial = taken[0].IsTrial
 		if err := tx.Model(&reservationModel{}).Where("id = ?", r.ID).Update("is_trial", r.IsTrial).Error; err != nil {
-			return Reservation{}, err
+			return domain.Reservation{}, err
 		}
 	}
-	return r.toReservation(), nil
+	return r.toDomain(), nil
 }
 
 // existingReservation explains why Reserve inserted nothing: the purchase
 // already holds its slot (returned as is), its slot was released, or the
 // team does not exist.
-func existingReservation(tx *gorm.DB, teamID, workflowID, phoneNumber string) (Reservation, error) {
-	var m reservationModel
-	err := tx.Take(&m, "workflow_id = ?", workflowID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Reservation{}, domain.ErrNotFound
-	}
+func existingReservation(tx *gorm.DB, teamID, workflowID, phoneNumber string) (domain.Reservation, error) {
+	m, err := takeRow[reservationModel](tx, "workflow_id = ?", workflowID)
 	if err != nil {
-		return Reservation{}, err
+		return domain.Reservation{}, err
 	}
 	switch {
-	case ReservationStatus(m.Status) == ReservationReleased:
-		return Reservation{}, ErrReservationReleased
+	case domain.ReservationStatus(m.Status) == domain.ReservationReleased:
+		return domain.Reservation{}, ErrReservationReleased
 	case m.TeamID != teamID || m.PhoneNumber != phoneNumber:
-		return Reservation{}, domain.Errorf(domain.KindConflict, domain.CodeNumberInPurchase,
+		return domain.Reservation{}, domain.Errorf(domain.KindConflict, domain.CodeNumberInPurchase,
 			"Workflow %s already holds a plan slot for another team or number.", workflowID)
 	}
-	return m.toReservation(), nil
+	return m.toDomain(), nil
 }
 
 // Release frees the plan slot of the purchase identified by workflowID and

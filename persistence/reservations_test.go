@@ -10,33 +10,15 @@ import (
 	"github.com/talkturo/phonenumbers/persistence"
 )
 
-// limitEligibility returns the eligibility of a plan_limit_reached error,
-// marking the test failed when err is anything else. It uses Errorf, not
-// Fatalf, so that goroutines may call it.
-func limitEligibility(t *testing.T, err error) domain.Eligibility {
-	t.Helper()
-	var de *domain.Error
-	if !errors.As(err, &de) || de.Kind != domain.KindLimit || de.Code != domain.CodePlanLimitReached {
-		t.Errorf("error = %v, want KindLimit %s", err, domain.CodePlanLimitReached)
-		return domain.Eligibility{}
-	}
-	e, ok := de.Details["eligibility"].(domain.Eligibility)
-	if !ok {
-		t.Errorf("Details[eligibility] = %#v, want a domain.Eligibility", de.Details["eligibility"])
-	}
-	return e
-}
-
 func TestReservePlanLimitHoldsUnderConcurrency(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewReservationStore(db)
+	ctx, db, store := newStore(t, persistence.NewReservationStore)
 	acct := newAccount(t, db, domain.PlanStarter) // 3 slots
 
-	const attempts = 50
-	var won []persistence.Reservation
-	var mu sync.Mutex
-	winners := raceStarterSlots(t, attempts, func(i int) error {
+	var (
+		mu  sync.Mutex
+		won []domain.Reservation
+	)
+	raceStarterSlots(t, db, acct, 50, func(i int) error {
 		r, err := store.Reserve(ctx, acct.TeamID, fmt.Sprintf("purchase-%d", i), fmt.Sprintf("+1415555%04d", i))
 		if err == nil {
 			mu.Lock()
@@ -45,23 +27,10 @@ func TestReservePlanLimitHoldsUnderConcurrency(t *testing.T) {
 		}
 		return err
 	})
-	refused := attempts - len(winners)
-
-	if len(won) != 3 || refused != attempts-3 {
-		t.Fatalf("%d reservations succeeded and %d were refused, want 3 and %d", len(won), refused, attempts-3)
-	}
-	if n := numbersHeld(t, db, acct.TeamID); n != 3 {
-		t.Errorf("numbers_held = %d, want 3", n)
-	}
 	for _, r := range won {
-		if r.IsTrial || r.Status != persistence.ReservationHeld || r.TeamID != acct.TeamID || r.CreatedAt.IsZero() {
+		if r.IsTrial || r.Status != domain.ReservationHeld || r.TeamID != acct.TeamID || r.CreatedAt.IsZero() {
 			t.Errorf("reservation = %+v, want a held paid slot of %s", r, acct.TeamID)
 		}
-	}
-	var rows int64
-	db.Raw("SELECT count(*) FROM number_reservations").Find(&rows)
-	if rows != 3 {
-		t.Errorf("%d reservation rows, want 3 (refusals roll back)", rows)
 	}
 	elig, err := persistence.NewAccountStore(db).Eligibility(ctx, acct.TeamID)
 	if err != nil || elig.CurrentCount != 3 {
@@ -70,9 +39,7 @@ func TestReservePlanLimitHoldsUnderConcurrency(t *testing.T) {
 }
 
 func TestReserveIsIdempotentPerWorkflow(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewReservationStore(db)
+	ctx, db, store := newStore(t, persistence.NewReservationStore)
 	acct := newAccount(t, db, domain.PlanStarter)
 
 	first, err := store.Reserve(ctx, acct.TeamID, "phone-number:+14155550101/run-1", "+14155550101")
@@ -119,9 +86,7 @@ func TestReserveIsIdempotentPerWorkflow(t *testing.T) {
 }
 
 func TestFreeTeamGetsOneTrialEver(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewReservationStore(db)
+	ctx, db, store := newStore(t, persistence.NewReservationStore)
 	acct := newAccount(t, db, domain.PlanFree)
 
 	trial, err := store.Reserve(ctx, acct.TeamID, "trial-1", "+14155550101")
@@ -161,9 +126,7 @@ func TestFreeTeamGetsOneTrialEver(t *testing.T) {
 }
 
 func TestReleaseDecrementsOnce(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewReservationStore(db)
+	ctx, db, store := newStore(t, persistence.NewReservationStore)
 	acct := newAccount(t, db, domain.PlanGrowth)
 	for _, wf := range []string{"wf-a", "wf-b"} {
 		if _, err := store.Reserve(ctx, acct.TeamID, wf, "+14155550101"); err != nil {
@@ -191,7 +154,7 @@ func TestReleaseDecrementsOnce(t *testing.T) {
 	}
 	var status string
 	db.Raw("SELECT status FROM number_reservations WHERE workflow_id = 'wf-a'").Find(&status)
-	if status != string(persistence.ReservationReleased) {
+	if status != string(domain.ReservationReleased) {
 		t.Errorf("reservation status = %q, want released", status)
 	}
 
@@ -205,9 +168,7 @@ func TestReleaseDecrementsOnce(t *testing.T) {
 }
 
 func TestReserveUnknownTeamAndBadInput(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewReservationStore(db)
+	ctx, db, store := newStore(t, persistence.NewReservationStore)
 	if _, err := store.Reserve(ctx, "team_missing", "wf", "+14155550101"); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("Reserve(missing team) = %v, want ErrNotFound", err)
 	}
@@ -227,9 +188,7 @@ func TestReserveUnknownTeamAndBadInput(t *testing.T) {
 }
 
 func TestCancelGivesTheTrialBack(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
-	store := persistence.NewReservationStore(db)
+	ctx, db, store := newStore(t, persistence.NewReservationStore)
 	acct := newAccount(t, db, domain.PlanFree)
 	if _, err := store.Reserve(ctx, acct.TeamID, "wf-1", "+14155550101"); err != nil {
 		t.Fatal(err)
@@ -248,5 +207,44 @@ func TestCancelGivesTheTrialBack(t *testing.T) {
 	}
 	if _, err := store.Reserve(ctx, acct.TeamID, "wf-3", "+14155550103"); domain.ErrorKind(err) != domain.KindLimit {
 		t.Fatalf("a released (held) trial is still used: %v", err)
+	}
+}
+
+// HeldKeyOf finds the slot a record was bought under, from the record
+// alone: not a later purchase's slot of the same number, not a released one.
+func TestHeldKeyOfFindsTheSlotOfTheRecord(t *testing.T) {
+	ctx, db, slots := newStore(t, persistence.NewReservationStore)
+	store := persistence.NewPhoneNumberStore(db)
+	a := newAccount(t, db, domain.PlanGrowth)
+	const e164 = "+14155550131"
+	wf := "phone-number:" + e164
+
+	// An earlier purchase, ended with its slot freed.
+	if _, err := slots.Reserve(ctx, a.TeamID, wf+"/run-0", e164); err != nil {
+		t.Fatal(err)
+	}
+	if err := slots.Release(ctx, wf+"/run-0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := slots.Reserve(ctx, a.TeamID, wf+"/run-1", e164); err != nil {
+		t.Fatal(err)
+	}
+	rec := newPending(t, store, a, e164)
+	// A later purchase that reserved, then met the live record.
+	if _, err := slots.Reserve(ctx, a.TeamID, wf+"/run-2", e164); err != nil {
+		t.Fatal(err)
+	}
+	key, err := slots.HeldKeyOf(ctx, rec)
+	if err != nil || key != wf+"/run-1" {
+		t.Fatalf("HeldKeyOf = %q, %v; want %s/run-1", key, err, wf)
+	}
+	if err := slots.Release(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if key, err := slots.HeldKeyOf(ctx, rec); err != nil || key != "" {
+		t.Fatalf("HeldKeyOf after the release = %q, %v; want none", key, err)
+	}
+	if _, err := slots.HeldKeyOf(ctx, domain.PhoneNumber{}); domain.ErrorKind(err) != domain.KindInvalid {
+		t.Fatalf("HeldKeyOf(empty) = %v, want invalid", err)
 	}
 }

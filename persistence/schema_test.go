@@ -7,7 +7,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/talkturo/phonenumbers/domain"
-	"github.com/talkturo/phonenumbers/persistence"
 )
 
 // insertNumber writes a phone_numbers row directly, past PhoneNumberStore:
@@ -20,7 +19,6 @@ func insertNumber(db *gorm.DB, teamID, userID, e164 string, status domain.Number
 }
 
 func TestOneLiveRecordPerNumber(t *testing.T) {
-	t.Parallel()
 	_, db := newTestDB(t)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
@@ -50,8 +48,7 @@ func TestOneLiveRecordPerNumber(t *testing.T) {
 }
 
 func TestNumberConstraints(t *testing.T) {
-	t.Parallel()
-	ctx, db := newTestDB(t)
+	_, db := newTestDB(t)
 	a := newAccount(t, db, domain.PlanGrowth)
 	b := newAccount(t, db, domain.PlanGrowth)
 
@@ -64,15 +61,8 @@ func TestNumberConstraints(t *testing.T) {
 
 	// A number can only be assigned an assistant of its own team, and
 	// deleting the assistant unassigns the number.
-	assistants := persistence.NewAssistantStore(db)
-	own, err := assistants.CreateAssistant(ctx, domain.Assistant{TeamID: a.TeamID, Name: "Own"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	foreign, err := assistants.CreateAssistant(ctx, domain.Assistant{TeamID: b.TeamID, Name: "Foreign"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	own := newAssistant(t, db, a.TeamID, "Own")
+	foreign := newAssistant(t, db, b.TeamID, "Foreign")
 	num, err := insertNumber(db, a.TeamID, a.UserID, "+14155550103", domain.NumberActive)
 	if err != nil {
 		t.Fatal(err)

@@ -20,17 +20,7 @@ func TestPrivateClusterStartsStopsAndKeepsItsData(t *testing.T) {
 	if err != nil {
 		t.Fatalf("this machine has no PostgreSQL server binaries (apt-get install postgresql): %v", err)
 	}
-	// The cluster runs as the unprivileged postgres user when we are root,
-	// so its folder must be reachable by that user (t.TempDir is not).
-	base, err := os.MkdirTemp("", "devpostgres-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(base, "data", "postgres")
+	dir := clusterDir(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
 
@@ -63,15 +53,7 @@ func TestPrivateClusterStartsStopsAndKeepsItsData(t *testing.T) {
 // TestRemovePrivateStopsALeftOverClusterAndDeletesIt: what `talkturo dev
 // --reset` does to a private cluster that a killed dev left running.
 func TestRemovePrivateStopsALeftOverClusterAndDeletesIt(t *testing.T) {
-	base, err := os.MkdirTemp("", "devpostgres-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(base, "data", "postgres")
+	dir := clusterDir(t)
 	ctx := context.Background()
 	db, err := StartPrivate(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -97,16 +79,12 @@ func TestRemovePrivateStopsALeftOverClusterAndDeletesIt(t *testing.T) {
 
 func wantKept(t *testing.T, url string) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var v int
-	if err := conn.QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != 42 {
-		t.Fatalf("the data did not survive a restart: %d %v", v, err)
-	}
+	onCluster(t, url, func(ctx context.Context, conn *pgx.Conn) {
+		var v int
+		if err := conn.QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != 42 {
+			t.Fatalf("the data did not survive a restart: %d %v", v, err)
+		}
+	})
 }
 
 func TestDatabaseURLWins(t *testing.T) {
@@ -124,15 +102,41 @@ func TestDatabaseURLWins(t *testing.T) {
 
 func execSQL(t *testing.T, url, sql string) {
 	t.Helper()
+	onCluster(t, url, func(ctx context.Context, conn *pgx.Conn) {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// onCluster runs f on a connection of its own to the cluster at url,
+// closed before it returns so that the cluster can stop.
+func onCluster(t *testing.T, url string, f func(ctx context.Context, conn *pgx.Conn)) {
+	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
+	f(ctx, conn)
+}
+
+// clusterDir returns the data folder of a private cluster, in a folder of
+// its own that the test removes. The cluster runs as the unprivileged
+// postgres user when we are root, so that folder must be reachable by that
+// user (t.TempDir is not).
+func clusterDir(t *testing.T) string {
+	t.Helper()
+	base, err := os.MkdirTemp("", "devpostgres-")
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(base, "data", "postgres")
 }
 
 func TestNoBinariesSaysWhatToInstall(t *testing.T) {

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,5 +42,33 @@ func TestNumberInPurchaseIsNotKeptForTheKey(t *testing.T) {
 	}
 	if n := wf.calls.Load(); n != 2 {
 		t.Errorf("the workflow was asked %d times, want 2", n)
+	}
+}
+
+// An Idempotency-Key that is too long or not printable ASCII is the
+// client's mistake, refused before anything starts; the longest allowed
+// one is kept.
+func TestIdempotencyKeyIsAtMost255PrintableASCIICharacters(t *testing.T) {
+	t.Parallel()
+	rec := &purchaseRecorder{}
+	e := newEnv(t, withWorkflows(rec))
+	acct := e.newAccount("key-length@example.com")
+	buy := func(key string) request {
+		return request{method: http.MethodPost, path: purchasePath, token: acct.Token,
+			body: purchaseBody("+14155550101", acct.TeamID, ""), header: map[string]string{"Idempotency-Key": key}}
+	}
+	for _, bad := range []string{strings.Repeat("k", 256), "key\twith a tab", "clé"} {
+		wantError(t, e.do(buy(bad)), http.StatusBadRequest, domain.CodeInvalidRequest, "Idempotency-Key")
+	}
+	if n := rec.count(); n != 0 {
+		t.Errorf("a refused key started %d purchases, want none", n)
+	}
+	longest := buy(strings.Repeat("k", 255))
+	first := e.do(longest)
+	if first.status != http.StatusOK {
+		t.Fatalf("the longest key: %d %s, want 200", first.status, first.raw)
+	}
+	if again := e.do(longest); again.status != http.StatusOK || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("the longest key again: %d replayed=%q, want the kept answer", again.status, again.header.Get("Idempotent-Replayed"))
 	}
 }
