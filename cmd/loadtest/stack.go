@@ -25,7 +25,7 @@ import (
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
-	"github.com/talkturo/phonenumbers/workflows"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
@@ -140,7 +140,7 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 		TrialDuration: o.TrialDuration, OrderPollInterval: orderPollPeriod,
 	}
 
-	s.tc, err = workflows.NewClient(workflows.ClientConfig{HostPort: s.temporal.HostPort(), Namespace: s.temporal.Namespace()}, slog.New(slog.DiscardHandler))
+	s.tc, err = temporalclient.New(temporalclient.Config{HostPort: s.temporal.HostPort(), Namespace: s.temporal.Namespace()}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return s, err
 	}

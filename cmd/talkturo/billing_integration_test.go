@@ -19,6 +19,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -81,7 +82,7 @@ func TestActivationThroughTheWebhookKeepsTheTrialNumber(t *testing.T) {
 			t.Fatalf("activation: %d %v", st, b)
 		}
 	}
-	svc := workflows.NewNumberService(mustClient(t, s), workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	svc := temporalclient.NewNumberService(mustClient(t, s), temporalclient.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
 	waitFor(t, 20*time.Second, func() bool {
 		n, err := s.numbers.Get(context.Background(), team, id)
 		return err == nil && !n.IsTrial && n.TrialExpiresAt == nil
@@ -181,7 +182,7 @@ func TestBillingBurstThroughTheWebhookLosesNoEvent(t *testing.T) {
 		t.Fatalf("%d of %d events accepted", accepted.Load(), sent)
 	}
 
-	svc := workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	svc := temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
 	var st workflows.BillingState
 	deadline := time.Now().Add(time.Minute)
 	for {
