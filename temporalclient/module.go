@@ -36,7 +36,7 @@ var Module = fx.Module("temporalclient",
 // worker's purchases. The app supplies a WorkerConfig, a ReconcileConfig
 // and the *activities.Activities.
 var WorkerModule = fx.Module("temporal-worker",
-	fx.Provide(func(c client.Client, cfg WorkerConfig, a *activities.Activities, sd fx.Shutdowner, log *slog.Logger) worker.Worker {
+	fx.Provide(func(c client.Client, cfg WorkerConfig, a *activities.Activities, sd fx.Shutdowner, log *slog.Logger) (worker.Worker, error) {
 		return NewWorker(c, cfg, a, func(err error) {
 			log.Error("the Temporal worker stopped", "error", err)
 			_ = sd.Shutdown(fx.ExitCode(1))

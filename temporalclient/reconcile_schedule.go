@@ -17,6 +17,8 @@ import (
 
 // ReconcileConfig is how workers schedule reconciliation.
 type ReconcileConfig struct {
+	// TaskQueue is where the scheduled runs go (TEMPORAL_TASK_QUEUE);
+	// required.
 	TaskQueue string
 	// Interval between runs (RECONCILE_INTERVAL); zero pauses the schedule.
 	Interval time.Duration
@@ -47,7 +49,7 @@ const (
 // made in the very instant between that read and the write is undone.
 func EnsureReconcileSchedule(ctx context.Context, c client.Client, cfg ReconcileConfig) error {
 	if cfg.TaskQueue == "" {
-		cfg.TaskQueue = workflows.DefaultTaskQueue
+		return errNoTaskQueue("EnsureReconcileSchedule")
 	}
 	h := c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
 	if cfg.Interval <= 0 {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -27,6 +28,8 @@ type NumberService struct {
 
 // ServiceConfig names the task queue the workers poll.
 type ServiceConfig struct {
+	// TaskQueue is where the workflows the service starts run
+	// (TEMPORAL_TASK_QUEUE); required.
 	TaskQueue string
 	// Records, when set, answers a purchase still running when its wait
 	// ran out from its pending record rather than by querying the
@@ -36,11 +39,17 @@ type ServiceConfig struct {
 }
 
 // NewNumberService returns a NumberService on the client.
-func NewNumberService(c client.Client, cfg ServiceConfig) *NumberService {
+func NewNumberService(c client.Client, cfg ServiceConfig) (*NumberService, error) {
 	if cfg.TaskQueue == "" {
-		cfg.TaskQueue = workflows.DefaultTaskQueue
+		return nil, errNoTaskQueue("NewNumberService")
 	}
-	return &NumberService{c: c, taskQueue: cfg.TaskQueue, records: cfg.Records}
+	return &NumberService{c: c, taskQueue: cfg.TaskQueue, records: cfg.Records}, nil
+}
+
+// errNoTaskQueue refuses a configuration without a task queue: the app
+// states it (config: TEMPORAL_TASK_QUEUE), never this package.
+func errNoTaskQueue(what string) error {
+	return fmt.Errorf("temporalclient.%s: no task queue given (TEMPORAL_TASK_QUEUE)", what)
 }
 
 // PurchaseOutcome is a settled purchase, or (Pending) one still running

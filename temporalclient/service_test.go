@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +56,7 @@ func serviceWithRefusal(t *testing.T, refusedAtGet bool) (*NumberService, *mocks
 	st := workflows.NumberState{TeamID: "team_a", Number: workflows.NumberView{PhoneNumber: "+4930555000190", Status: domain.NumberPending,
 		Requirements: &domain.PendingRequirements{Status: domain.RequirementsInfoPending, Deadline: &deadline}}}
 	c.On("QueryWorkflow", mock.Anything, workflows.NumberWorkflowID("+4930555000190"), "", workflows.QueryState).Return(stateValue{st}, nil)
-	return NewNumberService(c, ServiceConfig{}), c
+	return testService(t, c), c
 }
 
 func TestPurchaseRefusedForDocumentsIsPending(t *testing.T) {
@@ -88,7 +89,7 @@ func TestPurchaseRefusedForDocumentsWhenTheSignalFails(t *testing.T) {
 	c.On("SignalWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(errors.New("boom"))
 	// A state that cannot be read lets the signal go: the workflow decides.
 	c.On("QueryWorkflow", mock.Anything, mock.Anything, mock.Anything, workflows.QueryState).Return(nil, errors.New("query failed"))
-	s := NewNumberService(c, ServiceConfig{})
+	s := testService(t, c)
 	_, err := s.Purchase(context.Background(), workflows.PurchaseRequest{PhoneNumber: "+4930555000190", TeamID: "team_a", RequirementGroupID: "rg-9"}, "u-4", time.Second)
 	if err == nil {
 		t.Fatal("a group that could not be handed on was answered as pending")
@@ -114,7 +115,7 @@ func TestPurchaseRefusedForDocumentsSendsAGroupOnce(t *testing.T) {
 		c.On("NewWithStartWorkflowOperation", mock.Anything, mock.Anything, mock.Anything).Return(nil)
 		c.On("UpdateWithStartWorkflow", mock.Anything, mock.Anything).Return(nil, awaitingDocumentsRefusal())
 		c.On("QueryWorkflow", mock.Anything, workflows.NumberWorkflowID("+4930555000190"), "", workflows.QueryState).Return(stateValue{st}, nil)
-		out, err := NewNumberService(c, ServiceConfig{}).Purchase(context.Background(), workflows.PurchaseRequest{PhoneNumber: "+4930555000190", TeamID: "team_a", RequirementGroupID: "rg-9"}, "u-5", time.Second)
+		out, err := testService(t, c).Purchase(context.Background(), workflows.PurchaseRequest{PhoneNumber: "+4930555000190", TeamID: "team_a", RequirementGroupID: "rg-9"}, "u-5", time.Second)
 		if err != nil || !out.Pending {
 			t.Fatalf("%s: %+v, %v; want pending", name, out, err)
 		}
@@ -123,6 +124,16 @@ func TestPurchaseRefusedForDocumentsSendsAGroupOnce(t *testing.T) {
 }
 
 var _ client.Client = (*mocks.Client)(nil)
+
+// testService is a NumberService on the mocked client c.
+func testService(t *testing.T, c client.Client) *NumberService {
+	t.Helper()
+	s, err := NewNumberService(c, ServiceConfig{TaskQueue: "test-queue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // TestNotifyOrderKeepsTheCallersDeadline: the webhook handler's deadline
 // reaches the signal, so a slow Temporal cannot hold Telnyx's delivery
@@ -137,7 +148,7 @@ func TestNotifyOrderKeepsTheCallersDeadline(t *testing.T) {
 	}), "phone-number:+14155550190", "", workflows.SignalOrderEvent, ev).Return(nil).Once()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := NewNumberService(c, ServiceConfig{}).NotifyOrder(ctx, ev); err != nil {
+	if err := testService(t, c).NotifyOrder(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	c.AssertExpectations(t)
@@ -151,4 +162,21 @@ func TestWorkflowNotReadyIsUnavailable(t *testing.T) {
 	if domain.ErrorKind(err) != domain.KindUnavailable {
 		t.Fatalf("ToDomainError = %v, want KindUnavailable", err)
 	}
+}
+
+// TestEveryConstructorRefusesNoTaskQueue: the task queue is the app's to
+// state (TEMPORAL_TASK_QUEUE); none of the client side fills one in.
+func TestEveryConstructorRefusesNoTaskQueue(t *testing.T) {
+	t.Parallel()
+	c := &mocks.Client{}
+	if _, err := NewNumberService(c, ServiceConfig{}); err == nil || !strings.Contains(err.Error(), "TEMPORAL_TASK_QUEUE") {
+		t.Errorf("NewNumberService: %v, want an error naming TEMPORAL_TASK_QUEUE", err)
+	}
+	if _, err := NewWorker(c, WorkerConfig{}, nil, nil); err == nil || !strings.Contains(err.Error(), "TEMPORAL_TASK_QUEUE") {
+		t.Errorf("NewWorker: %v, want an error naming TEMPORAL_TASK_QUEUE", err)
+	}
+	if err := EnsureReconcileSchedule(context.Background(), c, ReconcileConfig{Interval: time.Minute}); err == nil || !strings.Contains(err.Error(), "TEMPORAL_TASK_QUEUE") {
+		t.Errorf("EnsureReconcileSchedule: %v, want an error naming TEMPORAL_TASK_QUEUE", err)
+	}
+	c.AssertExpectations(t) // nothing was asked of Temporal
 }

@@ -12,6 +12,8 @@ import (
 
 // WorkerConfig tunes the worker.
 type WorkerConfig struct {
+	// TaskQueue is the queue the worker polls (TEMPORAL_TASK_QUEUE);
+	// required.
 	TaskQueue string
 	// NumberRunLimits bound each run of the number workflow before it
 	// continues as new; zero fields take the workflow's own limits (tests
@@ -23,13 +25,13 @@ type WorkerConfig struct {
 // and the activities registered (workflows.RegisterWithLimits). onFatal is
 // called when the worker cannot go on (the app shuts down rather than
 // limp along).
-func NewWorker(c client.Client, cfg WorkerConfig, a *activities.Activities, onFatal func(error)) worker.Worker {
+func NewWorker(c client.Client, cfg WorkerConfig, a *activities.Activities, onFatal func(error)) (worker.Worker, error) {
 	if cfg.TaskQueue == "" {
-		cfg.TaskQueue = workflows.DefaultTaskQueue
+		return nil, errNoTaskQueue("NewWorker")
 	}
 	// On shutdown, running activities get a few seconds to finish before
 	// they are cancelled (and retried elsewhere).
 	w := worker.New(c, cfg.TaskQueue, worker.Options{OnFatalError: onFatal, WorkerStopTimeout: 5 * time.Second})
 	workflows.RegisterWithLimits(w, a, cfg.NumberRunLimits)
-	return w
+	return w, nil
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 )
 
-// The contract of the number workflow: its type, ID, task queue, updates
-// and queries. Other systems (the API, operators' tools, billing) rely on
+// The contract of the number workflow: its type, ID, updates and queries
+// (the task queue is the deployment's: TEMPORAL_TASK_QUEUE). Other systems (the API, operators' tools, billing) rely on
 // these names; renaming one breaks them.
 const (
 	// NumberWorkflowType is the registered name of PhoneNumberWorkflow,
@@ -18,8 +18,6 @@ const (
 	// NumberWorkflowTypeV1 is the registered name of PhoneNumberWorkflowV1:
 	// the runs started before the purchase's fast path.
 	NumberWorkflowTypeV1 = "PhoneNumberWorkflow"
-	// DefaultTaskQueue is where the worker polls unless TEMPORAL_TASK_QUEUE says otherwise.
-	DefaultTaskQueue = "phone-numbers"
 
 	// UpdatePurchase asks for the number (PurchaseRequest) and returns the
 	// PurchaseResult once it is active; the same team asking again while

@@ -82,7 +82,7 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 			fx.Provide(func(slots *persistence.ReservationStore, purchases domain.PurchaseStore, events domain.OrderEvents, numbers domain.PhoneNumberStore, accounts domain.AccountStore, provider domain.NumberProvider, calls *prometheus.CounterVec, svc *temporalclient.NumberService) *activities.Activities {
 				return &activities.Activities{Slots: slots, Purchases: purchases, OrderEvents: events, Numbers: numbers, Accounts: accounts, Provider: api.CountCalls(calls, provider),
 					Workflows:     svc,
-					TrialDuration: cfg.TrialDuration, OrderPollInterval: 2 * time.Second, GracePeriod: cfg.GracePeriod}
+					TrialDuration: cfg.TrialDuration, GracePeriod: cfg.GracePeriod}
 			}),
 			fx.Supply(temporalclient.ReconcileConfig{TaskQueue: cfg.TemporalTaskQueue, Interval: cfg.ReconcileInterval, Input: workflows.ReconcileInput{
 				OrphanDelay: cfg.ReconcileOrphanDelay, MaxReleases: cfg.ReconcileMaxReleases, MissingRecheckAfter: workflows.DefaultMissingRecheckAfter,
@@ -119,13 +119,17 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 				// Not Telnyx: its outage must not take every pod out of
 				// service. The probe reports it instead.
 			),
-			fx.Provide(func(tc telnyx.Config, reg *prometheus.Registry, calls *prometheus.CounterVec) *api.ProviderProbe {
+			fx.Provide(func(tc telnyx.Config, reg *prometheus.Registry, calls *prometheus.CounterVec) (*api.ProviderProbe, error) {
 				// A client of its own that never retries: one call per
 				// interval, even while Telnyx throttles us; untraced, as
 				// a trace of its own every interval says nothing.
 				tc.MaxRetries = -1
 				tc.TracerProvider = nil
-				return api.NewProviderProbe(api.ProbeConfig{Ping: api.CountCalls(calls, telnyx.New(tc)).Ping, Interval: cfg.TelnyxProbeInterval,
+				probeClient, err := telnyx.New(tc)
+				if err != nil {
+					return nil, err
+				}
+				return api.NewProviderProbe(api.ProbeConfig{Ping: api.CountCalls(calls, probeClient).Ping, Interval: cfg.TelnyxProbeInterval,
 					Registry: reg, Log: log.With("component", "telnyx-probe")})
 			}),
 			api.Module,

@@ -19,7 +19,6 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
-	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -326,7 +325,7 @@ func describeStuck(t *testing.T, s *stack, e164 string) {
 	for _, a := range d.GetPendingActivities() {
 		t.Logf("  pending %s: attempt %d, state %v, last failure %q", a.GetActivityType().GetName(), a.GetAttempt(), a.GetState(), a.GetLastFailure().GetMessage())
 	}
-	if st, err := temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue}).State(context.Background(), e164); err == nil {
+	if st, err := numberService(t, s, c).State(context.Background(), e164); err == nil {
 		t.Logf("  state %+v; orders at Telnyx with its reference: %d", st, s.sim.OrderCount(st.CustomerReference))
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/domain"
-	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -279,7 +278,7 @@ func TestWorkerDyingAfterPlacingTheOrderDoesNotOrderTwice(t *testing.T) {
 		n, err := s.numbers.Get(context.Background(), team, id)
 		return err == nil && n.Status == domain.NumberActive
 	}, "the purchase to complete on the healthy worker")
-	st, err := temporalclient.NewNumberService(mustClient(t, s), temporalclient.ServiceConfig{}).State(context.Background(), number)
+	st, err := numberService(t, s, mustClient(t, s)).State(context.Background(), number)
 	if err != nil {
 		t.Fatal(err)
 	}

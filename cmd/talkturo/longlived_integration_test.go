@@ -98,7 +98,7 @@ func TestLockedNumberContinuesAsNewAndIsReleasedOnceUnlocked(t *testing.T) {
 	}
 
 	c := mustClient(t, s)
-	svc := temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	svc := numberService(t, s, c)
 	st, err := svc.State(context.Background(), number)
 	if err != nil || st.Number.Status != domain.NumberActive || st.Number.ID != id || st.Runs < 2 {
 		t.Fatalf("state behind the lock: %+v (runs %d), %v", st.Number, st.Runs, err)
@@ -200,7 +200,7 @@ func TestFailedUndoKeepsTheSlotThroughTheAPI(t *testing.T) {
 		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
 		return err == nil && len(resp.GetExecutions()) == 1 && resp.GetExecutions()[0].GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	}, "the run to be found by NumberStatus = releasing")
-	st, err := temporalclient.NewNumberService(c, temporalclient.ServiceConfig{}).State(context.Background(), number)
+	st, err := numberService(t, s, c).State(context.Background(), number)
 	if err != nil || st.Undo == nil || st.Undo.Attempts != 1 || st.Undo.LastError != "provider_rejected" || st.Error != domain.CodeNumberUnavailable {
 		t.Fatalf("state %+v (undo %+v), %v", st, st.Undo, err)
 	}

@@ -255,6 +255,16 @@ func mustClient(t *testing.T, s *stack) client.Client {
 	return c
 }
 
+// numberService is a NumberService on c for the stack's task queue.
+func numberService(t *testing.T, s *stack, c client.Client) *temporalclient.NumberService {
+	t.Helper()
+	svc, err := temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
 // apiHosts are the host:port of the APIs the stacks run. Every exchange
 // with them through checkedTransport is checked against api/openapi.json.
 var apiHosts sync.Map

@@ -364,7 +364,7 @@ func TestResetAfterTerminateCarriesOnWithTheSameKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	svc := numberService(t, s, c)
 	var st workflows.NumberState
 	waitFor(t, 30*time.Second, func() bool {
 		st, err = svc.State(ctx, e164)
@@ -417,7 +417,7 @@ func TestStartReleaseLeavesAPurchaseStartedMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := mustClient(t, s)
-	svc := temporalclient.NewNumberService(staleDescribe{c}, temporalclient.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	svc := numberService(t, s, staleDescribe{c})
 	if err := svc.StartRelease(ctx, n, "reconcile"); !errors.Is(err, temporalclient.ErrNumberWorkflowRunning) {
 		t.Fatalf("StartRelease while a purchase runs: %v, want ErrNumberWorkflowRunning", err)
 	}

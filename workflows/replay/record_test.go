@@ -168,26 +168,37 @@ func newRecorder(t *testing.T) *recorder {
 	t.Cleanup(c.Close)
 	r.c = c
 
-	r.held = &heldOrders{NumberProvider: &failOrdersAtFirst{NumberProvider: &refuseUndoOnce{NumberProvider: telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})}}}
+	tc, err := telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.held = &heldOrders{NumberProvider: &failOrdersAtFirst{NumberProvider: &refuseUndoOnce{NumberProvider: tc}}}
 	provider := r.held
 	worker := func(queue string, trial time.Duration, limits workflows.RunLimits) *temporalclient.NumberService {
+		svc, err := temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: queue})
+		if err != nil {
+			t.Fatal(err)
+		}
 		acts := &activities.Activities{
 			Slots:             persistence.NewReservationStore(db),
 			Purchases:         persistence.NewPurchaseStore(db),
 			Numbers:           persistence.NewPhoneNumberStore(db),
 			Accounts:          r.accounts,
 			Provider:          provider,
-			Workflows:         temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: queue}),
+			Workflows:         svc,
 			TrialDuration:     trial,
 			OrderPollInterval: 50 * time.Millisecond,
 			GracePeriod:       gracePeriod,
 		}
-		w := temporalclient.NewWorker(c, temporalclient.WorkerConfig{TaskQueue: queue, NumberRunLimits: limits}, acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
+		w, err := temporalclient.NewWorker(c, temporalclient.WorkerConfig{TaskQueue: queue, NumberRunLimits: limits}, acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(w.Stop)
-		return temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: queue})
+		return svc
 	}
 	r.svc = worker("histories", longTrial, workflows.RunLimits{})
 	r.shortTrialSvc = worker("histories-short-trial", shortTrial, workflows.RunLimits{})
