@@ -1,6 +1,7 @@
 // Command talkturo is the one binary of Talkturo phone numbers. Its
 // subcommands run the API and worker in production (serve, api, worker),
-// database migrations (migrate), administration (admin), the Telnyx
+// database migrations (migrate), administration (admin: bootstrap, and
+// register-search-attributes for the deploy Job), the Telnyx
 // simulator (telnyx-sim) and, in a build with the devstack tag, the whole
 // stack for development (dev; see nodev.go).
 package main
@@ -26,6 +27,9 @@ Usage:
                           apply (or list) the database migrations
   talkturo admin bootstrap --team-name N --email E --name U --plan P [--attach-existing-user]
                           create a team, a user in it and an API key; prints {"teamId","userId","token"}
+  talkturo admin register-search-attributes [--print-tcld]
+                          add the workflows' custom search attributes to TEMPORAL_NAMESPACE
+                          (or print the tcld command that does, for Temporal Cloud)
   talkturo telnyx-sim     the Telnyx v2 simulator on TELNYX_SIM_ADDR (default 127.0.0.1:8090)
 
 Configuration is read from environment variables only: see the README.
