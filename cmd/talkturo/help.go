@@ -153,6 +153,17 @@ func defaultOf(f *flag.Flag) string {
 
 type variable struct{ name, def string }
 
+// variableDefault is what variables says of name's default ("default …"
+// or "unset by default").
+func variableDefault(name string) string {
+	for _, v := range variables() {
+		if v.name == name {
+			return v.def
+		}
+	}
+	panic("talkturo: no configuration variable " + name)
+}
+
 // variables lists every configuration variable with its default, read
 // from config.Config's tags so that none can be left out.
 func variables() []variable {

@@ -17,7 +17,9 @@ import (
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
 )
 
-const usage = `talkturo: Talkturo phone numbers.
+// usage is the text of `talkturo --help`; the defaults it names come from
+// config's tags, as `--help` on a command shows them.
+var usage = `talkturo: Talkturo phone numbers.
 
 Usage:
 ` + devUsage + `  talkturo serve          the API and the worker against TEMPORAL_ADDRESS, DATABASE_URL and Telnyx
@@ -30,7 +32,7 @@ Usage:
   talkturo admin register-search-attributes [--print-tcld]
                           add the workflows' custom search attributes to TEMPORAL_NAMESPACE
                           (or print the tcld command that does, for Temporal Cloud)
-  talkturo telnyx-sim     the Telnyx v2 simulator on TELNYX_SIM_ADDR (default 127.0.0.1:8090)
+  talkturo telnyx-sim     the Telnyx v2 simulator on TELNYX_SIM_ADDR (` + variableDefault("TELNYX_SIM_ADDR") + `)
 
 Configuration is read from environment variables only: see the README.
 talkturo <command> --help lists a command's flags and the variables it reads.
