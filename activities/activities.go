@@ -31,7 +31,8 @@ type Activities struct {
 	Workflows NumberWorkflows
 	// TrialDuration is how long a free team's number is held (TRIAL_DURATION).
 	TrialDuration time.Duration
-	// OrderPollInterval is how often a pending order is looked at.
+	// OrderPollInterval is how often, at most, a pending order is looked
+	// at; 0 means DefaultOrderPollInterval (tests shorten it).
 	OrderPollInterval time.Duration
 	// FastPollEvery is WaitForOrder's fallback poll for its first second;
 	// 0 means DefaultFastPollEvery (tests lengthen it to show that a
@@ -330,7 +331,7 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 	// back off to OrderPollInterval for the slow ones.
 	maxInterval := a.OrderPollInterval
 	if maxInterval <= 0 {
-		maxInterval = 2 * time.Second
+		maxInterval = DefaultOrderPollInterval
 	}
 	interval := min(50*time.Millisecond, maxInterval)
 	for {
@@ -366,6 +367,10 @@ func (a *Activities) AwaitOrder(ctx context.Context, in AwaitInput) (AwaitResult
 		}
 	}
 }
+
+// DefaultOrderPollInterval is how often, at most, AwaitOrder looks at a
+// pending order: every worker's (no variable sets it).
+const DefaultOrderPollInterval = 2 * time.Second
 
 // DefaultDocumentsPollInterval is how often AwaitOrder looks at an order
 // that waits on documents (runs from before "order-events"): minutes, as

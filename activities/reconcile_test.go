@@ -38,7 +38,10 @@ func newDriftFixture(t *testing.T) *driftFixture {
 	sim := telnyxsim.New(telnyxsim.Options{})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	provider := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})
+	provider, err := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
 	numbers := persistence.NewPhoneNumberStore(db)
 	_, hash := domain.NewAPIToken()
 	team, err := persistence.NewAccountStore(db).Bootstrap(context.Background(), domain.BootstrapInput{

@@ -20,7 +20,7 @@ import (
 
 // NumberWorkflows is what the activities ask of Temporal itself: whether a
 // number's workflow runs, and starting the release of an unwatched
-// record. The workflows package's NumberService implements it.
+// record. temporalclient.NumberService implements it.
 type NumberWorkflows interface {
 	// WorkflowRunning reports whether the workflow ID has a run open.
 	WorkflowRunning(ctx context.Context, workflowID string) (bool, error)

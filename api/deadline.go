@@ -9,10 +9,6 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 )
 
-// defaultRequestTimeout is Config.RequestTimeout when none is given: a
-// purchase's default 20 s wait and what follows it fit in it.
-const defaultRequestTimeout = 30 * time.Second
-
 // PurchaseHeadroom is domain.PurchaseHeadroom: what a purchase or a
 // release keeps of its deadline for after its wait for the workflow.
 const PurchaseHeadroom = domain.PurchaseHeadroom

@@ -37,6 +37,7 @@ import (
 	"github.com/talkturo/phonenumbers/api/openapitest"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -50,22 +51,22 @@ var fuzzTelnyxKey = ed25519.NewKeyFromSeed([]byte("fuzz-only-telnyx-webhook-seed
 // input. A purchase's outcome is chosen by the number's last digit.
 type fuzzWorkflows struct{}
 
-func (fuzzWorkflows) Purchase(_ context.Context, req workflows.PurchaseRequest, _ string, _ time.Duration) (workflows.PurchaseOutcome, error) {
+func (fuzzWorkflows) Purchase(_ context.Context, req workflows.PurchaseRequest, _ string, _ time.Duration) (temporalclient.PurchaseOutcome, error) {
 	view := workflows.NumberView{ID: "pn_fuzz", PhoneNumber: req.PhoneNumber, ProviderNumberID: "tx_fuzz", Status: domain.NumberActive}
 	switch req.PhoneNumber[len(req.PhoneNumber)-1] {
 	case '2':
 		view.Status, view.ProviderNumberID = domain.NumberPending, ""
-		return workflows.PurchaseOutcome{Pending: true, State: workflows.NumberState{TeamID: req.TeamID, Number: view}}, nil
+		return temporalclient.PurchaseOutcome{Pending: true, State: workflows.NumberState{TeamID: req.TeamID, Number: view}}, nil
 	case '3':
-		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindLimit, Code: domain.CodePlanLimitReached, Message: "The team is at its plan's limit.",
+		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindLimit, Code: domain.CodePlanLimitReached, Message: "The team is at its plan's limit.",
 			Details: map[string]any{"eligibility": domain.Eligibility{CurrentCount: 10, MaxAllowed: 10, HasSubscription: true, PlanName: "Growth"}}}
 	case '4':
-		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberUnavailable, Message: "Telnyx no longer has this number."}
+		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberUnavailable, Message: "Telnyx no longer has this number."}
 	case '5':
-		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeAlreadyOwned, Message: "The team already holds this number."}
+		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeAlreadyOwned, Message: "The team already holds this number."}
 	}
 	elig := domain.Eligibility{CurrentCount: 1, MaxAllowed: 10, HasSubscription: true, PlanName: "Growth"}
-	return workflows.PurchaseOutcome{Result: workflows.PurchaseResult{Number: view, Eligibility: elig}}, nil
+	return temporalclient.PurchaseOutcome{Result: workflows.PurchaseResult{Number: view, Eligibility: elig}}, nil
 }
 
 // Release leaves the record as it is (the answer must not depend on
@@ -77,7 +78,7 @@ func (fuzzWorkflows) Release(_ context.Context, e164 string, _ workflows.Release
 
 // ReleaseUnwatched answers as a purchase still running would.
 func (fuzzWorkflows) ReleaseUnwatched(context.Context, domain.PhoneNumber, string, time.Duration) (workflows.NumberView, bool, error) {
-	return workflows.NumberView{}, false, workflows.ErrNumberWorkflowRunning
+	return workflows.NumberView{}, false, temporalclient.ErrNumberWorkflowRunning
 }
 
 func (fuzzWorkflows) SendBillingEvent(context.Context, workflows.BillingEvent) error { return nil }

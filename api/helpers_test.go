@@ -107,6 +107,22 @@ func withProbe(interval time.Duration) envOption {
 
 func withTracing(t api.Tracing) envOption { return func(o *envOptions) { o.tracing = t } }
 
+// withRequiredConfig fills the durations api.New requires and the test
+// left unset with the values the app runs with by default
+// (SHUTDOWN_TIMEOUT, PURCHASE_WAIT, REQUEST_TIMEOUT in cmd/talkturo/config).
+func withRequiredConfig(cfg api.Config) api.Config {
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 25 * time.Second
+	}
+	if cfg.PurchaseWait == 0 {
+		cfg.PurchaseWait = 20 * time.Second
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	return cfg
+}
+
 // newEnv starts an API server on 127.0.0.1 with a port of its own; it is
 // stopped when the test (or fuzz target) ends.
 func newEnv(t testing.TB, opts ...envOption) *env {
@@ -123,7 +139,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	simServer := httptest.NewServer(rec)
 	t.Cleanup(simServer.Close)
 
-	client := telnyx.New(telnyx.Config{
+	client, err := telnyx.New(telnyx.Config{
 		BaseURL:    simServer.URL + "/v2",
 		APIKey:     telnyxAPIKey,
 		Timeout:    o.clientTimeout,
@@ -131,6 +147,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		MaxBackoff: 100 * time.Millisecond,
 		Logger:     log,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	db := o.db
 	if db == nil {
@@ -174,16 +193,27 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if o.probeInterval > 0 {
 		// As the app wires it: a client of its own that never retries,
 		// so a probe is one call to Telnyx.
-		probeClient := telnyx.New(telnyx.Config{BaseURL: simServer.URL + "/v2", APIKey: telnyxAPIKey, Timeout: o.clientTimeout, MaxRetries: -1, Logger: log})
-		deps.Probe = api.NewProviderProbe(api.ProbeConfig{Ping: probeClient.Ping, Interval: o.probeInterval, Registry: e.registry, Log: log})
+		probeClient, err := telnyx.New(telnyx.Config{BaseURL: simServer.URL + "/v2", APIKey: telnyxAPIKey, Timeout: o.clientTimeout, MaxRetries: -1, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		probe, err := api.NewProviderProbe(api.ProbeConfig{Ping: probeClient.Ping, Interval: o.probeInterval, Registry: e.registry, Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps.Probe = probe
 		if err := deps.Probe.Start(t.Context()); err != nil {
 			t.Fatalf("probe Start: %v", err)
 		}
 		t.Cleanup(func() { _ = deps.Probe.Stop(context.Background()) })
 	}
-	cfg := o.cfg
+	cfg := withRequiredConfig(o.cfg)
 	cfg.Addr = "127.0.0.1:0"
-	e.srv = api.New(cfg, deps)
+	srv, err := api.New(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = srv
 	if err := e.srv.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
 	}

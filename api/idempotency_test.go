@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -19,9 +20,9 @@ type inPurchaseOnce struct {
 	calls atomic.Int32
 }
 
-func (w *inPurchaseOnce) Purchase(ctx context.Context, req workflows.PurchaseRequest, id string, wait time.Duration) (workflows.PurchaseOutcome, error) {
+func (w *inPurchaseOnce) Purchase(ctx context.Context, req workflows.PurchaseRequest, id string, wait time.Duration) (temporalclient.PurchaseOutcome, error) {
 	if w.calls.Add(1) == 1 {
-		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "Another team is buying it right now."}
+		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberInPurchase, Message: "Another team is buying it right now."}
 	}
 	return w.scriptedWorkflows.Purchase(ctx, workflows.PurchaseRequest{PhoneNumber: numberSuccess, TeamID: req.TeamID}, id, wait)
 }

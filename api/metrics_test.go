@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -30,24 +31,24 @@ const (
 	numberFailed      = "+14155550106"
 )
 
-func (scriptedWorkflows) Purchase(_ context.Context, req workflows.PurchaseRequest, _ string, _ time.Duration) (workflows.PurchaseOutcome, error) {
+func (scriptedWorkflows) Purchase(_ context.Context, req workflows.PurchaseRequest, _ string, _ time.Duration) (temporalclient.PurchaseOutcome, error) {
 	elig := domain.Eligibility{CurrentCount: 1, MaxAllowed: 10, HasSubscription: true, PlanName: "Growth"}
 	view := workflows.NumberView{ID: "pn_" + req.PhoneNumber[1:], PhoneNumber: req.PhoneNumber, ProviderNumberID: "tx_1", Status: domain.NumberActive}
 	switch req.PhoneNumber {
 	case numberSuccess:
-		return workflows.PurchaseOutcome{Result: workflows.PurchaseResult{Number: view, Eligibility: elig}}, nil
+		return temporalclient.PurchaseOutcome{Result: workflows.PurchaseResult{Number: view, Eligibility: elig}}, nil
 	case numberPending:
 		view.Status, view.ProviderNumberID = domain.NumberPending, ""
-		return workflows.PurchaseOutcome{Pending: true, State: workflows.NumberState{TeamID: req.TeamID, Number: view}}, nil
+		return temporalclient.PurchaseOutcome{Pending: true, State: workflows.NumberState{TeamID: req.TeamID, Number: view}}, nil
 	case numberLimit:
-		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindLimit, Code: domain.CodePlanLimitReached, Message: "The team is at its plan's limit.",
+		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindLimit, Code: domain.CodePlanLimitReached, Message: "The team is at its plan's limit.",
 			Details: map[string]any{"eligibility": domain.Eligibility{CurrentCount: 10, MaxAllowed: 10, HasSubscription: true, PlanName: "Growth"}}}
 	case numberUnavailable:
-		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberUnavailable, Message: "Telnyx no longer has this number."}
+		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberUnavailable, Message: "Telnyx no longer has this number."}
 	case numberConflict:
-		return workflows.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeAlreadyOwned, Message: "The team already holds this number."}
+		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeAlreadyOwned, Message: "The team already holds this number."}
 	default:
-		return workflows.PurchaseOutcome{}, &domain.ProviderError{Op: "create order", Class: domain.ProviderServerError, HTTPStatus: 500}
+		return temporalclient.PurchaseOutcome{}, &domain.ProviderError{Op: "create order", Class: domain.ProviderServerError, HTTPStatus: 500}
 	}
 }
 

@@ -32,7 +32,7 @@ type fxParams struct {
 
 // Module provides the API server and runs it for the app's lifetime.
 var Module = fx.Module("api",
-	fx.Provide(func(p fxParams) *Server {
+	fx.Provide(func(p fxParams) (*Server, error) {
 		return New(p.Config, Deps{Accounts: p.Accounts, Assistants: p.Assistants, Provider: p.Provider,
 			Numbers: p.Numbers, Idempotency: p.Idempotency, Workflows: p.Workflows, OrderEvents: p.OrderEvents,
 			Registry: p.Registry, TelnyxCalls: p.TelnyxCalls, Checks: p.Checks, Probe: p.Probe, Tracing: p.Tracing, Log: p.Log})

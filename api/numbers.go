@@ -12,15 +12,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
 // NumberWorkflows is what the API asks of the number workflows.
 type NumberWorkflows interface {
-	Purchase(ctx context.Context, req workflows.PurchaseRequest, updateID string, wait time.Duration) (workflows.PurchaseOutcome, error)
+	Purchase(ctx context.Context, req workflows.PurchaseRequest, updateID string, wait time.Duration) (temporalclient.PurchaseOutcome, error)
 	Release(ctx context.Context, e164 string, req workflows.ReleaseRequest, wait time.Duration) (view workflows.NumberView, pending bool, err error)
 	// ReleaseUnwatched releases a live record whose purchase workflow is
-	// not running; workflows.ErrNumberWorkflowRunning when it is.
+	// not running; temporalclient.ErrNumberWorkflowRunning when it is.
 	ReleaseUnwatched(ctx context.Context, n domain.PhoneNumber, reason string, wait time.Duration) (view workflows.NumberView, pending bool, err error)
 	SendBillingEvent(ctx context.Context, ev workflows.BillingEvent) error
 	// NotifyOrder hands a verified Telnyx order event to the purchase its

@@ -86,7 +86,10 @@ func TestOpenAPIDocumentCoversEveryRoute(t *testing.T) {
 		}
 	}
 
-	srv := api.New(api.Config{}, api.Deps{Log: slog.New(slog.DiscardHandler)})
+	srv, err := api.New(withRequiredConfig(api.Config{}), api.Deps{Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	param := regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 	routed := map[string]bool{}
 	for _, r := range srv.App().GetRoutes(true) {

@@ -22,7 +22,7 @@ type ProbeConfig struct {
 	// fails searches fast until the next probe).
 	Ping func(ctx context.Context) error
 	// Interval is the time between the starts of two probes
-	// (TELNYX_PROBE_INTERVAL).
+	// (TELNYX_PROBE_INTERVAL); required.
 	Interval time.Duration
 	// Timeout bounds one probe; zero means the interval, at most 10 s.
 	Timeout time.Duration
@@ -31,9 +31,6 @@ type ProbeConfig struct {
 	Registry prometheus.Registerer
 	Log      *slog.Logger
 }
-
-// DefaultProbeInterval is TELNYX_PROBE_INTERVAL's default.
-const DefaultProbeInterval = 15 * time.Second
 
 // maxProviderBackoff caps how long a Retry-After from Telnyx keeps
 // searches away: a bogus header must not lock them out for an hour.
@@ -72,9 +69,9 @@ const (
 )
 
 // NewProviderProbe returns a probe that has not run yet; Start runs it.
-func NewProviderProbe(cfg ProbeConfig) *ProviderProbe {
+func NewProviderProbe(cfg ProbeConfig) (*ProviderProbe, error) {
 	if cfg.Interval <= 0 {
-		cfg.Interval = DefaultProbeInterval
+		return nil, fmt.Errorf("api.NewProviderProbe: ProbeConfig.Interval (TELNYX_PROBE_INTERVAL) must be a positive duration, not %v", cfg.Interval)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = min(cfg.Interval, 10*time.Second)
@@ -105,7 +102,7 @@ func NewProviderProbe(cfg ProbeConfig) *ProviderProbe {
 			}),
 		)
 	}
-	return p
+	return p, nil
 }
 
 // Start runs the first probe at once and then one per interval, in the

@@ -11,6 +11,7 @@ import (
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -27,7 +28,7 @@ type purchaseRecorder struct {
 
 var regulatedDeadline = time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC)
 
-func (p *purchaseRecorder) Purchase(_ context.Context, req workflows.PurchaseRequest, _ string, _ time.Duration) (workflows.PurchaseOutcome, error) {
+func (p *purchaseRecorder) Purchase(_ context.Context, req workflows.PurchaseRequest, _ string, _ time.Duration) (temporalclient.PurchaseOutcome, error) {
 	p.mu.Lock()
 	p.reqs = append(p.reqs, req)
 	p.mu.Unlock()
@@ -39,10 +40,10 @@ func (p *purchaseRecorder) Purchase(_ context.Context, req workflows.PurchaseReq
 		if strings.HasSuffix(req.PhoneNumber, "4") {
 			view.Requirements.Deadline = nil
 		}
-		return workflows.PurchaseOutcome{Pending: true, State: workflows.NumberState{TeamID: req.TeamID, Number: view}}, nil
+		return temporalclient.PurchaseOutcome{Pending: true, State: workflows.NumberState{TeamID: req.TeamID, Number: view}}, nil
 	}
 	elig := domain.Eligibility{CurrentCount: 1, MaxAllowed: 10, HasSubscription: true, PlanName: "Growth"}
-	return workflows.PurchaseOutcome{Result: workflows.PurchaseResult{Number: view, Eligibility: elig}}, nil
+	return temporalclient.PurchaseOutcome{Result: workflows.PurchaseResult{Number: view, Eligibility: elig}}, nil
 }
 
 func (p *purchaseRecorder) last(t *testing.T) workflows.PurchaseRequest {

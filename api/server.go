@@ -27,14 +27,15 @@ type Config struct {
 	SearchTimeout time.Duration
 	// ReadyTimeout bounds each /readyz run.
 	ReadyTimeout time.Duration
-	// ShutdownTimeout is how long in-flight requests get to finish on stop.
+	// ShutdownTimeout is how long in-flight requests get to finish on stop
+	// (SHUTDOWN_TIMEOUT); required.
 	ShutdownTimeout time.Duration
 	// PurchaseWait bounds how long a purchase request waits for the order
-	// to settle before answering 202 (PURCHASE_WAIT).
+	// to settle before answering 202 (PURCHASE_WAIT); required.
 	PurchaseWait time.Duration
 	// RequestTimeout is the deadline of every request (REQUEST_TIMEOUT),
-	// which its database and Temporal calls honour. It must exceed
-	// PurchaseWait by PurchaseHeadroom or more.
+	// which its database and Temporal calls honour; required. It must
+	// exceed PurchaseWait by PurchaseHeadroom or more.
 	RequestTimeout time.Duration
 	// BillingSecret signs the billing webhook (BILLING_WEBHOOK_SECRET);
 	// empty turns the webhook off.
@@ -104,22 +105,23 @@ type Server struct {
 	stopped    bool
 }
 
-// New builds the API with its routes. It does not listen: Start does.
-func New(cfg Config, d Deps) *Server {
+// New builds the API with its routes. It does not listen: Start does. A
+// duration the app configures (SHUTDOWN_TIMEOUT, PURCHASE_WAIT,
+// REQUEST_TIMEOUT) left unset is an error: config states their defaults.
+func New(cfg Config, d Deps) (*Server, error) {
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"ShutdownTimeout (SHUTDOWN_TIMEOUT)", cfg.ShutdownTimeout}, {"PurchaseWait (PURCHASE_WAIT)", cfg.PurchaseWait}, {"RequestTimeout (REQUEST_TIMEOUT)", cfg.RequestTimeout}} {
+		if d.v <= 0 {
+			return nil, fmt.Errorf("api.New: Config.%s must be a positive duration, not %v", d.field, d.v)
+		}
+	}
 	if cfg.SearchTimeout == 0 {
 		cfg.SearchTimeout = defaultSearchTimeout
 	}
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = defaultReadyTimeout
-	}
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 25 * time.Second
-	}
-	if cfg.PurchaseWait == 0 {
-		cfg.PurchaseWait = 20 * time.Second
-	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = max(defaultRequestTimeout, cfg.PurchaseWait+PurchaseHeadroom)
 	}
 	log := d.Log
 	if log == nil {
@@ -143,7 +145,7 @@ func New(cfg Config, d Deps) *Server {
 	answerUnknownMethods(s.app)
 	s.routes()
 	m.setRoutes(s.app)
-	return s
+	return s, nil
 }
 
 func (s *Server) routes() {

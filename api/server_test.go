@@ -470,3 +470,28 @@ func TestReadyzSharesOneRunOfTheChecks(t *testing.T) {
 		t.Errorf("the checks ran %d times after the cache expired, want 2", got)
 	}
 }
+
+// TestNewRefusesUnsetDurations: the durations the app configures are
+// required, each refusal naming its variable; no second default fills
+// one in here.
+func TestNewRefusesUnsetDurations(t *testing.T) {
+	t.Parallel()
+	full := api.Config{ShutdownTimeout: time.Second, PurchaseWait: time.Second, RequestTimeout: 10 * time.Second}
+	if _, err := api.New(full, api.Deps{}); err != nil {
+		t.Fatalf("New with every duration: %v", err)
+	}
+	for variable, unset := range map[string]func(*api.Config){
+		"SHUTDOWN_TIMEOUT": func(c *api.Config) { c.ShutdownTimeout = 0 },
+		"PURCHASE_WAIT":    func(c *api.Config) { c.PurchaseWait = 0 },
+		"REQUEST_TIMEOUT":  func(c *api.Config) { c.RequestTimeout = 0 },
+	} {
+		cfg := full
+		unset(&cfg)
+		if _, err := api.New(cfg, api.Deps{}); err == nil || !strings.Contains(err.Error(), variable) {
+			t.Errorf("New without %s: %v, want an error naming it", variable, err)
+		}
+	}
+	if _, err := api.NewProviderProbe(api.ProbeConfig{}); err == nil || !strings.Contains(err.Error(), "TELNYX_PROBE_INTERVAL") {
+		t.Errorf("NewProviderProbe without an interval: %v, want an error naming TELNYX_PROBE_INTERVAL", err)
+	}
+}

@@ -3,7 +3,9 @@
 // or misspelt field is an error), and the invariants that keep the app
 // running are asserted: resources, probes, non-root pods, the shutdown
 // budget, selectors that select, configuration the README documents, the
-// Temporal values and search attributes matching the code.
+// Temporal values, and the Jobs that run talkturo's own subcommands (the
+// search attributes come from the code's list through
+// `talkturo admin register-search-attributes`, not from a copy here).
 //
 // It is a module of its own so that the product's go.mod does not carry the
 // Kubernetes API packages. Run it with `make deploy-check`.
@@ -14,9 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"maps"
 	"net"
 	"net/url"
@@ -52,9 +51,10 @@ const (
 	appImage       = "talkturo" // rewritten by kustomization.yaml's images
 	secretTemplate = "secret.example.yaml"
 	kustomizeFile  = "kustomization.yaml"
-	searchAttrJob  = "temporal/search-attributes-job.yaml"
-	searchAttrSh   = "temporal/register-search-attributes.sh"
 	temporalValues = "temporal/values.yaml"
+	// temporalNamespace is the Kubernetes namespace of Temporal's Helm
+	// release (deploy/RUNBOOK.md).
+	temporalNamespace = "temporal"
 
 	// fxStopMargin is what cmd/talkturo adds to SHUTDOWN_TIMEOUT for the
 	// app's whole stop (fx.StopTimeout(cfg.ShutdownTimeout + 15*time.Second)).
@@ -69,10 +69,15 @@ var workloads = map[string]struct {
 	servesHTTP  bool
 	minReplicas int32
 }{
-	"talkturo-api":     {args: []string{"api"}, servesHTTP: true, minReplicas: 2},
-	"talkturo-worker":  {args: []string{"worker"}, minReplicas: 2},
-	"talkturo-migrate": {args: []string{"migrate", "up"}},
+	"talkturo-api":               {args: []string{"api"}, servesHTTP: true, minReplicas: 2},
+	"talkturo-worker":            {args: []string{"worker"}, minReplicas: 2},
+	"talkturo-migrate":           {args: []string{"migrate", "up"}},
+	"talkturo-search-attributes": {args: []string{"admin", "register-search-attributes"}},
 }
+
+// The Jobs each rollout runs before the Deployments, by the component
+// label the runbook selects them with.
+var rolloutJobs = map[string]string{"talkturo-migrate": "migrate", "talkturo-search-attributes": "search-attributes"}
 
 // Variables of the README's table that only `talkturo dev` or the
 // simulator read: production manifests must not set them.
@@ -214,7 +219,6 @@ func load(t *testing.T) *manifests {
 			m.k8sFiles = append(m.k8sFiles, filepath.Base(f))
 			toRead = append(toRead, f)
 		}
-		toRead = append(toRead, searchAttrJob)
 		for _, f := range toRead {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -362,17 +366,13 @@ func TestManifestsDecode(t *testing.T) {
 				t.Errorf("%s: label %s value %q: %s", d, k, v, msg)
 			}
 		}
-		want := appNamespace
-		if d.file == searchAttrJob {
-			want = "temporal" // beside the Temporal cluster, in the chart's namespace
-		}
 		switch {
 		case d.meta.Kind == "Namespace":
 			if om.Namespace != "" {
 				t.Errorf("%s: a Namespace has no namespace", d)
 			}
-		case om.Namespace != want:
-			t.Errorf("%s %s: namespace %q, want %q", d, om.Name, om.Namespace, want)
+		case om.Namespace != appNamespace:
+			t.Errorf("%s %s: namespace %q, want %q", d, om.Name, om.Namespace, appNamespace)
 		}
 	}
 	if len(m.namespaces) != 1 || m.namespaces[0].Name != appNamespace {
@@ -454,9 +454,6 @@ func TestKustomization(t *testing.T) {
 		t.Errorf("%s: image %q must get a registry name and a pinned tag or digest, not %+v", kustomizeFile, appImage, im)
 	}
 	for _, d := range m.docs {
-		if d.file == searchAttrJob {
-			continue
-		}
 		ps := podSpecOf(d.obj)
 		if ps == nil {
 			continue
@@ -563,8 +560,10 @@ func checkPod(t *testing.T, what string, ps *corev1.PodSpec, wantUID int64, want
 	}
 }
 
-// TestWorkloads: each Deployment and the migrate Job run the right
-// subcommand on the image's ENTRYPOINT, with the common pod checks.
+// TestWorkloads: each Deployment and Job runs the right subcommand on the
+// image's ENTRYPOINT (the search-attributes Job `talkturo admin
+// register-search-attributes`, which registers the code's own list), with
+// the common pod checks.
 func TestWorkloads(t *testing.T) {
 	m := load(t)
 	uid := dockerfileUID(t)
@@ -580,9 +579,6 @@ func TestWorkloads(t *testing.T) {
 		checkArgs(t, "Deployment "+d.Name, &d.Spec.Template.Spec, w.args)
 	}
 	for _, j := range m.jobs {
-		if j.Namespace != appNamespace {
-			continue
-		}
 		seen[j.Name] = true
 		w, ok := workloads[j.Name]
 		if !ok {
@@ -827,27 +823,36 @@ func TestAutoscaler(t *testing.T) {
 	}
 }
 
-// TestJobs: the migrate Job is bounded and cleaned up.
+// TestJobs: the Jobs a rollout runs first are bounded and cleaned up, and
+// carry the component label the runbook applies them by.
 func TestJobs(t *testing.T) {
 	m := load(t)
-	j := m.job("talkturo-migrate")
-	if j == nil {
-		t.Fatal("no Job talkturo-migrate")
+	for name, component := range rolloutJobs {
+		j := m.job(name)
+		if j == nil {
+			t.Errorf("no Job %s", name)
+			continue
+		}
+		if j.Spec.BackoffLimit == nil || *j.Spec.BackoffLimit < 1 {
+			t.Errorf("Job %s: set backoffLimit", name)
+		}
+		if j.Spec.TTLSecondsAfterFinished == nil {
+			t.Errorf("Job %s: set ttlSecondsAfterFinished", name)
+		}
+		if j.Spec.ActiveDeadlineSeconds == nil {
+			t.Errorf("Job %s: set activeDeadlineSeconds (a stuck Job must fail the rollout)", name)
+		}
+		if rp := j.Spec.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyNever && rp != corev1.RestartPolicyOnFailure {
+			t.Errorf("Job %s: restartPolicy %q", name, rp)
+		}
+		if j.Labels["app.kubernetes.io/component"] != component {
+			t.Errorf("Job %s: label app.kubernetes.io/component=%s (the runbook applies it by that label)", name, component)
+		}
 	}
-	if j.Spec.BackoffLimit == nil || *j.Spec.BackoffLimit < 1 {
-		t.Error("Job talkturo-migrate: set backoffLimit")
-	}
-	if j.Spec.TTLSecondsAfterFinished == nil {
-		t.Error("Job talkturo-migrate: set ttlSecondsAfterFinished")
-	}
-	if j.Spec.ActiveDeadlineSeconds == nil {
-		t.Error("Job talkturo-migrate: set activeDeadlineSeconds (a stuck migration must fail the rollout)")
-	}
-	if rp := j.Spec.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyNever && rp != corev1.RestartPolicyOnFailure {
-		t.Errorf("Job talkturo-migrate: restartPolicy %q", rp)
-	}
-	if j.Labels["app.kubernetes.io/component"] != "migrate" {
-		t.Error("Job talkturo-migrate: label app.kubernetes.io/component=migrate (the runbook applies it by that label)")
+	for _, j := range m.jobs {
+		if _, ok := rolloutJobs[j.Name]; !ok {
+			t.Errorf("Job %s: not among the test's rolloutJobs", j.Name)
+		}
 	}
 }
 
@@ -858,21 +863,30 @@ const (
 	temporalTLSDir    = "/etc/talkturo/temporal-tls"
 )
 
-// TestTemporalTLSVolume: the API and the worker mount the Secret
-// talkturo-temporal-tls read-only at /etc/talkturo/temporal-tls, and
-// optional, so that the default install (Temporal in the cluster, in
-// plaintext) starts without it; the ConfigMap's commented example and the
-// README's name the files of a `kubectl create secret tls` Secret in that
-// folder, and so does any TEMPORAL_TLS_* value set. The migrate Job dials
-// no Temporal and mounts nothing of it.
+// TestTemporalTLSVolume: the API, the worker and the search-attributes
+// Job, which dial Temporal, mount the Secret talkturo-temporal-tls
+// read-only at /etc/talkturo/temporal-tls, and optional, so that the
+// default install (Temporal in the cluster, in plaintext) starts without
+// it; the ConfigMap's commented example and the README's name the files of
+// a `kubectl create secret tls` Secret in that folder, and so does any
+// TEMPORAL_TLS_* value set. The migrate Job dials no Temporal and mounts
+// nothing of it.
 func TestTemporalTLSVolume(t *testing.T) {
 	m := load(t)
+	pods := map[string]*corev1.PodSpec{}
 	for _, name := range []string{"talkturo-api", "talkturo-worker"} {
-		d := m.deployment(name)
-		if d == nil {
-			t.Fatalf("no Deployment %s", name)
+		if d := m.deployment(name); d != nil {
+			pods["Deployment "+name] = &d.Spec.Template.Spec
+		} else {
+			t.Errorf("no Deployment %s", name)
 		}
-		ps := &d.Spec.Template.Spec
+	}
+	if j := m.job("talkturo-search-attributes"); j != nil {
+		pods["Job talkturo-search-attributes"] = &j.Spec.Template.Spec
+	} else {
+		t.Error("no Job talkturo-search-attributes")
+	}
+	for name, ps := range pods {
 		var vol *corev1.Volume
 		for i := range ps.Volumes {
 			if v := &ps.Volumes[i]; v.Secret != nil && v.Secret.SecretName == temporalTLSSecret {
@@ -880,14 +894,14 @@ func TestTemporalTLSVolume(t *testing.T) {
 			}
 		}
 		if vol == nil || vol.Secret.Optional == nil || !*vol.Secret.Optional {
-			t.Errorf("Deployment %s: want the Secret %s as an optional volume", name, temporalTLSSecret)
+			t.Errorf("%s: want the Secret %s as an optional volume", name, temporalTLSSecret)
 			continue
 		}
 		mounted := slices.ContainsFunc(ps.Containers[0].VolumeMounts, func(vm corev1.VolumeMount) bool {
 			return vm.Name == vol.Name && vm.MountPath == temporalTLSDir && vm.ReadOnly
 		})
 		if !mounted {
-			t.Errorf("Deployment %s: the volume %s must be mounted read-only at %s", name, vol.Name, temporalTLSDir)
+			t.Errorf("%s: the volume %s must be mounted read-only at %s", name, vol.Name, temporalTLSDir)
 		}
 	}
 	// The ConfigMap ships the TLS variables commented out (the default
@@ -1144,10 +1158,6 @@ func TestTemporalValues(t *testing.T) {
 	}
 
 	// TEMPORAL_ADDRESS = <fullname>-frontend.<chart namespace>:<port>.
-	job := m.job("talkturo-search-attributes")
-	if job == nil {
-		t.Fatal("no Job talkturo-search-attributes")
-	}
 	port := 7233.0
 	if p, ok := get("server.frontend.service.port").(float64); ok {
 		port = p
@@ -1156,31 +1166,14 @@ func TestTemporalValues(t *testing.T) {
 	if full == "" {
 		t.Fatalf("%s: set fullnameOverride so that Service names do not depend on the release name", temporalValues)
 	}
-	want := fmt.Sprintf("%s-frontend.%s.svc.cluster.local:%d", full, job.Namespace, int(port))
+	want := fmt.Sprintf("%s-frontend.%s.svc.cluster.local:%d", full, temporalNamespace, int(port))
 	if got := config(t, m, "TEMPORAL_ADDRESS"); got != want {
 		t.Errorf("TEMPORAL_ADDRESS %q, want the chart's frontend Service %q", got, want)
 	}
 
-	// The server must do Update-With-Start (1.28+); the Job uses the
-	// admintools image of the values.
+	// The server must do Update-With-Start (1.28+).
 	if tag := str("server.image.tag"); !versionAtLeast(tag, 1, 28) {
 		t.Errorf("%s: server.image.tag %q; Update-With-Start needs Temporal 1.28 or newer", temporalValues, tag)
-	}
-	admin := str("admintools.image.repository") + ":" + str("admintools.image.tag")
-	if img := job.Spec.Template.Spec.Containers[0].Image; img != admin {
-		t.Errorf("%s: image %q, want the admintools image of %s, %q", searchAttrJob, img, temporalValues, admin)
-	}
-	env := map[string]string{}
-	for _, e := range job.Spec.Template.Spec.Containers[0].Env {
-		env[e.Name] = e.Value
-	}
-	if env["TEMPORAL_ADDRESS"] != config(t, m, "TEMPORAL_ADDRESS") || env["TEMPORAL_NAMESPACE"] != ns {
-		t.Errorf("%s: TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE %q/%q differ from the app's %q/%q",
-			searchAttrJob, env["TEMPORAL_ADDRESS"], env["TEMPORAL_NAMESPACE"], config(t, m, "TEMPORAL_ADDRESS"), ns)
-	}
-	checkPod(t, "Job "+job.Name, &job.Spec.Template.Spec, 0, false)
-	if job.Spec.BackoffLimit == nil || job.Spec.TTLSecondsAfterFinished == nil {
-		t.Errorf("%s: set backoffLimit and ttlSecondsAfterFinished", searchAttrJob)
 	}
 }
 
@@ -1197,136 +1190,6 @@ func versionAtLeast(v string, major, minor int) bool {
 	a, _ := strconv.Atoi(mm[1])
 	b, _ := strconv.Atoi(mm[2])
 	return a > major || (a == major && b >= minor)
-}
-
-// cliType is the temporal CLI's name of each SDK search attribute key type.
-var cliType = map[string]string{
-	"NewSearchAttributeKeyKeyword":     "Keyword",
-	"NewSearchAttributeKeyString":      "Text",
-	"NewSearchAttributeKeyBool":        "Bool",
-	"NewSearchAttributeKeyTime":        "Datetime",
-	"NewSearchAttributeKeyInt64":       "Int",
-	"NewSearchAttributeKeyFloat64":     "Double",
-	"NewSearchAttributeKeyKeywordList": "KeywordList",
-}
-
-// codeSearchAttributes parses ../workflows/searchattrs.go: every
-// temporal.NewSearchAttributeKeyX("Name") call, as name -> CLI type.
-func codeSearchAttributes(t *testing.T) map[string]string {
-	t.Helper()
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "../workflows/searchattrs.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs := map[string]string{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok {
-			return true
-		}
-		sel, ok := call.Fun.(*ast.SelectorExpr)
-		if !ok || !strings.HasPrefix(sel.Sel.Name, "NewSearchAttributeKey") {
-			return true
-		}
-		typ, known := cliType[sel.Sel.Name]
-		if !known {
-			t.Errorf("searchattrs.go: %s at %s has no temporal CLI type in the test", sel.Sel.Name, fset.Position(call.Pos()))
-			return true
-		}
-		lit, ok := call.Args[0].(*ast.BasicLit)
-		if !ok || lit.Kind != token.STRING {
-			t.Errorf("searchattrs.go: %s at %s: the name must be a string literal", sel.Sel.Name, fset.Position(call.Pos()))
-			return true
-		}
-		name, _ := strconv.Unquote(lit.Value)
-		attrs[name] = typ
-		return true
-	})
-	if len(attrs) < 5 {
-		t.Fatalf("found %d search attributes in workflows/searchattrs.go, want at least 5: has it changed shape?", len(attrs))
-	}
-	return attrs
-}
-
-// namesAndTypes reads "--name N --type T" pairs from a token list.
-func namesAndTypes(tokens []string) (map[string]string, error) {
-	attrs := map[string]string{}
-	var pending string
-	for i := 0; i < len(tokens); i++ {
-		switch tokens[i] {
-		case "--name":
-			if pending != "" || i+1 >= len(tokens) {
-				return nil, fmt.Errorf("--name %q without its --type", pending)
-			}
-			pending = tokens[i+1]
-			i++
-		case "--type":
-			if pending == "" || i+1 >= len(tokens) {
-				return nil, fmt.Errorf("--type without a --name before it")
-			}
-			attrs[pending] = tokens[i+1]
-			pending = ""
-			i++
-		}
-	}
-	if pending != "" {
-		return nil, fmt.Errorf("--name %q without its --type", pending)
-	}
-	return attrs, nil
-}
-
-// TestSearchAttributes: the Job, the script and the Temporal README
-// register exactly the names and types of workflows/searchattrs.go.
-func TestSearchAttributes(t *testing.T) {
-	m := load(t)
-	want := codeSearchAttributes(t)
-
-	job := m.job("talkturo-search-attributes")
-	if job == nil {
-		t.Fatal("no Job talkturo-search-attributes")
-	}
-	c := job.Spec.Template.Spec.Containers[0]
-	cmd := append(slices.Clone(c.Command), c.Args...)
-	if !slices.Equal(cmd[:min(4, len(cmd))], []string{"temporal", "operator", "search-attribute", "create"}) {
-		t.Errorf("%s: runs %v, want temporal operator search-attribute create", searchAttrJob, cmd)
-	}
-	if i := slices.Index(cmd, "--namespace"); i < 0 || i+1 >= len(cmd) || (cmd[i+1] != "$(TEMPORAL_NAMESPACE)" && cmd[i+1] != "talkturo") {
-		t.Errorf("%s: --namespace must name the app's namespace", searchAttrJob)
-	}
-	got, err := namesAndTypes(cmd)
-	if err != nil {
-		t.Errorf("%s: %v", searchAttrJob, err)
-	} else if !reflect.DeepEqual(got, want) {
-		t.Errorf("%s registers %v, want those of workflows/searchattrs.go: %v", searchAttrJob, got, want)
-	}
-
-	script, err := os.ReadFile(searchAttrSh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err = namesAndTypes(strings.Fields(strings.ReplaceAll(string(script), "\\\n", " ")))
-	if err != nil {
-		t.Errorf("%s: %v", searchAttrSh, err)
-	} else if !reflect.DeepEqual(got, want) {
-		t.Errorf("%s registers %v, want those of workflows/searchattrs.go: %v", searchAttrSh, got, want)
-	}
-	if fi, err := os.Stat(searchAttrSh); err == nil && fi.Mode()&0o111 == 0 {
-		t.Errorf("%s is not executable", searchAttrSh)
-	}
-
-	readme, err := os.ReadFile("temporal/README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	row := regexp.MustCompile("(?m)^\\|\\s*`(\\w+)`\\s*\\|\\s*(\\w+)\\s*\\|\\s*$")
-	doc := map[string]string{}
-	for _, mm := range row.FindAllStringSubmatch(string(readme), -1) {
-		doc[mm[1]] = mm[2]
-	}
-	if !reflect.DeepEqual(doc, want) {
-		t.Errorf("temporal/README.md's table lists %v, want %v", doc, want)
-	}
 }
 
 // TestDockerfile reads deploy/Dockerfile (it cannot be built here): a Go

@@ -17,7 +17,7 @@ type Config struct {
 	// DatabaseURL is the PostgreSQL connection string, a postgres:// URL
 	// or a key=value string (DATABASE_URL).
 	DatabaseURL string
-	// MaxOpenConns caps the pool (DATABASE_MAX_CONNS); 0 is the default, 20.
+	// MaxOpenConns caps the pool (DATABASE_MAX_CONNS); required.
 	MaxOpenConns int
 	// StatementTimeout is PostgreSQL's statement_timeout for the pool's
 	// connections (DATABASE_STATEMENT_TIMEOUT); 0 leaves the server's.
@@ -65,6 +65,9 @@ func newLifecycleDB(p dbParams) (*gorm.DB, error) {
 	if p.Config.DatabaseURL == "" {
 		return nil, fmt.Errorf("persistence: no database URL configured: set DATABASE_URL")
 	}
+	if p.Config.MaxOpenConns < 1 {
+		return nil, fmt.Errorf("persistence: Config.MaxOpenConns (DATABASE_MAX_CONNS) must be at least 1, not %d", p.Config.MaxOpenConns)
+	}
 	db, err := open(p.Config.DatabaseURL, configOptions(p.Config, p.Logger)...)
 	if err != nil {
 		return nil, err
@@ -79,11 +82,7 @@ func newLifecycleDB(p dbParams) (*gorm.DB, error) {
 // configOptions turns the app's Config into the options of every
 // connection the module opens.
 func configOptions(c Config, l *slog.Logger) []Option {
-	opts := []Option{WithLogger(l), WithStatementTimeout(c.StatementTimeout), WithConnectTimeout(c.ConnectTimeout)}
-	if c.MaxOpenConns > 0 {
-		opts = append(opts, WithMaxOpenConns(c.MaxOpenConns))
-	}
-	return opts
+	return []Option{WithLogger(l), WithStatementTimeout(c.StatementTimeout), WithConnectTimeout(c.ConnectTimeout), WithMaxOpenConns(c.MaxOpenConns)}
 }
 
 type orderEventsParams struct {

@@ -2,6 +2,7 @@ package persistence_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"go.uber.org/fx"
@@ -17,7 +18,7 @@ func TestModuleGraphIsValid(t *testing.T) {
 	t.Parallel()
 	err := fx.ValidateApp(
 		persistence.Module,
-		fx.Supply(persistence.Config{DatabaseURL: pgtest.DefaultDatabaseURL}),
+		fx.Supply(persistence.Config{DatabaseURL: pgtest.DefaultDatabaseURL, MaxOpenConns: 3}),
 		fx.NopLogger,
 		fx.Invoke(func(domain.AccountStore, domain.AssistantStore, domain.PhoneNumberStore,
 			domain.IdempotencyStore, *persistence.IdempotencyStore, *persistence.ReservationStore,
@@ -61,5 +62,16 @@ func TestModuleRefusesAnEmptyDatabaseURL(t *testing.T) {
 		fx.Invoke(func(domain.AccountStore) {}))
 	if app.Err() == nil {
 		t.Fatal("an app without a database URL was built")
+	}
+}
+
+// TestModuleRefusesAnUnsetPoolSize: the pool's size is the app's to state
+// (DATABASE_MAX_CONNS), not a second default here.
+func TestModuleRefusesAnUnsetPoolSize(t *testing.T) {
+	t.Parallel()
+	app := fx.New(persistence.Module, fx.Supply(persistence.Config{DatabaseURL: pgtest.DefaultDatabaseURL}), fx.NopLogger,
+		fx.Invoke(func(domain.AccountStore) {}))
+	if err := app.Err(); err == nil || !strings.Contains(err.Error(), "DATABASE_MAX_CONNS") {
+		t.Fatalf("an app without a pool size: %v, want an error naming DATABASE_MAX_CONNS", err)
 	}
 }

@@ -1,13 +1,15 @@
 package workflows
 
 import (
+	"strings"
 	"time"
 
+	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 )
 
-// The contract of the number workflow: its type, ID, task queue, updates
-// and queries. Other systems (the API, operators' tools, billing) rely on
+// The contract of the number workflow: its type, ID, updates and queries
+// (the task queue is the deployment's: TEMPORAL_TASK_QUEUE). Other systems (the API, operators' tools, billing) rely on
 // these names; renaming one breaks them.
 const (
 	// NumberWorkflowType is the registered name of PhoneNumberWorkflow,
@@ -16,8 +18,6 @@ const (
 	// NumberWorkflowTypeV1 is the registered name of PhoneNumberWorkflowV1:
 	// the runs started before the purchase's fast path.
 	NumberWorkflowTypeV1 = "PhoneNumberWorkflow"
-	// DefaultTaskQueue is where the worker polls unless TEMPORAL_TASK_QUEUE says otherwise.
-	DefaultTaskQueue = "phone-numbers"
 
 	// UpdatePurchase asks for the number (PurchaseRequest) and returns the
 	// PurchaseResult once it is active; the same team asking again while
@@ -36,7 +36,7 @@ const (
 	// SignalAttachRequirementGroup hands a purchase waiting on documents
 	// the team's requirement group (AttachRequirementGroup): the workflow
 	// attaches it to the waiting sub-order and looks at the order at once.
-	// NumberService.Purchase sends it when a request carrying a group is
+	// temporalclient.NumberService.Purchase sends it when a request carrying a group is
 	// refused with domain.CodeAwaitingDocuments.
 	SignalAttachRequirementGroup = "attach-requirement-group"
 )
@@ -54,6 +54,26 @@ func NumberWorkflowID(e164 string) string { return numberWorkflowIDPrefix + e164
 
 const numberWorkflowIDPrefix = "phone-number:"
 
+// NumberOfKey reads the E.164 number out of a purchase key (the Telnyx
+// order's customer_reference); ok is false for a key not of ours.
+func NumberOfKey(key string) (e164 string, ok bool) {
+	id, ok := NumberWorkflowIDOfKey(key)
+	if !ok {
+		return "", false
+	}
+	return strings.TrimPrefix(id, numberWorkflowIDPrefix), true
+}
+
+// NumberWorkflowIDOfKey reads the number workflow's ID out of a purchase
+// key (workflow ID "/" first run ID, the Telnyx order's customer_reference).
+func NumberWorkflowIDOfKey(key string) (string, bool) {
+	i := strings.LastIndexByte(key, '/')
+	if i <= 0 || i == len(key)-1 || !strings.HasPrefix(key, numberWorkflowIDPrefix) {
+		return "", false
+	}
+	return key[:i], true
+}
+
 // PurchaseRequest is the start input and the purchase update's argument. It
 // carries ids only: no tokens or secrets go into workflow histories.
 type PurchaseRequest struct {
@@ -65,7 +85,7 @@ type PurchaseRequest struct {
 	// documents for a regulated number.
 	RequirementGroupID string `json:",omitempty"`
 	// UpdateID is the ID of the purchase update that started the run
-	// (NumberService.Purchase sets it; a hash, never the caller's key): a
+	// (temporalclient.NumberService.Purchase sets it; a hash, never the caller's key): a
 	// retry of that request after the purchase completed is answered with
 	// the number, even when the first attempt's update was lost with a
 	// workflow task that never completed (a worker killed mid-purchase),
@@ -152,6 +172,9 @@ type NumberView struct {
 	Requirements *domain.PendingRequirements `json:",omitempty"`
 }
 
+// NumberViewOf is the view of the number record n.
+func NumberViewOf(n domain.PhoneNumber) NumberView { return viewOf(n) }
+
 // OrderEvent is a verified Telnyx order webhook, as the number workflow
 // receives it. CustomerReference is the purchase's key: a run whose key
 // differs (another purchase of the same number) ignores the event.
@@ -164,6 +187,25 @@ type OrderEvent struct {
 	OrderID           string
 	Status            domain.OrderStatus
 }
+
+// WaitsForOrderSignal says whether the purchase recorded as n may wait for
+// its order at the workflow level at now, where only SignalOrderEvent
+// wakes it before its next timer: a regulated order waiting on documents,
+// or one whose documents were accepted (its record's requirements then
+// cleared) and whose number is being provisioned. A pending purchase
+// younger than signalAfter is in its first workflow task, whose wait
+// (WaitForOrder) domain.OrderEvents wakes, so a webhook about it needs no
+// signal (a billable action and a workflow task); an older one may be in
+// AwaitOrder, which OrderEvents wakes too, and a needless signal there
+// costs that much and no more.
+func WaitsForOrderSignal(n domain.PhoneNumber, now time.Time) bool {
+	return n.Status == domain.NumberPending && (n.Requirements != nil || now.Sub(n.CreatedAt) >= signalAfter)
+}
+
+// signalAfter is how old a pending purchase is before its order's webhook
+// is also signalled: the in-task wait, and a margin for the clocks of the
+// API and the database, which stamps created_at.
+const signalAfter = activities.OrderWaitInTask + 10*time.Second
 
 // PurchaseResult is what a successful purchase returns.
 type PurchaseResult struct {

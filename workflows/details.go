@@ -96,35 +96,37 @@ func keepDetails[K comparable](ctx workflow.Context, inputs func() K, format fun
 	})
 }
 
-// numberSummary is the summary of a number's workflow (the purchase's
-// start and a release's).
-func numberSummary(e164, teamID string) string {
+// NumberSummary is the summary a number's workflow starts with (the
+// purchase's start and a release's).
+func NumberSummary(e164, teamID string) string {
 	return e164 + " for team " + teamID
 }
 
-// numberStaticDetails are the static details of a purchase's start.
-func numberStaticDetails(req PurchaseRequest) string {
+// NumberStaticDetails are the static details a purchase starts with.
+func NumberStaticDetails(req PurchaseRequest) string {
 	return fmt.Sprintf("Phone number **%s** for team %s, bought by user %s.\n\n"+
 		"The workflow holds the number from its purchase to its release. Where it is now: "+
 		"*Current Details*; its whole state: the `%s` query.", req.PhoneNumber, code(req.TeamID), code(req.UserID), QueryState)
 }
 
-// releaseSummary is the summary of ReleaseNumberWorkflow.
-func releaseSummary(n domain.PhoneNumber) string {
-	return "Release of " + numberSummary(n.PhoneNumber, n.TeamID) + " (its workflow was not running)"
+// ReleaseSummary is the summary ReleaseNumberWorkflow starts with.
+func ReleaseSummary(n domain.PhoneNumber) string {
+	return "Release of " + NumberSummary(n.PhoneNumber, n.TeamID) + " (its workflow was not running)"
 }
 
-// releaseStaticDetails are ReleaseNumberWorkflow's static details.
-func releaseStaticDetails(n domain.PhoneNumber, reason string) string {
+// ReleaseStaticDetails are the static details ReleaseNumberWorkflow
+// starts with.
+func ReleaseStaticDetails(n domain.PhoneNumber, reason string) string {
 	return fmt.Sprintf("Ends record %s of **%s** for team %s, whose number workflow no longer runs (reason %s), "+
 		"as that workflow would have: released at Telnyx, the record ended, the plan slot freed.", code(n.ID), n.PhoneNumber, code(n.TeamID), code(reason))
 }
 
-// billingSummary is the summary of a team's billing workflow.
-func billingSummary(teamID string) string { return "Billing of team " + teamID }
+// BillingSummary is the summary a team's billing workflow starts with.
+func BillingSummary(teamID string) string { return "Billing of team " + teamID }
 
-// billingStaticDetails are the static details of a billing workflow's start.
-func billingStaticDetails(teamID string) string {
+// BillingStaticDetails are the static details a team's billing workflow
+// starts with.
+func BillingStaticDetails(teamID string) string {
 	return fmt.Sprintf("Subscription events of team %s, applied once each and in order. "+
 		"The plan now: *Current Details*; the whole state: the `%s` query.", code(teamID), QueryBilling)
 }

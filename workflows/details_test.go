@@ -508,10 +508,10 @@ func TestDetailsThatPanicKeepTheLastText(t *testing.T) {
 func TestSummariesNameTheNumberAndTeam(t *testing.T) {
 	t.Parallel()
 	req := PurchaseRequest{PhoneNumber: "+14155550101", TeamID: "team_a", UserID: "user_a", ConnectionID: "conn-1", RequirementGroupID: "rg-1", UpdateID: "upd-1"}
-	if got := numberSummary(req.PhoneNumber, req.TeamID); got != "+14155550101 for team team_a" {
+	if got := NumberSummary(req.PhoneNumber, req.TeamID); got != "+14155550101 for team team_a" {
 		t.Errorf("number summary %q", got)
 	}
-	static := numberStaticDetails(req)
+	static := NumberStaticDetails(req)
 	for _, leak := range []string{"conn-1", "rg-1", "upd-1"} {
 		if strings.Contains(static, leak) {
 			t.Errorf("static details %q show %q", static, leak)
@@ -520,7 +520,7 @@ func TestSummariesNameTheNumberAndTeam(t *testing.T) {
 	if !strings.Contains(static, "**+14155550101**") || !strings.Contains(static, "`team_a`") {
 		t.Errorf("static details %q", static)
 	}
-	if got := billingSummary("team_a"); got != "Billing of team team_a" {
+	if got := BillingSummary("team_a"); got != "Billing of team team_a" {
 		t.Errorf("billing summary %q", got)
 	}
 }

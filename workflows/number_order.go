@@ -15,7 +15,7 @@ import (
 // polls them from inside one activity. Two things end that wait sooner than
 // its next poll:
 //
-//   - Telnyx's webhook (SignalOrderEvent, from NumberService.NotifyOrder):
+//   - Telnyx's webhook (SignalOrderEvent, from temporalclient.NumberService.NotifyOrder):
 //     the poll is cancelled and the order looked at once (CheckOrder);
 //     polling stays the fallback for a webhook that never comes.
 //   - A regulated number (a German local number needs an address, and so
@@ -34,7 +34,7 @@ import (
 //
 // While it waits on documents, the team's new purchase requests are
 // refused (domain.CodeAwaitingDocuments: Temporal holds at most 10 updates in
-// flight per run, and a join would be held for days); NumberService
+// flight per run, and a join would be held for days); temporalclient.NumberService
 // answers them as pending, and hands on the requirement group one carries
 // (SignalAttachRequirementGroup), which the wait attaches to the sub-order
 // (AttachRequirementGroup) before looking at the order at once. A release

@@ -44,12 +44,16 @@ func newFixture(t *testing.T) *fixture {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	f := &fixture{t: t, db: db, sim: sim, accounts: persistence.NewAccountStore(db), numbers: persistence.NewPhoneNumberStore(db)}
+	provider, err := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.acts = &activities.Activities{
 		Slots:             persistence.NewReservationStore(db),
 		Purchases:         persistence.NewPurchaseStore(db),
 		Numbers:           f.numbers,
 		Accounts:          f.accounts,
-		Provider:          telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 2 * time.Second}),
+		Provider:          provider,
 		TrialDuration:     120 * time.Hour,
 		OrderPollInterval: 10 * time.Millisecond,
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // The reconciliation contract: a Temporal Schedule starts
-// ReconcileWorkflow every RECONCILE_INTERVAL (see EnsureReconcileSchedule).
+// ReconcileWorkflow every RECONCILE_INTERVAL (see temporalclient.EnsureReconcileSchedule).
 const (
 	// ReconcileWorkflowType is the registered name of ReconcileWorkflow.
 	ReconcileWorkflowType = "ReconcileWorkflow"

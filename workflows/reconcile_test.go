@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -27,9 +27,52 @@ import (
 // reconcileRun is a test environment for ReconcileWorkflow whose logs and
 // metrics the test reads.
 type reconcileRun struct {
-	env  *testsuite.TestWorkflowEnvironment
-	reg  *prometheus.Registry
-	logs *syncBuffer
+	env     *testsuite.TestWorkflowEnvironment
+	metrics *metricsRecorder
+	logs    *syncBuffer
+}
+
+// metricsRecorder is the SDK metrics handler of a test environment: what
+// the workflow counts, by metric name, whatever the tags. The process's
+// export of these to Prometheus is temporalclient.NewSDKMetrics's, and
+// tested there.
+type metricsRecorder struct {
+	mu     sync.Mutex
+	values map[string]float64
+}
+
+func (m *metricsRecorder) WithTags(map[string]string) client.MetricsHandler { return m }
+func (m *metricsRecorder) Counter(name string) client.MetricsCounter        { return recorded{m, name, true} }
+func (m *metricsRecorder) Gauge(name string) client.MetricsGauge            { return recorded{m, name, false} }
+func (m *metricsRecorder) Timer(name string) client.MetricsTimer {
+	return client.MetricsNopHandler.Timer(name)
+}
+
+func (m *metricsRecorder) value(name string) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.values[name]
+}
+
+// recorded is a counter (summed) or a gauge (its last value) of a
+// metricsRecorder.
+type recorded struct {
+	m     *metricsRecorder
+	name  string
+	count bool
+}
+
+func (r recorded) Inc(n int64)      { r.set(float64(n)) }
+func (r recorded) Update(v float64) { r.set(v) }
+
+func (r recorded) set(v float64) {
+	r.m.mu.Lock()
+	defer r.m.mu.Unlock()
+	if r.count {
+		r.m.values[r.name] += v
+	} else {
+		r.m.values[r.name] = v
+	}
 }
 
 type syncBuffer struct {
@@ -62,36 +105,19 @@ func (b *syncBuffer) lines(t *testing.T, prefix string) []map[string]any {
 }
 
 func (f *fixture) reconcileEnv() *reconcileRun {
-	r := &reconcileRun{reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	r := &reconcileRun{metrics: &metricsRecorder{values: map[string]float64{}}, logs: &syncBuffer{}}
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))))
-	metrics, err := NewSDKMetrics(r.reg, nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	suite.SetMetricsHandler(metrics.Handler)
+	suite.SetMetricsHandler(r.metrics)
 	r.env = suite.NewTestWorkflowEnvironment()
 	Register(r.env, f.acts)
 	return r
 }
 
-// metric sums every series of the named counter or gauge.
+// metric is the named counter's total, or the gauge's last value.
 func (r *reconcileRun) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	families, err := r.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range families {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
+	return r.metrics.value(name)
 }
 
 func (r *reconcileRun) result(t *testing.T) ReconcileResult {

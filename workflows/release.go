@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"time"
-
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -175,6 +173,3 @@ func (r *releaseRun) run(ctx workflow.Context) error {
 	}
 	return nil
 }
-
-// releaseStartTimeout bounds how long StartRelease waits for Temporal.
-const releaseStartTimeout = 10 * time.Second

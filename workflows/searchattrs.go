@@ -1,11 +1,7 @@
 package workflows
 
 import (
-	"context"
-	"fmt"
-
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -41,33 +37,4 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		AttrIsTrial.GetName():        enumspb.INDEXED_VALUE_TYPE_BOOL,
 		AttrTrialExpiresAt.GetName(): enumspb.INDEXED_VALUE_TYPE_DATETIME,
 	}
-}
-
-// RegisterSearchAttributes adds the custom search attributes that the
-// namespace lacks. It is safe to call at every start: attributes already
-// there are left alone, so a namespace created by an older version gains the
-// new ones.
-func RegisterSearchAttributes(ctx context.Context, op operatorservice.OperatorServiceClient, namespace string) error {
-	existing, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return fmt.Errorf("list search attributes of namespace %q: %w", namespace, err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for name, typ := range SearchAttributes() {
-		if have, ok := existing.GetCustomAttributes()[name]; ok {
-			if have != typ {
-				return fmt.Errorf("search attribute %s of namespace %q has type %s, want %s", name, namespace, have, typ)
-			}
-			continue
-		}
-		missing[name] = typ
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	_, err = op.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
-	if err != nil {
-		return fmt.Errorf("add search attributes to namespace %q: %w", namespace, err)
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -26,7 +27,7 @@ func TestRecordedHistoriesReplayWithTracing(t *testing.T) {
 	}
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	ti, err := workflows.NewTracingInterceptor(tp, propagation.TraceContext{})
+	ti, err := temporalclient.NewTracingInterceptor(tp, propagation.TraceContext{})
 	if err != nil {
 		t.Fatal(err)
 	}

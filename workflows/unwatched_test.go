@@ -46,7 +46,10 @@ func (f *fixture) slowOrders() domain.NumberProvider {
 	sim := telnyxsim.New(telnyxsim.Options{OrderLatency: time.Hour})
 	srv := httptest.NewServer(sim)
 	f.t.Cleanup(srv.Close)
-	p := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 2 * time.Second})
+	p, err := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 2 * time.Second})
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	f.acts.Provider, f.sim = p, sim
 	return p
 }

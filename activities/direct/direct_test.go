@@ -20,7 +20,7 @@ import (
 )
 
 // setup gives activities on a fresh schema and a simulator; clientTimeout
-// bounds one Telnyx attempt (0: the client's default).
+// bounds one Telnyx attempt.
 func setup(t *testing.T, clientTimeout time.Duration) (*activities.Activities, *persistence.AccountStore, *telnyxsim.Simulator) {
 	t.Helper()
 	db := pgtest.NewDB(t)
@@ -31,9 +31,13 @@ func setup(t *testing.T, clientTimeout time.Duration) (*activities.Activities, *
 	if err := accounts.SyncPlans(context.Background(), domain.DefaultPlans()); err != nil {
 		t.Fatal(err)
 	}
+	provider, err := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k", Timeout: clientTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &activities.Activities{
 		Slots: persistence.NewReservationStore(db), Purchases: persistence.NewPurchaseStore(db), Numbers: persistence.NewPhoneNumberStore(db), Accounts: accounts,
-		Provider:      telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k", Timeout: clientTimeout}),
+		Provider:      provider,
 		TrialDuration: time.Hour, OrderPollInterval: 100 * time.Millisecond,
 	}, accounts, sim
 }
@@ -61,7 +65,7 @@ func team(t *testing.T, accounts *persistence.AccountStore, plan domain.PlanName
 }
 
 func TestPurchaseLeavesTheNumberActiveAndHeld(t *testing.T) {
-	a, accounts, sim := setup(t, 0)
+	a, accounts, sim := setup(t, 10*time.Second)
 	acct := team(t, accounts, domain.PlanStarter)
 	offer(t, sim, "+14155550123")
 	n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, "+14155550123")
@@ -84,7 +88,7 @@ func TestPurchaseLeavesTheNumberActiveAndHeld(t *testing.T) {
 }
 
 func TestPurchaseOfAFreeTeamIsATrial(t *testing.T) {
-	a, accounts, sim := setup(t, 0)
+	a, accounts, sim := setup(t, 10*time.Second)
 	acct := team(t, accounts, domain.PlanFree)
 	// The second number is offered too, so that only the plan can refuse it.
 	offer(t, sim, "+14155550124", "+14155550125")

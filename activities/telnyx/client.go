@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,10 +18,10 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 )
 
-// Defaults applied by New to a zero Config field.
+// Defaults applied by New to a zero Config field that no variable sets
+// (the base URL and the timeout are the app's to give: TELNYX_BASE_URL,
+// TELNYX_TIMEOUT).
 const (
-	DefaultBaseURL    = "https://api.telnyx.com/v2"
-	DefaultTimeout    = 10 * time.Second
 	DefaultMaxRetries = 2
 	DefaultMaxBackoff = 5 * time.Second
 )
@@ -32,14 +34,17 @@ const UserAgent = "talkturo-phonenumbers"
 // numbers is well under this, and a runaway body must not exhaust memory.
 const maxBodyBytes = 8 << 20
 
-// Config configures a Client. Zero fields take the defaults above.
+// Config configures a Client. BaseURL and Timeout are required; other zero
+// fields take the defaults above.
 type Config struct {
 	// BaseURL is the API root including the version, such as
-	// "https://api.telnyx.com/v2" or a simulator's "http://127.0.0.1:8089/v2".
+	// "https://api.telnyx.com/v2" or a simulator's "http://127.0.0.1:8089/v2"
+	// (TELNYX_BASE_URL).
 	BaseURL string
 	// APIKey is the Telnyx API key sent as a bearer token.
 	APIKey string
-	// Timeout bounds one HTTP attempt, reading the body included.
+	// Timeout bounds one HTTP attempt, reading the body included
+	// (TELNYX_TIMEOUT).
 	Timeout time.Duration
 	// MaxRetries is how many times an idempotent call (GET, DELETE) is
 	// repeated after a retryable failure. Zero means DefaultMaxRetries; a
@@ -72,8 +77,15 @@ type Client struct {
 
 var _ domain.NumberProvider = (*Client)(nil)
 
-// New returns a Client for cfg, with defaults for the fields left zero.
-func New(cfg Config) *Client {
+// New returns a Client for cfg, with defaults for the optional fields left
+// zero; a BaseURL or Timeout left unset is an error.
+func New(cfg Config) (*Client, error) {
+	switch {
+	case cfg.BaseURL == "":
+		return nil, errors.New("telnyx.New: Config.BaseURL (TELNYX_BASE_URL) is not set")
+	case cfg.Timeout <= 0:
+		return nil, fmt.Errorf("telnyx.New: Config.Timeout (TELNYX_TIMEOUT) must be a positive duration, not %v", cfg.Timeout)
+	}
 	c := &Client{
 		baseURL:    strings.TrimRight(cfg.BaseURL, "/"),
 		apiKey:     cfg.APIKey,
@@ -82,12 +94,6 @@ func New(cfg Config) *Client {
 		maxBackoff: cfg.MaxBackoff,
 		http:       cfg.HTTPClient,
 		log:        cfg.Logger,
-	}
-	if c.baseURL == "" {
-		c.baseURL = DefaultBaseURL
-	}
-	if c.timeout <= 0 {
-		c.timeout = DefaultTimeout
 	}
 	switch {
 	case c.maxRetries == 0:
@@ -114,7 +120,7 @@ func New(cfg Config) *Client {
 		c.http = tracedClient(c.http, cfg.TracerProvider)
 		c.traced = true
 	}
-	return c
+	return c, nil
 }
 
 // call is one API request as the methods describe it.

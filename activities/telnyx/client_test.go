@@ -48,7 +48,17 @@ func simClient(t *testing.T, opts telnyxsim.Options, wrap func(http.Handler) htt
 	if cfg.MaxBackoff == 0 {
 		cfg.MaxBackoff = 20 * time.Millisecond
 	}
-	return New(cfg), sim
+	return mustNew(t, cfg), sim
+}
+
+// mustNew is New, failing the test on an error.
+func mustNew(t testing.TB, cfg Config) *Client {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // recorder counts and keeps the requests that pass through it.
@@ -435,7 +445,7 @@ func TestConnectionRefusedIsUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	base := srv.URL + "/v2"
 	srv.Close()
-	c := New(Config{BaseURL: base, APIKey: testKey, MaxRetries: 1, MaxBackoff: 10 * time.Millisecond})
+	c := mustNew(t, Config{BaseURL: base, APIKey: testKey, MaxRetries: 1, MaxBackoff: 10 * time.Millisecond, Timeout: 10 * time.Second})
 	err := c.Ping(context.Background())
 	pe := providerError(t, err)
 	if pe.Class != domain.ProviderUnreachable || !pe.Retryable() || pe.Op != "ping" {
@@ -457,7 +467,7 @@ func TestUnreadableBodies(t *testing.T) {
 			w.WriteHeader(tc.status)
 			_, _ = w.Write([]byte(tc.body))
 		}))
-		c := New(Config{BaseURL: srv.URL, APIKey: testKey, MaxRetries: -1})
+		c := mustNew(t, Config{BaseURL: srv.URL, APIKey: testKey, MaxRetries: -1, Timeout: 10 * time.Second})
 		err := c.Ping(context.Background())
 		srv.Close()
 		pe := providerError(t, err)
@@ -526,7 +536,7 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 		_, _ = w.Write([]byte(`{"errors":[{"code":"10010","title":"` + auth + `","detail":"key ` + auth + `","source":{"pointer":"` + auth + `"}}]}`))
 	}))
 	defer echo.Close()
-	ec := New(Config{BaseURL: echo.URL + "/v2", APIKey: testKey, MaxRetries: -1})
+	ec := mustNew(t, Config{BaseURL: echo.URL + "/v2", APIKey: testKey, MaxRetries: -1, Timeout: 10 * time.Second})
 	errs = append(errs, ec.Ping(ctx))
 	_, err = ec.SearchAvailable(ctx, domain.SearchFilter{CountryCode: "US"})
 	errs = append(errs, err)
@@ -536,9 +546,9 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 	// Timeouts and unreachable servers.
 	hc, _ := simClient(t, telnyxsim.Options{Faults: telnyxsim.Faults{TimeoutRate: 1}}, nil, Config{Timeout: 50 * time.Millisecond, MaxRetries: -1})
 	errs = append(errs, hc.Ping(ctx))
-	dead := New(Config{BaseURL: "http://127.0.0.1:1/v2", APIKey: testKey, MaxRetries: -1})
+	dead := mustNew(t, Config{BaseURL: "http://127.0.0.1:1/v2", APIKey: testKey, MaxRetries: -1, Timeout: 10 * time.Second})
 	errs = append(errs, dead.Ping(ctx))
-	bad := New(Config{BaseURL: "http://[::1]:namedport/v2", APIKey: testKey})
+	bad := mustNew(t, Config{BaseURL: "http://[::1]:namedport/v2", APIKey: testKey, Timeout: 10 * time.Second})
 	errs = append(errs, bad.Ping(ctx))
 
 	for i, err := range errs {
@@ -595,5 +605,17 @@ func TestServerErrorRetryAfterIsHonoured(t *testing.T) {
 	}
 	if elapsed := time.Since(start); elapsed < 100*time.Millisecond || calls.Load() != 2 {
 		t.Errorf("%d calls in %v, want 2 after at least 100ms", calls.Load(), elapsed)
+	}
+}
+
+// TestNewRefusesNoBaseURLOrTimeout: the app states both (TELNYX_BASE_URL,
+// TELNYX_TIMEOUT); the client fills in neither.
+func TestNewRefusesNoBaseURLOrTimeout(t *testing.T) {
+	t.Parallel()
+	if _, err := New(Config{Timeout: time.Second}); err == nil || !strings.Contains(err.Error(), "TELNYX_BASE_URL") {
+		t.Errorf("New without a base URL: %v, want an error naming TELNYX_BASE_URL", err)
+	}
+	if _, err := New(Config{BaseURL: "http://127.0.0.1:1/v2"}); err == nil || !strings.Contains(err.Error(), "TELNYX_TIMEOUT") {
+		t.Errorf("New without a timeout: %v, want an error naming TELNYX_TIMEOUT", err)
 	}
 }

@@ -83,7 +83,7 @@ func FuzzResponses(f *testing.F) {
 		if rateLimitReset != "" {
 			header.Set("X-Ratelimit-Reset", rateLimitReset)
 		}
-		c := New(Config{
+		c := mustNew(t, Config{
 			BaseURL:    "http://telnyx.invalid/v2",
 			APIKey:     fuzzAPIKey,
 			Timeout:    time.Second,

@@ -36,7 +36,7 @@ func fixtureClient(t *testing.T, status int, fixture string) *Client {
 		_, _ = w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
-	return New(Config{BaseURL: srv.URL + "/v2", APIKey: testKey, MaxRetries: -1})
+	return mustNew(t, Config{BaseURL: srv.URL + "/v2", APIKey: testKey, MaxRetries: -1, Timeout: 10 * time.Second})
 }
 
 func TestParseSearchResponse(t *testing.T) {
@@ -150,7 +150,7 @@ func TestParseOrderList(t *testing.T) {
 		_, _ = w.Write(one)
 	}))
 	t.Cleanup(srv.Close)
-	c := New(Config{BaseURL: srv.URL + "/v2", APIKey: testKey, MaxRetries: -1})
+	c := mustNew(t, Config{BaseURL: srv.URL + "/v2", APIKey: testKey, MaxRetries: -1, Timeout: 10 * time.Second})
 	got, err := c.FindOrdersByCustomerReference(context.Background(), "phone-number:+14155552671")
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +266,7 @@ func TestClassifyStatus(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	c := New(Config{MaxBackoff: time.Second})
+	c := mustNew(t, Config{BaseURL: "http://telnyx.invalid/v2", Timeout: 10 * time.Second, MaxBackoff: time.Second})
 	for attempt := 1; attempt <= 30; attempt++ {
 		d := c.backoff(attempt, 0)
 		base := min(baseBackoff<<min(attempt-1, 20), time.Second)

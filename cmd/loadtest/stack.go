@@ -25,7 +25,7 @@ import (
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
-	"github.com/talkturo/phonenumbers/workflows"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
@@ -55,11 +55,10 @@ type stack struct {
 
 // Everything below is fixed so that only the flags vary between runs.
 const (
-	telnyxKey       = "loadtest-key"
-	taskQueue       = "phone-numbers"
-	purchaseWait    = "20s"
-	setupTimeout    = 2 * time.Minute
-	orderPollPeriod = 2 * time.Second // as cmd/talkturo's worker
+	telnyxKey    = "loadtest-key"
+	taskQueue    = "phone-numbers"
+	purchaseWait = "20s"
+	setupTimeout = 2 * time.Minute
 )
 
 // startStack starts every part; on error, what did start is stopped.
@@ -133,14 +132,24 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 		return s, err
 	}
 	s.defer_(func() error { return events.Stop(context.Background()) })
+	// The processes' Telnyx timeout: the env below leaves TELNYX_TIMEOUT
+	// at config's default.
+	defaults, err := config.Load(map[string]string{})
+	if err != nil {
+		return s, err
+	}
+	provider, err := telnyx.New(telnyx.Config{BaseURL: s.simURL + "/v2", APIKey: telnyxKey, Timeout: defaults.TelnyxTimeout})
+	if err != nil {
+		return s, err
+	}
 	s.acts = &activities.Activities{
 		Slots: persistence.NewReservationStore(s.db), Purchases: persistence.NewPurchaseStore(s.db), OrderEvents: events,
 		Numbers: s.numbers, Accounts: s.accounts,
-		Provider:      telnyx.New(telnyx.Config{BaseURL: s.simURL + "/v2", APIKey: telnyxKey}),
-		TrialDuration: o.TrialDuration, OrderPollInterval: orderPollPeriod,
+		Provider:      provider,
+		TrialDuration: o.TrialDuration,
 	}
 
-	s.tc, err = workflows.NewClient(workflows.ClientConfig{HostPort: s.temporal.HostPort(), Namespace: s.temporal.Namespace()}, slog.New(slog.DiscardHandler))
+	s.tc, err = temporalclient.New(temporalclient.Config{HostPort: s.temporal.HostPort(), Namespace: s.temporal.Namespace()}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return s, err
 	}

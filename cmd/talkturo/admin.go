@@ -26,13 +26,23 @@ type bootstrapOutput struct {
 // every key and team of theirs) the new team: never by accident.
 const flagAttachExistingUser = "attach-existing-user"
 
-// runAdmin runs an administrative task; today only bootstrap.
+// runAdmin runs an administrative task: bootstrap or
+// register-search-attributes.
 func runAdmin(ctx context.Context, cfg config.Config, args []string) error {
-	if len(args) == 0 || args[0] != "bootstrap" {
-		return errors.New("admin takes a task: bootstrap --team-name N --email E --name U --plan P [--attach-existing-user]")
+	switch {
+	case len(args) > 0 && args[0] == "bootstrap":
+		return runBootstrap(ctx, cfg, args[1:])
+	case len(args) > 0 && args[0] == "register-search-attributes":
+		return runRegisterSearchAttributes(ctx, cfg, args[1:])
 	}
+	return errors.New("admin takes a task: bootstrap --team-name N --email E --name U --plan P [--attach-existing-user], or register-search-attributes")
+}
+
+// runBootstrap creates a team, a user in it and an API key, and prints
+// them (bootstrapOutput).
+func runBootstrap(ctx context.Context, cfg config.Config, args []string) error {
 	fs, f := bootstrapFlags()
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return usageError{cmd: "admin bootstrap", err: err}
 	}
 	in, err := bootstrapInput(*f.teamName, *f.email, *f.name, *f.plan)

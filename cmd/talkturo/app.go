@@ -23,6 +23,7 @@ import (
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -56,33 +57,37 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 		fx.Provide(api.NewRegistry, func(reg *prometheus.Registry) *prometheus.CounterVec { return api.NewTelnyxCalls(reg) }),
 		// One SDK metrics export per registry, shared by every Temporal
 		// client of the process.
-		fx.Provide(func(lc fx.Lifecycle, reg *prometheus.Registry) (*workflows.SDKMetrics, error) {
-			m, err := workflows.NewSDKMetrics(reg, log)
+		fx.Provide(func(lc fx.Lifecycle, reg *prometheus.Registry) (*temporalclient.SDKMetrics, error) {
+			m, err := temporalclient.NewSDKMetrics(reg, log)
 			if err != nil {
 				return nil, err
 			}
 			lc.Append(fx.StopHook(m.Shutdown))
 			return m, nil
 		}),
-		fx.Provide(func(metrics *workflows.SDKMetrics, reg *prometheus.Registry) (workflows.ClientConfig, error) {
+		fx.Provide(func(metrics *temporalclient.SDKMetrics, reg *prometheus.Registry) (temporalclient.Config, error) {
 			return temporalClientConfig(cfg, log, reg, metrics.Handler)
 		}),
-		workflows.ClientModule,
+		// One NumberService: the API's, and the activities' way to ask
+		// Temporal about number workflows.
+		fx.Provide(func(numbers domain.PhoneNumberStore) temporalclient.ServiceConfig {
+			return temporalclient.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue, Records: numbers}
+		}),
+		temporalclient.Module,
 		fx.Invoke(syncPlans),
 	}
 	if roles&roleWorker != 0 {
 		opts = append(opts,
-			fx.Supply(workflows.WorkerConfig{TaskQueue: cfg.TemporalTaskQueue}),
-			fx.Provide(func(slots *persistence.ReservationStore, purchases domain.PurchaseStore, events domain.OrderEvents, numbers domain.PhoneNumberStore, accounts domain.AccountStore, provider domain.NumberProvider, calls *prometheus.CounterVec, c client.Client) *activities.Activities {
+			fx.Supply(temporalclient.WorkerConfig{TaskQueue: cfg.TemporalTaskQueue}),
+			fx.Provide(func(slots *persistence.ReservationStore, purchases domain.PurchaseStore, events domain.OrderEvents, numbers domain.PhoneNumberStore, accounts domain.AccountStore, provider domain.NumberProvider, calls *prometheus.CounterVec, svc *temporalclient.NumberService) *activities.Activities {
 				return &activities.Activities{Slots: slots, Purchases: purchases, OrderEvents: events, Numbers: numbers, Accounts: accounts, Provider: api.CountCalls(calls, provider),
-					Workflows:     workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue}),
-					TrialDuration: cfg.TrialDuration, OrderPollInterval: 2 * time.Second, GracePeriod: cfg.GracePeriod}
+					Workflows:     svc,
+					TrialDuration: cfg.TrialDuration, GracePeriod: cfg.GracePeriod}
 			}),
-			workflows.WorkerModule,
-			fx.Supply(workflows.ReconcileConfig{TaskQueue: cfg.TemporalTaskQueue, Interval: cfg.ReconcileInterval, Input: workflows.ReconcileInput{
+			fx.Supply(temporalclient.ReconcileConfig{TaskQueue: cfg.TemporalTaskQueue, Interval: cfg.ReconcileInterval, Input: workflows.ReconcileInput{
 				OrphanDelay: cfg.ReconcileOrphanDelay, MaxReleases: cfg.ReconcileMaxReleases, MissingRecheckAfter: workflows.DefaultMissingRecheckAfter,
 			}}),
-			workflows.ReconcileModule,
+			temporalclient.WorkerModule,
 			persistence.PurgeModule,
 		)
 	}
@@ -105,26 +110,26 @@ func appOptions(cfg config.Config, log *slog.Logger, roles role) []fx.Option {
 					Purchase: api.RateLimit{PerSecond: cfg.RateLimitPurchasePerSecond, Burst: cfg.RateLimitPurchaseBurst},
 				},
 				RequestTimeout: cfg.RequestTimeout}),
-			fx.Provide(func(numbers domain.PhoneNumberStore) workflows.ServiceConfig {
-				return workflows.ServiceConfig{TaskQueue: cfg.TemporalTaskQueue, Records: numbers}
-			}),
-			workflows.ServiceModule,
-			fx.Provide(func(s *workflows.NumberService) api.NumberWorkflows { return s }),
+			fx.Provide(func(s *temporalclient.NumberService) api.NumberWorkflows { return s }),
 			fx.Provide(
 				readiness("database", func(a domain.AccountStore) func(context.Context) error { return a.Ping }),
 				readiness("temporal", func(c client.Client) func(context.Context) error {
-					return func(ctx context.Context) error { return workflows.CheckHealth(ctx, c) }
+					return func(ctx context.Context) error { return temporalclient.CheckHealth(ctx, c) }
 				}),
 				// Not Telnyx: its outage must not take every pod out of
 				// service. The probe reports it instead.
 			),
-			fx.Provide(func(tc telnyx.Config, reg *prometheus.Registry, calls *prometheus.CounterVec) *api.ProviderProbe {
+			fx.Provide(func(tc telnyx.Config, reg *prometheus.Registry, calls *prometheus.CounterVec) (*api.ProviderProbe, error) {
 				// A client of its own that never retries: one call per
 				// interval, even while Telnyx throttles us; untraced, as
 				// a trace of its own every interval says nothing.
 				tc.MaxRetries = -1
 				tc.TracerProvider = nil
-				return api.NewProviderProbe(api.ProbeConfig{Ping: api.CountCalls(calls, telnyx.New(tc)).Ping, Interval: cfg.TelnyxProbeInterval,
+				probeClient, err := telnyx.New(tc)
+				if err != nil {
+					return nil, err
+				}
+				return api.NewProviderProbe(api.ProbeConfig{Ping: api.CountCalls(calls, probeClient).Ping, Interval: cfg.TelnyxProbeInterval,
 					Registry: reg, Log: log.With("component", "telnyx-probe")})
 			}),
 			api.Module,
@@ -151,14 +156,14 @@ func syncPlans(lc fx.Lifecycle, cfg config.Config, accounts domain.AccountStore)
 // on reg, for an alert well before Temporal refuses it; the certificate is
 // reread when its files change (config.ClientCertificate), the API key only
 // at the next start.
-func temporalClientConfig(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, metrics client.MetricsHandler) (workflows.ClientConfig, error) {
+func temporalClientConfig(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, metrics client.MetricsHandler) (temporalclient.Config, error) {
 	tlsCfg, cert, err := cfg.TemporalTLS(log.With("component", "temporal-tls"))
 	if err != nil {
-		return workflows.ClientConfig{}, err
+		return temporalclient.Config{}, err
 	}
 	key, err := cfg.TemporalKey()
 	if err != nil {
-		return workflows.ClientConfig{}, err
+		return temporalclient.Config{}, err
 	}
 	if cert != nil {
 		log.Info("Temporal client certificate", "subject", cert.Leaf().Subject.String(), "not_after", cert.NotAfter())
@@ -167,10 +172,10 @@ func temporalClientConfig(cfg config.Config, log *slog.Logger, reg prometheus.Re
 			Help: "When the client certificate presented to Temporal expires (Unix time): the one the next handshake presents, reread from TEMPORAL_TLS_CERT when it changed.",
 		}, func() float64 { return float64(cert.NotAfter().Unix()) })
 		if err := reg.Register(expiry); err != nil {
-			return workflows.ClientConfig{}, fmt.Errorf("export the Temporal client certificate's expiry: %w", err)
+			return temporalclient.Config{}, fmt.Errorf("export the Temporal client certificate's expiry: %w", err)
 		}
 	}
-	return workflows.ClientConfig{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, TLS: tlsCfg, APIKey: key, Metrics: metrics}, nil
+	return temporalclient.Config{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, TLS: tlsCfg, APIKey: key, Metrics: metrics}, nil
 }
 
 // serveMetrics serves the registry at http://METRICS_ADDR/metrics for the

@@ -63,9 +63,13 @@ func BenchmarkPurchaseDirect(b *testing.B) {
 			if err := accounts.SyncPlans(context.Background(), []domain.Plan{{Name: domain.PlanScale, DisplayName: "Scale", MaxNumbers: 1000000, Paid: true}}); err != nil {
 				b.Fatal(err)
 			}
+			provider, err := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k", Timeout: 10 * time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
 			a := &activities.Activities{
 				Slots: persistence.NewReservationStore(db), Purchases: persistence.NewPurchaseStore(db), Numbers: persistence.NewPhoneNumberStore(db), Accounts: accounts,
-				Provider:          telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k"}),
+				Provider:          provider,
 				OrderPollInterval: 2 * time.Second,
 			}
 			_, hash := domain.NewAPIToken()

@@ -81,7 +81,7 @@ func TestActivationThroughTheWebhookKeepsTheTrialNumber(t *testing.T) {
 			t.Fatalf("activation: %d %v", st, b)
 		}
 	}
-	svc := workflows.NewNumberService(mustClient(t, s), workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	svc := numberService(t, s, mustClient(t, s))
 	waitFor(t, 20*time.Second, func() bool {
 		n, err := s.numbers.Get(context.Background(), team, id)
 		return err == nil && !n.IsTrial && n.TrialExpiresAt == nil
@@ -181,7 +181,7 @@ func TestBillingBurstThroughTheWebhookLosesNoEvent(t *testing.T) {
 		t.Fatalf("%d of %d events accepted", accepted.Load(), sent)
 	}
 
-	svc := workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	svc := numberService(t, s, c)
 	var st workflows.BillingState
 	deadline := time.Now().Add(time.Minute)
 	for {

@@ -325,7 +325,7 @@ func describeStuck(t *testing.T, s *stack, e164 string) {
 	for _, a := range d.GetPendingActivities() {
 		t.Logf("  pending %s: attempt %d, state %v, last failure %q", a.GetActivityType().GetName(), a.GetAttempt(), a.GetState(), a.GetLastFailure().GetMessage())
 	}
-	if st, err := workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue}).State(context.Background(), e164); err == nil {
+	if st, err := numberService(t, s, c).State(context.Background(), e164); err == nil {
 		t.Logf("  state %+v; orders at Telnyx with its reference: %d", st, s.sim.OrderCount(st.CustomerReference))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -126,7 +127,7 @@ func TestTemporalUIShowsSummaryAndCurrentDetails(t *testing.T) {
 	s := newStack(t, stackOptions{env: map[string]string{"PURCHASE_WAIT": "2s", "BILLING_WEBHOOK_SECRET": testBillingSecret}})
 	// Two accepted updates per run: a refused release makes the paid
 	// number's run continue as new.
-	_, base := s.app(roleAPI|roleWorker, fx.Decorate(func(c workflows.WorkerConfig) workflows.WorkerConfig {
+	_, base := s.app(roleAPI|roleWorker, fx.Decorate(func(c temporalclient.WorkerConfig) temporalclient.WorkerConfig {
 		c.NumberRunLimits = workflows.RunLimits{Updates: 2}
 		return c
 	}))

@@ -243,13 +243,14 @@ func TestDevBannerShowsTheCurrentPlan(t *testing.T) {
 func TestEveryCommandHelpListsItsFlagsAndVariables(t *testing.T) {
 	bin := buildBinary(t)
 	want := map[string][]string{
-		"dev":             {"--reset", "--yes", "TALKTURO_DATA_DIR", "DATABASE_URL", "TEMPORAL_UI_PORT", "TELNYX_SIM_ADDR", "HTTP_ADDR", tracingVars},
-		"serve":           {"DATABASE_URL", "TELNYX_API_KEY", "TEMPORAL_ADDRESS", "HTTP_ADDR", "TRIAL_DURATION", tracingVars},
-		"api":             {"DATABASE_URL", "TELNYX_API_KEY", "HTTP_ADDR", "PURCHASE_WAIT", tracingVars},
-		"worker":          {"DATABASE_URL", "TELNYX_API_KEY", "TRIAL_DURATION", "RECONCILE_INTERVAL", tracingVars},
-		"migrate":         {"up|status", "DATABASE_URL"},
-		"admin bootstrap": {"--team-name", "--email", "--name", "--plan", "DATABASE_URL"},
-		"telnyx-sim":      {"TELNYX_SIM_ADDR", "TELNYX_SIM_ORDER_LATENCY"},
+		"dev":                              {"--reset", "--yes", "TALKTURO_DATA_DIR", "DATABASE_URL", "TEMPORAL_UI_PORT", "TELNYX_SIM_ADDR", "HTTP_ADDR", tracingVars},
+		"serve":                            {"DATABASE_URL", "TELNYX_API_KEY", "TEMPORAL_ADDRESS", "HTTP_ADDR", "TRIAL_DURATION", tracingVars},
+		"api":                              {"DATABASE_URL", "TELNYX_API_KEY", "HTTP_ADDR", "PURCHASE_WAIT", tracingVars},
+		"worker":                           {"DATABASE_URL", "TELNYX_API_KEY", "TRIAL_DURATION", "RECONCILE_INTERVAL", tracingVars},
+		"migrate":                          {"up|status", "DATABASE_URL"},
+		"admin bootstrap":                  {"--team-name", "--email", "--name", "--plan", "DATABASE_URL"},
+		"admin register-search-attributes": {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TLS_CERT", "TEMPORAL_API_KEY"},
+		"telnyx-sim":                       {"TELNYX_SIM_ADDR", "TELNYX_SIM_ORDER_LATENCY"},
 	}
 	bad := []string{"TRIAL_DURATION=soon", "DATABASE_URL="}
 	for _, c := range commands {

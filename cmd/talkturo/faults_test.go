@@ -10,7 +10,6 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
-	"github.com/talkturo/phonenumbers/workflows"
 )
 
 // Purchases while Telnyx answers a share of 5xx and 429, hangs, lags, and
@@ -87,7 +86,7 @@ func TestPurchasesSurviveProviderFaults(t *testing.T) {
 	if e, _ := s.accounts.Eligibility(context.Background(), team); e.CurrentCount != len(held) {
 		t.Fatalf("eligibility counts %d, the team holds %d", e.CurrentCount, len(held))
 	}
-	svc := workflows.NewNumberService(mustClient(t, s), workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	svc := numberService(t, s, mustClient(t, s))
 	for _, e164 := range numbers {
 		st, err := svc.State(context.Background(), e164)
 		if err != nil {

@@ -36,6 +36,9 @@ var (
 		"RATE_LIMIT_SEARCH_PER_SECOND", "RATE_LIMIT_SEARCH_BURST", "RATE_LIMIT_PURCHASE_PER_SECOND", "RATE_LIMIT_PURCHASE_BURST", "REQUEST_TIMEOUT"}
 	workerOnlyVars = []string{"TRIAL_DURATION", "BILLING_GRACE_PERIOD", "RECONCILE_INTERVAL", "RECONCILE_ORPHAN_DELAY", "RECONCILE_MAX_RELEASES"}
 	logVars        = []string{"LOG_LEVEL", "LOG_FORMAT"}
+	// temporalVars are how a process reaches Temporal, as serve does.
+	temporalVars = []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA",
+		"TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_TLS", "TEMPORAL_API_KEY"}
 )
 
 // tracingVars stands for the OTEL_* variables (telemetry.Load), which
@@ -71,15 +74,22 @@ var commands = []command{
 	{name: "admin bootstrap", args: "--team-name N --email E --name U [--plan P] [--attach-existing-user]", flags: func() *flag.FlagSet { fs, _ := bootstrapFlags(); return fs },
 		about: `Creates a team on a plan, a user in it and an API key, and prints {"teamId","userId","token"} on one line.`,
 		reads: anyOf([]string{"DATABASE_URL", "DATABASE_CONNECT_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT"})},
+	{name: "admin register-search-attributes", args: "[--print-tcld]", flags: func() *flag.FlagSet { fs, _ := searchAttributesFlags(); return fs },
+		about: "Adds the custom search attributes the workflows set (workflows/searchattrs.go) to TEMPORAL_NAMESPACE at TEMPORAL_ADDRESS, connecting as serve does (TEMPORAL_TLS_*, TEMPORAL_API_KEY), and lists them: the missing ones added, the others left alone; one of another type fails it. The deploy Job talkturo-search-attributes runs it before each rollout. On Temporal Cloud, which takes them through tcld, --print-tcld prints the command instead.",
+		reads: anyOf(temporalVars, logVars)},
 	{name: "telnyx-sim", about: "The Telnyx v2 simulator alone, on TELNYX_SIM_ADDR. With TELNYX_SIM_WEBHOOK_URL it posts a signed number_order.complete there as each order settles, signed with TELNYX_SIM_WEBHOOK_KEY (a key is made, and its public half logged, when unset).",
 		reads: anyOf(simulatorVars, logVars)},
 }
 
-// findCommand returns the command that args name ("admin" has one task).
+// findCommand returns the command that args name (`admin` alone names
+// admin bootstrap).
 func findCommand(args []string) (command, bool) {
 	name := args[0]
 	if name == "admin" {
 		name = "admin bootstrap"
+		if len(args) > 1 && args[1] == "register-search-attributes" {
+			name = "admin register-search-attributes"
+		}
 	}
 	for _, c := range commands {
 		if c.name == name {
@@ -142,6 +152,17 @@ func defaultOf(f *flag.Flag) string {
 }
 
 type variable struct{ name, def string }
+
+// variableDefault is what variables says of name's default ("default …"
+// or "unset by default").
+func variableDefault(name string) string {
+	for _, v := range variables() {
+		if v.name == name {
+			return v.def
+		}
+	}
+	panic("talkturo: no configuration variable " + name)
+}
 
 // variables lists every configuration variable with its default, read
 // from config.Config's tags so that none can be left out.

@@ -278,7 +278,7 @@ func TestWorkerDyingAfterPlacingTheOrderDoesNotOrderTwice(t *testing.T) {
 		n, err := s.numbers.Get(context.Background(), team, id)
 		return err == nil && n.Status == domain.NumberActive
 	}, "the purchase to complete on the healthy worker")
-	st, err := workflows.NewNumberService(mustClient(t, s), workflows.ServiceConfig{}).State(context.Background(), number)
+	st, err := numberService(t, s, mustClient(t, s)).State(context.Background(), number)
 	if err != nil {
 		t.Fatal(err)
 	}

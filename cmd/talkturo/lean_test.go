@@ -100,7 +100,7 @@ func TestLeanBinaryAnswersDevWithHowToGetIt(t *testing.T) {
 	if code != 0 || !strings.Contains(devLine, "not in this build") || !strings.Contains(devLine, "-tags "+devStackTag) {
 		t.Errorf("talkturo --help: exit %d, its dev line %q should say the command is not in this build and how to get it:\n%s", code, devLine, out)
 	}
-	for _, c := range []string{"serve", "api", "worker", "migrate", "admin bootstrap", "telnyx-sim"} {
+	for _, c := range []string{"serve", "api", "worker", "migrate", "admin bootstrap", "admin register-search-attributes", "telnyx-sim"} {
 		if out, code := runBin(t, bin, nil, append(strings.Fields(c), "--help")...); code != 0 {
 			t.Errorf("talkturo %s --help: exit %d\n%s", c, code, out)
 		}

@@ -21,7 +21,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
-	"github.com/talkturo/phonenumbers/workflows"
+	"github.com/talkturo/phonenumbers/temporalclient"
 )
 
 func TestActivityLogLinesNameTheirWorkflow(t *testing.T) {
@@ -90,7 +90,7 @@ func TestLogLinesNameTheirSpan(t *testing.T) {
 		t.Errorf("a line outside spans names one: %v", got[1])
 	}
 
-	ti, err := workflows.NewTracingInterceptor(tp, propagation.TraceContext{})
+	ti, err := temporalclient.NewTracingInterceptor(tp, propagation.TraceContext{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -59,7 +60,7 @@ func chainOf(t *testing.T, c client.Client, workflowID string) []runHistory {
 func TestLockedNumberContinuesAsNewAndIsReleasedOnceUnlocked(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
-	_, base := s.app(roleAPI|roleWorker, fx.Decorate(func(c workflows.WorkerConfig) workflows.WorkerConfig {
+	_, base := s.app(roleAPI|roleWorker, fx.Decorate(func(c temporalclient.WorkerConfig) temporalclient.WorkerConfig {
 		c.NumberRunLimits = workflows.RunLimits{Updates: 3}
 		return c
 	}))
@@ -97,7 +98,7 @@ func TestLockedNumberContinuesAsNewAndIsReleasedOnceUnlocked(t *testing.T) {
 	}
 
 	c := mustClient(t, s)
-	svc := workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	svc := numberService(t, s, c)
 	st, err := svc.State(context.Background(), number)
 	if err != nil || st.Number.Status != domain.NumberActive || st.Number.ID != id || st.Runs < 2 {
 		t.Fatalf("state behind the lock: %+v (runs %d), %v", st.Number, st.Runs, err)
@@ -199,7 +200,7 @@ func TestFailedUndoKeepsTheSlotThroughTheAPI(t *testing.T) {
 		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
 		return err == nil && len(resp.GetExecutions()) == 1 && resp.GetExecutions()[0].GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	}, "the run to be found by NumberStatus = releasing")
-	st, err := workflows.NewNumberService(c, workflows.ServiceConfig{}).State(context.Background(), number)
+	st, err := numberService(t, s, c).State(context.Background(), number)
 	if err != nil || st.Undo == nil || st.Undo.Attempts != 1 || st.Undo.LastError != "provider_rejected" || st.Error != domain.CodeNumberUnavailable {
 		t.Fatalf("state %+v (undo %+v), %v", st, st.Undo, err)
 	}

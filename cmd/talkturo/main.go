@@ -1,6 +1,7 @@
 // Command talkturo is the one binary of Talkturo phone numbers. Its
 // subcommands run the API and worker in production (serve, api, worker),
-// database migrations (migrate), administration (admin), the Telnyx
+// database migrations (migrate), administration (admin: bootstrap, and
+// register-search-attributes for the deploy Job), the Telnyx
 // simulator (telnyx-sim) and, in a build with the devstack tag, the whole
 // stack for development (dev; see nodev.go).
 package main
@@ -16,7 +17,9 @@ import (
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
 )
 
-const usage = `talkturo: Talkturo phone numbers.
+// usage is the text of `talkturo --help`; the defaults it names come from
+// config's tags, as `--help` on a command shows them.
+var usage = `talkturo: Talkturo phone numbers.
 
 Usage:
 ` + devUsage + `  talkturo serve          the API and the worker against TEMPORAL_ADDRESS, DATABASE_URL and Telnyx
@@ -26,7 +29,10 @@ Usage:
                           apply (or list) the database migrations
   talkturo admin bootstrap --team-name N --email E --name U --plan P [--attach-existing-user]
                           create a team, a user in it and an API key; prints {"teamId","userId","token"}
-  talkturo telnyx-sim     the Telnyx v2 simulator on TELNYX_SIM_ADDR (default 127.0.0.1:8090)
+  talkturo admin register-search-attributes [--print-tcld]
+                          add the workflows' custom search attributes to TEMPORAL_NAMESPACE
+                          (or print the tcld command that does, for Temporal Cloud)
+  talkturo telnyx-sim     the Telnyx v2 simulator on TELNYX_SIM_ADDR (` + variableDefault("TELNYX_SIM_ADDR") + `)
 
 Configuration is read from environment variables only: see the README.
 talkturo <command> --help lists a command's flags and the variables it reads.

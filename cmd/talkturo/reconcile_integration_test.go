@@ -24,6 +24,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -47,7 +48,7 @@ func TestReconcileFindsDriftPlantedAtTelnyx(t *testing.T) {
 	_, base := s.app(roleAPI|roleWorker,
 		fx.Decorate(func(*slog.Logger) *slog.Logger { return newLogger(&logs, "info", "json") }),
 		// A second instead of a minute before missing numbers are looked at again.
-		fx.Decorate(func(c workflows.ReconcileConfig) workflows.ReconcileConfig {
+		fx.Decorate(func(c temporalclient.ReconcileConfig) temporalclient.ReconcileConfig {
 			c.Input.MissingRecheckAfter = time.Second
 			return c
 		}),
@@ -203,8 +204,8 @@ func TestReconcileScheduleFollowsTheWorkersConfig(t *testing.T) {
 	// state it expects.
 	ensure := func(interval time.Duration, maxReleases int, what string, want func(*client.ScheduleDescription) bool) *client.ScheduleDescription {
 		t.Helper()
-		cfg := workflows.ReconcileConfig{TaskQueue: s.cfg.TemporalTaskQueue, Interval: interval, Input: workflows.ReconcileInput{OrphanDelay: 2 * time.Hour, MaxReleases: maxReleases}}
-		if err := workflows.EnsureReconcileSchedule(ctx, c, cfg); err != nil {
+		cfg := temporalclient.ReconcileConfig{TaskQueue: s.cfg.TemporalTaskQueue, Interval: interval, Input: workflows.ReconcileInput{OrphanDelay: 2 * time.Hour, MaxReleases: maxReleases}}
+		if err := temporalclient.EnsureReconcileSchedule(ctx, c, cfg); err != nil {
 			t.Fatalf("EnsureReconcileSchedule(%v): %v", interval, err)
 		}
 		var d *client.ScheduleDescription

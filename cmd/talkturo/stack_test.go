@@ -24,7 +24,7 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
-	"github.com/talkturo/phonenumbers/workflows"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
@@ -247,12 +247,22 @@ func mustClient(t *testing.T, s *stack) client.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := workflows.NewClient(workflows.ClientConfig{HostPort: s.temporal.HostPort(), Namespace: s.cfg.TemporalNamespace, TLS: tlsCfg}, nil)
+	c, err := temporalclient.New(temporalclient.Config{HostPort: s.temporal.HostPort(), Namespace: s.cfg.TemporalNamespace, TLS: tlsCfg}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// numberService is a NumberService on c for the stack's task queue.
+func numberService(t *testing.T, s *stack, c client.Client) *temporalclient.NumberService {
+	t.Helper()
+	svc, err := temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 // apiHosts are the host:port of the APIs the stacks run. Every exchange

@@ -10,7 +10,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/domain"
-	"github.com/talkturo/phonenumbers/workflows"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
@@ -71,12 +71,12 @@ func TestPurchaseOverMutualTLS(t *testing.T) {
 		"no client certificate":    {RootCAs: s.pki.Pool(), MinVersion: tls.VersionTLS12},
 		"another CA's certificate": {RootCAs: s.pki.Pool(), Certificates: []tls.Certificate{otherCert}, MinVersion: tls.VersionTLS12},
 	} {
-		c, err := workflows.NewClient(workflows.ClientConfig{HostPort: s.temporal.HostPort(), Namespace: s.cfg.TemporalNamespace, TLS: tlsCfg}, nil)
+		c, err := temporalclient.New(temporalclient.Config{HostPort: s.temporal.HostPort(), Namespace: s.cfg.TemporalNamespace, TLS: tlsCfg}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = workflows.CheckHealth(ctx, c)
+		err = temporalclient.CheckHealth(ctx, c)
 		cancel()
 		c.Close()
 		if err == nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
 	"github.com/talkturo/phonenumbers/telemetry"
-	"github.com/talkturo/phonenumbers/workflows"
+	"github.com/talkturo/phonenumbers/temporalclient"
 )
 
 // tracingOptions wire the process's tracing (telemetry.Module, from
@@ -23,11 +23,11 @@ func tracingOptions(cfg config.Config, roles role) fx.Option {
 	return fx.Options(
 		fx.Supply(cfg.Tracing, telemetry.Role(roles.String())),
 		telemetry.Module,
-		fx.Decorate(func(cc workflows.ClientConfig, t *telemetry.Tracing) (workflows.ClientConfig, error) {
+		fx.Decorate(func(cc temporalclient.Config, t *telemetry.Tracing) (temporalclient.Config, error) {
 			if !t.Enabled() {
 				return cc, nil
 			}
-			ti, err := workflows.NewTracingInterceptor(t.TracerProvider(), t.Propagator())
+			ti, err := temporalclient.NewTracingInterceptor(t.TracerProvider(), t.Propagator())
 			if err != nil {
 				return cc, err
 			}
@@ -53,7 +53,7 @@ func tracingOptions(cfg config.Config, roles role) fx.Option {
 // instead of the standard logger's stderr: a collector that does not
 // answer or spans dropped when tracing is on, and, tracing or not, what
 // the SDK's metrics meet on their way to Prometheus (OpenTelemetry is
-// their path too: workflows.NewSDKMetrics). OpenTelemetry has one such
+// their path too: temporalclient.NewSDKMetrics). OpenTelemetry has one such
 // handler per process: only the commands set it, never a test.
 func logOTelErrors(log *slog.Logger) {
 	log = log.With("component", "opentelemetry")

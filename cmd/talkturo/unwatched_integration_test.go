@@ -21,6 +21,7 @@ import (
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -363,7 +364,7 @@ func TestResetAfterTerminateCarriesOnWithTheSameKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
+	svc := numberService(t, s, c)
 	var st workflows.NumberState
 	waitFor(t, 30*time.Second, func() bool {
 		st, err = svc.State(ctx, e164)
@@ -416,8 +417,8 @@ func TestStartReleaseLeavesAPurchaseStartedMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := mustClient(t, s)
-	svc := workflows.NewNumberService(staleDescribe{c}, workflows.ServiceConfig{TaskQueue: s.cfg.TemporalTaskQueue})
-	if err := svc.StartRelease(ctx, n, "reconcile"); !errors.Is(err, workflows.ErrNumberWorkflowRunning) {
+	svc := numberService(t, s, staleDescribe{c})
+	if err := svc.StartRelease(ctx, n, "reconcile"); !errors.Is(err, temporalclient.ErrNumberWorkflowRunning) {
 		t.Fatalf("StartRelease while a purchase runs: %v, want ErrNumberWorkflowRunning", err)
 	}
 	d, err := c.DescribeWorkflowExecution(ctx, workflows.NumberWorkflowID(e164), "")

@@ -35,6 +35,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -271,7 +272,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return workflows.RegisterSearchAttributes(ctx, c.OperatorService(), s.cfg.Namespace)
+	_, err = temporalclient.RegisterSearchAttributes(ctx, c.OperatorService(), s.cfg.Namespace)
+	return err
 }
 
 type portSet struct{ frontend, history, matching, worker, http int }

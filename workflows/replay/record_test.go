@@ -33,6 +33,7 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/workflows"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
@@ -89,7 +90,7 @@ type recorder struct {
 	// svc runs purchases on the worker whose trials last longTrial;
 	// shortTrialSvc on the one whose trials last shortTrial; shortRunSvc
 	// on one whose number workflow continues as new after two updates.
-	svc, shortTrialSvc, shortRunSvc *workflows.NumberService
+	svc, shortTrialSvc, shortRunSvc *temporalclient.NumberService
 	// held makes chosen orders look pending (record_regulated_test.go).
 	held *heldOrders
 }
@@ -160,33 +161,44 @@ func newRecorder(t *testing.T) *recorder {
 	r := &recorder{sim: sim, accounts: persistence.NewAccountStore(db), numbers: persistence.NewPhoneNumberStore(db)}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := workflows.NewClient(workflows.ClientConfig{HostPort: srv.HostPort(), Namespace: srv.Namespace()}, log)
+	c, err := temporalclient.New(temporalclient.Config{HostPort: srv.HostPort(), Namespace: srv.Namespace()}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
 	r.c = c
 
-	r.held = &heldOrders{NumberProvider: &failOrdersAtFirst{NumberProvider: &refuseUndoOnce{NumberProvider: telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})}}}
+	tc, err := telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.held = &heldOrders{NumberProvider: &failOrdersAtFirst{NumberProvider: &refuseUndoOnce{NumberProvider: tc}}}
 	provider := r.held
-	worker := func(queue string, trial time.Duration, limits workflows.RunLimits) *workflows.NumberService {
+	worker := func(queue string, trial time.Duration, limits workflows.RunLimits) *temporalclient.NumberService {
+		svc, err := temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: queue})
+		if err != nil {
+			t.Fatal(err)
+		}
 		acts := &activities.Activities{
 			Slots:             persistence.NewReservationStore(db),
 			Purchases:         persistence.NewPurchaseStore(db),
 			Numbers:           persistence.NewPhoneNumberStore(db),
 			Accounts:          r.accounts,
 			Provider:          provider,
-			Workflows:         workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: queue}),
+			Workflows:         svc,
 			TrialDuration:     trial,
 			OrderPollInterval: 50 * time.Millisecond,
 			GracePeriod:       gracePeriod,
 		}
-		w := workflows.NewWorker(c, workflows.WorkerConfig{TaskQueue: queue, NumberRunLimits: limits}, acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
+		w, err := temporalclient.NewWorker(c, temporalclient.WorkerConfig{TaskQueue: queue, NumberRunLimits: limits}, acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(w.Stop)
-		return workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: queue})
+		return svc
 	}
 	r.svc = worker("histories", longTrial, workflows.RunLimits{})
 	r.shortTrialSvc = worker("histories-short-trial", shortTrial, workflows.RunLimits{})
@@ -206,7 +218,7 @@ func (r *recorder) team(t *testing.T, plan domain.PlanName) (teamID, userID stri
 	return res.TeamID, res.UserID
 }
 
-func (r *recorder) buy(t *testing.T, svc *workflows.NumberService, req workflows.PurchaseRequest) workflows.PurchaseResult {
+func (r *recorder) buy(t *testing.T, svc *temporalclient.NumberService, req workflows.PurchaseRequest) workflows.PurchaseResult {
 	t.Helper()
 	r.offer(t, req.PhoneNumber)
 	out, err := svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
@@ -225,7 +237,7 @@ func (r *recorder) offer(t *testing.T, e164 string) {
 	}
 }
 
-func (r *recorder) release(t *testing.T, svc *workflows.NumberService, e164, teamID string) {
+func (r *recorder) release(t *testing.T, svc *temporalclient.NumberService, e164, teamID string) {
 	t.Helper()
 	view, pending, err := svc.Release(context.Background(), e164, workflows.ReleaseRequest{TeamID: teamID, Reason: "api"}, 30*time.Second)
 	if err != nil || pending || view.Status != domain.NumberReleased {
@@ -235,7 +247,7 @@ func (r *recorder) release(t *testing.T, svc *workflows.NumberService, e164, tea
 
 // finished waits for the number's workflow to complete and returns its
 // final state.
-func (r *recorder) finished(t *testing.T, svc *workflows.NumberService, e164 string) workflows.NumberState {
+func (r *recorder) finished(t *testing.T, svc *temporalclient.NumberService, e164 string) workflows.NumberState {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

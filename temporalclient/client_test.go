@@ -1,4 +1,4 @@
-package workflows
+package temporalclient
 
 import (
 	"bytes"
@@ -131,10 +131,10 @@ func TestAPIKeyTravelsAsBearerOverTLS(t *testing.T) {
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	check := func(f *fakeFrontend, cfg ClientConfig) error {
+	check := func(f *fakeFrontend, cfg Config) error {
 		t.Helper()
 		cfg.HostPort, cfg.Namespace = f.addr, "talkturo.a1b2c"
-		c, err := NewClient(cfg, log)
+		c, err := New(cfg, log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +145,7 @@ func TestAPIKeyTravelsAsBearerOverTLS(t *testing.T) {
 	}
 
 	f := startFakeFrontend(t, pki, key)
-	if err := check(f, ClientConfig{TLS: &tls.Config{RootCAs: pki.Pool(), MinVersion: tls.VersionTLS12}, APIKey: key}); err != nil {
+	if err := check(f, Config{TLS: &tls.Config{RootCAs: pki.Pool(), MinVersion: tls.VersionTLS12}, APIKey: key}); err != nil {
 		t.Fatalf("health check with the API key over TLS: %v", err)
 	}
 	calls, _ := f.recorded()
@@ -159,7 +159,7 @@ func TestAPIKeyTravelsAsBearerOverTLS(t *testing.T) {
 	}
 
 	wrong := startFakeFrontend(t, pki, key)
-	err := check(wrong, ClientConfig{TLS: &tls.Config{RootCAs: pki.Pool(), MinVersion: tls.VersionTLS12}, APIKey: wrongKey})
+	err := check(wrong, Config{TLS: &tls.Config{RootCAs: pki.Pool(), MinVersion: tls.VersionTLS12}, APIKey: wrongKey})
 	if err == nil {
 		t.Fatal("the server refused the wrong key, the client saw no error")
 	}
@@ -171,7 +171,7 @@ func TestAPIKeyTravelsAsBearerOverTLS(t *testing.T) {
 	// fails it (the test CA is not among the system's roots) before any
 	// call, so the key is never sent.
 	bare := startFakeFrontend(t, pki, key)
-	if err := check(bare, ClientConfig{APIKey: key}); err == nil {
+	if err := check(bare, Config{APIKey: key}); err == nil {
 		t.Fatal("a client with the system's roots accepted the test CA's certificate")
 	}
 	calls, first := bare.recorded()

@@ -1,4 +1,4 @@
-package workflows
+package temporalclient
 
 import (
 	"go.opentelemetry.io/otel/propagation"
@@ -10,7 +10,7 @@ import (
 
 // NewTracingInterceptor returns the SDK's OpenTelemetry tracing
 // interceptor on tp, carrying spans with prop. On a client
-// (ClientConfig.Interceptors) it traces what the client starts, updates,
+// (Config.Interceptors) it traces what the client starts, updates,
 // signals and queries, and on every worker made from that client each
 // workflow run, update handler, signal and activity, local ones included:
 // spans named "<Operation>:<name>" (UpdateWithStartWorkflow:purchase,

@@ -1,4 +1,4 @@
-package workflows
+package temporalclient
 
 import (
 	"context"
@@ -9,12 +9,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
-	"go.uber.org/fx"
 )
 
-// ClientConfig says which Temporal cluster and namespace to use, and how to
+// Config says which Temporal cluster and namespace to use, and how to
 // reach it.
-type ClientConfig struct {
+type Config struct {
 	HostPort  string
 	Namespace string
 	// TLS, when set, secures the connection to the frontend; with a
@@ -31,10 +30,10 @@ type ClientConfig struct {
 	Interceptors []interceptor.ClientInterceptor
 }
 
-// NewClient returns a Temporal client that connects on first use, so that
+// New returns a Temporal client that connects on first use, so that
 // starting a process never blocks on Temporal; /readyz reports whether it
 // answers.
-func NewClient(cfg ClientConfig, log *slog.Logger) (client.Client, error) {
+func New(cfg Config, log *slog.Logger) (client.Client, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -61,16 +60,3 @@ func CheckHealth(ctx context.Context, c client.Client) error {
 	_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
 	return err
 }
-
-// ClientModule provides the Temporal client, closed when the app stops.
-// The app supplies a ClientConfig and a *slog.Logger.
-var ClientModule = fx.Module("temporal-client",
-	fx.Provide(func(lc fx.Lifecycle, cfg ClientConfig, log *slog.Logger) (client.Client, error) {
-		c, err := NewClient(cfg, log)
-		if err != nil {
-			return nil, err
-		}
-		lc.Append(fx.StopHook(c.Close))
-		return c, nil
-	}),
-)

@@ -1,23 +1,22 @@
-package workflows
+package temporalclient
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.uber.org/fx"
 
-	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/temporalerr"
+	"github.com/talkturo/phonenumbers/workflows"
 )
 
 // NumberService is the client side of the number workflow: what the API
@@ -30,6 +29,8 @@ type NumberService struct {
 
 // ServiceConfig names the task queue the workers poll.
 type ServiceConfig struct {
+	// TaskQueue is where the workflows the service starts run
+	// (TEMPORAL_TASK_QUEUE); required.
 	TaskQueue string
 	// Records, when set, answers a purchase still running when its wait
 	// ran out from its pending record rather than by querying the
@@ -39,19 +40,25 @@ type ServiceConfig struct {
 }
 
 // NewNumberService returns a NumberService on the client.
-func NewNumberService(c client.Client, cfg ServiceConfig) *NumberService {
+func NewNumberService(c client.Client, cfg ServiceConfig) (*NumberService, error) {
 	if cfg.TaskQueue == "" {
-		cfg.TaskQueue = DefaultTaskQueue
+		return nil, errNoTaskQueue("NewNumberService")
 	}
-	return &NumberService{c: c, taskQueue: cfg.TaskQueue, records: cfg.Records}
+	return &NumberService{c: c, taskQueue: cfg.TaskQueue, records: cfg.Records}, nil
+}
+
+// errNoTaskQueue refuses a configuration without a task queue: the app
+// states it (config: TEMPORAL_TASK_QUEUE), never this package.
+func errNoTaskQueue(what string) error {
+	return fmt.Errorf("temporalclient.%s: no task queue given (TEMPORAL_TASK_QUEUE)", what)
 }
 
 // PurchaseOutcome is a settled purchase, or (Pending) one still running
 // when the wait ran out: State then says where it is.
 type PurchaseOutcome struct {
 	Pending bool
-	Result  PurchaseResult
-	State   NumberState
+	Result  workflows.PurchaseResult
+	State   workflows.NumberState
 }
 
 // Purchase starts the number's workflow, or joins the one running, with an
@@ -59,12 +66,12 @@ type PurchaseOutcome struct {
 // request the same update. It waits at most wait, then reports the
 // purchase as pending: the workflow goes on regardless, and the caller
 // going away (ctx cancelled) changes nothing either.
-func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updateID string, wait time.Duration) (PurchaseOutcome, error) {
+func (s *NumberService) Purchase(ctx context.Context, req workflows.PurchaseRequest, updateID string, wait time.Duration) (PurchaseOutcome, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
 	req.UpdateID = updateID
 	start := s.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       NumberWorkflowID(req.PhoneNumber),
+		ID:                       workflows.NumberWorkflowID(req.PhoneNumber),
 		TaskQueue:                s.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -73,18 +80,18 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 		// not on a paid purchase answered from its first workflow task;
 		// each change is a billable action.
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			AttrTeamID.ValueSet(req.TeamID),
-			AttrPhoneNumber.ValueSet(req.PhoneNumber),
+			workflows.AttrTeamID.ValueSet(req.TeamID),
+			workflows.AttrPhoneNumber.ValueSet(req.PhoneNumber),
 		),
 		Memo:          map[string]any{"teamId": req.TeamID, "phoneNumber": req.PhoneNumber, "userId": req.UserID},
-		StaticSummary: numberSummary(req.PhoneNumber, req.TeamID),
-		StaticDetails: numberStaticDetails(req),
-	}, NumberWorkflowType, req)
+		StaticSummary: workflows.NumberSummary(req.PhoneNumber, req.TeamID),
+		StaticDetails: workflows.NumberStaticDetails(req),
+	}, workflows.NumberWorkflowType, req)
 	handle, err := s.c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
 			UpdateID:   updateID,
-			UpdateName: UpdatePurchase,
+			UpdateName: workflows.UpdatePurchase,
 			Args:       []any{req},
 			// One call: Temporal answers once the purchase has settled
 			// (the fast path answers from its first workflow task), or
@@ -102,7 +109,7 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 		}
 		return PurchaseOutcome{}, temporalerr.Decode(err)
 	}
-	var res PurchaseResult
+	var res workflows.PurchaseResult
 	if err := handle.Get(ctx, &res); err != nil {
 		if timedOut(ctx, err) {
 			return s.pending(req)
@@ -119,7 +126,7 @@ func (s *NumberService) Purchase(ctx context.Context, req PurchaseRequest, updat
 // number's workflow may be another team's purchase that this request's
 // update has not yet been refused by: that is number_in_purchase, and its
 // state is none of this team's business.
-func (s *NumberService) pending(req PurchaseRequest) (PurchaseOutcome, error) {
+func (s *NumberService) pending(req workflows.PurchaseRequest) (PurchaseOutcome, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), domain.PendingStateQueryTimeout)
 	defer cancel()
 	if st, ok := s.pendingRecord(ctx, req.PhoneNumber); ok {
@@ -147,21 +154,22 @@ func (s *NumberService) pending(req PurchaseRequest) (PurchaseOutcome, error) {
 // pendingRecord is the state of the number's purchase as its pending
 // record tells it (ok false without Records, or without a pending record
 // of the number's workflow: its purchase has not begun, or is over).
-func (s *NumberService) pendingRecord(ctx context.Context, e164 string) (NumberState, bool) {
+func (s *NumberService) pendingRecord(ctx context.Context, e164 string) (workflows.NumberState, bool) {
 	if s.records == nil {
-		return NumberState{}, false
+		return workflows.NumberState{}, false
 	}
 	n, err := s.records.LiveByNumber(ctx, e164)
-	if err != nil || n.Status != domain.NumberPending || n.WorkflowID != NumberWorkflowID(e164) {
-		return NumberState{}, false
+	if err != nil || n.Status != domain.NumberPending || n.WorkflowID != workflows.NumberWorkflowID(e164) {
+		return workflows.NumberState{}, false
 	}
-	return NumberState{TeamID: n.TeamID, Number: viewOf(n)}, true
+	return workflows.NumberState{TeamID: n.TeamID, Number: workflows.NumberViewOf(n)}, true
 }
 
 // awaitingDocuments reports whether the purchase update was refused
 // because the team's purchase waits on documents.
 func awaitingDocuments(err error) bool {
-	return temporalerr.Type(err) == domain.CodeAwaitingDocuments
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && ae.Type() == domain.CodeAwaitingDocuments
 }
 
 // awaitingDocuments answers a request refused because the team's purchase
@@ -169,10 +177,10 @@ func awaitingDocuments(err error) bool {
 // what. A request carrying a requirement group hands it to the purchase
 // first (SignalAttachRequirementGroup); the state shows it, though the
 // workflow may not have taken it yet when the state is read.
-func (s *NumberService) awaitingDocuments(ctx context.Context, req PurchaseRequest) (PurchaseOutcome, error) {
+func (s *NumberService) awaitingDocuments(ctx context.Context, req workflows.PurchaseRequest) (PurchaseOutcome, error) {
 	if req.RequirementGroupID != "" && s.groupIsNew(ctx, req) {
-		err := s.c.SignalWorkflow(ctx, NumberWorkflowID(req.PhoneNumber), "", SignalAttachRequirementGroup,
-			AttachRequirementGroup{TeamID: req.TeamID, RequirementGroupID: req.RequirementGroupID})
+		err := s.c.SignalWorkflow(ctx, workflows.NumberWorkflowID(req.PhoneNumber), "", workflows.SignalAttachRequirementGroup,
+			workflows.AttachRequirementGroup{TeamID: req.TeamID, RequirementGroupID: req.RequirementGroupID})
 		if err != nil {
 			if timedOut(ctx, err) {
 				return PurchaseOutcome{}, &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable,
@@ -193,28 +201,28 @@ func (s *NumberService) awaitingDocuments(ctx context.Context, req PurchaseReque
 // MaxRequirementGroups is not signalled (the workflow would drop it, at
 // the cost of a signal and a workflow task each retry). A state that
 // cannot be read lets the signal go: the workflow decides.
-func (s *NumberService) groupIsNew(ctx context.Context, req PurchaseRequest) bool {
+func (s *NumberService) groupIsNew(ctx context.Context, req workflows.PurchaseRequest) bool {
 	st, err := s.State(ctx, req.PhoneNumber)
 	if err != nil {
 		return true
 	}
 	return st.RequirementGroupID != req.RequirementGroupID &&
-		!slices.Contains(st.RequirementGroups, req.RequirementGroupID) && len(st.RequirementGroups) < MaxRequirementGroups
+		!slices.Contains(st.RequirementGroups, req.RequirementGroupID) && len(st.RequirementGroups) < workflows.MaxRequirementGroups
 }
 
 // State asks the number's current (or last) workflow run where it is.
-func (s *NumberService) State(ctx context.Context, e164 string) (NumberState, error) {
-	v, err := s.c.QueryWorkflow(ctx, NumberWorkflowID(e164), "", QueryState)
+func (s *NumberService) State(ctx context.Context, e164 string) (workflows.NumberState, error) {
+	v, err := s.c.QueryWorkflow(ctx, workflows.NumberWorkflowID(e164), "", workflows.QueryState)
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return NumberState{}, domain.ErrNotFound
+			return workflows.NumberState{}, domain.ErrNotFound
 		}
-		return NumberState{}, temporalerr.Decode(err)
+		return workflows.NumberState{}, temporalerr.Decode(err)
 	}
-	var st NumberState
+	var st workflows.NumberState
 	if err := v.Get(&st); err != nil {
-		return NumberState{}, err
+		return workflows.NumberState{}, err
 	}
 	return st, nil
 }
@@ -222,13 +230,13 @@ func (s *NumberService) State(ctx context.Context, e164 string) (NumberState, er
 // Release asks the number's workflow to release it and waits until it is,
 // at most wait: then pending is true and the workflow goes on with it. A
 // workflow that is no longer running has nothing to release: NotFound.
-func (s *NumberService) Release(ctx context.Context, e164 string, req ReleaseRequest, wait time.Duration) (view NumberView, pending bool, err error) {
+func (s *NumberService) Release(ctx context.Context, e164 string, req workflows.ReleaseRequest, wait time.Duration) (view workflows.NumberView, pending bool, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
 	handle, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   NumberWorkflowID(e164),
+		WorkflowID:   workflows.NumberWorkflowID(e164),
 		UpdateID:     releaseUpdateID(e164, req),
-		UpdateName:   UpdateRelease,
+		UpdateName:   workflows.UpdateRelease,
 		Args:         []any{req},
 		WaitForStage: client.WorkflowUpdateStageAccepted,
 	})
@@ -236,23 +244,23 @@ func (s *NumberService) Release(ctx context.Context, e164 string, req ReleaseReq
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &nf):
-			return NumberView{}, false, domain.ErrNotFound
+			return workflows.NumberView{}, false, domain.ErrNotFound
 		case timedOut(ctx, err):
-			return NumberView{}, true, nil
+			return workflows.NumberView{}, true, nil
 		}
-		return NumberView{}, false, temporalerr.Decode(err)
+		return workflows.NumberView{}, false, temporalerr.Decode(err)
 	}
 	return releaseOutcome(ctx, handle)
 }
 
 // releaseOutcome waits for an accepted release update's answer: the number
 // as it ended, or pending when ctx's wait runs out first.
-func releaseOutcome(ctx context.Context, handle client.WorkflowUpdateHandle) (view NumberView, pending bool, err error) {
+func releaseOutcome(ctx context.Context, handle client.WorkflowUpdateHandle) (view workflows.NumberView, pending bool, err error) {
 	if err := handle.Get(ctx, &view); err != nil {
 		if timedOut(ctx, err) {
-			return NumberView{}, true, nil
+			return workflows.NumberView{}, true, nil
 		}
-		return NumberView{}, false, temporalerr.Decode(err)
+		return workflows.NumberView{}, false, temporalerr.Decode(err)
 	}
 	return view, false, nil
 }
@@ -263,7 +271,7 @@ func releaseOutcome(ctx context.Context, handle client.WorkflowUpdateHandle) (vi
 // only names the update through a hash, so none reaches the history.
 // Without a key the SDK picks a random ID (its own retries of the call
 // still share it).
-func releaseUpdateID(e164 string, req ReleaseRequest) string {
+func releaseUpdateID(e164 string, req workflows.ReleaseRequest) string {
 	if req.RequestKey == "" {
 		return ""
 	}
@@ -276,21 +284,18 @@ func timedOut(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de)
 }
 
-// ServiceModule provides the NumberService; the app supplies a ServiceConfig.
-var ServiceModule = fx.Module("number-service", fx.Provide(NewNumberService))
-
 // SendBillingEvent hands a billing event to the team's billing workflow,
 // starting it if need be (signal-with-start). When it returns nil, Temporal
 // has recorded the signal: the event will be applied.
-func (s *NumberService) SendBillingEvent(ctx context.Context, ev BillingEvent) error {
-	_, err := s.c.SignalWithStartWorkflow(context.WithoutCancel(ctx), TeamWorkflowID(ev.TeamID), SignalBillingEvent, ev,
+func (s *NumberService) SendBillingEvent(ctx context.Context, ev workflows.BillingEvent) error {
+	_, err := s.c.SignalWithStartWorkflow(context.WithoutCancel(ctx), workflows.TeamWorkflowID(ev.TeamID), workflows.SignalBillingEvent, ev,
 		client.StartWorkflowOptions{
 			TaskQueue:                s.taskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-			TypedSearchAttributes:    temporal.NewSearchAttributes(AttrTeamID.ValueSet(ev.TeamID)),
-			StaticSummary:            billingSummary(ev.TeamID),
-			StaticDetails:            billingStaticDetails(ev.TeamID),
-		}, TeamWorkflowType, BillingState{TeamID: ev.TeamID, Plan: domain.PlanFree})
+			TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.AttrTeamID.ValueSet(ev.TeamID)),
+			StaticSummary:            workflows.BillingSummary(ev.TeamID),
+			StaticDetails:            workflows.BillingStaticDetails(ev.TeamID),
+		}, workflows.TeamWorkflowType, workflows.BillingState{TeamID: ev.TeamID, Plan: domain.PlanFree})
 	return temporalerr.Decode(err)
 }
 
@@ -299,15 +304,15 @@ func (s *NumberService) SendBillingEvent(ctx context.Context, ev BillingEvent) e
 // system's reference, or a number whose workflow has ended) is dropped
 // without error: Telnyx retries anything but a 2xx, and retrying cannot
 // make it ours.
-func (s *NumberService) NotifyOrder(ctx context.Context, ev OrderEvent) error {
-	workflowID, ok := workflowIDOfKey(ev.CustomerReference)
+func (s *NumberService) NotifyOrder(ctx context.Context, ev workflows.OrderEvent) error {
+	workflowID, ok := workflows.NumberWorkflowIDOfKey(ev.CustomerReference)
 	if !ok {
 		return nil
 	}
 	// The caller's context, deadline included: the webhook handler must
 	// answer Telnyx in time, and Telnyx retries a delivery it did not see
 	// answered.
-	err := s.c.SignalWorkflow(ctx, workflowID, "", SignalOrderEvent, ev)
+	err := s.c.SignalWorkflow(ctx, workflowID, "", workflows.SignalOrderEvent, ev)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return nil
@@ -315,55 +320,16 @@ func (s *NumberService) NotifyOrder(ctx context.Context, ev OrderEvent) error {
 	return temporalerr.Decode(err)
 }
 
-// NumberOfKey reads the E.164 number out of a purchase key (the Telnyx
-// order's customer_reference); ok is false for a key not of ours.
-func NumberOfKey(key string) (e164 string, ok bool) {
-	id, ok := workflowIDOfKey(key)
-	if !ok {
-		return "", false
-	}
-	return strings.TrimPrefix(id, numberWorkflowIDPrefix), true
-}
-
-// WaitsForOrderSignal says whether the purchase recorded as n may wait for
-// its order at the workflow level at now, where only SignalOrderEvent
-// wakes it before its next timer: a regulated order waiting on documents,
-// or one whose documents were accepted (its record's requirements then
-// cleared) and whose number is being provisioned. A pending purchase
-// younger than signalAfter is in its first workflow task, whose wait
-// (WaitForOrder) domain.OrderEvents wakes, so a webhook about it needs no
-// signal (a billable action and a workflow task); an older one may be in
-// AwaitOrder, which OrderEvents wakes too, and a needless signal there
-// costs that much and no more.
-func WaitsForOrderSignal(n domain.PhoneNumber, now time.Time) bool {
-	return n.Status == domain.NumberPending && (n.Requirements != nil || now.Sub(n.CreatedAt) >= signalAfter)
-}
-
-// signalAfter is how old a pending purchase is before its order's webhook
-// is also signalled: the in-task wait, and a margin for the clocks of the
-// API and the database, which stamps created_at.
-const signalAfter = activities.OrderWaitInTask + 10*time.Second
-
-// workflowIDOfKey reads the number workflow's ID out of a purchase key
-// (workflow ID "/" first run ID, the Telnyx order's customer_reference).
-func workflowIDOfKey(key string) (string, bool) {
-	i := strings.LastIndexByte(key, '/')
-	if i <= 0 || i == len(key)-1 || !strings.HasPrefix(key, numberWorkflowIDPrefix) {
-		return "", false
-	}
-	return key[:i], true
-}
-
 // BillingState asks a team's billing workflow where it is.
-func (s *NumberService) BillingState(ctx context.Context, teamID string) (BillingState, error) {
-	v, err := s.c.QueryWorkflow(ctx, TeamWorkflowID(teamID), "", QueryBilling)
+func (s *NumberService) BillingState(ctx context.Context, teamID string) (workflows.BillingState, error) {
+	v, err := s.c.QueryWorkflow(ctx, workflows.TeamWorkflowID(teamID), "", workflows.QueryBilling)
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return BillingState{}, domain.ErrNotFound
+			return workflows.BillingState{}, domain.ErrNotFound
 		}
-		return BillingState{}, temporalerr.Decode(err)
+		return workflows.BillingState{}, temporalerr.Decode(err)
 	}
-	var st BillingState
+	var st workflows.BillingState
 	return st, v.Get(&st)
 }

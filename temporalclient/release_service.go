@@ -1,4 +1,4 @@
-package workflows
+package temporalclient
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/temporalerr"
+	"github.com/talkturo/phonenumbers/workflows"
 )
 
 // ErrNumberWorkflowRunning is ReleaseUnwatched's answer when the number's
@@ -27,17 +28,17 @@ var _ activities.NumberWorkflows = (*NumberService)(nil)
 // under the number's workflow ID, or joins the one running, and waits for
 // it at most wait (then pending is true and the release goes on). When a
 // purchase of the number runs, nothing is started: ErrNumberWorkflowRunning.
-func (s *NumberService) ReleaseUnwatched(ctx context.Context, n domain.PhoneNumber, reason string, wait time.Duration) (view NumberView, pending bool, err error) {
+func (s *NumberService) ReleaseUnwatched(ctx context.Context, n domain.PhoneNumber, reason string, wait time.Duration) (view workflows.NumberView, pending bool, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
-	run, err := s.latestRun(ctx, NumberWorkflowID(n.PhoneNumber))
+	run, err := s.latestRun(ctx, workflows.NumberWorkflowID(n.PhoneNumber))
 	switch {
 	case timedOut(ctx, err):
-		return NumberView{}, true, nil
+		return workflows.NumberView{}, true, nil
 	case err != nil:
-		return NumberView{}, false, temporalerr.Decode(err)
+		return workflows.NumberView{}, false, temporalerr.Decode(err)
 	case run.purchaseRunning() && !s.closing(ctx, run):
-		return NumberView{}, false, ErrNumberWorkflowRunning
+		return workflows.NumberView{}, false, ErrNumberWorkflowRunning
 	}
 	// Use-existing: a second request joins the release started by the
 	// first, and a purchase started in between gets the update instead,
@@ -46,40 +47,40 @@ func (s *NumberService) ReleaseUnwatched(ctx context.Context, n domain.PhoneNumb
 		StartWorkflowOperation: s.releaseStart(n, reason),
 		UpdateOptions: client.UpdateWorkflowOptions{
 			UpdateID:     "release-" + n.ID,
-			UpdateName:   UpdateRelease,
-			Args:         []any{ReleaseRequest{TeamID: n.TeamID, Reason: reason}},
+			UpdateName:   workflows.UpdateRelease,
+			Args:         []any{workflows.ReleaseRequest{TeamID: n.TeamID, Reason: reason}},
 			WaitForStage: client.WorkflowUpdateStageAccepted,
 		},
 	})
 	if err != nil {
 		if timedOut(ctx, err) {
-			return NumberView{}, true, nil
+			return workflows.NumberView{}, true, nil
 		}
-		return NumberView{}, false, temporalerr.Decode(err)
+		return workflows.NumberView{}, false, temporalerr.Decode(err)
 	}
 	return releaseOutcome(ctx, handle)
 }
 
 func (s *NumberService) releaseStart(n domain.PhoneNumber, reason string) client.WithStartWorkflowOperation {
-	return s.c.NewWithStartWorkflowOperation(s.releaseOptions(n, reason), ReleaseWorkflowType,
-		ReleaseNumberInput{NumberID: n.ID, TeamID: n.TeamID, PhoneNumber: n.PhoneNumber, Reason: reason})
+	return s.c.NewWithStartWorkflowOperation(s.releaseOptions(n, reason), workflows.ReleaseWorkflowType,
+		workflows.ReleaseNumberInput{NumberID: n.ID, TeamID: n.TeamID, PhoneNumber: n.PhoneNumber, Reason: reason})
 }
 
 func (s *NumberService) releaseOptions(n domain.PhoneNumber, reason string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
-		ID:                       NumberWorkflowID(n.PhoneNumber),
+		ID:                       workflows.NumberWorkflowID(n.PhoneNumber),
 		TaskQueue:                s.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			AttrTeamID.ValueSet(n.TeamID),
-			AttrPhoneNumber.ValueSet(n.PhoneNumber),
-			AttrNumberStatus.ValueSet(string(n.Status)),
-			AttrIsTrial.ValueSet(n.IsTrial),
+			workflows.AttrTeamID.ValueSet(n.TeamID),
+			workflows.AttrPhoneNumber.ValueSet(n.PhoneNumber),
+			workflows.AttrNumberStatus.ValueSet(string(n.Status)),
+			workflows.AttrIsTrial.ValueSet(n.IsTrial),
 		),
 		Memo:          map[string]any{"teamId": n.TeamID, "phoneNumber": n.PhoneNumber, "numberId": n.ID},
-		StaticSummary: releaseSummary(n),
-		StaticDetails: releaseStaticDetails(n, reason),
+		StaticSummary: workflows.ReleaseSummary(n),
+		StaticDetails: workflows.ReleaseStaticDetails(n, reason),
 	}
 }
 
@@ -107,18 +108,18 @@ type runInfo struct {
 }
 
 func (r runInfo) purchaseRunning() bool {
-	return r.running && (r.typ == NumberWorkflowType || r.typ == NumberWorkflowTypeV1)
+	return r.running && (r.typ == workflows.NumberWorkflowType || r.typ == workflows.NumberWorkflowTypeV1)
 }
 
 // closing reports whether the running purchase has failed and is only
 // letting its updates finish (the purchase that has just met the stale
 // record, for one), and waits, within ctx, for it to close.
 func (s *NumberService) closing(ctx context.Context, r runInfo) bool {
-	v, err := s.c.QueryWorkflowWithOptions(ctx, &client.QueryWorkflowWithOptionsRequest{WorkflowID: r.workflowID, RunID: r.runID, QueryType: QueryState})
+	v, err := s.c.QueryWorkflowWithOptions(ctx, &client.QueryWorkflowWithOptionsRequest{WorkflowID: r.workflowID, RunID: r.runID, QueryType: workflows.QueryState})
 	if err != nil {
 		return false
 	}
-	var st NumberState
+	var st workflows.NumberState
 	if err := v.QueryResult.Get(&st); err != nil || st.Number.Status != domain.NumberFailed {
 		return false
 	}
@@ -138,7 +139,7 @@ func (s *NumberService) WorkflowRunning(ctx context.Context, workflowID string) 
 func (s *NumberService) StartRelease(ctx context.Context, n domain.PhoneNumber, reason string) error {
 	ctx, cancel := context.WithTimeout(ctx, releaseStartTimeout)
 	defer cancel()
-	run, err := s.latestRun(ctx, NumberWorkflowID(n.PhoneNumber))
+	run, err := s.latestRun(ctx, workflows.NumberWorkflowID(n.PhoneNumber))
 	switch {
 	case err != nil:
 		return err
@@ -151,17 +152,20 @@ func (s *NumberService) StartRelease(ctx context.Context, n domain.PhoneNumber, 
 	opts := s.releaseOptions(n, reason)
 	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
 	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
-	_, err = s.c.ExecuteWorkflow(ctx, opts, ReleaseWorkflowType,
-		ReleaseNumberInput{NumberID: n.ID, TeamID: n.TeamID, PhoneNumber: n.PhoneNumber, Reason: reason})
+	_, err = s.c.ExecuteWorkflow(ctx, opts, workflows.ReleaseWorkflowType,
+		workflows.ReleaseNumberInput{NumberID: n.ID, TeamID: n.TeamID, PhoneNumber: n.PhoneNumber, Reason: reason})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if !errors.As(err, &started) {
 		return err
 	}
-	if run, err = s.latestRun(ctx, NumberWorkflowID(n.PhoneNumber)); err != nil {
+	if run, err = s.latestRun(ctx, workflows.NumberWorkflowID(n.PhoneNumber)); err != nil {
 		return err
 	}
-	if run.running && run.typ == ReleaseWorkflowType {
+	if run.running && run.typ == workflows.ReleaseWorkflowType {
 		return nil // started already, by an earlier run
 	}
 	return ErrNumberWorkflowRunning
 }
+
+// releaseStartTimeout bounds how long StartRelease waits for Temporal.
+const releaseStartTimeout = 10 * time.Second

@@ -1,4 +1,4 @@
-package workflows
+package temporalclient
 
 import (
 	"context"
@@ -11,15 +11,18 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.uber.org/fx"
+
+	"github.com/talkturo/phonenumbers/workflows"
 )
 
 // ReconcileConfig is how workers schedule reconciliation.
 type ReconcileConfig struct {
+	// TaskQueue is where the scheduled runs go (TEMPORAL_TASK_QUEUE);
+	// required.
 	TaskQueue string
 	// Interval between runs (RECONCILE_INTERVAL); zero pauses the schedule.
 	Interval time.Duration
-	Input    ReconcileInput
+	Input    workflows.ReconcileInput
 }
 
 const (
@@ -46,9 +49,9 @@ const (
 // made in the very instant between that read and the write is undone.
 func EnsureReconcileSchedule(ctx context.Context, c client.Client, cfg ReconcileConfig) error {
 	if cfg.TaskQueue == "" {
-		cfg.TaskQueue = DefaultTaskQueue
+		return errNoTaskQueue("EnsureReconcileSchedule")
 	}
-	h := c.ScheduleClient().GetHandle(ctx, ReconcileScheduleID)
+	h := c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
 	if cfg.Interval <= 0 {
 		desc, err := h.Describe(ctx)
 		var nf *serviceerror.NotFound
@@ -56,7 +59,7 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, cfg Reconcile
 		case errors.As(err, &nf):
 			return nil
 		case err != nil:
-			return fmt.Errorf("describe schedule %s: %w", ReconcileScheduleID, err)
+			return fmt.Errorf("describe schedule %s: %w", workflows.ReconcileScheduleID, err)
 		case desc.Schedule.State != nil && desc.Schedule.State.Paused:
 			return nil
 		}
@@ -65,8 +68,8 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, cfg Reconcile
 
 	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: cfg.Interval}}}
 	action := &client.ScheduleWorkflowAction{
-		ID:                       ReconcileScheduleID,
-		Workflow:                 ReconcileWorkflowType,
+		ID:                       workflows.ReconcileScheduleID,
+		Workflow:                 workflows.ReconcileWorkflowType,
 		Args:                     []any{cfg.Input},
 		TaskQueue:                cfg.TaskQueue,
 		WorkflowExecutionTimeout: reconcileRunTimeout,
@@ -74,7 +77,7 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, cfg Reconcile
 	}
 	policy := &client.SchedulePolicies{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: reconcileCatchupWindow}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:            ReconcileScheduleID,
+		ID:            workflows.ReconcileScheduleID,
 		Spec:          spec,
 		Action:        action,
 		Overlap:       policy.Overlap,
@@ -85,7 +88,7 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, cfg Reconcile
 	case err == nil:
 		return nil
 	case !errors.Is(err, temporal.ErrScheduleAlreadyRunning):
-		return fmt.Errorf("create schedule %s: %w", ReconcileScheduleID, err)
+		return fmt.Errorf("create schedule %s: %w", workflows.ReconcileScheduleID, err)
 	}
 
 	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
@@ -101,38 +104,10 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, cfg Reconcile
 		return &client.ScheduleUpdate{Schedule: &s}, nil
 	}})
 	if err != nil {
-		return fmt.Errorf("update schedule %s: %w", ReconcileScheduleID, err)
+		return fmt.Errorf("update schedule %s: %w", workflows.ReconcileScheduleID, err)
 	}
 	return nil
 }
-
-// ReconcileModule keeps the reconciliation schedule in line with the
-// worker's ReconcileConfig (which the app supplies). It does so in the
-// background, retrying until Temporal answers, so that neither a slow
-// cluster nor a schedule error holds up the worker's purchases.
-var ReconcileModule = fx.Module("reconcile-schedule",
-	fx.Invoke(func(lc fx.Lifecycle, c client.Client, cfg ReconcileConfig, log *slog.Logger) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error {
-				go func() {
-					defer close(done)
-					keepEnsuring(ctx, c, cfg, log)
-				}()
-				return nil
-			},
-			OnStop: func(stop context.Context) error {
-				cancel()
-				select {
-				case <-done:
-				case <-stop.Done():
-				}
-				return nil
-			},
-		})
-	}),
-)
 
 // keepEnsuring calls EnsureReconcileSchedule until it succeeds or ctx ends,
 // backing off from a second to a minute between attempts.
@@ -144,16 +119,16 @@ func keepEnsuring(ctx context.Context, c client.Client, cfg ReconcileConfig, log
 		cancel()
 		if err == nil {
 			if cfg.Interval > 0 {
-				log.Info("reconciliation with Telnyx scheduled", "schedule_id", ReconcileScheduleID, "interval", cfg.Interval, "orphan_delay", cfg.Input.OrphanDelay, "max_releases", cfg.Input.MaxReleases)
+				log.Info("reconciliation with Telnyx scheduled", "schedule_id", workflows.ReconcileScheduleID, "interval", cfg.Interval, "orphan_delay", cfg.Input.OrphanDelay, "max_releases", cfg.Input.MaxReleases)
 			} else {
-				log.Info("reconciliation with Telnyx is off (RECONCILE_INTERVAL=0)", "schedule_id", ReconcileScheduleID)
+				log.Info("reconciliation with Telnyx is off (RECONCILE_INTERVAL=0)", "schedule_id", workflows.ReconcileScheduleID)
 			}
 			return
 		}
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("scheduling the reconciliation with Telnyx failed; trying again", "schedule_id", ReconcileScheduleID, "error", err, "retry_in", wait)
+		log.Warn("scheduling the reconciliation with Telnyx failed; trying again", "schedule_id", workflows.ReconcileScheduleID, "error", err, "retry_in", wait)
 		select {
 		case <-ctx.Done():
 			return
