@@ -153,7 +153,7 @@ type fuzzRequest struct {
 // when there is no answer to check).
 func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) (int, string) {
 	t.Helper()
-	drainLogs(fe.logs)
+	fe.logs.Drain()
 	target := fe.base + r.path
 	if r.rawQuery != "" {
 		target += "?" + r.rawQuery
@@ -190,7 +190,7 @@ func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) (int, string) {
 			// the decoding under test.
 			return 0, ""
 		}
-		t.Fatalf("%s: %v\nserver log:\n%s", what(), err, drainLogs(fe.logs))
+		t.Fatalf("%s: %v\nserver log:\n%s", what(), err, fe.logs.Drain())
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -207,7 +207,7 @@ func (fe *fuzzEnv) check(t *testing.T, req *http.Request, reqBody []byte, resp *
 	t.Helper()
 	fail := func(format string, args ...any) {
 		t.Helper()
-		t.Fatalf("%s\nanswer %d %s\n%s\nserver log:\n%s", what, resp.StatusCode, raw, fmt.Sprintf(format, args...), drainLogs(fe.logs))
+		t.Fatalf("%s\nanswer %d %s\n%s\nserver log:\n%s", what, resp.StatusCode, raw, fmt.Sprintf(format, args...), fe.logs.Drain())
 	}
 	if resp.StatusCode >= 500 {
 		fail("a 5xx")
@@ -286,16 +286,6 @@ func leakIn(answer, request string) string {
 		}
 	}
 	return ""
-}
-
-// drainLogs empties the server's log and returns what it held: each exec
-// sees its own lines, and a long run does not pile them up in memory.
-func drainLogs(b *syncBuffer) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	b.buf.Reset()
-	return s
 }
 
 func headerString(h http.Header) string {
