@@ -41,9 +41,10 @@ func (b *LogBuffer) Drain() string {
 	return s
 }
 
-// JSONLines decodes the lines written so far, each a JSON object, and fails
-// the test on a line that is not one.
-func (b *LogBuffer) JSONLines(t testing.TB) []map[string]any {
+// JSONLines decodes the lines written so far, each a JSON object, and
+// returns those whose message ("msg") starts with msgPrefix ("" for all).
+// It fails the test on a line that is not JSON.
+func (b *LogBuffer) JSONLines(t testing.TB, msgPrefix string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, raw := range strings.Split(strings.TrimSpace(b.String()), "\n") {
@@ -54,7 +55,9 @@ func (b *LogBuffer) JSONLines(t testing.TB) []map[string]any {
 		if err := json.Unmarshal([]byte(raw), &line); err != nil {
 			t.Fatalf("log line is not JSON: %q", raw)
 		}
-		out = append(out, line)
+		if msg, _ := line["msg"].(string); strings.HasPrefix(msg, msgPrefix) {
+			out = append(out, line)
+		}
 	}
 	return out
 }

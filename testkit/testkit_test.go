@@ -24,7 +24,11 @@ func TestLogBufferTakesConcurrentLines(t *testing.T) {
 	}
 	wg.Wait()
 	log.Debug("below the level")
-	lines := logs.JSONLines(t)
+	log.Warn("other")
+	if other := logs.JSONLines(t, "oth"); len(other) != 1 || other[0]["level"] != "WARN" {
+		t.Errorf("the line of message other: %v", other)
+	}
+	lines := logs.JSONLines(t, "line")
 	if len(lines) != 50 {
 		t.Fatalf("%d lines, want 50", len(lines))
 	}
@@ -33,7 +37,7 @@ func TestLogBufferTakesConcurrentLines(t *testing.T) {
 			t.Errorf("line %v", l)
 		}
 	}
-	if out := logs.Drain(); strings.Count(out, "\n") != 50 || logs.String() != "" {
+	if out := logs.Drain(); strings.Count(out, "\n") != 51 || logs.String() != "" {
 		t.Errorf("Drain returned %d lines and left %q", strings.Count(out, "\n"), logs.String())
 	}
 	logs.TextLogger(slog.LevelWarn).Warn("text", "k", "v")

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
@@ -128,9 +129,8 @@ func TestAPIKeyTravelsAsBearerOverTLS(t *testing.T) {
 	pki := tlstest.New(t)
 	const key = "tmprl_test-api-key.0123456789abcdef"
 	const wrongKey = "tmprl_wrong-api-key.fedcba9876543210"
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs testkit.LogBuffer
+	log := logs.TextLogger(slog.LevelDebug)
 	check := func(f *fakeFrontend, cfg ClientConfig) error {
 		t.Helper()
 		cfg.HostPort, cfg.Namespace = f.addr, "talkturo.a1b2c"
@@ -182,8 +182,6 @@ func TestAPIKeyTravelsAsBearerOverTLS(t *testing.T) {
 		t.Errorf("first bytes of the connections: %q, want only 0x16 (a TLS handshake)", first)
 	}
 
-	logMu.Lock()
-	defer logMu.Unlock()
 	for _, k := range []string{key, wrongKey} {
 		if strings.Contains(logs.String(), k) {
 			t.Errorf("the client's logs show an API key:\n%s", logs.String())
@@ -198,15 +196,4 @@ func hasMethod(calls []recordedCall, method string) bool {
 		}
 	}
 	return false
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

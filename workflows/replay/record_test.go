@@ -12,7 +12,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,12 +26,10 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 
-	"github.com/talkturo/phonenumbers/activities"
-	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
-	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit/backend"
 	"github.com/talkturo/phonenumbers/workflows"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
@@ -153,11 +150,8 @@ func newRecorder(t *testing.T) *recorder {
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
 
-	db := pgtest.NewDB(t)
-	sim := telnyxsim.New(telnyxsim.Options{OrderLatency: 100 * time.Millisecond})
-	simSrv := httptest.NewServer(sim)
-	t.Cleanup(simSrv.Close)
-	r := &recorder{sim: sim, accounts: persistence.NewAccountStore(db), numbers: persistence.NewPhoneNumberStore(db)}
+	b := backend.New(t, backend.Options{Sim: telnyxsim.Options{OrderLatency: 100 * time.Millisecond}})
+	r := &recorder{sim: b.Sim, accounts: b.Accounts, numbers: b.Numbers}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := workflows.NewClient(workflows.ClientConfig{HostPort: srv.HostPort(), Namespace: srv.Namespace()}, log)
@@ -167,21 +161,13 @@ func newRecorder(t *testing.T) *recorder {
 	t.Cleanup(c.Close)
 	r.c = c
 
-	r.held = &heldOrders{NumberProvider: &failOrdersAtFirst{NumberProvider: &refuseUndoOnce{NumberProvider: telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})}}}
-	provider := r.held
+	r.held = &heldOrders{NumberProvider: &failOrdersAtFirst{NumberProvider: &refuseUndoOnce{NumberProvider: b.Client}}}
 	worker := func(queue string, trial time.Duration, limits workflows.RunLimits) *workflows.NumberService {
-		acts := &activities.Activities{
-			Slots:             persistence.NewReservationStore(db),
-			Purchases:         persistence.NewPurchaseStore(db),
-			Numbers:           persistence.NewPhoneNumberStore(db),
-			Accounts:          r.accounts,
-			Provider:          provider,
-			Workflows:         workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: queue}),
-			TrialDuration:     trial,
-			OrderPollInterval: 50 * time.Millisecond,
-			GracePeriod:       gracePeriod,
-		}
-		w := workflows.NewWorker(c, workflows.WorkerConfig{TaskQueue: queue, NumberRunLimits: limits}, acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
+		acts := *b.Activities
+		acts.Provider = r.held
+		acts.Workflows = workflows.NewNumberService(c, workflows.ServiceConfig{TaskQueue: queue})
+		acts.TrialDuration, acts.OrderPollInterval, acts.GracePeriod = trial, 50*time.Millisecond, gracePeriod
+		w := workflows.NewWorker(c, workflows.WorkerConfig{TaskQueue: queue, NumberRunLimits: limits}, &acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -196,14 +182,8 @@ func newRecorder(t *testing.T) *recorder {
 
 func (r *recorder) team(t *testing.T, plan domain.PlanName) (teamID, userID string) {
 	t.Helper()
-	_, hash := domain.NewAPIToken()
-	res, err := r.accounts.Bootstrap(context.Background(), domain.BootstrapInput{
-		TeamName: "Histories", Plan: plan, UserEmail: domain.NewID("u") + "@example.com", UserName: "Ada Lovelace", TokenHash: hash,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.TeamID, res.UserID
+	a := backend.Bootstrap(t, r.accounts, domain.BootstrapInput{TeamName: "Histories", Plan: plan, UserName: "Ada Lovelace"})
+	return a.TeamID, a.UserID
 }
 
 func (r *recorder) buy(t *testing.T, svc *workflows.NumberService, req workflows.PurchaseRequest) workflows.PurchaseResult {
