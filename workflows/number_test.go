@@ -54,9 +54,7 @@ func (f *fixture) team(plan domain.PlanName) (teamID, userID string) {
 // simulator) sells only numbers a recent search offered.
 func (f *fixture) offer(e164 string) {
 	f.t.Helper()
-	if err := f.sim.SearchFor(e164); err != nil {
-		f.t.Fatal(err)
-	}
+	backend.Offer(f.t, f.sim, e164)
 }
 
 func (f *fixture) env() *testsuite.TestWorkflowEnvironment {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 const testKey = "KEY0123-test-secret-do-not-leak"
@@ -36,9 +37,7 @@ func simClient(t *testing.T, opts telnyxsim.Options, wrap func(http.Handler) htt
 	if wrap != nil {
 		h = wrap(sim)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	cfg.BaseURL = srv.URL + "/v2"
+	cfg.BaseURL = testkit.Serve(t, h).URL + "/v2"
 	if cfg.APIKey == "" {
 		cfg.APIKey = testKey
 	}
@@ -160,7 +159,7 @@ func TestSearchAvailableAgainstSimulator(t *testing.T) {
 }
 
 func TestOrderThenGetThenFindByReference(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	c, sim := simClient(t, telnyxsim.Options{OrderLatency: 30 * time.Second, Clock: clock.Now}, nil, Config{})
 	ctx := context.Background()
 	nums, err := c.SearchAvailable(ctx, domain.SearchFilter{CountryCode: "US", AreaCode: "212", Limit: 1})
@@ -556,24 +555,6 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 			}
 		}
 	}
-}
-
-// fakeClock is an injectable clock for the simulator.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 func TestServerErrorRetryAfterIsHonoured(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // The conformance test holds both sides to testdata/telnyx-schema.json and
@@ -256,7 +257,7 @@ func TestConformanceToTelnyxSchema(t *testing.T) {
 	}))
 	defer sink.Close()
 
-	clock := &fakeClock{now: time.Now().UTC()}
+	clock := testkit.NewClock(time.Now().UTC())
 	tp := &tap{}
 	c, sim := simClient(t, telnyxsim.Options{OrderLatency: time.Minute, Clock: clock.Now, WebhookURL: sink.URL, WebhookKey: key}, tp.wrap, Config{})
 	defer sim.Close()

@@ -12,7 +12,6 @@ import (
 	"cmp"
 	"net/http"
 	"testing"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -28,10 +27,6 @@ import (
 // none.
 const APIKey = "test-key"
 
-// ClientTimeout bounds one Telnyx attempt when Options.Client sets no
-// timeout.
-const ClientTimeout = 5 * time.Second
-
 // Options changes what New and NewTelnyx start. The zero value is a fresh
 // database and a simulator with its defaults.
 type Options struct {
@@ -43,8 +38,7 @@ type Options struct {
 	// it is given the simulator and returns the handler to serve.
 	Wrap func(http.Handler) http.Handler
 	// Client configures the Telnyx client; its BaseURL is always the
-	// simulator's, its APIKey defaults to the simulator's or APIKey, its
-	// Timeout to ClientTimeout.
+	// simulator's, and its APIKey defaults to the simulator's or APIKey.
 	Client telnyx.Config
 }
 
@@ -71,17 +65,17 @@ func NewTelnyx(t testing.TB, o Options) Telnyx {
 	cfg := o.Client
 	cfg.BaseURL = url
 	cfg.APIKey = cmp.Or(cfg.APIKey, o.Sim.APIKey, APIKey)
-	cfg.Timeout = cmp.Or(cfg.Timeout, ClientTimeout)
 	return Telnyx{Sim: sim, URL: url, Client: telnyx.New(cfg)}
 }
 
-// Offer runs, for each number, the search a customer runs before buying
-// it: the simulator, like Telnyx, orders only numbers a recent search
-// offered. It fails the test when no search would offer one.
-func (x Telnyx) Offer(t testing.TB, numbers ...string) {
+// Offer runs on sim, for each number, the search a customer runs before
+// buying it: the simulator, like Telnyx, orders only numbers a recent
+// search offered. It fails the test when no search would offer one (owned
+// or sold already).
+func Offer(t testing.TB, sim *telnyxsim.Simulator, numbers ...string) {
 	t.Helper()
 	for _, e164 := range numbers {
-		if err := x.Sim.SearchFor(e164); err != nil {
+		if err := sim.SearchFor(e164); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 
+	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
@@ -150,7 +151,7 @@ func newRecorder(t *testing.T) *recorder {
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
 
-	b := backend.New(t, backend.Options{Sim: telnyxsim.Options{OrderLatency: 100 * time.Millisecond}})
+	b := backend.New(t, backend.Options{Sim: telnyxsim.Options{OrderLatency: 100 * time.Millisecond}, Client: telnyx.Config{Timeout: 5 * time.Second}})
 	r := &recorder{sim: b.Sim, accounts: b.Accounts, numbers: b.Numbers}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -200,9 +201,7 @@ func (r *recorder) buy(t *testing.T, svc *workflows.NumberService, req workflows
 // numbers a recent search offered.
 func (r *recorder) offer(t *testing.T, e164 string) {
 	t.Helper()
-	if err := r.sim.SearchFor(e164); err != nil {
-		t.Fatal(err)
-	}
+	backend.Offer(t, r.sim, e164)
 }
 
 func (r *recorder) release(t *testing.T, svc *workflows.NumberService, e164, teamID string) {
