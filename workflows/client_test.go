@@ -104,10 +104,7 @@ func (c *sniffConn) Read(b []byte) (int, error) {
 
 func startFakeFrontend(t *testing.T, pki *tlstest.PKI, key string) *fakeFrontend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	f := &fakeFrontend{addr: ln.Addr().String(), key: key}
 	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(pki.ServerTLS(t, false))), grpc.UnaryInterceptor(f.intercept))
 	workflowservice.RegisterWorkflowServiceServer(srv, f)

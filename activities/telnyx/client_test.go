@@ -509,7 +509,7 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 
 	// A server that echoes the Authorization header, in an error body and
 	// in a body we cannot read.
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	echo := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		if r.Method == http.MethodDelete {
 			w.WriteHeader(http.StatusOK)
@@ -524,7 +524,6 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"errors":[{"code":"10010","title":"` + auth + `","detail":"key ` + auth + `","source":{"pointer":"` + auth + `"}}]}`))
 	}))
-	defer echo.Close()
 	ec := New(Config{BaseURL: echo.URL + "/v2", APIKey: testKey, MaxRetries: -1})
 	errs = append(errs, ec.Ping(ctx))
 	_, err = ec.SearchAvailable(ctx, domain.SearchFilter{CountryCode: "US"})

@@ -245,7 +245,7 @@ func TestConformanceToTelnyxSchema(t *testing.T) {
 	pub, key, _ := ed25519.GenerateKey(nil)
 	var hookMu sync.Mutex
 	var hooks [][]byte
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sink := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		ts := r.Header.Get("telnyx-timestamp")
 		if !verifySignature(pub, ts, r.Header.Get("telnyx-signature-ed25519"), raw) {
@@ -255,7 +255,6 @@ func TestConformanceToTelnyxSchema(t *testing.T) {
 		hooks = append(hooks, raw)
 		hookMu.Unlock()
 	}))
-	defer sink.Close()
 
 	clock := testkit.NewClock(time.Now().UTC())
 	tp := &tap{}

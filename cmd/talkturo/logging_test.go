@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -56,7 +56,7 @@ func TestActivityLogLinesNameTheirWorkflow(t *testing.T) {
 // process's logger or an activity's (activity.GetLogger, whose trace the
 // tracing interceptor adds); a line outside any span carries neither.
 func TestLogLinesNameTheirSpan(t *testing.T) {
-	var buf lockedBuffer
+	var buf testkit.LogBuffer
 	log := newLogger(&buf, "info", "json")
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
@@ -64,7 +64,7 @@ func TestLogLinesNameTheirSpan(t *testing.T) {
 	lines := func() []map[string]any {
 		t.Helper()
 		var out []map[string]any
-		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		for _, l := range strings.Split(strings.TrimSpace(buf.Drain()), "\n") {
 			if strings.Count(l, `"trace_id"`) > 1 || strings.Count(l, `"span_id"`) > 1 {
 				t.Errorf("a line names its span twice: %s", l)
 			}
@@ -74,7 +74,6 @@ func TestLogLinesNameTheirSpan(t *testing.T) {
 			}
 			out = append(out, m)
 		}
-		buf.buf.Reset()
 		return out
 	}
 
@@ -139,7 +138,7 @@ func TestNoSecretInAnyLog(t *testing.T) {
 	const telnyxKey = "KEY0123_telnyx_secret_ABCDEF"
 	const billingSecret = "whsec_do_not_log_me"
 	s := newStack(t, stackOptions{env: map[string]string{"TELNYX_API_KEY": telnyxKey, "BILLING_WEBHOOK_SECRET": billingSecret}})
-	var logs lockedBuffer
+	var logs testkit.LogBuffer
 	log := newLogger(&logs, "debug", "json")
 	var srv *api.Server
 	app := fx.New(append(appOptions(s.cfg, log, roleAPI|roleWorker), fx.Populate(&srv))...)
@@ -176,22 +175,4 @@ func TestNoSecretInAnyLog(t *testing.T) {
 			t.Errorf("%s appears in the logs", name)
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that many goroutines may log to.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -34,7 +35,7 @@ func scrape(t *testing.T, url string) string {
 // expiries, and the SDK's own. The API's port serves none.
 func TestMetricsOfAPIAndWorker(t *testing.T) {
 	t.Parallel()
-	serveMetrics, workerMetrics := freeAddr(t), freeAddr(t)
+	serveMetrics, workerMetrics := testkit.FreeAddr(t), testkit.FreeAddr(t)
 	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "2s", "METRICS_ADDR": serveMetrics}})
 	_, base := s.app(roleAPI | roleWorker)
 	s.cfg.MetricsAddr = workerMetrics
@@ -78,7 +79,7 @@ func TestMetricsOfAPIAndWorker(t *testing.T) {
 // counter as it named it, and no OpenTelemetry metadata series or labels.
 func TestSDKMetricsAfterAWorkflowRan(t *testing.T) {
 	t.Parallel()
-	metricsAddr := freeAddr(t)
+	metricsAddr := testkit.FreeAddr(t)
 	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "2s", "METRICS_ADDR": metricsAddr}})
 	var reg *prometheus.Registry
 	_, base := s.app(roleAPI|roleWorker, fx.Populate(&reg))

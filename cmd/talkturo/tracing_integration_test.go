@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,6 +24,7 @@ import (
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/telemetry"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -45,7 +45,7 @@ func TestOnePurchaseIsOneTrace(t *testing.T) {
 	s := newStack(t, stackOptions{env: map[string]string{"TELNYX_API_KEY": telnyxKey}})
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	var logs lockedBuffer
+	var logs testkit.LogBuffer
 	log := newLogger(&logs, "info", "json")
 	start := func(roles role, extra ...fx.Option) {
 		opts := append(appOptions(s.cfg, log, roles), fx.Replace(telemetry.FromProvider(tp, nil)))
@@ -145,9 +145,8 @@ func TestOnePurchaseIsOneTrace(t *testing.T) {
 	// The request's log line names its span.
 	serverSpan := purchase[slices.IndexFunc(purchase, func(s sdktrace.ReadOnlySpan) bool { return s.Name() == server })]
 	found := false
-	for _, l := range strings.Split(logs.String(), "\n") {
-		var line map[string]any
-		if json.Unmarshal([]byte(l), &line) != nil || line["msg"] != "http request" || line["method"] != "POST" {
+	for _, line := range logs.JSONLines(t, "http request") {
+		if line["method"] != "POST" {
 			continue
 		}
 		found = true

@@ -21,6 +21,7 @@ import (
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -237,7 +238,7 @@ func TestReleaseAfterTerminateDuringAwaitOrder(t *testing.T) {
 // Telnyx holds, are only flagged.
 func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	t.Parallel()
-	metricsAddr := freeAddr(t)
+	metricsAddr := testkit.FreeAddr(t)
 	s := newStack(t, stackOptions{env: map[string]string{"RECONCILE_INTERVAL": "8760h", "TRIAL_DURATION": "4s", "METRICS_ADDR": metricsAddr}})
 	_, base := s.app(roleAPI | roleWorker)
 	free, freeToken := s.team(domain.PlanFree)
