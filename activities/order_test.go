@@ -105,6 +105,38 @@ func rejected(status int) *domain.ProviderError {
 	return &domain.ProviderError{Op: "test", Class: domain.ProviderRejected, HTTPStatus: status, Title: "refused"}
 }
 
+// serverError and timedOut are a first order attempt whose answer was
+// lost: a 502, or no answer at all.
+var (
+	serverError = &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 502}
+	timedOut    = &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
+)
+
+// refusedOnRetry is a CreateOrder that fails the first attempt with first
+// and refuses every later one (422), as Telnyx refuses to sell a number
+// twice; n counts the attempts.
+func refusedOnRetry(n *int, first *domain.ProviderError) func(domain.OrderRequest) (domain.Order, error) {
+	return func(domain.OrderRequest) (domain.Order, error) {
+		if *n++; *n == 1 {
+			return domain.Order{}, first
+		}
+		return domain.Order{}, rejected(422)
+	}
+}
+
+// shownOnThirdLook is a FindOrdersByCustomerReference that lists the
+// order ord-slow of ref from its third call on, as Telnyx lists an order
+// late.
+func shownOnThirdLook(ref string) func(string) ([]domain.Order, error) {
+	finds := 0
+	return func(string) ([]domain.Order, error) {
+		if finds++; finds >= 3 {
+			return []domain.Order{{ID: "ord-slow", CustomerReference: ref}}, nil
+		}
+		return nil, nil
+	}
+}
+
 func errType(err error) string {
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
@@ -350,24 +382,11 @@ func TestRetriedOrderRefusedWhileWeHoldTheNumberKeepsRetrying(t *testing.T) {
 	f := newDriftFixture(t)
 	n := f.record("+14155550233", domain.NumberPending)
 	creates := 0
-	var finds int
 	p := &fakeProvider{
-		create: func(domain.OrderRequest) (domain.Order, error) {
-			creates++
-			if creates == 1 {
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 502}
-			}
-			return domain.Order{}, rejected(422)
-		},
+		create: refusedOnRetry(&creates, serverError),
 		// The order shows up only on the third attempt's first look (the
 		// first attempt looks for nothing: none was attempted before it).
-		find: func(string) ([]domain.Order, error) {
-			finds++
-			if finds >= 3 {
-				return []domain.Order{{ID: "ord-slow", CustomerReference: "key-4"}}, nil
-			}
-			return nil, nil
-		},
+		find: shownOnThirdLook("key-4"),
 		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
 			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedPurchasePending, CustomerReference: "key-4"}}, nil
 		},
@@ -389,13 +408,8 @@ func TestRetriedOrderRefusedForANumberHeldWithoutOrderConcludes(t *testing.T) {
 	n := f.record("+14155550236", domain.NumberPending)
 	creates := 0
 	p := &fakeProvider{
-		create: func(domain.OrderRequest) (domain.Order, error) {
-			if creates++; creates == 1 {
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
-			}
-			return domain.Order{}, rejected(422)
-		},
-		find: func(string) ([]domain.Order, error) { return nil, nil },
+		create: refusedOnRetry(&creates, timedOut),
+		find:   func(string) ([]domain.Order, error) { return nil, nil },
 		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
 			return []domain.OwnedNumber{{ID: "tx-9", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}}, nil
 		},
@@ -525,22 +539,10 @@ func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
 	t.Parallel()
 	f := newDriftFixture(t)
 	n := f.record("+14155550236", domain.NumberPending)
-	creates, finds := 0, 0
+	creates := 0
 	p := &fakeProvider{
-		create: func(domain.OrderRequest) (domain.Order, error) {
-			creates++
-			if creates == 1 {
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 502}
-			}
-			return domain.Order{}, rejected(422)
-		},
-		find: func(string) ([]domain.Order, error) {
-			finds++
-			if finds >= 3 {
-				return []domain.Order{{ID: "ord-slow", CustomerReference: "key-6"}}, nil
-			}
-			return nil, nil
-		},
+		create: refusedOnRetry(&creates, serverError),
+		find:   shownOnThirdLook("key-6"),
 		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
 			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedRequirementInfoPending}}, nil
 		},
@@ -559,14 +561,8 @@ func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
 	n2 := f.record("+14155550237", domain.NumberPending)
 	creates2 := 0
 	p2 := &fakeProvider{
-		create: func(domain.OrderRequest) (domain.Order, error) {
-			creates2++
-			if creates2 == 1 {
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
-			}
-			return domain.Order{}, rejected(422)
-		},
-		find: func(string) ([]domain.Order, error) { return nil, nil },
+		create: refusedOnRetry(&creates2, timedOut),
+		find:   func(string) ([]domain.Order, error) { return nil, nil },
 		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
 			return []domain.OwnedNumber{{ID: "tx-2", PhoneNumber: n2.PhoneNumber, Status: domain.OwnedActive, CustomerReference: "someone-else"}}, nil
 		},
