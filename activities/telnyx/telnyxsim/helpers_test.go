@@ -132,7 +132,6 @@ type searchResult struct {
 	Data []struct {
 		RecordType        string `json:"record_type"`
 		PhoneNumber       string `json:"phone_number"`
-		VanityFormat      string `json:"vanity_format"`
 		BestEffort        bool   `json:"best_effort"`
 		Quickship         bool   `json:"quickship"`
 		Reservable        bool   `json:"reservable"`
