@@ -77,6 +77,17 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// pendingSubOrder is lookupSubOrder for a change that only a pending
+// sub-order takes: it answers 422 itself when the sub-order has settled.
+func (s *Simulator) pendingSubOrder(w http.ResponseWriter, id string) (*subOrder, bool) {
+	sub, ok := s.lookupSubOrder(w, id)
+	if ok && sub.status != orderPending {
+		writeError(w, notPending(sub))
+		return nil, false
+	}
+	return sub, ok
+}
+
 // notPending answers a change to a sub-order that has settled.
 func notPending(sub *subOrder) apiError {
 	return apiError{status: http.StatusUnprocessableEntity, code: CodeBadRequest, title: "Bad Request",
@@ -100,12 +111,8 @@ func (s *Simulator) handleRequirementGroup(w http.ResponseWriter, r *http.Reques
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sub, ok := s.lookupSubOrder(w, id)
+	sub, ok := s.pendingSubOrder(w, id)
 	if !ok {
-		return
-	}
-	if sub.status != orderPending {
-		writeError(w, notPending(sub))
 		return
 	}
 	now := s.clock()
@@ -132,12 +139,8 @@ func (s *Simulator) handlePatchSubOrder(w http.ResponseWriter, r *http.Request, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sub, ok := s.lookupSubOrder(w, id)
+	sub, ok := s.pendingSubOrder(w, id)
 	if !ok {
-		return
-	}
-	if sub.status != orderPending {
-		writeError(w, notPending(sub))
 		return
 	}
 	known := map[string]bool{}
