@@ -331,12 +331,32 @@ func queryOf(s string) string {
 // pathOf is a path parameter, escaped as a client library would.
 func pathOf(s string) string { return url.PathEscape(s) }
 
-func FuzzSearch(f *testing.F) {
+// fuzzBody fuzzes the body of method path.
+func fuzzBody(f *testing.F, method, path string) {
 	fe := newFuzzEnv(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fe.do(t, fuzzRequest{method: http.MethodPost, path: "/api/phone-numbers/search", body: []byte(fe.fill(string(body)))})
+		fe.do(t, fuzzRequest{method: method, path: path, body: []byte(fe.fill(string(body)))})
 	})
 }
+
+// fuzzQuery fuzzes the query string of method path.
+func fuzzQuery(f *testing.F, method, path string) {
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, query string) {
+		fe.do(t, fuzzRequest{method: method, path: path, rawQuery: queryOf(fe.fill(query))})
+	})
+}
+
+// fuzzIDAndQuery fuzzes the id in method path (its {id}) and the query
+// string.
+func fuzzIDAndQuery(f *testing.F, method, path string) {
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, id, query string) {
+		fe.do(t, fuzzRequest{method: method, path: strings.Replace(path, "{id}", pathOf(fe.fill(id)), 1), rawQuery: queryOf(fe.fill(query))})
+	})
+}
+
+func FuzzSearch(f *testing.F) { fuzzBody(f, http.MethodPost, "/api/phone-numbers/search") }
 
 // FuzzPurchase sends the body with idempotencyKey as the Idempotency-Key
 // header, or without the header when it is empty.
@@ -351,18 +371,10 @@ func FuzzPurchase(f *testing.F) {
 	})
 }
 
-func FuzzListNumbers(f *testing.F) {
-	fe := newFuzzEnv(f)
-	f.Fuzz(func(t *testing.T, query string) {
-		fe.do(t, fuzzRequest{method: http.MethodGet, path: "/api/phone-numbers/purchase", rawQuery: queryOf(fe.fill(query))})
-	})
-}
+func FuzzListNumbers(f *testing.F) { fuzzQuery(f, http.MethodGet, "/api/phone-numbers/purchase") }
 
 func FuzzReleaseNumber(f *testing.F) {
-	fe := newFuzzEnv(f)
-	f.Fuzz(func(t *testing.T, id, query string) {
-		fe.do(t, fuzzRequest{method: http.MethodDelete, path: "/api/phone-numbers/purchase/" + pathOf(fe.fill(id)), rawQuery: queryOf(fe.fill(query))})
-	})
+	fuzzIDAndQuery(f, http.MethodDelete, "/api/phone-numbers/purchase/{id}")
 }
 
 func FuzzAssignAssistant(f *testing.F) {
@@ -373,25 +385,12 @@ func FuzzAssignAssistant(f *testing.F) {
 }
 
 func FuzzUnassignAssistant(f *testing.F) {
-	fe := newFuzzEnv(f)
-	f.Fuzz(func(t *testing.T, id, query string) {
-		fe.do(t, fuzzRequest{method: http.MethodDelete, path: "/api/phone-numbers/purchase/" + pathOf(fe.fill(id)) + "/assistant", rawQuery: queryOf(fe.fill(query))})
-	})
+	fuzzIDAndQuery(f, http.MethodDelete, "/api/phone-numbers/purchase/{id}/assistant")
 }
 
-func FuzzCreateAssistant(f *testing.F) {
-	fe := newFuzzEnv(f)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		fe.do(t, fuzzRequest{method: http.MethodPost, path: "/api/assistants", body: []byte(fe.fill(string(body)))})
-	})
-}
+func FuzzCreateAssistant(f *testing.F) { fuzzBody(f, http.MethodPost, "/api/assistants") }
 
-func FuzzListAssistants(f *testing.F) {
-	fe := newFuzzEnv(f)
-	f.Fuzz(func(t *testing.T, query string) {
-		fe.do(t, fuzzRequest{method: http.MethodGet, path: "/api/assistants", rawQuery: queryOf(fe.fill(query))})
-	})
-}
+func FuzzListAssistants(f *testing.F) { fuzzQuery(f, http.MethodGet, "/api/assistants") }
 
 // FuzzAuthorization fuzzes the Authorization header of an authenticated
 // endpoint.
