@@ -338,15 +338,9 @@ func TestRetriedOrderRefusedWithNothingFoundIsUnavailable(t *testing.T) {
 	n := f.record("+14155550232", domain.NumberPending)
 	attempts := 0
 	p := &fakeProvider{
-		create: func(domain.OrderRequest) (domain.Order, error) {
-			attempts++
-			if attempts == 1 {
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
-			}
-			return domain.Order{}, rejected(422)
-		},
-		find: func(string) ([]domain.Order, error) { return nil, nil },
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+		create: refusedOnRetry(&attempts, timedOut),
+		find:   func(string) ([]domain.Order, error) { return nil, nil },
+		list:   func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
 	}
 	f.acts.Provider = p
 	_, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-2"})

@@ -359,28 +359,34 @@ func TestRetryAfterPastDeadlineReturnsNow(t *testing.T) {
 	}
 }
 
-func TestPersistentServerErrorAfterAllRetries(t *testing.T) {
-	rec := &recorder{}
-	c, _ := simClient(t, telnyxsim.Options{Faults: telnyxsim.Faults{ErrorRate: 1}}, rec.wrap, Config{MaxRetries: 2})
-	_, err := c.ListOwnedNumbers(context.Background(), domain.OwnedNumberFilter{})
-	pe := providerError(t, err)
-	if pe.Class != domain.ProviderServerError || (pe.HTTPStatus != 500 && pe.HTTPStatus != 503) || pe.Op != "list_numbers" || pe.Code != "10007" {
-		t.Errorf("got %+v", pe)
-	}
-	if rec.count() != 3 {
-		t.Errorf("%d attempts, want MaxRetries+1 = 3", rec.count())
-	}
-}
-
-func TestCreateOrderIsNeverRetried(t *testing.T) {
-	rec := &recorder{}
-	c, sim := simClient(t, telnyxsim.Options{Faults: telnyxsim.Faults{ErrorRate: 1}}, rec.wrap, Config{MaxRetries: 5})
-	_, err := c.CreateOrder(context.Background(), domain.OrderRequest{PhoneNumber: "+14155550123", CustomerReference: "ref-once"})
-	if pe := providerError(t, err); pe.Class != domain.ProviderServerError {
-		t.Errorf("got %+v", pe)
-	}
-	if rec.count() != 1 || sim.OrderCount("ref-once") != 0 {
-		t.Errorf("%d attempts, %d orders", rec.count(), sim.OrderCount("ref-once"))
+// TestPersistentServerErrorIsRetriedOnlyWhereSafe: a 5xx that does not
+// go away is tried MaxRetries+1 times by a listing, and once by an order,
+// which the failed attempt may have placed.
+func TestPersistentServerErrorIsRetriedOnlyWhereSafe(t *testing.T) {
+	for _, tc := range []struct {
+		op         string
+		call       func(*Client) error
+		maxRetries int
+		attempts   int
+	}{
+		{"list_numbers", func(c *Client) error {
+			_, err := c.ListOwnedNumbers(context.Background(), domain.OwnedNumberFilter{})
+			return err
+		}, 2, 3},
+		{"create_order", func(c *Client) error {
+			_, err := c.CreateOrder(context.Background(), domain.OrderRequest{PhoneNumber: "+14155550123", CustomerReference: "ref-once"})
+			return err
+		}, 5, 1},
+	} {
+		rec := &recorder{}
+		c, sim := simClient(t, telnyxsim.Options{Faults: telnyxsim.Faults{ErrorRate: 1}}, rec.wrap, Config{MaxRetries: tc.maxRetries})
+		pe := providerError(t, tc.call(c))
+		if pe.Class != domain.ProviderServerError || (pe.HTTPStatus != 500 && pe.HTTPStatus != 503) || pe.Op != tc.op || pe.Code != "10007" {
+			t.Errorf("%s: got %+v", tc.op, pe)
+		}
+		if rec.count() != tc.attempts || sim.OrderCount("ref-once") != 0 {
+			t.Errorf("%s: %d attempts, %d orders; want %d attempts, no order", tc.op, rec.count(), sim.OrderCount("ref-once"), tc.attempts)
+		}
 	}
 }
 
