@@ -39,8 +39,7 @@ func (s *Simulator) AddOwned(e164 string, createdAt time.Time) (string, error) {
 	if createdAt.IsZero() {
 		createdAt = now
 	}
-	own := &ownedNumber{
-		id:          s.newPhoneNumberID(),
+	own := s.hold(&ownedNumber{
 		e164:        e164,
 		region:      phonenumbers.GetRegionCodeForNumber(num),
 		kind:        kindOf(num),
@@ -48,10 +47,7 @@ func (s *Simulator) AddOwned(e164 string, createdAt time.Time) (string, error) {
 		createdAt:   createdAt,
 		updatedAt:   createdAt,
 		purchasedAt: createdAt,
-	}
-	s.numbers = append(s.numbers, own)
-	s.numbersByID[own.id] = own
-	s.live[e164] = own
+	})
 	delete(s.sold, e164)
 	return own.id, nil
 }

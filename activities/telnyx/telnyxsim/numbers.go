@@ -20,6 +20,16 @@ type ownedNumber struct {
 	activeAt             time.Time // while provision-pending after its order: when it turns active
 }
 
+// hold gives own a fresh id and records it as a number the account holds.
+// The caller holds s.mu.
+func (s *Simulator) hold(own *ownedNumber) *ownedNumber {
+	own.id = s.newPhoneNumberID()
+	s.numbers = append(s.numbers, own)
+	s.numbersByID[own.id] = own
+	s.live[own.e164] = own
+	return own
+}
+
 // Paging limits of list endpoints.
 const (
 	defaultPageSize = 20

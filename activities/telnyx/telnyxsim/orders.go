@@ -247,8 +247,7 @@ func (s *Simulator) placeOrder(req orderRequestJSON, numbers []orderNumber, now 
 	o := &order{id: s.newUUID(), status: orderPending, orderSettings: settings, createdAt: now, updatedAt: now}
 	subs := map[[2]string]*subOrder{}
 	for _, n := range numbers {
-		own := &ownedNumber{
-			id:            s.newPhoneNumberID(),
+		own := s.hold(&ownedNumber{
 			e164:          n.e164,
 			region:        n.region,
 			kind:          n.kind,
@@ -256,10 +255,7 @@ func (s *Simulator) placeOrder(req orderRequestJSON, numbers []orderNumber, now 
 			orderSettings: settings,
 			createdAt:     now,
 			updatedAt:     now,
-		}
-		s.numbers = append(s.numbers, own)
-		s.numbersByID[own.id] = own
-		s.live[own.e164] = own
+		})
 		n.id, n.status, n.owned = s.newUUID(), orderPending, own
 		n.reqStatus, n.settleAt, n.provisionFor = reqApproved, now.Add(s.orderLatency), s.orderLatency
 		if n.regulated {
