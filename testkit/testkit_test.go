@@ -1,6 +1,7 @@
 package testkit_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -94,4 +95,16 @@ func TestLocalPorts(t *testing.T) {
 		t.Fatalf("FreeAddr's %s is taken: %v", addr, err)
 	}
 	_ = l.Close()
+}
+
+func TestTracingRecordsEndedSpans(t *testing.T) {
+	tp, spans := testkit.Tracing(t)
+	_, span := tp.Tracer("test").Start(context.Background(), "work")
+	if len(spans.Ended()) != 0 {
+		t.Fatal("a span was recorded before it ended")
+	}
+	span.End()
+	if ended := spans.Ended(); len(ended) != 1 || ended[0].Name() != "work" {
+		t.Errorf("recorded %v, want the one span named work", ended)
+	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
@@ -58,8 +57,7 @@ func TestActivityLogLinesNameTheirWorkflow(t *testing.T) {
 func TestLogLinesNameTheirSpan(t *testing.T) {
 	var buf testkit.LogBuffer
 	log := newLogger(&buf, "info", "json")
-	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	tp, spans := testkit.Tracing(t)
 
 	lines := func() []map[string]any {
 		t.Helper()

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	historypb "go.temporal.io/api/history/v1"
 	sdklog "go.temporal.io/sdk/log"
@@ -43,8 +42,7 @@ func TestOnePurchaseIsOneTrace(t *testing.T) {
 	t.Parallel()
 	const telnyxKey = "KEY_traced_telnyx_secret_7e3a9"
 	s := newStack(t, stackOptions{env: map[string]string{"TELNYX_API_KEY": telnyxKey}})
-	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	tp, spans := testkit.Tracing(t)
 	var logs testkit.LogBuffer
 	log := newLogger(&logs, "info", "json")
 	start := func(roles role, extra ...fx.Option) {
