@@ -260,6 +260,14 @@ func placeOrderWorkflow(ctx workflow.Context, in activities.OrderInput) (activit
 	return out, err
 }
 
+// placeOrder runs PlaceOrder for the pending record n under ref, as the
+// number workflow runs it (runPlaceOrder), with p for the provider.
+func (f *driftFixture) placeOrder(t *testing.T, p domain.NumberProvider, n domain.PhoneNumber, ref string) (activities.OrderResult, error) {
+	t.Helper()
+	f.acts.Provider = p
+	return runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: ref})
+}
+
 func runPlaceOrder(t *testing.T, a *activities.Activities, in activities.OrderInput) (activities.OrderResult, error) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
@@ -314,8 +322,7 @@ func TestRetriedOrderRefusedFindsTheEarlierAttemptsOrder(t *testing.T) {
 		},
 		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
 	}
-	f.acts.Provider = p
-	out, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-1"})
+	out, err := f.placeOrder(t, p, n, "key-1")
 	if err != nil || out.OrderID != "ord-earlier" {
 		t.Fatalf("PlaceOrder = %+v, %v; want the earlier attempt's order", out, err)
 	}
@@ -342,8 +349,7 @@ func TestRetriedOrderRefusedWithNothingFoundIsUnavailable(t *testing.T) {
 		find:   func(string) ([]domain.Order, error) { return nil, nil },
 		list:   func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
 	}
-	f.acts.Provider = p
-	_, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-2"})
+	_, err := f.placeOrder(t, p, n, "key-2")
 	if errType(err) != domain.CodeNumberUnavailable {
 		t.Fatalf("PlaceOrder = %v, want number_unavailable", err)
 	}
@@ -385,8 +391,7 @@ func TestRetriedOrderRefusedWhileWeHoldTheNumberKeepsRetrying(t *testing.T) {
 			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedPurchasePending, CustomerReference: "key-4"}}, nil
 		},
 	}
-	f.acts.Provider = p
-	out, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-4"})
+	out, err := f.placeOrder(t, p, n, "key-4")
 	if err != nil || out.OrderID != "ord-slow" || creates != 2 {
 		t.Fatalf("PlaceOrder = %+v, %v after %d orders; want the order found by a later attempt, never unavailable", out, err, creates)
 	}
@@ -408,8 +413,7 @@ func TestRetriedOrderRefusedForANumberHeldWithoutOrderConcludes(t *testing.T) {
 			return []domain.OwnedNumber{{ID: "tx-9", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}}, nil
 		},
 	}
-	f.acts.Provider = p
-	_, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-6"})
+	_, err := f.placeOrder(t, p, n, "key-6")
 	if errType(err) != domain.CodeNumberUnavailable || creates != 1+9 {
 		t.Fatalf("PlaceOrder = %v after %d orders; want number_unavailable after nine refused retries", err, creates)
 	}
@@ -541,8 +545,7 @@ func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
 			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedRequirementInfoPending}}, nil
 		},
 	}
-	f.acts.Provider = p
-	out, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-6"})
+	out, err := f.placeOrder(t, p, n, "key-6")
 	if err != nil || out.OrderID != "ord-slow" || creates != 2 {
 		t.Fatalf("PlaceOrder = %+v, %v after %d orders; want the order found by a later attempt", out, err, creates)
 	}
@@ -561,9 +564,8 @@ func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
 			return []domain.OwnedNumber{{ID: "tx-2", PhoneNumber: n2.PhoneNumber, Status: domain.OwnedActive, CustomerReference: "someone-else"}}, nil
 		},
 	}
-	f.acts.Provider = p2
 	start := time.Now()
-	if _, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n2.ID, PhoneNumber: n2.PhoneNumber, CustomerReference: "key-7"}); errType(err) != domain.CodeNumberUnavailable {
+	if _, err := f.placeOrder(t, p2, n2, "key-7"); errType(err) != domain.CodeNumberUnavailable {
 		t.Fatalf("PlaceOrder = %v, want number_unavailable for a number held under another reference", err)
 	}
 	if d := time.Since(start); d > 2*time.Second || p2.called("list_numbers") != 1 {

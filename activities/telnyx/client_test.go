@@ -50,6 +50,21 @@ func simClient(t *testing.T, opts telnyxsim.Options, wrap func(http.Handler) htt
 	return New(cfg), sim
 }
 
+// firstAnswer is a wrap for simClient that answers the first request with
+// answer and passes the later ones to the simulator; calls counts them
+// all.
+func firstAnswer(calls *atomic.Int32, answer func(http.ResponseWriter)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				answer(w)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // recorder counts and keeps the requests that pass through it.
 type recorder struct {
 	mu       sync.Mutex
@@ -298,18 +313,12 @@ func TestOrderOfSoldNumberIsRejected(t *testing.T) {
 
 func TestRateLimitIsRetriedThenSucceeds(t *testing.T) {
 	var calls atomic.Int32
-	limitOnce := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if calls.Add(1) == 1 {
-				w.Header().Set("Retry-After", "1")
-				w.Header().Set("X-Ratelimit-Reset", "1")
-				w.WriteHeader(http.StatusTooManyRequests)
-				_, _ = w.Write([]byte(`{"errors":[{"code":"10011","title":"Too many requests"}]}`))
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	limitOnce := firstAnswer(&calls, func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("X-Ratelimit-Reset", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"errors":[{"code":"10011","title":"Too many requests"}]}`))
+	})
 	// MaxBackoff caps the one-second Retry-After so the test stays fast.
 	c, _ := simClient(t, telnyxsim.Options{}, limitOnce, Config{MaxBackoff: 50 * time.Millisecond})
 	start := time.Now()
@@ -564,16 +573,10 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 
 func TestServerErrorRetryAfterIsHonoured(t *testing.T) {
 	var calls atomic.Int32
-	unavailableOnce := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if calls.Add(1) == 1 {
-				w.Header().Set("Retry-After", "0.1")
-				w.WriteHeader(http.StatusServiceUnavailable)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	unavailableOnce := firstAnswer(&calls, func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "0.1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
 	c, _ := simClient(t, telnyxsim.Options{}, unavailableOnce, Config{MaxBackoff: time.Second})
 	start := time.Now()
 	if err := c.Ping(context.Background()); err != nil {
