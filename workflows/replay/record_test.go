@@ -72,11 +72,7 @@ func (r *recorder) orderStepHandedToAnActivity(t *testing.T) {
 	if res := r.buy(t, r.svc, req); res.Number.Status != domain.NumberActive {
 		t.Fatalf("bought %+v, want an active number", res.Number)
 	}
-	r.release(t, r.svc, req.PhoneNumber, teamID)
-	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
-		t.Fatalf("final state %+v", st.Number)
-	}
-	r.save(t, "number-order-step-handed-to-an-activity.json", workflows.NumberWorkflowID(req.PhoneNumber))
+	r.releaseAndSave(t, req, "number-order-step-handed-to-an-activity.json")
 }
 
 type recorder struct {
@@ -212,6 +208,34 @@ func (r *recorder) release(t *testing.T, svc *workflows.NumberService, e164, tea
 	}
 }
 
+// releaseAndSave releases req's number (bought through r.svc), waits for
+// its workflow to end with the number released, and saves the history as
+// file.
+func (r *recorder) releaseAndSave(t *testing.T, req workflows.PurchaseRequest, file string) {
+	t.Helper()
+	r.release(t, r.svc, req.PhoneNumber, req.TeamID)
+	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
+		t.Fatalf("final state %+v", st.Number)
+	}
+	r.save(t, file, workflows.NumberWorkflowID(req.PhoneNumber))
+}
+
+// reconcile runs one ReconcileWorkflow under id on the histories queue, as
+// the schedule would, and returns its result.
+func (r *recorder) reconcile(ctx context.Context, t *testing.T, id string) workflows.ReconcileResult {
+	t.Helper()
+	run, err := r.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "histories"}, workflows.ReconcileWorkflowType,
+		workflows.ReconcileInput{OrphanDelay: time.Hour, MaxReleases: 10, MissingRecheckAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.ReconcileResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // finished waits for the number's workflow to complete and returns its
 // final state.
 func (r *recorder) finished(t *testing.T, svc *workflows.NumberService, e164 string) workflows.NumberState {
@@ -234,11 +258,7 @@ func (r *recorder) paidPurchaseThenRelease(t *testing.T) {
 	if res := r.buy(t, r.svc, req); res.Number.IsTrial || res.Number.Status != domain.NumberActive {
 		t.Fatalf("bought %+v, want an active paid number", res.Number)
 	}
-	r.release(t, r.svc, req.PhoneNumber, teamID)
-	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
-		t.Fatalf("final state %+v", st.Number)
-	}
-	r.save(t, "number-paid-purchase-release.json", workflows.NumberWorkflowID(req.PhoneNumber))
+	r.releaseAndSave(t, req, "number-paid-purchase-release.json")
 }
 
 func (r *recorder) trialExpires(t *testing.T) {
