@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -24,7 +23,7 @@ import (
 )
 
 func TestActivityLogLinesNameTheirWorkflow(t *testing.T) {
-	var buf bytes.Buffer
+	var buf testkit.LogBuffer
 	log := newLogger(&buf, "info", "json")
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
@@ -36,14 +35,14 @@ func TestActivityLogLinesNameTheirWorkflow(t *testing.T) {
 	if _, err := env.ExecuteActivity(logInside); err != nil {
 		t.Fatal(err)
 	}
-	var line map[string]any
-	if err := json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &line); err != nil {
-		t.Fatalf("log line %q: %v", buf.String(), err)
+	lines := buf.JSONLines(t, "")
+	if len(lines) != 1 {
+		t.Fatalf("%d log lines, want the activity's one", len(lines))
 	}
-	if line["workflow_id"] == nil || line["workflow_id"] == "" || line["activity_type"] == nil {
+	if line := lines[0]; line["workflow_id"] == nil || line["workflow_id"] == "" || line["activity_type"] == nil {
 		t.Fatalf("activity log line lacks the workflow: %v", line)
 	}
-	buf.Reset()
+	buf.Drain()
 	log.InfoContext(context.Background(), "outside")
 	if strings.Contains(buf.String(), "workflow_id") {
 		t.Fatalf("a line outside activities claims a workflow: %s", buf.String())
