@@ -41,12 +41,7 @@ func TestMetricsOfAPIAndWorker(t *testing.T) {
 	s.cfg.MetricsAddr = workerMetrics
 	s.app(roleWorker)
 	team, token := s.team(domain.PlanFree)
-	s.offer("+14155550210")
-	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550210", "teamId": team})
-	if status != 200 {
-		t.Fatalf("purchase: %d %v", status, body)
-	}
-	id := body["phoneNumber"].(map[string]any)["id"].(string)
+	id := buyActive(t, s, base, token, team, "+14155550210")
 	waitFor(t, 30*time.Second, func() bool {
 		n, err := s.numbers.Get(context.Background(), team, id)
 		return err == nil && n.Status == domain.NumberExpired
@@ -84,10 +79,7 @@ func TestSDKMetricsAfterAWorkflowRan(t *testing.T) {
 	var reg *prometheus.Registry
 	_, base := s.app(roleAPI|roleWorker, fx.Populate(&reg))
 	team, token := s.team(domain.PlanFree)
-	s.offer("+14155550220")
-	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550220", "teamId": team}); status != 200 {
-		t.Fatalf("purchase: %d %v", status, body)
-	}
+	buyActive(t, s, base, token, team, "+14155550220")
 
 	var families map[string]*dto.MetricFamily
 	waitFor(t, 30*time.Second, func() bool {

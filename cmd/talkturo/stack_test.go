@@ -192,6 +192,18 @@ func (s *stack) team(plan domain.PlanName) (teamID, token string) {
 	return out.TeamID, out.Token
 }
 
+// buyActive searches for e164 (s.offer), buys it for the team through the
+// API and returns its id.
+func buyActive(t *testing.T, s *stack, base, token, team, e164 string) string {
+	t.Helper()
+	s.offer(e164)
+	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team})
+	if status != 200 {
+		t.Fatalf("purchase of %s: %d %v", e164, status, body)
+	}
+	return body["phoneNumber"].(map[string]any)["id"].(string)
+}
+
 // call sends a JSON request and decodes the JSON answer.
 func call(t testing.TB, method, url, token string, body any, headers ...string) (int, map[string]any) {
 	t.Helper()

@@ -35,18 +35,6 @@ func terminate(t *testing.T, s *stack, e164 string) {
 	}
 }
 
-// buyActive searches for e164 (s.offer), buys it for the team through the
-// API and returns its id.
-func buyActive(t *testing.T, s *stack, base, token, team, e164 string) string {
-	t.Helper()
-	s.offer(e164)
-	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team})
-	if status != 200 {
-		t.Fatalf("purchase of %s: %d %v", e164, status, body)
-	}
-	return body["phoneNumber"].(map[string]any)["id"].(string)
-}
-
 // plantStalePending records e164 as pending for the team with its plan
 // slot held, as a purchase does before ordering, with no workflow at all:
 // what `make run` leaves after .data is deleted. Both rows are dated age
