@@ -105,6 +105,18 @@ func rejected(status int) *domain.ProviderError {
 	return &domain.ProviderError{Op: "test", Class: domain.ProviderRejected, HTTPStatus: status, Title: "refused"}
 }
 
+// findsNothing and holdsNothing are look-ups that find no order and no
+// number.
+func findsNothing(string) ([]domain.Order, error) { return nil, nil }
+
+func holdsNothing(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil }
+
+// holds is a ListOwnedNumbers that shows the account holding these
+// numbers, whatever the filter.
+func holds(held ...domain.OwnedNumber) func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+	return func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return held, nil }
+}
+
 // serverError and timedOut are a first order attempt whose answer was
 // lost: a 502, or no answer at all.
 var (
@@ -320,7 +332,7 @@ func TestRetriedOrderRefusedFindsTheEarlierAttemptsOrder(t *testing.T) {
 			}
 			return nil, nil
 		},
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+		list: holdsNothing,
 	}
 	out, err := f.placeOrder(t, p, n, "key-1")
 	if err != nil || out.OrderID != "ord-earlier" {
@@ -346,8 +358,8 @@ func TestRetriedOrderRefusedWithNothingFoundIsUnavailable(t *testing.T) {
 	attempts := 0
 	p := &fakeProvider{
 		create: refusedOnRetry(&attempts, timedOut),
-		find:   func(string) ([]domain.Order, error) { return nil, nil },
-		list:   func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+		find:   findsNothing,
+		list:   holdsNothing,
 	}
 	_, err := f.placeOrder(t, p, n, "key-2")
 	if errType(err) != domain.CodeNumberUnavailable {
@@ -368,7 +380,7 @@ func TestRetriedOrderRefusedWithNothingFoundIsUnavailable(t *testing.T) {
 	// (its record shows none attempted before): no look-ups.
 	p2 := &fakeProvider{
 		create: func(domain.OrderRequest) (domain.Order, error) { return domain.Order{}, rejected(422) },
-		find:   func(string) ([]domain.Order, error) { return nil, nil },
+		find:   findsNothing,
 	}
 	f.acts.Provider = p2
 	fresh := f.record("+14155550237", domain.NumberPending)
@@ -387,9 +399,7 @@ func TestRetriedOrderRefusedWhileWeHoldTheNumberKeepsRetrying(t *testing.T) {
 		// The order shows up only on the third attempt's first look (the
 		// first attempt looks for nothing: none was attempted before it).
 		find: shownOnThirdLook("key-4"),
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedPurchasePending, CustomerReference: "key-4"}}, nil
-		},
+		list: holds(domain.OwnedNumber{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedPurchasePending, CustomerReference: "key-4"}),
 	}
 	out, err := f.placeOrder(t, p, n, "key-4")
 	if err != nil || out.OrderID != "ord-slow" || creates != 2 {
@@ -408,10 +418,8 @@ func TestRetriedOrderRefusedForANumberHeldWithoutOrderConcludes(t *testing.T) {
 	creates := 0
 	p := &fakeProvider{
 		create: refusedOnRetry(&creates, timedOut),
-		find:   func(string) ([]domain.Order, error) { return nil, nil },
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-			return []domain.OwnedNumber{{ID: "tx-9", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}}, nil
-		},
+		find:   findsNothing,
+		list:   holds(domain.OwnedNumber{ID: "tx-9", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}),
 	}
 	_, err := f.placeOrder(t, p, n, "key-6")
 	if errType(err) != domain.CodeNumberUnavailable || creates != 1+9 {
@@ -541,9 +549,7 @@ func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
 	p := &fakeProvider{
 		create: refusedOnRetry(&creates, serverError),
 		find:   shownOnThirdLook("key-6"),
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedRequirementInfoPending}}, nil
-		},
+		list:   holds(domain.OwnedNumber{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedRequirementInfoPending}),
 	}
 	out, err := f.placeOrder(t, p, n, "key-6")
 	if err != nil || out.OrderID != "ord-slow" || creates != 2 {
@@ -559,10 +565,8 @@ func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
 	creates2 := 0
 	p2 := &fakeProvider{
 		create: refusedOnRetry(&creates2, timedOut),
-		find:   func(string) ([]domain.Order, error) { return nil, nil },
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-			return []domain.OwnedNumber{{ID: "tx-2", PhoneNumber: n2.PhoneNumber, Status: domain.OwnedActive, CustomerReference: "someone-else"}}, nil
-		},
+		find:   findsNothing,
+		list:   holds(domain.OwnedNumber{ID: "tx-2", PhoneNumber: n2.PhoneNumber, Status: domain.OwnedActive, CustomerReference: "someone-else"}),
 	}
 	start := time.Now()
 	if _, err := f.placeOrder(t, p2, n2, "key-7"); errType(err) != domain.CodeNumberUnavailable {
@@ -651,7 +655,7 @@ func TestUndoReleaseLeavesWhatIsNotThePurchases(t *testing.T) {
 
 	// The order delivered, the listing lags: not released yet (retried).
 	delivered := domain.Order{ID: "ord-1", Status: domain.OrderSuccess, Numbers: []domain.OrderedNumber{{PhoneNumber: e164, Status: domain.OrderSuccess}}}
-	p := &fakeProvider{list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+	p := &fakeProvider{list: holdsNothing,
 		find: func(string) ([]domain.Order, error) { return []domain.Order{delivered}, nil }}
 	a := &activities.Activities{Provider: p}
 	err := a.ReleaseAtProvider(t.Context(), in)
@@ -660,8 +664,8 @@ func TestUndoReleaseLeavesWhatIsNotThePurchases(t *testing.T) {
 		t.Fatalf("delivered, not listed: %v; want a retryable error", err)
 	}
 	// No order delivered and nothing listed: released.
-	p = &fakeProvider{list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
-		find: func(string) ([]domain.Order, error) { return nil, nil }}
+	p = &fakeProvider{list: holdsNothing,
+		find: findsNothing}
 	if err := (&activities.Activities{Provider: p}).ReleaseAtProvider(t.Context(), in); err != nil {
 		t.Fatalf("nothing held, nothing delivered: %v", err)
 	}

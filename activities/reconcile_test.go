@@ -226,9 +226,7 @@ func TestReleaseOrphanLeavesAPortAlone(t *testing.T) {
 	for i, status := range []domain.OwnedNumberStatus{domain.OwnedPortPending, domain.OwnedPortOutPending} {
 		e164 := fmt.Sprintf("+1415555014%d", i)
 		p := &fakeProvider{
-			list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-				return []domain.OwnedNumber{{ID: "tx-port", PhoneNumber: e164, Status: status}}, nil
-			},
+			list:    holds(domain.OwnedNumber{ID: "tx-port", PhoneNumber: e164, Status: status}),
 			release: func(string) error { return nil },
 		}
 		a := &activities.Activities{Numbers: f.numbers, Provider: p}
