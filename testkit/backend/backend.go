@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"net/http"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -27,6 +28,11 @@ import (
 // none.
 const APIKey = "test-key"
 
+// ClientTimeout bounds one Telnyx attempt when Options.Client sets no
+// timeout: the ten seconds the client took by default before the
+// timeout became the app's to give (TELNYX_TIMEOUT).
+const ClientTimeout = 10 * time.Second
+
 // Options changes what New and NewTelnyx start. The zero value is a fresh
 // database and a simulator with its defaults.
 type Options struct {
@@ -38,7 +44,8 @@ type Options struct {
 	// it is given the simulator and returns the handler to serve.
 	Wrap func(http.Handler) http.Handler
 	// Client configures the Telnyx client; its BaseURL is always the
-	// simulator's, and its APIKey defaults to the simulator's or APIKey.
+	// simulator's, its APIKey defaults to the simulator's or APIKey, and
+	// its Timeout to ClientTimeout.
 	Client telnyx.Config
 }
 
@@ -65,6 +72,7 @@ func NewTelnyx(t testing.TB, o Options) Telnyx {
 	cfg := o.Client
 	cfg.BaseURL = url
 	cfg.APIKey = cmp.Or(cfg.APIKey, o.Sim.APIKey, APIKey)
+	cfg.Timeout = cmp.Or(cfg.Timeout, ClientTimeout)
 	return Telnyx{Sim: sim, URL: url, Client: telnyx.New(cfg)}
 }
 
