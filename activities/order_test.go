@@ -105,6 +105,50 @@ func rejected(status int) *domain.ProviderError {
 	return &domain.ProviderError{Op: "test", Class: domain.ProviderRejected, HTTPStatus: status, Title: "refused"}
 }
 
+// findsNothing and holdsNothing are look-ups that find no order and no
+// number.
+func findsNothing(string) ([]domain.Order, error) { return nil, nil }
+
+func holdsNothing(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil }
+
+// holds is a ListOwnedNumbers that shows the account holding these
+// numbers, whatever the filter.
+func holds(held ...domain.OwnedNumber) func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
+	return func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return held, nil }
+}
+
+// serverError and timedOut are a first order attempt whose answer was
+// lost: a 502, or no answer at all.
+var (
+	serverError = &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 502}
+	timedOut    = &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
+)
+
+// refusedOnRetry is a CreateOrder that fails the first attempt with first
+// and refuses every later one (422), as Telnyx refuses to sell a number
+// twice; n counts the attempts.
+func refusedOnRetry(n *int, first *domain.ProviderError) func(domain.OrderRequest) (domain.Order, error) {
+	return func(domain.OrderRequest) (domain.Order, error) {
+		if *n++; *n == 1 {
+			return domain.Order{}, first
+		}
+		return domain.Order{}, rejected(422)
+	}
+}
+
+// shownOnThirdLook is a FindOrdersByCustomerReference that lists the
+// order ord-slow of ref from its third call on, as Telnyx lists an order
+// late.
+func shownOnThirdLook(ref string) func(string) ([]domain.Order, error) {
+	finds := 0
+	return func(string) ([]domain.Order, error) {
+		if finds++; finds >= 3 {
+			return []domain.Order{{ID: "ord-slow", CustomerReference: ref}}, nil
+		}
+		return nil, nil
+	}
+}
+
 func errType(err error) string {
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
@@ -228,6 +272,14 @@ func placeOrderWorkflow(ctx workflow.Context, in activities.OrderInput) (activit
 	return out, err
 }
 
+// placeOrder runs PlaceOrder for the pending record n under ref, as the
+// number workflow runs it (runPlaceOrder), with p for the provider.
+func (f *driftFixture) placeOrder(t *testing.T, p domain.NumberProvider, n domain.PhoneNumber, ref string) (activities.OrderResult, error) {
+	t.Helper()
+	f.acts.Provider = p
+	return runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: ref})
+}
+
 func runPlaceOrder(t *testing.T, a *activities.Activities, in activities.OrderInput) (activities.OrderResult, error) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
@@ -280,10 +332,9 @@ func TestRetriedOrderRefusedFindsTheEarlierAttemptsOrder(t *testing.T) {
 			}
 			return nil, nil
 		},
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+		list: holdsNothing,
 	}
-	f.acts.Provider = p
-	out, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-1"})
+	out, err := f.placeOrder(t, p, n, "key-1")
 	if err != nil || out.OrderID != "ord-earlier" {
 		t.Fatalf("PlaceOrder = %+v, %v; want the earlier attempt's order", out, err)
 	}
@@ -306,18 +357,11 @@ func TestRetriedOrderRefusedWithNothingFoundIsUnavailable(t *testing.T) {
 	n := f.record("+14155550232", domain.NumberPending)
 	attempts := 0
 	p := &fakeProvider{
-		create: func(domain.OrderRequest) (domain.Order, error) {
-			attempts++
-			if attempts == 1 {
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
-			}
-			return domain.Order{}, rejected(422)
-		},
-		find: func(string) ([]domain.Order, error) { return nil, nil },
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+		create: refusedOnRetry(&attempts, timedOut),
+		find:   findsNothing,
+		list:   holdsNothing,
 	}
-	f.acts.Provider = p
-	_, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-2"})
+	_, err := f.placeOrder(t, p, n, "key-2")
 	if errType(err) != domain.CodeNumberUnavailable {
 		t.Fatalf("PlaceOrder = %v, want number_unavailable", err)
 	}
@@ -336,7 +380,7 @@ func TestRetriedOrderRefusedWithNothingFoundIsUnavailable(t *testing.T) {
 	// (its record shows none attempted before): no look-ups.
 	p2 := &fakeProvider{
 		create: func(domain.OrderRequest) (domain.Order, error) { return domain.Order{}, rejected(422) },
-		find:   func(string) ([]domain.Order, error) { return nil, nil },
+		find:   findsNothing,
 	}
 	f.acts.Provider = p2
 	fresh := f.record("+14155550237", domain.NumberPending)
@@ -350,30 +394,14 @@ func TestRetriedOrderRefusedWhileWeHoldTheNumberKeepsRetrying(t *testing.T) {
 	f := newDriftFixture(t)
 	n := f.record("+14155550233", domain.NumberPending)
 	creates := 0
-	var finds int
 	p := &fakeProvider{
-		create: func(domain.OrderRequest) (domain.Order, error) {
-			creates++
-			if creates == 1 {
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 502}
-			}
-			return domain.Order{}, rejected(422)
-		},
+		create: refusedOnRetry(&creates, serverError),
 		// The order shows up only on the third attempt's first look (the
 		// first attempt looks for nothing: none was attempted before it).
-		find: func(string) ([]domain.Order, error) {
-			finds++
-			if finds >= 3 {
-				return []domain.Order{{ID: "ord-slow", CustomerReference: "key-4"}}, nil
-			}
-			return nil, nil
-		},
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedPurchasePending, CustomerReference: "key-4"}}, nil
-		},
+		find: shownOnThirdLook("key-4"),
+		list: holds(domain.OwnedNumber{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedPurchasePending, CustomerReference: "key-4"}),
 	}
-	f.acts.Provider = p
-	out, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-4"})
+	out, err := f.placeOrder(t, p, n, "key-4")
 	if err != nil || out.OrderID != "ord-slow" || creates != 2 {
 		t.Fatalf("PlaceOrder = %+v, %v after %d orders; want the order found by a later attempt, never unavailable", out, err, creates)
 	}
@@ -389,19 +417,11 @@ func TestRetriedOrderRefusedForANumberHeldWithoutOrderConcludes(t *testing.T) {
 	n := f.record("+14155550236", domain.NumberPending)
 	creates := 0
 	p := &fakeProvider{
-		create: func(domain.OrderRequest) (domain.Order, error) {
-			if creates++; creates == 1 {
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
-			}
-			return domain.Order{}, rejected(422)
-		},
-		find: func(string) ([]domain.Order, error) { return nil, nil },
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-			return []domain.OwnedNumber{{ID: "tx-9", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}}, nil
-		},
+		create: refusedOnRetry(&creates, timedOut),
+		find:   findsNothing,
+		list:   holds(domain.OwnedNumber{ID: "tx-9", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}),
 	}
-	f.acts.Provider = p
-	_, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-6"})
+	_, err := f.placeOrder(t, p, n, "key-6")
 	if errType(err) != domain.CodeNumberUnavailable || creates != 1+9 {
 		t.Fatalf("PlaceOrder = %v after %d orders; want number_unavailable after nine refused retries", err, creates)
 	}
@@ -525,28 +545,13 @@ func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
 	t.Parallel()
 	f := newDriftFixture(t)
 	n := f.record("+14155550236", domain.NumberPending)
-	creates, finds := 0, 0
+	creates := 0
 	p := &fakeProvider{
-		create: func(domain.OrderRequest) (domain.Order, error) {
-			creates++
-			if creates == 1 {
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 502}
-			}
-			return domain.Order{}, rejected(422)
-		},
-		find: func(string) ([]domain.Order, error) {
-			finds++
-			if finds >= 3 {
-				return []domain.Order{{ID: "ord-slow", CustomerReference: "key-6"}}, nil
-			}
-			return nil, nil
-		},
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-			return []domain.OwnedNumber{{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedRequirementInfoPending}}, nil
-		},
+		create: refusedOnRetry(&creates, serverError),
+		find:   shownOnThirdLook("key-6"),
+		list:   holds(domain.OwnedNumber{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedRequirementInfoPending}),
 	}
-	f.acts.Provider = p
-	out, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-6"})
+	out, err := f.placeOrder(t, p, n, "key-6")
 	if err != nil || out.OrderID != "ord-slow" || creates != 2 {
 		t.Fatalf("PlaceOrder = %+v, %v after %d orders; want the order found by a later attempt", out, err, creates)
 	}
@@ -559,21 +564,12 @@ func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
 	n2 := f.record("+14155550237", domain.NumberPending)
 	creates2 := 0
 	p2 := &fakeProvider{
-		create: func(domain.OrderRequest) (domain.Order, error) {
-			creates2++
-			if creates2 == 1 {
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderTimeout}
-			}
-			return domain.Order{}, rejected(422)
-		},
-		find: func(string) ([]domain.Order, error) { return nil, nil },
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-			return []domain.OwnedNumber{{ID: "tx-2", PhoneNumber: n2.PhoneNumber, Status: domain.OwnedActive, CustomerReference: "someone-else"}}, nil
-		},
+		create: refusedOnRetry(&creates2, timedOut),
+		find:   findsNothing,
+		list:   holds(domain.OwnedNumber{ID: "tx-2", PhoneNumber: n2.PhoneNumber, Status: domain.OwnedActive, CustomerReference: "someone-else"}),
 	}
-	f.acts.Provider = p2
 	start := time.Now()
-	if _, err := runPlaceOrder(t, f.acts, activities.OrderInput{NumberID: n2.ID, PhoneNumber: n2.PhoneNumber, CustomerReference: "key-7"}); errType(err) != domain.CodeNumberUnavailable {
+	if _, err := f.placeOrder(t, p2, n2, "key-7"); errType(err) != domain.CodeNumberUnavailable {
 		t.Fatalf("PlaceOrder = %v, want number_unavailable for a number held under another reference", err)
 	}
 	if d := time.Since(start); d > 2*time.Second || p2.called("list_numbers") != 1 {
@@ -659,7 +655,7 @@ func TestUndoReleaseLeavesWhatIsNotThePurchases(t *testing.T) {
 
 	// The order delivered, the listing lags: not released yet (retried).
 	delivered := domain.Order{ID: "ord-1", Status: domain.OrderSuccess, Numbers: []domain.OrderedNumber{{PhoneNumber: e164, Status: domain.OrderSuccess}}}
-	p := &fakeProvider{list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+	p := &fakeProvider{list: holdsNothing,
 		find: func(string) ([]domain.Order, error) { return []domain.Order{delivered}, nil }}
 	a := &activities.Activities{Provider: p}
 	err := a.ReleaseAtProvider(t.Context(), in)
@@ -668,8 +664,8 @@ func TestUndoReleaseLeavesWhatIsNotThePurchases(t *testing.T) {
 		t.Fatalf("delivered, not listed: %v; want a retryable error", err)
 	}
 	// No order delivered and nothing listed: released.
-	p = &fakeProvider{list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
-		find: func(string) ([]domain.Order, error) { return nil, nil }}
+	p = &fakeProvider{list: holdsNothing,
+		find: findsNothing}
 	if err := (&activities.Activities{Provider: p}).ReleaseAtProvider(t.Context(), in); err != nil {
 		t.Fatalf("nothing held, nothing delivered: %v", err)
 	}

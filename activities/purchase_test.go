@@ -79,8 +79,8 @@ func TestRefusedRetriedOrderAsALocalActivityAsksForAnActivity(t *testing.T) {
 	n := f.record("+14155550240", domain.NumberPending)
 	p := &fakeProvider{
 		create: func(domain.OrderRequest) (domain.Order, error) { return domain.Order{}, rejected(422) },
-		find:   func(string) ([]domain.Order, error) { return nil, nil },
-		list:   func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) { return nil, nil },
+		find:   findsNothing,
+		list:   holdsNothing,
 	}
 	f.acts.Provider = p
 	var suite testsuite.WorkflowTestSuite
@@ -127,9 +127,7 @@ func TestWebhookWordEndsTheWaitForTheOrder(t *testing.T) {
 			}
 			return domain.Order{ID: id, Status: status, Numbers: []domain.OrderedNumber{{PhoneNumber: n.PhoneNumber, Status: status}}}, nil
 		},
-		list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-			return []domain.OwnedNumber{{ID: "tx-241", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}}, nil
-		},
+		list: holds(domain.OwnedNumber{ID: "tx-241", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}),
 	}
 	events := &wakeEvents{subscribed: make(chan string, 1), ch: make(chan struct{}, 1)}
 	f.acts.Provider, f.acts.OrderEvents, f.acts.FastPollEvery = p, events, time.Hour

@@ -3,7 +3,6 @@ package activities_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
-	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit/backend"
 )
 
 // The reconciliation activities on a real PostgreSQL schema and the real
@@ -34,25 +33,11 @@ type driftFixture struct {
 
 func newDriftFixture(t *testing.T) *driftFixture {
 	t.Helper()
-	db := pgtest.NewDB(t)
-	sim := telnyxsim.New(telnyxsim.Options{})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	provider, err := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	numbers := persistence.NewPhoneNumberStore(db)
-	_, hash := domain.NewAPIToken()
-	team, err := persistence.NewAccountStore(db).Bootstrap(context.Background(), domain.BootstrapInput{
-		TeamName: "Drift", Plan: domain.PlanScale, UserEmail: domain.NewID("u") + "@example.com", UserName: "U", TokenHash: hash,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := backend.New(t, backend.Options{Client: telnyx.Config{Timeout: 5 * time.Second}})
+	team := b.Team(t, domain.PlanScale)
 	return &driftFixture{
-		t: t, db: db, sim: sim, numbers: numbers, provider: provider, teamID: team.TeamID, userID: team.UserID,
-		acts: &activities.Activities{Numbers: numbers, Provider: provider},
+		t: t, db: b.DB, sim: b.Sim, numbers: b.Numbers, provider: b.Client, teamID: team.TeamID, userID: team.UserID,
+		acts: &activities.Activities{Numbers: b.Numbers, Provider: b.Client},
 	}
 }
 
@@ -241,9 +226,7 @@ func TestReleaseOrphanLeavesAPortAlone(t *testing.T) {
 	for i, status := range []domain.OwnedNumberStatus{domain.OwnedPortPending, domain.OwnedPortOutPending} {
 		e164 := fmt.Sprintf("+1415555014%d", i)
 		p := &fakeProvider{
-			list: func(domain.OwnedNumberFilter) ([]domain.OwnedNumber, error) {
-				return []domain.OwnedNumber{{ID: "tx-port", PhoneNumber: e164, Status: status}}, nil
-			},
+			list:    holds(domain.OwnedNumber{ID: "tx-port", PhoneNumber: e164, Status: status}),
 			release: func(string) error { return nil },
 		}
 		a := &activities.Activities{Numbers: f.numbers, Provider: p}

@@ -42,14 +42,11 @@ type listAssistantsResponse struct {
 // the caller's teams and answers 201 with it.
 func (s *Server) createAssistant(c *fiber.Ctx) error {
 	var req createAssistantRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	ctx := c.UserContext()
-	teamID, err := s.team(c, req.TeamID)
+	teamID, err := s.decodeTeamRequest(c, &req, &req.TeamID)
 	if err != nil {
 		return err
 	}
+	ctx := c.UserContext()
 	name, err := assistantName(req.Name)
 	if err != nil {
 		return err

@@ -63,6 +63,16 @@ func (s *Server) team(c *fiber.Ctx, teamID string) (string, error) {
 	return teamID, requireTeam(c.UserContext(), s.accounts, principalOf(c), "teamId", teamID)
 }
 
+// decodeTeamRequest decodes the JSON body into v and returns the team that
+// *teamID (a field of v) names once decoded, which the caller must belong
+// to (team).
+func (s *Server) decodeTeamRequest(c *fiber.Ctx, v any, teamID *string) (string, error) {
+	if err := decodeJSON(c, v); err != nil {
+		return "", err
+	}
+	return s.team(c, *teamID)
+}
+
 // storableText reports whether s can be a PostgreSQL text value: valid
 // UTF-8 without NUL. Query strings can hold anything, and JSON can hold
 // "\u0000"; either would fail the query as a database error (a 500).

@@ -15,6 +15,7 @@ import (
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // deadlineTimeout is the request deadline of these tests: short, so that
@@ -153,16 +154,12 @@ func newPGProxy(t *testing.T, dsn string) *pgProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	p := &pgProxy{t: t, ln: ln, upstream: u.Host}
 	u.Host = ln.Addr().String()
 	p.dsn = u.String()
 	go p.serve()
 	t.Cleanup(func() {
-		_ = ln.Close()
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		for _, c := range append(p.clients, p.servers...) {

@@ -208,7 +208,7 @@ func FuzzRawRequest(f *testing.F) {
 				errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
 				return
 			}
-			t.Fatalf("%s: no answer: %v (writing: %v)\nserver log:\n%s", what, err, werr, drainLogs(fe.logs))
+			t.Fatalf("%s: no answer: %v (writing: %v)\nserver log:\n%s", what, err, werr, fe.logs.Drain())
 		}
 		defer resp.Body.Close()
 		raw, err := io.ReadAll(resp.Body)

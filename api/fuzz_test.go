@@ -154,7 +154,7 @@ type fuzzRequest struct {
 // when there is no answer to check).
 func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) (int, string) {
 	t.Helper()
-	drainLogs(fe.logs)
+	fe.logs.Drain()
 	target := fe.base + r.path
 	if r.rawQuery != "" {
 		target += "?" + r.rawQuery
@@ -191,7 +191,7 @@ func (fe *fuzzEnv) do(t *testing.T, r fuzzRequest) (int, string) {
 			// the decoding under test.
 			return 0, ""
 		}
-		t.Fatalf("%s: %v\nserver log:\n%s", what(), err, drainLogs(fe.logs))
+		t.Fatalf("%s: %v\nserver log:\n%s", what(), err, fe.logs.Drain())
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -208,7 +208,7 @@ func (fe *fuzzEnv) check(t *testing.T, req *http.Request, reqBody []byte, resp *
 	t.Helper()
 	fail := func(format string, args ...any) {
 		t.Helper()
-		t.Fatalf("%s\nanswer %d %s\n%s\nserver log:\n%s", what, resp.StatusCode, raw, fmt.Sprintf(format, args...), drainLogs(fe.logs))
+		t.Fatalf("%s\nanswer %d %s\n%s\nserver log:\n%s", what, resp.StatusCode, raw, fmt.Sprintf(format, args...), fe.logs.Drain())
 	}
 	if resp.StatusCode >= 500 {
 		fail("a 5xx")
@@ -289,16 +289,6 @@ func leakIn(answer, request string) string {
 	return ""
 }
 
-// drainLogs empties the server's log and returns what it held: each exec
-// sees its own lines, and a long run does not pile them up in memory.
-func drainLogs(b *syncBuffer) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	b.buf.Reset()
-	return s
-}
-
 func headerString(h http.Header) string {
 	var sb strings.Builder
 	for _, k := range []string{"Authorization", "Idempotency-Key", "Talkturo-Signature", "Telnyx-Signature-Ed25519", "Telnyx-Timestamp", "Content-Encoding"} {
@@ -342,12 +332,32 @@ func queryOf(s string) string {
 // pathOf is a path parameter, escaped as a client library would.
 func pathOf(s string) string { return url.PathEscape(s) }
 
-func FuzzSearch(f *testing.F) {
+// fuzzBody fuzzes the body of method path.
+func fuzzBody(f *testing.F, method, path string) {
 	fe := newFuzzEnv(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fe.do(t, fuzzRequest{method: http.MethodPost, path: "/api/phone-numbers/search", body: []byte(fe.fill(string(body)))})
+		fe.do(t, fuzzRequest{method: method, path: path, body: []byte(fe.fill(string(body)))})
 	})
 }
+
+// fuzzQuery fuzzes the query string of method path.
+func fuzzQuery(f *testing.F, method, path string) {
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, query string) {
+		fe.do(t, fuzzRequest{method: method, path: path, rawQuery: queryOf(fe.fill(query))})
+	})
+}
+
+// fuzzIDAndQuery fuzzes the id in method path (its {id}) and the query
+// string.
+func fuzzIDAndQuery(f *testing.F, method, path string) {
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, id, query string) {
+		fe.do(t, fuzzRequest{method: method, path: strings.Replace(path, "{id}", pathOf(fe.fill(id)), 1), rawQuery: queryOf(fe.fill(query))})
+	})
+}
+
+func FuzzSearch(f *testing.F) { fuzzBody(f, http.MethodPost, "/api/phone-numbers/search") }
 
 // FuzzPurchase sends the body with idempotencyKey as the Idempotency-Key
 // header, or without the header when it is empty.
@@ -362,18 +372,10 @@ func FuzzPurchase(f *testing.F) {
 	})
 }
 
-func FuzzListNumbers(f *testing.F) {
-	fe := newFuzzEnv(f)
-	f.Fuzz(func(t *testing.T, query string) {
-		fe.do(t, fuzzRequest{method: http.MethodGet, path: "/api/phone-numbers/purchase", rawQuery: queryOf(fe.fill(query))})
-	})
-}
+func FuzzListNumbers(f *testing.F) { fuzzQuery(f, http.MethodGet, "/api/phone-numbers/purchase") }
 
 func FuzzReleaseNumber(f *testing.F) {
-	fe := newFuzzEnv(f)
-	f.Fuzz(func(t *testing.T, id, query string) {
-		fe.do(t, fuzzRequest{method: http.MethodDelete, path: "/api/phone-numbers/purchase/" + pathOf(fe.fill(id)), rawQuery: queryOf(fe.fill(query))})
-	})
+	fuzzIDAndQuery(f, http.MethodDelete, "/api/phone-numbers/purchase/{id}")
 }
 
 func FuzzAssignAssistant(f *testing.F) {
@@ -384,25 +386,12 @@ func FuzzAssignAssistant(f *testing.F) {
 }
 
 func FuzzUnassignAssistant(f *testing.F) {
-	fe := newFuzzEnv(f)
-	f.Fuzz(func(t *testing.T, id, query string) {
-		fe.do(t, fuzzRequest{method: http.MethodDelete, path: "/api/phone-numbers/purchase/" + pathOf(fe.fill(id)) + "/assistant", rawQuery: queryOf(fe.fill(query))})
-	})
+	fuzzIDAndQuery(f, http.MethodDelete, "/api/phone-numbers/purchase/{id}/assistant")
 }
 
-func FuzzCreateAssistant(f *testing.F) {
-	fe := newFuzzEnv(f)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		fe.do(t, fuzzRequest{method: http.MethodPost, path: "/api/assistants", body: []byte(fe.fill(string(body)))})
-	})
-}
+func FuzzCreateAssistant(f *testing.F) { fuzzBody(f, http.MethodPost, "/api/assistants") }
 
-func FuzzListAssistants(f *testing.F) {
-	fe := newFuzzEnv(f)
-	f.Fuzz(func(t *testing.T, query string) {
-		fe.do(t, fuzzRequest{method: http.MethodGet, path: "/api/assistants", rawQuery: queryOf(fe.fill(query))})
-	})
-}
+func FuzzListAssistants(f *testing.F) { fuzzQuery(f, http.MethodGet, "/api/assistants") }
 
 // FuzzAuthorization fuzzes the Authorization header of an authenticated
 // endpoint.

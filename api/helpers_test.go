@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -25,7 +24,8 @@ import (
 	"github.com/talkturo/phonenumbers/api/openapitest"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
-	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit"
+	"github.com/talkturo/phonenumbers/testkit/backend"
 )
 
 // telnyxAPIKey is the provider key the tests use. It is long and unusual so
@@ -43,7 +43,7 @@ type env struct {
 	accounts *persistence.AccountStore
 	sim      *telnyxsim.Simulator
 	searches *searchRecorder
-	logs     *syncBuffer
+	logs     *testkit.LogBuffer
 	http     *http.Client
 	// registry holds the server's metrics (the process serves it on
 	// METRICS_ADDR, not the API's port).
@@ -131,45 +131,37 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &testkit.LogBuffer{}
+	log := logs.JSONLogger(slog.LevelDebug)
 
-	sim := telnyxsim.New(telnyxsim.Options{APIKey: telnyxAPIKey, Seed: 42})
-	rec := &searchRecorder{next: sim}
-	simServer := httptest.NewServer(rec)
-	t.Cleanup(simServer.Close)
-
-	client, err := telnyx.New(telnyx.Config{
-		BaseURL:    simServer.URL + "/v2",
-		APIKey:     telnyxAPIKey,
-		Timeout:    o.clientTimeout,
-		MaxRetries: o.maxRetries,
-		MaxBackoff: 100 * time.Millisecond,
-		Logger:     log,
+	rec := &searchRecorder{}
+	b := backend.New(t, backend.Options{
+		DB:   o.db,
+		Sim:  telnyxsim.Options{APIKey: telnyxAPIKey, Seed: 42},
+		Wrap: func(sim http.Handler) http.Handler { rec.next = sim; return rec },
+		Client: telnyx.Config{
+			Timeout:    o.clientTimeout,
+			MaxRetries: o.maxRetries,
+			MaxBackoff: 100 * time.Millisecond,
+			Logger:     log,
+		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	db := o.db
-	if db == nil {
-		db = pgtest.NewDB(t)
-	}
+	db := b.DB
 	e := &env{
 		t:        t,
 		db:       db,
-		accounts: persistence.NewAccountStore(db),
-		sim:      sim,
+		accounts: b.Accounts,
+		sim:      b.Sim,
 		searches: rec,
 		logs:     logs,
 		http:     &http.Client{Timeout: 20 * time.Second},
 		registry: api.NewRegistry(),
 	}
-	var provider domain.NumberProvider = client
+	var provider domain.NumberProvider = b.Client
 	if o.provider != nil {
-		provider = o.provider(client)
+		provider = o.provider(b.Client)
 	}
-	var numbers domain.PhoneNumberStore = persistence.NewPhoneNumberStore(db)
+	var numbers domain.PhoneNumberStore = b.Numbers
 	if o.numbers != nil {
 		numbers = o.numbers(numbers)
 	}
@@ -193,7 +185,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if o.probeInterval > 0 {
 		// As the app wires it: a client of its own that never retries,
 		// so a probe is one call to Telnyx.
-		probeClient, err := telnyx.New(telnyx.Config{BaseURL: simServer.URL + "/v2", APIKey: telnyxAPIKey, Timeout: o.clientTimeout, MaxRetries: -1, Logger: log})
+		probeClient, err := telnyx.New(telnyx.Config{BaseURL: b.URL, APIKey: telnyxAPIKey, Timeout: o.clientTimeout, MaxRetries: -1, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,30 +222,19 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 }
 
 // account is a team with a user and that user's API token.
-type account struct {
-	domain.BootstrapResult
-	Token string
-}
+type account = backend.Account
 
 // newAccount bootstraps a team, a user with this email (reused when it
 // exists, which adds the user to the new team) and an API key.
 func (e *env) newAccount(email string) account {
 	e.t.Helper()
-	token, hash := domain.NewAPIToken()
-	res, err := e.accounts.Bootstrap(e.t.Context(), domain.BootstrapInput{
-		TeamName:    "Team of " + email,
-		Plan:        domain.PlanName("growth"),
-		UserEmail:   email,
-		UserName:    "Test User",
-		TokenHash:   hash,
-		TokenPrefix: domain.APITokenDisplayPrefix(token),
+	return backend.Bootstrap(e.t, e.accounts, domain.BootstrapInput{
+		TeamName:  "Team of " + email,
+		Plan:      domain.PlanGrowth,
+		UserEmail: email,
 		// Tests share a user between teams by giving the same email.
 		AttachExistingUser: true,
 	})
-	if err != nil {
-		e.t.Fatalf("Bootstrap(%s): %v", email, err)
-	}
-	return account{BootstrapResult: res, Token: token}
 }
 
 // response is an answer of the API, read whole.
@@ -555,22 +536,4 @@ func (s *searchRecorder) last(t *testing.T) url.Values {
 		t.Fatal("the API did not search at Telnyx")
 	}
 	return all[len(all)-1]
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/temporalclient"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -147,8 +147,7 @@ func TestNoMetricsOnTheAPIPort(t *testing.T) {
 // name{labels} → value.
 func scrape(t *testing.T, e *env) map[string]float64 {
 	t.Helper()
-	srv := httptest.NewServer(promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{Registry: e.registry}))
-	defer srv.Close()
+	srv := testkit.Serve(t, promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{Registry: e.registry}))
 	resp, err := e.http.Get(srv.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)

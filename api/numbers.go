@@ -438,14 +438,11 @@ type assignRequest struct {
 // other); "assistantId": null unassigns it.
 func (s *Server) assignAssistant(c *fiber.Ctx) error {
 	var req assignRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	ctx := c.UserContext()
-	teamID, err := s.team(c, req.TeamID)
+	teamID, err := s.decodeTeamRequest(c, &req, &req.TeamID)
 	if err != nil {
 		return err
 	}
+	ctx := c.UserContext()
 	n, err := s.numbers.AssignAssistant(ctx, teamID, c.Params("id"), req.AssistantID)
 	if err != nil {
 		return err

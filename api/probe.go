@@ -179,27 +179,15 @@ func (p *ProviderProbe) probeOnce(ctx context.Context) {
 	}
 }
 
-// reasonOf names a failed probe's cause for the diagnostic answer.
+// reasonOf names a failed probe's cause for the diagnostic answer: the
+// class of the failure as the Telnyx call metric counts it
+// (providerOutcome), or "failed" for one the diagnostics do not name.
 func reasonOf(err error) string {
-	var pe *domain.ProviderError
-	if !errors.As(err, &pe) {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return "timeout"
-		}
-		return "failed"
+	switch o := providerOutcome(err); o {
+	case "rate_limited", "timeout", "unreachable", "rejected":
+		return o
 	}
-	switch pe.Class {
-	case domain.ProviderRateLimited:
-		return "rate_limited"
-	case domain.ProviderTimeout:
-		return "timeout"
-	case domain.ProviderUnreachable:
-		return "unreachable"
-	case domain.ProviderRejected:
-		return "rejected"
-	default:
-		return "failed"
-	}
+	return "failed"
 }
 
 // providerStatus is GET /diagnostics/provider's answer.

@@ -21,6 +21,44 @@ var decimalPrice = regexp.MustCompile(`^\d+\.\d{2}$`)
 
 // numbersOf checks the seed's response shape of a search and returns its
 // phone numbers.
+// search posts a search with filters (the members of the filters object)
+// and returns the numbers of its answer, which must be a 200, and the
+// answer.
+func (e *env) search(t *testing.T, token, filters string) ([]string, response) {
+	t.Helper()
+	r := e.do(request{method: http.MethodPost, path: searchPath, token: token, body: `{"filters": {` + filters + `}}`})
+	return numbersOf(t, r), r
+}
+
+// searchMatching is search, failing the test when it finds no number or
+// one that match refuses.
+func (e *env) searchMatching(t *testing.T, token, filters string, match func(string) bool) {
+	t.Helper()
+	numbers, _ := e.search(t, token, filters)
+	if len(numbers) == 0 {
+		t.Errorf("search {%s}: no numbers", filters)
+	}
+	for _, n := range numbers {
+		if !match(n) {
+			t.Errorf("search {%s} gave %s", filters, n)
+		}
+	}
+}
+
+// hasPrefix matches the numbers that start with prefix.
+func hasPrefix(prefix string) func(string) bool {
+	return func(n string) bool { return strings.HasPrefix(n, prefix) }
+}
+
+// wantSearched checks that the latest search at Telnyx set the query
+// parameter param to want.
+func (e *env) wantSearched(t *testing.T, param, want string) {
+	t.Helper()
+	if got := e.searches.last(t).Get(param); got != want {
+		t.Errorf("Telnyx was searched with %s=%q, want %q", param, got, want)
+	}
+}
+
 func numbersOf(t *testing.T, r response) []string {
 	t.Helper()
 	if r.status != http.StatusOK {
@@ -102,16 +140,13 @@ func TestSearchSeedExample(t *testing.T) {
 			t.Errorf("numbers[%d].features = %v, want voice and sms", i, feats)
 		}
 	}
-	q := e.searches.last(t)
 	for k, want := range map[string]string{
 		"filter[country_code]":              "US",
 		"filter[national_destination_code]": "415",
 		"filter[phone_number_type]":         "local",
 		"filter[limit]":                     "10",
 	} {
-		if got := q.Get(k); got != want {
-			t.Errorf("Telnyx was asked %s=%q, want %q", k, got, want)
-		}
+		e.wantSearched(t, k, want)
 	}
 }
 
@@ -137,25 +172,15 @@ func TestSearchCountryCodeIsCaseInsensitive(t *testing.T) {
 		{"gb", "GB", "+44"},
 		{"Ca", "CA", "+1"},
 	} {
-		r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token,
-			body: fmt.Sprintf(`{"filters": {"countryCode": %q, "limit": 3}}`, tc.in)})
-		numbers := numbersOf(t, r)
-		if len(numbers) == 0 {
-			t.Errorf("%s: no numbers", tc.in)
-		}
-		for _, n := range numbers {
-			if !strings.HasPrefix(n, tc.prefix) {
-				t.Errorf("%s: number %s, want %s…", tc.in, n, tc.prefix)
-			}
-		}
-		if got := e.searches.last(t).Get("filter[country_code]"); got != tc.out {
-			t.Errorf("countryCode %q reached Telnyx as %q, want %q", tc.in, got, tc.out)
-		}
+		e.searchMatching(t, acct.Token, fmt.Sprintf(`"countryCode": %q, "limit": 3`, tc.in), hasPrefix(tc.prefix))
+		e.wantSearched(t, "filter[country_code]", tc.out)
 	}
 }
 
-// TestSearchValidation covers every rule of SPEC §2.1: each bad request is
-// a 400 invalid_request naming the field, and Telnyx is never asked.
+// TestSearchValidation covers every rule of SPEC §2.1, and bodies that are
+// not one JSON object: each bad request is a 400 invalid_request naming
+// the field (the body itself when it is malformed), and Telnyx is never
+// asked.
 func TestSearchValidation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -196,6 +221,18 @@ func TestSearchValidation(t *testing.T) {
 		{"endsWith too long", `{"filters": {"countryCode": "US", "endsWith": "1234567890123456"}}`, "filters.endsWith", nil},
 		{"unknown feature", `{"filters": {"countryCode": "US", "features": ["sms", "teleport"]}}`, "filters.features[1]", nil},
 		{"features not an array", `{"filters": {"countryCode": "US", "features": "sms"}}`, "filters.features", nil},
+		{"empty", "", "body", nil},
+		{"whitespace", " \n\t ", "body", nil},
+		{"truncated", `{"filters": {"countryCode": "US"`, "body", nil},
+		{"not JSON", `filters=US`, "body", nil},
+		{"single quotes", `{'filters': {}}`, "body", nil},
+		{"trailing comma", `{"filters": {"countryCode": "US",}}`, "body", nil},
+		{"array", `[]`, "body", nil},
+		{"array of object", `[{"filters": {"countryCode": "US"}}]`, "body", nil},
+		{"string", `"US"`, "body", nil},
+		{"number", `42`, "body", nil},
+		{"two objects", `{"filters": {"countryCode": "US"}} {"filters": {}}`, "body", nil},
+		{"trailing junk", `{"filters": {"countryCode": "US"}} junk`, "body", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -211,35 +248,6 @@ func TestSearchValidation(t *testing.T) {
 	}
 	if n := len(e.searches.all()); n != 0 {
 		t.Errorf("invalid searches reached Telnyx %d times", n)
-	}
-}
-
-// TestSearchMalformedBodies sends bodies that are not one JSON object.
-func TestSearchMalformedBodies(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	acct := e.newAccount("malformed@example.com")
-	for name, body := range map[string]string{
-		"empty":           "",
-		"whitespace":      " \n\t ",
-		"truncated":       `{"filters": {"countryCode": "US"`,
-		"not JSON":        `filters=US`,
-		"single quotes":   `{'filters': {}}`,
-		"trailing comma":  `{"filters": {"countryCode": "US",}}`,
-		"array":           `[]`,
-		"array of object": `[{"filters": {"countryCode": "US"}}]`,
-		"string":          `"US"`,
-		"number":          `42`,
-		"two objects":     `{"filters": {"countryCode": "US"}} {"filters": {}}`,
-		"trailing junk":   `{"filters": {"countryCode": "US"}} junk`,
-	} {
-		t.Run(name, func(t *testing.T) {
-			r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: body})
-			wantError(t, r, http.StatusBadRequest, "invalid_request", "body")
-		})
-	}
-	if n := len(e.searches.all()); n != 0 {
-		t.Errorf("malformed searches reached Telnyx %d times", n)
 	}
 }
 
@@ -265,9 +273,7 @@ func TestSearchLimit(t *testing.T) {
 		if got := len(numbersOf(t, r)); got != tc.want {
 			t.Errorf("limit %q: %d numbers, want %d", tc.limit, got, tc.want)
 		}
-		if got := e.searches.last(t).Get("filter[limit]"); got != tc.sentLimit {
-			t.Errorf("limit %q: Telnyx was asked for %q, want %q", tc.limit, got, tc.sentLimit)
-		}
+		e.wantSearched(t, "filter[limit]", tc.sentLimit)
 	}
 }
 
@@ -277,35 +283,16 @@ func TestSearchNumberTypes(t *testing.T) {
 	acct := e.newAccount("types@example.com")
 	tollFree := regexp.MustCompile(`^\+18(00|33|44|55|66|77|88)`)
 	for _, nt := range []string{"toll-free", "TOLL-FREE"} {
-		r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token,
-			body: `{"filters": {"countryCode": "US", "numberType": "` + nt + `", "limit": 5}}`})
-		numbers := numbersOf(t, r)
-		if len(numbers) == 0 {
-			t.Fatalf("%s: no numbers", nt)
-		}
-		for _, n := range numbers {
-			if !tollFree.MatchString(n) {
-				t.Errorf("%s: %s is not a toll-free number", nt, n)
-			}
-		}
-		if got := e.searches.last(t).Get("filter[phone_number_type]"); got != "toll_free" {
-			t.Errorf("%s reached Telnyx as phone_number_type %q, want toll_free", nt, got)
-		}
+		e.searchMatching(t, acct.Token, `"countryCode": "US", "numberType": "`+nt+`", "limit": 5`, tollFree.MatchString)
+		e.wantSearched(t, "filter[phone_number_type]", "toll_free")
 	}
 
 	// local is the default.
-	r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: `{"filters": {"countryCode": "US", "limit": 5}}`})
-	for _, n := range numbersOf(t, r) {
-		if tollFree.MatchString(n) {
-			t.Errorf("default search gave toll-free number %s", n)
-		}
-	}
-	if got := e.searches.last(t).Get("filter[phone_number_type]"); got != "local" {
-		t.Errorf("default search reached Telnyx as phone_number_type %q, want local", got)
-	}
+	e.searchMatching(t, acct.Token, `"countryCode": "US", "limit": 5`, func(n string) bool { return !tollFree.MatchString(n) })
+	e.wantSearched(t, "filter[phone_number_type]", "local")
 
 	// A toll-free number has no area code.
-	r = e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token,
+	r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token,
 		body: `{"filters": {"countryCode": "US", "numberType": "toll-free", "areaCode": "415"}}`})
 	wantError(t, r, http.StatusBadRequest, "invalid_request", "filters.areaCode")
 }
@@ -314,53 +301,21 @@ func TestSearchPatternAndFeatureFilters(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	acct := e.newAccount("patterns@example.com")
-	search := func(filters string) ([]string, response) {
-		t.Helper()
-		r := e.do(request{method: http.MethodPost, path: searchPath, token: acct.Token, body: `{"filters": {` + filters + `}}`})
-		return numbersOf(t, r), r
-	}
-
-	numbers, _ := search(`"countryCode": "US", "startsWith": "1212", "limit": 5`)
-	if len(numbers) == 0 {
-		t.Error("startsWith 1212: no numbers")
-	}
-	for _, n := range numbers {
-		if !strings.HasPrefix(n, "+1212") {
-			t.Errorf("startsWith 1212 gave %s", n)
-		}
-	}
+	e.searchMatching(t, acct.Token, `"countryCode": "US", "startsWith": "1212", "limit": 5`, hasPrefix("+1212"))
 	// Telnyx matches patterns against the national number: the calling
 	// code our users paste is dropped on the way.
-	if got := e.searches.last(t).Get("filter[phone_number][starts_with]"); got != "212" {
-		t.Errorf("startsWith reached Telnyx as %q, want \"212\"", got)
-	}
+	e.wantSearched(t, "filter[phone_number][starts_with]", "212")
 
-	numbers, _ = search(`"countryCode": "US", "areaCode": "617", "endsWith": "42", "limit": 5`)
-	if len(numbers) == 0 {
-		t.Error("endsWith 42: no numbers")
-	}
-	for _, n := range numbers {
-		if !strings.HasPrefix(n, "+1617") || !strings.HasSuffix(n, "42") {
-			t.Errorf("areaCode 617 endsWith 42 gave %s", n)
-		}
-	}
+	e.searchMatching(t, acct.Token, `"countryCode": "US", "areaCode": "617", "endsWith": "42", "limit": 5`,
+		func(n string) bool { return strings.HasPrefix(n, "+1617") && strings.HasSuffix(n, "42") })
 
-	numbers, _ = search(`"countryCode": "US", "areaCode": "312", "contains": "777", "limit": 5`)
-	if len(numbers) == 0 {
-		t.Error("contains 777: no numbers")
-	}
-	for _, n := range numbers {
-		if !strings.HasPrefix(n, "+1312") || !strings.Contains(n, "777") {
-			t.Errorf("contains 777 gave %s", n)
-		}
-	}
-	if got := e.searches.last(t).Get("filter[phone_number][contains]"); got != "777" {
-		t.Errorf("contains reached Telnyx as %q", got)
-	}
+	e.searchMatching(t, acct.Token, `"countryCode": "US", "areaCode": "312", "contains": "777", "limit": 5`,
+		func(n string) bool { return strings.HasPrefix(n, "+1312") && strings.Contains(n, "777") })
+	e.wantSearched(t, "filter[phone_number][contains]", "777")
 
 	// US local numbers have mms; features are matched case-insensitively
 	// and sent to Telnyx once each.
-	numbers, r := search(`"countryCode": "US", "features": ["MMS", "voice", "mms"], "limit": 3`)
+	numbers, r := e.search(t, acct.Token, `"countryCode": "US", "features": ["MMS", "voice", "mms"], "limit": 3`)
 	if len(numbers) == 0 {
 		t.Fatal("features mms+voice: no numbers")
 	}
@@ -375,7 +330,7 @@ func TestSearchPatternAndFeatureFilters(t *testing.T) {
 	}
 
 	// Nobody has fax numbers: an empty list is [] with count 0, not null.
-	numbers, r = search(`"countryCode": "GB", "features": ["fax"]`)
+	numbers, r = e.search(t, acct.Token, `"countryCode": "GB", "features": ["fax"]`)
 	if len(numbers) != 0 || intOf(t, r.body["count"]) != 0 {
 		t.Errorf("fax numbers: %s", r.raw)
 	}

@@ -7,11 +7,10 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/talkturo/phonenumbers/api"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // TestRequestsAreServerSpans: every request but the probes is a server
@@ -20,8 +19,7 @@ import (
 // path with ids names no span, and the answer carries no trace header.
 func TestRequestsAreServerSpans(t *testing.T) {
 	t.Parallel()
-	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	tp, spans := testkit.Tracing(t)
 	e := newEnv(t, withTracing(api.Tracing{Provider: tp, Propagator: propagation.TraceContext{}}))
 	acct := e.newAccount("tracing@example.com")
 

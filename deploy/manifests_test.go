@@ -183,16 +183,32 @@ func unmarshalStrict(raw []byte, obj any) error {
 
 // manifests is everything under k8s/ plus the search-attribute Job.
 type manifests struct {
-	docs        []doc
-	k8sFiles    []string // YAML files of k8s/ other than kustomization.yaml
-	namespaces  []*corev1.Namespace
-	configMaps  []*corev1.ConfigMap
-	secrets     []*corev1.Secret
-	services    []*corev1.Service
-	deployments []*appsv1.Deployment
-	jobs        []*batchv1.Job
-	pdbs        []*policyv1.PodDisruptionBudget
-	hpas        []*autoscalingv2.HorizontalPodAutoscaler
+	docs     []doc
+	k8sFiles []string // YAML files of k8s/ other than kustomization.yaml
+}
+
+// objects returns the objects of type T (such as *appsv1.Deployment)
+// among the documents, in the order of the files.
+func objects[T any](m *manifests) []T {
+	var out []T
+	for _, d := range m.docs {
+		if o, ok := d.obj.(T); ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// named returns the object of type T called name, or nil when there is
+// none.
+func named[T interface{ GetName() string }](m *manifests, name string) T {
+	for _, o := range objects[T](m) {
+		if o.GetName() == name {
+			return o
+		}
+	}
+	var none T
+	return none
 }
 
 var (
@@ -236,24 +252,6 @@ func load(t *testing.T) *manifests {
 					continue
 				}
 				m.docs = append(m.docs, doc{file: f, meta: tm, obj: obj})
-				switch o := obj.(type) {
-				case *corev1.Namespace:
-					m.namespaces = append(m.namespaces, o)
-				case *corev1.ConfigMap:
-					m.configMaps = append(m.configMaps, o)
-				case *corev1.Secret:
-					m.secrets = append(m.secrets, o)
-				case *corev1.Service:
-					m.services = append(m.services, o)
-				case *appsv1.Deployment:
-					m.deployments = append(m.deployments, o)
-				case *batchv1.Job:
-					m.jobs = append(m.jobs, o)
-				case *policyv1.PodDisruptionBudget:
-					m.pdbs = append(m.pdbs, o)
-				case *autoscalingv2.HorizontalPodAutoscaler:
-					m.hpas = append(m.hpas, o)
-				}
 			}
 		}
 		loaded = m
@@ -269,43 +267,29 @@ func load(t *testing.T) *manifests {
 
 func (m *manifests) configMap(t *testing.T) *corev1.ConfigMap {
 	t.Helper()
-	for _, c := range m.configMaps {
-		if c.Name == configMapName {
-			return c
-		}
+	c := named[*corev1.ConfigMap](m, configMapName)
+	if c == nil {
+		t.Fatalf("no ConfigMap %s", configMapName)
 	}
-	t.Fatalf("no ConfigMap %s", configMapName)
-	return nil
+	return c
 }
 
 func (m *manifests) secret(t *testing.T) *corev1.Secret {
 	t.Helper()
-	for _, s := range m.secrets {
-		if s.Name == secretName {
-			return s
-		}
+	if s := named[*corev1.Secret](m, secretName); s != nil {
+		return s
 	}
 	t.Fatalf("no Secret %s (the template %s)", secretName, secretTemplate)
 	return nil
 }
 
+func (m *manifests) deployments() []*appsv1.Deployment { return objects[*appsv1.Deployment](m) }
+
 func (m *manifests) deployment(name string) *appsv1.Deployment {
-	for _, d := range m.deployments {
-		if d.Name == name {
-			return d
-		}
-	}
-	return nil
+	return named[*appsv1.Deployment](m, name)
 }
 
-func (m *manifests) job(name string) *batchv1.Job {
-	for _, j := range m.jobs {
-		if j.Name == name {
-			return j
-		}
-	}
-	return nil
-}
+func (m *manifests) job(name string) *batchv1.Job { return named[*batchv1.Job](m, name) }
 
 // config returns a ConfigMap value, failing when it is missing.
 func config(t *testing.T, m *manifests, key string) string {
@@ -375,9 +359,9 @@ func TestManifestsDecode(t *testing.T) {
 			t.Errorf("%s %s: namespace %q, want %q", d, om.Name, om.Namespace, appNamespace)
 		}
 	}
-	if len(m.namespaces) != 1 || m.namespaces[0].Name != appNamespace {
+	if ns := objects[*corev1.Namespace](m); len(ns) != 1 || ns[0].Name != appNamespace {
 		t.Errorf("want exactly one Namespace, %s", appNamespace)
-	} else if m.namespaces[0].Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+	} else if ns[0].Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
 		t.Errorf("Namespace %s: enforce the restricted Pod Security Standard", appNamespace)
 	}
 	for _, kind := range []string{"ConfigMap", "Secret", "Service", "Deployment", "Job", "PodDisruptionBudget", "HorizontalPodAutoscaler"} {
@@ -568,25 +552,28 @@ func TestWorkloads(t *testing.T) {
 	m := load(t)
 	uid := dockerfileUID(t)
 	seen := map[string]bool{}
-	for _, d := range m.deployments {
-		seen[d.Name] = true
-		w, ok := workloads[d.Name]
-		if !ok {
-			t.Errorf("Deployment %s: unknown workload; add it to the test's workloads", d.Name)
-			continue
-		}
-		checkPod(t, "Deployment "+d.Name, &d.Spec.Template.Spec, uid, true)
-		checkArgs(t, "Deployment "+d.Name, &d.Spec.Template.Spec, w.args)
+	type pod struct {
+		what, name string
+		spec       *corev1.PodSpec
 	}
-	for _, j := range m.jobs {
-		seen[j.Name] = true
-		w, ok := workloads[j.Name]
+	var pods []pod
+	for _, d := range m.deployments() {
+		pods = append(pods, pod{"Deployment " + d.Name, d.Name, &d.Spec.Template.Spec})
+	}
+	for _, j := range objects[*batchv1.Job](m) {
+		if j.Namespace == appNamespace {
+			pods = append(pods, pod{"Job " + j.Name, j.Name, &j.Spec.Template.Spec})
+		}
+	}
+	for _, p := range pods {
+		seen[p.name] = true
+		w, ok := workloads[p.name]
 		if !ok {
-			t.Errorf("Job %s: unknown workload; add it to the test's workloads", j.Name)
+			t.Errorf("%s: unknown workload; add it to the test's workloads", p.what)
 			continue
 		}
-		checkPod(t, "Job "+j.Name, &j.Spec.Template.Spec, uid, true)
-		checkArgs(t, "Job "+j.Name, &j.Spec.Template.Spec, w.args)
+		checkPod(t, p.what, p.spec, uid, true)
+		checkArgs(t, p.what, p.spec, w.args)
 	}
 	for name := range workloads {
 		if !seen[name] {
@@ -614,7 +601,7 @@ func TestDeployments(t *testing.T) {
 	httpPort := addrPort(t, m, "HTTP_ADDR")
 	metricsPort := addrPort(t, m, "METRICS_ADDR")
 	shutdown := duration(t, m, "SHUTDOWN_TIMEOUT")
-	for _, d := range m.deployments {
+	for _, d := range m.deployments() {
 		what := "Deployment " + d.Name
 		w := workloads[d.Name]
 		if d.Spec.Replicas == nil || *d.Spec.Replicas < w.minReplicas {
@@ -735,7 +722,7 @@ func resolvePort(p intstr.IntOrString, ports []corev1.ContainerPort) (int32, boo
 func TestDisruptionBudgets(t *testing.T) {
 	m := load(t)
 	covered := map[string]bool{}
-	for _, p := range m.pdbs {
+	for _, p := range objects[*policyv1.PodDisruptionBudget](m) {
 		what := "PodDisruptionBudget " + p.Name
 		if p.Spec.MinAvailable == nil || p.Spec.MinAvailable.Type != intstr.Int || p.Spec.MinAvailable.IntVal != 1 {
 			t.Errorf("%s: minAvailable must be 1", what)
@@ -746,7 +733,7 @@ func TestDisruptionBudgets(t *testing.T) {
 			continue
 		}
 		var matched []string
-		for _, d := range m.deployments {
+		for _, d := range m.deployments() {
 			if sel.Matches(labels.Set(d.Spec.Template.Labels)) {
 				matched = append(matched, d.Name)
 			}
@@ -760,7 +747,7 @@ func TestDisruptionBudgets(t *testing.T) {
 			t.Errorf("%s: with one replica, minAvailable 1 blocks every drain", what)
 		}
 	}
-	for _, d := range m.deployments {
+	for _, d := range m.deployments() {
 		if !covered[d.Name] {
 			t.Errorf("Deployment %s has no PodDisruptionBudget", d.Name)
 		}
@@ -776,7 +763,7 @@ func TestService(t *testing.T) {
 		t.Fatal("no Deployment talkturo-api")
 	}
 	var found bool
-	for _, s := range m.services {
+	for _, s := range objects[*corev1.Service](m) {
 		if s.Name != "talkturo-api" {
 			continue
 		}
@@ -785,7 +772,7 @@ func TestService(t *testing.T) {
 		if len(s.Spec.Selector) == 0 || !sel.Matches(labels.Set(api.Spec.Template.Labels)) {
 			t.Errorf("Service %s: selector %v does not select the API pods %v", s.Name, s.Spec.Selector, api.Spec.Template.Labels)
 		}
-		for _, d := range m.deployments {
+		for _, d := range m.deployments() {
 			if d.Name != api.Name && sel.Matches(labels.Set(d.Spec.Template.Labels)) {
 				t.Errorf("Service %s also selects the pods of %s", s.Name, d.Name)
 			}
@@ -806,7 +793,7 @@ func TestService(t *testing.T) {
 // TestAutoscaler: the HPA scales an existing Deployment, never below two.
 func TestAutoscaler(t *testing.T) {
 	m := load(t)
-	for _, h := range m.hpas {
+	for _, h := range objects[*autoscalingv2.HorizontalPodAutoscaler](m) {
 		ref := h.Spec.ScaleTargetRef
 		if ref.Kind != "Deployment" || ref.APIVersion != "apps/v1" || m.deployment(ref.Name) == nil {
 			t.Errorf("HPA %s: scaleTargetRef %+v is not one of our Deployments", h.Name, ref)
@@ -849,7 +836,7 @@ func TestJobs(t *testing.T) {
 			t.Errorf("Job %s: label app.kubernetes.io/component=%s (the runbook applies it by that label)", name, component)
 		}
 	}
-	for _, j := range m.jobs {
+	for _, j := range objects[*batchv1.Job](m) {
 		if _, ok := rolloutJobs[j.Name]; !ok {
 			t.Errorf("Job %s: not among the test's rolloutJobs", j.Name)
 		}

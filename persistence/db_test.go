@@ -1,40 +1,21 @@
 package persistence_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit"
 )
-
-// syncBuffer is a bytes.Buffer that the pool's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestLogsNeverCarryQueryParameters(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	var logs syncBuffer
-	db, err := persistence.Open(ctx, pgtest.NewSchema(t), persistence.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	var logs testkit.LogBuffer
+	db, err := persistence.Open(ctx, pgtest.NewSchema(t), persistence.WithLogger(logs.TextLogger(slog.LevelInfo)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // deliveryWait bounds how long a notification may take to arrive.
@@ -255,8 +256,8 @@ func TestOrderEventsCoalesceWithoutBlocking(t *testing.T) {
 // test's listener.
 func TestOrderEventsReconnectAfterALostConnection(t *testing.T) {
 	dsn := pgtest.NewSchema(t)
-	var logs syncBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var logs testkit.LogBuffer
+	logger := logs.TextLogger(slog.LevelInfo)
 	events, app := startListener(t, dsn, persistence.WithLogger(logger))
 	admin := openPool(t, dsn)
 	first := listenerPID(t, admin, app, 0)

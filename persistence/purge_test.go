@@ -12,6 +12,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // TestIdempotencyPurgeRunsOnSchedule runs the purge job with a short
@@ -48,12 +49,12 @@ func TestIdempotencyPurgeRunsOnSchedule(t *testing.T) {
 	claim("almost-a-day", persistence.IdempotencyKeyTTL-time.Minute)
 	claim("fresh", 0)
 
-	var logs syncBuffer
+	var logs testkit.LogBuffer
 	jobCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		persistence.RunIdempotencyPurge(jobCtx, store, 200*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+		persistence.RunIdempotencyPurge(jobCtx, store, 200*time.Millisecond, logs.TextLogger(slog.LevelInfo))
 	}()
 	t.Cleanup(func() { stop(); <-done })
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"reflect"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/talkturo/phonenumbers/telemetry"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 func lookup(env map[string]string) func(string) (string, bool) {
@@ -125,14 +125,13 @@ func TestExportsOverOTLP(t *testing.T) {
 	var mu sync.Mutex
 	var got []*http.Request
 	var bodies [][]byte
-	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	collector := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		got, bodies = append(got, r), append(bodies, b)
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	}))
-	defer collector.Close()
 
 	for name, tc := range map[string]struct {
 		env     map[string]string

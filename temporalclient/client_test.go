@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
@@ -103,10 +104,7 @@ func (c *sniffConn) Read(b []byte) (int, error) {
 
 func startFakeFrontend(t *testing.T, pki *tlstest.PKI, key string) *fakeFrontend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	f := &fakeFrontend{addr: ln.Addr().String(), key: key}
 	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(pki.ServerTLS(t, false))), grpc.UnaryInterceptor(f.intercept))
 	workflowservice.RegisterWorkflowServiceServer(srv, f)
@@ -128,9 +126,8 @@ func TestAPIKeyTravelsAsBearerOverTLS(t *testing.T) {
 	pki := tlstest.New(t)
 	const key = "tmprl_test-api-key.0123456789abcdef"
 	const wrongKey = "tmprl_wrong-api-key.fedcba9876543210"
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs testkit.LogBuffer
+	log := logs.TextLogger(slog.LevelDebug)
 	check := func(f *fakeFrontend, cfg Config) error {
 		t.Helper()
 		cfg.HostPort, cfg.Namespace = f.addr, "talkturo.a1b2c"
@@ -182,8 +179,6 @@ func TestAPIKeyTravelsAsBearerOverTLS(t *testing.T) {
 		t.Errorf("first bytes of the connections: %q, want only 0x16 (a TLS handshake)", first)
 	}
 
-	logMu.Lock()
-	defer logMu.Unlock()
 	for _, k := range []string{key, wrongKey} {
 		if strings.Contains(logs.String(), k) {
 			t.Errorf("the client's logs show an API key:\n%s", logs.String())
@@ -198,15 +193,4 @@ func hasMethod(calls []recordedCall, method string) bool {
 		}
 	}
 	return false
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

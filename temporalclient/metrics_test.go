@@ -1,17 +1,17 @@
 package temporalclient
 
 import (
-	"bytes"
 	"log/slog"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // TestSDKMetricsKeepTheirPrometheusNames: through the SDK's OpenTelemetry
@@ -195,10 +195,9 @@ func TestSDKMetricsPastTheCardinalityLimit(t *testing.T) {
 // SDK asks for it, and is not recorded.
 func TestSDKMetricsWarnOncePerInstrument(t *testing.T) {
 	t.Parallel()
-	var logs bytes.Buffer
-	var mu sync.Mutex
+	var logs testkit.LogBuffer
 	reg := prometheus.NewRegistry()
-	m, err := NewSDKMetrics(reg, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
+	m, err := NewSDKMetrics(reg, logs.TextLogger(slog.LevelInfo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,9 +207,7 @@ func TestSDKMetricsWarnOncePerInstrument(t *testing.T) {
 		m.Handler.Timer("9lives_latency").Record(time.Millisecond)
 	}
 	m.Handler.Counter("temporal_request").Inc(1)
-	mu.Lock()
 	out := logs.String()
-	mu.Unlock()
 	if n := strings.Count(out, "level=WARN"); n != 2 || !strings.Contains(out, "metric=9lives ") || !strings.Contains(out, "metric=9lives_latency ") {
 		t.Errorf("want one warning for each refused instrument, got %d:\n%s", n, out)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // Long-lived runs (continue-as-new) and the undo that keeps the slot: the
@@ -37,7 +38,7 @@ func (f *fixture) envWith(limits RunLimits) *testsuite.TestWorkflowEnvironment {
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	suite.SetLogger(sdklog.NewStructuredLogger(testkit.Logger(t, slog.LevelWarn)))
 	return suite.NewTestWorkflowEnvironment()
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +19,8 @@ import (
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
-	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit"
+	"github.com/talkturo/phonenumbers/testkit/backend"
 )
 
 // These tests run the workflow in the SDK's test environment (time skips:
@@ -39,49 +38,28 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db := pgtest.NewDB(t)
-	sim := telnyxsim.New(telnyxsim.Options{})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	f := &fixture{t: t, db: db, sim: sim, accounts: persistence.NewAccountStore(db), numbers: persistence.NewPhoneNumberStore(db)}
-	provider, err := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.acts = &activities.Activities{
-		Slots:             persistence.NewReservationStore(db),
-		Purchases:         persistence.NewPurchaseStore(db),
-		Numbers:           f.numbers,
-		Accounts:          f.accounts,
-		Provider:          provider,
-		TrialDuration:     120 * time.Hour,
-		OrderPollInterval: 10 * time.Millisecond,
-	}
-	return f
+	b := backend.New(t, backend.Options{Client: telnyx.Config{Timeout: 2 * time.Second}})
+	b.Activities.TrialDuration = 120 * time.Hour
+	b.Activities.OrderPollInterval = 10 * time.Millisecond
+	return &fixture{t: t, db: b.DB, sim: b.Sim, acts: b.Activities, accounts: b.Accounts, numbers: b.Numbers}
 }
 
 func (f *fixture) team(plan domain.PlanName) (teamID, userID string) {
 	f.t.Helper()
-	_, hash := domain.NewAPIToken()
-	res, err := f.accounts.Bootstrap(context.Background(), domain.BootstrapInput{TeamName: "T", Plan: plan, UserEmail: domain.NewID("u") + "@example.com", UserName: "U", TokenHash: hash})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return res.TeamID, res.UserID
+	a := backend.Bootstrap(f.t, f.accounts, domain.BootstrapInput{Plan: plan})
+	return a.TeamID, a.UserID
 }
 
 // offer runs the search a customer runs before buying: Telnyx (and so the
 // simulator) sells only numbers a recent search offered.
 func (f *fixture) offer(e164 string) {
 	f.t.Helper()
-	if err := f.sim.SearchFor(e164); err != nil {
-		f.t.Fatal(err)
-	}
+	backend.Offer(f.t, f.sim, e164)
 }
 
 func (f *fixture) env() *testsuite.TestWorkflowEnvironment {
 	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{f.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	suite.SetLogger(sdklog.NewStructuredLogger(testkit.Logger(f.t, slog.LevelWarn)))
 	env := suite.NewTestWorkflowEnvironment()
 	Register(env, f.acts)
 	return env
@@ -99,13 +77,6 @@ func run(env *testsuite.TestWorkflowEnvironment, req PurchaseRequest) {
 func runType(env *testsuite.TestWorkflowEnvironment, workflowType string, req PurchaseRequest) {
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: NumberWorkflowID(req.PhoneNumber)})
 	env.ExecuteWorkflow(workflowType, req)
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
 }
 
 // updateResult collects an update's outcome in the test environment.

@@ -1,12 +1,9 @@
 package workflows
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // ReconcileWorkflow with the real activities, on a PostgreSQL schema and
@@ -29,7 +27,7 @@ import (
 type reconcileRun struct {
 	env     *testsuite.TestWorkflowEnvironment
 	metrics *metricsRecorder
-	logs    *syncBuffer
+	logs    *reconcileLogs
 }
 
 // metricsRecorder is the SDK metrics handler of a test environment: what
@@ -75,39 +73,19 @@ func (r recorded) set(v float64) {
 	}
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// reconcileLogs is the environment's JSON log.
+type reconcileLogs struct{ testkit.LogBuffer }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines returns the JSON log lines whose message starts with prefix.
-func (b *syncBuffer) lines(t *testing.T, prefix string) []map[string]any {
+// lines returns the log lines whose message starts with prefix.
+func (l *reconcileLogs) lines(t *testing.T, prefix string) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, raw := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		var line map[string]any
-		if err := json.Unmarshal([]byte(raw), &line); err != nil {
-			t.Fatalf("log line is not JSON: %q", raw)
-		}
-		if msg, _ := line["msg"].(string); strings.HasPrefix(msg, prefix) {
-			out = append(out, line)
-		}
-	}
-	return out
+	return l.JSONLines(t, prefix)
 }
 
 func (f *fixture) reconcileEnv() *reconcileRun {
-	r := &reconcileRun{metrics: &metricsRecorder{values: map[string]float64{}}, logs: &syncBuffer{}}
+	r := &reconcileRun{metrics: &metricsRecorder{values: map[string]float64{}}, logs: &reconcileLogs{}}
 	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+	suite.SetLogger(sdklog.NewStructuredLogger(r.logs.JSONLogger(slog.LevelInfo)))
 	suite.SetMetricsHandler(r.metrics)
 	r.env = suite.NewTestWorkflowEnvironment()
 	Register(r.env, f.acts)

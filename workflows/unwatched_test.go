@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"context"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit/backend"
 )
 
 // The safety checks of unwatched records, on a PostgreSQL schema and the
@@ -43,15 +43,9 @@ func (w *fakeWorkflows) started() []string {
 // orders stay pending for an hour (a regulated number).
 func (f *fixture) slowOrders() domain.NumberProvider {
 	f.t.Helper()
-	sim := telnyxsim.New(telnyxsim.Options{OrderLatency: time.Hour})
-	srv := httptest.NewServer(sim)
-	f.t.Cleanup(srv.Close)
-	p, err := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "test-key", Timeout: 2 * time.Second})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.acts.Provider, f.sim = p, sim
-	return p
+	tx := backend.NewTelnyx(f.t, backend.Options{Sim: telnyxsim.Options{OrderLatency: time.Hour}, Client: telnyx.Config{Timeout: 2 * time.Second}})
+	f.acts.Provider, f.sim = tx.Client, tx.Sim
+	return tx.Client
 }
 
 // stalePending records e164 as pending for the team with its slot held

@@ -3,7 +3,6 @@ package direct_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -16,58 +15,30 @@ import (
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
-	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit/backend"
 )
 
 // setup gives activities on a fresh schema and a simulator; clientTimeout
 // bounds one Telnyx attempt.
 func setup(t *testing.T, clientTimeout time.Duration) (*activities.Activities, *persistence.AccountStore, *telnyxsim.Simulator) {
 	t.Helper()
-	db := pgtest.NewDB(t)
-	sim := telnyxsim.New(telnyxsim.Options{OrderLatency: 20 * time.Millisecond})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	accounts := persistence.NewAccountStore(db)
-	if err := accounts.SyncPlans(context.Background(), domain.DefaultPlans()); err != nil {
+	b := backend.New(t, backend.Options{Sim: telnyxsim.Options{OrderLatency: 20 * time.Millisecond}, Client: telnyx.Config{Timeout: clientTimeout}})
+	if err := b.Accounts.SyncPlans(context.Background(), domain.DefaultPlans()); err != nil {
 		t.Fatal(err)
 	}
-	provider, err := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k", Timeout: clientTimeout})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &activities.Activities{
-		Slots: persistence.NewReservationStore(db), Purchases: persistence.NewPurchaseStore(db), Numbers: persistence.NewPhoneNumberStore(db), Accounts: accounts,
-		Provider:      provider,
-		TrialDuration: time.Hour, OrderPollInterval: 100 * time.Millisecond,
-	}, accounts, sim
-}
-
-// offer runs, for each number, the search a customer would have run before
-// buying it: the simulator, like Telnyx, orders only numbers a recent
-// search offered.
-func offer(t *testing.T, sim *telnyxsim.Simulator, numbers ...string) {
-	t.Helper()
-	for _, e164 := range numbers {
-		if err := sim.SearchFor(e164); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b.Activities.TrialDuration, b.Activities.OrderPollInterval = time.Hour, 100*time.Millisecond
+	return b.Activities, b.Accounts, b.Sim
 }
 
 func team(t *testing.T, accounts *persistence.AccountStore, plan domain.PlanName) domain.BootstrapResult {
 	t.Helper()
-	_, hash := domain.NewAPIToken()
-	acct, err := accounts.Bootstrap(context.Background(), domain.BootstrapInput{TeamName: "T", Plan: plan, UserEmail: "d@example.com", UserName: "D", TokenHash: hash})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return acct
+	return backend.Bootstrap(t, accounts, domain.BootstrapInput{Plan: plan}).BootstrapResult
 }
 
 func TestPurchaseLeavesTheNumberActiveAndHeld(t *testing.T) {
 	a, accounts, sim := setup(t, 10*time.Second)
 	acct := team(t, accounts, domain.PlanStarter)
-	offer(t, sim, "+14155550123")
+	backend.Offer(t, sim, "+14155550123")
 	n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, "+14155550123")
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +62,7 @@ func TestPurchaseOfAFreeTeamIsATrial(t *testing.T) {
 	a, accounts, sim := setup(t, 10*time.Second)
 	acct := team(t, accounts, domain.PlanFree)
 	// The second number is offered too, so that only the plan can refuse it.
-	offer(t, sim, "+14155550124", "+14155550125")
+	backend.Offer(t, sim, "+14155550124", "+14155550125")
 	before := time.Now()
 	n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, "+14155550124")
 	if err != nil {
@@ -116,7 +87,7 @@ func TestPurchaseRetriesALostOrderAnswerWithoutOrderingTwice(t *testing.T) {
 	sim.SetFaults(telnyxsim.Faults{TimeoutRate: 0.5, HangFor: 2 * time.Second})
 	acct := team(t, accounts, domain.PlanStarter)
 	for _, e164 := range []string{"+14155550131", "+14155550132", "+14155550133"} {
-		offer(t, sim, e164)
+		backend.Offer(t, sim, e164)
 		n, err := direct.Purchase(context.Background(), a, acct.TeamID, acct.UserID, e164)
 		if err != nil {
 			t.Fatalf("%s: %v", e164, err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 const testKey = "KEY0123-test-secret-do-not-leak"
@@ -36,9 +37,7 @@ func simClient(t *testing.T, opts telnyxsim.Options, wrap func(http.Handler) htt
 	if wrap != nil {
 		h = wrap(sim)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	cfg.BaseURL = srv.URL + "/v2"
+	cfg.BaseURL = testkit.Serve(t, h).URL + "/v2"
 	if cfg.APIKey == "" {
 		cfg.APIKey = testKey
 	}
@@ -59,6 +58,21 @@ func mustNew(t testing.TB, cfg Config) *Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// firstAnswer is a wrap for simClient that answers the first request with
+// answer and passes the later ones to the simulator; calls counts them
+// all.
+func firstAnswer(calls *atomic.Int32, answer func(http.ResponseWriter)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				answer(w)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // recorder counts and keeps the requests that pass through it.
@@ -170,7 +184,7 @@ func TestSearchAvailableAgainstSimulator(t *testing.T) {
 }
 
 func TestOrderThenGetThenFindByReference(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	c, sim := simClient(t, telnyxsim.Options{OrderLatency: 30 * time.Second, Clock: clock.Now}, nil, Config{})
 	ctx := context.Background()
 	nums, err := c.SearchAvailable(ctx, domain.SearchFilter{CountryCode: "US", AreaCode: "212", Limit: 1})
@@ -309,18 +323,12 @@ func TestOrderOfSoldNumberIsRejected(t *testing.T) {
 
 func TestRateLimitIsRetriedThenSucceeds(t *testing.T) {
 	var calls atomic.Int32
-	limitOnce := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if calls.Add(1) == 1 {
-				w.Header().Set("Retry-After", "1")
-				w.Header().Set("X-Ratelimit-Reset", "1")
-				w.WriteHeader(http.StatusTooManyRequests)
-				_, _ = w.Write([]byte(`{"errors":[{"code":"10011","title":"Too many requests"}]}`))
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	limitOnce := firstAnswer(&calls, func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("X-Ratelimit-Reset", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"errors":[{"code":"10011","title":"Too many requests"}]}`))
+	})
 	// MaxBackoff caps the one-second Retry-After so the test stays fast.
 	c, _ := simClient(t, telnyxsim.Options{}, limitOnce, Config{MaxBackoff: 50 * time.Millisecond})
 	start := time.Now()
@@ -370,28 +378,34 @@ func TestRetryAfterPastDeadlineReturnsNow(t *testing.T) {
 	}
 }
 
-func TestPersistentServerErrorAfterAllRetries(t *testing.T) {
-	rec := &recorder{}
-	c, _ := simClient(t, telnyxsim.Options{Faults: telnyxsim.Faults{ErrorRate: 1}}, rec.wrap, Config{MaxRetries: 2})
-	_, err := c.ListOwnedNumbers(context.Background(), domain.OwnedNumberFilter{})
-	pe := providerError(t, err)
-	if pe.Class != domain.ProviderServerError || (pe.HTTPStatus != 500 && pe.HTTPStatus != 503) || pe.Op != "list_numbers" || pe.Code != "10007" {
-		t.Errorf("got %+v", pe)
-	}
-	if rec.count() != 3 {
-		t.Errorf("%d attempts, want MaxRetries+1 = 3", rec.count())
-	}
-}
-
-func TestCreateOrderIsNeverRetried(t *testing.T) {
-	rec := &recorder{}
-	c, sim := simClient(t, telnyxsim.Options{Faults: telnyxsim.Faults{ErrorRate: 1}}, rec.wrap, Config{MaxRetries: 5})
-	_, err := c.CreateOrder(context.Background(), domain.OrderRequest{PhoneNumber: "+14155550123", CustomerReference: "ref-once"})
-	if pe := providerError(t, err); pe.Class != domain.ProviderServerError {
-		t.Errorf("got %+v", pe)
-	}
-	if rec.count() != 1 || sim.OrderCount("ref-once") != 0 {
-		t.Errorf("%d attempts, %d orders", rec.count(), sim.OrderCount("ref-once"))
+// TestPersistentServerErrorIsRetriedOnlyWhereSafe: a 5xx that does not
+// go away is tried MaxRetries+1 times by a listing, and once by an order,
+// which the failed attempt may have placed.
+func TestPersistentServerErrorIsRetriedOnlyWhereSafe(t *testing.T) {
+	for _, tc := range []struct {
+		op         string
+		call       func(*Client) error
+		maxRetries int
+		attempts   int
+	}{
+		{"list_numbers", func(c *Client) error {
+			_, err := c.ListOwnedNumbers(context.Background(), domain.OwnedNumberFilter{})
+			return err
+		}, 2, 3},
+		{"create_order", func(c *Client) error {
+			_, err := c.CreateOrder(context.Background(), domain.OrderRequest{PhoneNumber: "+14155550123", CustomerReference: "ref-once"})
+			return err
+		}, 5, 1},
+	} {
+		rec := &recorder{}
+		c, sim := simClient(t, telnyxsim.Options{Faults: telnyxsim.Faults{ErrorRate: 1}}, rec.wrap, Config{MaxRetries: tc.maxRetries})
+		pe := providerError(t, tc.call(c))
+		if pe.Class != domain.ProviderServerError || (pe.HTTPStatus != 500 && pe.HTTPStatus != 503) || pe.Op != tc.op || pe.Code != "10007" {
+			t.Errorf("%s: got %+v", tc.op, pe)
+		}
+		if rec.count() != tc.attempts || sim.OrderCount("ref-once") != 0 {
+			t.Errorf("%s: %d attempts, %d orders; want %d attempts, no order", tc.op, rec.count(), sim.OrderCount("ref-once"), tc.attempts)
+		}
 	}
 }
 
@@ -520,7 +534,7 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 
 	// A server that echoes the Authorization header, in an error body and
 	// in a body we cannot read.
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	echo := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		if r.Method == http.MethodDelete {
 			w.WriteHeader(http.StatusOK)
@@ -535,7 +549,6 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"errors":[{"code":"10010","title":"` + auth + `","detail":"key ` + auth + `","source":{"pointer":"` + auth + `"}}]}`))
 	}))
-	defer echo.Close()
 	ec := mustNew(t, Config{BaseURL: echo.URL + "/v2", APIKey: testKey, MaxRetries: -1, Timeout: 10 * time.Second})
 	errs = append(errs, ec.Ping(ctx))
 	_, err = ec.SearchAvailable(ctx, domain.SearchFilter{CountryCode: "US"})
@@ -568,36 +581,12 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 	}
 }
 
-// fakeClock is an injectable clock for the simulator.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 func TestServerErrorRetryAfterIsHonoured(t *testing.T) {
 	var calls atomic.Int32
-	unavailableOnce := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if calls.Add(1) == 1 {
-				w.Header().Set("Retry-After", "0.1")
-				w.WriteHeader(http.StatusServiceUnavailable)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	unavailableOnce := firstAnswer(&calls, func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "0.1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
 	c, _ := simClient(t, telnyxsim.Options{}, unavailableOnce, Config{MaxBackoff: time.Second})
 	start := time.Now()
 	if err := c.Ping(context.Background()); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // The conformance test holds both sides to testdata/telnyx-schema.json and
@@ -244,7 +245,7 @@ func TestConformanceToTelnyxSchema(t *testing.T) {
 	pub, key, _ := ed25519.GenerateKey(nil)
 	var hookMu sync.Mutex
 	var hooks [][]byte
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sink := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		ts := r.Header.Get("telnyx-timestamp")
 		if !verifySignature(pub, ts, r.Header.Get("telnyx-signature-ed25519"), raw) {
@@ -254,9 +255,8 @@ func TestConformanceToTelnyxSchema(t *testing.T) {
 		hooks = append(hooks, raw)
 		hookMu.Unlock()
 	}))
-	defer sink.Close()
 
-	clock := &fakeClock{now: time.Now().UTC()}
+	clock := testkit.NewClock(time.Now().UTC())
 	tp := &tap{}
 	c, sim := simClient(t, telnyxsim.Options{OrderLatency: time.Minute, Clock: clock.Now, WebhookURL: sink.URL, WebhookKey: key}, tp.wrap, Config{})
 	defer sim.Close()

@@ -102,11 +102,11 @@ func (c *Client) FindOrdersByCustomerReference(ctx context.Context, ref string) 
 // error, as domain.NumberProvider promises.
 func (c *Client) CancelSubNumberOrder(ctx context.Context, id string) error {
 	const op = "cancel_sub_order"
-	if id == "" {
-		return localError(op, "a sub number order ID is required")
+	path, err := subOrderPath(op, id)
+	if err != nil {
+		return err
 	}
-	path := "/sub_number_orders/" + url.PathEscape(id)
-	err := c.do(ctx, call{
+	err = c.do(ctx, call{
 		op:         op,
 		method:     http.MethodPatch,
 		path:       path + "/cancel",
@@ -119,11 +119,7 @@ func (c *Client) CancelSubNumberOrder(ctx context.Context, id string) error {
 	if pe.Class != domain.ProviderRejected {
 		return err
 	}
-	var sub struct {
-		Data struct {
-			Status string `json:"status"`
-		} `json:"data"`
-	}
+	var sub subNumberOrderEnvelope
 	if gerr := c.do(ctx, call{op: op, method: http.MethodGet, path: path, idempotent: true}, &sub); gerr != nil {
 		var gpe *domain.ProviderError
 		if errors.As(gerr, &gpe) && gpe.NotFound() {

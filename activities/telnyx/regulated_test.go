@@ -10,6 +10,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // The "+" of an E.164 number must not reach filter[phone_number]: Telnyx
@@ -117,7 +118,7 @@ func TestSearchPatternsAreNational(t *testing.T) {
 // A German number waits for documents; naming a requirement group at
 // ordering time skips the wait, and is what Sweden requires.
 func TestRegulatedOrdersThroughTheClient(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	rec := &recorder{}
 	c, sim := simClient(t, telnyxsim.Options{OrderLatency: time.Minute, Clock: clock.Now, RequirementsDeadline: 48 * time.Hour}, rec.wrap, Config{})
 	ctx := context.Background()

@@ -20,14 +20,14 @@ import (
 // documents went nowhere.
 func (c *Client) AttachRequirementGroup(ctx context.Context, subOrderID, groupID string) error {
 	const op = "attach_requirement_group"
-	if subOrderID == "" {
-		return localError(op, "a sub number order ID is required")
+	path, err := subOrderPath(op, subOrderID)
+	if err != nil {
+		return err
 	}
 	if groupID == "" {
 		return localError(op, "a requirement group ID is required")
 	}
-	path := "/sub_number_orders/" + url.PathEscape(subOrderID)
-	err := c.do(ctx, call{
+	err = c.do(ctx, call{
 		op:         op,
 		method:     http.MethodPost,
 		path:       path + "/requirement_group",
@@ -55,6 +55,15 @@ func (c *Client) AttachRequirementGroup(ctx context.Context, subOrderID, groupID
 		}
 	}
 	return nil
+}
+
+// subOrderPath is the path of sub-order id, or a local error of op when id
+// is empty.
+func subOrderPath(op, id string) (string, error) {
+	if id == "" {
+		return "", localError(op, "a sub number order ID is required")
+	}
+	return "/sub_number_orders/" + url.PathEscape(id), nil
 }
 
 // requirementGroupRequest is the body of

@@ -8,13 +8,14 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // A British number waits for documents; attaching a requirement group puts
 // it under review, and after the review the order succeeds while the
 // number is provisioned, then active.
 func TestAttachRequirementGroup(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	rec := &recorder{}
 	c, _ := simClient(t, telnyxsim.Options{OrderLatency: time.Minute, Clock: clock.Now}, rec.wrap, Config{})
 	ctx := context.Background()

@@ -7,12 +7,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // TestEveryAttemptIsASpanNamedAfterItsCall: each HTTP attempt is a client
@@ -20,8 +19,7 @@ import (
 // twice; none carries the API key, and Telnyx is sent no trace context.
 func TestEveryAttemptIsASpanNamedAfterItsCall(t *testing.T) {
 	t.Parallel()
-	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	tp, spans := testkit.Tracing(t)
 	rec := &recorder{}
 	var calls atomic.Int32
 	failFirstGet := func(next http.Handler) http.Handler {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 func readFixture(t *testing.T, name string) []byte {
@@ -30,12 +30,11 @@ func readFixture(t *testing.T, name string) []byte {
 func fixtureClient(t *testing.T, status int, fixture string) *Client {
 	t.Helper()
 	body := readFixture(t, fixture)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_, _ = w.Write(body)
 	}))
-	t.Cleanup(srv.Close)
 	return mustNew(t, Config{BaseURL: srv.URL + "/v2", APIKey: testKey, MaxRetries: -1, Timeout: 10 * time.Second})
 }
 
@@ -140,7 +139,7 @@ func TestParseOrder(t *testing.T) {
 func TestParseOrderList(t *testing.T) {
 	list, one := readFixture(t, "number_orders_list.json"), readFixture(t, "number_order.json")
 	var gets []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path == "/v2/number_orders" {
 			_, _ = w.Write(list)
@@ -149,7 +148,6 @@ func TestParseOrderList(t *testing.T) {
 		gets = append(gets, r.URL.Path)
 		_, _ = w.Write(one)
 	}))
-	t.Cleanup(srv.Close)
 	c := mustNew(t, Config{BaseURL: srv.URL + "/v2", APIKey: testKey, MaxRetries: -1, Timeout: 10 * time.Second})
 	got, err := c.FindOrdersByCustomerReference(context.Background(), "phone-number:+14155552671")
 	if err != nil {

@@ -9,18 +9,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/activities/direct"
-	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
-	"github.com/talkturo/phonenumbers/persistence"
-	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit/backend"
 )
 
 var orderLatencies = []time.Duration{0, 200 * time.Millisecond}
@@ -55,34 +51,17 @@ func BenchmarkPurchaseThroughAPI(b *testing.B) {
 func BenchmarkPurchaseDirect(b *testing.B) {
 	for _, latency := range orderLatencies {
 		b.Run(fmt.Sprintf("order_latency=%s", latency), func(b *testing.B) {
-			db := pgtest.NewDB(b)
-			sim := telnyxsim.New(telnyxsim.Options{OrderLatency: latency})
-			srv := httptest.NewServer(sim)
-			defer srv.Close()
-			accounts := persistence.NewAccountStore(db)
-			if err := accounts.SyncPlans(context.Background(), []domain.Plan{{Name: domain.PlanScale, DisplayName: "Scale", MaxNumbers: 1000000, Paid: true}}); err != nil {
+			bk := backend.New(b, backend.Options{Sim: telnyxsim.Options{OrderLatency: latency}})
+			if err := bk.Accounts.SyncPlans(context.Background(), []domain.Plan{{Name: domain.PlanScale, DisplayName: "Scale", MaxNumbers: 1000000, Paid: true}}); err != nil {
 				b.Fatal(err)
 			}
-			provider, err := telnyx.New(telnyx.Config{BaseURL: srv.URL + "/v2", APIKey: "k", Timeout: 10 * time.Second})
-			if err != nil {
-				b.Fatal(err)
-			}
-			a := &activities.Activities{
-				Slots: persistence.NewReservationStore(db), Purchases: persistence.NewPurchaseStore(db), Numbers: persistence.NewPhoneNumberStore(db), Accounts: accounts,
-				Provider:          provider,
-				OrderPollInterval: 2 * time.Second,
-			}
-			_, hash := domain.NewAPIToken()
-			acct, err := accounts.Bootstrap(context.Background(), domain.BootstrapInput{TeamName: "B", Plan: domain.PlanScale, UserEmail: "b@example.com", UserName: "B", TokenHash: hash, AttachExistingUser: true})
-			if err != nil {
-				b.Fatal(err)
-			}
+			a := bk.Activities
+			a.OrderPollInterval = 2 * time.Second
+			acct := bk.Team(b, domain.PlanScale)
 			// Searched for before the clock starts, as in
 			// BenchmarkPurchaseThroughAPI.
 			for i := range min(b.N, benchNumbers) {
-				if err := sim.SearchFor(benchNumber(i)); err != nil {
-					b.Fatal(err)
-				}
+				backend.Offer(b, bk.Sim, benchNumber(i))
 			}
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()

@@ -23,6 +23,7 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
@@ -69,16 +70,6 @@ func buildBinary(t *testing.T) string {
 		t.Fatal(buildErr)
 	}
 	return builtBin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 var (
@@ -141,16 +132,16 @@ func TestDevStartsEverythingAndResumesAfterAKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uiAddr := freeAddr(t)
+	uiAddr := testkit.FreeAddr(t)
 	_, uiPort, _ := net.SplitHostPort(uiAddr)
-	metricsAddr := freeAddr(t)
+	metricsAddr := testkit.FreeAddr(t)
 	env := []string{
 		"TALKTURO_DATA_DIR=" + t.TempDir(),
 		"DATABASE_URL=" + pgtest.NewSchema(t),
-		"HTTP_ADDR=" + freeAddr(t),
+		"HTTP_ADDR=" + testkit.FreeAddr(t),
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", port),
 		"TEMPORAL_UI_PORT=" + uiPort,
-		"TELNYX_SIM_ADDR=" + freeAddr(t),
+		"TELNYX_SIM_ADDR=" + testkit.FreeAddr(t),
 		"TELNYX_SIM_ORDER_LATENCY=0s",
 		"TRIAL_DURATION=12s",
 		"TELNYX_API_KEY=",

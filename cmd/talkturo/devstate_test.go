@@ -22,6 +22,7 @@ import (
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/devpostgres"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
@@ -36,10 +37,10 @@ func devEnv(t *testing.T, dataDir, databaseURL string) []string {
 	return []string{
 		"TALKTURO_DATA_DIR=" + dataDir,
 		"DATABASE_URL=" + databaseURL,
-		"HTTP_ADDR=" + freeAddr(t),
+		"HTTP_ADDR=" + testkit.FreeAddr(t),
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", port),
 		"TEMPORAL_UI_PORT=0",
-		"TELNYX_SIM_ADDR=" + freeAddr(t),
+		"TELNYX_SIM_ADDR=" + testkit.FreeAddr(t),
 		"TELNYX_SIM_ORDER_LATENCY=0s",
 		"TELNYX_API_KEY=",
 		"RECONCILE_INTERVAL=0",

@@ -292,12 +292,7 @@ func TestTrialExpiresAcrossARestartOfEverything(t *testing.T) {
 	s := newStack(t, stackOptions{temporalFile: filepath.Join(t.TempDir(), "temporal.db"), env: map[string]string{"TRIAL_DURATION": "8s"}})
 	app, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanFree)
-	s.offer("+14155550170")
-	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550170", "teamId": team})
-	if status != 200 {
-		t.Fatalf("purchase: %d %v", status, body)
-	}
-	id := body["phoneNumber"].(map[string]any)["id"].(string)
+	id := buyActive(t, s, base, token, team, "+14155550170")
 
 	// Stop every process, the Temporal server included, mid-trial.
 	if err := app.Stop(context.Background()); err != nil {

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
@@ -22,10 +19,11 @@ import (
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/temporalclient"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 func TestActivityLogLinesNameTheirWorkflow(t *testing.T) {
-	var buf bytes.Buffer
+	var buf testkit.LogBuffer
 	log := newLogger(&buf, "info", "json")
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
@@ -37,14 +35,14 @@ func TestActivityLogLinesNameTheirWorkflow(t *testing.T) {
 	if _, err := env.ExecuteActivity(logInside); err != nil {
 		t.Fatal(err)
 	}
-	var line map[string]any
-	if err := json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &line); err != nil {
-		t.Fatalf("log line %q: %v", buf.String(), err)
+	lines := buf.JSONLines(t, "")
+	if len(lines) != 1 {
+		t.Fatalf("%d log lines, want the activity's one", len(lines))
 	}
-	if line["workflow_id"] == nil || line["workflow_id"] == "" || line["activity_type"] == nil {
+	if line := lines[0]; line["workflow_id"] == nil || line["workflow_id"] == "" || line["activity_type"] == nil {
 		t.Fatalf("activity log line lacks the workflow: %v", line)
 	}
-	buf.Reset()
+	buf.Drain()
 	log.InfoContext(context.Background(), "outside")
 	if strings.Contains(buf.String(), "workflow_id") {
 		t.Fatalf("a line outside activities claims a workflow: %s", buf.String())
@@ -56,15 +54,14 @@ func TestActivityLogLinesNameTheirWorkflow(t *testing.T) {
 // process's logger or an activity's (activity.GetLogger, whose trace the
 // tracing interceptor adds); a line outside any span carries neither.
 func TestLogLinesNameTheirSpan(t *testing.T) {
-	var buf lockedBuffer
+	var buf testkit.LogBuffer
 	log := newLogger(&buf, "info", "json")
-	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	tp, spans := testkit.Tracing(t)
 
 	lines := func() []map[string]any {
 		t.Helper()
 		var out []map[string]any
-		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		for _, l := range strings.Split(strings.TrimSpace(buf.Drain()), "\n") {
 			if strings.Count(l, `"trace_id"`) > 1 || strings.Count(l, `"span_id"`) > 1 {
 				t.Errorf("a line names its span twice: %s", l)
 			}
@@ -74,7 +71,6 @@ func TestLogLinesNameTheirSpan(t *testing.T) {
 			}
 			out = append(out, m)
 		}
-		buf.buf.Reset()
 		return out
 	}
 
@@ -139,7 +135,7 @@ func TestNoSecretInAnyLog(t *testing.T) {
 	const telnyxKey = "KEY0123_telnyx_secret_ABCDEF"
 	const billingSecret = "whsec_do_not_log_me"
 	s := newStack(t, stackOptions{env: map[string]string{"TELNYX_API_KEY": telnyxKey, "BILLING_WEBHOOK_SECRET": billingSecret}})
-	var logs lockedBuffer
+	var logs testkit.LogBuffer
 	log := newLogger(&logs, "debug", "json")
 	var srv *api.Server
 	app := fx.New(append(appOptions(s.cfg, log, roleAPI|roleWorker), fx.Populate(&srv))...)
@@ -176,22 +172,4 @@ func TestNoSecretInAnyLog(t *testing.T) {
 			t.Errorf("%s appears in the logs", name)
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that many goroutines may log to.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -34,18 +35,13 @@ func scrape(t *testing.T, url string) string {
 // expiries, and the SDK's own. The API's port serves none.
 func TestMetricsOfAPIAndWorker(t *testing.T) {
 	t.Parallel()
-	serveMetrics, workerMetrics := freeAddr(t), freeAddr(t)
+	serveMetrics, workerMetrics := testkit.FreeAddr(t), testkit.FreeAddr(t)
 	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "2s", "METRICS_ADDR": serveMetrics}})
 	_, base := s.app(roleAPI | roleWorker)
 	s.cfg.MetricsAddr = workerMetrics
 	s.app(roleWorker)
 	team, token := s.team(domain.PlanFree)
-	s.offer("+14155550210")
-	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550210", "teamId": team})
-	if status != 200 {
-		t.Fatalf("purchase: %d %v", status, body)
-	}
-	id := body["phoneNumber"].(map[string]any)["id"].(string)
+	id := buyActive(t, s, base, token, team, "+14155550210")
 	waitFor(t, 30*time.Second, func() bool {
 		n, err := s.numbers.Get(context.Background(), team, id)
 		return err == nil && n.Status == domain.NumberExpired
@@ -78,15 +74,12 @@ func TestMetricsOfAPIAndWorker(t *testing.T) {
 // counter as it named it, and no OpenTelemetry metadata series or labels.
 func TestSDKMetricsAfterAWorkflowRan(t *testing.T) {
 	t.Parallel()
-	metricsAddr := freeAddr(t)
+	metricsAddr := testkit.FreeAddr(t)
 	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "2s", "METRICS_ADDR": metricsAddr}})
 	var reg *prometheus.Registry
 	_, base := s.app(roleAPI|roleWorker, fx.Populate(&reg))
 	team, token := s.team(domain.PlanFree)
-	s.offer("+14155550220")
-	if status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550220", "teamId": team}); status != 200 {
-		t.Fatalf("purchase: %d %v", status, body)
-	}
+	buyActive(t, s, base, token, team, "+14155550220")
 
 	var families map[string]*dto.MetricFamily
 	waitFor(t, 30*time.Second, func() bool {

@@ -1,17 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // brokenCollector yields one good metric and one that cannot be encoded.
@@ -39,10 +39,9 @@ func TestMetricsScrapeServesTheRestWhenACollectorFails(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(brokenCollector{}, prometheus.NewCounter(prometheus.CounterOpts{Name: "talkturo_test_other_total", Help: "Another collector's."}))
-	var logs bytes.Buffer
+	var logs testkit.LogBuffer
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	srv := httptest.NewServer(metricsHandler(reg, slog.New(slog.NewTextHandler(&logs, nil)), func() time.Time { return now }))
-	t.Cleanup(srv.Close)
+	srv := testkit.Serve(t, metricsHandler(reg, logs.TextLogger(slog.LevelInfo), func() time.Time { return now }))
 
 	scrapeOnce := func() {
 		t.Helper()

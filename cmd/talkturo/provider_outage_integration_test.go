@@ -9,6 +9,7 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // TestTelnyxOutageLeavesTheAPIReady runs the API as `talkturo api` wires
@@ -18,7 +19,7 @@ import (
 // Retry-After, and the search rate limit still applies (429).
 func TestTelnyxOutageLeavesTheAPIReady(t *testing.T) {
 	t.Parallel()
-	metricsAddr := freeAddr(t)
+	metricsAddr := testkit.FreeAddr(t)
 	s := newStack(t, stackOptions{env: map[string]string{
 		"METRICS_ADDR":                 metricsAddr,
 		"TELNYX_PROBE_INTERVAL":        "1s",

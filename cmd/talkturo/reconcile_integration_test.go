@@ -6,12 +6,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/temporalclient"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -35,7 +34,7 @@ import (
 // counted.
 func TestReconcileFindsDriftPlantedAtTelnyx(t *testing.T) {
 	t.Parallel()
-	metricsAddr := freeAddr(t)
+	metricsAddr := testkit.FreeAddr(t)
 	s := newStack(t, stackOptions{env: map[string]string{
 		"METRICS_ADDR": metricsAddr,
 		// Runs only when triggered here (interval schedules fire at
@@ -44,7 +43,7 @@ func TestReconcileFindsDriftPlantedAtTelnyx(t *testing.T) {
 		"RECONCILE_INTERVAL": "8760h",
 		"PURCHASE_WAIT":      "2s",
 	}})
-	var logs lockedBuffer
+	var logs testkit.LogBuffer
 	_, base := s.app(roleAPI|roleWorker,
 		fx.Decorate(func(*slog.Logger) *slog.Logger { return newLogger(&logs, "info", "json") }),
 		// A second instead of a minute before missing numbers are looked at again.
@@ -158,19 +157,8 @@ func TestReconcileFindsDriftPlantedAtTelnyx(t *testing.T) {
 		t.Errorf("GET /metrics has no talkturo_reconcile_last_run_timestamp_seconds")
 	}
 
-	var missingLines, orphanLines []map[string]any
-	for _, raw := range strings.Split(logs.String(), "\n") {
-		var line map[string]any
-		if json.Unmarshal([]byte(raw), &line) != nil {
-			continue
-		}
-		switch line["msg"] {
-		case "reconcile: number active in the database is missing at Telnyx":
-			missingLines = append(missingLines, line)
-		case "reconcile: number at Telnyx is held by no team":
-			orphanLines = append(orphanLines, line)
-		}
-	}
+	missingLines := logs.JSONLines(t, "reconcile: number active in the database is missing at Telnyx")
+	orphanLines := logs.JSONLines(t, "reconcile: number at Telnyx is held by no team")
 	if len(missingLines) != 1 || missingLines[0]["level"] != "WARN" || missingLines[0]["phone_number"] != missing ||
 		missingLines[0]["team_id"] != team || missingLines[0]["number_workflow_id"] != workflows.NumberWorkflowID(missing) {
 		t.Errorf("log lines about missing numbers: %v; want one WARN naming %s, team %s and its workflow", missingLines, missing, team)

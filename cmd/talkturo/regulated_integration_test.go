@@ -72,15 +72,9 @@ func searchOffered(t *testing.T, base, token string, filters map[string]any) []s
 // workflow's next look at the order (30 s).
 func TestRegulatedPurchaseWaitsOnDocumentsThenActivatesByWebhook(t *testing.T) {
 	t.Parallel()
-	s, base := webhookStack(t, map[string]string{"PURCHASE_WAIT": "2s"}, nil)
-	team, token := s.team(domain.PlanGrowth)
-	number := searchOffered(t, base, token, map[string]any{"countryCode": "GB", "limit": 1})[0]
-
-	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team})
-	if status != 202 {
-		t.Fatalf("purchase: %d %v, want 202 pending", status, body)
-	}
-	pn := body["phoneNumber"].(map[string]any)
+	p := startRegulatedPurchase(t)
+	s, base, team, token, number := p.s, p.base, p.team, p.token, p.number
+	pn := p.answer["phoneNumber"].(map[string]any)
 	reqs, _ := pn["requirements"].(map[string]any)
 	if pn["status"] != "pending" || reqs == nil || reqs["status"] != string(domain.RequirementsInfoPending) || reqs["deadline"] == nil || len(reqs["missing"].([]any)) == 0 {
 		t.Fatalf("pending answer: %v", pn)
@@ -108,7 +102,7 @@ func TestRegulatedPurchaseWaitsOnDocumentsThenActivatesByWebhook(t *testing.T) {
 	// hands the group to the order at Telnyx.
 	group := "6a09cdc2-8948-47f0-aa62-74ac943d6c58"
 	attached := time.Now()
-	status, body = call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team, "requirementGroupId": group})
+	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team, "requirementGroupId": group})
 	if status != 202 && status != 200 {
 		t.Fatalf("purchase with the group: %d %v", status, body)
 	}
@@ -182,6 +176,29 @@ func TestGroupRequiredCountryNeedsARequirementGroup(t *testing.T) {
 	}
 }
 
+// regulatedPurchase is a purchase of a GB number, which waits on
+// documents, through a stack whose purchases wait 2 s.
+type regulatedPurchase struct {
+	s                         *stack
+	base, team, token, number string
+	// answer is the purchase's 202.
+	answer map[string]any
+}
+
+func startRegulatedPurchase(t *testing.T) regulatedPurchase {
+	t.Helper()
+	p := regulatedPurchase{}
+	p.s, p.base = webhookStack(t, map[string]string{"PURCHASE_WAIT": "2s"}, nil)
+	p.team, p.token = p.s.team(domain.PlanGrowth)
+	p.number = searchOffered(t, p.base, p.token, map[string]any{"countryCode": "GB", "limit": 1})[0]
+	status, body := call(t, "POST", p.base+"/api/phone-numbers/purchase", p.token, map[string]any{"phoneNumber": p.number, "teamId": p.team})
+	if status != 202 {
+		t.Fatalf("purchase: %d %v, want 202 pending", status, body)
+	}
+	p.answer = body
+	return p
+}
+
 func findListed(t *testing.T, list map[string]any, id string) map[string]any {
 	t.Helper()
 	for _, it := range list["numbers"].([]any) {
@@ -198,15 +215,11 @@ func findListed(t *testing.T, list map[string]any, id string) map[string]any {
 // the slot; Telnyx holds nothing.
 func TestTeamGivesUpAPurchaseWaitingOnDocuments(t *testing.T) {
 	t.Parallel()
-	s, base := webhookStack(t, map[string]string{"PURCHASE_WAIT": "2s"}, nil)
-	team, token := s.team(domain.PlanGrowth)
-	number := searchOffered(t, base, token, map[string]any{"countryCode": "GB", "limit": 1})[0]
-	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team})
-	if status != 202 {
-		t.Fatalf("purchase: %d %v, want 202 pending", status, body)
-	}
-	id := body["phoneNumber"].(map[string]any)["id"].(string)
+	p := startRegulatedPurchase(t)
+	s, base, team, token := p.s, p.base, p.team, p.token
+	id := p.answer["phoneNumber"].(map[string]any)["id"].(string)
 	// The purchase takes a moment to see that its order waits on documents.
+	var status int
 	var released map[string]any
 	waitFor(t, 20*time.Second, func() bool {
 		status, released = call(t, "DELETE", base+"/api/phone-numbers/purchase/"+id+"?teamId="+team, token, nil)

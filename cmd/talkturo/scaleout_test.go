@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // process is one `talkturo <role>` OS process with the stack's
@@ -33,7 +34,7 @@ type process struct {
 // test's cleanup stops it with SIGINT (SIGKILL after 20 s).
 func startProcess(t *testing.T, bin, role string, s *stack, extra ...string) *process {
 	t.Helper()
-	p := &process{t: t, bin: bin, role: role, addr: freeAddr(t)}
+	p := &process{t: t, bin: bin, role: role, addr: testkit.FreeAddr(t)}
 	p.env = append(os.Environ(),
 		"HTTP_ADDR="+p.addr,
 		"DATABASE_URL="+s.cfg.DatabaseURL,
@@ -74,7 +75,7 @@ func (p *process) url() string { return "http://" + p.addr }
 func (p *process) start() error {
 	cmd := exec.Command(p.bin, p.role)
 	cmd.Env = p.env
-	logs := &lockedBuffer{}
+	logs := &testkit.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = io.Discard, logs
 	if err := cmd.Start(); err != nil {
 		return err

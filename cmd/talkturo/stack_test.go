@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +24,8 @@ import (
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
 	"github.com/talkturo/phonenumbers/temporalclient"
+	"github.com/talkturo/phonenumbers/testkit"
+	"github.com/talkturo/phonenumbers/testkit/backend"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
@@ -82,16 +83,14 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if o.sim != nil {
 		o.sim(&simOpts)
 	}
-	s.sim = telnyxsim.New(simOpts)
-	t.Cleanup(s.sim.Close)
-	simSrv := httptest.NewServer(s.sim)
-	t.Cleanup(simSrv.Close)
+	tx := backend.NewTelnyx(t, backend.Options{Sim: simOpts})
+	s.sim = tx.Sim
 	env := map[string]string{
 		"HTTP_ADDR":           "127.0.0.1:0",
 		"DATABASE_URL":        dsn,
 		"TEMPORAL_ADDRESS":    s.temporal.HostPort(),
 		"TEMPORAL_TASK_QUEUE": "q-" + strings.ToLower(domain.NewID("t")),
-		"TELNYX_BASE_URL":     simSrv.URL + "/v2",
+		"TELNYX_BASE_URL":     tx.URL,
 		"TELNYX_API_KEY":      "test-key",
 		"PURCHASE_WAIT":       "20s",
 		"SHUTDOWN_TIMEOUT":    "5s",
@@ -181,11 +180,7 @@ func (s *stack) app(roles role, extra ...fx.Option) (*fx.App, string) {
 // no search would offer one (owned or sold already).
 func (s *stack) offer(numbers ...string) {
 	s.t.Helper()
-	for _, e164 := range numbers {
-		if err := s.sim.SearchFor(e164); err != nil {
-			s.t.Fatal(err)
-		}
-	}
+	backend.Offer(s.t, s.sim, numbers...)
 }
 
 func (s *stack) team(plan domain.PlanName) (teamID, token string) {
@@ -195,6 +190,18 @@ func (s *stack) team(plan domain.PlanName) (teamID, token string) {
 		s.t.Fatal(err)
 	}
 	return out.TeamID, out.Token
+}
+
+// buyActive searches for e164 (s.offer), buys it for the team through the
+// API and returns its id.
+func buyActive(t *testing.T, s *stack, base, token, team, e164 string) string {
+	t.Helper()
+	s.offer(e164)
+	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team})
+	if status != 200 {
+		t.Fatalf("purchase of %s: %d %v", e164, status, body)
+	}
+	return body["phoneNumber"].(map[string]any)["id"].(string)
 }
 
 // call sends a JSON request and decodes the JSON answer.
@@ -318,7 +325,7 @@ func (tr openAPITransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // it scrapes the metrics the requests left.
 func TestEveryEndpointAnswersAsDocumented(t *testing.T) {
 	t.Parallel()
-	metricsAddr := freeAddr(t)
+	metricsAddr := testkit.FreeAddr(t)
 	s := newStack(t, stackOptions{env: map[string]string{"METRICS_ADDR": metricsAddr}})
 	_, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanStarter)

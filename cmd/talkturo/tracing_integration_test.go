@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	historypb "go.temporal.io/api/history/v1"
 	sdklog "go.temporal.io/sdk/log"
@@ -25,6 +23,7 @@ import (
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/telemetry"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -43,9 +42,8 @@ func TestOnePurchaseIsOneTrace(t *testing.T) {
 	t.Parallel()
 	const telnyxKey = "KEY_traced_telnyx_secret_7e3a9"
 	s := newStack(t, stackOptions{env: map[string]string{"TELNYX_API_KEY": telnyxKey}})
-	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	var logs lockedBuffer
+	tp, spans := testkit.Tracing(t)
+	var logs testkit.LogBuffer
 	log := newLogger(&logs, "info", "json")
 	start := func(roles role, extra ...fx.Option) {
 		opts := append(appOptions(s.cfg, log, roles), fx.Replace(telemetry.FromProvider(tp, nil)))
@@ -145,9 +143,8 @@ func TestOnePurchaseIsOneTrace(t *testing.T) {
 	// The request's log line names its span.
 	serverSpan := purchase[slices.IndexFunc(purchase, func(s sdktrace.ReadOnlySpan) bool { return s.Name() == server })]
 	found := false
-	for _, l := range strings.Split(logs.String(), "\n") {
-		var line map[string]any
-		if json.Unmarshal([]byte(l), &line) != nil || line["msg"] != "http request" || line["method"] != "POST" {
+	for _, line := range logs.JSONLines(t, "http request") {
+		if line["method"] != "POST" {
 			continue
 		}
 		found = true

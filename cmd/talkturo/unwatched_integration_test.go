@@ -22,6 +22,7 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/temporalclient"
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -33,18 +34,6 @@ func terminate(t *testing.T, s *stack, e164 string) {
 	if err := c.TerminateWorkflow(context.Background(), workflows.NumberWorkflowID(e164), "", "ops: terminated by the test"); err != nil {
 		t.Fatalf("terminate %s: %v", e164, err)
 	}
-}
-
-// buyActive searches for e164 (s.offer), buys it for the team through the
-// API and returns its id.
-func buyActive(t *testing.T, s *stack, base, token, team, e164 string) string {
-	t.Helper()
-	s.offer(e164)
-	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": e164, "teamId": team})
-	if status != 200 {
-		t.Fatalf("purchase of %s: %d %v", e164, status, body)
-	}
-	return body["phoneNumber"].(map[string]any)["id"].(string)
 }
 
 // plantStalePending records e164 as pending for the team with its plan
@@ -238,7 +227,7 @@ func TestReleaseAfterTerminateDuringAwaitOrder(t *testing.T) {
 // Telnyx holds, are only flagged.
 func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	t.Parallel()
-	metricsAddr := freeAddr(t)
+	metricsAddr := testkit.FreeAddr(t)
 	s := newStack(t, stackOptions{env: map[string]string{"RECONCILE_INTERVAL": "8760h", "TRIAL_DURATION": "4s", "METRICS_ADDR": metricsAddr}})
 	_, base := s.app(roleAPI | roleWorker)
 	free, freeToken := s.team(domain.PlanFree)

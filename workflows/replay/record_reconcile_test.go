@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/workflows"
@@ -36,15 +34,7 @@ func TestRecordHistoriesReconcile(t *testing.T) {
 	const id = workflows.ReconcileScheduleID + "-recorded"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	run, err := r.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "histories"}, workflows.ReconcileWorkflowType,
-		workflows.ReconcileInput{OrphanDelay: time.Hour, MaxReleases: 10, MissingRecheckAfter: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ReconcileResult
-	if err := run.Get(ctx, &res); err != nil {
-		t.Fatal(err)
-	}
+	res := r.reconcile(ctx, t, id)
 	outcomes := map[string]string{}
 	for _, o := range res.Orphans {
 		outcomes[o.PhoneNumber] = o.Outcome

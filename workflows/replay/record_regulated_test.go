@@ -104,6 +104,18 @@ func (r *recorder) pendingPurchase(t *testing.T, req workflows.PurchaseRequest, 
 	}
 }
 
+// orderSucceeds settles the held order of e164 (st is the purchase's
+// pending state) and says so to the workflow, as Telnyx's webhook would,
+// then waits for the number to be active.
+func (r *recorder) orderSucceeds(t *testing.T, e164 string, st workflows.NumberState) {
+	t.Helper()
+	r.held.settle(e164)
+	if err := r.svc.NotifyOrder(context.Background(), workflows.OrderEvent{CustomerReference: st.CustomerReference, OrderID: st.OrderID, Status: domain.OrderSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitActive(t, e164)
+}
+
 func (r *recorder) waitActive(t *testing.T, e164 string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -128,16 +140,8 @@ func (r *recorder) orderEventEndsTheWait(t *testing.T) {
 	if err := r.svc.NotifyOrder(context.Background(), workflows.OrderEvent{CustomerReference: workflows.NumberWorkflowID(req.PhoneNumber) + "/another-run", OrderID: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	r.held.settle(req.PhoneNumber)
-	if err := r.svc.NotifyOrder(context.Background(), workflows.OrderEvent{CustomerReference: st.CustomerReference, OrderID: st.OrderID, Status: domain.OrderSuccess}); err != nil {
-		t.Fatal(err)
-	}
-	r.waitActive(t, req.PhoneNumber)
-	r.release(t, r.svc, req.PhoneNumber, teamID)
-	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
-		t.Fatalf("final state %+v", st.Number)
-	}
-	r.save(t, "number-order-event-ends-wait.json", workflows.NumberWorkflowID(req.PhoneNumber))
+	r.orderSucceeds(t, req.PhoneNumber, st)
+	r.releaseAndSave(t, req, "number-order-event-ends-wait.json")
 }
 
 func (r *recorder) documentsThenActive(t *testing.T) {
@@ -152,16 +156,8 @@ func (r *recorder) documentsThenActive(t *testing.T) {
 	if err != nil || n.Requirements == nil {
 		t.Fatalf("the record shows no requirements: %+v %v", n, err)
 	}
-	r.held.settle(req.PhoneNumber)
-	if err := r.svc.NotifyOrder(context.Background(), workflows.OrderEvent{CustomerReference: st.CustomerReference, OrderID: st.OrderID, Status: domain.OrderSuccess}); err != nil {
-		t.Fatal(err)
-	}
-	r.waitActive(t, req.PhoneNumber)
-	r.release(t, r.svc, req.PhoneNumber, teamID)
-	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
-		t.Fatalf("final state %+v", st.Number)
-	}
-	r.save(t, "number-regulated-documents-then-active.json", workflows.NumberWorkflowID(req.PhoneNumber))
+	r.orderSucceeds(t, req.PhoneNumber, st)
+	r.releaseAndSave(t, req, "number-regulated-documents-then-active.json")
 }
 
 func (r *recorder) documentsDeadlinePassed(t *testing.T) {

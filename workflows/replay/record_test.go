@@ -12,7 +12,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,13 +26,12 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 
-	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
-	"github.com/talkturo/phonenumbers/persistence/pgtest"
 	"github.com/talkturo/phonenumbers/temporalclient"
+	"github.com/talkturo/phonenumbers/testkit/backend"
 	"github.com/talkturo/phonenumbers/workflows"
 	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
@@ -75,11 +73,7 @@ func (r *recorder) orderStepHandedToAnActivity(t *testing.T) {
 	if res := r.buy(t, r.svc, req); res.Number.Status != domain.NumberActive {
 		t.Fatalf("bought %+v, want an active number", res.Number)
 	}
-	r.release(t, r.svc, req.PhoneNumber, teamID)
-	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
-		t.Fatalf("final state %+v", st.Number)
-	}
-	r.save(t, "number-order-step-handed-to-an-activity.json", workflows.NumberWorkflowID(req.PhoneNumber))
+	r.releaseAndSave(t, req, "number-order-step-handed-to-an-activity.json")
 }
 
 type recorder struct {
@@ -154,11 +148,8 @@ func newRecorder(t *testing.T) *recorder {
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
 
-	db := pgtest.NewDB(t)
-	sim := telnyxsim.New(telnyxsim.Options{OrderLatency: 100 * time.Millisecond})
-	simSrv := httptest.NewServer(sim)
-	t.Cleanup(simSrv.Close)
-	r := &recorder{sim: sim, accounts: persistence.NewAccountStore(db), numbers: persistence.NewPhoneNumberStore(db)}
+	b := backend.New(t, backend.Options{Sim: telnyxsim.Options{OrderLatency: 100 * time.Millisecond}, Client: telnyx.Config{Timeout: 5 * time.Second}})
+	r := &recorder{sim: b.Sim, accounts: b.Accounts, numbers: b.Numbers}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := temporalclient.New(temporalclient.Config{HostPort: srv.HostPort(), Namespace: srv.Namespace()}, log)
@@ -168,29 +159,17 @@ func newRecorder(t *testing.T) *recorder {
 	t.Cleanup(c.Close)
 	r.c = c
 
-	tc, err := telnyx.New(telnyx.Config{BaseURL: simSrv.URL + "/v2", APIKey: "test-key", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.held = &heldOrders{NumberProvider: &failOrdersAtFirst{NumberProvider: &refuseUndoOnce{NumberProvider: tc}}}
-	provider := r.held
+	r.held = &heldOrders{NumberProvider: &failOrdersAtFirst{NumberProvider: &refuseUndoOnce{NumberProvider: b.Client}}}
 	worker := func(queue string, trial time.Duration, limits workflows.RunLimits) *temporalclient.NumberService {
 		svc, err := temporalclient.NewNumberService(c, temporalclient.ServiceConfig{TaskQueue: queue})
 		if err != nil {
 			t.Fatal(err)
 		}
-		acts := &activities.Activities{
-			Slots:             persistence.NewReservationStore(db),
-			Purchases:         persistence.NewPurchaseStore(db),
-			Numbers:           persistence.NewPhoneNumberStore(db),
-			Accounts:          r.accounts,
-			Provider:          provider,
-			Workflows:         svc,
-			TrialDuration:     trial,
-			OrderPollInterval: 50 * time.Millisecond,
-			GracePeriod:       gracePeriod,
-		}
-		w, err := temporalclient.NewWorker(c, temporalclient.WorkerConfig{TaskQueue: queue, NumberRunLimits: limits}, acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
+		acts := *b.Activities
+		acts.Provider = r.held
+		acts.Workflows = svc
+		acts.TrialDuration, acts.OrderPollInterval, acts.GracePeriod = trial, 50*time.Millisecond, gracePeriod
+		w, err := temporalclient.NewWorker(c, temporalclient.WorkerConfig{TaskQueue: queue, NumberRunLimits: limits}, &acts, func(err error) { t.Errorf("worker on %s stopped: %v", queue, err) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,14 +187,8 @@ func newRecorder(t *testing.T) *recorder {
 
 func (r *recorder) team(t *testing.T, plan domain.PlanName) (teamID, userID string) {
 	t.Helper()
-	_, hash := domain.NewAPIToken()
-	res, err := r.accounts.Bootstrap(context.Background(), domain.BootstrapInput{
-		TeamName: "Histories", Plan: plan, UserEmail: domain.NewID("u") + "@example.com", UserName: "Ada Lovelace", TokenHash: hash,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.TeamID, res.UserID
+	a := backend.Bootstrap(t, r.accounts, domain.BootstrapInput{TeamName: "Histories", Plan: plan, UserName: "Ada Lovelace"})
+	return a.TeamID, a.UserID
 }
 
 func (r *recorder) buy(t *testing.T, svc *temporalclient.NumberService, req workflows.PurchaseRequest) workflows.PurchaseResult {
@@ -232,9 +205,7 @@ func (r *recorder) buy(t *testing.T, svc *temporalclient.NumberService, req work
 // numbers a recent search offered.
 func (r *recorder) offer(t *testing.T, e164 string) {
 	t.Helper()
-	if err := r.sim.SearchFor(e164); err != nil {
-		t.Fatal(err)
-	}
+	backend.Offer(t, r.sim, e164)
 }
 
 func (r *recorder) release(t *testing.T, svc *temporalclient.NumberService, e164, teamID string) {
@@ -243,6 +214,34 @@ func (r *recorder) release(t *testing.T, svc *temporalclient.NumberService, e164
 	if err != nil || pending || view.Status != domain.NumberReleased {
 		t.Fatalf("release of %s: %+v pending=%v err=%v", e164, view, pending, err)
 	}
+}
+
+// releaseAndSave releases req's number (bought through r.svc), waits for
+// its workflow to end with the number released, and saves the history as
+// file.
+func (r *recorder) releaseAndSave(t *testing.T, req workflows.PurchaseRequest, file string) {
+	t.Helper()
+	r.release(t, r.svc, req.PhoneNumber, req.TeamID)
+	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
+		t.Fatalf("final state %+v", st.Number)
+	}
+	r.save(t, file, workflows.NumberWorkflowID(req.PhoneNumber))
+}
+
+// reconcile runs one ReconcileWorkflow under id on the histories queue, as
+// the schedule would, and returns its result.
+func (r *recorder) reconcile(ctx context.Context, t *testing.T, id string) workflows.ReconcileResult {
+	t.Helper()
+	run, err := r.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "histories"}, workflows.ReconcileWorkflowType,
+		workflows.ReconcileInput{OrphanDelay: time.Hour, MaxReleases: 10, MissingRecheckAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.ReconcileResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // finished waits for the number's workflow to complete and returns its
@@ -267,11 +266,7 @@ func (r *recorder) paidPurchaseThenRelease(t *testing.T) {
 	if res := r.buy(t, r.svc, req); res.Number.IsTrial || res.Number.Status != domain.NumberActive {
 		t.Fatalf("bought %+v, want an active paid number", res.Number)
 	}
-	r.release(t, r.svc, req.PhoneNumber, teamID)
-	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
-		t.Fatalf("final state %+v", st.Number)
-	}
-	r.save(t, "number-paid-purchase-release.json", workflows.NumberWorkflowID(req.PhoneNumber))
+	r.releaseAndSave(t, req, "number-paid-purchase-release.json")
 }
 
 func (r *recorder) trialExpires(t *testing.T) {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/workflows"
@@ -40,15 +38,7 @@ func TestRecordHistoriesUnwatched(t *testing.T) {
 	time.Sleep(time.Until(*bought.Number.TrialExpiresAt) + 500*time.Millisecond)
 
 	const id = workflows.ReconcileScheduleID + "-recorded-unwatched"
-	run, err := r.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "histories"}, workflows.ReconcileWorkflowType,
-		workflows.ReconcileInput{OrphanDelay: time.Hour, MaxReleases: 10, MissingRecheckAfter: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ReconcileResult
-	if err := run.Get(ctx, &res); err != nil {
-		t.Fatal(err)
-	}
+	res := r.reconcile(ctx, t, id)
 	outcomes := map[string]string{}
 	for _, f := range res.Unwatched {
 		outcomes[f.PhoneNumber] = f.Outcome

@@ -39,8 +39,7 @@ func (s *Simulator) AddOwned(e164 string, createdAt time.Time) (string, error) {
 	if createdAt.IsZero() {
 		createdAt = now
 	}
-	own := &ownedNumber{
-		id:          s.newPhoneNumberID(),
+	own := s.hold(&ownedNumber{
 		e164:        e164,
 		region:      phonenumbers.GetRegionCodeForNumber(num),
 		kind:        kindOf(num),
@@ -48,10 +47,7 @@ func (s *Simulator) AddOwned(e164 string, createdAt time.Time) (string, error) {
 		createdAt:   createdAt,
 		updatedAt:   createdAt,
 		purchasedAt: createdAt,
-	}
-	s.numbers = append(s.numbers, own)
-	s.numbersByID[own.id] = own
-	s.live[e164] = own
+	})
 	delete(s.sold, e164)
 	return own.id, nil
 }
@@ -64,9 +60,7 @@ func (s *Simulator) AddOwned(e164 string, createdAt time.Time) (string, error) {
 func (s *Simulator) Forget(e164 string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock()
-	s.settle(now)
-	own := s.live[e164]
+	own, now := s.held(e164)
 	if own == nil {
 		return false
 	}
@@ -86,11 +80,19 @@ func (s *Simulator) Backdate(e164 string, createdAt time.Time) bool {
 	return s.backdate(e164, createdAt) != nil
 }
 
+// held settles what is due and returns the account's record of e164 (nil
+// when it does not hold the number) and the time it settled to. The caller
+// holds s.mu.
+func (s *Simulator) held(e164 string) (*ownedNumber, time.Time) {
+	now := s.clock()
+	s.settle(now)
+	return s.live[e164], now
+}
+
 // backdate is Backdate for a caller holding s.mu; it returns the record,
 // nil when the account does not hold the number.
 func (s *Simulator) backdate(e164 string, createdAt time.Time) *ownedNumber {
-	s.settle(s.clock())
-	own := s.live[e164]
+	own, _ := s.held(e164)
 	if own == nil {
 		return nil
 	}

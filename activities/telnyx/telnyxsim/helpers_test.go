@@ -7,45 +7,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 const testKey = "KEY-sim-test-0123456789"
-
-// fakeClock is an injectable clock that tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 type fixture struct {
 	t     *testing.T
 	sim   *Simulator
 	srv   *httptest.Server
-	clock *fakeClock
+	clock *testkit.Clock
 }
 
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
-	clock := newFakeClock()
+	clock := testkit.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	if opts.Clock == nil {
 		opts.Clock = clock.Now
 	}
@@ -56,9 +35,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 		opts.Seed = 42
 	}
 	sim := New(opts)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	return &fixture{t: t, sim: sim, srv: srv, clock: clock}
+	return &fixture{t: t, sim: sim, srv: testkit.Serve(t, sim), clock: clock}
 }
 
 type response struct {
@@ -155,7 +132,6 @@ type searchResult struct {
 	Data []struct {
 		RecordType        string `json:"record_type"`
 		PhoneNumber       string `json:"phone_number"`
-		VanityFormat      string `json:"vanity_format"`
 		BestEffort        bool   `json:"best_effort"`
 		Quickship         bool   `json:"quickship"`
 		Reservable        bool   `json:"reservable"`

@@ -11,13 +11,23 @@ import (
 // ownedNumber is a number the account holds, held or held once: records
 // are kept after deletion, as Telnyx keeps them.
 type ownedNumber struct {
-	id, e164, region, kind, status   string
-	connectionID, messagingProfileID string
-	billingGroupID                   string
-	customerReference                string
-	createdAt, updatedAt             time.Time
-	purchasedAt                      time.Time
-	activeAt                         time.Time // while provision-pending after its order: when it turns active
+	id, e164, region, kind, status string
+	// orderSettings are its order's (none for a number planted by
+	// AddOwned).
+	orderSettings
+	createdAt, updatedAt time.Time
+	purchasedAt          time.Time
+	activeAt             time.Time // while provision-pending after its order: when it turns active
+}
+
+// hold gives own a fresh id and records it as a number the account holds.
+// The caller holds s.mu.
+func (s *Simulator) hold(own *ownedNumber) *ownedNumber {
+	own.id = s.newPhoneNumberID()
+	s.numbers = append(s.numbers, own)
+	s.numbersByID[own.id] = own
+	s.live[own.e164] = own
+	return own
 }
 
 // Paging limits of list endpoints.

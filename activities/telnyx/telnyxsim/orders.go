@@ -37,14 +37,20 @@ const (
 // country and type, as Telnyx splits them. Its status is derived from its
 // numbers', which settle lazily (see settle).
 type order struct {
-	id                               string
-	status                           string
+	id     string
+	status string
+	orderSettings
+	createdAt, updatedAt time.Time
+	subs                 []*subOrder
+	numbers              []*orderNumber
+}
+
+// orderSettings are what an order request sets on the order and, as at
+// Telnyx, on every number it buys.
+type orderSettings struct {
 	connectionID, messagingProfileID string
 	billingGroupID                   string
 	customerReference                string
-	createdAt, updatedAt             time.Time
-	subs                             []*subOrder
-	numbers                          []*orderNumber
 }
 
 // subOrder is the part of an order for one country and number type.
@@ -232,34 +238,24 @@ func requirementID(region, field string) string {
 // placeOrder records an order and the numbers it buys. The caller holds
 // s.mu and has checked that every number is available.
 func (s *Simulator) placeOrder(req orderRequestJSON, numbers []orderNumber, now time.Time) *order {
-	o := &order{
-		id:                 s.newUUID(),
-		status:             orderPending,
+	settings := orderSettings{
 		connectionID:       req.ConnectionID,
 		messagingProfileID: req.MessagingProfileID,
 		billingGroupID:     req.BillingGroupID,
 		customerReference:  req.CustomerReference,
-		createdAt:          now,
-		updatedAt:          now,
 	}
+	o := &order{id: s.newUUID(), status: orderPending, orderSettings: settings, createdAt: now, updatedAt: now}
 	subs := map[[2]string]*subOrder{}
 	for _, n := range numbers {
-		own := &ownedNumber{
-			id:                 s.newPhoneNumberID(),
-			e164:               n.e164,
-			region:             n.region,
-			kind:               n.kind,
-			status:             numberPurchasePending,
-			connectionID:       req.ConnectionID,
-			messagingProfileID: req.MessagingProfileID,
-			billingGroupID:     req.BillingGroupID,
-			customerReference:  req.CustomerReference,
-			createdAt:          now,
-			updatedAt:          now,
-		}
-		s.numbers = append(s.numbers, own)
-		s.numbersByID[own.id] = own
-		s.live[own.e164] = own
+		own := s.hold(&ownedNumber{
+			e164:          n.e164,
+			region:        n.region,
+			kind:          n.kind,
+			status:        numberPurchasePending,
+			orderSettings: settings,
+			createdAt:     now,
+			updatedAt:     now,
+		})
 		n.id, n.status, n.owned = s.newUUID(), orderPending, own
 		n.reqStatus, n.settleAt, n.provisionFor = reqApproved, now.Add(s.orderLatency), s.orderLatency
 		if n.regulated {

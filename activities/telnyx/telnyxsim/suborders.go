@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 )
 
 // subOrderJSON is a sub number order: the part of an order for one country
@@ -77,6 +78,29 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// changePendingSubOrder applies change, at the simulator's now, to
+// sub-order id, which only a pending sub-order takes (422 otherwise), then
+// settles what is due and answers 200 with the sub-order. To refuse the
+// change, change answers the request itself and returns false.
+func (s *Simulator) changePendingSubOrder(w http.ResponseWriter, id string, change func(sub *subOrder, now time.Time) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub, ok := s.lookupSubOrder(w, id)
+	if !ok {
+		return
+	}
+	if sub.status != orderPending {
+		writeError(w, notPending(sub))
+		return
+	}
+	now := s.clock()
+	if !change(sub, now) {
+		return
+	}
+	s.settle(now)
+	writeJSON(w, http.StatusOK, map[string]any{"data": s.subOrderJSON(sub)})
+}
+
 // notPending answers a change to a sub-order that has settled.
 func notPending(sub *subOrder) apiError {
 	return apiError{status: http.StatusUnprocessableEntity, code: CodeBadRequest, title: "Bad Request",
@@ -98,24 +122,14 @@ func (s *Simulator) handleRequirementGroup(w http.ResponseWriter, r *http.Reques
 			detail: "requirement_group_id is required.", pointer: "/requirement_group_id"})
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sub, ok := s.lookupSubOrder(w, id)
-	if !ok {
-		return
-	}
-	if sub.status != orderPending {
-		writeError(w, notPending(sub))
-		return
-	}
-	now := s.clock()
-	for _, n := range sub.numbers {
-		if n.status == orderPending && n.reqStatus == reqInfoPending {
-			s.supply(n, body.RequirementGroupID, now)
+	s.changePendingSubOrder(w, id, func(sub *subOrder, now time.Time) bool {
+		for _, n := range sub.numbers {
+			if n.status == orderPending && n.reqStatus == reqInfoPending {
+				s.supply(n, body.RequirementGroupID, now)
+			}
 		}
-	}
-	s.settle(now)
-	writeJSON(w, http.StatusOK, map[string]any{"data": s.subOrderJSON(sub)})
+		return true
+	})
 }
 
 // handlePatchSubOrder supplies values for regulatory requirements by id;
@@ -130,46 +144,36 @@ func (s *Simulator) handlePatchSubOrder(w http.ResponseWriter, r *http.Request, 
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sub, ok := s.lookupSubOrder(w, id)
-	if !ok {
-		return
-	}
-	if sub.status != orderPending {
-		writeError(w, notPending(sub))
-		return
-	}
-	known := map[string]bool{}
-	for _, n := range sub.numbers {
-		for _, req := range n.requirements {
-			known[req.id] = true
-		}
-	}
-	for i, v := range body.RegulatoryRequirements {
-		if !known[v.RequirementID] || v.FieldValue == "" {
-			writeError(w, apiError{status: http.StatusUnprocessableEntity, code: CodeBadRequest, title: "Invalid parameter",
-				detail:  "Each regulatory requirement needs the requirement_id of one of the sub-order's requirements and a field_value.",
-				pointer: fmt.Sprintf("/regulatory_requirements/%d", i)})
-			return
-		}
-	}
-	now := s.clock()
-	for _, n := range sub.numbers {
-		if n.status != orderPending || n.reqStatus != reqInfoPending {
-			continue
-		}
-		for _, v := range body.RegulatoryRequirements {
+	s.changePendingSubOrder(w, id, func(sub *subOrder, now time.Time) bool {
+		known := map[string]bool{}
+		for _, n := range sub.numbers {
 			for _, req := range n.requirements {
-				if req.id == v.RequirementID {
-					req.value = v.FieldValue
-				}
+				known[req.id] = true
 			}
 		}
-		s.review(n, now)
-	}
-	s.settle(now)
-	writeJSON(w, http.StatusOK, map[string]any{"data": s.subOrderJSON(sub)})
+		for i, v := range body.RegulatoryRequirements {
+			if !known[v.RequirementID] || v.FieldValue == "" {
+				writeError(w, apiError{status: http.StatusUnprocessableEntity, code: CodeBadRequest, title: "Invalid parameter",
+					detail:  "Each regulatory requirement needs the requirement_id of one of the sub-order's requirements and a field_value.",
+					pointer: fmt.Sprintf("/regulatory_requirements/%d", i)})
+				return false
+			}
+		}
+		for _, n := range sub.numbers {
+			if n.status != orderPending || n.reqStatus != reqInfoPending {
+				continue
+			}
+			for _, v := range body.RegulatoryRequirements {
+				for _, req := range n.requirements {
+					if req.id == v.RequirementID {
+						req.value = v.FieldValue
+					}
+				}
+			}
+			s.review(n, now)
+		}
+		return true
+	})
 }
 
 // handleCancelSubOrder cancels a pending sub-order: its numbers are

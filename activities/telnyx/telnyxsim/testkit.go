@@ -78,9 +78,7 @@ func (s *Simulator) SetOwnedStatus(e164, status string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock()
-	s.settle(now)
-	own := s.live[e164]
+	own, now := s.held(e164)
 	if own == nil {
 		return fmt.Errorf("%w: %s", errNotHeld, e164)
 	}

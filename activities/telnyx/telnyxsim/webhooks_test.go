@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // hookSink is a webhook receiver that checks signatures as a Telnyx
@@ -53,7 +55,7 @@ type delivery struct {
 
 func newHookSink(t *testing.T, pub ed25519.PublicKey, fail int) *hookSink {
 	h := &hookSink{t: t, pub: pub, fail: fail}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.srv = testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		ts := r.Header.Get("telnyx-timestamp")
 		sig, err := base64.StdEncoding.DecodeString(r.Header.Get("telnyx-signature-ed25519"))
@@ -76,7 +78,6 @@ func newHookSink(t *testing.T, pub ed25519.PublicKey, fail int) *hookSink {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	t.Cleanup(h.srv.Close)
 	return h
 }
 

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -9,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
@@ -61,11 +60,7 @@ func (d *secretDir) swap(p tlstest.Pair) {
 // the PKI's CA and reports the CN each handshake presented.
 func mTLSServer(t *testing.T, pki *tlstest.PKI) (addr string, presented <-chan string) {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", pki.ServerTLS(t, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
+	ln := tls.NewListener(testkit.Listen(t), pki.ServerTLS(t, true))
 	names := make(chan string, 16)
 	go func() {
 		for {
@@ -113,9 +108,8 @@ func TestClientCertificateReloadsWhenTheSecretChanges(t *testing.T) {
 	}
 	first, second, third := issue("first", 24*time.Hour), issue("second", 48*time.Hour), issue("third", 72*time.Hour)
 
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	log := slog.New(slog.NewTextHandler(lockedBuffer{&mu, &logs}, nil))
+	var logs testkit.LogBuffer
+	log := logs.TextLogger(slog.LevelInfo)
 	secret := newSecretDir(t, first)
 	cfg, cert, err := Config{TemporalTLSCert: filepath.Join(secret.dir, "tls.crt"), TemporalTLSKey: filepath.Join(secret.dir, "tls.key"), TemporalTLSCA: f.CA}.TemporalTLS(log)
 	if err != nil {
@@ -141,9 +135,7 @@ func TestClientCertificateReloadsWhenTheSecretChanges(t *testing.T) {
 			t.Errorf("after a bad swap the handshake presented %q, want the last good certificate", cn)
 		}
 	}
-	mu.Lock()
 	out := logs.String()
-	mu.Unlock()
 	if n := strings.Count(out, "level=WARN"); n != 1 || !strings.Contains(out, "TEMPORAL_TLS_KEY is not the private key") {
 		t.Errorf("want one warning naming TEMPORAL_TLS_KEY for the bad swap, got %d:\n%s", n, out)
 	}
@@ -187,15 +179,4 @@ func TestClientCertificateReloadsWhenTheSecretChanges(t *testing.T) {
 	if cn := handshake(t, addr, inline, presented); cn != "first" {
 		t.Errorf("inline pair presented %q", cn)
 	}
-}
-
-type lockedBuffer struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (l lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
 }
