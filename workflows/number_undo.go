@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/activities"
@@ -128,4 +129,32 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 	w.state.Number.Status = domain.NumberFailed
 	w.upsertSearchAttributes(ctx)
 	return nil
+}
+
+// undoPurchase runs a failed purchase's undo steps in reverse and returns
+// the error its callers get. orderUndo is the index in undo of giving the
+// number back to the provider (-1 before an order may have been placed).
+func (w *numberWorkflow) undoPurchase(ctx workflow.Context, undo []func(workflow.Context), orderUndo int, err error) error {
+	w.state.Error = errorType(err)
+	w.purchaseCancelled = temporal.IsCanceledError(err)
+	// Undo on a context the run's own cancellation cannot stop.
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	keepSlot := orderUndo >= 0 && w.version(dctx, changeUndoKeepsSlot) >= 1
+	for i := len(undo) - 1; i >= 0; i-- {
+		if keepSlot && i == orderUndo {
+			if rerr := w.releaseForUndo(dctx); rerr != nil {
+				// The provider may still hold (and bill) the number: the
+				// record stays pending and the slot taken; giveBack goes
+				// on trying once the purchase's callers have their answer.
+				w.undoFailed(dctx, rerr)
+				return clientError(err)
+			}
+			continue
+		}
+		undo[i](dctx)
+	}
+	w.state.Number.Status = domain.NumberFailed
+	w.showStatus(ctx)
+	return clientError(err)
 }
