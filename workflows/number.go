@@ -42,23 +42,35 @@ type numberWorkflow struct {
 	// lateRead: changeContinueAsNewLate was read (see lateDue).
 	lateRead bool
 
-	purchaseDone bool
-	purchaseErr  error
-	elig         domain.Eligibility
+	// phase is where the number's life is: the one value the handlers and
+	// loops decide by (see RunPhase and the phases below). enter changes
+	// it; resume sets the one a continued run starts in.
+	phase RunPhase
+
+	// What the purchase ended with (once it is done): its error, nil when
+	// it bought the number, and the eligibility read with it.
+	purchaseErr error
+	elig        domain.Eligibility
 	// purchaseIDs are the update IDs that got the number (see ContinuedRun).
 	purchaseIDs []string
-	// undoing: the purchase failed and its number is not given back yet;
-	// purchaseCancelled: it failed because the workflow was cancelled
-	// (its state's Error, and the record's failure reason, say "internal").
-	undoing           bool
+	// purchaseCancelled: the purchase failed because the workflow was
+	// cancelled (its state's Error, and the record's failure reason, say
+	// "internal"). A fact of how it failed, for the current details and
+	// the next run, not a phase.
 	purchaseCancelled bool
 
+	// Requests not yet acted on. They arrive in any phase (billing's
+	// signals, the release update) and are acted on in a later one — a
+	// release asked during the purchase ends the number once it is held —
+	// so they are kept beside the phase, not in it. releaseBy is who asked
+	// the release, for the current details.
 	releaseAsked bool
 	releaseBy    string
 	convertAsked bool
-	ended        bool
-	endErr       error
-	endAttempts  int
+	// endErr is the last release try's error, endAttempts counts the
+	// refused ones (PhaseEnding).
+	endErr      error
+	endAttempts int
 	// endingAs is the status the number is being ended with, once endLoop
 	// has begun; endCancelled: the workflow's cancellation began it (else
 	// releaseBy's request, or the trial's end). For the current details.
@@ -72,14 +84,12 @@ type numberWorkflow struct {
 	orderEvents int
 	// recentEvents are the last order events counted (repeats are dropped).
 	recentEvents []orderEventKey
-	// awaitingDocs: the purchase waits on documents (awaitDocuments), and
-	// refuses new joins. attachCh receives SignalAttachRequirementGroup;
-	// attachAsks counts the groups taken while waiting, attachGroup is the
-	// last one asked.
-	awaitingDocs bool
-	attachCh     workflow.ReceiveChannel
-	attachAsks   int
-	attachGroup  string
+	// attachCh receives SignalAttachRequirementGroup; attachAsks counts
+	// the groups taken while the purchase waits on documents, attachGroup
+	// is the last one asked.
+	attachCh    workflow.ReceiveChannel
+	attachAsks  int
+	attachGroup string
 	// statusShown: this run has set its NumberStatus search attribute
 	// (every v1 run does at its start; a v2 run only off its fast path).
 	statusShown bool
@@ -87,6 +97,83 @@ type numberWorkflow struct {
 	// update, signal and release attempt: a run that handled nothing never
 	// continues as new (its successor would be no smaller).
 	accepted, handled int
+}
+
+// The phases of a number's run that never continue as new, beside the
+// three that do (PhaseHolding, PhaseEnding, PhaseUndoing in contract.go):
+// a run continues as new only where it waits for long with nothing half
+// done, and the next run starts in the same phase.
+const (
+	// phasePurchasing: the purchase saga runs, its undo steps too when it
+	// fails. The team's purchase updates join it and wait for its answer;
+	// another team's are refused (in purchase); a release is refused
+	// (still being bought), billing's is noted for once the number is held.
+	phasePurchasing RunPhase = "purchasing"
+	// phaseAwaitingDocuments: the saga waits on the team's documents
+	// (awaitDocuments), for days. New joins are refused
+	// (ErrTypeAwaitingDocuments) and requirement groups taken; a release
+	// (update or signal) cancels the purchase.
+	phaseAwaitingDocuments RunPhase = "awaiting-documents"
+	// phaseEnded: the number is released, or expired, and its slot free;
+	// the run closes once every update handler has finished.
+	phaseEnded RunPhase = "ended"
+	// phaseFailed: the purchase failed and all it did is undone; purchase
+	// updates are answered with its error until the run closes, once
+	// every update handler has finished.
+	phaseFailed RunPhase = "failed"
+)
+
+// enter moves the run to phase next. Every change of phase is made here,
+// along these arrows only (a continued run starts in its input's phase):
+//
+//	purchasing ⇄ awaiting-documents
+//	purchasing → holding | undoing | failed   (the purchase's outcome)
+//	holding → ending → ended
+//	undoing → failed
+//
+// Any other change is a bug in this code: panicking fails the workflow
+// task, which Temporal retries, rather than take the number's life where
+// it cannot be.
+func (w *numberWorkflow) enter(next RunPhase) {
+	ok := false
+	switch w.phase {
+	case phasePurchasing:
+		ok = next == phaseAwaitingDocuments || next == PhaseHolding || next == PhaseUndoing || next == phaseFailed
+	case phaseAwaitingDocuments:
+		ok = next == phasePurchasing
+	case PhaseHolding:
+		ok = next == PhaseEnding
+	case PhaseEnding:
+		ok = next == phaseEnded
+	case PhaseUndoing:
+		ok = next == phaseFailed
+	}
+	if !ok {
+		panic(fmt.Sprintf("PhoneNumberWorkflow: no change of phase from %q to %q", w.phase, next))
+	}
+	w.phase = next
+}
+
+// purchaseOutcome is the phase a finished purchase leads to: a failed one
+// whose number is not given back yet has the undo's progress (undoFailed).
+func (w *numberWorkflow) purchaseOutcome() RunPhase {
+	switch {
+	case w.purchaseErr == nil:
+		return PhaseHolding
+	case w.state.Undo != nil:
+		return PhaseUndoing
+	}
+	return phaseFailed
+}
+
+// purchaseDone says whether the purchase saga has finished, well or not.
+func (w *numberWorkflow) purchaseDone() bool {
+	return w.phase != phasePurchasing && w.phase != phaseAwaitingDocuments
+}
+
+// purchaseFailed says whether the purchase has finished and failed.
+func (w *numberWorkflow) purchaseFailed() bool {
+	return w.purchaseDone() && w.purchaseErr != nil
 }
 
 // PhoneNumberWorkflow owns the life of one number held by one team: it
@@ -141,6 +228,7 @@ func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimi
 		req:    req,
 		key:    key,
 		limits: limits.withDefaults(),
+		phase:  phasePurchasing,
 		state: NumberState{TeamID: req.TeamID, CustomerReference: key, RequirementGroupID: req.RequirementGroupID, Number: NumberView{
 			PhoneNumber: req.PhoneNumber, Status: domain.NumberPending,
 		}},
@@ -166,11 +254,11 @@ func runNumberWorkflow(ctx workflow.Context, req PurchaseRequest, limits RunLimi
 		} else {
 			w.purchaseErr = w.purchase(ctx)
 		}
-		w.purchaseDone = true
-		switch {
-		case w.purchaseErr == nil:
+		w.enter(w.purchaseOutcome())
+		switch w.phase {
+		case PhaseHolding:
 			err = w.hold(ctx)
-		case w.undoing:
+		case PhaseUndoing:
 			err = w.giveBack(ctx)
 		}
 	case cont.Phase == PhaseHolding:

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -138,7 +139,8 @@ func (w *numberWorkflow) continueWhenIdle(ctx workflow.Context, next ContinuedRu
 
 // continueAsNew drains the signals still waiting in their channels (each
 // one applied, so none is lost), and returns the error that ends this run
-// and starts the next one with next, completed from the run's state.
+// and starts the next one with next, completed from the run's state: it
+// starts in this run's phase.
 func (w *numberWorkflow) continueAsNew(ctx workflow.Context, next ContinuedRun) error {
 	for _, s := range w.signals {
 		var teamID string
@@ -149,6 +151,10 @@ func (w *numberWorkflow) continueAsNew(ctx workflow.Context, next ContinuedRun) 
 		}
 	}
 	w.drainOrderEvents()
+	if w.phase != PhaseHolding && w.phase != PhaseEnding && w.phase != PhaseUndoing {
+		panic(fmt.Sprintf("PhoneNumberWorkflow: continuing as new in phase %q, which no run starts in", w.phase))
+	}
+	next.Phase = w.phase
 	next.Key = w.key
 	next.State = w.state
 	next.IsTrial = w.isTrial
@@ -183,10 +189,9 @@ func (w *numberWorkflow) resume(c *ContinuedRun) {
 	w.convertAsked, w.releaseAsked, w.releaseBy = c.ConvertAsked, c.ReleaseAsked, c.ReleaseBy
 	w.endAttempts = c.EndAttempts
 	w.purchaseIDs = c.PurchaseUpdateIDs
-	w.purchaseDone = true
+	w.phase = c.Phase // an unknown one fails the run's first task (runNumberWorkflow)
 	if e := c.PurchaseError; e != nil {
 		w.purchaseErr = temporal.NewNonRetryableApplicationError(e.Message, e.Type, nil)
-		w.undoing = true
 		w.purchaseCancelled = e.Cancelled
 	}
 }

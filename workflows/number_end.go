@@ -44,13 +44,13 @@ func (w *numberWorkflow) endLoop(ctx workflow.Context, final domain.NumberStatus
 			endCtx, _ = workflow.NewDisconnectedContext(ctx)
 		}
 		if w.mayContinue(endCtx) {
-			if done, err := w.continueWhenIdle(endCtx, ContinuedRun{Phase: PhaseEnding, Final: final, RetryAt: nextRetry(endCtx)}, asked); done {
+			if done, err := w.continueWhenIdle(endCtx, ContinuedRun{Final: final, RetryAt: nextRetry(endCtx)}, asked); done {
 				return err
 			}
 		}
 		_, _ = workflow.AwaitWithTimeout(endCtx, releaseRetryInterval, asked)
 	}
-	w.ended = true
+	w.enter(phaseEnded)
 	return nil
 }
 

@@ -76,12 +76,12 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		return appError(domain.CodeInvalidRequest, "This workflow holds %s, not %s.", w.req.PhoneNumber, req.PhoneNumber)
 	}
 	if req.TeamID != w.req.TeamID {
-		if w.state.Number.Status == domain.NumberPending || (w.purchaseDone && w.purchaseErr != nil) {
+		if w.state.Number.Status == domain.NumberPending || w.purchaseFailed() {
 			return appError(domain.CodeNumberInPurchase, "Another team is buying %s right now.", req.PhoneNumber)
 		}
 		return appError(domain.CodeNumberUnavailable, "The number %s is no longer available; search again and pick another.", req.PhoneNumber)
 	}
-	if w.purchaseDone && w.purchaseErr != nil {
+	if w.purchaseFailed() {
 		// The purchase failed (and may be giving its number back for
 		// weeks): the answer is known, so it is given here, leaving no
 		// accepted update in the history — a retrying client would
@@ -90,7 +90,7 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		// updates before this still replay.
 		return w.purchaseErr
 	}
-	if !w.purchaseDone && w.awaitingDocs {
+	if w.phase == phaseAwaitingDocuments {
 		// A purchase waiting on documents can take weeks: a join would be
 		// held open all that time, and Temporal admits only 10 updates in
 		// flight per run. The caller answers with the purchase's state
@@ -98,7 +98,7 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		// deduplicated by Temporal and never gets here.
 		return appError(ErrTypeAwaitingDocuments, "Your purchase of %s waits on documents; follow it with the number's status, or supply a requirement group.", req.PhoneNumber)
 	}
-	if w.purchaseDone {
+	if w.purchaseDone() {
 		id := workflow.GetCurrentUpdateInfo(ctx).ID
 		if (w.resumed && slices.Contains(w.purchaseIDs, id)) || (id != "" && id == w.req.UpdateID) {
 			return nil
@@ -113,7 +113,7 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 func (w *numberWorkflow) onPurchase(ctx workflow.Context, _ PurchaseRequest) (PurchaseResult, error) {
 	w.accepted++
 	w.handled++
-	if err := workflow.Await(ctx, func() bool { return w.purchaseDone }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return w.purchaseDone() }); err != nil {
 		return PurchaseResult{}, err
 	}
 	if w.purchaseErr != nil {
@@ -133,7 +133,7 @@ func (w *numberWorkflow) validateRelease(req ReleaseRequest) error {
 	if req.TeamID != w.req.TeamID {
 		return appError(domain.CodeNotFound, "The team holds no such number.")
 	}
-	if !w.purchaseDone && !w.awaitingDocs {
+	if w.phase == phasePurchasing {
 		return appError(domain.CodeNumberInPurchase, "The number is still being bought; release it once it is active.")
 	}
 	if w.purchaseErr != nil {
@@ -152,11 +152,11 @@ func (w *numberWorkflow) onRelease(ctx workflow.Context, req ReleaseRequest) (Nu
 	// A purchase released while it waited on documents ends failed (see
 	// awaitDocuments): that answers the release, even while its undo
 	// goes on giving the number back.
-	cancelled := func() bool { return w.purchaseDone && w.purchaseErr != nil }
-	if err := workflow.Await(ctx, func() bool { return w.ended || w.endAttempts > attempt || cancelled() }); err != nil {
+	cancelled := w.purchaseFailed
+	if err := workflow.Await(ctx, func() bool { return w.phase == phaseEnded || w.endAttempts > attempt || cancelled() }); err != nil {
 		return NumberView{}, err
 	}
-	if !w.ended && cancelled() {
+	if w.phase != phaseEnded && cancelled() {
 		return w.state.Number, nil
 	}
 	return w.state.Number, w.endErr

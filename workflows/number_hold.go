@@ -54,7 +54,7 @@ func (w *numberWorkflow) hold(ctx workflow.Context) error {
 			workflow.GetMetricsHandler(ctx).Counter("talkturo_trial_expiries_total").Inc(1)
 		default:
 			// The run has grown: the next one waits for the same expiry.
-			if done, err := w.continueWhenIdle(ctx, ContinuedRun{Phase: PhaseHolding}, trialPending); done {
+			if done, err := w.continueWhenIdle(ctx, ContinuedRun{}, trialPending); done {
 				return err
 			}
 			continue
@@ -74,11 +74,12 @@ func (w *numberWorkflow) hold(ctx workflow.Context) error {
 			if !w.mayContinue(ctx) {
 				continue
 			}
-			if done, err := w.continueWhenIdle(ctx, ContinuedRun{Phase: PhaseHolding}, asked); done {
+			if done, err := w.continueWhenIdle(ctx, ContinuedRun{}, asked); done {
 				return err
 			}
 		}
 	}
+	w.enter(PhaseEnding)
 	return w.endLoop(ctx, final, nil, cancelled)
 }
 

@@ -77,7 +77,6 @@ func (w *numberWorkflow) undoFailed(ctx workflow.Context, err error) {
 	u.Attempts++
 	u.LastError = errorType(err)
 	u.NextAttemptAt = workflow.Now(ctx).Add(undoBackoff(u.Attempts))
-	w.undoing = true
 	workflow.GetLogger(ctx).Error("a failed purchase could not give its number back to the provider; its plan slot stays taken and the release is retried",
 		"phone_number", w.req.PhoneNumber, "team_id", w.req.TeamID, "attempts", u.Attempts, "error_type", u.LastError, "error", err, "next_attempt_at", u.NextAttemptAt)
 	if first {
@@ -104,7 +103,7 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 			grown, _ := workflow.AwaitWithOptions(dctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "retry giving the number back"}},
 				func() bool { return w.shouldContinue(dctx) })
 			if grown {
-				if done, err := w.continueWhenIdle(dctx, ContinuedRun{Phase: PhaseUndoing}, func() bool { return false }); done {
+				if done, err := w.continueWhenIdle(dctx, ContinuedRun{}, func() bool { return false }); done {
 					return err
 				}
 			}
@@ -116,7 +115,7 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 		}
 		w.undoFailed(dctx, err)
 		if w.shouldContinue(dctx) {
-			if done, err := w.continueWhenIdle(dctx, ContinuedRun{Phase: PhaseUndoing}, func() bool { return false }); done {
+			if done, err := w.continueWhenIdle(dctx, ContinuedRun{}, func() bool { return false }); done {
 				return err
 			}
 		}
@@ -125,7 +124,7 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 	workflow.GetLogger(ctx).Info("the failed purchase's number is given back; its plan slot is free",
 		"phone_number", w.req.PhoneNumber, "attempts", w.state.Undo.Attempts+1)
 	w.state.Undo = nil
-	w.undoing = false
+	w.enter(phaseFailed)
 	w.state.Number.Status = domain.NumberFailed
 	w.upsertSearchAttributes(ctx)
 	return nil
