@@ -85,7 +85,7 @@ func TestDetailsOfAPaidPurchaseFromPendingToReleased(t *testing.T) {
 
 func TestDetailsOfATrialShowItsExpiryThenThePaidNumber(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	m.trial = true
 	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a"}
 	bought := purchaseAt(m.env, 0, "p1", req)
@@ -108,7 +108,7 @@ func TestDetailsOfATrialShowItsExpiryThenThePaidNumber(t *testing.T) {
 
 func TestDetailsOfATrialThatExpired(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	m.trial = true
 	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a"}
 	purchaseAt(m.env, 0, "p1", req)
@@ -154,7 +154,7 @@ func TestDetailsOfAPurchaseWaitingOnDocumentsNameKindsNotValues(t *testing.T) {
 
 func TestDetailsOfARefusedPurchase(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	m.refuse = true
 	m.buy(t)
 	wantDetails(t, "refused", detailsOf(t, m.env), "**Failed**: `"+domain.CodeNumberUnavailable+"`", "Number: +14155550170")
@@ -323,7 +323,7 @@ func TestBillingReleaseIsCarriedWithItsCause(t *testing.T) {
 // releasingV1 runs a paid number of the v1 type (whose release at Telnyx
 // is an activity, here taking an hour) to its end, with act at 1h, and
 // returns the details half an hour into the release.
-func releasingV1(t *testing.T, act func(m *orderMocks)) (during, after string) {
+func releasingV1(t *testing.T, act func(m *numberMocks)) (during, after string) {
 	t.Helper()
 	m := newOrderMocks(t, false, RunLimits{})
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
@@ -341,11 +341,11 @@ func releasingV1(t *testing.T, act func(m *orderMocks)) (during, after string) {
 
 func TestDetailsOfAReleaseSayWhatBeganIt(t *testing.T) {
 	t.Parallel()
-	during, after := releasingV1(t, func(m *orderMocks) { m.env.CancelWorkflow() })
+	during, after := releasingV1(t, func(m *numberMocks) { m.env.CancelWorkflow() })
 	wantDetails(t, "cancelled", during, "**Releasing**: the workflow was cancelled", "Number: +14155550173")
 	wantDetails(t, "cancelled, once released", after, "**Released**")
 
-	during, after = releasingV1(t, func(m *orderMocks) {
+	during, after = releasingV1(t, func(m *numberMocks) {
 		m.env.UpdateWorkflow(UpdateRelease, "release-1", (&updateResult{}).callbacks(), ReleaseRequest{TeamID: "team_a", Reason: ReleaseReasonAPI})
 	})
 	wantDetails(t, "released by its team", during, "**Releasing**: asked by `api`", "Number: +14155550173")

@@ -1,16 +1,12 @@
 package workflows
 
 import (
-	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
@@ -20,156 +16,17 @@ import (
 // ordinary wait, and the regulated order that waits on documents (slow
 // checks, requirements shown, the deadline that cancels it).
 
-type orderMocks struct {
-	t   *testing.T
-	env *testsuite.TestWorkflowEnvironment
-	// await is AwaitOrder's answer, check CheckOrder's at the time of
-	// the call.
-	await      func() (activities.AwaitResult, error)
-	awaitDelay time.Duration
-	check      func(now time.Time) (activities.AwaitResult, error)
-	checkDelay time.Duration
-	// releaseDelay is how long ReleaseAtProvider takes.
-	releaseDelay time.Duration
-
-	mu          sync.Mutex
-	placed      activities.OrderInput
-	awaitIn     []activities.AwaitInput
-	checks      []time.Time
-	recorded    []*domain.PendingRequirements
-	cancelled   []string
-	attached    []activities.AttachGroupInput
-	attachedAt  []time.Time
-	releaseIn   []activities.ReleaseInput
-	ended       []activities.EndInput
-	slotFreed   int
-	released    int
-	activatedAt time.Time
-	statuses    []string
-	answer      error
-	result      PurchaseResult
-}
-
-func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
-	env := newEnv(t)
-	registerWithLimits(env, &activities.Activities{}, limits)
-	m := &orderMocks{t: t, env: env}
-	reserve := activities.ReserveResult{}
-	if trial {
-		reserve = activities.ReserveResult{IsTrial: true, TrialDuration: 120 * time.Hour}
-	}
-	env.OnActivity(acts.ReserveSlot, mock.Anything, mock.Anything).Return(reserve, nil)
-	env.OnActivity(acts.BeginPurchase, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BeginInput) (activities.BeginResult, error) {
-		n := in.Number
-		n.Status, n.IsTrial = domain.NumberPending, reserve.IsTrial
-		return activities.BeginResult{Number: n, IsTrial: reserve.IsTrial, TrialDuration: reserve.TrialDuration}, nil
-	})
-	// The order never settles within the purchase's workflow task here:
-	// these tests follow the durable wait.
-	env.OnActivity(acts.WaitForOrder, mock.Anything, mock.Anything).Return(activities.AwaitResult{Pending: true}, nil)
-	env.OnActivity(acts.CreatePendingNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, n domain.PhoneNumber) (domain.PhoneNumber, error) {
-		n.Status = domain.NumberPending
-		return n, nil
-	})
-	env.OnActivity(acts.PlaceOrder, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrderInput) (activities.OrderResult, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.placed = in
-		return activities.OrderResult{OrderID: "ord-1", Status: domain.OrderPending}, nil
-	})
-	env.OnActivity(acts.AwaitOrder, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return m.awaitDelay }).Return(func(_ context.Context, in activities.AwaitInput) (activities.AwaitResult, error) {
-		m.mu.Lock()
-		m.awaitIn = append(m.awaitIn, in)
-		m.mu.Unlock()
-		return m.await()
-	})
-	env.OnActivity(acts.CheckOrder, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return m.checkDelay }).Return(func(_ context.Context, in activities.AwaitInput) (activities.AwaitResult, error) {
-		m.mu.Lock()
-		m.checks = append(m.checks, env.Now())
-		m.mu.Unlock()
-		return m.check(env.Now())
-	})
-	env.OnActivity(acts.RecordRequirements, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RequirementsInput) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.recorded = append(m.recorded, in.Requirements)
-		return nil
-	})
-	env.OnActivity(acts.CancelSubOrder, mock.Anything, mock.Anything).Return(func(_ context.Context, id string) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.cancelled = append(m.cancelled, id)
-		return nil
-	})
-	env.OnActivity(acts.AttachRequirementGroup, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AttachGroupInput) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.attached = append(m.attached, in)
-		m.attachedAt = append(m.attachedAt, env.Now())
-		return nil
-	})
-	env.OnActivity(acts.ActivateNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, a domain.ActivateNumber) (domain.PhoneNumber, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.activatedAt = env.Now()
-		return domain.PhoneNumber{ID: a.ID, ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt}, nil
-	})
-	env.OnActivity(acts.CompletePurchase, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CompleteInput) (activities.CompleteResult, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.activatedAt = env.Now()
-		a := in.Activate
-		return activities.CompleteResult{Number: domain.PhoneNumber{ID: a.ID, ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt}}, nil
-	})
-	env.OnActivity(acts.Eligibility, mock.Anything, mock.Anything).Return(domain.Eligibility{}, nil)
-	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return m.releaseDelay }).Return(func(_ context.Context, in activities.ReleaseInput) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.released++
-		m.releaseIn = append(m.releaseIn, in)
-		return nil
-	})
-	env.OnActivity(acts.EndNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EndInput) (domain.PhoneNumber, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.ended = append(m.ended, in)
-		return domain.PhoneNumber{ID: in.NumberID, Status: in.Status, FailureReason: in.FailureReason}, nil
-	})
-	env.OnActivity(acts.CancelSlot, mock.Anything, mock.Anything).Return(func(context.Context, string) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.slotFreed++
-		return nil
-	})
-	env.OnActivity(acts.ReleaseSlot, mock.Anything, mock.Anything).Return(nil)
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-		if status, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(AttrNumberStatus); ok {
-			m.mu.Lock()
-			m.statuses = append(m.statuses, status)
-			m.mu.Unlock()
-		}
-	}).Return(nil)
+// newOrderMocks are the mocks with an order that does not settle within
+// the purchase's workflow task: these tests follow the durable wait.
+func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *numberMocks {
+	m := newMocks(t, limits)
+	m.trial, m.pendingInTask = trial, true
 	return m
-}
-
-func (m *orderMocks) purchase(req PurchaseRequest) {
-	m.env.RegisterDelayedCallback(func() {
-		m.env.UpdateWorkflow(UpdatePurchase, "p1", &testsuite.TestUpdateCallback{
-			OnAccept: func() {},
-			OnReject: func(err error) { m.answer = err },
-			OnComplete: func(v any, err error) {
-				m.answer = err
-				if r, ok := v.(PurchaseResult); ok {
-					m.result = r
-				}
-			},
-		}, req)
-	}, 0)
 }
 
 // signalAt sends an order event at a point of the run's time; ownKey
 // decides whether it carries this purchase's key or another's.
-func (m *orderMocks) signalAt(after time.Duration, ownKey bool) {
+func (m *numberMocks) signalAt(after time.Duration, ownKey bool) {
 	m.env.RegisterDelayedCallback(func() {
 		ref := "phone-number:+1/another-run"
 		if ownKey {
@@ -268,7 +125,7 @@ func TestRegulatedOrderWaitsOnDocumentsVisiblyThenActivates(t *testing.T) {
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 5*time.Hour)
 	run(m.env, req)
 
-	if m.placed.RequirementGroupID != "rg-1" {
+	if len(m.placed) != 1 || m.placed[0].RequirementGroupID != "rg-1" {
 		t.Fatalf("ordered with %+v, want the requirement group passed on", m.placed)
 	}
 	if len(m.awaitIn) != 1 || !m.awaitIn[0].ReturnOnDocuments {
@@ -341,9 +198,9 @@ func TestRegulatedDeadlinePassedUndoesThePurchase(t *testing.T) {
 	// The saga: the provider release (a no-op for a cancelled order), the
 	// record failed with its reason, the slot cancelled (a free team gets
 	// its trial back).
-	if m.released != 1 || m.slotFreed != 1 || len(m.ended) != 1 || m.ended[0].Status != domain.NumberFailed ||
+	if len(m.releaseIn) != 1 || m.slotsFreed != 1 || len(m.ended) != 1 || m.ended[0].Status != domain.NumberFailed ||
 		m.ended[0].FailureReason != domain.CodeRequirementsDeadlinePassed {
-		t.Fatalf("undo: released %d, slot freed %d, ended %+v", m.released, m.slotFreed, m.ended)
+		t.Fatalf("undo: released %d, slot freed %d, ended %+v", len(m.releaseIn), m.slotsFreed, m.ended)
 	}
 	st := stateOf(t, m.env)
 	if st.Number.Status != domain.NumberFailed || st.Error != domain.CodeRequirementsDeadlinePassed {
@@ -407,8 +264,8 @@ func TestOrderFailedAtTelnyxWhileWaitingOnDocuments(t *testing.T) {
 	if appErrorType(m.answer) != domain.CodeNumberUnavailable {
 		t.Fatalf("purchase answered %v, want number_unavailable", m.answer)
 	}
-	if len(m.cancelled) != 0 || len(m.ended) != 1 || m.ended[0].FailureReason != domain.CodeNumberUnavailable || m.slotFreed != 1 {
-		t.Fatalf("cancelled %v, ended %+v, slot freed %d", m.cancelled, m.ended, m.slotFreed)
+	if len(m.cancelled) != 0 || len(m.ended) != 1 || m.ended[0].FailureReason != domain.CodeNumberUnavailable || m.slotsFreed != 1 {
+		t.Fatalf("cancelled %v, ended %+v, slot freed %d", m.cancelled, m.ended, m.slotsFreed)
 	}
 }
 
@@ -453,7 +310,7 @@ func TestOrderEventsWhileHoldingAreDroppedAndDoNotBlockContinueAsNew(t *testing.
 
 // regulatedMocks: an order that waits on documents from its first answer
 // until check says otherwise.
-func regulatedMocks(t *testing.T, deadline time.Duration, check func(now, start time.Time) (activities.AwaitResult, error)) (*orderMocks, time.Time) {
+func regulatedMocks(t *testing.T, deadline time.Duration, check func(now, start time.Time) (activities.AwaitResult, error)) (*numberMocks, time.Time) {
 	m := newOrderMocks(t, false, RunLimits{})
 	start := m.env.Now()
 	d := start.Add(deadline)
@@ -469,7 +326,7 @@ func regulatedMocks(t *testing.T, deadline time.Duration, check func(now, start 
 	return m, start
 }
 
-func (m *orderMocks) attachAt(after time.Duration, teamID, group string) {
+func (m *numberMocks) attachAt(after time.Duration, teamID, group string) {
 	m.env.RegisterDelayedCallback(func() {
 		m.env.SignalWorkflow(SignalAttachRequirementGroup, AttachRequirementGroup{TeamID: teamID, RequirementGroupID: group})
 	}, after)
@@ -505,7 +362,7 @@ func TestJoinWhileWaitingOnDocumentsIsRefused(t *testing.T) {
 func TestRequirementGroupWhileWaitingIsAttachedAndChecked(t *testing.T) {
 	t.Parallel()
 	var attachedAt time.Time
-	var m *orderMocks
+	var m *numberMocks
 	m, start := regulatedMocks(t, 10*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
 		m.mu.Lock()
 		n := len(m.attached)
@@ -540,6 +397,24 @@ func TestRequirementGroupWhileWaitingIsAttachedAndChecked(t *testing.T) {
 	}
 	if st := stateOf(t, m.env); st.RequirementGroupID != "rg-2" {
 		t.Fatalf("state shows group %q, want rg-2", st.RequirementGroupID)
+	}
+}
+
+// TestRequirementGroupBeforeTheWaitOnDocumentsIsDropped: a group that
+// arrives while the order is still awaited (nothing asks for documents
+// yet) is not taken: only the wait on documents takes groups.
+func TestRequirementGroupBeforeTheWaitOnDocumentsIsDropped(t *testing.T) {
+	t.Parallel()
+	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
+	m.awaitDelay = time.Hour
+	req := PurchaseRequest{PhoneNumber: "+4930555000184", TeamID: "team_a", UserID: "user_a"}
+	m.purchase(req)
+	m.attachAt(30*time.Minute, "team_a", "rg-early")
+	waiting := stateAt(t, m.env, 2*time.Hour)
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 3*time.Hour)
+	run(m.env, req)
+	if waiting.Number.Requirements == nil || len(waiting.RequirementGroups) != 0 || len(m.attached) != 0 {
+		t.Fatalf("waiting on documents with groups %v (requirements %+v), attached %v: want the early group dropped", waiting.RequirementGroups, waiting.Number.Requirements, m.attached)
 	}
 }
 
@@ -747,9 +622,9 @@ func TestReleaseWhileWaitingOnDocumentsCancelsThePurchase(t *testing.T) {
 	if appErrorType(m.answer) != ErrTypePurchaseReleased {
 		t.Fatalf("purchase answered %v, want %s", m.answer, ErrTypePurchaseReleased)
 	}
-	if len(m.cancelled) != 1 || m.cancelled[0] != "sub-1" || m.slotFreed != 1 || len(m.ended) != 1 ||
+	if len(m.cancelled) != 1 || m.cancelled[0] != "sub-1" || m.slotsFreed != 1 || len(m.ended) != 1 ||
 		m.ended[0].Status != domain.NumberFailed || m.ended[0].FailureReason != ErrTypePurchaseReleased {
-		t.Fatalf("cancelled %v, slot freed %d, ended %+v", m.cancelled, m.slotFreed, m.ended)
+		t.Fatalf("cancelled %v, slot freed %d, ended %+v", m.cancelled, m.slotsFreed, m.ended)
 	}
 	if last := m.checks[len(m.checks)-1]; last.After(start.Add(2 * time.Hour)) {
 		t.Fatalf("checked at %v after the release", last.Sub(start))
