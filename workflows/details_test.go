@@ -62,7 +62,7 @@ func TestDetailsOfAPaidPurchaseFromPendingToReleased(t *testing.T) {
 	m := newOrderMocks(t, false, RunLimits{})
 	m.awaitDelay = 2 * time.Hour
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
-	req := PurchaseRequest{PhoneNumber: "+14155550171", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550171")
 	m.purchase(req)
 	pending := detailsAt(t, m.env, time.Hour)
 	active := detailsAt(t, m.env, 3*time.Hour)
@@ -87,7 +87,7 @@ func TestDetailsOfATrialShowItsExpiryThenThePaidNumber(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.trial = true
-	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550170")
 	bought := purchaseAt(m.env, 0, "p1", req)
 	trial := detailsAt(t, m.env, time.Hour)
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_a") }, 2*time.Hour)
@@ -110,7 +110,7 @@ func TestDetailsOfATrialThatExpired(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.trial = true
-	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550170")
 	purchaseAt(m.env, 0, "p1", req)
 	run(m.env, req) // the trial's 120 hours pass, and the run ends
 	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
@@ -309,7 +309,7 @@ func TestBillingReleaseIsCarriedWithItsCause(t *testing.T) {
 	t.Parallel()
 	m := newOrderMocks(t, false, RunLimits{Events: 100})
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
-	req := PurchaseRequest{PhoneNumber: "+14155550172", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550172")
 	m.purchase(req)
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflowSkippingWorkflowTask(SignalReleaseNumber, "team_a") }, 30*time.Minute)
 	growAt(m.env, time.Hour, 150)
@@ -328,7 +328,7 @@ func releasingV1(t *testing.T, act func(m *numberMocks)) (during, after string) 
 	m := newOrderMocks(t, false, RunLimits{})
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
 	m.releaseDelay = time.Hour
-	req := PurchaseRequest{PhoneNumber: "+14155550173", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550173")
 	m.purchase(req)
 	m.env.RegisterDelayedCallback(func() { act(m) }, time.Hour)
 	d := detailsAt(t, m.env, 90*time.Minute)
@@ -358,7 +358,7 @@ func TestDetailsOfAReleaseSayWhatBeganIt(t *testing.T) {
 func TestDetailsOfACancelledPurchase(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+442079460172", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+442079460172")
 	m.purchase(req)
 	during := detailsAt(t, m.env, time.Hour)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)

@@ -45,7 +45,7 @@ func TestTrialExpiresThenIsReleased(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.trial = true
-	req := PurchaseRequest{PhoneNumber: "+14155550150", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550150")
 	m.purchase(req)
 	start := m.env.Now()
 	held := stateAt(t, m.env, trialDuration-time.Minute)
@@ -70,7 +70,7 @@ func TestConvertedTrialIsHeldUntilReleased(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.trial = true
-	req := PurchaseRequest{PhoneNumber: "+14155550151", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550151")
 	m.purchase(req)
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_other") }, time.Hour)
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_a") }, 2*time.Hour)
@@ -100,7 +100,7 @@ func TestFailedConversionLeavesTheTrialToExpire(t *testing.T) {
 	m := newMocks(t, RunLimits{})
 	m.trial = true
 	m.fail["ConvertTrial"] = temporal.NewNonRetryableApplicationError("not a trial", domain.CodeInvalidRequest, nil)
-	req := PurchaseRequest{PhoneNumber: "+14155550152", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550152")
 	m.purchase(req)
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_a") }, time.Hour)
 	run(m.env, req)
@@ -132,7 +132,7 @@ func TestV1TrialBoughtAsTheSubscriptionStartedIsConverted(t *testing.T) {
 			m := newMocks(t, RunLimits{})
 			m.trial, m.hasSub = true, true
 			m.env.OnGetVersion(changeTrialConversion, workflow.DefaultVersion, 1).Return(tc.version)
-			req := PurchaseRequest{PhoneNumber: "+14155550153", TeamID: "team_a", UserID: "user_a"}
+			req := teamA("+14155550153")
 			m.purchase(req)
 			m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*trialDuration)
 			runType(m.env, NumberWorkflowTypeV1, req)
@@ -151,7 +151,7 @@ func TestV1TrialBoughtAsTheSubscriptionStartedIsConverted(t *testing.T) {
 func TestReleaseWhileHeld(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
-	req := PurchaseRequest{PhoneNumber: "+14155550154", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550154")
 	m.purchase(req)
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalReleaseNumber, "team_other") }, 30*time.Minute)
 	other := &updateResult{}
@@ -181,7 +181,7 @@ func TestReleaseAskedDuringThePurchase(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.pendingInTask, m.awaitDelay = true, 2*time.Hour
-	req := PurchaseRequest{PhoneNumber: "+14155550155", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550155")
 	m.purchase(req)
 	early := releaseAt(m.env, 30*time.Minute, ReleaseRequest{TeamID: "team_a", Reason: ReleaseReasonAPI})
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalReleaseNumber, "team_a") }, time.Hour)
@@ -207,7 +207,7 @@ func TestRefusedReleaseIsTriedAgain(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.releaseFails = 2
-	req := PurchaseRequest{PhoneNumber: "+14155550156", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550156")
 	m.purchase(req)
 	refused := releaseAt(m.env, time.Hour, ReleaseRequest{TeamID: "team_a", Reason: ReleaseReasonAPI})
 	held := stateAt(t, m.env, 2*time.Hour)
@@ -250,7 +250,7 @@ func TestCancelledHoldReleasesTheNumber(t *testing.T) {
 			t.Parallel()
 			m := newMocks(t, RunLimits{})
 			m.trial = trial
-			req := PurchaseRequest{PhoneNumber: "+14155550157", TeamID: "team_a", UserID: "user_a"}
+			req := teamA("+14155550157")
 			m.purchase(req)
 			m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
 			start := m.env.Now()
@@ -271,7 +271,7 @@ func TestHoldingRunContinuesAsNewAndTheNextHoldsOn(t *testing.T) {
 	limits := RunLimits{Events: 100}
 	m := newMocks(t, limits)
 	m.trial = true
-	req := PurchaseRequest{PhoneNumber: "+14155550158", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550158")
 	m.purchase(req)
 	growAt(m.env, 24*time.Hour, 150)
 	run(m.env, req)
@@ -311,7 +311,7 @@ func TestRefusedReleaseContinuesAsNewAndTheNextTriesWhenDue(t *testing.T) {
 	limits := RunLimits{Events: 100}
 	m := newMocks(t, limits)
 	m.releaseFails = 1_000_000
-	req := PurchaseRequest{PhoneNumber: "+14155550159", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550159")
 	m.purchase(req)
 	releaseAt(m.env, time.Hour, ReleaseRequest{TeamID: "team_a", Reason: ReleaseReasonAPI})
 	growAt(m.env, 3*24*time.Hour, 150)

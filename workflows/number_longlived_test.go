@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,9 +66,7 @@ func growAt(env *testsuite.TestWorkflowEnvironment, after time.Duration, length 
 func TestTrialContinuesAsNewAndStillExpiresOnTime(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	teamID, userID := f.team(domain.PlanFree)
-	req := PurchaseRequest{PhoneNumber: "+14155550141", TeamID: teamID, UserID: userID}
-	f.offer(req.PhoneNumber)
+	req := f.buyer(domain.PlanFree, "+14155550141")
 	limits := RunLimits{Events: 100}
 	env := f.envWith(limits)
 	bought := purchaseAt(env, 0, "p1", req)
@@ -98,9 +95,7 @@ func TestTrialContinuesAsNewAndStillExpiresOnTime(t *testing.T) {
 	other := purchaseAt(env2, 2*time.Hour, "p2", req)
 	before := stateAt(t, env2, expiresIn-time.Minute)
 	run(env2, next)
-	if !env2.IsWorkflowCompleted() || env2.GetWorkflowError() != nil {
-		t.Fatalf("second run: completed=%v err=%v", env2.IsWorkflowCompleted(), env2.GetWorkflowError())
-	}
+	checkCompleted(t, env2)
 	if retried.err != nil || retried.rejected != nil || retried.value.(PurchaseResult).Number.ID != first.ID {
 		t.Fatalf("the retried purchase update p1 after continue-as-new: %+v, want the purchase again", retried)
 	}
@@ -113,32 +108,21 @@ func TestTrialContinuesAsNewAndStillExpiresOnTime(t *testing.T) {
 	if d := env2.Now().Sub(*first.TrialExpiresAt); d < 0 || d > time.Minute {
 		t.Fatalf("the second run ended %v after the trial's expiry", d)
 	}
-	n, err := f.numbers.Get(context.Background(), teamID, first.ID)
-	if err != nil || n.Status != domain.NumberExpired {
-		t.Fatalf("stored number %+v (%v), want expired", n, err)
-	}
 	if got := f.sim.OrderCount(c.Key); got != 1 {
 		t.Fatalf("%d orders for %s, want 1: the next run must not buy again", got, c.Key)
 	}
-	if owned := f.sim.OwnedNumbers(); len(owned) != 0 {
-		t.Fatalf("the simulator still holds %v", owned)
-	}
-	if e, _ := f.accounts.Eligibility(context.Background(), teamID); e.CurrentCount != 0 {
-		t.Fatalf("slot not freed: %+v", e)
-	}
+	f.checkGone(req.TeamID, first.ID, domain.NumberExpired)
 }
 
 func TestLockedReleaseContinuesAsNewAndReleasesOnceUnlocked(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	teamID, userID := f.team(domain.PlanGrowth)
-	req := PurchaseRequest{PhoneNumber: "+14155550142", TeamID: teamID, UserID: userID}
-	f.offer(req.PhoneNumber)
+	req := f.buyer(domain.PlanGrowth, "+14155550142")
 	limits := RunLimits{Events: 100}
 	env := f.envWith(limits)
 	bought := purchaseAt(env, 0, "p1", req)
 	env.RegisterDelayedCallback(func() { f.sim.DeletionLock(req.PhoneNumber, true) }, 30*time.Minute)
-	refused := releaseAt(env, time.Hour, ReleaseRequest{TeamID: teamID, Reason: "test"})
+	refused := releaseAt(env, time.Hour, ReleaseRequest{TeamID: req.TeamID, Reason: "test"})
 	// Months behind a lock: the retry every 6 h grows the run until it
 	// continues as new.
 	growAt(env, 10*24*time.Hour, 150)
@@ -166,9 +150,7 @@ func TestLockedReleaseContinuesAsNewAndReleasesOnceUnlocked(t *testing.T) {
 	env2.SetStartTime(env.Now())
 	held := stateAt(t, env2, time.Hour)
 	run(env2, next)
-	if !env2.IsWorkflowCompleted() || env2.GetWorkflowError() != nil {
-		t.Fatalf("second run: completed=%v err=%v", env2.IsWorkflowCompleted(), env2.GetWorkflowError())
-	}
+	checkCompleted(t, env2)
 	if held.Number.Status != domain.NumberActive {
 		t.Fatalf("while waiting for the next try the number is %+v, want active", held.Number)
 	}
@@ -176,31 +158,20 @@ func TestLockedReleaseContinuesAsNewAndReleasesOnceUnlocked(t *testing.T) {
 	if d := env2.Now().Sub(*c.RetryAt); d < 0 || d > time.Minute {
 		t.Fatalf("the release happened %v after the planned retry", d)
 	}
-	n, err := f.numbers.Get(context.Background(), teamID, c.State.Number.ID)
-	if err != nil || n.Status != domain.NumberReleased {
-		t.Fatalf("stored number %+v (%v), want released", n, err)
-	}
-	if owned := f.sim.OwnedNumbers(); len(owned) != 0 {
-		t.Fatalf("the simulator still holds %v", owned)
-	}
-	if e, _ := f.accounts.Eligibility(context.Background(), teamID); e.CurrentCount != 0 {
-		t.Fatalf("slot not freed: %+v", e)
-	}
+	f.checkGone(req.TeamID, c.State.Number.ID, domain.NumberReleased)
 }
 
 func TestPendingSignalsAreCarriedAcrossContinueAsNew(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	teamID, userID := f.team(domain.PlanGrowth)
-	req := PurchaseRequest{PhoneNumber: "+14155550143", TeamID: teamID, UserID: userID}
-	f.offer(req.PhoneNumber)
+	req := f.buyer(domain.PlanGrowth, "+14155550143")
 	env := f.envWith(RunLimits{Events: 100})
 	purchaseAt(env, 0, "p1", req)
 	// A billing release reaches the signal channel, and the run learns it
 	// has grown in the same workflow task: the run decides to continue
 	// before the signal's goroutine has taken it. It must drain and carry
 	// it, not drop it.
-	env.RegisterDelayedCallback(func() { env.SignalWorkflowSkippingWorkflowTask(SignalReleaseNumber, teamID) }, 30*time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflowSkippingWorkflowTask(SignalReleaseNumber, req.TeamID) }, 30*time.Minute)
 	growAt(env, time.Hour, 150)
 	run(env, req)
 	next := continuedFrom(t, env)

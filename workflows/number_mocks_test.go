@@ -296,7 +296,7 @@ func (m *numberMocks) purchaseAt(after time.Duration, id string, req PurchaseReq
 // buy runs a purchase to its answer, ending the run an hour in.
 func (m *numberMocks) buy(t *testing.T) *updateResult {
 	t.Helper()
-	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550170")
 	bought := purchaseAt(m.env, 0, "p1", req)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
 	run(m.env, req)
@@ -352,9 +352,12 @@ func (m *numberMocks) releasesBefore(name string) int {
 // completed fails the test unless the run completed without an error.
 func (m *numberMocks) completed(t *testing.T) {
 	t.Helper()
-	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
-		t.Fatalf("completed=%v err=%v", m.env.IsWorkflowCompleted(), m.env.GetWorkflowError())
-	}
+	checkCompleted(t, m.env)
 }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// teamA is the purchase of e164 by team_a's user, the mocked tests' buyer.
+func teamA(e164 string) PurchaseRequest {
+	return PurchaseRequest{PhoneNumber: e164, TeamID: "team_a", UserID: "user_a"}
+}

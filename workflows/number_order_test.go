@@ -55,7 +55,7 @@ func TestOrderEventEndsTheOrderWaitAtOnce(t *testing.T) {
 	m.check = func(time.Time) (activities.AwaitResult, error) {
 		return activities.AwaitResult{ProviderNumberID: "tx-1"}, nil
 	}
-	req := PurchaseRequest{PhoneNumber: "+14155550171", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550171")
 	m.purchase(req)
 	m.signalAt(time.Minute, false) // another purchase's: ignored
 	m.signalAt(5*time.Minute, true)
@@ -84,7 +84,7 @@ func TestOrderEventForAPendingOrderPollsOn(t *testing.T) {
 		return activities.AwaitResult{ProviderNumberID: "tx-polled"}, nil
 	}
 	m.check = func(time.Time) (activities.AwaitResult, error) { return activities.AwaitResult{Pending: true}, nil }
-	req := PurchaseRequest{PhoneNumber: "+14155550172", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550172")
 	m.purchase(req)
 	m.signalAt(5*time.Minute, true)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
@@ -102,21 +102,18 @@ func TestOrderEventForAPendingOrderPollsOn(t *testing.T) {
 
 func TestRegulatedOrderWaitsOnDocumentsVisiblyThenActivates(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, false, RunLimits{})
-	start := m.env.Now()
-	deadline := start.Add(10 * 24 * time.Hour)
-	m.await = func() (activities.AwaitResult, error) {
-		return waitingOnDocuments(domain.RequirementsInfoPending, deadline, "req-address"), nil
-	}
-	m.check = func(now time.Time) (activities.AwaitResult, error) {
+	const wait = 10 * 24 * time.Hour
+	var m *numberMocks
+	m, start := regulatedMocks(t, wait, func(now, start time.Time) (activities.AwaitResult, error) {
 		switch {
 		case now.Before(start.Add(3 * time.Hour)):
-			return waitingOnDocuments(domain.RequirementsInfoPending, deadline, "req-address"), nil
+			return m.await()
 		case now.Before(start.Add(3*time.Hour + 30*time.Minute)):
-			return waitingOnDocuments(domain.RequirementsUnderReview, deadline), nil
+			return waitingOnDocuments(domain.RequirementsUnderReview, start.Add(wait)), nil
 		}
 		return activities.AwaitResult{ProviderNumberID: "tx-de"}, nil
-	}
+	})
+	deadline := start.Add(wait)
 	req := PurchaseRequest{PhoneNumber: "+4930555000171", TeamID: "team_a", UserID: "user_a", RequirementGroupID: "rg-1"}
 	m.purchase(req)
 	during := stateAt(t, m.env, time.Hour)
@@ -166,21 +163,14 @@ func TestRegulatedOrderWaitsOnDocumentsVisiblyThenActivates(t *testing.T) {
 
 func TestRegulatedDeadlinePassedUndoesThePurchase(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, true, RunLimits{})
-	start := m.env.Now()
+	m, start := regulatedMocks(t, 2*24*time.Hour, nil)
+	m.trial = true
 	deadline := start.Add(2 * 24 * time.Hour)
-	stuck := func() (activities.AwaitResult, error) {
-		return waitingOnDocuments(domain.RequirementsInfoPending, deadline, "req-address"), nil
-	}
-	m.await = stuck
-	m.check = func(time.Time) (activities.AwaitResult, error) { return stuck() }
 	req := PurchaseRequest{PhoneNumber: "+4930555000172", TeamID: "team_free", UserID: "user_a"}
 	m.purchase(req)
 	run(m.env, req)
 
-	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
-		t.Fatalf("completed=%v err=%v", m.env.IsWorkflowCompleted(), m.env.GetWorkflowError())
-	}
+	m.completed(t)
 	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed {
 		t.Fatalf("purchase answered %v, want %s", m.answer, domain.CodeRequirementsDeadlinePassed)
 	}
@@ -218,15 +208,8 @@ func TestRegulatedDeadlinePassedUndoesThePurchase(t *testing.T) {
 // wait, at about 11 history events each, stay well under 10,000 events.
 func TestThirtyDayDeadlineKeepsTheHistoryBounded(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, false, RunLimits{})
-	start := m.env.Now()
-	deadline := start.Add(30 * 24 * time.Hour)
-	stuck := func() (activities.AwaitResult, error) {
-		return waitingOnDocuments(domain.RequirementsInfoPending, deadline, "req-address"), nil
-	}
-	m.await = stuck
-	m.check = func(time.Time) (activities.AwaitResult, error) { return stuck() }
-	req := PurchaseRequest{PhoneNumber: "+4930555000173", TeamID: "team_a", UserID: "user_a"}
+	m, _ := regulatedMocks(t, 30*24*time.Hour, nil)
+	req := teamA("+4930555000173")
 	m.purchase(req)
 	run(m.env, req)
 	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed {
@@ -246,19 +229,13 @@ func TestThirtyDayDeadlineKeepsTheHistoryBounded(t *testing.T) {
 
 func TestOrderFailedAtTelnyxWhileWaitingOnDocuments(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, false, RunLimits{})
-	start := m.env.Now()
-	deadline := start.Add(10 * 24 * time.Hour)
-	m.await = func() (activities.AwaitResult, error) {
-		return waitingOnDocuments(domain.RequirementsInfoRejected, deadline, "req-address"), nil
-	}
-	m.check = func(now time.Time) (activities.AwaitResult, error) {
+	m, _ := regulatedMocks(t, 10*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
 		if now.Before(start.Add(2 * time.Hour)) {
-			return m.await()
+			return waitingOnDocuments(domain.RequirementsInfoRejected, start.Add(10*24*time.Hour), "req-address"), nil
 		}
 		return activities.AwaitResult{}, temporal.NewNonRetryableApplicationError("order failed", domain.CodeNumberUnavailable, nil)
-	}
-	req := PurchaseRequest{PhoneNumber: "+4930555000174", TeamID: "team_a", UserID: "user_a"}
+	})
+	req := teamA("+4930555000174")
 	m.purchase(req)
 	run(m.env, req)
 	if appErrorType(m.answer) != domain.CodeNumberUnavailable {
@@ -282,7 +259,7 @@ func TestOrderEventsWhileHoldingAreDroppedAndDoNotBlockContinueAsNew(t *testing.
 		return activities.AwaitResult{}, nil
 	}
 	env := m.env
-	req := PurchaseRequest{PhoneNumber: "+14155550175", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550175")
 	m.purchase(req)
 	for i := range 20 {
 		m.signalAt(time.Hour+time.Duration(i)*time.Minute, i%2 == 0)
@@ -339,7 +316,7 @@ func (m *numberMocks) attachAt(after time.Duration, teamID, group string) {
 func TestJoinWhileWaitingOnDocumentsIsRefused(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+4930555000176", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+4930555000176")
 	m.purchase(req)
 	join := purchaseAt(m.env, time.Hour, "join-1", req)
 	other := purchaseAt(m.env, time.Hour+time.Second, "join-2", PurchaseRequest{PhoneNumber: req.PhoneNumber, TeamID: "team_b", UserID: "user_b"})
@@ -407,7 +384,7 @@ func TestRequirementGroupBeforeTheWaitOnDocumentsIsDropped(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
 	m.awaitDelay = time.Hour
-	req := PurchaseRequest{PhoneNumber: "+4930555000184", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+4930555000184")
 	m.purchase(req)
 	m.attachAt(30*time.Minute, "team_a", "rg-early")
 	waiting := stateAt(t, m.env, 2*time.Hour)
@@ -433,7 +410,7 @@ func TestAcceptedDocumentsLiftTheDeadline(t *testing.T) {
 		}
 		return activities.AwaitResult{ProviderNumberID: "tx-de"}, nil
 	})
-	req := PurchaseRequest{PhoneNumber: "+4930555000178", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+4930555000178")
 	m.purchase(req)
 	approved := stateAt(t, m.env, 36*time.Hour)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 4*24*time.Hour)
@@ -458,45 +435,43 @@ func TestAcceptedDocumentsLiftTheDeadline(t *testing.T) {
 	}
 }
 
-// TestApprovedOrderThatNeverCompletesIsBounded: an approved order that
-// stays pending ends at documentsMaxWait from the start of the wait.
-func TestApprovedOrderThatNeverCompletesIsBounded(t *testing.T) {
+// TestWaitOnDocumentsEndsAtTheMaxWait: the wait on documents ends at
+// documentsMaxWait from its start, cancelling the order, when Telnyx's
+// deadline is later, and when the documents were accepted but the order
+// never completes; an approved order's poll backs off meanwhile, so 30
+// days of it stay far from a run's history limits (about 11 events a
+// check).
+func TestWaitOnDocumentsEndsAtTheMaxWait(t *testing.T) {
 	t.Parallel()
-	m, start := regulatedMocks(t, 2*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
-		if now.Before(start.Add(time.Hour)) {
-			return waitingOnDocuments(domain.RequirementsInfoPending, start.Add(2*24*time.Hour), "req-address"), nil
-		}
-		return activities.AwaitResult{Pending: true}, nil
-	})
-	req := PurchaseRequest{PhoneNumber: "+4930555000179", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
-	run(m.env, req)
-	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.cancelled) != 1 {
-		t.Fatalf("purchase answered %v, cancelled %v", m.answer, m.cancelled)
-	}
-	if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
-		t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
-	}
-	// The poll backs off while the order stays approved: 30 days of it
-	// must stay far from a run's history limits (about 11 events a check).
-	if len(m.checks) > 500 {
-		t.Fatalf("%d checks in 30 days: the poll does not back off", len(m.checks))
-	}
-}
-
-// TestTelnyxDeadlineBeyondTheMaxWaitIsCapped: a deadline later than
-// documentsMaxWait ends the wait at documentsMaxWait.
-func TestTelnyxDeadlineBeyondTheMaxWaitIsCapped(t *testing.T) {
-	t.Parallel()
-	m, start := regulatedMocks(t, 90*24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+4930555000180", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
-	run(m.env, req)
-	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.cancelled) != 1 {
-		t.Fatalf("purchase answered %v, cancelled %v", m.answer, m.cancelled)
-	}
-	if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
-		t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
+	for _, tc := range []struct {
+		name     string
+		deadline time.Duration
+		check    func(now, start time.Time) (activities.AwaitResult, error)
+	}{
+		{"Telnyx's deadline beyond it", 90 * 24 * time.Hour, nil},
+		{"an approved order that never completes", 2 * 24 * time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
+			if now.Before(start.Add(time.Hour)) {
+				return waitingOnDocuments(domain.RequirementsInfoPending, start.Add(2*24*time.Hour), "req-address"), nil
+			}
+			return activities.AwaitResult{Pending: true}, nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m, start := regulatedMocks(t, tc.deadline, tc.check)
+			req := teamA("+4930555000179")
+			m.purchase(req)
+			run(m.env, req)
+			if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.cancelled) != 1 {
+				t.Fatalf("purchase answered %v, cancelled %v", m.answer, m.cancelled)
+			}
+			if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
+				t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
+			}
+			if len(m.checks) > 500 {
+				t.Fatalf("%d checks in 30 days: the poll does not back off", len(m.checks))
+			}
+		})
 	}
 }
 
@@ -601,7 +576,7 @@ func TestOrderEventFloodWhileHoldingContinuesAsNew(t *testing.T) {
 func TestReleaseWhileWaitingOnDocumentsCancelsThePurchase(t *testing.T) {
 	t.Parallel()
 	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+4930555000182", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+4930555000182")
 	m.purchase(req)
 	other := &updateResult{}
 	m.env.RegisterDelayedCallback(func() {
@@ -629,9 +604,7 @@ func TestReleaseWhileWaitingOnDocumentsCancelsThePurchase(t *testing.T) {
 	if last := m.checks[len(m.checks)-1]; last.After(start.Add(2 * time.Hour)) {
 		t.Fatalf("checked at %v after the release", last.Sub(start))
 	}
-	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
-		t.Fatalf("completed=%v err=%v", m.env.IsWorkflowCompleted(), m.env.GetWorkflowError())
-	}
+	m.completed(t)
 }
 
 // TestOrderEventDuringACheckWakesTheWaitOnce: an event that arrives while
@@ -641,7 +614,7 @@ func TestOrderEventDuringACheckWakesTheWaitOnce(t *testing.T) {
 	t.Parallel()
 	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
 	m.checkDelay = 10 * time.Second
-	req := PurchaseRequest{PhoneNumber: "+4930555000183", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+4930555000183")
 	m.purchase(req)
 	at := 10*time.Minute + 7*time.Second
 	send := func(after time.Duration, status domain.OrderStatus) {

@@ -144,7 +144,7 @@ func TestV1PurchaseUndoesWhatEachFailedStepDid(t *testing.T) {
 // failed and the run closed.
 func checkUndone(t *testing.T, m *numberMocks, workflowType string, tc sagaFailure) {
 	t.Helper()
-	req := PurchaseRequest{PhoneNumber: "+14155550160", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550160")
 	m.purchase(req)
 	runType(m.env, workflowType, req)
 	m.completed(t)
@@ -179,7 +179,7 @@ func TestUndoBeforeUndoKeepsSlotIgnoresARefusedRelease(t *testing.T) {
 	t.Parallel()
 	m := undoMocks(t, RunLimits{}, 1)
 	m.env.OnGetVersion(changeUndoKeepsSlot, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
-	req := PurchaseRequest{PhoneNumber: "+14155550161", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550161")
 	m.purchase(req)
 	runType(m.env, NumberWorkflowTypeV1, req)
 	m.completed(t)
@@ -199,7 +199,7 @@ func TestUndoReleaseThatGivesUpLocallyRunsAsAnActivity(t *testing.T) {
 	t.Parallel()
 	m := undoMocks(t, RunLimits{}, 0)
 	m.localFails = map[string]bool{"ReleaseAtProvider": true}
-	req := PurchaseRequest{PhoneNumber: "+14155550162", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550162")
 	m.purchase(req)
 	run(m.env, req)
 	m.completed(t)
@@ -223,7 +223,7 @@ func TestCancelledPurchaseIsUndone(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.pendingInTask, m.awaitDelay = true, 2*time.Hour
-	req := PurchaseRequest{PhoneNumber: "+14155550163", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550163")
 	m.purchase(req)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
 	start := m.env.Now()
@@ -256,7 +256,7 @@ func TestCancelledPurchaseIsUndone(t *testing.T) {
 func TestCancelWhileWaitingOnDocumentsCancelsTheSubOrder(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+4930555000160", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+4930555000160")
 	m.purchase(req)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
 	run(m.env, req)
@@ -276,7 +276,7 @@ func TestCancelWhileWaitingOnDocumentsCancelsTheSubOrder(t *testing.T) {
 func TestUndoGoesOnWhenTheRunIsCancelled(t *testing.T) {
 	t.Parallel()
 	m := undoMocks(t, RunLimits{}, 3)
-	req := PurchaseRequest{PhoneNumber: "+14155550164", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550164")
 	m.purchase(req)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Second)
 	run(m.env, req)
@@ -292,7 +292,7 @@ func TestUndoKeepsTheSlotUntilTheProviderReleases(t *testing.T) {
 	for _, failures := range []int{0, 3} {
 		t.Run(fmt.Sprintf("%d refused releases", failures), func(t *testing.T) {
 			t.Parallel()
-			req := PurchaseRequest{PhoneNumber: "+14155550144", TeamID: "team_a", UserID: "user_a"}
+			req := teamA("+14155550144")
 			m := undoMocks(t, RunLimits{}, failures)
 			m.purchase(req)
 			var during *NumberState
@@ -348,7 +348,7 @@ func TestUndoKeepsTheSlotUntilTheProviderReleases(t *testing.T) {
 
 func TestUndoRefusedForWeeksContinuesAsNew(t *testing.T) {
 	t.Parallel()
-	req := PurchaseRequest{PhoneNumber: "+14155550145", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550145")
 	limits := RunLimits{Events: 100}
 	m := undoMocks(t, limits, 1_000_000)
 	m.purchase(req)
@@ -390,7 +390,7 @@ func TestUndoRefusedForWeeksContinuesAsNew(t *testing.T) {
 // so a client retrying every second adds no accepted update to the run.
 func TestFailedUndoAnswersPurchaseRetriesWithoutAcceptingThem(t *testing.T) {
 	t.Parallel()
-	req := PurchaseRequest{PhoneNumber: "+14155550146", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550146")
 	// Ten refused releases (the last about 4 h in), then the provider
 	// takes the number back and the run ends.
 	m := undoMocks(t, RunLimits{}, 10)
@@ -423,7 +423,7 @@ func TestFailedUndoAnswersPurchaseRetriesWithoutAcceptingThem(t *testing.T) {
 // the run continues as new then, not at its next try.
 func TestUndoBackoffContinuesAsNewWhenTheRunGrows(t *testing.T) {
 	t.Parallel()
-	req := PurchaseRequest{PhoneNumber: "+14155550147", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550147")
 	m := undoMocks(t, RunLimits{Events: 100}, 1_000_000)
 	m.purchase(req)
 	// By 5 h the tries are an hour apart (the next one at 6h03m); the run
