@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/workflows"
@@ -20,8 +18,7 @@ import (
 // Its name matches the command in doc.go, so it is recorded with the rest.
 func TestRecordHistoriesReconcile(t *testing.T) {
 	r := newRecorder(t)
-	teamID, userID := r.team(t, domain.PlanGrowth)
-	missing := workflows.PurchaseRequest{PhoneNumber: "+14155550231", TeamID: teamID, UserID: userID}
+	missing := r.buyer(t, domain.PlanGrowth, "+14155550231")
 	r.buy(t, r.svc, missing)
 	if !r.sim.Forget(missing.PhoneNumber) {
 		t.Fatal("the simulator did not hold the number just bought")
@@ -36,15 +33,7 @@ func TestRecordHistoriesReconcile(t *testing.T) {
 	const id = workflows.ReconcileScheduleID + "-recorded"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	run, err := r.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "histories"}, workflows.ReconcileWorkflowType,
-		workflows.ReconcileInput{OrphanDelay: time.Hour, MaxReleases: 10, MissingRecheckAfter: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ReconcileResult
-	if err := run.Get(ctx, &res); err != nil {
-		t.Fatal(err)
-	}
+	res := r.reconcile(ctx, t, id)
 	outcomes := map[string]string{}
 	for _, o := range res.Orphans {
 		outcomes[o.PhoneNumber] = o.Outcome

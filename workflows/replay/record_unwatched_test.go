@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/workflows"
@@ -26,11 +24,9 @@ func TestRecordHistoriesUnwatched(t *testing.T) {
 	r := newRecorder(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	freeTeam, freeUser := r.team(t, domain.PlanFree)
-	trial := workflows.PurchaseRequest{PhoneNumber: "+14155550241", TeamID: freeTeam, UserID: freeUser}
+	trial := r.buyer(t, domain.PlanFree, "+14155550241")
 	bought := r.buy(t, r.shortTrialSvc, trial)
-	paidTeam, paidUser := r.team(t, domain.PlanGrowth)
-	paid := workflows.PurchaseRequest{PhoneNumber: "+14155550242", TeamID: paidTeam, UserID: paidUser}
+	paid := r.buyer(t, domain.PlanGrowth, "+14155550242")
 	r.buy(t, r.svc, paid)
 	for _, e164 := range []string{trial.PhoneNumber, paid.PhoneNumber} {
 		if err := r.c.TerminateWorkflow(ctx, workflows.NumberWorkflowID(e164), "", "recording: an operator's terminate"); err != nil {
@@ -40,15 +36,7 @@ func TestRecordHistoriesUnwatched(t *testing.T) {
 	time.Sleep(time.Until(*bought.Number.TrialExpiresAt) + 500*time.Millisecond)
 
 	const id = workflows.ReconcileScheduleID + "-recorded-unwatched"
-	run, err := r.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "histories"}, workflows.ReconcileWorkflowType,
-		workflows.ReconcileInput{OrphanDelay: time.Hour, MaxReleases: 10, MissingRecheckAfter: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ReconcileResult
-	if err := run.Get(ctx, &res); err != nil {
-		t.Fatal(err)
-	}
+	res := r.reconcile(ctx, t, id)
 	outcomes := map[string]string{}
 	for _, f := range res.Unwatched {
 		outcomes[f.PhoneNumber] = f.Outcome
@@ -80,7 +68,7 @@ func TestRecordHistoriesUnwatched(t *testing.T) {
 	// A purchase terminated while its order is pending at Telnyx (a
 	// regulated number): the team's release leaves it (order_pending).
 	r.sim.SetOrderLatency(time.Hour)
-	slow := workflows.PurchaseRequest{PhoneNumber: "+14155550243", TeamID: paidTeam, UserID: paidUser}
+	slow := workflows.PurchaseRequest{PhoneNumber: "+14155550243", TeamID: paid.TeamID, UserID: paid.UserID}
 	r.offer(t, slow.PhoneNumber)
 	if out, err := r.svc.Purchase(ctx, slow, "purchase-"+slow.PhoneNumber, 2*time.Second); err != nil || !out.Pending {
 		t.Fatalf("purchase with an order pending for an hour: pending=%v err=%v", out.Pending, err)
