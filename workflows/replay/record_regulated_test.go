@@ -118,6 +118,19 @@ func (r *recorder) waitActive(t *testing.T, e164 string) {
 	}
 }
 
+// settleThenRelease lets req's held order settle and says so as Telnyx's
+// webhook would (st is the purchase's state while pending), waits for the
+// number to be active, then releases it and saves the history as file.
+func (r *recorder) settleThenRelease(t *testing.T, req workflows.PurchaseRequest, st workflows.NumberState, file string) {
+	t.Helper()
+	r.held.settle(req.PhoneNumber)
+	if err := r.svc.NotifyOrder(context.Background(), workflows.OrderEvent{CustomerReference: st.CustomerReference, OrderID: st.OrderID, Status: domain.OrderSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitActive(t, req.PhoneNumber)
+	r.releaseAndSave(t, r.svc, req, file)
+}
+
 func (r *recorder) orderEventEndsTheWait(t *testing.T) {
 	req := r.buyer(t, domain.PlanGrowth, "+14155550251")
 	r.held.hold(req.PhoneNumber, &heldOrder{})
@@ -126,12 +139,7 @@ func (r *recorder) orderEventEndsTheWait(t *testing.T) {
 	if err := r.svc.NotifyOrder(context.Background(), workflows.OrderEvent{CustomerReference: workflows.NumberWorkflowID(req.PhoneNumber) + "/another-run", OrderID: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	r.held.settle(req.PhoneNumber)
-	if err := r.svc.NotifyOrder(context.Background(), workflows.OrderEvent{CustomerReference: st.CustomerReference, OrderID: st.OrderID, Status: domain.OrderSuccess}); err != nil {
-		t.Fatal(err)
-	}
-	r.waitActive(t, req.PhoneNumber)
-	r.releaseAndSave(t, r.svc, req, "number-order-event-ends-wait.json")
+	r.settleThenRelease(t, req, st, "number-order-event-ends-wait.json")
 }
 
 func (r *recorder) documentsThenActive(t *testing.T) {
@@ -146,12 +154,7 @@ func (r *recorder) documentsThenActive(t *testing.T) {
 	if err != nil || n.Requirements == nil {
 		t.Fatalf("the record shows no requirements: %+v %v", n, err)
 	}
-	r.held.settle(req.PhoneNumber)
-	if err := r.svc.NotifyOrder(context.Background(), workflows.OrderEvent{CustomerReference: st.CustomerReference, OrderID: st.OrderID, Status: domain.OrderSuccess}); err != nil {
-		t.Fatal(err)
-	}
-	r.waitActive(t, req.PhoneNumber)
-	r.releaseAndSave(t, r.svc, req, "number-regulated-documents-then-active.json")
+	r.settleThenRelease(t, req, st, "number-regulated-documents-then-active.json")
 }
 
 func (r *recorder) documentsDeadlinePassed(t *testing.T) {
