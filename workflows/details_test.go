@@ -62,8 +62,7 @@ func TestDetailsOfAPaidPurchaseFromPendingToReleased(t *testing.T) {
 	m := newOrderMocks(t, false, RunLimits{})
 	m.awaitDelay = 2 * time.Hour
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
-	req := teamA("+14155550171")
-	m.purchase(req)
+	req := m.buying("+14155550171")
 	pending := detailsAt(t, m.env, time.Hour)
 	active := detailsAt(t, m.env, 3*time.Hour)
 	released := releaseAt(m.env, 4*time.Hour, ReleaseRequest{TeamID: "team_a", Reason: ReleaseReasonAPI})
@@ -309,8 +308,7 @@ func TestBillingReleaseIsCarriedWithItsCause(t *testing.T) {
 	t.Parallel()
 	m := newOrderMocks(t, false, RunLimits{Events: 100})
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
-	req := teamA("+14155550172")
-	m.purchase(req)
+	req := m.buying("+14155550172")
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflowSkippingWorkflowTask(SignalReleaseNumber, "team_a") }, 30*time.Minute)
 	growAt(m.env, time.Hour, 150)
 	run(m.env, req)
@@ -328,8 +326,7 @@ func releasingV1(t *testing.T, act func(m *numberMocks)) (during, after string) 
 	m := newOrderMocks(t, false, RunLimits{})
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
 	m.releaseDelay = time.Hour
-	req := teamA("+14155550173")
-	m.purchase(req)
+	req := m.buying("+14155550173")
 	m.env.RegisterDelayedCallback(func() { act(m) }, time.Hour)
 	d := detailsAt(t, m.env, 90*time.Minute)
 	runType(m.env, NumberWorkflowTypeV1, req)
@@ -358,8 +355,7 @@ func TestDetailsOfAReleaseSayWhatBeganIt(t *testing.T) {
 func TestDetailsOfACancelledPurchase(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
-	req := teamA("+442079460172")
-	m.purchase(req)
+	req := m.buying("+442079460172")
 	during := detailsAt(t, m.env, time.Hour)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
 	run(m.env, req)

@@ -45,8 +45,7 @@ func TestTrialExpiresThenIsReleased(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.trial = true
-	req := teamA("+14155550150")
-	m.purchase(req)
+	req := m.buying("+14155550150")
 	start := m.env.Now()
 	held := stateAt(t, m.env, trialDuration-time.Minute)
 	run(m.env, req)
@@ -70,8 +69,7 @@ func TestConvertedTrialIsHeldUntilReleased(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.trial = true
-	req := teamA("+14155550151")
-	m.purchase(req)
+	req := m.buying("+14155550151")
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_other") }, time.Hour)
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_a") }, 2*time.Hour)
 	past := stateAt(t, m.env, 2*trialDuration)
@@ -100,8 +98,7 @@ func TestFailedConversionLeavesTheTrialToExpire(t *testing.T) {
 	m := newMocks(t, RunLimits{})
 	m.trial = true
 	m.fail["ConvertTrial"] = temporal.NewNonRetryableApplicationError("not a trial", domain.CodeInvalidRequest, nil)
-	req := teamA("+14155550152")
-	m.purchase(req)
+	req := m.buying("+14155550152")
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_a") }, time.Hour)
 	run(m.env, req)
 	m.completed(t)
@@ -151,8 +148,7 @@ func TestV1TrialBoughtAsTheSubscriptionStartedIsConverted(t *testing.T) {
 func TestReleaseWhileHeld(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
-	req := teamA("+14155550154")
-	m.purchase(req)
+	req := m.buying("+14155550154")
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalReleaseNumber, "team_other") }, 30*time.Minute)
 	other := &updateResult{}
 	m.env.RegisterDelayedCallback(func() {
@@ -181,8 +177,7 @@ func TestReleaseAskedDuringThePurchase(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.pendingInTask, m.awaitDelay = true, 2*time.Hour
-	req := teamA("+14155550155")
-	m.purchase(req)
+	req := m.buying("+14155550155")
 	early := releaseAt(m.env, 30*time.Minute, ReleaseRequest{TeamID: "team_a", Reason: ReleaseReasonAPI})
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalReleaseNumber, "team_a") }, time.Hour)
 	start := m.env.Now()
@@ -207,8 +202,7 @@ func TestRefusedReleaseIsTriedAgain(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.releaseFails = 2
-	req := teamA("+14155550156")
-	m.purchase(req)
+	req := m.buying("+14155550156")
 	refused := releaseAt(m.env, time.Hour, ReleaseRequest{TeamID: "team_a", Reason: ReleaseReasonAPI})
 	held := stateAt(t, m.env, 2*time.Hour)
 	asked := &updateResult{}
@@ -271,8 +265,7 @@ func TestHoldingRunContinuesAsNewAndTheNextHoldsOn(t *testing.T) {
 	limits := RunLimits{Events: 100}
 	m := newMocks(t, limits)
 	m.trial = true
-	req := teamA("+14155550158")
-	m.purchase(req)
+	req := m.buying("+14155550158")
 	growAt(m.env, 24*time.Hour, 150)
 	run(m.env, req)
 	next := continuedFrom(t, m.env)
@@ -311,8 +304,7 @@ func TestRefusedReleaseContinuesAsNewAndTheNextTriesWhenDue(t *testing.T) {
 	limits := RunLimits{Events: 100}
 	m := newMocks(t, limits)
 	m.releaseFails = 1_000_000
-	req := teamA("+14155550159")
-	m.purchase(req)
+	req := m.buying("+14155550159")
 	releaseAt(m.env, time.Hour, ReleaseRequest{TeamID: "team_a", Reason: ReleaseReasonAPI})
 	growAt(m.env, 3*24*time.Hour, 150)
 	run(m.env, req)

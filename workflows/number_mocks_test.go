@@ -274,6 +274,13 @@ func activated(a domain.ActivateNumber) domain.PhoneNumber {
 // is m.answer and m.result.
 func (m *numberMocks) purchase(req PurchaseRequest) { m.purchaseAt(0, "p1", req) }
 
+// buying is m.purchase of e164 by team_a's user (teamA), returned.
+func (m *numberMocks) buying(e164 string) PurchaseRequest {
+	req := teamA(e164)
+	m.purchase(req)
+	return req
+}
+
 // purchaseAt sends a purchase update at a point of the run's time; its
 // answer (or refusal) becomes m.answer.
 func (m *numberMocks) purchaseAt(after time.Duration, id string, req PurchaseRequest) {

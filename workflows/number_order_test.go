@@ -55,8 +55,7 @@ func TestOrderEventEndsTheOrderWaitAtOnce(t *testing.T) {
 	m.check = func(time.Time) (activities.AwaitResult, error) {
 		return activities.AwaitResult{ProviderNumberID: "tx-1"}, nil
 	}
-	req := teamA("+14155550171")
-	m.purchase(req)
+	req := m.buying("+14155550171")
 	m.signalAt(time.Minute, false) // another purchase's: ignored
 	m.signalAt(5*time.Minute, true)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
@@ -84,8 +83,7 @@ func TestOrderEventForAPendingOrderPollsOn(t *testing.T) {
 		return activities.AwaitResult{ProviderNumberID: "tx-polled"}, nil
 	}
 	m.check = func(time.Time) (activities.AwaitResult, error) { return activities.AwaitResult{Pending: true}, nil }
-	req := teamA("+14155550172")
-	m.purchase(req)
+	req := m.buying("+14155550172")
 	m.signalAt(5*time.Minute, true)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
 	start := m.env.Now()
@@ -209,8 +207,7 @@ func TestRegulatedDeadlinePassedUndoesThePurchase(t *testing.T) {
 func TestThirtyDayDeadlineKeepsTheHistoryBounded(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 30*24*time.Hour, nil)
-	req := teamA("+4930555000173")
-	m.purchase(req)
+	req := m.buying("+4930555000173")
 	run(m.env, req)
 	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed {
 		t.Fatalf("purchase answered %v", m.answer)
@@ -235,8 +232,7 @@ func TestOrderFailedAtTelnyxWhileWaitingOnDocuments(t *testing.T) {
 		}
 		return activities.AwaitResult{}, temporal.NewNonRetryableApplicationError("order failed", domain.CodeNumberUnavailable, nil)
 	})
-	req := teamA("+4930555000174")
-	m.purchase(req)
+	req := m.buying("+4930555000174")
 	run(m.env, req)
 	if appErrorType(m.answer) != domain.CodeNumberUnavailable {
 		t.Fatalf("purchase answered %v, want number_unavailable", m.answer)
@@ -259,8 +255,7 @@ func TestOrderEventsWhileHoldingAreDroppedAndDoNotBlockContinueAsNew(t *testing.
 		return activities.AwaitResult{}, nil
 	}
 	env := m.env
-	req := teamA("+14155550175")
-	m.purchase(req)
+	req := m.buying("+14155550175")
 	for i := range 20 {
 		m.signalAt(time.Hour+time.Duration(i)*time.Minute, i%2 == 0)
 	}
@@ -316,8 +311,7 @@ func (m *numberMocks) attachAt(after time.Duration, teamID, group string) {
 func TestJoinWhileWaitingOnDocumentsIsRefused(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 24*time.Hour, nil)
-	req := teamA("+4930555000176")
-	m.purchase(req)
+	req := m.buying("+4930555000176")
 	join := purchaseAt(m.env, time.Hour, "join-1", req)
 	other := purchaseAt(m.env, time.Hour+time.Second, "join-2", PurchaseRequest{PhoneNumber: req.PhoneNumber, TeamID: "team_b", UserID: "user_b"})
 	run(m.env, req)
@@ -384,8 +378,7 @@ func TestRequirementGroupBeforeTheWaitOnDocumentsIsDropped(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
 	m.awaitDelay = time.Hour
-	req := teamA("+4930555000184")
-	m.purchase(req)
+	req := m.buying("+4930555000184")
 	m.attachAt(30*time.Minute, "team_a", "rg-early")
 	waiting := stateAt(t, m.env, 2*time.Hour)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 3*time.Hour)
@@ -410,8 +403,7 @@ func TestAcceptedDocumentsLiftTheDeadline(t *testing.T) {
 		}
 		return activities.AwaitResult{ProviderNumberID: "tx-de"}, nil
 	})
-	req := teamA("+4930555000178")
-	m.purchase(req)
+	req := m.buying("+4930555000178")
 	approved := stateAt(t, m.env, 36*time.Hour)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 4*24*time.Hour)
 	run(m.env, req)
@@ -576,8 +568,7 @@ func TestOrderEventFloodWhileHoldingContinuesAsNew(t *testing.T) {
 func TestReleaseWhileWaitingOnDocumentsCancelsThePurchase(t *testing.T) {
 	t.Parallel()
 	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
-	req := teamA("+4930555000182")
-	m.purchase(req)
+	req := m.buying("+4930555000182")
 	other := &updateResult{}
 	m.env.RegisterDelayedCallback(func() {
 		m.env.UpdateWorkflow(UpdateRelease, "release-b", other.callbacks(), ReleaseRequest{TeamID: "team_b", Reason: "api"})
@@ -614,8 +605,7 @@ func TestOrderEventDuringACheckWakesTheWaitOnce(t *testing.T) {
 	t.Parallel()
 	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
 	m.checkDelay = 10 * time.Second
-	req := teamA("+4930555000183")
-	m.purchase(req)
+	req := m.buying("+4930555000183")
 	at := 10*time.Minute + 7*time.Second
 	send := func(after time.Duration, status domain.OrderStatus) {
 		m.env.RegisterDelayedCallback(func() {

@@ -144,8 +144,7 @@ func TestV1PurchaseUndoesWhatEachFailedStepDid(t *testing.T) {
 // failed and the run closed.
 func checkUndone(t *testing.T, m *numberMocks, workflowType string, tc sagaFailure) {
 	t.Helper()
-	req := teamA("+14155550160")
-	m.purchase(req)
+	req := m.buying("+14155550160")
 	runType(m.env, workflowType, req)
 	m.completed(t)
 	if got := m.called(); !slices.Equal(got, tc.calls) {
@@ -179,8 +178,7 @@ func TestUndoBeforeUndoKeepsSlotIgnoresARefusedRelease(t *testing.T) {
 	t.Parallel()
 	m := undoMocks(t, RunLimits{}, 1)
 	m.env.OnGetVersion(changeUndoKeepsSlot, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
-	req := teamA("+14155550161")
-	m.purchase(req)
+	req := m.buying("+14155550161")
 	runType(m.env, NumberWorkflowTypeV1, req)
 	m.completed(t)
 	want := append([]string{"ReserveSlot:activity", "CreatePendingNumber:activity", "PlaceOrder:activity"}, undoV1...)
@@ -199,8 +197,7 @@ func TestUndoReleaseThatGivesUpLocallyRunsAsAnActivity(t *testing.T) {
 	t.Parallel()
 	m := undoMocks(t, RunLimits{}, 0)
 	m.localFails = map[string]bool{"ReleaseAtProvider": true}
-	req := teamA("+14155550162")
-	m.purchase(req)
+	req := m.buying("+14155550162")
 	run(m.env, req)
 	m.completed(t)
 	got := m.called()
@@ -223,8 +220,7 @@ func TestCancelledPurchaseIsUndone(t *testing.T) {
 	t.Parallel()
 	m := newMocks(t, RunLimits{})
 	m.pendingInTask, m.awaitDelay = true, 2*time.Hour
-	req := teamA("+14155550163")
-	m.purchase(req)
+	req := m.buying("+14155550163")
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
 	start := m.env.Now()
 	run(m.env, req)
@@ -256,8 +252,7 @@ func TestCancelledPurchaseIsUndone(t *testing.T) {
 func TestCancelWhileWaitingOnDocumentsCancelsTheSubOrder(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
-	req := teamA("+4930555000160")
-	m.purchase(req)
+	req := m.buying("+4930555000160")
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
 	run(m.env, req)
 	names := m.names()
@@ -276,8 +271,7 @@ func TestCancelWhileWaitingOnDocumentsCancelsTheSubOrder(t *testing.T) {
 func TestUndoGoesOnWhenTheRunIsCancelled(t *testing.T) {
 	t.Parallel()
 	m := undoMocks(t, RunLimits{}, 3)
-	req := teamA("+14155550164")
-	m.purchase(req)
+	req := m.buying("+14155550164")
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Second)
 	run(m.env, req)
 	if len(m.releaseIn) != 4 || m.releasesBefore("EndNumber") != 4 || m.releasesBefore("CancelSlot") != 4 {
