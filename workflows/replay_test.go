@@ -78,7 +78,7 @@ var recorded = []string{
 	"billing-burst-continued-as-new.json",
 	"billing-burst-carried-events.json",
 	// Recorded from the code of commit 269bcee, before the change
-	// "trial-conversion" (number.go): it replays only while that change
+	// "trial-conversion" (number_hold.go): it replays only while that change
 	// stays behind its workflow.GetVersion. The recorder does not rewrite it.
 	"number-trial-expired-before-trial-conversion.json",
 	// Recorded from the code of commit 1b6e86e, before the changes
