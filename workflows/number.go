@@ -106,7 +106,7 @@ type numberWorkflow struct {
 const (
 	// phasePurchasing: the purchase saga runs, its undo steps too when it
 	// fails. The team's purchase updates join it and wait for its answer;
-	// another team's are refused (in purchase); a release is refused
+	// another team's are refused (number_in_purchase); a release is refused
 	// (still being bought), billing's is noted for once the number is held.
 	phasePurchasing RunPhase = "purchasing"
 	// phaseAwaitingDocuments: the saga waits on the team's documents
