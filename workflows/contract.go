@@ -97,19 +97,29 @@ type PurchaseRequest struct {
 	Continued *ContinuedRun `json:",omitempty"`
 }
 
-// RunPhase is where in a number's life a continued run starts.
+// RunPhase is where in a number's life a run of the number workflow is.
+// A run continues as new only in one of the three phases here, and the
+// next run starts in the same one; the run's other phases (number.go)
+// never cross runs.
 type RunPhase string
 
 // The phases a run may continue as new in: never in the middle of the
 // purchase saga or of a release attempt.
 const (
-	// PhaseHolding: the number is held (a trial or a paid number).
+	// PhaseHolding: the number is held (a trial or a paid number). The
+	// team's purchase updates are answered already_owned (a retry of one
+	// that got the number, with the number); a release update or
+	// billing's signal ends it, billing's conversion makes a trial paid,
+	// and a trial's expiry ends it.
 	PhaseHolding RunPhase = "holding"
-	// PhaseEnding: a release was refused (a deletion lock); the run tries
-	// again when asked and every few hours.
+	// PhaseEnding: the number is being released; a refused release (a
+	// deletion lock) is tried again when asked and every few hours, the
+	// number held and billed meanwhile.
 	PhaseEnding RunPhase = "ending"
 	// PhaseUndoing: the purchase failed and giving the number back to the
-	// provider has not succeeded yet; the plan slot stays taken until it does.
+	// provider has not succeeded yet; the plan slot stays taken until it
+	// does, retried with back-off. Purchase updates are answered with the
+	// purchase's error, releases refused (nothing to release).
 	PhaseUndoing RunPhase = "undoing"
 )
 

@@ -177,7 +177,7 @@ func (w *numberWorkflow) details() numberDetails {
 		PhoneNumber: w.req.PhoneNumber, TeamID: w.req.TeamID,
 		RecordID: n.ID, Status: n.Status, IsTrial: n.IsTrial, Requirements: n.Requirements,
 		OrderID: w.state.OrderID, Error: w.state.Error, RequirementGroups: len(w.state.RequirementGroups), Runs: w.state.Runs,
-		PurchaseCancelled: w.purchaseCancelled, AwaitingDocs: w.awaitingDocs, ReleaseAsked: w.releaseAsked, ReleaseBy: w.releaseBy,
+		PurchaseCancelled: w.purchaseCancelled, AwaitingDocs: w.phase == phaseAwaitingDocuments, ReleaseAsked: w.releaseAsked, ReleaseBy: w.releaseBy,
 		Ending: w.endingAs, EndCancelled: w.endCancelled, ReleaseRefusals: w.endAttempts,
 	}
 	if n.TrialExpiresAt != nil {

@@ -63,8 +63,7 @@ func TestDetailsOfAPaidPurchaseFromPendingToReleased(t *testing.T) {
 	m := newOrderMocks(t, false, RunLimits{})
 	m.awaitDelay = 2 * time.Hour
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
-	req := PurchaseRequest{PhoneNumber: "+14155550171", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+14155550171")
 	pending := detailsAt(t, m.env, time.Hour)
 	active := detailsAt(t, m.env, 3*time.Hour)
 	released := releaseAt(m.env, 4*time.Hour, ReleaseRequest{TeamID: "team_a", Reason: ReleaseReasonAPI})
@@ -86,9 +85,9 @@ func TestDetailsOfAPaidPurchaseFromPendingToReleased(t *testing.T) {
 
 func TestDetailsOfATrialShowItsExpiryThenThePaidNumber(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	m.trial = true
-	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550170")
 	bought := purchaseAt(m.env, 0, "p1", req)
 	trial := detailsAt(t, m.env, time.Hour)
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_a") }, 2*time.Hour)
@@ -109,9 +108,9 @@ func TestDetailsOfATrialShowItsExpiryThenThePaidNumber(t *testing.T) {
 
 func TestDetailsOfATrialThatExpired(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	m.trial = true
-	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a"}
+	req := teamA("+14155550170")
 	purchaseAt(m.env, 0, "p1", req)
 	run(m.env, req) // the trial's 120 hours pass, and the run ends
 	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
@@ -155,7 +154,7 @@ func TestDetailsOfAPurchaseWaitingOnDocumentsNameKindsNotValues(t *testing.T) {
 
 func TestDetailsOfARefusedPurchase(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	m.refuse = true
 	m.buy(t)
 	wantDetails(t, "refused", detailsOf(t, m.env), "**Failed**: `"+domain.CodeNumberUnavailable+"`", "Number: +14155550170")
@@ -310,8 +309,7 @@ func TestBillingReleaseIsCarriedWithItsCause(t *testing.T) {
 	t.Parallel()
 	m := newOrderMocks(t, false, RunLimits{Events: 100})
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
-	req := PurchaseRequest{PhoneNumber: "+14155550172", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+14155550172")
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflowSkippingWorkflowTask(SignalReleaseNumber, "team_a") }, 30*time.Minute)
 	growAt(m.env, time.Hour, 150)
 	run(m.env, req)
@@ -324,13 +322,12 @@ func TestBillingReleaseIsCarriedWithItsCause(t *testing.T) {
 // releasingV1 runs a paid number of the v1 type (whose release at Telnyx
 // is an activity, here taking an hour) to its end, with act at 1h, and
 // returns the details half an hour into the release.
-func releasingV1(t *testing.T, act func(m *orderMocks)) (during, after string) {
+func releasingV1(t *testing.T, act func(m *numberMocks)) (during, after string) {
 	t.Helper()
 	m := newOrderMocks(t, false, RunLimits{})
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
 	m.releaseDelay = time.Hour
-	req := PurchaseRequest{PhoneNumber: "+14155550173", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+14155550173")
 	m.env.RegisterDelayedCallback(func() { act(m) }, time.Hour)
 	d := detailsAt(t, m.env, 90*time.Minute)
 	runType(m.env, NumberWorkflowTypeV1, req)
@@ -342,11 +339,11 @@ func releasingV1(t *testing.T, act func(m *orderMocks)) (during, after string) {
 
 func TestDetailsOfAReleaseSayWhatBeganIt(t *testing.T) {
 	t.Parallel()
-	during, after := releasingV1(t, func(m *orderMocks) { m.env.CancelWorkflow() })
+	during, after := releasingV1(t, func(m *numberMocks) { m.env.CancelWorkflow() })
 	wantDetails(t, "cancelled", during, "**Releasing**: the workflow was cancelled", "Number: +14155550173")
 	wantDetails(t, "cancelled, once released", after, "**Released**")
 
-	during, after = releasingV1(t, func(m *orderMocks) {
+	during, after = releasingV1(t, func(m *numberMocks) {
 		m.env.UpdateWorkflow(UpdateRelease, "release-1", (&updateResult{}).callbacks(), ReleaseRequest{TeamID: "team_a", Reason: ReleaseReasonAPI})
 	})
 	wantDetails(t, "released by its team", during, "**Releasing**: asked by `api`", "Number: +14155550173")
@@ -359,8 +356,7 @@ func TestDetailsOfAReleaseSayWhatBeganIt(t *testing.T) {
 func TestDetailsOfACancelledPurchase(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+442079460172", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+442079460172")
 	during := detailsAt(t, m.env, time.Hour)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
 	run(m.env, req)

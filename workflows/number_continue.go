@@ -1,8 +1,11 @@
 package workflows
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/temporalerr"
@@ -138,7 +141,8 @@ func (w *numberWorkflow) continueWhenIdle(ctx workflow.Context, next ContinuedRu
 
 // continueAsNew drains the signals still waiting in their channels (each
 // one applied, so none is lost), and returns the error that ends this run
-// and starts the next one with next, completed from the run's state.
+// and starts the next one with next, completed from the run's state: it
+// starts in this run's phase.
 func (w *numberWorkflow) continueAsNew(ctx workflow.Context, next ContinuedRun) error {
 	for _, s := range w.signals {
 		var teamID string
@@ -149,6 +153,10 @@ func (w *numberWorkflow) continueAsNew(ctx workflow.Context, next ContinuedRun) 
 		}
 	}
 	w.drainOrderEvents()
+	if w.phase != PhaseHolding && w.phase != PhaseEnding && w.phase != PhaseUndoing {
+		panic(fmt.Sprintf("PhoneNumberWorkflow: continuing as new in phase %q, which no run starts in", w.phase))
+	}
+	next.Phase = w.phase
 	next.Key = w.key
 	next.State = w.state
 	next.IsTrial = w.isTrial
@@ -158,7 +166,11 @@ func (w *numberWorkflow) continueAsNew(ctx workflow.Context, next ContinuedRun) 
 	next.PurchaseUpdateIDs = w.purchaseIDs
 	next.Runs = w.state.Runs + 1
 	if w.purchaseErr != nil {
-		next.PurchaseError = &PurchaseError{Type: temporalerr.Type(w.purchaseErr), Message: temporalerr.Message(w.purchaseErr), Cancelled: w.purchaseCancelled}
+		next.PurchaseError = &PurchaseError{Type: temporalerr.Type(w.purchaseErr), Message: w.purchaseErr.Error(), Cancelled: w.purchaseCancelled}
+		var ae *temporal.ApplicationError
+		if errors.As(w.purchaseErr, &ae) {
+			next.PurchaseError.Message = ae.Message()
+		}
 	}
 	info := workflow.GetInfo(ctx)
 	workflow.GetLogger(ctx).Info("continuing as new", "phone_number", w.req.PhoneNumber, "phase", string(next.Phase),
@@ -179,10 +191,9 @@ func (w *numberWorkflow) resume(c *ContinuedRun) {
 	w.convertAsked, w.releaseAsked, w.releaseBy = c.ConvertAsked, c.ReleaseAsked, c.ReleaseBy
 	w.endAttempts = c.EndAttempts
 	w.purchaseIDs = c.PurchaseUpdateIDs
-	w.purchaseDone = true
+	w.phase = c.Phase // an unknown one fails the run's first task (runNumberWorkflow)
 	if e := c.PurchaseError; e != nil {
 		w.purchaseErr = temporalerr.Restore(e.Type, e.Message)
-		w.undoing = true
 		w.purchaseCancelled = e.Cancelled
 	}
 }

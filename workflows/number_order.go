@@ -106,7 +106,7 @@ func (w *numberWorkflow) takeOrderEvent() bool {
 	if !w.orderCh.ReceiveAsync(&ev) {
 		return false
 	}
-	if w.purchaseDone {
+	if w.purchaseDone() {
 		w.handled++
 		return true
 	}
@@ -140,9 +140,9 @@ func (w *numberWorkflow) takeAttach() bool {
 		return false
 	}
 	switch {
-	case w.purchaseDone:
+	case w.purchaseDone():
 		w.handled++
-	case w.awaitingDocs && a.TeamID == w.req.TeamID && a.RequirementGroupID != "" &&
+	case w.phase == phaseAwaitingDocuments && a.TeamID == w.req.TeamID && a.RequirementGroupID != "" &&
 		a.RequirementGroupID != w.req.RequirementGroupID &&
 		!slices.Contains(w.state.RequirementGroups, a.RequirementGroupID) &&
 		len(w.state.RequirementGroups) < MaxRequirementGroups:
@@ -230,9 +230,9 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 		}
 		return maxDeadline
 	}
-	w.awaitingDocs = true
+	w.enter(phaseAwaitingDocuments)
 	defer func() {
-		w.awaitingDocs = false
+		w.enter(phasePurchasing)
 		// A purchase that ends here with its sub-order still pending
 		// (cancelled by an operator) cancels it, so Telnyx does not deliver
 		// a number nobody waits for. One that failed at Telnyx has nothing

@@ -1,16 +1,12 @@
 package workflows
 
 import (
-	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
@@ -21,156 +17,17 @@ import (
 // ordinary wait, and the regulated order that waits on documents (slow
 // checks, requirements shown, the deadline that cancels it).
 
-type orderMocks struct {
-	t   *testing.T
-	env *testsuite.TestWorkflowEnvironment
-	// await is AwaitOrder's answer, check CheckOrder's at the time of
-	// the call.
-	await      func() (activities.AwaitResult, error)
-	awaitDelay time.Duration
-	check      func(now time.Time) (activities.AwaitResult, error)
-	checkDelay time.Duration
-	// releaseDelay is how long ReleaseAtProvider takes.
-	releaseDelay time.Duration
-
-	mu          sync.Mutex
-	placed      activities.OrderInput
-	awaitIn     []activities.AwaitInput
-	checks      []time.Time
-	recorded    []*domain.PendingRequirements
-	cancelled   []string
-	attached    []activities.AttachGroupInput
-	attachedAt  []time.Time
-	releaseIn   []activities.ReleaseInput
-	ended       []activities.EndInput
-	slotFreed   int
-	released    int
-	activatedAt time.Time
-	statuses    []string
-	answer      error
-	result      PurchaseResult
-}
-
-func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *orderMocks {
-	env := newEnv(t)
-	registerWithLimits(env, &activities.Activities{}, limits)
-	m := &orderMocks{t: t, env: env}
-	reserve := activities.ReserveResult{}
-	if trial {
-		reserve = activities.ReserveResult{IsTrial: true, TrialDuration: 120 * time.Hour}
-	}
-	env.OnActivity(acts.ReserveSlot, mock.Anything, mock.Anything).Return(reserve, nil)
-	env.OnActivity(acts.BeginPurchase, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BeginInput) (activities.BeginResult, error) {
-		n := in.Number
-		n.Status, n.IsTrial = domain.NumberPending, reserve.IsTrial
-		return activities.BeginResult{Number: n, IsTrial: reserve.IsTrial, TrialDuration: reserve.TrialDuration}, nil
-	})
-	// The order never settles within the purchase's workflow task here:
-	// these tests follow the durable wait.
-	env.OnActivity(acts.WaitForOrder, mock.Anything, mock.Anything).Return(activities.AwaitResult{Pending: true}, nil)
-	env.OnActivity(acts.CreatePendingNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, n domain.PhoneNumber) (domain.PhoneNumber, error) {
-		n.Status = domain.NumberPending
-		return n, nil
-	})
-	env.OnActivity(acts.PlaceOrder, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrderInput) (activities.OrderResult, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.placed = in
-		return activities.OrderResult{OrderID: "ord-1", Status: domain.OrderPending}, nil
-	})
-	env.OnActivity(acts.AwaitOrder, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return m.awaitDelay }).Return(func(_ context.Context, in activities.AwaitInput) (activities.AwaitResult, error) {
-		m.mu.Lock()
-		m.awaitIn = append(m.awaitIn, in)
-		m.mu.Unlock()
-		return m.await()
-	})
-	env.OnActivity(acts.CheckOrder, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return m.checkDelay }).Return(func(_ context.Context, in activities.AwaitInput) (activities.AwaitResult, error) {
-		m.mu.Lock()
-		m.checks = append(m.checks, env.Now())
-		m.mu.Unlock()
-		return m.check(env.Now())
-	})
-	env.OnActivity(acts.RecordRequirements, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RequirementsInput) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.recorded = append(m.recorded, in.Requirements)
-		return nil
-	})
-	env.OnActivity(acts.CancelSubOrder, mock.Anything, mock.Anything).Return(func(_ context.Context, id string) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.cancelled = append(m.cancelled, id)
-		return nil
-	})
-	env.OnActivity(acts.AttachRequirementGroup, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AttachGroupInput) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.attached = append(m.attached, in)
-		m.attachedAt = append(m.attachedAt, env.Now())
-		return nil
-	})
-	env.OnActivity(acts.ActivateNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, a domain.ActivateNumber) (domain.PhoneNumber, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.activatedAt = env.Now()
-		return domain.PhoneNumber{ID: a.ID, ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt}, nil
-	})
-	env.OnActivity(acts.CompletePurchase, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CompleteInput) (activities.CompleteResult, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.activatedAt = env.Now()
-		a := in.Activate
-		return activities.CompleteResult{Number: domain.PhoneNumber{ID: a.ID, ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt}}, nil
-	})
-	env.OnActivity(acts.Eligibility, mock.Anything, mock.Anything).Return(domain.Eligibility{}, nil)
-	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return m.releaseDelay }).Return(func(_ context.Context, in activities.ReleaseInput) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.released++
-		m.releaseIn = append(m.releaseIn, in)
-		return nil
-	})
-	env.OnActivity(acts.EndNumber, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EndInput) (domain.PhoneNumber, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.ended = append(m.ended, in)
-		return domain.PhoneNumber{ID: in.NumberID, Status: in.Status, FailureReason: in.FailureReason}, nil
-	})
-	env.OnActivity(acts.CancelSlot, mock.Anything, mock.Anything).Return(func(context.Context, string) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.slotFreed++
-		return nil
-	})
-	env.OnActivity(acts.ReleaseSlot, mock.Anything, mock.Anything).Return(nil)
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-		if status, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(AttrNumberStatus); ok {
-			m.mu.Lock()
-			m.statuses = append(m.statuses, status)
-			m.mu.Unlock()
-		}
-	}).Return(nil)
+// newOrderMocks are the mocks with an order that does not settle within
+// the purchase's workflow task: these tests follow the durable wait.
+func newOrderMocks(t *testing.T, trial bool, limits RunLimits) *numberMocks {
+	m := newMocks(t, limits)
+	m.trial, m.pendingInTask = trial, true
 	return m
-}
-
-func (m *orderMocks) purchase(req PurchaseRequest) {
-	m.env.RegisterDelayedCallback(func() {
-		m.env.UpdateWorkflow(UpdatePurchase, "p1", &testsuite.TestUpdateCallback{
-			OnAccept: func() {},
-			OnReject: func(err error) { m.answer = err },
-			OnComplete: func(v any, err error) {
-				m.answer = err
-				if r, ok := v.(PurchaseResult); ok {
-					m.result = r
-				}
-			},
-		}, req)
-	}, 0)
 }
 
 // signalAt sends an order event at a point of the run's time; ownKey
 // decides whether it carries this purchase's key or another's.
-func (m *orderMocks) signalAt(after time.Duration, ownKey bool) {
+func (m *numberMocks) signalAt(after time.Duration, ownKey bool) {
 	m.env.RegisterDelayedCallback(func() {
 		ref := "phone-number:+1/another-run"
 		if ownKey {
@@ -199,8 +56,7 @@ func TestOrderEventEndsTheOrderWaitAtOnce(t *testing.T) {
 	m.check = func(time.Time) (activities.AwaitResult, error) {
 		return activities.AwaitResult{ProviderNumberID: "tx-1"}, nil
 	}
-	req := PurchaseRequest{PhoneNumber: "+14155550171", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+14155550171")
 	m.signalAt(time.Minute, false) // another purchase's: ignored
 	m.signalAt(5*time.Minute, true)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
@@ -228,8 +84,7 @@ func TestOrderEventForAPendingOrderPollsOn(t *testing.T) {
 		return activities.AwaitResult{ProviderNumberID: "tx-polled"}, nil
 	}
 	m.check = func(time.Time) (activities.AwaitResult, error) { return activities.AwaitResult{Pending: true}, nil }
-	req := PurchaseRequest{PhoneNumber: "+14155550172", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+14155550172")
 	m.signalAt(5*time.Minute, true)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
 	start := m.env.Now()
@@ -246,21 +101,18 @@ func TestOrderEventForAPendingOrderPollsOn(t *testing.T) {
 
 func TestRegulatedOrderWaitsOnDocumentsVisiblyThenActivates(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, false, RunLimits{})
-	start := m.env.Now()
-	deadline := start.Add(10 * 24 * time.Hour)
-	m.await = func() (activities.AwaitResult, error) {
-		return waitingOnDocuments(domain.RequirementsInfoPending, deadline, "req-address"), nil
-	}
-	m.check = func(now time.Time) (activities.AwaitResult, error) {
+	const wait = 10 * 24 * time.Hour
+	var m *numberMocks
+	m, start := regulatedMocks(t, wait, func(now, start time.Time) (activities.AwaitResult, error) {
 		switch {
 		case now.Before(start.Add(3 * time.Hour)):
-			return waitingOnDocuments(domain.RequirementsInfoPending, deadline, "req-address"), nil
+			return m.await()
 		case now.Before(start.Add(3*time.Hour + 30*time.Minute)):
-			return waitingOnDocuments(domain.RequirementsUnderReview, deadline), nil
+			return waitingOnDocuments(domain.RequirementsUnderReview, start.Add(wait)), nil
 		}
 		return activities.AwaitResult{ProviderNumberID: "tx-de"}, nil
-	}
+	})
+	deadline := start.Add(wait)
 	req := PurchaseRequest{PhoneNumber: "+4930555000171", TeamID: "team_a", UserID: "user_a", RequirementGroupID: "rg-1"}
 	m.purchase(req)
 	during := stateAt(t, m.env, time.Hour)
@@ -269,7 +121,7 @@ func TestRegulatedOrderWaitsOnDocumentsVisiblyThenActivates(t *testing.T) {
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 5*time.Hour)
 	run(m.env, req)
 
-	if m.placed.RequirementGroupID != "rg-1" {
+	if len(m.placed) != 1 || m.placed[0].RequirementGroupID != "rg-1" {
 		t.Fatalf("ordered with %+v, want the requirement group passed on", m.placed)
 	}
 	if len(m.awaitIn) != 1 || !m.awaitIn[0].ReturnOnDocuments {
@@ -310,21 +162,14 @@ func TestRegulatedOrderWaitsOnDocumentsVisiblyThenActivates(t *testing.T) {
 
 func TestRegulatedDeadlinePassedUndoesThePurchase(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, true, RunLimits{})
-	start := m.env.Now()
+	m, start := regulatedMocks(t, 2*24*time.Hour, nil)
+	m.trial = true
 	deadline := start.Add(2 * 24 * time.Hour)
-	stuck := func() (activities.AwaitResult, error) {
-		return waitingOnDocuments(domain.RequirementsInfoPending, deadline, "req-address"), nil
-	}
-	m.await = stuck
-	m.check = func(time.Time) (activities.AwaitResult, error) { return stuck() }
 	req := PurchaseRequest{PhoneNumber: "+4930555000172", TeamID: "team_free", UserID: "user_a"}
 	m.purchase(req)
 	run(m.env, req)
 
-	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
-		t.Fatalf("completed=%v err=%v", m.env.IsWorkflowCompleted(), m.env.GetWorkflowError())
-	}
+	m.completed(t)
 	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed {
 		t.Fatalf("purchase answered %v, want %s", m.answer, domain.CodeRequirementsDeadlinePassed)
 	}
@@ -342,9 +187,9 @@ func TestRegulatedDeadlinePassedUndoesThePurchase(t *testing.T) {
 	// The saga: the provider release (a no-op for a cancelled order), the
 	// record failed with its reason, the slot cancelled (a free team gets
 	// its trial back).
-	if m.released != 1 || m.slotFreed != 1 || len(m.ended) != 1 || m.ended[0].Status != domain.NumberFailed ||
+	if len(m.releaseIn) != 1 || m.slotsFreed != 1 || len(m.ended) != 1 || m.ended[0].Status != domain.NumberFailed ||
 		m.ended[0].FailureReason != domain.CodeRequirementsDeadlinePassed {
-		t.Fatalf("undo: released %d, slot freed %d, ended %+v", m.released, m.slotFreed, m.ended)
+		t.Fatalf("undo: released %d, slot freed %d, ended %+v", len(m.releaseIn), m.slotsFreed, m.ended)
 	}
 	st := stateOf(t, m.env)
 	if st.Number.Status != domain.NumberFailed || st.Error != domain.CodeRequirementsDeadlinePassed {
@@ -362,16 +207,8 @@ func TestRegulatedDeadlinePassedUndoesThePurchase(t *testing.T) {
 // wait, at about 11 history events each, stay well under 10,000 events.
 func TestThirtyDayDeadlineKeepsTheHistoryBounded(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, false, RunLimits{})
-	start := m.env.Now()
-	deadline := start.Add(30 * 24 * time.Hour)
-	stuck := func() (activities.AwaitResult, error) {
-		return waitingOnDocuments(domain.RequirementsInfoPending, deadline, "req-address"), nil
-	}
-	m.await = stuck
-	m.check = func(time.Time) (activities.AwaitResult, error) { return stuck() }
-	req := PurchaseRequest{PhoneNumber: "+4930555000173", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	m, _ := regulatedMocks(t, 30*24*time.Hour, nil)
+	req := m.buying("+4930555000173")
 	run(m.env, req)
 	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed {
 		t.Fatalf("purchase answered %v", m.answer)
@@ -390,26 +227,19 @@ func TestThirtyDayDeadlineKeepsTheHistoryBounded(t *testing.T) {
 
 func TestOrderFailedAtTelnyxWhileWaitingOnDocuments(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, false, RunLimits{})
-	start := m.env.Now()
-	deadline := start.Add(10 * 24 * time.Hour)
-	m.await = func() (activities.AwaitResult, error) {
-		return waitingOnDocuments(domain.RequirementsInfoRejected, deadline, "req-address"), nil
-	}
-	m.check = func(now time.Time) (activities.AwaitResult, error) {
+	m, _ := regulatedMocks(t, 10*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
 		if now.Before(start.Add(2 * time.Hour)) {
-			return m.await()
+			return waitingOnDocuments(domain.RequirementsInfoRejected, start.Add(10*24*time.Hour), "req-address"), nil
 		}
 		return activities.AwaitResult{}, temporal.NewNonRetryableApplicationError("order failed", domain.CodeNumberUnavailable, nil)
-	}
-	req := PurchaseRequest{PhoneNumber: "+4930555000174", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	})
+	req := m.buying("+4930555000174")
 	run(m.env, req)
 	if appErrorType(m.answer) != domain.CodeNumberUnavailable {
 		t.Fatalf("purchase answered %v, want number_unavailable", m.answer)
 	}
-	if len(m.cancelled) != 0 || len(m.ended) != 1 || m.ended[0].FailureReason != domain.CodeNumberUnavailable || m.slotFreed != 1 {
-		t.Fatalf("cancelled %v, ended %+v, slot freed %d", m.cancelled, m.ended, m.slotFreed)
+	if len(m.cancelled) != 0 || len(m.ended) != 1 || m.ended[0].FailureReason != domain.CodeNumberUnavailable || m.slotsFreed != 1 {
+		t.Fatalf("cancelled %v, ended %+v, slot freed %d", m.cancelled, m.ended, m.slotsFreed)
 	}
 }
 
@@ -426,8 +256,7 @@ func TestOrderEventsWhileHoldingAreDroppedAndDoNotBlockContinueAsNew(t *testing.
 		return activities.AwaitResult{}, nil
 	}
 	env := m.env
-	req := PurchaseRequest{PhoneNumber: "+14155550175", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+14155550175")
 	for i := range 20 {
 		m.signalAt(time.Hour+time.Duration(i)*time.Minute, i%2 == 0)
 	}
@@ -454,7 +283,7 @@ func TestOrderEventsWhileHoldingAreDroppedAndDoNotBlockContinueAsNew(t *testing.
 
 // regulatedMocks: an order that waits on documents from its first answer
 // until check says otherwise.
-func regulatedMocks(t *testing.T, deadline time.Duration, check func(now, start time.Time) (activities.AwaitResult, error)) (*orderMocks, time.Time) {
+func regulatedMocks(t *testing.T, deadline time.Duration, check func(now, start time.Time) (activities.AwaitResult, error)) (*numberMocks, time.Time) {
 	m := newOrderMocks(t, false, RunLimits{})
 	start := m.env.Now()
 	d := start.Add(deadline)
@@ -470,7 +299,7 @@ func regulatedMocks(t *testing.T, deadline time.Duration, check func(now, start 
 	return m, start
 }
 
-func (m *orderMocks) attachAt(after time.Duration, teamID, group string) {
+func (m *numberMocks) attachAt(after time.Duration, teamID, group string) {
 	m.env.RegisterDelayedCallback(func() {
 		m.env.SignalWorkflow(SignalAttachRequirementGroup, AttachRequirementGroup{TeamID: teamID, RequirementGroupID: group})
 	}, after)
@@ -483,8 +312,7 @@ func (m *orderMocks) attachAt(after time.Duration, teamID, group string) {
 func TestJoinWhileWaitingOnDocumentsIsRefused(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+4930555000176", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+4930555000176")
 	join := purchaseAt(m.env, time.Hour, "join-1", req)
 	other := purchaseAt(m.env, time.Hour+time.Second, "join-2", PurchaseRequest{PhoneNumber: req.PhoneNumber, TeamID: "team_b", UserID: "user_b"})
 	run(m.env, req)
@@ -506,7 +334,7 @@ func TestJoinWhileWaitingOnDocumentsIsRefused(t *testing.T) {
 func TestRequirementGroupWhileWaitingIsAttachedAndChecked(t *testing.T) {
 	t.Parallel()
 	var attachedAt time.Time
-	var m *orderMocks
+	var m *numberMocks
 	m, start := regulatedMocks(t, 10*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
 		m.mu.Lock()
 		n := len(m.attached)
@@ -544,6 +372,23 @@ func TestRequirementGroupWhileWaitingIsAttachedAndChecked(t *testing.T) {
 	}
 }
 
+// TestRequirementGroupBeforeTheWaitOnDocumentsIsDropped: a group that
+// arrives while the order is still awaited (nothing asks for documents
+// yet) is not taken: only the wait on documents takes groups.
+func TestRequirementGroupBeforeTheWaitOnDocumentsIsDropped(t *testing.T) {
+	t.Parallel()
+	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
+	m.awaitDelay = time.Hour
+	req := m.buying("+4930555000184")
+	m.attachAt(30*time.Minute, "team_a", "rg-early")
+	waiting := stateAt(t, m.env, 2*time.Hour)
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 3*time.Hour)
+	run(m.env, req)
+	if waiting.Number.Requirements == nil || len(waiting.RequirementGroups) != 0 || len(m.attached) != 0 {
+		t.Fatalf("waiting on documents with groups %v (requirements %+v), attached %v: want the early group dropped", waiting.RequirementGroups, waiting.Number.Requirements, m.attached)
+	}
+}
+
 // TestAcceptedDocumentsLiftTheDeadline: once Telnyx accepts the documents
 // (pending, no requirements), the requirements' deadline no longer
 // cancels the order: the requirements are cleared from state and record,
@@ -559,8 +404,7 @@ func TestAcceptedDocumentsLiftTheDeadline(t *testing.T) {
 		}
 		return activities.AwaitResult{ProviderNumberID: "tx-de"}, nil
 	})
-	req := PurchaseRequest{PhoneNumber: "+4930555000178", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+4930555000178")
 	approved := stateAt(t, m.env, 36*time.Hour)
 	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 4*24*time.Hour)
 	run(m.env, req)
@@ -584,45 +428,43 @@ func TestAcceptedDocumentsLiftTheDeadline(t *testing.T) {
 	}
 }
 
-// TestApprovedOrderThatNeverCompletesIsBounded: an approved order that
-// stays pending ends at documentsMaxWait from the start of the wait.
-func TestApprovedOrderThatNeverCompletesIsBounded(t *testing.T) {
+// TestWaitOnDocumentsEndsAtTheMaxWait: the wait on documents ends at
+// documentsMaxWait from its start, cancelling the order, when Telnyx's
+// deadline is later, and when the documents were accepted but the order
+// never completes; an approved order's poll backs off meanwhile, so 30
+// days of it stay far from a run's history limits (about 11 events a
+// check).
+func TestWaitOnDocumentsEndsAtTheMaxWait(t *testing.T) {
 	t.Parallel()
-	m, start := regulatedMocks(t, 2*24*time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
-		if now.Before(start.Add(time.Hour)) {
-			return waitingOnDocuments(domain.RequirementsInfoPending, start.Add(2*24*time.Hour), "req-address"), nil
-		}
-		return activities.AwaitResult{Pending: true}, nil
-	})
-	req := PurchaseRequest{PhoneNumber: "+4930555000179", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
-	run(m.env, req)
-	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.cancelled) != 1 {
-		t.Fatalf("purchase answered %v, cancelled %v", m.answer, m.cancelled)
-	}
-	if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
-		t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
-	}
-	// The poll backs off while the order stays approved: 30 days of it
-	// must stay far from a run's history limits (about 11 events a check).
-	if len(m.checks) > 500 {
-		t.Fatalf("%d checks in 30 days: the poll does not back off", len(m.checks))
-	}
-}
-
-// TestTelnyxDeadlineBeyondTheMaxWaitIsCapped: a deadline later than
-// documentsMaxWait ends the wait at documentsMaxWait.
-func TestTelnyxDeadlineBeyondTheMaxWaitIsCapped(t *testing.T) {
-	t.Parallel()
-	m, start := regulatedMocks(t, 90*24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+4930555000180", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
-	run(m.env, req)
-	if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.cancelled) != 1 {
-		t.Fatalf("purchase answered %v, cancelled %v", m.answer, m.cancelled)
-	}
-	if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
-		t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
+	for _, tc := range []struct {
+		name     string
+		deadline time.Duration
+		check    func(now, start time.Time) (activities.AwaitResult, error)
+	}{
+		{"Telnyx's deadline beyond it", 90 * 24 * time.Hour, nil},
+		{"an approved order that never completes", 2 * 24 * time.Hour, func(now, start time.Time) (activities.AwaitResult, error) {
+			if now.Before(start.Add(time.Hour)) {
+				return waitingOnDocuments(domain.RequirementsInfoPending, start.Add(2*24*time.Hour), "req-address"), nil
+			}
+			return activities.AwaitResult{Pending: true}, nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m, start := regulatedMocks(t, tc.deadline, tc.check)
+			req := teamA("+4930555000179")
+			m.purchase(req)
+			run(m.env, req)
+			if appErrorType(m.answer) != domain.CodeRequirementsDeadlinePassed || len(m.cancelled) != 1 {
+				t.Fatalf("purchase answered %v, cancelled %v", m.answer, m.cancelled)
+			}
+			if last := m.checks[len(m.checks)-1]; !last.Equal(start.Add(documentsMaxWait)) {
+				t.Fatalf("last check %v in, want at %v", last.Sub(start), documentsMaxWait)
+			}
+			if len(m.checks) > 500 {
+				t.Fatalf("%d checks in 30 days: the poll does not back off", len(m.checks))
+			}
+		})
 	}
 }
 
@@ -727,8 +569,7 @@ func TestOrderEventFloodWhileHoldingContinuesAsNew(t *testing.T) {
 func TestReleaseWhileWaitingOnDocumentsCancelsThePurchase(t *testing.T) {
 	t.Parallel()
 	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
-	req := PurchaseRequest{PhoneNumber: "+4930555000182", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+4930555000182")
 	other := &updateResult{}
 	m.env.RegisterDelayedCallback(func() {
 		m.env.UpdateWorkflow(UpdateRelease, "release-b", other.callbacks(), ReleaseRequest{TeamID: "team_b", Reason: "api"})
@@ -748,16 +589,14 @@ func TestReleaseWhileWaitingOnDocumentsCancelsThePurchase(t *testing.T) {
 	if appErrorType(m.answer) != domain.CodePurchaseReleased {
 		t.Fatalf("purchase answered %v, want %s", m.answer, domain.CodePurchaseReleased)
 	}
-	if len(m.cancelled) != 1 || m.cancelled[0] != "sub-1" || m.slotFreed != 1 || len(m.ended) != 1 ||
+	if len(m.cancelled) != 1 || m.cancelled[0] != "sub-1" || m.slotsFreed != 1 || len(m.ended) != 1 ||
 		m.ended[0].Status != domain.NumberFailed || m.ended[0].FailureReason != domain.CodePurchaseReleased {
-		t.Fatalf("cancelled %v, slot freed %d, ended %+v", m.cancelled, m.slotFreed, m.ended)
+		t.Fatalf("cancelled %v, slot freed %d, ended %+v", m.cancelled, m.slotsFreed, m.ended)
 	}
 	if last := m.checks[len(m.checks)-1]; last.After(start.Add(2 * time.Hour)) {
 		t.Fatalf("checked at %v after the release", last.Sub(start))
 	}
-	if !m.env.IsWorkflowCompleted() || m.env.GetWorkflowError() != nil {
-		t.Fatalf("completed=%v err=%v", m.env.IsWorkflowCompleted(), m.env.GetWorkflowError())
-	}
+	m.completed(t)
 }
 
 // TestOrderEventDuringACheckWakesTheWaitOnce: an event that arrives while
@@ -767,8 +606,7 @@ func TestOrderEventDuringACheckWakesTheWaitOnce(t *testing.T) {
 	t.Parallel()
 	m, start := regulatedMocks(t, 10*24*time.Hour, nil)
 	m.checkDelay = 10 * time.Second
-	req := PurchaseRequest{PhoneNumber: "+4930555000183", TeamID: "team_a", UserID: "user_a"}
-	m.purchase(req)
+	req := m.buying("+4930555000183")
 	at := 10*time.Minute + 7*time.Second
 	send := func(after time.Duration, status domain.OrderStatus) {
 		m.env.RegisterDelayedCallback(func() {

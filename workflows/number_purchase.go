@@ -168,7 +168,7 @@ func (w *numberWorkflow) localFirst(ctx workflow.Context, local workflow.LocalAc
 // answered from its first task costs no search attribute update (a
 // billable action) at all.
 func (w *numberWorkflow) showSlowPurchase(ctx workflow.Context) {
-	if !w.purchaseDone && !w.statusShown {
+	if !w.purchaseDone() && !w.statusShown {
 		w.upsertSearchAttributes(ctx)
 	}
 }

@@ -1,18 +1,9 @@
 package workflows
 
 import (
-	"context"
-	"errors"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
-
-	"github.com/talkturo/phonenumbers/activities"
 	"github.com/talkturo/phonenumbers/domain"
 )
 
@@ -22,176 +13,9 @@ import (
 // undoes. The real activities are in number_test.go and, through the
 // embedded server, cmd/talkturo's tests.
 
-// fastMocks records each call: its activity and whether it ran as a
-// local activity.
-type fastMocks struct {
-	env *testsuite.TestWorkflowEnvironment
-
-	mu    sync.Mutex
-	calls []string
-	// localFails makes an activity fail, retryably, while it runs
-	// locally; refuse makes PlaceOrder refuse the number.
-	localFails map[string]bool
-	refuse     bool
-	// settled: WaitForOrder sees the order settled (else still pending).
-	settled bool
-	hasSub  bool
-	// boughtBefore: BeginPurchase finds the record active (the purchase
-	// ran to its end before its task's completion was lost).
-	boughtBefore bool
-	trial        bool
-	placed       []activities.OrderInput
-	numberIDs    []string
-	released     int
-	ended        []domain.NumberStatus
-	slotsFreed   int
-	converted    int
-	awaitedOrder int
-	// statuses are the NumberStatus values the run upserted.
-	statuses []string
-}
-
-func newFastMocks(t *testing.T) *fastMocks {
-	env := newEnv(t)
-	registerWithLimits(env, &activities.Activities{}, RunLimits{})
-	m := &fastMocks{env: env, localFails: map[string]bool{}, settled: true}
-	// call records an activity's run; it fails when asked while local.
-	call := func(ctx context.Context, name string) error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		local := activity.GetInfo(ctx).IsLocalActivity
-		where := "activity"
-		if local {
-			where = "local"
-		}
-		m.calls = append(m.calls, name+":"+where)
-		if local && m.localFails[name] {
-			return errors.New(name + " cannot reach its dependency")
-		}
-		return nil
-	}
-	env.OnActivity(acts.BeginPurchase, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.BeginInput) (activities.BeginResult, error) {
-		if err := call(ctx, "BeginPurchase"); err != nil {
-			return activities.BeginResult{}, err
-		}
-		m.mu.Lock()
-		m.numberIDs = append(m.numberIDs, in.Number.ID)
-		m.mu.Unlock()
-		n := in.Number
-		n.Status, n.IsTrial = domain.NumberPending, m.trial
-		if m.boughtBefore {
-			n.Status, n.ProviderNumberID, n.ProviderOrderID = domain.NumberActive, "tel-1", "ord-1"
-		}
-		res := activities.BeginResult{Number: n, IsTrial: m.trial}
-		if m.trial {
-			res.TrialDuration = 120 * time.Hour
-		}
-		return res, nil
-	})
-	env.OnActivity(acts.PlaceOrder, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.OrderInput) (activities.OrderResult, error) {
-		if err := call(ctx, "PlaceOrder"); err != nil {
-			return activities.OrderResult{}, err
-		}
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.placed = append(m.placed, in)
-		if m.refuse {
-			return activities.OrderResult{}, temporal.NewNonRetryableApplicationError("The number is no longer available.", domain.CodeNumberUnavailable, nil)
-		}
-		return activities.OrderResult{OrderID: "ord-1", Status: domain.OrderPending}, nil
-	})
-	env.OnActivity(acts.WaitForOrder, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.WaitInput) (activities.AwaitResult, error) {
-		_ = call(ctx, "WaitForOrder")
-		if in.For <= 0 || in.For > 8*time.Second {
-			t.Errorf("the in-task wait is %s: it must be bounded well inside the workflow task's timeout", in.For)
-		}
-		if m.settled {
-			return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil
-		}
-		return activities.AwaitResult{Pending: true}, nil
-	})
-	env.OnActivity(acts.AwaitOrder, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.AwaitInput) (activities.AwaitResult, error) {
-		_ = call(ctx, "AwaitOrder")
-		m.mu.Lock()
-		m.awaitedOrder++
-		m.mu.Unlock()
-		return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil
-	})
-	env.OnActivity(acts.CompletePurchase, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.CompleteInput) (activities.CompleteResult, error) {
-		if err := call(ctx, "CompletePurchase"); err != nil {
-			return activities.CompleteResult{}, err
-		}
-		a := in.Activate
-		return activities.CompleteResult{
-			Number:      domain.PhoneNumber{ID: a.ID, PhoneNumber: "+14155550170", ProviderNumberID: a.ProviderNumberID, Status: domain.NumberActive, IsTrial: a.IsTrial, TrialExpiresAt: a.TrialExpiresAt},
-			Eligibility: domain.Eligibility{CurrentCount: 1, MaxAllowed: 5, HasSubscription: m.hasSub},
-		}, nil
-	})
-	env.OnActivity(acts.Eligibility, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ string) (domain.Eligibility, error) {
-		_ = call(ctx, "Eligibility")
-		return domain.Eligibility{}, nil
-	})
-	env.OnActivity(acts.ConvertTrial, mock.Anything, mock.Anything).Return(func(ctx context.Context, id string) (domain.PhoneNumber, error) {
-		_ = call(ctx, "ConvertTrial")
-		m.mu.Lock()
-		m.converted++
-		m.mu.Unlock()
-		return domain.PhoneNumber{ID: id, Status: domain.NumberActive}, nil
-	})
-	env.OnActivity(acts.ReleaseAtProvider, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ activities.ReleaseInput) error {
-		_ = call(ctx, "ReleaseAtProvider")
-		m.mu.Lock()
-		m.released++
-		m.mu.Unlock()
-		return nil
-	})
-	env.OnActivity(acts.EndNumber, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.EndInput) (domain.PhoneNumber, error) {
-		_ = call(ctx, "EndNumber")
-		m.mu.Lock()
-		m.ended = append(m.ended, in.Status)
-		m.mu.Unlock()
-		return domain.PhoneNumber{ID: in.NumberID, Status: in.Status}, nil
-	})
-	freed := func(ctx context.Context, _ string) error {
-		_ = call(ctx, "FreeSlot")
-		m.mu.Lock()
-		m.slotsFreed++
-		m.mu.Unlock()
-		return nil
-	}
-	env.OnActivity(acts.CancelSlot, mock.Anything, mock.Anything).Return(freed)
-	env.OnActivity(acts.ReleaseSlot, mock.Anything, mock.Anything).Return(freed)
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-		status, _ := args.Get(0).(temporal.SearchAttributes).GetKeyword(AttrNumberStatus)
-		m.mu.Lock()
-		m.statuses = append(m.statuses, status)
-		m.mu.Unlock()
-	}).Return(nil)
-	return m
-}
-
-// buy runs a purchase to its answer and then ends the run.
-func (m *fastMocks) buy(t *testing.T) *updateResult {
-	t.Helper()
-	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a"}
-	bought := purchaseAt(m.env, 0, "p1", req)
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
-	run(m.env, req)
-	if !bought.done {
-		t.Fatal("the purchase was never answered")
-	}
-	return bought
-}
-
-func (m *fastMocks) called() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.calls...)
-}
-
 func TestFastPurchaseRunsEveryStepLocally(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	bought := m.buy(t)
 	if bought.err != nil || bought.rejected != nil {
 		t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
@@ -236,10 +60,8 @@ func TestFastPurchaseNumberIDIsTheKeys(t *testing.T) {
 
 func TestLocalStepThatGivesUpRunsAsAnActivity(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
-	m.localFails["BeginPurchase"] = true
-	m.localFails["PlaceOrder"] = true
-	m.localFails["CompletePurchase"] = true
+	m := newMocks(t, RunLimits{})
+	m.localFails = map[string]bool{"BeginPurchase": true, "PlaceOrder": true, "CompletePurchase": true}
 	bought := m.buy(t)
 	if bought.err != nil || bought.rejected != nil {
 		t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
@@ -260,13 +82,13 @@ func TestLocalStepThatGivesUpRunsAsAnActivity(t *testing.T) {
 
 func TestOrderNotSettledInTheTaskIsWaitedForDurably(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
-	m.settled = false
+	m := newMocks(t, RunLimits{})
+	m.pendingInTask = true
 	bought := m.buy(t)
 	if bought.err != nil || bought.rejected != nil {
 		t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
 	}
-	if m.awaitedOrder != 1 || !contains(m.called(), "AwaitOrder:activity") {
+	if len(m.awaitIn) != 1 || !contains(m.called(), "AwaitOrder:activity") {
 		t.Errorf("calls %v, want the order awaited once by the AwaitOrder activity", m.called())
 	}
 	if len(m.statuses) < 2 || m.statuses[0] != string(domain.NumberPending) || m.statuses[1] != string(domain.NumberActive) {
@@ -276,7 +98,7 @@ func TestOrderNotSettledInTheTaskIsWaitedForDurably(t *testing.T) {
 
 func TestRefusedFastPurchaseIsUndone(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	m.refuse = true
 	bought := m.buy(t)
 	if appErrorType(bought.err) != domain.CodeNumberUnavailable {
@@ -285,10 +107,10 @@ func TestRefusedFastPurchaseIsUndone(t *testing.T) {
 	if len(m.placed) != 1 {
 		t.Errorf("orders placed %d times, want once: a refusal is not retried as an activity", len(m.placed))
 	}
-	if m.released != 1 || len(m.ended) != 1 || m.ended[0] != domain.NumberFailed || m.slotsFreed != 1 {
-		t.Errorf("undo: released %d, ended %v, slots freed %d; want the number given back, the record failed and the slot freed", m.released, m.ended, m.slotsFreed)
+	if len(m.releaseIn) != 1 || len(m.ended) != 1 || m.ended[0].Status != domain.NumberFailed || m.slotsFreed != 1 {
+		t.Errorf("undo: released %d, ended %v, slots freed %d; want the number given back, the record failed and the slot freed", len(m.releaseIn), m.ended, m.slotsFreed)
 	}
-	for _, step := range []string{"ReleaseAtProvider:local", "EndNumber:local", "FreeSlot:local"} {
+	for _, step := range []string{"ReleaseAtProvider:local", "EndNumber:local", "CancelSlot:local"} {
 		if !contains(m.called(), step) {
 			t.Errorf("calls %v: want %s (the refusal answered from the task that saw it)", m.called(), step)
 		}
@@ -300,7 +122,7 @@ func TestRefusedFastPurchaseIsUndone(t *testing.T) {
 
 func TestTrialBoughtAsTheSubscriptionStartedIsConverted(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	m.trial, m.hasSub = true, true
 	bought := m.buy(t)
 	if bought.err != nil {
@@ -317,18 +139,9 @@ func TestTrialBoughtAsTheSubscriptionStartedIsConverted(t *testing.T) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func TestPurchaseRunAgainAfterItsEndCompletesWithoutOrdering(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	m.boughtBefore = true
 	bought := m.buy(t)
 	if bought.err != nil || bought.rejected != nil {
@@ -352,7 +165,7 @@ func TestPurchaseRunAgainAfterItsEndCompletesWithoutOrdering(t *testing.T) {
 // already_owned; another request of the team does get already_owned.
 func TestRetryOfTheStartingRequestAfterThePurchaseIsAnswered(t *testing.T) {
 	t.Parallel()
-	m := newFastMocks(t)
+	m := newMocks(t, RunLimits{})
 	req := PurchaseRequest{PhoneNumber: "+14155550170", TeamID: "team_a", UserID: "user_a", UpdateID: "idem-started"}
 	first := purchaseAt(m.env, 0, "idem-other-first", req)
 	retry := purchaseAt(m.env, time.Minute, "idem-started", req)

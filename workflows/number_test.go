@@ -138,21 +138,58 @@ func appErrorType(err error) string {
 	return ""
 }
 
+// buyer makes a team on plan and its user's request for e164, which a
+// search has offered (Telnyx sells only numbers a search offered).
+func (f *fixture) buyer(plan domain.PlanName, e164 string) PurchaseRequest {
+	f.t.Helper()
+	teamID, userID := f.team(plan)
+	f.offer(e164)
+	return PurchaseRequest{PhoneNumber: e164, TeamID: teamID, UserID: userID}
+}
+
+// newPurchase is a fixture with a team on plan whose user buys e164, and
+// a test environment for the purchase's workflow.
+func newPurchase(t *testing.T, plan domain.PlanName, e164 string) (*fixture, PurchaseRequest, *testsuite.TestWorkflowEnvironment) {
+	t.Helper()
+	f := newFixture(t)
+	return f, f.buyer(plan, e164), f.env()
+}
+
+// checkGone checks that the team's number ended with status, that the
+// simulator holds no number and that the team's plan slot is free, and
+// returns the record.
+func (f *fixture) checkGone(teamID, numberID string, status domain.NumberStatus) domain.PhoneNumber {
+	f.t.Helper()
+	n, err := f.numbers.Get(context.Background(), teamID, numberID)
+	if err != nil || n.Status != status {
+		f.t.Fatalf("stored number %+v (%v), want %s", n, err, status)
+	}
+	if owned := f.sim.OwnedNumbers(); len(owned) != 0 {
+		f.t.Fatalf("the simulator still holds %v", owned)
+	}
+	if e, _ := f.accounts.Eligibility(context.Background(), teamID); e.CurrentCount != 0 {
+		f.t.Fatalf("slot not freed: %+v", e)
+	}
+	return n
+}
+
+// checkCompleted fails the test unless env's run completed without an error.
+func checkCompleted(t *testing.T, env *testsuite.TestWorkflowEnvironment) {
+	t.Helper()
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("completed=%v err=%v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+	}
+}
+
 func TestPaidPurchaseThenRelease(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	teamID, userID := f.team(domain.PlanGrowth)
-	req := PurchaseRequest{PhoneNumber: "+14155550123", TeamID: teamID, UserID: userID}
-	f.offer(req.PhoneNumber)
-	env := f.env()
+	f, req, env := newPurchase(t, domain.PlanGrowth, "+14155550123")
 	bought := purchaseAt(env, 0, "p1", req)
 	stateDuringHold := stateAt(t, env, time.Hour)
-	released := releaseAt(env, 2*time.Hour, ReleaseRequest{TeamID: teamID, Reason: "test"})
+	released := releaseAt(env, 2*time.Hour, ReleaseRequest{TeamID: req.TeamID, Reason: "test"})
 	run(env, req)
 
-	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
-		t.Fatalf("workflow completed=%v err=%v", env.IsWorkflowCompleted(), env.GetWorkflowError())
-	}
+	checkCompleted(t, env)
 	if bought.err != nil || bought.rejected != nil {
 		t.Fatalf("purchase failed: %v / %v", bought.err, bought.rejected)
 	}
@@ -163,32 +200,20 @@ func TestPaidPurchaseThenRelease(t *testing.T) {
 	if res.Eligibility.CurrentCount != 1 || res.Eligibility.MaxAllowed != 10 || !res.Eligibility.HasSubscription {
 		t.Fatalf("eligibility = %+v", res.Eligibility)
 	}
-	if stateDuringHold.Number.Status != domain.NumberActive || stateDuringHold.TeamID != teamID {
+	if stateDuringHold.Number.Status != domain.NumberActive || stateDuringHold.TeamID != req.TeamID {
 		t.Fatalf("state while held = %+v", stateDuringHold)
 	}
 	if released.err != nil || released.rejected != nil || released.value.(NumberView).Status != domain.NumberReleased {
 		t.Fatalf("release = %+v", released)
 	}
-	n, err := f.numbers.Get(context.Background(), teamID, res.Number.ID)
-	if err != nil || n.Status != domain.NumberReleased || n.ReleasedAt == nil {
-		t.Fatalf("stored number = %+v, %v", n, err)
-	}
-	if got := f.sim.OwnedNumbers(); len(got) != 0 {
-		t.Fatalf("simulator still holds %v", got)
-	}
-	e, _ := f.accounts.Eligibility(context.Background(), teamID)
-	if e.CurrentCount != 0 {
-		t.Fatalf("slot not freed: %+v", e)
+	if n := f.checkGone(req.TeamID, res.Number.ID, domain.NumberReleased); n.ReleasedAt == nil {
+		t.Fatalf("stored number = %+v, with no release time", n)
 	}
 }
 
 func TestTrialExpiresAfterTrialDuration(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	teamID, userID := f.team(domain.PlanFree)
-	req := PurchaseRequest{PhoneNumber: "+14155550124", TeamID: teamID, UserID: userID}
-	f.offer(req.PhoneNumber)
-	env := f.env()
+	f, req, env := newPurchase(t, domain.PlanFree, "+14155550124")
 	start := env.Now()
 	bought := purchaseAt(env, 0, "p1", req)
 	before := stateAt(t, env, 119*time.Hour)
@@ -207,13 +232,7 @@ func TestTrialExpiresAfterTrialDuration(t *testing.T) {
 	if before.Number.Status != domain.NumberActive {
 		t.Fatalf("at 119h the number is %s, want active", before.Number.Status)
 	}
-	n, err := f.numbers.Get(context.Background(), teamID, res.Number.ID)
-	if err != nil || n.Status != domain.NumberExpired {
-		t.Fatalf("after the trial the number is %+v (%v), want expired", n, err)
-	}
-	if got := f.sim.OwnedNumbers(); len(got) != 0 {
-		t.Fatalf("simulator still holds %v after expiry", got)
-	}
+	f.checkGone(req.TeamID, res.Number.ID, domain.NumberExpired)
 }
 
 func TestFreeTeamGetsOneTrialEver(t *testing.T) {
@@ -252,9 +271,8 @@ func TestFreeTeamGetsOneTrialEver(t *testing.T) {
 func TestNumberSoldMeanwhileUndoesThePurchase(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	teamID, userID := f.team(domain.PlanStarter)
-	req := PurchaseRequest{PhoneNumber: "+14155550127", TeamID: teamID, UserID: userID}
-	f.offer(req.PhoneNumber)
+	req := f.buyer(domain.PlanStarter, "+14155550127")
+	teamID := req.TeamID
 	f.sim.MarkSold(req.PhoneNumber)
 	env := f.env()
 	bought := purchaseAt(env, 0, "p1", req)
@@ -266,14 +284,7 @@ func TestNumberSoldMeanwhileUndoesThePurchase(t *testing.T) {
 	if st.Number.Status != domain.NumberFailed || st.Error != domain.CodeNumberUnavailable {
 		t.Fatalf("state = %+v", st)
 	}
-	n, err := f.numbers.Get(context.Background(), teamID, st.Number.ID)
-	if err != nil || n.Status != domain.NumberFailed {
-		t.Fatalf("stored number = %+v, %v", n, err)
-	}
-	e, _ := f.accounts.Eligibility(context.Background(), teamID)
-	if e.CurrentCount != 0 {
-		t.Fatalf("slot not given back: %+v", e)
-	}
+	f.checkGone(teamID, st.Number.ID, domain.NumberFailed)
 }
 
 func TestAnotherTeamCannotJoinAPurchase(t *testing.T) {
@@ -316,9 +327,8 @@ func TestRetriedOrderIsNotPlacedTwice(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.acts.Provider = &flakyProvider{NumberProvider: f.acts.Provider}
-	teamID, userID := f.team(domain.PlanStarter)
-	req := PurchaseRequest{PhoneNumber: "+14155550129", TeamID: teamID, UserID: userID}
-	f.offer(req.PhoneNumber)
+	req := f.buyer(domain.PlanStarter, "+14155550129")
+	teamID := req.TeamID
 	env := f.env()
 	bought := purchaseAt(env, 0, "p1", req)
 	releaseAt(env, time.Hour, ReleaseRequest{TeamID: teamID})
@@ -334,17 +344,13 @@ func TestRetriedOrderIsNotPlacedTwice(t *testing.T) {
 
 func TestConvertSignalTurnsTheTrialIntoAPaidNumber(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	teamID, userID := f.team(domain.PlanFree)
-	req := PurchaseRequest{PhoneNumber: "+14155550131", TeamID: teamID, UserID: userID}
-	f.offer(req.PhoneNumber)
-	env := f.env()
+	_, req, env := newPurchase(t, domain.PlanFree, "+14155550131")
 	bought := purchaseAt(env, 0, "p1", req)
 	// A signal for another team (an earlier owner) changes nothing.
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, "team_other") }, time.Hour)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, teamID) }, 2*time.Hour)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, req.TeamID) }, 2*time.Hour)
 	afterExpiry := stateAt(t, env, 200*time.Hour)
-	released := releaseAt(env, 300*time.Hour, ReleaseRequest{TeamID: teamID})
+	released := releaseAt(env, 300*time.Hour, ReleaseRequest{TeamID: req.TeamID})
 	run(env, req)
 	if bought.err != nil || !bought.value.(PurchaseResult).Number.IsTrial {
 		t.Fatalf("purchase: %+v", bought)
@@ -359,13 +365,9 @@ func TestConvertSignalTurnsTheTrialIntoAPaidNumber(t *testing.T) {
 
 func TestBillingSignalReleasesThePaidNumber(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	teamID, userID := f.team(domain.PlanGrowth)
-	req := PurchaseRequest{PhoneNumber: "+14155550132", TeamID: teamID, UserID: userID}
-	f.offer(req.PhoneNumber)
-	env := f.env()
+	_, req, env := newPurchase(t, domain.PlanGrowth, "+14155550132")
 	purchaseAt(env, 0, "p1", req)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalReleaseNumber, teamID) }, time.Hour)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalReleaseNumber, req.TeamID) }, time.Hour)
 	run(env, req)
 	st := stateOf(t, env)
 	if !env.IsWorkflowCompleted() || st.Number.Status != domain.NumberReleased {

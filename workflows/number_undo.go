@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/activities"
@@ -77,7 +78,6 @@ func (w *numberWorkflow) undoFailed(ctx workflow.Context, err error) {
 	u.Attempts++
 	u.LastError = temporalerr.Type(err)
 	u.NextAttemptAt = workflow.Now(ctx).Add(undoBackoff(u.Attempts))
-	w.undoing = true
 	workflow.GetLogger(ctx).Error("a failed purchase could not give its number back to the provider; its plan slot stays taken and the release is retried",
 		"phone_number", w.req.PhoneNumber, "team_id", w.req.TeamID, "attempts", u.Attempts, "error_type", u.LastError, "error", err, "next_attempt_at", u.NextAttemptAt)
 	if first {
@@ -104,7 +104,7 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 			grown, _ := workflow.AwaitWithOptions(dctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "retry giving the number back"}},
 				func() bool { return w.shouldContinue(dctx) })
 			if grown {
-				if done, err := w.continueWhenIdle(dctx, ContinuedRun{Phase: PhaseUndoing}, func() bool { return false }); done {
+				if done, err := w.continueWhenIdle(dctx, ContinuedRun{}, func() bool { return false }); done {
 					return err
 				}
 			}
@@ -116,7 +116,7 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 		}
 		w.undoFailed(dctx, err)
 		if w.shouldContinue(dctx) {
-			if done, err := w.continueWhenIdle(dctx, ContinuedRun{Phase: PhaseUndoing}, func() bool { return false }); done {
+			if done, err := w.continueWhenIdle(dctx, ContinuedRun{}, func() bool { return false }); done {
 				return err
 			}
 		}
@@ -125,8 +125,36 @@ func (w *numberWorkflow) giveBack(ctx workflow.Context) error {
 	workflow.GetLogger(ctx).Info("the failed purchase's number is given back; its plan slot is free",
 		"phone_number", w.req.PhoneNumber, "attempts", w.state.Undo.Attempts+1)
 	w.state.Undo = nil
-	w.undoing = false
+	w.enter(phaseFailed)
 	w.state.Number.Status = domain.NumberFailed
 	w.upsertSearchAttributes(ctx)
 	return nil
+}
+
+// undoPurchase runs a failed purchase's undo steps in reverse and returns
+// the error its callers get. orderUndo is the index in undo of giving the
+// number back to the provider (-1 before an order may have been placed).
+func (w *numberWorkflow) undoPurchase(ctx workflow.Context, undo []func(workflow.Context), orderUndo int, err error) error {
+	w.state.Error = temporalerr.Type(err)
+	w.purchaseCancelled = temporal.IsCanceledError(err)
+	// Undo on a context the run's own cancellation cannot stop.
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	keepSlot := orderUndo >= 0 && w.version(dctx, changeUndoKeepsSlot) >= 1
+	for i := len(undo) - 1; i >= 0; i-- {
+		if keepSlot && i == orderUndo {
+			if rerr := w.releaseForUndo(dctx); rerr != nil {
+				// The provider may still hold (and bill) the number: the
+				// record stays pending and the slot taken; giveBack goes
+				// on trying once the purchase's callers have their answer.
+				w.undoFailed(dctx, rerr)
+				return temporalerr.Answer(err)
+			}
+			continue
+		}
+		undo[i](dctx)
+	}
+	w.state.Number.Status = domain.NumberFailed
+	w.showStatus(ctx)
+	return temporalerr.Answer(err)
 }

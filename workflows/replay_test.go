@@ -79,7 +79,7 @@ var recorded = []string{
 	"billing-burst-continued-as-new.json",
 	"billing-burst-carried-events.json",
 	// Recorded from the code of commit 269bcee, before the change
-	// "trial-conversion" (number.go): it replays only while that change
+	// "trial-conversion" (number_hold.go): it replays only while that change
 	// stays behind its workflow.GetVersion. The recorder does not rewrite it.
 	"number-trial-expired-before-trial-conversion.json",
 	// Recorded from the code of commit 1b6e86e, before the changes
@@ -99,18 +99,15 @@ var recorded = []string{
 }
 
 // productionReplayer registers the workflows exactly as the worker does,
-// through workflows.Register; a replayer runs no activities.
+// through workflows.RegisterWithLimits; a replayer runs no activities.
 type productionReplayer struct{ worker.WorkflowReplayer }
 
 func (productionReplayer) RegisterActivity(any) {}
 
-func newReplayer() worker.WorkflowReplayer {
-	return newReplayerWith(workflows.RunLimits{})
-}
-
-// newReplayerWith is newReplayer whose number workflow has other run
-// limits: a v2 run does not record them, so a history recorded with
-// lowered ones replays with the same (recordedLimits).
+// newReplayerWith is a replayer with the workflows registered as the
+// worker does, the number workflow's run limits given: a v2 run does not
+// record them, so a history recorded with lowered ones replays with the
+// same (recordedLimits).
 func newReplayerWith(limits workflows.RunLimits) worker.WorkflowReplayer {
 	r := worker.NewWorkflowReplayer()
 	workflows.RegisterWithLimits(productionReplayer{r}, &activities.Activities{}, limits)

@@ -24,6 +24,14 @@ type fakeWorkflows struct {
 	releases []string // phone numbers
 }
 
+// fakeWorkflows makes the fixture's activities start workflows in a
+// fakeWorkflows, and returns it.
+func (f *fixture) fakeWorkflows() *fakeWorkflows {
+	w := &fakeWorkflows{}
+	f.acts.Workflows = w
+	return w
+}
+
 func (w *fakeWorkflows) WorkflowRunning(context.Context, string) (bool, error) { return false, nil }
 
 func (w *fakeWorkflows) StartRelease(_ context.Context, n domain.PhoneNumber, _ string) error {
@@ -153,8 +161,7 @@ func TestCheckUndoPendingIsStrictForOthers(t *testing.T) {
 func TestRepairUnwatchedChecksAgeOrdersAndSubscription(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	wfs := &fakeWorkflows{}
-	f.acts.Workflows = wfs
+	wfs := f.fakeWorkflows()
 	ctx := context.Background()
 	paidTeam, paidUser := f.team(domain.PlanGrowth)
 	freeTeam, freeUser := f.team(domain.PlanFree)
@@ -208,8 +215,7 @@ func TestRepairUnwatchedChecksAgeOrdersAndSubscription(t *testing.T) {
 func TestReconcileWithholdsPendingUndosBeyondMaxReleases(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	wfs := &fakeWorkflows{}
-	f.acts.Workflows = wfs
+	wfs := f.fakeWorkflows()
 	teamID, userID := f.team(domain.PlanScale)
 	for _, e164 := range []string{"+14155550831", "+14155550832", "+14155550833"} {
 		f.stalePending(teamID, userID, e164, time.Hour)
@@ -236,8 +242,7 @@ func TestReconcileWithholdsPendingUndosBeyondMaxReleases(t *testing.T) {
 func TestReconcileDoesNotCountYoungPendingRecordsAgainstMaxReleases(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	wfs := &fakeWorkflows{}
-	f.acts.Workflows = wfs
+	wfs := f.fakeWorkflows()
 	teamID, userID := f.team(domain.PlanScale)
 	old1, _ := f.stalePending(teamID, userID, "+14155550841", time.Hour)
 	old2, _ := f.stalePending(teamID, userID, "+14155550842", time.Hour)

@@ -18,8 +18,7 @@ import (
 // Its name matches the command in doc.go, so it is recorded with the rest.
 func TestRecordHistoriesReconcile(t *testing.T) {
 	r := newRecorder(t)
-	teamID, userID := r.team(t, domain.PlanGrowth)
-	missing := workflows.PurchaseRequest{PhoneNumber: "+14155550231", TeamID: teamID, UserID: userID}
+	missing := r.buyer(t, domain.PlanGrowth, "+14155550231")
 	r.buy(t, r.svc, missing)
 	if !r.sim.Forget(missing.PhoneNumber) {
 		t.Fatal("the simulator did not hold the number just bought")

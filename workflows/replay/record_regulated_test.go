@@ -4,7 +4,6 @@ package replay
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -132,8 +131,7 @@ func (r *recorder) waitActive(t *testing.T, e164 string) {
 }
 
 func (r *recorder) orderEventEndsTheWait(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanGrowth)
-	req := workflows.PurchaseRequest{PhoneNumber: "+14155550251", TeamID: teamID, UserID: userID}
+	req := r.buyer(t, domain.PlanGrowth, "+14155550251")
 	r.held.hold(req.PhoneNumber, &heldOrder{})
 	st := r.pendingPurchase(t, req, func(st workflows.NumberState) bool { return st.OrderID != "" })
 	// Another purchase's event first: ignored.
@@ -145,8 +143,8 @@ func (r *recorder) orderEventEndsTheWait(t *testing.T) {
 }
 
 func (r *recorder) documentsThenActive(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanGrowth)
-	req := workflows.PurchaseRequest{PhoneNumber: "+14155550252", TeamID: teamID, UserID: userID, RequirementGroupID: "rg-recorded"}
+	req := r.buyer(t, domain.PlanGrowth, "+14155550252")
+	req.RequirementGroupID = "rg-recorded"
 	r.held.hold(req.PhoneNumber, &heldOrder{documents: true, deadline: time.Now().Add(time.Hour).UTC().Truncate(time.Second)})
 	st := r.pendingPurchase(t, req, func(st workflows.NumberState) bool { return st.Number.Requirements != nil })
 	if st.Number.Requirements.Status != domain.RequirementsInfoPending || len(st.Number.Requirements.Missing) != 1 {
@@ -161,20 +159,17 @@ func (r *recorder) documentsThenActive(t *testing.T) {
 }
 
 func (r *recorder) documentsDeadlinePassed(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanFree)
-	req := workflows.PurchaseRequest{PhoneNumber: "+14155550253", TeamID: teamID, UserID: userID}
+	req := r.buyer(t, domain.PlanFree, "+14155550253")
 	r.held.hold(req.PhoneNumber, &heldOrder{documents: true, deadline: time.Now().Add(4 * time.Second)})
 	r.offer(t, req.PhoneNumber)
-	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
-	var de *domain.Error
-	if !errors.As(err, &de) || de.Code != domain.CodeRequirementsDeadlinePassed || de.Kind != domain.KindConflict {
-		t.Fatalf("purchase: %v, want %s", err, domain.CodeRequirementsDeadlinePassed)
+	if de := r.refusedPurchase(t, req, domain.CodeRequirementsDeadlinePassed); de.Kind != domain.KindConflict {
+		t.Fatalf("purchase: %v, want a conflict", de)
 	}
 	st := r.finished(t, r.svc, req.PhoneNumber)
 	if st.Number.Status != domain.NumberFailed || st.Error != domain.CodeRequirementsDeadlinePassed {
 		t.Fatalf("final state %+v", st)
 	}
-	if e, _ := r.accounts.Eligibility(context.Background(), teamID); e.CurrentCount != 0 || e.MaxAllowed < 1 {
+	if e, _ := r.accounts.Eligibility(context.Background(), req.TeamID); e.CurrentCount != 0 || e.MaxAllowed < 1 {
 		t.Fatalf("the free team's slot and trial: %+v", e)
 	}
 	r.save(t, "number-regulated-deadline-passed.json", workflows.NumberWorkflowID(req.PhoneNumber))

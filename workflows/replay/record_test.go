@@ -68,8 +68,7 @@ func TestRecordHistories(t *testing.T) {
 // longer than the local budget; the step runs again as a regular activity
 // (marked retried), the number is bought, then released.
 func (r *recorder) orderStepHandedToAnActivity(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanGrowth)
-	req := workflows.PurchaseRequest{PhoneNumber: slowOrderNumber, TeamID: teamID, UserID: userID}
+	req := r.buyer(t, domain.PlanGrowth, slowOrderNumber)
 	if res := r.buy(t, r.svc, req); res.Number.Status != domain.NumberActive {
 		t.Fatalf("bought %+v, want an active number", res.Number)
 	}
@@ -191,6 +190,25 @@ func (r *recorder) team(t *testing.T, plan domain.PlanName) (teamID, userID stri
 	return a.TeamID, a.UserID
 }
 
+// buyer makes a team on plan and its user's request for e164.
+func (r *recorder) buyer(t *testing.T, plan domain.PlanName, e164 string) workflows.PurchaseRequest {
+	t.Helper()
+	teamID, userID := r.team(t, plan)
+	return workflows.PurchaseRequest{PhoneNumber: e164, TeamID: teamID, UserID: userID}
+}
+
+// refusedPurchase asks r.svc for req's number (offered already), which
+// must refuse it with code.
+func (r *recorder) refusedPurchase(t *testing.T, req workflows.PurchaseRequest, code string) *domain.Error {
+	t.Helper()
+	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Code != code {
+		t.Fatalf("purchase: %v, want %s", err, code)
+	}
+	return de
+}
+
 func (r *recorder) buy(t *testing.T, svc *temporalclient.NumberService, req workflows.PurchaseRequest) workflows.PurchaseResult {
 	t.Helper()
 	r.offer(t, req.PhoneNumber)
@@ -261,8 +279,7 @@ func (r *recorder) finished(t *testing.T, svc *temporalclient.NumberService, e16
 }
 
 func (r *recorder) paidPurchaseThenRelease(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanGrowth)
-	req := workflows.PurchaseRequest{PhoneNumber: "+14155550201", TeamID: teamID, UserID: userID}
+	req := r.buyer(t, domain.PlanGrowth, "+14155550201")
 	if res := r.buy(t, r.svc, req); res.Number.IsTrial || res.Number.Status != domain.NumberActive {
 		t.Fatalf("bought %+v, want an active paid number", res.Number)
 	}
@@ -270,8 +287,7 @@ func (r *recorder) paidPurchaseThenRelease(t *testing.T) {
 }
 
 func (r *recorder) trialExpires(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanFree)
-	req := workflows.PurchaseRequest{PhoneNumber: "+14155550202", TeamID: teamID, UserID: userID}
+	req := r.buyer(t, domain.PlanFree, "+14155550202")
 	if res := r.buy(t, r.shortTrialSvc, req); !res.Number.IsTrial || res.Number.TrialExpiresAt == nil {
 		t.Fatalf("bought %+v, want a trial", res.Number)
 	}
@@ -284,14 +300,13 @@ func (r *recorder) trialExpires(t *testing.T) {
 // trialConvertedThenReleased: a subscription starts (the billing workflow
 // sends convert-to-paid), then the team releases the number itself.
 func (r *recorder) trialConvertedThenReleased(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanFree)
-	req := workflows.PurchaseRequest{PhoneNumber: "+14155550203", TeamID: teamID, UserID: userID}
+	req := r.buyer(t, domain.PlanFree, "+14155550203")
 	if res := r.buy(t, r.svc, req); !res.Number.IsTrial {
 		t.Fatalf("bought %+v, want a trial", res.Number)
 	}
-	r.send(t, workflows.BillingEvent{ID: "evt_activated", Type: workflows.EventSubscriptionActivated, TeamID: teamID, Plan: "starter", OccurredAt: time.Now().UTC()})
+	r.send(t, workflows.BillingEvent{ID: "evt_activated", Type: workflows.EventSubscriptionActivated, TeamID: req.TeamID, Plan: "starter", OccurredAt: time.Now().UTC()})
 	r.waitConverted(t, req.PhoneNumber)
-	r.release(t, r.svc, req.PhoneNumber, teamID)
+	r.release(t, r.svc, req.PhoneNumber, req.TeamID)
 	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased || st.Number.IsTrial {
 		t.Fatalf("final state %+v", st.Number)
 	}
@@ -301,16 +316,11 @@ func (r *recorder) trialConvertedThenReleased(t *testing.T) {
 // numberSoldMeanwhile: the order is refused, and the saga undoes the
 // reserved slot and the pending record.
 func (r *recorder) numberSoldMeanwhile(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanStarter)
-	req := workflows.PurchaseRequest{PhoneNumber: "+14155550204", TeamID: teamID, UserID: userID}
+	req := r.buyer(t, domain.PlanStarter, "+14155550204")
 	// Offered by a search, then sold to someone else before the order.
 	r.offer(t, req.PhoneNumber)
 	r.sim.MarkSold(req.PhoneNumber)
-	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
-	var de *domain.Error
-	if !errors.As(err, &de) || de.Code != domain.CodeNumberUnavailable {
-		t.Fatalf("purchase: %v, want %s", err, domain.CodeNumberUnavailable)
-	}
+	r.refusedPurchase(t, req, domain.CodeNumberUnavailable)
 	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberFailed || st.Error != domain.CodeNumberUnavailable {
 		t.Fatalf("final state %+v", st)
 	}
@@ -322,26 +332,25 @@ func (r *recorder) numberSoldMeanwhile(t *testing.T) {
 // a late event, cancels, and its number is released when the grace
 // period ends.
 func (r *recorder) billingEventsAndGraceRelease(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanFree)
-	req := workflows.PurchaseRequest{PhoneNumber: "+14155550205", TeamID: teamID, UserID: userID}
+	req := r.buyer(t, domain.PlanFree, "+14155550205")
 	if res := r.buy(t, r.svc, req); !res.Number.IsTrial {
 		t.Fatalf("bought %+v, want a trial", res.Number)
 	}
 	t0 := time.Now().UTC().Truncate(time.Second)
-	activated := workflows.BillingEvent{ID: "evt_1", Type: workflows.EventSubscriptionActivated, TeamID: teamID, Plan: "growth", OccurredAt: t0}
+	activated := workflows.BillingEvent{ID: "evt_1", Type: workflows.EventSubscriptionActivated, TeamID: req.TeamID, Plan: "growth", OccurredAt: t0}
 	r.send(t, activated)
 	r.waitConverted(t, req.PhoneNumber)
 	r.send(t, activated) // replayed by the billing system: applied once
-	r.send(t, workflows.BillingEvent{ID: "evt_3", Type: workflows.EventSubscriptionUpdated, TeamID: teamID, Plan: "scale", OccurredAt: t0.Add(2 * time.Minute)})
-	r.send(t, workflows.BillingEvent{ID: "evt_2", Type: workflows.EventSubscriptionUpdated, TeamID: teamID, Plan: "starter", OccurredAt: t0.Add(time.Minute)}) // late: ignored
-	r.send(t, workflows.BillingEvent{ID: "evt_4", Type: workflows.EventSubscriptionCanceled, TeamID: teamID, OccurredAt: t0.Add(3 * time.Minute)})
+	r.send(t, workflows.BillingEvent{ID: "evt_3", Type: workflows.EventSubscriptionUpdated, TeamID: req.TeamID, Plan: "scale", OccurredAt: t0.Add(2 * time.Minute)})
+	r.send(t, workflows.BillingEvent{ID: "evt_2", Type: workflows.EventSubscriptionUpdated, TeamID: req.TeamID, Plan: "starter", OccurredAt: t0.Add(time.Minute)}) // late: ignored
+	r.send(t, workflows.BillingEvent{ID: "evt_4", Type: workflows.EventSubscriptionCanceled, TeamID: req.TeamID, OccurredAt: t0.Add(3 * time.Minute)})
 
 	if st := r.finished(t, r.svc, req.PhoneNumber); st.Number.Status != domain.NumberReleased {
 		t.Fatalf("after the grace period the number is %+v, want released", st.Number)
 	}
 	// The billing workflow never ends: record it once it has signalled the
 	// release and gone back to waiting for events.
-	billingID := workflows.TeamWorkflowID(teamID)
+	billingID := workflows.TeamWorkflowID(req.TeamID)
 	r.waitIdle(t, billingID, func(events []*historypb.HistoryEvent) bool {
 		signalled := 0
 		for _, e := range events {
@@ -351,7 +360,7 @@ func (r *recorder) billingEventsAndGraceRelease(t *testing.T) {
 		}
 		return signalled == 2 // convert-to-paid, then release-number
 	})
-	st, err := r.svc.BillingState(context.Background(), teamID)
+	st, err := r.svc.BillingState(context.Background(), req.TeamID)
 	if err != nil || st.Plan != domain.PlanFree || st.Applied != 3 || st.Ignored != 1 || st.GraceEndsAt != nil {
 		t.Fatalf("billing state %+v, %v", st, err)
 	}
@@ -364,11 +373,10 @@ func (r *recorder) billingEventsAndGraceRelease(t *testing.T) {
 // the release), the run continues as new, and the next run releases the
 // number once the lock is lifted. Both runs are kept.
 func (r *recorder) lockedNumberContinuesAsNew(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanGrowth)
-	req := workflows.PurchaseRequest{PhoneNumber: "+14155550207", TeamID: teamID, UserID: userID}
+	req := r.buyer(t, domain.PlanGrowth, "+14155550207")
 	r.buy(t, r.shortRunSvc, req)
 	r.sim.DeletionLock(req.PhoneNumber, true)
-	_, _, err := r.shortRunSvc.Release(context.Background(), req.PhoneNumber, workflows.ReleaseRequest{TeamID: teamID, Reason: "api", RequestKey: "locked"}, 30*time.Second)
+	_, _, err := r.shortRunSvc.Release(context.Background(), req.PhoneNumber, workflows.ReleaseRequest{TeamID: req.TeamID, Reason: "api", RequestKey: "locked"}, 30*time.Second)
 	var de *domain.Error
 	if !errors.As(err, &de) || de.Code != "release_blocked" {
 		t.Fatalf("release behind the lock: %v", err)
@@ -376,7 +384,7 @@ func (r *recorder) lockedNumberContinuesAsNew(t *testing.T) {
 	id := workflows.NumberWorkflowID(req.PhoneNumber)
 	first := r.waitContinued(t, id)
 	r.sim.DeletionLock(req.PhoneNumber, false)
-	r.release(t, r.shortRunSvc, req.PhoneNumber, teamID)
+	r.release(t, r.shortRunSvc, req.PhoneNumber, req.TeamID)
 	if st := r.finished(t, r.shortRunSvc, req.PhoneNumber); st.Number.Status != domain.NumberReleased || st.Runs != 1 {
 		t.Fatalf("final state %+v (runs %d)", st.Number, st.Runs)
 	}
@@ -389,17 +397,12 @@ func (r *recorder) lockedNumberContinuesAsNew(t *testing.T) {
 // answered at once, and the run tries again a minute later, then frees
 // the slot.
 func (r *recorder) undoRetriesTheRelease(t *testing.T) {
-	teamID, userID := r.team(t, domain.PlanStarter)
-	req := workflows.PurchaseRequest{PhoneNumber: undoRefusedNumber, TeamID: teamID, UserID: userID}
+	req := r.buyer(t, domain.PlanStarter, undoRefusedNumber)
 	// Offered by a search, then sold to someone else before the order.
 	r.offer(t, req.PhoneNumber)
 	r.sim.MarkSold(req.PhoneNumber)
-	_, err := r.svc.Purchase(context.Background(), req, "purchase-"+req.PhoneNumber, 30*time.Second)
-	var de *domain.Error
-	if !errors.As(err, &de) || de.Code != domain.CodeNumberUnavailable {
-		t.Fatalf("purchase: %v, want %s", err, domain.CodeNumberUnavailable)
-	}
-	if e, _ := r.accounts.Eligibility(context.Background(), teamID); e.CurrentCount != 1 {
+	r.refusedPurchase(t, req, domain.CodeNumberUnavailable)
+	if e, _ := r.accounts.Eligibility(context.Background(), req.TeamID); e.CurrentCount != 1 {
 		t.Fatalf("while the release is refused the slot must stay taken: %+v", e)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -407,7 +410,7 @@ func (r *recorder) undoRetriesTheRelease(t *testing.T) {
 	if err := r.c.GetWorkflow(ctx, workflows.NumberWorkflowID(req.PhoneNumber), "").Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if e, _ := r.accounts.Eligibility(context.Background(), teamID); e.CurrentCount != 0 {
+	if e, _ := r.accounts.Eligibility(context.Background(), req.TeamID); e.CurrentCount != 0 {
 		t.Fatalf("once released the slot must be free: %+v", e)
 	}
 	r.save(t, "number-purchase-failed-undo-retried.json", workflows.NumberWorkflowID(req.PhoneNumber))

@@ -24,11 +24,9 @@ func TestRecordHistoriesUnwatched(t *testing.T) {
 	r := newRecorder(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	freeTeam, freeUser := r.team(t, domain.PlanFree)
-	trial := workflows.PurchaseRequest{PhoneNumber: "+14155550241", TeamID: freeTeam, UserID: freeUser}
+	trial := r.buyer(t, domain.PlanFree, "+14155550241")
 	bought := r.buy(t, r.shortTrialSvc, trial)
-	paidTeam, paidUser := r.team(t, domain.PlanGrowth)
-	paid := workflows.PurchaseRequest{PhoneNumber: "+14155550242", TeamID: paidTeam, UserID: paidUser}
+	paid := r.buyer(t, domain.PlanGrowth, "+14155550242")
 	r.buy(t, r.svc, paid)
 	for _, e164 := range []string{trial.PhoneNumber, paid.PhoneNumber} {
 		if err := r.c.TerminateWorkflow(ctx, workflows.NumberWorkflowID(e164), "", "recording: an operator's terminate"); err != nil {
@@ -70,7 +68,7 @@ func TestRecordHistoriesUnwatched(t *testing.T) {
 	// A purchase terminated while its order is pending at Telnyx (a
 	// regulated number): the team's release leaves it (order_pending).
 	r.sim.SetOrderLatency(time.Hour)
-	slow := workflows.PurchaseRequest{PhoneNumber: "+14155550243", TeamID: paidTeam, UserID: paidUser}
+	slow := workflows.PurchaseRequest{PhoneNumber: "+14155550243", TeamID: paid.TeamID, UserID: paid.UserID}
 	r.offer(t, slow.PhoneNumber)
 	if out, err := r.svc.Purchase(ctx, slow, "purchase-"+slow.PhoneNumber, 2*time.Second); err != nil || !out.Pending {
 		t.Fatalf("purchase with an order pending for an hour: pending=%v err=%v", out.Pending, err)
