@@ -168,8 +168,7 @@ func (s *NumberService) pendingRecord(ctx context.Context, e164 string) (workflo
 // awaitingDocuments reports whether the purchase update was refused
 // because the team's purchase waits on documents.
 func awaitingDocuments(err error) bool {
-	var ae *temporal.ApplicationError
-	return errors.As(err, &ae) && ae.Type() == domain.CodeAwaitingDocuments
+	return temporalerr.Type(err) == domain.CodeAwaitingDocuments
 }
 
 // awaitingDocuments answers a request refused because the team's purchase

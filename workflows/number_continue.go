@@ -1,11 +1,9 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/temporalerr"
@@ -166,11 +164,7 @@ func (w *numberWorkflow) continueAsNew(ctx workflow.Context, next ContinuedRun) 
 	next.PurchaseUpdateIDs = w.purchaseIDs
 	next.Runs = w.state.Runs + 1
 	if w.purchaseErr != nil {
-		next.PurchaseError = &PurchaseError{Type: temporalerr.Type(w.purchaseErr), Message: w.purchaseErr.Error(), Cancelled: w.purchaseCancelled}
-		var ae *temporal.ApplicationError
-		if errors.As(w.purchaseErr, &ae) {
-			next.PurchaseError.Message = ae.Message()
-		}
+		next.PurchaseError = &PurchaseError{Type: temporalerr.Type(w.purchaseErr), Message: temporalerr.Message(w.purchaseErr), Cancelled: w.purchaseCancelled}
 	}
 	info := workflow.GetInfo(ctx)
 	workflow.GetLogger(ctx).Info("continuing as new", "phone_number", w.req.PhoneNumber, "phase", string(next.Phase),
