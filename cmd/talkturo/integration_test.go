@@ -173,16 +173,12 @@ func TestFiftyConcurrentPurchasesGiveExactlyTheFreeSlots(t *testing.T) {
 	statuses := make([]int, n)
 	codes := make([]string, n)
 	// Every customer searched first, so that only the limit refuses.
-	for i := range n {
-		s.offer(fmt.Sprintf("+1415555%04d", 2000+i))
-	}
+	numbers := s.offerSeries(2000, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			statuses[i], codes[i] = func() (int, string) {
-				st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": fmt.Sprintf("+1415555%04d", 2000+i), "teamId": team})
-				return st, errCode(b)
-			}()
+			st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": numbers[i], "teamId": team})
+			statuses[i], codes[i] = st, errCode(b)
 		})
 	}
 	wg.Wait()
@@ -210,12 +206,9 @@ func TestFiftyConcurrentPurchasesGiveExactlyTheFreeSlots(t *testing.T) {
 	// A free team's ten simultaneous tries give exactly one trial number.
 	free, freeToken := s.team(domain.PlanFree)
 	trials := make(chan map[string]any, 10)
-	for i := range 10 {
-		s.offer(fmt.Sprintf("+1415555%04d", 3000+i))
-	}
-	for i := range 10 {
+	for i, e164 := range s.offerSeries(3000, 10) {
 		wg.Go(func() {
-			st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", freeToken, map[string]any{"phoneNumber": fmt.Sprintf("+1415555%04d", 3000+i), "teamId": free})
+			st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", freeToken, map[string]any{"phoneNumber": e164, "teamId": free})
 			if st == 200 {
 				trials <- b
 			}

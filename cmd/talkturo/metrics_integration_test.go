@@ -18,6 +18,13 @@ import (
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
+// scrapeMetrics is the text of the stack's apps' /metrics
+// (stackOptions.metrics).
+func (s *stack) scrapeMetrics(t *testing.T) string {
+	t.Helper()
+	return scrape(t, "http://"+s.metricsAddr+"/metrics")
+}
+
 func scrape(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -35,9 +42,9 @@ func scrape(t *testing.T, url string) string {
 // expiries, and the SDK's own. The API's port serves none.
 func TestMetricsOfAPIAndWorker(t *testing.T) {
 	t.Parallel()
-	serveMetrics, workerMetrics := testkit.FreeAddr(t), testkit.FreeAddr(t)
-	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "2s", "METRICS_ADDR": serveMetrics}})
+	s := newStack(t, stackOptions{metrics: true, env: map[string]string{"TRIAL_DURATION": "2s"}})
 	_, base := s.app(roleAPI | roleWorker)
+	workerMetrics := testkit.FreeAddr(t)
 	s.cfg.MetricsAddr = workerMetrics
 	s.app(roleWorker)
 	team, token := s.team(domain.PlanFree)
@@ -50,7 +57,7 @@ func TestMetricsOfAPIAndWorker(t *testing.T) {
 	if status, body := call(t, "GET", base+"/metrics", "", nil); status != http.StatusNotFound {
 		t.Errorf("GET /metrics on the API's port: %d %v, want 404", status, body)
 	}
-	apiMetrics := scrape(t, "http://"+serveMetrics+"/metrics") + scrape(t, "http://"+workerMetrics+"/metrics")
+	apiMetrics := s.scrapeMetrics(t) + scrape(t, "http://"+workerMetrics+"/metrics")
 	for _, want := range []string{
 		`talkturo_http_requests_total{method="POST",route="/api/phone-numbers/purchase",status="200"}`,
 		`talkturo_purchases_total{outcome="success"} 1`,
@@ -74,8 +81,7 @@ func TestMetricsOfAPIAndWorker(t *testing.T) {
 // counter as it named it, and no OpenTelemetry metadata series or labels.
 func TestSDKMetricsAfterAWorkflowRan(t *testing.T) {
 	t.Parallel()
-	metricsAddr := testkit.FreeAddr(t)
-	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "2s", "METRICS_ADDR": metricsAddr}})
+	s := newStack(t, stackOptions{metrics: true, env: map[string]string{"TRIAL_DURATION": "2s"}})
 	var reg *prometheus.Registry
 	_, base := s.app(roleAPI|roleWorker, fx.Populate(&reg))
 	team, token := s.team(domain.PlanFree)
@@ -126,7 +132,7 @@ func TestSDKMetricsAfterAWorkflowRan(t *testing.T) {
 			}
 		}
 	}
-	text := scrape(t, "http://"+metricsAddr+"/metrics")
+	text := s.scrapeMetrics(t)
 	for _, want := range []string{"\ntemporal_workflow_completed{", "\ntemporal_workflow_endtoend_latency_seconds_bucket{", "\ntalkturo_trial_expiries_total{"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("GET /metrics has no %s", strings.TrimSpace(want))
