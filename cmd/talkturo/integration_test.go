@@ -150,10 +150,7 @@ func TestSlowOrderAnswers202ThenSettles(t *testing.T) {
 	if items := list["numbers"].([]any); len(items) != 1 || items[0].(map[string]any)["status"] != "pending" {
 		t.Fatalf("list while pending: %v", list)
 	}
-	waitFor(t, 30*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), team, pn["id"].(string))
-		return err == nil && n.Status == domain.NumberActive
-	}, "the pending purchase to become active")
+	s.waitForStatus(t, 30*time.Second, team, pn["id"].(string), domain.NumberActive, "the pending purchase to become active")
 }
 
 // Two API processes and two worker processes (fx apps with their own
@@ -267,10 +264,7 @@ func TestWorkerDyingAfterPlacingTheOrderDoesNotOrderTwice(t *testing.T) {
 		t.Fatalf("purchase after the worker died: %d %v", r.status, r.body)
 	}
 	id := r.body["phoneNumber"].(map[string]any)["id"].(string)
-	waitFor(t, 60*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), team, id)
-		return err == nil && n.Status == domain.NumberActive
-	}, "the purchase to complete on the healthy worker")
+	s.waitForStatus(t, 60*time.Second, team, id, domain.NumberActive, "the purchase to complete on the healthy worker")
 	st, err := numberService(t, s, mustClient(t, s)).State(context.Background(), number)
 	if err != nil {
 		t.Fatal(err)
@@ -300,10 +294,7 @@ func TestTrialExpiresAcrossARestartOfEverything(t *testing.T) {
 	}
 	s.startTemporal()
 	s.app(roleWorker)
-	waitFor(t, 60*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), team, id)
-		return err == nil && n.Status == domain.NumberExpired
-	}, "the trial to expire after the restart")
+	s.waitForStatus(t, 60*time.Second, team, id, domain.NumberExpired, "the trial to expire after the restart")
 	if slices.Contains(s.sim.OwnedNumbers(), "+14155550170") {
 		t.Fatal("the expired trial number is still held at the simulator")
 	}
@@ -319,6 +310,16 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool, what string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("timed out after %s waiting for %s", limit, what)
+}
+
+// waitForStatus waits up to limit for the team's number id to have
+// status in the database.
+func (s *stack) waitForStatus(t *testing.T, limit time.Duration, team, id string, status domain.NumberStatus, what string) {
+	t.Helper()
+	waitFor(t, limit, func() bool {
+		n, err := s.numbers.Get(context.Background(), team, id)
+		return err == nil && n.Status == status
+	}, what)
 }
 
 func TestIdempotencyKeyReplaysAFinalRefusal(t *testing.T) {
@@ -378,8 +379,5 @@ func TestPurchaseInterruptedByShutdownCompletesAfterRestart(t *testing.T) {
 	}
 	id := r.body["phoneNumber"].(map[string]any)["id"].(string)
 	s.app(roleWorker)
-	waitFor(t, 60*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), team, id)
-		return err == nil && n.Status == domain.NumberActive
-	}, "the interrupted purchase to complete after the restart")
+	s.waitForStatus(t, 60*time.Second, team, id, domain.NumberActive, "the interrupted purchase to complete after the restart")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"slices"
@@ -49,10 +48,7 @@ func TestMetricsOfAPIAndWorker(t *testing.T) {
 	s.app(roleWorker)
 	team, token := s.team(domain.PlanFree)
 	id := buyActive(t, s, base, token, team, "+14155550210")
-	waitFor(t, 30*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), team, id)
-		return err == nil && n.Status == domain.NumberExpired
-	}, "the trial to expire")
+	s.waitForStatus(t, 30*time.Second, team, id, domain.NumberExpired, "the trial to expire")
 
 	if status, body := call(t, "GET", base+"/metrics", "", nil); status != http.StatusNotFound {
 		t.Errorf("GET /metrics on the API's port: %d %v, want 404", status, body)

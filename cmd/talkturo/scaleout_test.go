@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -181,10 +180,7 @@ func TestTwoAPIAndTwoWorkerProcesses(t *testing.T) {
 	if len(trials) != 1 {
 		t.Fatalf("%d trial numbers for the free team, want 1", len(trials))
 	}
-	waitFor(t, 60*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), free, trials[0])
-		return err == nil && n.Status == domain.NumberExpired
-	}, "the trial to expire on one of the worker processes")
+	s.waitForStatus(t, 60*time.Second, free, trials[0], domain.NumberExpired, "the trial to expire on one of the worker processes")
 	if owned := s.sim.OwnedNumbers(); len(owned) != 3 {
 		t.Fatalf("the simulator holds %d numbers, want the 3 paid ones: %v", len(owned), owned)
 	}

@@ -279,14 +279,8 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 			t.Errorf("%s: %q, want %q", e164, outcomes[e164], o)
 		}
 	}
-	waitFor(t, 30*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), free, trialID)
-		return err == nil && n.Status == domain.NumberExpired
-	}, "the terminated trial to end expired")
-	waitFor(t, 30*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), paid, staleRec.ID)
-		return err == nil && n.Status == domain.NumberFailed
-	}, "the stale pending record to end failed")
+	s.waitForStatus(t, 30*time.Second, free, trialID, domain.NumberExpired, "the terminated trial to end expired")
+	s.waitForStatus(t, 30*time.Second, paid, staleRec.ID, domain.NumberFailed, "the stale pending record to end failed")
 	owned := s.sim.OwnedNumbers()
 	if slices.Contains(owned, trial) || !slices.Contains(owned, paidNumber) || !slices.Contains(owned, converted) {
 		t.Fatalf("Telnyx holds %v: want the expired trial released, the paid number and the converted trial kept", owned)
