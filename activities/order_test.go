@@ -298,132 +298,115 @@ func runPlaceOrder(t *testing.T, a *activities.Activities, in activities.OrderIn
 	return out, env.GetWorkflowResult(&out)
 }
 
-// TestRetriedOrderRefusedFindsTheEarlierAttemptsOrder: the first attempt's
-// order was placed but its answer lost (a 500); Telnyx lists the order a
-// moment late, and the retry's CreateOrder is refused (the number is ours
-// now). The next attempt, spaced by the retry policy, finds the earlier
-// order instead of failing the purchase as number_unavailable.
-func TestRetriedOrderRefusedFindsTheEarlierAttemptsOrder(t *testing.T) {
+// TestRetriedOrderRefused: the first attempt's order may have been placed
+// with its answer lost (a 5xx, a timeout); the retry's CreateOrder is then
+// refused, the number being ours by now. What the look-ups show decides:
+// the earlier attempt's order, found by a later attempt (spaced by the
+// retry policy), or number_unavailable, never retrying for ever.
+func TestRetriedOrderRefused(t *testing.T) {
 	t.Parallel()
-	f := newDriftFixture(t)
-	n := f.record("+14155550231", domain.NumberPending)
-	var mu sync.Mutex
-	placed, finds := false, 0
-	order := domain.Order{ID: "ord-earlier", Status: domain.OrderPending, CustomerReference: "key-1"}
-	p := &fakeProvider{
-		create: func(req domain.OrderRequest) (domain.Order, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if !placed {
-				placed = true
-				return domain.Order{}, &domain.ProviderError{Op: "create_order", Class: domain.ProviderServerError, HTTPStatus: 500}
+	const ref = "key-1"
+	for _, c := range []struct {
+		name  string
+		first *domain.ProviderError // the first attempt's lost answer
+		find  func(string) ([]domain.Order, error)
+		// held, when not empty, is the state the account holds the number
+		// in, under heldRef.
+		held    domain.OwnedNumberStatus
+		heldRef string
+		// wantOrder is the order PlaceOrder finds; "" is number_unavailable.
+		wantOrder   string
+		wantCreates int
+		// wantFinds and wantLists, when not 0, are the look-ups it makes.
+		wantFinds, wantLists int
+	}{
+		// Telnyx lists the order a moment late: from the third look on,
+		// after the refused retry's own look (the second; the first
+		// attempt looks for nothing, its record showing no order
+		// attempted), so only a later attempt sees it.
+		{name: "the earlier attempt's order shows late", first: serverError, find: shownOnThirdLook(ref),
+			wantOrder: "ord-slow", wantCreates: 2},
+		// Neither an order nor the number for a few seconds: the refusal
+		// stands. The timed-out first attempt, then three refused ones
+		// (the count carried from one to the next in the heartbeat), each
+		// looking before it orders and after its refusal.
+		{name: "nothing found is unavailable", first: timedOut, find: findsNothing,
+			wantCreates: 1 + 3, wantFinds: 3 * 2},
+		// A number held under our reference without its order listed
+		// keeps the activity retrying until the order shows.
+		{name: "held under our reference keeps retrying", first: serverError, find: shownOnThirdLook(ref),
+			held: domain.OwnedPurchasePending, heldRef: ref, wantOrder: "ord-slow", wantCreates: 2},
+		// Telnyx need not copy the order's customer_reference onto the
+		// owned number: held without a reference, the same.
+		{name: "held without its reference keeps retrying", first: serverError, find: shownOnThirdLook(ref),
+			held: domain.OwnedRequirementInfoPending, wantOrder: "ord-slow", wantCreates: 2},
+		// Held with no reference and no order of the purchase ever
+		// showing: the look-ups go on longer than for a number not held,
+		// but end.
+		{name: "held without an order concludes", first: timedOut, find: findsNothing,
+			held: domain.OwnedActive, wantCreates: 1 + 9},
+		// Held under another reference: number_unavailable at the first
+		// listing.
+		{name: "held under another reference is unavailable at once", first: timedOut, find: findsNothing,
+			held: domain.OwnedActive, heldRef: "someone-else", wantCreates: 2, wantLists: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newDriftFixture(t)
+			n := f.record("+14155550231", domain.NumberPending)
+			creates := 0
+			p := &fakeProvider{create: refusedOnRetry(&creates, c.first), find: c.find, list: holdsNothing}
+			if c.held != "" {
+				p.list = holds(domain.OwnedNumber{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: c.held, CustomerReference: c.heldRef})
 			}
-			return domain.Order{}, rejected(422)
-		},
-		// Listed from the third look on: after the refused retry's own
-		// look (the second; the first attempt looks for nothing, its
-		// record showing no order attempted), so only a later attempt
-		// sees it.
-		find: func(string) ([]domain.Order, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if finds++; finds >= 3 {
-				return []domain.Order{order}, nil
+			start := time.Now()
+			out, err := f.placeOrder(t, p, n, ref)
+			took := time.Since(start)
+			if c.wantOrder == "" {
+				if errType(err) != domain.CodeNumberUnavailable {
+					t.Fatalf("PlaceOrder = %+v, %v; want number_unavailable", out, err)
+				}
+			} else {
+				if err != nil || out.OrderID != c.wantOrder {
+					t.Fatalf("PlaceOrder = %+v, %v; want the order %s found by a later attempt", out, err, c.wantOrder)
+				}
+				stored, err := f.numbers.Get(t.Context(), f.teamID, n.ID)
+				if err != nil || stored.ProviderOrderID != c.wantOrder {
+					t.Fatalf("record %+v, %v", stored, err)
+				}
 			}
-			return nil, nil
-		},
-		list: holdsNothing,
-	}
-	out, err := f.placeOrder(t, p, n, "key-1")
-	if err != nil || out.OrderID != "ord-earlier" {
-		t.Fatalf("PlaceOrder = %+v, %v; want the earlier attempt's order", out, err)
-	}
-	if c := p.called("create_order"); c != 2 {
-		t.Fatalf("%d orders placed, want the lost one and the refused retry", c)
-	}
-	stored, err := f.numbers.Get(t.Context(), f.teamID, n.ID)
-	if err != nil || stored.ProviderOrderID != "ord-earlier" {
-		t.Fatalf("record %+v, %v", stored, err)
+			if got := p.called("create_order"); got != c.wantCreates || creates != got {
+				t.Errorf("%d orders tried, want %d", got, c.wantCreates)
+			}
+			if got := p.called("find_orders"); c.wantFinds != 0 && got != c.wantFinds {
+				t.Errorf("%d order look-ups, want %d", got, c.wantFinds)
+			}
+			if got := p.called("list_numbers"); c.wantLists != 0 && (got != c.wantLists || took > 2*time.Second) {
+				t.Errorf("concluded after %v and %d listings, want at the first", took, got)
+			}
+			for _, fl := range p.filters {
+				if fl.CustomerReference != "" || fl.PhoneNumber != n.PhoneNumber {
+					t.Errorf("listed owned numbers with %+v, want by phone number only", fl)
+				}
+			}
+		})
 	}
 }
 
-// TestRetriedOrderRefusedWithNothingFoundIsUnavailable: when the look-ups
-// show neither an order nor the number for a few seconds, the refusal
-// stands: number_unavailable. A number held under our reference without
-// its order listed keeps the activity retrying instead.
-func TestRetriedOrderRefusedWithNothingFoundIsUnavailable(t *testing.T) {
+// TestFirstOrderRefusedLooksForNothing: the first attempt's 4xx is the
+// provider's answer to our only order (its record shows none attempted
+// before): number_unavailable, with no look-ups.
+func TestFirstOrderRefusedLooksForNothing(t *testing.T) {
 	t.Parallel()
 	f := newDriftFixture(t)
-	n := f.record("+14155550232", domain.NumberPending)
-	attempts := 0
 	p := &fakeProvider{
-		create: refusedOnRetry(&attempts, timedOut),
-		find:   findsNothing,
-		list:   holdsNothing,
-	}
-	_, err := f.placeOrder(t, p, n, "key-2")
-	if errType(err) != domain.CodeNumberUnavailable {
-		t.Fatalf("PlaceOrder = %v, want number_unavailable", err)
-	}
-	// The timed-out first attempt (which looks for nothing: its record
-	// shows no order attempted before), then three refused attempts (the
-	// count carried from one to the next in the heartbeat), each looking
-	// before it orders and after its refusal.
-	if got := p.called("create_order"); got != 1+3 {
-		t.Fatalf("%d orders tried, want the timed-out one and three refused retries", got)
-	}
-	if got := p.called("find_orders"); got != 3*2 {
-		t.Fatalf("%d order look-ups, want 6", got)
-	}
-
-	// The first attempt's 4xx is the provider's answer to our only order
-	// (its record shows none attempted before): no look-ups.
-	p2 := &fakeProvider{
 		create: func(domain.OrderRequest) (domain.Order, error) { return domain.Order{}, rejected(422) },
 		find:   findsNothing,
 	}
-	f.acts.Provider = p2
-	fresh := f.record("+14155550237", domain.NumberPending)
-	if _, err := f.acts.PlaceOrder(t.Context(), activities.OrderInput{NumberID: fresh.ID, PhoneNumber: fresh.PhoneNumber, CustomerReference: "key-3"}); errType(err) != domain.CodeNumberUnavailable || p2.called("find_orders") != 0 {
-		t.Fatalf("first attempt: %v after %d look-ups", err, p2.called("find_orders"))
-	}
-}
-
-func TestRetriedOrderRefusedWhileWeHoldTheNumberKeepsRetrying(t *testing.T) {
-	t.Parallel()
-	f := newDriftFixture(t)
-	n := f.record("+14155550233", domain.NumberPending)
-	creates := 0
-	p := &fakeProvider{
-		create: refusedOnRetry(&creates, serverError),
-		// The order shows up only on the third attempt's first look (the
-		// first attempt looks for nothing: none was attempted before it).
-		find: shownOnThirdLook("key-4"),
-		list: holds(domain.OwnedNumber{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedPurchasePending, CustomerReference: "key-4"}),
-	}
-	out, err := f.placeOrder(t, p, n, "key-4")
-	if err != nil || out.OrderID != "ord-slow" || creates != 2 {
-		t.Fatalf("PlaceOrder = %+v, %v after %d orders; want the order found by a later attempt, never unavailable", out, err, creates)
-	}
-}
-
-// TestRetriedOrderRefusedForANumberHeldWithoutOrderConcludes: the account
-// holds the number with no reference and no order of the purchase ever
-// shows: the look-ups go on longer than for a number not held, but end
-// (number_unavailable), never retrying for ever.
-func TestRetriedOrderRefusedForANumberHeldWithoutOrderConcludes(t *testing.T) {
-	t.Parallel()
-	f := newDriftFixture(t)
-	n := f.record("+14155550236", domain.NumberPending)
-	creates := 0
-	p := &fakeProvider{
-		create: refusedOnRetry(&creates, timedOut),
-		find:   findsNothing,
-		list:   holds(domain.OwnedNumber{ID: "tx-9", PhoneNumber: n.PhoneNumber, Status: domain.OwnedActive}),
-	}
-	_, err := f.placeOrder(t, p, n, "key-6")
-	if errType(err) != domain.CodeNumberUnavailable || creates != 1+9 {
-		t.Fatalf("PlaceOrder = %v after %d orders; want number_unavailable after nine refused retries", err, creates)
+	f.acts.Provider = p
+	n := f.record("+14155550237", domain.NumberPending)
+	if _, err := f.acts.PlaceOrder(t.Context(), activities.OrderInput{NumberID: n.ID, PhoneNumber: n.PhoneNumber, CustomerReference: "key-3"}); errType(err) != domain.CodeNumberUnavailable || p.called("find_orders") != 0 {
+		t.Fatalf("first attempt: %v after %d look-ups", err, p.called("find_orders"))
 	}
 }
 
@@ -534,46 +517,6 @@ func TestRequirementsAndFailureReasonReachTheRecord(t *testing.T) {
 	ended, err := f.acts.EndNumber(t.Context(), activities.EndInput{NumberID: n.ID, Status: domain.NumberFailed, FailureReason: domain.CodeRequirementsDeadlinePassed})
 	if err != nil || ended.Status != domain.NumberFailed || ended.FailureReason != domain.CodeRequirementsDeadlinePassed {
 		t.Fatalf("EndNumber = %+v, %v", ended, err)
-	}
-}
-
-// TestRetriedOrderRefusedFindsOurNumberWithoutItsReference: Telnyx need
-// not copy the order's customer_reference onto the owned number. A held
-// number without a reference keeps the activity retrying until the order
-// shows; one held under another reference is number_unavailable at once.
-func TestRetriedOrderRefusedFindsOurNumberWithoutItsReference(t *testing.T) {
-	t.Parallel()
-	f := newDriftFixture(t)
-	n := f.record("+14155550236", domain.NumberPending)
-	creates := 0
-	p := &fakeProvider{
-		create: refusedOnRetry(&creates, serverError),
-		find:   shownOnThirdLook("key-6"),
-		list:   holds(domain.OwnedNumber{ID: "tx-1", PhoneNumber: n.PhoneNumber, Status: domain.OwnedRequirementInfoPending}),
-	}
-	out, err := f.placeOrder(t, p, n, "key-6")
-	if err != nil || out.OrderID != "ord-slow" || creates != 2 {
-		t.Fatalf("PlaceOrder = %+v, %v after %d orders; want the order found by a later attempt", out, err, creates)
-	}
-	for _, fl := range p.filters {
-		if fl.CustomerReference != "" || fl.PhoneNumber != n.PhoneNumber {
-			t.Fatalf("listed owned numbers with %+v, want by phone number only", fl)
-		}
-	}
-
-	n2 := f.record("+14155550237", domain.NumberPending)
-	creates2 := 0
-	p2 := &fakeProvider{
-		create: refusedOnRetry(&creates2, timedOut),
-		find:   findsNothing,
-		list:   holds(domain.OwnedNumber{ID: "tx-2", PhoneNumber: n2.PhoneNumber, Status: domain.OwnedActive, CustomerReference: "someone-else"}),
-	}
-	start := time.Now()
-	if _, err := f.placeOrder(t, p2, n2, "key-7"); errType(err) != domain.CodeNumberUnavailable {
-		t.Fatalf("PlaceOrder = %v, want number_unavailable for a number held under another reference", err)
-	}
-	if d := time.Since(start); d > 2*time.Second || p2.called("list_numbers") != 1 {
-		t.Fatalf("concluded after %v and %d listings, want at the first", d, p2.called("list_numbers"))
 	}
 }
 

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -32,15 +31,15 @@ type billingEventRequest struct {
 	OccurredAt string `json:"occurredAt"`
 }
 
+// billingSendTimeout bounds signalling a billing event to its team's
+// workflow when the request's deadline is further away.
+const billingSendTimeout = 15 * time.Second
+
 // billingWebhook is POST /api/billing/webhook: a billing system that cannot
 // speak Temporal sends subscription events here, signed with
 // BILLING_WEBHOOK_SECRET. It answers 200 only once Temporal has recorded
 // the signal, so a 200 means the event will be applied (once: a replayed
 // event id is accepted again and changes nothing).
-// billingSendTimeout bounds signalling a billing event to its team's
-// workflow when the request's deadline is further away.
-const billingSendTimeout = 15 * time.Second
-
 func (s *Server) billingWebhook(c *fiber.Ctx) error {
 	if s.cfg.BillingSecret == "" {
 		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The billing webhook is not configured (BILLING_WEBHOOK_SECRET is unset)."}
@@ -65,14 +64,7 @@ func (s *Server) billingWebhook(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	// Detached from the request's cancellation (a sender hanging up must
-	// not cut a signal half-sent), but bounded by what is left of the
-	// request's deadline: the answer is due by REQUEST_TIMEOUT.
-	budget := billingSendTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		budget = min(budget, time.Until(dl))
-	}
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	sendCtx, cancel := sendContext(ctx, billingSendTimeout)
 	defer cancel()
 	if err := s.workflows.SendBillingEvent(sendCtx, ev); err != nil {
 		return err

@@ -42,3 +42,15 @@ func waitWithin(ctx context.Context, wait time.Duration) time.Duration {
 	}
 	return max(min(wait, time.Until(dl)-PurchaseHeadroom), 0)
 }
+
+// sendContext is the context a webhook hands its event on with: detached
+// from the request's cancellation (a sender hanging up must not cut a
+// signal half-sent), but bounded by limit or by what is left of the
+// request's deadline, whichever is nearer: the answer is due by
+// REQUEST_TIMEOUT.
+func sendContext(ctx context.Context, limit time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(dl))
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), limit)
+}

@@ -21,34 +21,30 @@ type errorBody struct {
 	Error   map[string]any `json:"error"`
 }
 
-// statusOf is the one place where an error kind becomes an HTTP status.
+// statusByKind is the one place where an error kind becomes an HTTP
+// status; a kind it does not list is a 500.
+var statusByKind = map[domain.Kind]int{
+	domain.KindInvalid:             http.StatusBadRequest,
+	domain.KindUnauthorized:        http.StatusUnauthorized,
+	domain.KindForbidden:           http.StatusForbidden,
+	domain.KindLimit:               http.StatusForbidden,
+	domain.KindNotFound:            http.StatusNotFound,
+	domain.KindConflict:            http.StatusConflict,
+	domain.KindUnprocessable:       http.StatusUnprocessableEntity,
+	domain.KindProviderFailed:      http.StatusBadGateway,
+	domain.KindProviderRateLimited: http.StatusServiceUnavailable,
+	domain.KindUnavailable:         http.StatusServiceUnavailable,
+	domain.KindProviderTimeout:     http.StatusGatewayTimeout,
+	domain.KindUnsupportedEncoding: http.StatusUnsupportedMediaType,
+	domain.KindRateLimited:         http.StatusTooManyRequests,
+}
+
+// statusOf is the HTTP status of an error kind.
 func statusOf(k domain.Kind) int {
-	switch k {
-	case domain.KindInvalid:
-		return http.StatusBadRequest
-	case domain.KindUnauthorized:
-		return http.StatusUnauthorized
-	case domain.KindForbidden, domain.KindLimit:
-		return http.StatusForbidden
-	case domain.KindNotFound:
-		return http.StatusNotFound
-	case domain.KindConflict:
-		return http.StatusConflict
-	case domain.KindUnprocessable:
-		return http.StatusUnprocessableEntity
-	case domain.KindProviderFailed:
-		return http.StatusBadGateway
-	case domain.KindProviderRateLimited, domain.KindUnavailable:
-		return http.StatusServiceUnavailable
-	case domain.KindProviderTimeout:
-		return http.StatusGatewayTimeout
-	case domain.KindUnsupportedEncoding:
-		return http.StatusUnsupportedMediaType
-	case domain.KindRateLimited:
-		return http.StatusTooManyRequests
-	default:
-		return http.StatusInternalServerError
+	if status, ok := statusByKind[k]; ok {
+		return status
 	}
+	return http.StatusInternalServerError
 }
 
 // toDomainError classifies any error a handler returns. Errors that are not

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/domain"
 )
@@ -54,8 +55,12 @@ type Config struct {
 	RateLimits RateLimits
 }
 
-// Deps are what the handlers use.
+// Deps are what the handlers use. Module takes them from the app (hence
+// fx.In and the tags): the optional ones may be missing there, and
+// readiness checks come from the "readiness" value group, so that each
+// adapter can contribute its own.
 type Deps struct {
+	fx.In
 	Accounts    domain.AccountStore
 	Assistants  domain.AssistantStore
 	Provider    domain.NumberProvider
@@ -64,19 +69,19 @@ type Deps struct {
 	Workflows   NumberWorkflows
 	// OrderEvents hands Telnyx's order webhooks to the activities waiting
 	// on the orders; nil leaves them to their polls (and the signal).
-	OrderEvents domain.OrderEvents
+	OrderEvents domain.OrderEvents `optional:"true"`
 	// Registry and TelnyxCalls are the process's metrics (NewRegistry,
 	// NewTelnyxCalls); nil makes the server its own.
-	Registry    *prometheus.Registry
-	TelnyxCalls *prometheus.CounterVec
-	Checks      []Check
+	Registry    *prometheus.Registry   `optional:"true"`
+	TelnyxCalls *prometheus.CounterVec `optional:"true"`
+	Checks      []Check                `group:"readiness"`
 	// Probe, when set, is the cached Telnyx probe: GET
 	// /diagnostics/provider shows it and searches fail fast while it
 	// says Telnyx is down.
-	Probe *ProviderProbe
+	Probe *ProviderProbe `optional:"true"`
 	// Tracing, when its Provider is set, traces every request but the
 	// probes (traceRequests).
-	Tracing Tracing
+	Tracing Tracing `optional:"true"`
 	Log     *slog.Logger
 }
 

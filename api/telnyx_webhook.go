@@ -176,13 +176,7 @@ func (s *Server) telnyxWebhook(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"success": true, "handled": false, "duplicate": true})
 	}
 	ctx := c.UserContext()
-	// Detached from the request's cancellation (Telnyx hanging up must not
-	// cut a signal half-sent), bounded by what is left of its deadline.
-	budget := telnyxNotifyTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		budget = min(budget, time.Until(dl))
-	}
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	sendCtx, cancel := sendContext(ctx, telnyxNotifyTimeout)
 	defer cancel()
 	order := ev.Order
 	oe := workflows.OrderEvent{CustomerReference: order.CustomerReference, OrderID: order.ID, Status: domain.OrderStatus(order.Status)}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.uber.org/fx"
+
+	"github.com/talkturo/phonenumbers/background"
 )
 
 // IdempotencyPurgeInterval is how often a worker purges expired
@@ -53,28 +55,12 @@ func purgeOnce(ctx context.Context, s *IdempotencyStore, interval time.Duration,
 
 // PurgeModule runs RunIdempotencyPurge every IdempotencyPurgeInterval for
 // the app's lifetime (a worker's; the app supplies the persistence
-// Module). It starts in the background, so a database that is down at
-// start delays nothing.
+// Module), in the background: a database that is down at start delays
+// nothing.
 var PurgeModule = fx.Module("idempotency-purge",
 	fx.Invoke(func(lc fx.Lifecycle, s *IdempotencyStore, log *slog.Logger) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error {
-				go func() {
-					defer close(done)
-					RunIdempotencyPurge(ctx, s, IdempotencyPurgeInterval, log.With("component", "idempotency-purge"))
-				}()
-				return nil
-			},
-			OnStop: func(stop context.Context) error {
-				cancel()
-				select {
-				case <-done:
-				case <-stop.Done():
-				}
-				return nil
-			},
+		background.Run(lc, func(ctx context.Context) {
+			RunIdempotencyPurge(ctx, s, IdempotencyPurgeInterval, log.With("component", "idempotency-purge"))
 		})
 	}),
 )

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/activities"
+	"github.com/talkturo/phonenumbers/background"
 )
 
 // Module provides the Temporal client (closed when the app stops) and the
@@ -49,24 +50,6 @@ var WorkerModule = fx.Module("temporal-worker",
 		})
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, c client.Client, cfg ReconcileConfig, log *slog.Logger) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error {
-				go func() {
-					defer close(done)
-					keepEnsuring(ctx, c, cfg, log)
-				}()
-				return nil
-			},
-			OnStop: func(stop context.Context) error {
-				cancel()
-				select {
-				case <-done:
-				case <-stop.Done():
-				}
-				return nil
-			},
-		})
+		background.Run(lc, func(ctx context.Context) { keepEnsuring(ctx, c, cfg, log) })
 	}),
 )

@@ -67,21 +67,17 @@ func (s *NumberService) releaseStart(n domain.PhoneNumber, reason string) client
 }
 
 func (s *NumberService) releaseOptions(n domain.PhoneNumber, reason string) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                       workflows.NumberWorkflowID(n.PhoneNumber),
-		TaskQueue:                s.taskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrTeamID.ValueSet(n.TeamID),
-			workflows.AttrPhoneNumber.ValueSet(n.PhoneNumber),
-			workflows.AttrNumberStatus.ValueSet(string(n.Status)),
-			workflows.AttrIsTrial.ValueSet(n.IsTrial),
-		),
-		Memo:          map[string]any{"teamId": n.TeamID, "phoneNumber": n.PhoneNumber, "numberId": n.ID},
-		StaticSummary: workflows.ReleaseSummary(n),
-		StaticDetails: workflows.ReleaseStaticDetails(n, reason),
-	}
+	o := s.numberStartOptions(n.PhoneNumber)
+	o.TypedSearchAttributes = temporal.NewSearchAttributes(
+		workflows.AttrTeamID.ValueSet(n.TeamID),
+		workflows.AttrPhoneNumber.ValueSet(n.PhoneNumber),
+		workflows.AttrNumberStatus.ValueSet(string(n.Status)),
+		workflows.AttrIsTrial.ValueSet(n.IsTrial),
+	)
+	o.Memo = map[string]any{"teamId": n.TeamID, "phoneNumber": n.PhoneNumber, "numberId": n.ID}
+	o.StaticSummary = workflows.ReleaseSummary(n)
+	o.StaticDetails = workflows.ReleaseStaticDetails(n, reason)
+	return o
 }
 
 // latestRun describes the workflow ID's latest run. An ID Temporal does

@@ -61,6 +61,18 @@ type PurchaseOutcome struct {
 	State   workflows.NumberState
 }
 
+// numberStartOptions start the workflow of the number e164, a purchase's
+// or a release's, or join the run that holds its ID: one run per number at
+// a time, and a new one once the last has ended.
+func (s *NumberService) numberStartOptions(e164 string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       workflows.NumberWorkflowID(e164),
+		TaskQueue:                s.taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}
+}
+
 // Purchase starts the number's workflow, or joins the one running, with an
 // update that returns once the number is active; updateID makes a retried
 // request the same update. It waits at most wait, then reports the
@@ -70,23 +82,19 @@ func (s *NumberService) Purchase(ctx context.Context, req workflows.PurchaseRequ
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
 	req.UpdateID = updateID
-	start := s.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       workflows.NumberWorkflowID(req.PhoneNumber),
-		TaskQueue:                s.taskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		// What never changes: the run sets NumberStatus itself where an
-		// operator needs it (showSlowPurchase, completeFast, showStatus),
-		// not on a paid purchase answered from its first workflow task;
-		// each change is a billable action.
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrTeamID.ValueSet(req.TeamID),
-			workflows.AttrPhoneNumber.ValueSet(req.PhoneNumber),
-		),
-		Memo:          map[string]any{"teamId": req.TeamID, "phoneNumber": req.PhoneNumber, "userId": req.UserID},
-		StaticSummary: workflows.NumberSummary(req.PhoneNumber, req.TeamID),
-		StaticDetails: workflows.NumberStaticDetails(req),
-	}, workflows.NumberWorkflowType, req)
+	opts := s.numberStartOptions(req.PhoneNumber)
+	// What never changes: the run sets NumberStatus itself where an
+	// operator needs it (showSlowPurchase, completeFast, showStatus), not
+	// on a paid purchase answered from its first workflow task; each
+	// change is a billable action.
+	opts.TypedSearchAttributes = temporal.NewSearchAttributes(
+		workflows.AttrTeamID.ValueSet(req.TeamID),
+		workflows.AttrPhoneNumber.ValueSet(req.PhoneNumber),
+	)
+	opts.Memo = map[string]any{"teamId": req.TeamID, "phoneNumber": req.PhoneNumber, "userId": req.UserID}
+	opts.StaticSummary = workflows.NumberSummary(req.PhoneNumber, req.TeamID)
+	opts.StaticDetails = workflows.NumberStaticDetails(req)
+	start := s.c.NewWithStartWorkflowOperation(opts, workflows.NumberWorkflowType, req)
 	handle, err := s.c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{

@@ -353,6 +353,20 @@ func TestRateLimitFromSimulatorFaults(t *testing.T) {
 	}
 }
 
+// timedPing pings under a deadline of d from now (none when d is 0) and
+// says how long the ping took.
+func timedPing(c *Client, d time.Duration) (time.Duration, error) {
+	ctx := context.Background()
+	if d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	start := time.Now()
+	err := c.Ping(ctx)
+	return time.Since(start), err
+}
+
 func TestRetryAfterPastDeadlineReturnsNow(t *testing.T) {
 	var calls atomic.Int32
 	always429 := func(http.Handler) http.Handler {
@@ -363,11 +377,8 @@ func TestRetryAfterPastDeadlineReturnsNow(t *testing.T) {
 		})
 	}
 	c, _ := simClient(t, telnyxsim.Options{}, always429, Config{MaxBackoff: time.Minute})
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err := c.Ping(ctx)
-	if elapsed := time.Since(start); elapsed > 300*time.Millisecond {
+	elapsed, err := timedPing(c, 500*time.Millisecond)
+	if elapsed > 300*time.Millisecond {
 		t.Errorf("slept %v although the wait would pass the deadline", elapsed)
 	}
 	if pe := providerError(t, err); pe.Class != domain.ProviderRateLimited || pe.RetryAfter != 30*time.Second {
@@ -411,9 +422,7 @@ func TestPersistentServerErrorIsRetriedOnlyWhereSafe(t *testing.T) {
 
 func TestHangingServerTimesOut(t *testing.T) {
 	c, _ := simClient(t, telnyxsim.Options{Faults: telnyxsim.Faults{TimeoutRate: 1}}, nil, Config{Timeout: 200 * time.Millisecond, MaxRetries: -1})
-	start := time.Now()
-	err := c.Ping(context.Background())
-	elapsed := time.Since(start)
+	elapsed, err := timedPing(c, 0)
 	pe := providerError(t, err)
 	if pe.Class != domain.ProviderTimeout || !pe.Retryable() {
 		t.Errorf("got %+v", pe)
@@ -425,11 +434,8 @@ func TestHangingServerTimesOut(t *testing.T) {
 
 func TestRetriesStopAtTheCallersDeadline(t *testing.T) {
 	c, _ := simClient(t, telnyxsim.Options{Faults: telnyxsim.Faults{TimeoutRate: 1}}, nil, Config{Timeout: 200 * time.Millisecond, MaxRetries: 5})
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err := c.Ping(ctx)
-	if elapsed := time.Since(start); elapsed > 800*time.Millisecond {
+	elapsed, err := timedPing(c, 300*time.Millisecond)
+	if elapsed > 800*time.Millisecond {
 		t.Errorf("ran %v past a 300ms deadline", elapsed)
 	}
 	if pe := providerError(t, err); pe.Class != domain.ProviderTimeout {

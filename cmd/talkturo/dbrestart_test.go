@@ -53,11 +53,9 @@ func TestDatabaseRestartMidRun(t *testing.T) {
 		unavailable int // 503s on the way
 	}
 	results := make([]result, n)
-	numbers := make([]string, n)
+	numbers := s.offerSeries(8000, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		numbers[i] = fmt.Sprintf("+1415555%04d", 8000+i)
-		s.offer(numbers[i])
 		wg.Go(func() {
 			// Staggered, so some purchases start while the database is down.
 			time.Sleep(time.Duration(i) * 700 * time.Millisecond)

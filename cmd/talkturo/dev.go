@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -215,16 +216,7 @@ func startTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (*d
 }
 
 func migrate(ctx context.Context, dsn string) error {
-	db, err := persistence.Open(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer persistence.Close(db)
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
-	}
-	return persistence.Migrate(ctx, sqlDB)
+	return withMigrationDB(ctx, dsn, func(sqlDB *sql.DB) error { return persistence.Migrate(ctx, sqlDB) })
 }
 
 // demoAccount returns the demo team's credentials, creating them on the

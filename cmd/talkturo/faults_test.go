@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -28,15 +27,13 @@ func TestPurchasesSurviveProviderFaults(t *testing.T) {
 	})
 
 	const n = 14
-	numbers := make([]string, n)
+	// The search itself runs without faults: SellBetweenSearchAndOrder is
+	// what takes numbers away between the two.
+	numbers := s.offerSeries(6000, n)
 	statuses := make([]int, n)
 	codes := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		numbers[i] = fmt.Sprintf("+1415555%04d", 6000+i)
-		// The search itself runs without faults: SellBetweenSearchAndOrder
-		// is what takes numbers away between the two.
-		s.offer(numbers[i])
 		wg.Go(func() {
 			st, b := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": numbers[i], "teamId": team})
 			statuses[i], codes[i] = st, errCode(b)

@@ -150,10 +150,7 @@ func TestSlowOrderAnswers202ThenSettles(t *testing.T) {
 	if items := list["numbers"].([]any); len(items) != 1 || items[0].(map[string]any)["status"] != "pending" {
 		t.Fatalf("list while pending: %v", list)
 	}
-	waitFor(t, 30*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), team, pn["id"].(string))
-		return err == nil && n.Status == domain.NumberActive
-	}, "the pending purchase to become active")
+	s.waitForStatus(t, 30*time.Second, team, pn["id"].(string), domain.NumberActive, "the pending purchase to become active")
 }
 
 // Two API processes and two worker processes (fx apps with their own
@@ -173,16 +170,12 @@ func TestFiftyConcurrentPurchasesGiveExactlyTheFreeSlots(t *testing.T) {
 	statuses := make([]int, n)
 	codes := make([]string, n)
 	// Every customer searched first, so that only the limit refuses.
-	for i := range n {
-		s.offer(fmt.Sprintf("+1415555%04d", 2000+i))
-	}
+	numbers := s.offerSeries(2000, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			statuses[i], codes[i] = func() (int, string) {
-				st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": fmt.Sprintf("+1415555%04d", 2000+i), "teamId": team})
-				return st, errCode(b)
-			}()
+			st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": numbers[i], "teamId": team})
+			statuses[i], codes[i] = st, errCode(b)
 		})
 	}
 	wg.Wait()
@@ -210,12 +203,9 @@ func TestFiftyConcurrentPurchasesGiveExactlyTheFreeSlots(t *testing.T) {
 	// A free team's ten simultaneous tries give exactly one trial number.
 	free, freeToken := s.team(domain.PlanFree)
 	trials := make(chan map[string]any, 10)
-	for i := range 10 {
-		s.offer(fmt.Sprintf("+1415555%04d", 3000+i))
-	}
-	for i := range 10 {
+	for i, e164 := range s.offerSeries(3000, 10) {
 		wg.Go(func() {
-			st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", freeToken, map[string]any{"phoneNumber": fmt.Sprintf("+1415555%04d", 3000+i), "teamId": free})
+			st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", freeToken, map[string]any{"phoneNumber": e164, "teamId": free})
 			if st == 200 {
 				trials <- b
 			}
@@ -274,10 +264,7 @@ func TestWorkerDyingAfterPlacingTheOrderDoesNotOrderTwice(t *testing.T) {
 		t.Fatalf("purchase after the worker died: %d %v", r.status, r.body)
 	}
 	id := r.body["phoneNumber"].(map[string]any)["id"].(string)
-	waitFor(t, 60*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), team, id)
-		return err == nil && n.Status == domain.NumberActive
-	}, "the purchase to complete on the healthy worker")
+	s.waitForStatus(t, 60*time.Second, team, id, domain.NumberActive, "the purchase to complete on the healthy worker")
 	st, err := numberService(t, s, mustClient(t, s)).State(context.Background(), number)
 	if err != nil {
 		t.Fatal(err)
@@ -307,10 +294,7 @@ func TestTrialExpiresAcrossARestartOfEverything(t *testing.T) {
 	}
 	s.startTemporal()
 	s.app(roleWorker)
-	waitFor(t, 60*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), team, id)
-		return err == nil && n.Status == domain.NumberExpired
-	}, "the trial to expire after the restart")
+	s.waitForStatus(t, 60*time.Second, team, id, domain.NumberExpired, "the trial to expire after the restart")
 	if slices.Contains(s.sim.OwnedNumbers(), "+14155550170") {
 		t.Fatal("the expired trial number is still held at the simulator")
 	}
@@ -326,6 +310,16 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool, what string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("timed out after %s waiting for %s", limit, what)
+}
+
+// waitForStatus waits up to limit for the team's number id to have
+// status in the database.
+func (s *stack) waitForStatus(t *testing.T, limit time.Duration, team, id string, status domain.NumberStatus, what string) {
+	t.Helper()
+	waitFor(t, limit, func() bool {
+		n, err := s.numbers.Get(context.Background(), team, id)
+		return err == nil && n.Status == status
+	}, what)
 }
 
 func TestIdempotencyKeyReplaysAFinalRefusal(t *testing.T) {
@@ -385,8 +379,5 @@ func TestPurchaseInterruptedByShutdownCompletesAfterRestart(t *testing.T) {
 	}
 	id := r.body["phoneNumber"].(map[string]any)["id"].(string)
 	s.app(roleWorker)
-	waitFor(t, 60*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), team, id)
-		return err == nil && n.Status == domain.NumberActive
-	}, "the interrupted purchase to complete after the restart")
+	s.waitForStatus(t, 60*time.Second, team, id, domain.NumberActive, "the interrupted purchase to complete after the restart")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"slices"
@@ -17,6 +16,13 @@ import (
 	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
+
+// scrapeMetrics is the text of the stack's apps' /metrics
+// (stackOptions.metrics).
+func (s *stack) scrapeMetrics(t *testing.T) string {
+	t.Helper()
+	return scrape(t, "http://"+s.metricsAddr+"/metrics")
+}
 
 func scrape(t *testing.T, url string) string {
 	t.Helper()
@@ -35,22 +41,19 @@ func scrape(t *testing.T, url string) string {
 // expiries, and the SDK's own. The API's port serves none.
 func TestMetricsOfAPIAndWorker(t *testing.T) {
 	t.Parallel()
-	serveMetrics, workerMetrics := testkit.FreeAddr(t), testkit.FreeAddr(t)
-	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "2s", "METRICS_ADDR": serveMetrics}})
+	s := newStack(t, stackOptions{metrics: true, env: map[string]string{"TRIAL_DURATION": "2s"}})
 	_, base := s.app(roleAPI | roleWorker)
+	workerMetrics := testkit.FreeAddr(t)
 	s.cfg.MetricsAddr = workerMetrics
 	s.app(roleWorker)
 	team, token := s.team(domain.PlanFree)
 	id := buyActive(t, s, base, token, team, "+14155550210")
-	waitFor(t, 30*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), team, id)
-		return err == nil && n.Status == domain.NumberExpired
-	}, "the trial to expire")
+	s.waitForStatus(t, 30*time.Second, team, id, domain.NumberExpired, "the trial to expire")
 
 	if status, body := call(t, "GET", base+"/metrics", "", nil); status != http.StatusNotFound {
 		t.Errorf("GET /metrics on the API's port: %d %v, want 404", status, body)
 	}
-	apiMetrics := scrape(t, "http://"+serveMetrics+"/metrics") + scrape(t, "http://"+workerMetrics+"/metrics")
+	apiMetrics := s.scrapeMetrics(t) + scrape(t, "http://"+workerMetrics+"/metrics")
 	for _, want := range []string{
 		`talkturo_http_requests_total{method="POST",route="/api/phone-numbers/purchase",status="200"}`,
 		`talkturo_purchases_total{outcome="success"} 1`,
@@ -74,8 +77,7 @@ func TestMetricsOfAPIAndWorker(t *testing.T) {
 // counter as it named it, and no OpenTelemetry metadata series or labels.
 func TestSDKMetricsAfterAWorkflowRan(t *testing.T) {
 	t.Parallel()
-	metricsAddr := testkit.FreeAddr(t)
-	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "2s", "METRICS_ADDR": metricsAddr}})
+	s := newStack(t, stackOptions{metrics: true, env: map[string]string{"TRIAL_DURATION": "2s"}})
 	var reg *prometheus.Registry
 	_, base := s.app(roleAPI|roleWorker, fx.Populate(&reg))
 	team, token := s.team(domain.PlanFree)
@@ -126,7 +128,7 @@ func TestSDKMetricsAfterAWorkflowRan(t *testing.T) {
 			}
 		}
 	}
-	text := scrape(t, "http://"+metricsAddr+"/metrics")
+	text := s.scrapeMetrics(t)
 	for _, want := range []string{"\ntemporal_workflow_completed{", "\ntemporal_workflow_endtoend_latency_seconds_bucket{", "\ntalkturo_trial_expiries_total{"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("GET /metrics has no %s", strings.TrimSpace(want))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -19,9 +20,16 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string) error {
 	if len(args) > 0 {
 		action = args[0]
 	}
-	// No statement timeout: a migration may rightly take longer than any
-	// request (an index built on a large table).
-	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
+	return withMigrationDB(ctx, cfg.DatabaseURL, func(sqlDB *sql.DB) error {
+		return migrateAction(ctx, sqlDB, action)
+	}, persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
+}
+
+// withMigrationDB runs f on a connection to dsn that lives for f's
+// call. It sets no statement timeout: a migration may rightly take longer
+// than any request (an index built on a large table).
+func withMigrationDB(ctx context.Context, dsn string, f func(*sql.DB) error, opts ...persistence.Option) error {
+	db, err := persistence.Open(ctx, dsn, opts...)
 	if err != nil {
 		return err
 	}
@@ -30,6 +38,11 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
+	return f(sqlDB)
+}
+
+// migrateAction is `migrate up` or `migrate status` on sqlDB.
+func migrateAction(ctx context.Context, sqlDB *sql.DB, action string) error {
 	switch action {
 	case "up":
 		if err := persistence.Migrate(ctx, sqlDB); err != nil {

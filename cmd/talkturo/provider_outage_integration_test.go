@@ -9,7 +9,6 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
-	"github.com/talkturo/phonenumbers/testkit"
 )
 
 // TestTelnyxOutageLeavesTheAPIReady runs the API as `talkturo api` wires
@@ -19,9 +18,7 @@ import (
 // Retry-After, and the search rate limit still applies (429).
 func TestTelnyxOutageLeavesTheAPIReady(t *testing.T) {
 	t.Parallel()
-	metricsAddr := testkit.FreeAddr(t)
-	s := newStack(t, stackOptions{env: map[string]string{
-		"METRICS_ADDR":                 metricsAddr,
+	s := newStack(t, stackOptions{metrics: true, env: map[string]string{
 		"TELNYX_PROBE_INTERVAL":        "1s",
 		"RATE_LIMIT_SEARCH_PER_SECOND": "0.01", // no refill during the test
 		"RATE_LIMIT_SEARCH_BURST":      "20",
@@ -40,7 +37,7 @@ func TestTelnyxOutageLeavesTheAPIReady(t *testing.T) {
 	if status != http.StatusOK || len(checks) != 2 || checks["database"] == nil || checks["temporal"] == nil {
 		t.Fatalf("readyz with Telnyx rate-limiting every call: %d %v", status, ready)
 	}
-	if m := scrape(t, "http://"+metricsAddr+"/metrics"); !strings.Contains(m, "\ntalkturo_telnyx_up 0\n") || !strings.Contains(m, "\ntalkturo_telnyx_last_probe_timestamp_seconds ") {
+	if m := s.scrapeMetrics(t); !strings.Contains(m, "\ntalkturo_telnyx_up 0\n") || !strings.Contains(m, "\ntalkturo_telnyx_last_probe_timestamp_seconds ") {
 		t.Errorf("metrics do not show Telnyx down:\n%s", m)
 	}
 

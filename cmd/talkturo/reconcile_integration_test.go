@@ -34,9 +34,7 @@ import (
 // counted.
 func TestReconcileFindsDriftPlantedAtTelnyx(t *testing.T) {
 	t.Parallel()
-	metricsAddr := testkit.FreeAddr(t)
-	s := newStack(t, stackOptions{env: map[string]string{
-		"METRICS_ADDR": metricsAddr,
+	s := newStack(t, stackOptions{metrics: true, env: map[string]string{
 		// Runs only when triggered here (interval schedules fire at
 		// multiples of the interval since 1970: a year's is never due
 		// during the test); the defaults for the rest.
@@ -140,7 +138,7 @@ func TestReconcileFindsDriftPlantedAtTelnyx(t *testing.T) {
 		}
 	}
 
-	metrics := scrape(t, "http://"+metricsAddr+"/metrics")
+	metrics := s.scrapeMetrics(t)
 	for name, value := range map[string]string{
 		"talkturo_reconcile_runs_total":             "1",
 		"talkturo_reconcile_orphans_found_total":    "3",

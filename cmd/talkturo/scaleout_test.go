@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -146,16 +145,11 @@ func TestTwoAPIAndTwoWorkerProcesses(t *testing.T) {
 	var mu sync.Mutex
 	okPaid, limited, trials := 0, 0, []string{}
 	// Every customer searched first, so that only the limits refuse.
-	for i := range 30 {
-		s.offer(fmt.Sprintf("+1415555%04d", 4000+i))
-	}
-	for i := range 10 {
-		s.offer(fmt.Sprintf("+1415555%04d", 5000+i))
-	}
+	paid, trial := s.offerSeries(4000, 30), s.offerSeries(5000, 10)
 	var wg sync.WaitGroup
 	for i := range 30 {
 		wg.Go(func() {
-			st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": fmt.Sprintf("+1415555%04d", 4000+i), "teamId": team})
+			st, b := call(t, "POST", apis[i%2]+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": paid[i], "teamId": team})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -171,7 +165,7 @@ func TestTwoAPIAndTwoWorkerProcesses(t *testing.T) {
 			if i >= 10 {
 				return
 			}
-			st, b := call(t, "POST", apis[(i+1)%2]+"/api/phone-numbers/purchase", freeToken, map[string]any{"phoneNumber": fmt.Sprintf("+1415555%04d", 5000+i), "teamId": free})
+			st, b := call(t, "POST", apis[(i+1)%2]+"/api/phone-numbers/purchase", freeToken, map[string]any{"phoneNumber": trial[i], "teamId": free})
 			if st == 200 {
 				mu.Lock()
 				trials = append(trials, b["phoneNumber"].(map[string]any)["id"].(string))
@@ -186,10 +180,7 @@ func TestTwoAPIAndTwoWorkerProcesses(t *testing.T) {
 	if len(trials) != 1 {
 		t.Fatalf("%d trial numbers for the free team, want 1", len(trials))
 	}
-	waitFor(t, 60*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), free, trials[0])
-		return err == nil && n.Status == domain.NumberExpired
-	}, "the trial to expire on one of the worker processes")
+	s.waitForStatus(t, 60*time.Second, free, trials[0], domain.NumberExpired, "the trial to expire on one of the worker processes")
 	if owned := s.sim.OwnedNumbers(); len(owned) != 3 {
 		t.Fatalf("the simulator holds %d numbers, want the 3 paid ones: %v", len(owned), owned)
 	}

@@ -47,6 +47,8 @@ type stack struct {
 	cfg      config.Config
 	accounts *persistence.AccountStore
 	numbers  *persistence.PhoneNumberStore
+	// metricsAddr is the apps' METRICS_ADDR (stackOptions.metrics).
+	metricsAddr string
 }
 
 type stackOptions struct {
@@ -61,6 +63,9 @@ type stackOptions struct {
 	// certificates required, and gives the apps the client certificate,
 	// its key and the CA through TEMPORAL_TLS_*.
 	temporalTLS bool
+	// metrics serves the apps' metrics on a free local port, METRICS_ADDR,
+	// that scrapeMetrics reads.
+	metrics bool
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -104,6 +109,10 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}
 	if s.pki != nil {
 		env["TEMPORAL_TLS_CERT"], env["TEMPORAL_TLS_KEY"], env["TEMPORAL_TLS_CA"] = s.tlsFiles.ClientCert, s.tlsFiles.ClientKey, s.tlsFiles.CA
+	}
+	if o.metrics {
+		s.metricsAddr = testkit.FreeAddr(t)
+		env["METRICS_ADDR"] = s.metricsAddr
 	}
 	for k, v := range o.env {
 		env[k] = v
@@ -181,6 +190,19 @@ func (s *stack) app(roles role, extra ...fx.Option) (*fx.App, string) {
 func (s *stack) offer(numbers ...string) {
 	s.t.Helper()
 	backend.Offer(s.t, s.sim, numbers...)
+}
+
+// offerSeries offers n numbers in a row, +1415555<first> and the next
+// ones (first+n below 10000), and returns them: the numbers of a test
+// that buys many at once.
+func (s *stack) offerSeries(first, n int) []string {
+	s.t.Helper()
+	numbers := make([]string, n)
+	for i := range n {
+		numbers[i] = fmt.Sprintf("+1415555%04d", first+i)
+	}
+	s.offer(numbers...)
+	return numbers
 }
 
 func (s *stack) team(plan domain.PlanName) (teamID, token string) {
@@ -325,8 +347,7 @@ func (tr openAPITransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // it scrapes the metrics the requests left.
 func TestEveryEndpointAnswersAsDocumented(t *testing.T) {
 	t.Parallel()
-	metricsAddr := testkit.FreeAddr(t)
-	s := newStack(t, stackOptions{env: map[string]string{"METRICS_ADDR": metricsAddr}})
+	s := newStack(t, stackOptions{metrics: true})
 	_, base := s.app(roleAPI | roleWorker)
 	team, token := s.team(domain.PlanStarter)
 
@@ -393,7 +414,7 @@ func TestEveryEndpointAnswersAsDocumented(t *testing.T) {
 	}
 
 	// The metrics of all that, on METRICS_ADDR.
-	resp, err := (&http.Client{Timeout: time.Minute}).Get("http://" + metricsAddr + "/metrics")
+	resp, err := (&http.Client{Timeout: time.Minute}).Get("http://" + s.metricsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/temporalclient"
-	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/workflows"
 )
 
@@ -227,8 +226,7 @@ func TestReleaseAfterTerminateDuringAwaitOrder(t *testing.T) {
 // Telnyx holds, are only flagged.
 func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	t.Parallel()
-	metricsAddr := testkit.FreeAddr(t)
-	s := newStack(t, stackOptions{env: map[string]string{"RECONCILE_INTERVAL": "8760h", "TRIAL_DURATION": "4s", "METRICS_ADDR": metricsAddr}})
+	s := newStack(t, stackOptions{metrics: true, env: map[string]string{"RECONCILE_INTERVAL": "8760h", "TRIAL_DURATION": "4s"}})
 	_, base := s.app(roleAPI | roleWorker)
 	free, freeToken := s.team(domain.PlanFree)
 	paid, paidToken := s.team(domain.PlanGrowth)
@@ -281,14 +279,8 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 			t.Errorf("%s: %q, want %q", e164, outcomes[e164], o)
 		}
 	}
-	waitFor(t, 30*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), free, trialID)
-		return err == nil && n.Status == domain.NumberExpired
-	}, "the terminated trial to end expired")
-	waitFor(t, 30*time.Second, func() bool {
-		n, err := s.numbers.Get(context.Background(), paid, staleRec.ID)
-		return err == nil && n.Status == domain.NumberFailed
-	}, "the stale pending record to end failed")
+	s.waitForStatus(t, 30*time.Second, free, trialID, domain.NumberExpired, "the terminated trial to end expired")
+	s.waitForStatus(t, 30*time.Second, paid, staleRec.ID, domain.NumberFailed, "the stale pending record to end failed")
 	owned := s.sim.OwnedNumbers()
 	if slices.Contains(owned, trial) || !slices.Contains(owned, paidNumber) || !slices.Contains(owned, converted) {
 		t.Fatalf("Telnyx holds %v: want the expired trial released, the paid number and the converted trial kept", owned)
@@ -308,7 +300,7 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 	// The slot is freed last, a moment after the record ends.
 	waitFor(t, 30*time.Second, func() bool { return held(t, s, free) == 0 }, "the free team's slot to be freed after its trial expired")
 	waitFor(t, 30*time.Second, func() bool { return held(t, s, paid) == 2 }, "the stale purchase's slot to be freed (the paid number's and the delivered one's kept)")
-	metrics := scrape(t, "http://"+metricsAddr+"/metrics")
+	metrics := s.scrapeMetrics(t)
 	if !regexp.MustCompile(`(?m)^talkturo_reconcile_unwatched_repaired_total\{[^}]*\} 2$`).MatchString(metrics) {
 		t.Errorf("GET /metrics has no talkturo_reconcile_unwatched_repaired_total of 2")
 	}
