@@ -710,14 +710,14 @@ func (a *Activities) Eligibility(ctx context.Context, teamID string) (domain.Eli
 	return e, temporalerr.ActivityError(err)
 }
 
+// requirementsDeadlinePassed keeps the deadline in the cause, for the
+// history and the logs: the answer's wording is the workflow's own.
 func requirementsDeadlinePassed(e164 string, deadline time.Time) error {
-	return temporalerr.New(domain.Errorf(domain.KindConflict, domain.CodeRequirementsDeadlinePassed,
-		"The documents for %s were not supplied before the provider's deadline (%s), so its order was cancelled; supply them in a requirement group and buy the number again.", e164, deadline.UTC().Format(time.RFC3339)), nil)
+	return temporalerr.New(domain.RequirementsDeadlinePassed(e164), fmt.Errorf("the provider's deadline was %s", deadline.UTC().Format(time.RFC3339)))
 }
 
 func numberUnavailable(e164 string, cause error) error {
-	return temporalerr.New(domain.Errorf(domain.KindConflict, domain.CodeNumberUnavailable,
-		"The number %s is no longer available at the provider; search again and pick another.", e164), cause)
+	return temporalerr.New(domain.NumberUnavailable(e164), cause)
 }
 
 // ApplyPlanInput moves a team to a plan.

@@ -253,6 +253,14 @@ func TestCheckOrderReadsEachOutcome(t *testing.T) {
 				if !errors.As(err, &ae) || ae.Type() != c.wantErr || !ae.NonRetryable() {
 					t.Fatalf("CheckOrder = %+v, %v; want non-retryable %s", res, err, c.wantErr)
 				}
+				// Worded as the workflow and the number's record word it.
+				want := domain.NumberUnavailable(regulatedNumber)
+				if c.wantErr == domain.CodeRequirementsDeadlinePassed {
+					want = domain.RequirementsDeadlinePassed(regulatedNumber)
+				}
+				if ae.Message() != want.Message {
+					t.Fatalf("CheckOrder's %s says %q, want %q", c.wantErr, ae.Message(), want.Message)
+				}
 				return
 			}
 			if err != nil || res.ProviderNumberID != c.wantID || (res.Requirements != nil) != c.wantDocs || res.Pending != c.pending {

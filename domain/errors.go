@@ -241,6 +241,25 @@ func NumberInPurchase(e164 string) *Error {
 	return Errorf(KindConflict, CodeNumberInPurchase, "Another team is buying %s right now.", e164)
 }
 
+// NumberUnavailable is the answer to a purchase of e164 that cannot be
+// had: the provider no longer has it, or another team holds it.
+func NumberUnavailable(e164 string) *Error {
+	return Errorf(KindConflict, CodeNumberUnavailable, "The number %s is no longer available; search again and pick another.", e164)
+}
+
+// AlreadyOwned is the answer to a purchase of e164 by the team that
+// already holds it.
+func AlreadyOwned(e164 string) *Error {
+	return Errorf(KindConflict, CodeAlreadyOwned, "Your team already owns %s.", e164)
+}
+
+// RequirementsDeadlinePassed is the answer to a regulated purchase of e164
+// whose documents were not supplied or accepted in time. Its wording is
+// in the recorded histories (the workflow fails the wait with it).
+func RequirementsDeadlinePassed(e164 string) *Error {
+	return Errorf(KindConflict, CodeRequirementsDeadlinePassed, "The documents for %s were not supplied or accepted before the provider's deadline, so its order was cancelled; supply them in a requirement group and buy the number again.", e164)
+}
+
 // NumberStillBeingBought is the answer to a release of a number whose
 // purchase is still under way.
 func NumberStillBeingBought() *Error {

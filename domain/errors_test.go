@@ -1,6 +1,12 @@
 package domain_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/talkturo/phonenumbers/domain"
@@ -41,7 +47,8 @@ func TestRegistryNamesEachCodeOnce(t *testing.T) {
 // TestMessagesOfTheirCode: the constructors used on both sides of Temporal
 // carry their code and kind, and name the number.
 func TestMessagesOfTheirCode(t *testing.T) {
-	for _, e := range []*domain.Error{domain.NumberInPurchase("+14155550100"), domain.NumberStillBeingBought(), domain.NumberNotHeld(), domain.Internal(nil)} {
+	for _, e := range []*domain.Error{domain.NumberInPurchase("+14155550100"), domain.NumberUnavailable("+14155550100"), domain.AlreadyOwned("+14155550100"),
+		domain.RequirementsDeadlinePassed("+14155550100"), domain.NumberStillBeingBought(), domain.NumberNotHeld(), domain.Internal(nil)} {
 		info, ok := domain.LookupCode(e.Code)
 		if !ok || !info.IsPublic() || info.Kind != e.Kind || e.Message == "" {
 			t.Errorf("%+v does not match its registered code %+v", e, info)
@@ -49,5 +56,69 @@ func TestMessagesOfTheirCode(t *testing.T) {
 	}
 	if got := domain.NumberInPurchase("+14155550100").Message; got != "Another team is buying +14155550100 right now." {
 		t.Errorf("NumberInPurchase says %q", got)
+	}
+	if got := domain.AlreadyOwned("+14155550100").Message; got != "Your team already owns +14155550100." {
+		t.Errorf("AlreadyOwned says %q", got)
+	}
+	for _, e := range []*domain.Error{domain.NumberUnavailable("+14155550100"), domain.RequirementsDeadlinePassed("+14155550100")} {
+		if !strings.Contains(e.Message, "+14155550100") {
+			t.Errorf("%s says %q, which does not name the number", e.Code, e.Message)
+		}
+	}
+}
+
+// TestEveryCodeConstantIsRegistered: a Code* constant of package domain
+// that the registry does not know would be read back from Temporal as an
+// internal error and missing from the README's table and the OpenAPI
+// enum, which list the registry's codes. The constants are read from
+// domain's own source, the registry's only input it cannot see itself.
+func TestEveryCodeConstantIsRegistered(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if !name.IsExported() || !strings.HasPrefix(name.Name, "Code") {
+						continue
+					}
+					found++
+					var lit *ast.BasicLit
+					if i < len(vs.Values) {
+						lit, _ = vs.Values[i].(*ast.BasicLit)
+					}
+					if lit == nil || lit.Kind != token.STRING {
+						t.Errorf("%s (%s) is no string literal: this test cannot read its code", name.Name, fset.Position(name.Pos()))
+						continue
+					}
+					code, err := strconv.Unquote(lit.Value)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, ok := domain.LookupCode(code); !ok {
+						t.Errorf("%s (%q, %s) is not in the registry (publicCodes or internalCodes in errors.go)", name.Name, code, fset.Position(name.Pos()))
+					}
+				}
+			}
+		}
+	}
+	if found < len(domain.Codes()) {
+		t.Fatalf("found %d Code constants in domain's source, fewer than the %d registered codes", found, len(domain.Codes()))
 	}
 }

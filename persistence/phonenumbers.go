@@ -162,6 +162,12 @@ func existingPendingMatch(n domain.PhoneNumber, m phoneNumberModel) (domain.Phon
 	return m.toDomain(), nil
 }
 
+// onPhoneNumber is de, naming the request's phoneNumber as its field.
+func onPhoneNumber(de *domain.Error) *domain.Error {
+	de.Field = "phoneNumber"
+	return de
+}
+
 // liveNumberConflict explains why n cannot be recorded while holder (when
 // found) holds its number. An active number is owned, whether or not its
 // workflow still runs: the team's own is already_owned, another team's
@@ -170,19 +176,9 @@ func existingPendingMatch(n domain.PhoneNumber, m phoneNumberModel) (domain.Phon
 func liveNumberConflict(n domain.PhoneNumber, holder phoneNumberModel, found bool) *domain.Error {
 	if found && domain.NumberStatus(holder.Status) == domain.NumberActive {
 		if holder.TeamID == n.TeamID {
-			return &domain.Error{
-				Kind:    domain.KindConflict,
-				Code:    domain.CodeAlreadyOwned,
-				Field:   "phoneNumber",
-				Message: "This team already owns " + n.PhoneNumber + ".",
-			}
+			return onPhoneNumber(domain.AlreadyOwned(n.PhoneNumber))
 		}
-		return &domain.Error{
-			Kind:    domain.KindConflict,
-			Code:    domain.CodeNumberUnavailable,
-			Field:   "phoneNumber",
-			Message: "The number " + n.PhoneNumber + " is no longer available; search again and pick another.",
-		}
+		return onPhoneNumber(domain.NumberUnavailable(n.PhoneNumber))
 	}
 	return &domain.Error{
 		Kind:    domain.KindConflict,

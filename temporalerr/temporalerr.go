@@ -80,8 +80,15 @@ func Errorf(code, format string, args ...any) error {
 }
 
 // Restore makes again the error a run carried to the next (its type and
-// message), for the next run to answer with as the first did.
-func Restore(typ, message string) error {
+// message), for the next run to answer with as the first did. cancelled
+// says the error was the workflow's cancellation, which holds no
+// application error (its type is UnknownType): it comes back as a
+// cancellation, so that a caller reads it as passing (Decode), as it did
+// in the run before, not as an internal error.
+func Restore(typ, message string, cancelled bool) error {
+	if cancelled {
+		return temporal.NewCanceledErrorWithOptions(temporal.CanceledErrorOptions{Message: message})
+	}
 	return temporal.NewNonRetryableApplicationError(message, typ, nil)
 }
 

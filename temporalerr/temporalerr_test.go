@@ -130,7 +130,7 @@ func TestUnknownTypeIsAnInternalError(t *testing.T) {
 	for _, err := range []error{
 		temporal.NewNonRetryableApplicationError("some sentence", "no_such_code", nil),
 		temporal.NewApplicationError("the SDK's name for a Go error", "Error"),
-		temporalerr.Restore(temporalerr.UnknownType, "canceled"),
+		temporalerr.Restore(temporalerr.UnknownType, "canceled", false),
 		temporalerr.RetryAsActivity("looking again as an activity"),
 	} {
 		got := temporalerr.Decode(cross(t, err))
@@ -263,8 +263,29 @@ func TestAnswerLeavesOtherErrors(t *testing.T) {
 // first run carried over (its type and message).
 func TestRestoreIsTheErrorAsItWas(t *testing.T) {
 	first := cross(t, temporalerr.Errorf(domain.CodePurchaseReleased, "The purchase of %s was released.", "+14155550100"))
-	again := cross(t, temporalerr.Restore(temporalerr.Type(first), temporalerr.Message(first)))
+	again := cross(t, temporalerr.Restore(temporalerr.Type(first), temporalerr.Message(first), false))
 	if temporalerr.Type(again) != domain.CodePurchaseReleased || temporalerr.Message(again) != temporalerr.Message(first) || !temporalerr.Final(again) {
 		t.Fatalf("restored %v, want %v", again, first)
+	}
+}
+
+// TestRestoredCancellationIsUnavailable: a purchase failed by the
+// workflow's cancellation is carried over with UnknownType; restored, it
+// is a cancellation again, which callers read as passing (503) as they
+// did in the run before, and it carries over the same way once more.
+func TestRestoredCancellationIsUnavailable(t *testing.T) {
+	first := temporal.NewCanceledError()
+	again := temporalerr.Restore(temporalerr.Type(first), temporalerr.Message(first), true)
+	if !temporal.IsCanceledError(again) {
+		t.Fatalf("restored %v, want a cancellation", again)
+	}
+	if temporalerr.Type(again) != temporalerr.Type(first) || temporalerr.Message(again) != temporalerr.Message(first) {
+		t.Fatalf("restored %q (%q), carried over %q (%q)", temporalerr.Type(again), temporalerr.Message(again), temporalerr.Type(first), temporalerr.Message(first))
+	}
+	for _, err := range []error{first, again} {
+		var de *domain.Error
+		if got := temporalerr.Decode(err); !errors.As(got, &de) || de.Kind != domain.KindUnavailable || de.Code != domain.CodeServiceUnavailable {
+			t.Fatalf("Decode(%v) = %v, want service_unavailable", err, got)
+		}
 	}
 }

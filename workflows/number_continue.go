@@ -187,7 +187,7 @@ func (w *numberWorkflow) resume(c *ContinuedRun) {
 	w.purchaseIDs = c.PurchaseUpdateIDs
 	w.phase = c.Phase // an unknown one fails the run's first task (runNumberWorkflow)
 	if e := c.PurchaseError; e != nil {
-		w.purchaseErr = temporalerr.Restore(e.Type, e.Message)
+		w.purchaseErr = temporalerr.Restore(e.Type, e.Message, e.Cancelled)
 		w.purchaseCancelled = e.Cancelled
 	}
 }

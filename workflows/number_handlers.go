@@ -80,7 +80,7 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		if w.state.Number.Status == domain.NumberPending || w.purchaseFailed() {
 			return temporalerr.New(domain.NumberInPurchase(req.PhoneNumber), nil)
 		}
-		return temporalerr.Errorf(domain.CodeNumberUnavailable, "The number %s is no longer available; search again and pick another.", req.PhoneNumber)
+		return temporalerr.New(domain.NumberUnavailable(req.PhoneNumber), nil)
 	}
 	if w.purchaseFailed() {
 		// The purchase failed (and may be giving its number back for
@@ -104,7 +104,7 @@ func (w *numberWorkflow) validatePurchase(ctx workflow.Context, req PurchaseRequ
 		if (w.resumed && slices.Contains(w.purchaseIDs, id)) || (id != "" && id == w.req.UpdateID) {
 			return nil
 		}
-		return temporalerr.Errorf(domain.CodeAlreadyOwned, "Your team already owns %s.", req.PhoneNumber)
+		return temporalerr.New(domain.AlreadyOwned(req.PhoneNumber), nil)
 	}
 	return nil
 }

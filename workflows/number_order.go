@@ -329,8 +329,7 @@ func (w *numberWorkflow) awaitDocuments(ctx workflow.Context, numberID string, i
 			workflow.GetLogger(ctx).Warn("the regulated order's deadline passed; cancelling it", "phone_number", w.req.PhoneNumber, "order_id", in.OrderID)
 			w.cancelSubOrder(ctx, subOrder)
 			subOrder = ""
-			return activities.AwaitResult{}, temporalerr.Errorf(domain.CodeRequirementsDeadlinePassed,
-				"The documents for %s were not supplied or accepted before the provider's deadline, so its order was cancelled; supply them in a requirement group and buy the number again.", w.req.PhoneNumber)
+			return activities.AwaitResult{}, temporalerr.New(domain.RequirementsDeadlinePassed(w.req.PhoneNumber), nil)
 		}
 	}
 }

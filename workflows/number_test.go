@@ -19,6 +19,7 @@ import (
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
+	"github.com/talkturo/phonenumbers/temporalerr"
 	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/testkit/backend"
 )
@@ -300,11 +301,13 @@ func TestAnotherTeamCannotJoinAPurchase(t *testing.T) {
 	again := purchaseAt(env, 2*time.Minute, "a2", req)
 	releaseAt(env, time.Hour, ReleaseRequest{TeamID: teamA})
 	run(env, req)
-	if appErrorType(other.rejected) != domain.CodeNumberUnavailable {
-		t.Fatalf("other team: %v, want number_unavailable", other.rejected)
+	// Worded as the number's record answers once the workflow has ended
+	// (persistence's liveNumberConflict).
+	if appErrorType(other.rejected) != domain.CodeNumberUnavailable || temporalerr.Message(other.rejected) != domain.NumberUnavailable(req.PhoneNumber).Message {
+		t.Fatalf("other team: %v, want %v", other.rejected, domain.NumberUnavailable(req.PhoneNumber))
 	}
-	if appErrorType(again.rejected) != domain.CodeAlreadyOwned {
-		t.Fatalf("same team again: %v, want already_owned", again.rejected)
+	if appErrorType(again.rejected) != domain.CodeAlreadyOwned || temporalerr.Message(again.rejected) != domain.AlreadyOwned(req.PhoneNumber).Message {
+		t.Fatalf("same team again: %v, want %v", again.rejected, domain.AlreadyOwned(req.PhoneNumber))
 	}
 }
 

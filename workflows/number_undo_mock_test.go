@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/talkturo/phonenumbers/domain"
+	"github.com/talkturo/phonenumbers/temporalerr"
 )
 
 // The purchase saga's undo branches with mocked activities (numberMocks):
@@ -374,6 +375,38 @@ func TestUndoRefusedForWeeksContinuesAsNew(t *testing.T) {
 	}
 	if st := stateOf(t, m2.env); st.Number.Status != domain.NumberFailed || st.Undo != nil {
 		t.Fatalf("final state %+v", st)
+	}
+}
+
+// TestCancelledPurchaseAnswersTheSameAfterContinuingAsNew: a purchase
+// failed by an operator's cancel, whose undo is refused until the run
+// continues as new: a retry is answered service_unavailable (the
+// cancellation) in the next run as in the first, not internal_error.
+func TestCancelledPurchaseAnswersTheSameAfterContinuingAsNew(t *testing.T) {
+	t.Parallel()
+	limits := RunLimits{Events: 100}
+	m := newMocks(t, limits)
+	m.pendingInTask, m.awaitDelay, m.releaseFails = true, 2*time.Hour, 1_000_000
+	req := m.buying("+14155550165")
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
+	before := purchaseAt(m.env, 2*time.Hour, "p2", req)
+	growAt(m.env, 3*24*time.Hour, 150)
+	run(m.env, req)
+	next := continuedFrom(t, m.env)
+	if e := next.Continued.PurchaseError; e == nil || !e.Cancelled || e.Type != "internal" {
+		t.Fatalf("carried %+v, want the cancellation", e)
+	}
+
+	m2 := undoMocks(t, limits, 0)
+	m2.env.SetStartTime(m.env.Now())
+	after := purchaseAt(m2.env, time.Second, "p3", req)
+	run(m2.env, next)
+	m2.completed(t)
+	for run, r := range map[string]*updateResult{"first": before, "next": after} {
+		var de *domain.Error
+		if got := temporalerr.Decode(r.rejected); !errors.As(got, &de) || de.Kind != domain.KindUnavailable || de.Code != domain.CodeServiceUnavailable {
+			t.Errorf("a retry in the %s run was refused with %v, read as %v: want service_unavailable", run, r.rejected, got)
+		}
 	}
 }
 

@@ -27,14 +27,16 @@ const NumberStatusReleasing = "releasing"
 // `NumberStatus = "requirements-pending"`. The record is pending meanwhile.
 const NumberStatusRequirementsPending = "requirements-pending"
 
+// searchAttributeKeys are every custom search attribute; each key knows
+// its own index type.
+var searchAttributeKeys = []temporal.SearchAttributeKey{AttrTeamID, AttrPhoneNumber, AttrNumberStatus, AttrIsTrial, AttrTrialExpiresAt}
+
 // SearchAttributes maps each custom search attribute to its index type, as
-// a namespace must declare them.
+// a namespace must declare them. The map is the caller's own.
 func SearchAttributes() map[string]enumspb.IndexedValueType {
-	return map[string]enumspb.IndexedValueType{
-		AttrTeamID.GetName():         enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		AttrPhoneNumber.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		AttrNumberStatus.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		AttrIsTrial.GetName():        enumspb.INDEXED_VALUE_TYPE_BOOL,
-		AttrTrialExpiresAt.GetName(): enumspb.INDEXED_VALUE_TYPE_DATETIME,
+	attrs := make(map[string]enumspb.IndexedValueType, len(searchAttributeKeys))
+	for _, k := range searchAttributeKeys {
+		attrs[k.GetName()] = k.GetValueType()
 	}
+	return attrs
 }
