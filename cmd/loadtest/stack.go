@@ -23,10 +23,10 @@ import (
 	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+	"github.com/talkturo/phonenumbers/devserver"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/temporalclient"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
 // stack is everything a run measures: an embedded Temporal server and the

@@ -21,10 +21,10 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+	"github.com/talkturo/phonenumbers/devserver"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/devpostgres"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
 // devCommand is `talkturo dev` as help describes it.

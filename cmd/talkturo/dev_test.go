@@ -20,11 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/talkturo/phonenumbers/devserver"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
 	"github.com/talkturo/phonenumbers/testkit"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
 // devProcess is one running `talkturo dev`.
