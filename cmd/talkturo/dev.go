@@ -94,7 +94,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 		}
 	})
 	cfg.DatabaseURL = db.URL
-	if err := migrate(ctx, cfg.DatabaseURL); err != nil {
+	if err := migrate(ctx, cfg); err != nil {
 		return err
 	}
 
@@ -214,8 +214,8 @@ func startTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (*d
 	return ts, ui, nil
 }
 
-func migrate(ctx context.Context, dsn string) error {
-	db, err := persistence.Open(ctx, dsn)
+func migrate(ctx context.Context, cfg config.Config) error {
+	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithMaxOpenConns(cfg.DatabaseMaxConns))
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func migrate(ctx context.Context, dsn string) error {
 // database) is replaced.
 func demoAccount(ctx context.Context, cfg config.Config) (bootstrapOutput, domain.PlanName, error) {
 	path := devState{dir: cfg.DataDir}.demoAccount()
-	db, err := persistence.Open(ctx, cfg.DatabaseURL,
+	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithMaxOpenConns(cfg.DatabaseMaxConns),
 		persistence.WithStatementTimeout(cfg.DatabaseStatementTimeout), persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
 	if err != nil {
 		return bootstrapOutput{}, "", err

@@ -185,7 +185,7 @@ func TestDevStartsEverythingAndResumesAfterAKill(t *testing.T) {
 	if again.token != dev.token || again.teamID != dev.teamID {
 		t.Fatalf("the restart made a new demo account: %s/%s, was %s/%s", again.teamID, again.token, dev.teamID, dev.token)
 	}
-	db, err := persistence.Open(context.Background(), strings.TrimPrefix(env[1], "DATABASE_URL="))
+	db, err := persistence.Open(context.Background(), strings.TrimPrefix(env[1], "DATABASE_URL="), persistence.WithMaxOpenConns(2))
 	if err != nil {
 		t.Fatal(err)
 	}

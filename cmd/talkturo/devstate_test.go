@@ -223,7 +223,7 @@ func TestDevBannerShowsTheCurrentPlan(t *testing.T) {
 	}
 	dev.stop(t)
 
-	db, err := persistence.Open(context.Background(), dsn)
+	db, err := persistence.Open(context.Background(), dsn, persistence.WithMaxOpenConns(2))
 	if err != nil {
 		t.Fatal(err)
 	}

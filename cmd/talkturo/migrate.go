@@ -21,7 +21,7 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	// No statement timeout: a migration may rightly take longer than any
 	// request (an index built on a large table).
-	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
+	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithMaxOpenConns(cfg.DatabaseMaxConns), persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
 	if err != nil {
 		return err
 	}

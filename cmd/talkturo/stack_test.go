@@ -118,7 +118,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 			t.Fatal(err)
 		}
 	}
-	db, err := persistence.Open(context.Background(), dsn)
+	db, err := persistence.Open(context.Background(), dsn, persistence.WithMaxOpenConns(4))
 	if err != nil {
 		t.Fatal(err)
 	}
