@@ -215,15 +215,11 @@ func startTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (*d
 }
 
 func migrate(ctx context.Context, cfg config.Config) error {
-	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithMaxOpenConns(cfg.DatabaseMaxConns))
+	sqlDB, err := migrationsDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer persistence.Close(db)
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
-	}
+	defer sqlDB.Close()
 	return persistence.Migrate(ctx, sqlDB)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -19,17 +20,11 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string) error {
 	if len(args) > 0 {
 		action = args[0]
 	}
-	// No statement timeout: a migration may rightly take longer than any
-	// request (an index built on a large table).
-	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithMaxOpenConns(cfg.DatabaseMaxConns), persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
+	sqlDB, err := migrationsDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer persistence.Close(db)
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
-	}
+	defer sqlDB.Close()
 	switch action {
 	case "up":
 		if err := persistence.Migrate(ctx, sqlDB); err != nil {
@@ -55,4 +50,21 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string) error {
 		return fmt.Errorf("migrate takes up or status, not %q", action)
 	}
 	return nil
+}
+
+// migrationsDB opens the database for migrate and for `talkturo dev`'s
+// migrations. No statement timeout: a migration may rightly take longer
+// than any request (an index built on a large table). Closing it closes
+// the pool.
+func migrationsDB(ctx context.Context, cfg config.Config) (*sql.DB, error) {
+	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithMaxOpenConns(cfg.DatabaseMaxConns), persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		_ = persistence.Close(db)
+		return nil, err
+	}
+	return sqlDB, nil
 }
