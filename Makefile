@@ -57,8 +57,8 @@ WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 workflowcheck:
 	$(GO) run $(WORKFLOWCHECK) ./workflows
 
-# All of workflows/ (devserver makes it load the Temporal server's sources:
-# about two minutes), gofmt and go vet.
+# All of workflows/ (replay/'s tests import devserver, which makes it load the
+# Temporal server's sources: about two minutes), gofmt and go vet.
 lint: vet
 	$(GO) run $(WORKFLOWCHECK) ./workflows/...
 

@@ -63,16 +63,21 @@ const (
 	readyTimeout = 3 * time.Second
 )
 
-// The subcommand each workload runs, and whether it serves HTTP.
+// The subcommand each workload runs, and whether it serves HTTP. A
+// workload with secretKeys gets only those keys of the Secret, each by a
+// secretKeyRef of its own; the others take the whole Secret.
 var workloads = map[string]struct {
 	args        []string
 	servesHTTP  bool
 	minReplicas int32
+	secretKeys  []string
 }{
-	"talkturo-api":               {args: []string{"api"}, servesHTTP: true, minReplicas: 2},
-	"talkturo-worker":            {args: []string{"worker"}, minReplicas: 2},
-	"talkturo-migrate":           {args: []string{"migrate", "up"}},
-	"talkturo-search-attributes": {args: []string{"admin", "register-search-attributes"}},
+	"talkturo-api":     {args: []string{"api"}, servesHTTP: true, minReplicas: 2},
+	"talkturo-worker":  {args: []string{"worker"}, minReplicas: 2},
+	"talkturo-migrate": {args: []string{"migrate", "up"}},
+	// It talks to Temporal alone: the database URL, the Telnyx key and
+	// the billing webhook secret are none of its business.
+	"talkturo-search-attributes": {args: []string{"admin", "register-search-attributes"}, secretKeys: []string{"TEMPORAL_API_KEY"}},
 }
 
 // The Jobs each rollout runs before the Deployments, by the component
@@ -572,12 +577,103 @@ func TestWorkloads(t *testing.T) {
 			t.Errorf("%s: unknown workload; add it to the test's workloads", p.what)
 			continue
 		}
-		checkPod(t, p.what, p.spec, uid, true)
+		checkPod(t, p.what, p.spec, uid, w.secretKeys == nil)
+		if w.secretKeys != nil {
+			for _, problem := range secretsBeyond(p.spec, w.secretKeys) {
+				t.Errorf("%s: %s", p.what, problem)
+			}
+		}
 		checkArgs(t, p.what, p.spec, w.args)
 	}
 	for name := range workloads {
 		if !seen[name] {
 			t.Errorf("no workload %s", name)
+		}
+	}
+}
+
+// secretsBeyond lists how ps reaches a secret beyond the keys of the
+// Secret talkturo-secrets it may have: the whole Secret (envFrom), another
+// key or another Secret, a key under another variable's name, a required
+// key (the pod would not start without it, and TEMPORAL_API_KEY is set
+// only for Temporal Cloud), or a secret volume other than Temporal's
+// client certificate. It also wants the ConfigMap, where the pod's
+// settings come from.
+func secretsBeyond(ps *corev1.PodSpec, keys []string) []string {
+	var problems []string
+	for _, v := range ps.Volumes {
+		switch {
+		case v.Secret != nil && v.Secret.SecretName != temporalTLSSecret:
+			problems = append(problems, fmt.Sprintf("volume %s mounts the Secret %s", v.Name, v.Secret.SecretName))
+		case v.Projected != nil:
+			for _, src := range v.Projected.Sources {
+				if src.Secret != nil {
+					problems = append(problems, fmt.Sprintf("volume %s projects the Secret %s", v.Name, src.Secret.Name))
+				}
+			}
+		}
+	}
+	for i, c := range slices.Concat(ps.InitContainers, ps.Containers) {
+		cm := false
+		for _, ef := range c.EnvFrom {
+			if ef.SecretRef != nil {
+				problems = append(problems, fmt.Sprintf("container %s takes the whole Secret %s (envFrom); it may have only %v of %s", c.Name, ef.SecretRef.Name, keys, secretName))
+			}
+			if ef.ConfigMapRef != nil && ef.ConfigMapRef.Name == configMapName {
+				cm = true
+			}
+		}
+		if !cm && i >= len(ps.InitContainers) {
+			problems = append(problems, fmt.Sprintf("container %s: envFrom must take ConfigMap %s", c.Name, configMapName))
+		}
+		for _, e := range c.Env {
+			if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+				continue
+			}
+			ref := e.ValueFrom.SecretKeyRef
+			switch {
+			case ref.Name != secretName || !slices.Contains(keys, ref.Key):
+				problems = append(problems, fmt.Sprintf("container %s: %s comes from key %s of Secret %s; it may have only %v of %s", c.Name, e.Name, ref.Key, ref.Name, keys, secretName))
+			case e.Name != ref.Key:
+				problems = append(problems, fmt.Sprintf("container %s: %s holds the key %s", c.Name, e.Name, ref.Key))
+			case ref.Optional == nil || !*ref.Optional:
+				problems = append(problems, fmt.Sprintf("container %s: %s must be optional (only Temporal Cloud with an API key has it)", c.Name, e.Name))
+			}
+		}
+	}
+	return problems
+}
+
+// TestSecretsBeyond: secretsBeyond finds each way a pod could reach a
+// secret it must not, so that TestWorkloads cannot pass by missing one.
+func TestSecretsBeyond(t *testing.T) {
+	keys := []string{"TEMPORAL_API_KEY"}
+	optional := true
+	keyRef := func(name, secret, key string, opt *bool) corev1.EnvVar {
+		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key, Optional: opt}}}
+	}
+	pod := func(envFrom []corev1.EnvFromSource, env []corev1.EnvVar, vols []corev1.Volume) *corev1.PodSpec {
+		envFrom = append([]corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: configMapName}}}}, envFrom...)
+		return &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", EnvFrom: envFrom, Env: env}}, Volumes: vols}
+	}
+	tls := corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: temporalTLSSecret}}}
+	if p := secretsBeyond(pod(nil, []corev1.EnvVar{keyRef("TEMPORAL_API_KEY", secretName, "TEMPORAL_API_KEY", &optional)}, []corev1.Volume{tls}), keys); len(p) > 0 {
+		t.Errorf("the allowed key and the client certificate: %v", p)
+	}
+	bad := map[string]*corev1.PodSpec{
+		"the whole Secret": pod([]corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: secretName}}}}, nil, nil),
+		"DATABASE_URL":     pod(nil, []corev1.EnvVar{keyRef("DATABASE_URL", secretName, "DATABASE_URL", &optional)}, nil),
+		"another Secret":   pod(nil, []corev1.EnvVar{keyRef("TEMPORAL_API_KEY", "other", "TEMPORAL_API_KEY", &optional)}, nil),
+		"a renamed key":    pod(nil, []corev1.EnvVar{keyRef("TELNYX_API_KEY", secretName, "TEMPORAL_API_KEY", &optional)}, nil),
+		"a required key":   pod(nil, []corev1.EnvVar{keyRef("TEMPORAL_API_KEY", secretName, "TEMPORAL_API_KEY", nil)}, nil),
+		"a secret volume": pod(nil, nil, []corev1.Volume{{Name: "s", VolumeSource: corev1.VolumeSource{
+			Secret: &corev1.SecretVolumeSource{SecretName: secretName}}}}),
+		"no ConfigMap": {Containers: []corev1.Container{{Name: "c"}}},
+	}
+	for what, ps := range bad {
+		if p := secretsBeyond(ps, keys); len(p) == 0 {
+			t.Errorf("%s: not reported", what)
 		}
 	}
 }

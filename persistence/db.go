@@ -16,13 +16,11 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// Pool defaults. Twenty connections serve an API or worker process well
-// without letting a few replicas exhaust PostgreSQL's default 100; idle
-// connections are closed after a while so a quiet process gives them back,
-// and every connection is recycled now and then so a fail-over or DNS
-// change is picked up.
+// Pool tuning. The pool's size is the caller's (DATABASE_MAX_CONNS, whose
+// default is cmd/talkturo/config's); idle connections are closed after a
+// while so a quiet process gives them back, and every connection is
+// recycled now and then so a fail-over or DNS change is picked up.
 const (
-	defaultMaxOpenConns    = 20
 	defaultConnMaxIdleTime = 5 * time.Minute
 	defaultConnMaxLifetime = 30 * time.Minute
 	slowQueryThreshold     = 500 * time.Millisecond
@@ -38,14 +36,11 @@ type options struct {
 	connectTimeout   time.Duration
 }
 
-// WithMaxOpenConns caps the connections of the pool (default 20); n < 1 is
-// ignored.
+// WithMaxOpenConns caps the connections of the pool. Open requires it,
+// with n >= 1: a size this package picked would be a second default beside
+// DATABASE_MAX_CONNS's.
 func WithMaxOpenConns(n int) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.maxOpenConns = n
-		}
-	}
+	return func(o *options) { o.maxOpenConns = n }
 }
 
 // WithStatementTimeout makes the server cancel any statement of the pool
@@ -77,8 +72,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // Open connects to the PostgreSQL database at dsn (a postgres:// URL or a
-// key=value string) and checks that it answers before ctx ends. The caller
-// closes the pool (see Close).
+// key=value string) with a pool of WithMaxOpenConns connections, and checks
+// that it answers before ctx ends. The caller closes the pool (see Close).
 func Open(ctx context.Context, dsn string, opts ...Option) (*gorm.DB, error) {
 	db, err := open(dsn, opts...)
 	if err != nil {
@@ -104,6 +99,9 @@ func Close(db *gorm.DB) error {
 // not block and the first connection happens in the start hook.
 func open(dsn string, opts ...Option) (*gorm.DB, error) {
 	o := buildOptions(opts)
+	if o.maxOpenConns < 1 {
+		return nil, fmt.Errorf("persistence: the pool size must be at least 1, not %d: pass WithMaxOpenConns (DATABASE_MAX_CONNS)", o.maxOpenConns)
+	}
 	pgCfg, err := connConfig(dsn, o)
 	if err != nil {
 		return nil, err
@@ -151,9 +149,9 @@ func open(dsn string, opts ...Option) (*gorm.DB, error) {
 	return db, nil
 }
 
-// buildOptions applies opts over the defaults.
+// buildOptions applies opts.
 func buildOptions(opts []Option) options {
-	o := options{maxOpenConns: defaultMaxOpenConns}
+	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -15,7 +15,7 @@ func TestLogsNeverCarryQueryParameters(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	var logs testkit.LogBuffer
-	db, err := persistence.Open(ctx, pgtest.NewSchema(t), persistence.WithLogger(logs.TextLogger(slog.LevelInfo)))
+	db, err := persistence.Open(ctx, pgtest.NewSchema(t), persistence.WithMaxOpenConns(4), persistence.WithLogger(logs.TextLogger(slog.LevelInfo)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,4 +57,35 @@ func hashOf(t *testing.T) string {
 	t.Helper()
 	_, hash := domain.NewAPIToken()
 	return hash
+}
+
+// TestOpenRefusesAnUnsetPoolSize: the pool's size is the caller's
+// (DATABASE_MAX_CONNS); Open picks none of its own.
+func TestOpenRefusesAnUnsetPoolSize(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewSchema(t)
+	for what, opts := range map[string][]persistence.Option{
+		"no WithMaxOpenConns": nil,
+		"WithMaxOpenConns(0)": {persistence.WithMaxOpenConns(0)},
+	} {
+		db, err := persistence.Open(t.Context(), dsn, opts...)
+		if err == nil {
+			_ = persistence.Close(db)
+			t.Errorf("%s: Open succeeded", what)
+		} else if !strings.Contains(err.Error(), "WithMaxOpenConns") {
+			t.Errorf("%s: Open error %q does not name WithMaxOpenConns", what, err)
+		}
+	}
+	db, err := persistence.Open(t.Context(), dsn, persistence.WithMaxOpenConns(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer persistence.Close(db)
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sqlDB.Stats().MaxOpenConnections; got != 3 {
+		t.Errorf("MaxOpenConnections = %d, want 3", got)
+	}
 }

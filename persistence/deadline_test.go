@@ -29,7 +29,7 @@ func TestStatementTimeout(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	dsn := pgtest.NewSchema(t)
-	db, err := persistence.Open(ctx, dsn, persistence.WithStatementTimeout(300*time.Millisecond))
+	db, err := persistence.Open(ctx, dsn, persistence.WithMaxOpenConns(4), persistence.WithStatementTimeout(300*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestStatementTimeout(t *testing.T) {
 	wantUnavailable(t, "SetPlan on a locked team", store.SetPlan(ctx, acct.TeamID, domain.PlanGrowth))
 	lock.Rollback()
 
-	own, err := persistence.Open(ctx, dsn+"&statement_timeout=1500", persistence.WithStatementTimeout(300*time.Millisecond))
+	own, err := persistence.Open(ctx, dsn+"&statement_timeout=1500", persistence.WithMaxOpenConns(1), persistence.WithStatementTimeout(300*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestConnectTimeout(t *testing.T) {
 		{"connect_timeout=1 in the URL", dsn + "&connect_timeout=1", time.Hour},
 	} {
 		start := time.Now()
-		_, err := persistence.Open(context.Background(), tc.dsn, persistence.WithConnectTimeout(tc.opt))
+		_, err := persistence.Open(context.Background(), tc.dsn, persistence.WithMaxOpenConns(1), persistence.WithConnectTimeout(tc.opt))
 		took := time.Since(start)
 		if err == nil {
 			t.Fatalf("%s: Open succeeded against a server that never answers", tc.what)

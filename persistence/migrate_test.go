@@ -18,7 +18,7 @@ import (
 // migrations take it.
 func openSQL(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
-	db, err := persistence.Open(t.Context(), dsn)
+	db, err := persistence.Open(t.Context(), dsn, persistence.WithMaxOpenConns(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestOpenFailsFastOnAnUnreachableServer(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	_, err := persistence.Open(ctx, "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2")
+	_, err := persistence.Open(ctx, "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2", persistence.WithMaxOpenConns(1))
 	if err == nil {
 		t.Fatal("Open on a closed port succeeded")
 	}

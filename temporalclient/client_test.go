@@ -21,8 +21,8 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/talkturo/phonenumbers/devserver/tlstest"
 	"github.com/talkturo/phonenumbers/testkit"
-	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
 // fakeFrontend is a TLS gRPC server answering what a client's first calls

@@ -34,8 +34,9 @@ var Module = fx.Module("temporalclient",
 // keeps the reconciliation schedule in line with the ReconcileConfig. The
 // schedule is ensured in the background, retrying until Temporal answers,
 // so that neither a slow cluster nor a schedule error holds up the
-// worker's purchases. The app supplies a WorkerConfig, a ReconcileConfig
-// and the *activities.Activities.
+// worker's purchases: a ReconcileConfig without a task queue, which no
+// retry can mend, is refused when the app is built instead. The app
+// supplies a WorkerConfig, a ReconcileConfig and the *activities.Activities.
 var WorkerModule = fx.Module("temporal-worker",
 	fx.Provide(func(c client.Client, cfg WorkerConfig, a *activities.Activities, sd fx.Shutdowner, log *slog.Logger) (worker.Worker, error) {
 		return NewWorker(c, cfg, a, func(err error) {
@@ -49,7 +50,11 @@ var WorkerModule = fx.Module("temporal-worker",
 			OnStop:  func(context.Context) error { w.Stop(); return nil },
 		})
 	}),
-	fx.Invoke(func(lc fx.Lifecycle, c client.Client, cfg ReconcileConfig, log *slog.Logger) {
+	fx.Invoke(func(lc fx.Lifecycle, c client.Client, cfg ReconcileConfig, log *slog.Logger) error {
+		if cfg.TaskQueue == "" {
+			return errNoTaskQueue("WorkerModule's ReconcileConfig")
+		}
 		background.Run(lc, func(ctx context.Context) { keepEnsuring(ctx, c, cfg, log) })
+		return nil
 	}),
 )

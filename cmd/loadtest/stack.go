@@ -23,10 +23,10 @@ import (
 	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+	"github.com/talkturo/phonenumbers/devserver"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/temporalclient"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
 // stack is everything a run measures: an embedded Temporal server and the
@@ -56,8 +56,6 @@ type stack struct {
 // Everything below is fixed so that only the flags vary between runs.
 const (
 	telnyxKey    = "loadtest-key"
-	taskQueue    = "phone-numbers"
-	purchaseWait = "20s"
 	setupTimeout = 2 * time.Minute
 )
 
@@ -132,8 +130,9 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 		return s, err
 	}
 	s.defer_(func() error { return events.Stop(context.Background()) })
-	// The processes' Telnyx timeout: the env below leaves TELNYX_TIMEOUT
-	// at config's default.
+	// config's defaults: the processes' Telnyx timeout (the env below
+	// leaves TELNYX_TIMEOUT unset), and the task queue and purchase wait
+	// the env names so that the caller's own environment cannot change them.
 	defaults, err := config.Load(map[string]string{})
 	if err != nil {
 		return s, err
@@ -159,12 +158,12 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 		"DATABASE_URL=" + s.dsn,
 		"TEMPORAL_ADDRESS=" + s.temporal.HostPort(),
 		"TEMPORAL_NAMESPACE=" + s.temporal.Namespace(),
-		"TEMPORAL_TASK_QUEUE=" + taskQueue,
+		"TEMPORAL_TASK_QUEUE=" + defaults.TemporalTaskQueue,
 		"TELNYX_BASE_URL=" + s.simURL + "/v2",
 		"TELNYX_API_KEY=" + telnyxKey,
 		"TELNYX_PUBLIC_KEY=" + base64.StdEncoding.EncodeToString(webhookKey.Public().(ed25519.PublicKey)),
 		"TRIAL_DURATION=" + o.TrialDuration.String(),
-		"PURCHASE_WAIT=" + purchaseWait,
+		"PURCHASE_WAIT=" + defaults.PurchaseWait.String(),
 		"PLAN_LIMITS=" + planLimits,
 		"LOG_LEVEL=" + o.LogLevel,
 		"LOG_FORMAT=json",

@@ -53,7 +53,7 @@ func runBootstrap(ctx context.Context, cfg config.Config, args []string) error {
 	if cfg.DatabaseURL == "" {
 		return &config.Error{Var: "DATABASE_URL", Message: "must be set for admin bootstrap."}
 	}
-	db, err := persistence.Open(ctx, cfg.DatabaseURL,
+	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithMaxOpenConns(cfg.DatabaseMaxConns),
 		persistence.WithStatementTimeout(cfg.DatabaseStatementTimeout), persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
 	if err != nil {
 		return err

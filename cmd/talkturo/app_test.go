@@ -141,7 +141,7 @@ func TestBootstrapExistingEmailNeedsTheFlag(t *testing.T) {
 	if strings.Count(strings.TrimSuffix(err.Error(), "."), ". ") > 0 || out != "" {
 		t.Errorf("the refusal %q is not one sentence, or something was printed: %q", err, out)
 	}
-	db, err := persistence.Open(t.Context(), dsn)
+	db, err := persistence.Open(t.Context(), dsn, persistence.WithMaxOpenConns(1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,10 +22,10 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+	"github.com/talkturo/phonenumbers/devserver"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/devpostgres"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
 // devCommand is `talkturo dev` as help describes it.
@@ -95,7 +95,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string) error {
 		}
 	})
 	cfg.DatabaseURL = db.URL
-	if err := migrate(ctx, cfg.DatabaseURL); err != nil {
+	if err := migrate(ctx, cfg); err != nil {
 		return err
 	}
 
@@ -215,8 +215,8 @@ func startTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (*d
 	return ts, ui, nil
 }
 
-func migrate(ctx context.Context, dsn string) error {
-	return withMigrationDB(ctx, dsn, func(sqlDB *sql.DB) error { return persistence.Migrate(ctx, sqlDB) })
+func migrate(ctx context.Context, cfg config.Config) error {
+	return withMigrationDB(ctx, cfg, func(sqlDB *sql.DB) error { return persistence.Migrate(ctx, sqlDB) })
 }
 
 // demoAccount returns the demo team's credentials, creating them on the
@@ -226,7 +226,7 @@ func migrate(ctx context.Context, dsn string) error {
 // database) is replaced.
 func demoAccount(ctx context.Context, cfg config.Config) (bootstrapOutput, domain.PlanName, error) {
 	path := devState{dir: cfg.DataDir}.demoAccount()
-	db, err := persistence.Open(ctx, cfg.DatabaseURL,
+	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithMaxOpenConns(cfg.DatabaseMaxConns),
 		persistence.WithStatementTimeout(cfg.DatabaseStatementTimeout), persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
 	if err != nil {
 		return bootstrapOutput{}, "", err

@@ -20,11 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/talkturo/phonenumbers/devserver"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
 	"github.com/talkturo/phonenumbers/testkit"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
 // devProcess is one running `talkturo dev`.
@@ -185,7 +185,7 @@ func TestDevStartsEverythingAndResumesAfterAKill(t *testing.T) {
 	if again.token != dev.token || again.teamID != dev.teamID {
 		t.Fatalf("the restart made a new demo account: %s/%s, was %s/%s", again.teamID, again.token, dev.teamID, dev.token)
 	}
-	db, err := persistence.Open(context.Background(), strings.TrimPrefix(env[1], "DATABASE_URL="))
+	db, err := persistence.Open(context.Background(), strings.TrimPrefix(env[1], "DATABASE_URL="), persistence.WithMaxOpenConns(2))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,12 +18,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/talkturo/phonenumbers/devserver"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/devpostgres"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
 	"github.com/talkturo/phonenumbers/testkit"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
 // devEnv is the environment of a `talkturo dev` on free ports with its
@@ -223,7 +223,7 @@ func TestDevBannerShowsTheCurrentPlan(t *testing.T) {
 	}
 	dev.stop(t)
 
-	db, err := persistence.Open(context.Background(), dsn)
+	db, err := persistence.Open(context.Background(), dsn, persistence.WithMaxOpenConns(2))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 var devOnlyPackages = []string{
 	"go.temporal.io/server",
 	"github.com/temporalio/ui-server",
-	"github.com/talkturo/phonenumbers/workflows/devserver",
+	"github.com/talkturo/phonenumbers/devserver",
 	"github.com/talkturo/phonenumbers/persistence/devpostgres",
 }
 

@@ -20,16 +20,17 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string) error {
 	if len(args) > 0 {
 		action = args[0]
 	}
-	return withMigrationDB(ctx, cfg.DatabaseURL, func(sqlDB *sql.DB) error {
+	return withMigrationDB(ctx, cfg, func(sqlDB *sql.DB) error {
 		return migrateAction(ctx, sqlDB, action)
-	}, persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
+	})
 }
 
-// withMigrationDB runs f on a connection to dsn that lives for f's
-// call. It sets no statement timeout: a migration may rightly take longer
-// than any request (an index built on a large table).
-func withMigrationDB(ctx context.Context, dsn string, f func(*sql.DB) error, opts ...persistence.Option) error {
-	db, err := persistence.Open(ctx, dsn, opts...)
+// withMigrationDB runs f on a connection to cfg's database that lives for
+// f's call, for migrate and for `talkturo dev`'s migrations. It sets no
+// statement timeout: a migration may rightly take longer than any request
+// (an index built on a large table).
+func withMigrationDB(ctx context.Context, cfg config.Config, f func(*sql.DB) error) error {
+	db, err := persistence.Open(ctx, cfg.DatabaseURL, persistence.WithMaxOpenConns(cfg.DatabaseMaxConns), persistence.WithConnectTimeout(cfg.DatabaseConnectTimeout))
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ func TestWorkerPurgesExpiredIdempotencyKeys(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
 	team, _ := s.team(domain.PlanGrowth)
-	db, err := persistence.Open(context.Background(), s.cfg.DatabaseURL)
+	db, err := persistence.Open(context.Background(), s.cfg.DatabaseURL, persistence.WithMaxOpenConns(2))
 	if err != nil {
 		t.Fatal(err)
 	}

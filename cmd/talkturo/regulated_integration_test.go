@@ -12,9 +12,9 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
+	"github.com/talkturo/phonenumbers/devserver"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/workflows"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
 // webhookStack is a stack whose simulator delivers signed order webhooks

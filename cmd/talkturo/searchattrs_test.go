@@ -14,10 +14,10 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+	"github.com/talkturo/phonenumbers/devserver"
+	"github.com/talkturo/phonenumbers/devserver/tlstest"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/workflows"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
-	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
 // TestAdminRegistersTheSearchAttributesOverMutualTLS: `talkturo admin

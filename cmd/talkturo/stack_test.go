@@ -20,14 +20,14 @@ import (
 	"github.com/talkturo/phonenumbers/api"
 	"github.com/talkturo/phonenumbers/api/openapitest"
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
+	"github.com/talkturo/phonenumbers/devserver"
+	"github.com/talkturo/phonenumbers/devserver/tlstest"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/persistence/pgtest"
 	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/testkit"
 	"github.com/talkturo/phonenumbers/testkit/backend"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
-	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
 // stack is the whole system for an integration test: a real embedded
@@ -127,7 +127,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 			t.Fatal(err)
 		}
 	}
-	db, err := persistence.Open(context.Background(), dsn)
+	db, err := persistence.Open(context.Background(), dsn, persistence.WithMaxOpenConns(4))
 	if err != nil {
 		t.Fatal(err)
 	}

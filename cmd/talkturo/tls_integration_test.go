@@ -9,9 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
+	"github.com/talkturo/phonenumbers/devserver/tlstest"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/temporalclient"
-	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
 // TestPurchaseOverMutualTLS: with the embedded frontend requiring client

@@ -43,7 +43,7 @@ func terminate(t *testing.T, s *stack, e164 string) {
 func plantStalePending(t *testing.T, s *stack, team, e164 string, age time.Duration) domain.PhoneNumber {
 	t.Helper()
 	ctx := context.Background()
-	db, err := persistence.Open(ctx, s.cfg.DatabaseURL)
+	db, err := persistence.Open(ctx, s.cfg.DatabaseURL, persistence.WithMaxOpenConns(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestReleaseAfterTerminateDuringAwaitOrder(t *testing.T) {
 	// Reconciliation looks at pending records only once they are older
 	// than activities.PendingUndoMinAge: date this one (and its slot,
 	// which stays older than the record) back past it.
-	db, err := persistence.Open(context.Background(), s.cfg.DatabaseURL)
+	db, err := persistence.Open(context.Background(), s.cfg.DatabaseURL, persistence.WithMaxOpenConns(2))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 // replay test of package workflows (workflows/replay_test.go) replays
 // against the current workflow code on every `go test`.
 //
-// Recording needs an embedded Temporal server (workflows/devserver), which
+// Recording needs an embedded Temporal server (devserver), which
 // imports package workflows; it therefore lives here rather than in that
 // package's tests. It runs only when asked:
 //

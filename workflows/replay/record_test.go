@@ -28,12 +28,12 @@ import (
 
 	"github.com/talkturo/phonenumbers/activities/telnyx"
 	"github.com/talkturo/phonenumbers/activities/telnyx/telnyxsim"
+	"github.com/talkturo/phonenumbers/devserver"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/persistence"
 	"github.com/talkturo/phonenumbers/temporalclient"
 	"github.com/talkturo/phonenumbers/testkit/backend"
 	"github.com/talkturo/phonenumbers/workflows"
-	"github.com/talkturo/phonenumbers/workflows/devserver"
 )
 
 // historiesDir is where the replay test of package workflows reads them.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/talkturo/phonenumbers/devserver/tlstest"
 	"github.com/talkturo/phonenumbers/testkit"
-	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
 // secretDir lays out a certificate and key as the kubelet mounts a

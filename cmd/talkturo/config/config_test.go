@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/talkturo/phonenumbers/devserver/tlstest"
 	"github.com/talkturo/phonenumbers/domain"
-	"github.com/talkturo/phonenumbers/workflows/devserver/tlstest"
 )
 
 func TestLoadDefaults(t *testing.T) {
