@@ -312,8 +312,10 @@ func listedJSON(n domain.PhoneNumber) listedNumberJSON {
 		TrialExpiresAt: n.TrialExpiresAt, AssistantID: n.AssistantID, CreatedAt: n.CreatedAt.UTC(),
 	}
 	out.Requirements = requirementsOf(n.Status, n.Requirements)
-	if n.Status == domain.NumberFailed {
-		out.FailureReason = n.FailureReason
+	if n.Status == domain.NumberFailed && n.FailureReason != "" {
+		// The record keeps the workflow's own code for operators; a client
+		// is shown the public one, as an error with that code would be.
+		out.FailureReason = domain.PublicCode(n.FailureReason)
 	}
 	return out
 }

@@ -274,6 +274,15 @@ func TestListShowsRequirementsAndFailureReasons(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.reasons[failed.ID] = "requirements_deadline_passed"
+	// What a record may keep that a client must not see: an internal code
+	// and a Go error type that crossed Temporal as a failure's type.
+	locked, odd := create("+14155550194"), create("+14155550195")
+	for n, reason := range map[string]string{locked.ID: domain.CodeDeletionLocked, odd.ID: "*errors.errorString"} {
+		if _, err := numbers.End(ctx, n, domain.NumberFailed); err != nil {
+			t.Fatal(err)
+		}
+		store.reasons[n] = reason
+	}
 	// The store keeps what the failed purchase waited on: not shown.
 	store.requirements[failed.ID] = &domain.PendingRequirements{Status: domain.RequirementsInfoPending, Deadline: &regulatedDeadline,
 		Missing: []domain.RegulatoryRequirement{{RequirementID: "req_addr", FieldType: "address"}}}
@@ -294,8 +303,10 @@ func TestListShowsRequirementsAndFailureReasons(t *testing.T) {
 	if req["status"] != "requirement-info-under-review" || req["deadline"] != nil || len(req["missing"].([]any)) != 1 {
 		t.Errorf("requirements %v", req)
 	}
-	if byID[failed.ID]["failure_reason"] != "requirements_deadline_passed" {
-		t.Errorf("the failed number: %v", byID[failed.ID])
+	for id, want := range map[string]string{failed.ID: "requirements_deadline_passed", locked.ID: "release_blocked", odd.ID: "internal_error"} {
+		if byID[id]["failure_reason"] != want {
+			t.Errorf("failed number %s: %v, want failure_reason %s", id, byID[id], want)
+		}
 	}
 	for id, n := range map[string]map[string]any{"plain": byID[plain.ID], "failed": byID[failed.ID]} {
 		if _, ok := n["requirements"]; ok {

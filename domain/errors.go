@@ -196,6 +196,17 @@ func LookupCode(code string) (info CodeInfo, ok bool) {
 	return CodeInfo{}, false
 }
 
+// PublicCode is the code clients are shown for code: the code itself, the
+// public code an internal one stands as, and CodeInternal for a code the
+// registry does not know (a Go error type that crossed Temporal as an
+// application error's type, say).
+func PublicCode(code string) string {
+	if info, ok := LookupCode(code); ok {
+		return info.Public
+	}
+	return CodeInternal
+}
+
 // Error is the one error type of the product. Code is a stable snake_case
 // string for clients, Message a human sentence safe to show, Field the
 // request field at fault (if any) and Details extra JSON members of the

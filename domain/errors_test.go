@@ -44,6 +44,22 @@ func TestRegistryNamesEachCodeOnce(t *testing.T) {
 	}
 }
 
+// TestPublicCodeShowsNoInternalCode: every registered code is shown as
+// its registry entry says, and a code nobody registered (a Go error type
+// a failure carried) as internal_error.
+func TestPublicCodeShowsNoInternalCode(t *testing.T) {
+	for _, c := range domain.Codes() {
+		if got := domain.PublicCode(c.Code); got != c.Public {
+			t.Errorf("PublicCode(%s) = %s, want %s", c.Code, got, c.Public)
+		}
+	}
+	for _, code := range []string{"*errors.errorString", "internal", ""} {
+		if got := domain.PublicCode(code); got != domain.CodeInternal {
+			t.Errorf("PublicCode(%q) = %s, want %s", code, got, domain.CodeInternal)
+		}
+	}
+}
+
 // TestMessagesOfTheirCode: the constructors used on both sides of Temporal
 // carry their code and kind, and name the number.
 func TestMessagesOfTheirCode(t *testing.T) {
