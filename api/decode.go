@@ -24,7 +24,7 @@ import (
 func decodeJSON(c *fiber.Ctx, v any) error {
 	body := c.Request().Body()
 	if len(bytes.TrimSpace(body)) == 0 {
-		return domain.Invalid("body", "The request body must be a JSON object.")
+		return bodyNotAnObject()
 	}
 	var doc any
 	if err := decodeOne(body, &doc); err != nil {
@@ -112,13 +112,19 @@ func dropMiscased(doc any, t reflect.Type) bool {
 	return dropped
 }
 
+// bodyNotAnObject is the answer to a body that is empty or holds a JSON
+// value other than an object.
+func bodyNotAnObject() error {
+	return domain.Invalid("body", "The request body must be a JSON object.")
+}
+
 func jsonError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
-			return domain.Invalid("body", "The request body must be a JSON object.")
+			return bodyNotAnObject()
 		}
 		return domain.Invalid(typeErr.Field, "%s must be %s, not a JSON %s.", typeErr.Field, jsonTypeName(typeErr.Type.Kind().String()), typeErr.Value)
 	case errors.As(err, &syntaxErr):

@@ -85,8 +85,9 @@ func TestPlans(t *testing.T) {
 	if p, err := ParsePlanName(" Growth "); err != nil || p != PlanGrowth {
 		t.Fatalf("ParsePlanName = %q, %v", p, err)
 	}
-	if _, err := ParsePlanName("gold"); err == nil {
-		t.Fatal("gold is not a plan")
+	_, err := ParsePlanName("gold")
+	if de := (*Error)(nil); !errors.As(err, &de) || de.Field != "plan" || de.Message != `Unknown plan "gold": use one of free, starter, growth, scale.` {
+		t.Fatalf("gold is not a plan: %v", err)
 	}
 	limits := map[PlanName]int{}
 	for _, p := range DefaultPlans() {

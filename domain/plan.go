@@ -1,9 +1,6 @@
 package domain
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // PlanName names a plan. Billing systems send these names.
 type PlanName string
@@ -44,7 +41,16 @@ func ParsePlanName(s string) (PlanName, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("unknown plan %q: use one of free, starter, growth, scale", s)
+	return "", UnknownPlan(s)
+}
+
+// UnknownPlan is the error for a plan name that names none of the plans.
+func UnknownPlan(name string) *Error {
+	names := make([]string, 0, len(DefaultPlans()))
+	for _, p := range DefaultPlans() {
+		names = append(names, string(p.Name))
+	}
+	return Invalid("plan", "Unknown plan %q: use one of %s.", name, strings.Join(names, ", "))
 }
 
 // Eligibility is what a team holds against what its plan allows, as the

@@ -57,7 +57,7 @@ func (s *AccountStore) Bootstrap(ctx context.Context, in domain.BootstrapInput) 
 		var plan planModel
 		if err := tx.Take(&plan, "name = ?", string(in.Plan)).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return domain.Invalid("plan", "Unknown plan %q: use one of free, starter, growth, scale.", in.Plan)
+				return domain.UnknownPlan(string(in.Plan))
 			}
 			return err
 		}
@@ -208,7 +208,7 @@ func (s *AccountStore) SetPlan(ctx context.Context, teamID string, plan domain.P
 		if _, err := s.GetTeam(ctx, teamID); err != nil {
 			return err
 		}
-		return domain.Invalid("plan", "Unknown plan %q: use one of free, starter, growth, scale.", plan)
+		return domain.UnknownPlan(string(plan))
 	}
 	return nil
 }
