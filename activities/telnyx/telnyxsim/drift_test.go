@@ -122,7 +122,7 @@ func TestBackdateMovesCreatedAt(t *testing.T) {
 func TestAdminDriftRoutes(t *testing.T) {
 	f := newFixture(t, Options{})
 	n := f.firstAvailable(1)[0]
-	var planted struct{ Data numberRecord }
+	var planted struct{ Data phoneNumberJSON }
 	f.do(http.MethodPost, "/_sim/owned", map[string]any{"phone_number": n, "created_at": "2025-01-01T00:00:00Z"}).decode(t, http.StatusOK, &planted)
 	if planted.Data.PhoneNumber != n || planted.Data.Status != numberActive || planted.Data.CreatedAt != "2025-01-01T00:00:00.000Z" || planted.Data.ID == "" {
 		t.Fatalf("POST /_sim/owned answered %+v", planted.Data)
@@ -131,7 +131,7 @@ func TestAdminDriftRoutes(t *testing.T) {
 	f.do(http.MethodPost, "/_sim/owned", map[string]any{"phone_number": "4155550123"}).apiError(t, http.StatusUnprocessableEntity)
 	f.do(http.MethodPost, "/_sim/owned", map[string]any{"phone_number": n, "created": "x"}).apiError(t, http.StatusBadRequest)
 
-	var backdated struct{ Data numberRecord }
+	var backdated struct{ Data phoneNumberJSON }
 	f.do(http.MethodPost, "/_sim/backdate", map[string]any{"phone_number": n, "created_at": "2024-06-01T10:00:00Z"}).decode(t, http.StatusOK, &backdated)
 	if backdated.Data.CreatedAt != "2024-06-01T10:00:00.000Z" || backdated.Data.ID != planted.Data.ID {
 		t.Fatalf("POST /_sim/backdate answered %+v", backdated.Data)

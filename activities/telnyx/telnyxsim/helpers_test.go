@@ -210,25 +210,10 @@ func (f *fixture) order(ref string, numbers ...string) orderResult {
 	return out
 }
 
-type numberRecord struct {
-	ID                  string  `json:"id"`
-	RecordType          string  `json:"record_type"`
-	PhoneNumber         string  `json:"phone_number"`
-	Status              string  `json:"status"`
-	CustomerReference   *string `json:"customer_reference"`
-	ConnectionID        *string `json:"connection_id"`
-	DeletionLockEnabled bool    `json:"deletion_lock_enabled"`
-	CreatedAt           string  `json:"created_at"`
-}
-
+// numberList is GET /v2/phone_numbers as the simulator writes it.
 type numberList struct {
-	Data []numberRecord `json:"data"`
-	Meta struct {
-		TotalPages   int `json:"total_pages"`
-		TotalResults int `json:"total_results"`
-		PageNumber   int `json:"page_number"`
-		PageSize     int `json:"page_size"`
-	} `json:"meta"`
+	Data []phoneNumberJSON `json:"data"`
+	Meta pageMetaJSON      `json:"meta"`
 }
 
 func (f *fixture) listNumbers(query string) numberList {

@@ -19,7 +19,7 @@ func TestDeleteReturnsNumberToInventory(t *testing.T) {
 	}
 	id := l.Data[0].ID
 
-	var got struct{ Data numberRecord }
+	var got struct{ Data phoneNumberJSON }
 	f.do(http.MethodGet, "/v2/phone_numbers/"+id, nil).decode(t, http.StatusOK, &got)
 	if got.Data.PhoneNumber != before[0] || got.Data.Status != numberActive || got.Data.RecordType != "phone_number" {
 		t.Errorf("get: %+v", got.Data)
