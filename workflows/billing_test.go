@@ -22,7 +22,7 @@ func TestBillingEventsApplyOnceAndInOrder(t *testing.T) {
 	f := newFixture(t)
 	f.acts.GracePeriod = 7 * 24 * time.Hour
 	teamID, _ := f.team(domain.PlanFree)
-	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	t0 := billingT0
 	env := f.env()
 	send := func(after time.Duration, ev BillingEvent) {
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalBillingEvent, ev) }, after)
@@ -55,6 +55,28 @@ func TestBillingEventsApplyOnceAndInOrder(t *testing.T) {
 	if err != nil || e.PlanName != "Free" || e.HasSubscription {
 		t.Fatalf("stored plan after the cancellation: %+v %v", e, err)
 	}
+}
+
+// billingT0 is when the tests' billing events happen.
+var billingT0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+// runBillingBurst is runBillingRuns from a free team's first run, which
+// continues as new after 5 events: a minute in, it is sent sent
+// subscription updates at once (evt_00 on), the i-th on the plan and with
+// the date event(i) says. before, when set, prepares the first run.
+func runBillingBurst(t *testing.T, f *fixture, teamID string, sent int, event func(i int) (string, time.Time), before func(*testsuite.TestWorkflowEnvironment)) (int, BillingState) {
+	t.Helper()
+	return runBillingRuns(t, f, BillingState{TeamID: teamID, Plan: domain.PlanFree, ContinueAfterEvents: 5}, func(env *testsuite.TestWorkflowEnvironment) {
+		if before != nil {
+			before(env)
+		}
+		env.RegisterDelayedCallback(func() {
+			for i := range sent {
+				plan, at := event(i)
+				env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: fmt.Sprintf("evt_%02d", i), Type: EventSubscriptionUpdated, TeamID: teamID, Plan: plan, OccurredAt: at})
+			}
+		}, time.Minute)
+	})
 }
 
 // runBillingRuns runs the billing workflow from st and, as the server
@@ -104,27 +126,21 @@ func TestBillingBurstAcrossContinueAsNewLosesNoEvent(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	teamID, _ := f.team(domain.PlanFree)
-	const threshold, sent = 5, 23
-	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	const sent = 23
 	plans := []string{"starter", "growth", "scale"}
+	late := func(i int) bool { return i%4 == 3 } // older than the one before it
 	wantIgnored := 0
-	burst := func(env *testsuite.TestWorkflowEnvironment) {
-		env.RegisterDelayedCallback(func() {
-			for i := range sent {
-				at := t0.Add(time.Duration(i) * time.Minute)
-				if i%4 == 3 { // late: older than the one before it
-					at = t0.Add(-time.Hour)
-				}
-				env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: fmt.Sprintf("evt_%02d", i), Type: EventSubscriptionUpdated, TeamID: teamID, Plan: plans[i%3], OccurredAt: at})
-			}
-		}, time.Minute)
-	}
 	for i := range sent {
-		if i%4 == 3 {
+		if late(i) {
 			wantIgnored++
 		}
 	}
-	runs, st := runBillingRuns(t, f, BillingState{TeamID: teamID, Plan: domain.PlanFree, ContinueAfterEvents: threshold}, burst)
+	runs, st := runBillingBurst(t, f, teamID, sent, func(i int) (string, time.Time) {
+		if late(i) {
+			return plans[i%3], billingT0.Add(-time.Hour)
+		}
+		return plans[i%3], billingT0.Add(time.Duration(i) * time.Minute)
+	}, nil)
 	t.Logf("%d events sent; %d applied + %d ignored over %d runs", sent, st.Applied, st.Ignored, runs)
 	if runs < 2 {
 		t.Fatalf("the burst did not cross a continue-as-new (%d run)", runs)
@@ -133,7 +149,7 @@ func TestBillingBurstAcrossContinueAsNewLosesNoEvent(t *testing.T) {
 		t.Fatalf("%d events sent, the last run counts %d applied and %d ignored (want %d ignored), %d pending", sent, st.Applied, st.Ignored, wantIgnored, len(st.Pending))
 	}
 	last := sent - 1 // 22: not late, so the last applied
-	if want := domain.PlanName(plans[last%3]); st.Plan != want || !st.LastEventAt.Equal(t0.Add(time.Duration(last)*time.Minute)) {
+	if want := domain.PlanName(plans[last%3]); st.Plan != want || !st.LastEventAt.Equal(billingT0.Add(time.Duration(last)*time.Minute)) {
 		t.Fatalf("the last run ends on %s at %s, want %s at the last event", st.Plan, st.LastEventAt, want)
 	}
 	if e, err := f.accounts.Eligibility(context.Background(), teamID); err != nil || !strings.EqualFold(e.PlanName, plans[last%3]) {
@@ -185,7 +201,7 @@ func TestBillingEventDatedInTheFutureIsIgnored(t *testing.T) {
 func TestBillingGracePeriodAndCarriedEvents(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	t0 := billingT0
 	const number = "+14155550177"
 	for name, tc := range map[string]struct {
 		graceEndsAt  time.Time
@@ -256,16 +272,10 @@ func TestBillingRunStartedBeforeTheDrainDeployDrains(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	teamID, _ := f.team(domain.PlanFree)
-	const threshold, sent = 5, 17
-	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	runs, st := runBillingRuns(t, f, BillingState{TeamID: teamID, Plan: domain.PlanFree, ContinueAfterEvents: threshold}, func(env *testsuite.TestWorkflowEnvironment) {
-		deployAt(env, changeBillingDrain, 30*time.Second)
-		env.RegisterDelayedCallback(func() {
-			for i := range sent {
-				env.SignalWorkflow(SignalBillingEvent, BillingEvent{ID: fmt.Sprintf("evt_%02d", i), Type: EventSubscriptionUpdated, TeamID: teamID, Plan: "starter", OccurredAt: t0.Add(time.Duration(i) * time.Minute)})
-			}
-		}, time.Minute)
-	})
+	const sent = 17
+	runs, st := runBillingBurst(t, f, teamID, sent, func(i int) (string, time.Time) {
+		return "starter", billingT0.Add(time.Duration(i) * time.Minute)
+	}, func(env *testsuite.TestWorkflowEnvironment) { deployAt(env, changeBillingDrain, 30*time.Second) })
 	if runs < 2 || st.Applied != sent || len(st.Pending) != 0 {
 		t.Fatalf("%d events sent after the deploy: %d applied, %d ignored, %d pending over %d runs; want all applied across a continue-as-new", sent, st.Applied, st.Ignored, len(st.Pending), runs)
 	}

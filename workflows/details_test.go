@@ -92,8 +92,7 @@ func TestDetailsOfATrialShowItsExpiryThenThePaidNumber(t *testing.T) {
 	trial := detailsAt(t, m.env, time.Hour)
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflow(SignalConvertToPaid, "team_a") }, 2*time.Hour)
 	paid := detailsAt(t, m.env, 3*time.Hour)
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 4*time.Hour)
-	run(m.env, req)
+	m.runFor(4*time.Hour, req)
 	if bought.err != nil || bought.rejected != nil {
 		t.Fatalf("purchase: %v / %v", bought.err, bought.rejected)
 	}
@@ -358,8 +357,7 @@ func TestDetailsOfACancelledPurchase(t *testing.T) {
 	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
 	req := m.buying("+442079460172")
 	during := detailsAt(t, m.env, time.Hour)
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
-	run(m.env, req)
+	m.runFor(2*time.Hour, req)
 	wantDetails(t, "waiting", *during, "**Waiting on documents**")
 	wantDetails(t, "cancelled", detailsOf(t, m.env), "**Failed**: the workflow was cancelled\n", "Number: +442079460172")
 	if st := stateOf(t, m.env); st.Error != "internal" || st.Number.Status != domain.NumberFailed {

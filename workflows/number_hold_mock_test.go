@@ -245,9 +245,7 @@ func TestCancelledHoldReleasesTheNumber(t *testing.T) {
 			m.trial = trial
 			req := teamA("+14155550157")
 			m.purchase(req)
-			m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
-			start := m.env.Now()
-			run(m.env, req)
+			start := m.runFor(time.Hour, req)
 			if d := m.env.Now().Sub(start); d != time.Hour {
 				t.Fatalf("the run closed %v in, want at the cancel (1h)", d)
 			}
@@ -348,8 +346,7 @@ func TestContinuedRunActsOnWhatWasCarried(t *testing.T) {
 				State: NumberState{TeamID: "team_a", Number: NumberView{ID: "pn_1", PhoneNumber: "+14155550165", ProviderNumberID: "tel-1",
 					Status: domain.NumberActive, IsTrial: true, TrialExpiresAt: &expires}}}
 			tc.carry(c)
-			m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
-			run(m.env, PurchaseRequest{PhoneNumber: "+14155550165", TeamID: "team_a", UserID: "user_a", Continued: c})
+			m.runFor(time.Hour, PurchaseRequest{PhoneNumber: "+14155550165", TeamID: "team_a", UserID: "user_a", Continued: c})
 			if got := m.called(); len(got) < len(tc.want) || !slices.Equal(got[:len(tc.want)], tc.want) {
 				t.Fatalf("the next run called %v, want %v first, at once", got, tc.want)
 			}

@@ -25,6 +25,17 @@ import (
 // would, and runs the next run of the chain itself from the
 // continue-as-new error's input.
 
+// shortRuns are run limits that a test's history grows past (growAt).
+var shortRuns = RunLimits{Events: 100}
+
+// boughtInShortRuns starts a run with shortRuns whose first act is the
+// purchase of e164 by a new team on plan.
+func (f *fixture) boughtInShortRuns(plan domain.PlanName, e164 string) (*testsuite.TestWorkflowEnvironment, PurchaseRequest, *updateResult) {
+	req := f.buyer(plan, e164)
+	env := f.envWith(shortRuns)
+	return env, req, purchaseAt(env, 0, "p1", req)
+}
+
 // envWith is f.env() with other run limits.
 func (f *fixture) envWith(limits RunLimits) *testsuite.TestWorkflowEnvironment {
 	env := newEnv(f.t)
@@ -67,10 +78,7 @@ func growAt(env *testsuite.TestWorkflowEnvironment, after time.Duration, length 
 func TestTrialContinuesAsNewAndStillExpiresOnTime(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	req := f.buyer(domain.PlanFree, "+14155550141")
-	limits := RunLimits{Events: 100}
-	env := f.envWith(limits)
-	bought := purchaseAt(env, 0, "p1", req)
+	env, req, bought := f.boughtInShortRuns(domain.PlanFree, "+14155550141")
 	growAt(env, 24*time.Hour, 150)
 	// Any event wakes the run; a signal for another team changes nothing else.
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalConvertToPaid, "team_other") }, 25*time.Hour)
@@ -89,7 +97,7 @@ func TestTrialContinuesAsNewAndStillExpiresOnTime(t *testing.T) {
 	}
 
 	// The next run: no new purchase, the same expiry.
-	env2 := f.envWith(limits)
+	env2 := f.envWith(shortRuns)
 	env2.SetStartTime(env.Now())
 	expiresIn := first.TrialExpiresAt.Sub(env.Now())
 	retried := purchaseAt(env2, time.Hour, "p1", req)
@@ -118,10 +126,7 @@ func TestTrialContinuesAsNewAndStillExpiresOnTime(t *testing.T) {
 func TestLockedReleaseContinuesAsNewAndReleasesOnceUnlocked(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	req := f.buyer(domain.PlanGrowth, "+14155550142")
-	limits := RunLimits{Events: 100}
-	env := f.envWith(limits)
-	bought := purchaseAt(env, 0, "p1", req)
+	env, req, bought := f.boughtInShortRuns(domain.PlanGrowth, "+14155550142")
 	env.RegisterDelayedCallback(func() { f.sim.DeletionLock(req.PhoneNumber, true) }, 30*time.Minute)
 	refused := releaseAt(env, time.Hour, ReleaseRequest{TeamID: req.TeamID, Reason: "test"})
 	// Months behind a lock: the retry every 6 h grows the run until it
@@ -147,7 +152,7 @@ func TestLockedReleaseContinuesAsNewAndReleasesOnceUnlocked(t *testing.T) {
 	}
 
 	f.sim.DeletionLock(req.PhoneNumber, false)
-	env2 := f.envWith(limits)
+	env2 := f.envWith(shortRuns)
 	env2.SetStartTime(env.Now())
 	held := stateAt(t, env2, time.Hour)
 	run(env2, next)
@@ -165,9 +170,7 @@ func TestLockedReleaseContinuesAsNewAndReleasesOnceUnlocked(t *testing.T) {
 func TestPendingSignalsAreCarriedAcrossContinueAsNew(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	req := f.buyer(domain.PlanGrowth, "+14155550143")
-	env := f.envWith(RunLimits{Events: 100})
-	purchaseAt(env, 0, "p1", req)
+	env, req, _ := f.boughtInShortRuns(domain.PlanGrowth, "+14155550143")
 	// A billing release reaches the signal channel, and the run learns it
 	// has grown in the same workflow task: the run decides to continue
 	// before the signal's goroutine has taken it. It must drain and carry

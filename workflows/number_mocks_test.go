@@ -281,6 +281,15 @@ func (m *numberMocks) buying(e164 string) PurchaseRequest {
 	return req
 }
 
+// runFor runs req's workflow, cancelled d after its start (the hold and
+// the wait on documents never end by themselves), and returns the start.
+func (m *numberMocks) runFor(d time.Duration, req PurchaseRequest) time.Time {
+	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, d)
+	start := m.env.Now()
+	run(m.env, req)
+	return start
+}
+
 // purchaseAt sends a purchase update at a point of the run's time; its
 // answer (or refusal) becomes m.answer.
 func (m *numberMocks) purchaseAt(after time.Duration, id string, req PurchaseRequest) {
@@ -305,8 +314,7 @@ func (m *numberMocks) buy(t *testing.T) *updateResult {
 	t.Helper()
 	req := teamA("+14155550170")
 	bought := purchaseAt(m.env, 0, "p1", req)
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
-	run(m.env, req)
+	m.runFor(time.Hour, req)
 	if !bought.done {
 		t.Fatal("the purchase was never answered")
 	}

@@ -59,9 +59,7 @@ func TestOrderEventEndsTheOrderWaitAtOnce(t *testing.T) {
 	req := m.buying("+14155550171")
 	m.signalAt(time.Minute, false) // another purchase's: ignored
 	m.signalAt(5*time.Minute, true)
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
-	start := m.env.Now()
-	run(m.env, req)
+	start := m.runFor(2*time.Hour, req)
 
 	if m.answer != nil || m.result.Number.ProviderNumberID != "tx-1" {
 		t.Fatalf("purchase answered %+v, %v; want the number the check found", m.result.Number, m.answer)
@@ -86,9 +84,7 @@ func TestOrderEventForAPendingOrderPollsOn(t *testing.T) {
 	m.check = func(time.Time) (activities.AwaitResult, error) { return activities.AwaitResult{Pending: true}, nil }
 	req := m.buying("+14155550172")
 	m.signalAt(5*time.Minute, true)
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
-	start := m.env.Now()
-	run(m.env, req)
+	start := m.runFor(2*time.Hour, req)
 	if m.answer != nil || m.result.Number.ProviderNumberID != "tx-polled" {
 		t.Fatalf("purchase answered %+v, %v", m.result.Number, m.answer)
 	}
@@ -118,8 +114,7 @@ func TestRegulatedOrderWaitsOnDocumentsVisiblyThenActivates(t *testing.T) {
 	during := stateAt(t, m.env, time.Hour)
 	review := stateAt(t, m.env, 3*time.Hour+20*time.Minute)
 	m.signalAt(3*time.Hour+30*time.Minute, true) // Telnyx: the order completed
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 5*time.Hour)
-	run(m.env, req)
+	m.runFor(5*time.Hour, req)
 
 	if len(m.placed) != 1 || m.placed[0].RequirementGroupID != "rg-1" {
 		t.Fatalf("ordered with %+v, want the requirement group passed on", m.placed)
@@ -351,8 +346,7 @@ func TestRequirementGroupWhileWaitingIsAttachedAndChecked(t *testing.T) {
 	m.attachAt(100*time.Minute, "team_a", "rg-first") // the order has it already
 	during := stateAt(t, m.env, 100*time.Minute+time.Second)
 	m.attachAt(2*time.Hour+17*time.Second, "team_a", "rg-2") // between two slow checks
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 5*time.Hour)
-	run(m.env, req)
+	m.runFor(5*time.Hour, req)
 
 	if len(m.attached) != 1 || m.attached[0] != (activities.AttachGroupInput{SubNumberOrderID: "sub-1", RequirementGroupID: "rg-2"}) {
 		t.Fatalf("attached %+v, want rg-2 to sub-1 once", m.attached)
@@ -382,8 +376,7 @@ func TestRequirementGroupBeforeTheWaitOnDocumentsIsDropped(t *testing.T) {
 	req := m.buying("+4930555000184")
 	m.attachAt(30*time.Minute, "team_a", "rg-early")
 	waiting := stateAt(t, m.env, 2*time.Hour)
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 3*time.Hour)
-	run(m.env, req)
+	m.runFor(3*time.Hour, req)
 	if waiting.Number.Requirements == nil || len(waiting.RequirementGroups) != 0 || len(m.attached) != 0 {
 		t.Fatalf("waiting on documents with groups %v (requirements %+v), attached %v: want the early group dropped", waiting.RequirementGroups, waiting.Number.Requirements, m.attached)
 	}
@@ -406,8 +399,7 @@ func TestAcceptedDocumentsLiftTheDeadline(t *testing.T) {
 	})
 	req := m.buying("+4930555000178")
 	approved := stateAt(t, m.env, 36*time.Hour)
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 4*24*time.Hour)
-	run(m.env, req)
+	m.runFor(4*24*time.Hour, req)
 	if m.answer != nil || m.result.Number.Status != domain.NumberActive {
 		t.Fatalf("purchase answered %+v, %v; want active after the old deadline", m.result.Number, m.answer)
 	}
@@ -518,8 +510,7 @@ func checksAfterEvents(t *testing.T, e164 string, events map[time.Duration]Order
 			m.env.SignalWorkflow(SignalOrderEvent, ev)
 		}, after)
 	}
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Minute)
-	run(m.env, req)
+	m.runFor(30*time.Minute, req)
 	var got []time.Duration
 	for _, c := range m.checks {
 		if d := c.Sub(start); d >= from && d <= to {
@@ -615,8 +606,7 @@ func TestOrderEventDuringACheckWakesTheWaitOnce(t *testing.T) {
 	}
 	send(at, domain.OrderPending)
 	send(at+5*time.Second, domain.OrderSuccess) // during the first event's check
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Minute)
-	run(m.env, req)
+	m.runFor(30*time.Minute, req)
 	var near []time.Duration
 	for _, c := range m.checks {
 		if d := c.Sub(start); d >= at && d <= at+time.Minute {

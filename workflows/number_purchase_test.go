@@ -170,8 +170,7 @@ func TestRetryOfTheStartingRequestAfterThePurchaseIsAnswered(t *testing.T) {
 	first := purchaseAt(m.env, 0, "idem-other-first", req)
 	retry := purchaseAt(m.env, time.Minute, "idem-started", req)
 	another := purchaseAt(m.env, 2*time.Minute, "idem-another", req)
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
-	run(m.env, req)
+	m.runFor(time.Hour, req)
 	if first.err != nil || retry.err != nil || retry.rejected != nil {
 		t.Fatalf("first %v, retry %v / %v: want both answered with the number", first.err, retry.err, retry.rejected)
 	}

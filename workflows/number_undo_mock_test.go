@@ -221,9 +221,7 @@ func TestCancelledPurchaseIsUndone(t *testing.T) {
 	m := newMocks(t, RunLimits{})
 	m.pendingInTask, m.awaitDelay = true, 2*time.Hour
 	req := m.buying("+14155550163")
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, time.Hour)
-	start := m.env.Now()
-	run(m.env, req)
+	start := m.runFor(time.Hour, req)
 	m.completed(t) // the purchase's undo done, nothing is left to do
 	if !temporal.IsCanceledError(m.answer) {
 		t.Errorf("purchase answered %v, want the cancellation", m.answer)
@@ -253,8 +251,7 @@ func TestCancelWhileWaitingOnDocumentsCancelsTheSubOrder(t *testing.T) {
 	t.Parallel()
 	m, _ := regulatedMocks(t, 10*24*time.Hour, nil)
 	req := m.buying("+4930555000160")
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 2*time.Hour)
-	run(m.env, req)
+	m.runFor(2*time.Hour, req)
 	names := m.names()
 	cancel := slices.Index(names, "CancelSubOrder")
 	if len(m.cancelled) != 1 || m.cancelled[0] != "sub-1" || cancel < 0 || cancel > slices.Index(names, "ReleaseAtProvider") {
@@ -272,8 +269,7 @@ func TestUndoGoesOnWhenTheRunIsCancelled(t *testing.T) {
 	t.Parallel()
 	m := undoMocks(t, RunLimits{}, 3)
 	req := m.buying("+14155550164")
-	m.env.RegisterDelayedCallback(m.env.CancelWorkflow, 30*time.Second)
-	run(m.env, req)
+	m.runFor(30*time.Second, req)
 	if len(m.releaseIn) != 4 || m.releasesBefore("EndNumber") != 4 || m.releasesBefore("CancelSlot") != 4 {
 		t.Fatalf("%d releases; record failed after %d, slot freed after %d: want all after the fourth", len(m.releaseIn), m.releasesBefore("EndNumber"), m.releasesBefore("CancelSlot"))
 	}
