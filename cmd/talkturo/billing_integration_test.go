@@ -46,8 +46,7 @@ func webhook(t *testing.T, base string, ev map[string]any, secret string, at tim
 func TestActivationThroughTheWebhookKeepsTheTrialNumber(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{env: map[string]string{"TRIAL_DURATION": "6s", "BILLING_WEBHOOK_SECRET": testBillingSecret, "BILLING_GRACE_PERIOD": "4s"}})
-	_, base := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanFree)
+	base, team, token := s.serving(domain.PlanFree)
 	number := "+14155550190"
 	s.offer(number)
 	status, bought := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": number, "teamId": team})

@@ -116,8 +116,7 @@ func TestPurchaseListReleaseThroughTheAPI(t *testing.T) {
 func TestIdempotencyKeyReplaysAndRefusesReuse(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
-	_, base := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanStarter)
+	base, team, token := s.serving(domain.PlanStarter)
 	s.offer("+14155550140", "+14155550141")
 	body := map[string]any{"phoneNumber": "+14155550140", "teamId": team}
 	s1, first := call(t, "POST", base+"/api/phone-numbers/purchase", token, body, "Idempotency-Key", "k-1")
@@ -138,8 +137,7 @@ func TestSlowOrderAnswers202ThenSettles(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{env: map[string]string{"PURCHASE_WAIT": "500ms"}})
 	s.sim.SetOrderLatency(3 * time.Second)
-	_, base := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanStarter)
+	base, team, token := s.serving(domain.PlanStarter)
 	s.offer("+14155550150")
 	status, body := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550150", "teamId": team})
 	pn, _ := body["phoneNumber"].(map[string]any)
@@ -325,8 +323,7 @@ func (s *stack) waitForStatus(t *testing.T, limit time.Duration, team, id string
 func TestIdempotencyKeyReplaysAFinalRefusal(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{env: map[string]string{"PLAN_LIMITS": "starter=1"}})
-	_, base := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanStarter)
+	base, team, token := s.serving(domain.PlanStarter)
 	s.offer("+14155550180", "+14155550181")
 	status, first := call(t, "POST", base+"/api/phone-numbers/purchase", token, map[string]any{"phoneNumber": "+14155550180", "teamId": team})
 	if status != 200 {

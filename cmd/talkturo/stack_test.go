@@ -205,6 +205,15 @@ func (s *stack) offerSeries(first, n int) []string {
 	return numbers
 }
 
+// serving starts one process running the API and a worker, and a team on
+// plan: what most tests call.
+func (s *stack) serving(plan domain.PlanName) (base, teamID, token string) {
+	s.t.Helper()
+	_, base = s.app(roleAPI | roleWorker)
+	teamID, token = s.team(plan)
+	return base, teamID, token
+}
+
 func (s *stack) team(plan domain.PlanName) (teamID, token string) {
 	s.t.Helper()
 	out, err := bootstrap(context.Background(), s.accounts, domain.BootstrapInput{TeamName: "Team", Plan: plan, UserEmail: strings.ToLower(domain.NewID("u")) + "@example.com", UserName: "Ada Lovelace"})
@@ -348,8 +357,7 @@ func (tr openAPITransport) RoundTrip(req *http.Request) (*http.Response, error) 
 func TestEveryEndpointAnswersAsDocumented(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{metrics: true})
-	_, base := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanStarter)
+	base, team, token := s.serving(domain.PlanStarter)
 
 	for _, path := range []string{"/healthz", "/readyz", "/api/openapi.json"} {
 		if status, body := call(t, "GET", base+path, "", nil); status != 200 {

@@ -86,8 +86,7 @@ func held(t *testing.T, s *stack, team string) int {
 func TestReleaseAfterTerminateReleasesTheNumber(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
-	_, base := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanGrowth)
+	base, team, token := s.serving(domain.PlanGrowth)
 	const e164 = "+14155550601"
 	id := buyActive(t, s, base, token, team, e164)
 	terminate(t, s, e164)
@@ -171,8 +170,7 @@ func TestPurchaseOfANumberNoWorkflowWatches(t *testing.T) {
 func TestReleaseAfterTerminateDuringAwaitOrder(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{env: map[string]string{"RECONCILE_INTERVAL": "8760h", "PURCHASE_WAIT": "1s"}})
-	_, base := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanGrowth)
+	base, team, token := s.serving(domain.PlanGrowth)
 	const e164 = "+14155550615"
 	s.sim.SetOrderLatency(time.Hour)
 	s.offer(e164)
@@ -313,8 +311,7 @@ func TestReconcileRepairsUnwatchedRecords(t *testing.T) {
 func TestResetAfterTerminateCarriesOnWithTheSameKey(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
-	_, base := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanGrowth)
+	base, team, token := s.serving(domain.PlanGrowth)
 	const e164 = "+14155550631"
 	id := buyActive(t, s, base, token, team, e164)
 	c := mustClient(t, s)
@@ -384,8 +381,7 @@ func (staleDescribe) DescribeWorkflowExecution(context.Context, string, string) 
 func TestStartReleaseLeavesAPurchaseStartedMeanwhile(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{env: map[string]string{"PURCHASE_WAIT": "1s"}})
-	_, base := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanGrowth)
+	base, team, token := s.serving(domain.PlanGrowth)
 	const e164 = "+14155550616"
 	s.sim.SetOrderLatency(time.Hour)
 	s.offer(e164)
