@@ -52,7 +52,7 @@ func statusOf(k domain.Kind) int {
 func toDomainError(err error) *domain.Error {
 	var de *domain.Error
 	if errors.As(err, &de) {
-		return de
+		return shownAsPublic(de, err)
 	}
 	var pe *domain.ProviderError
 	if errors.As(err, &pe) {
@@ -83,6 +83,25 @@ func toDomainError(err error) *domain.Error {
 		return &domain.Error{Kind: domain.KindUnavailable, Code: domain.CodeServiceUnavailable, Message: "The service did not finish in time; try again.", Err: err}
 	}
 	return domain.Internal(err)
+}
+
+// shownAsPublic is de as a client may see it. An error with a code the
+// registry does not list as public (a store's conflict that only workflows
+// should meet, reaching a handler by a bug) is answered with the public
+// code it stands as, and that code's kind; one shown as internal_error, or
+// with a code the registry does not know, is an internal error whose
+// message is not sent.
+func shownAsPublic(de *domain.Error, err error) *domain.Error {
+	info, ok := domain.LookupCode(de.Code)
+	switch {
+	case ok && info.IsPublic():
+		return de
+	case !ok || info.Kind == domain.KindInternal:
+		return domain.Internal(err)
+	}
+	shown := *de
+	shown.Kind, shown.Code = info.Kind, info.Public
+	return &shown
 }
 
 // errorHandler answers every error with the JSON error body. It is Fiber's

@@ -29,6 +29,10 @@ const (
 	numberUnavailable = "+14155550104"
 	numberConflict    = "+14155550105"
 	numberFailed      = "+14155550106"
+	// Errors with codes a handler should never meet (TestNoInternalCodeIsAnswered).
+	numberIDTaken      = "+14155550107"
+	numberRefused      = "+14155550108"
+	numberUnregistered = "+14155550109"
 )
 
 func (scriptedWorkflows) Purchase(_ context.Context, req workflows.PurchaseRequest, _ string, _ time.Duration) (temporalclient.PurchaseOutcome, error) {
@@ -47,6 +51,12 @@ func (scriptedWorkflows) Purchase(_ context.Context, req workflows.PurchaseReque
 		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberUnavailable, Message: "Telnyx no longer has this number."}
 	case numberConflict:
 		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeAlreadyOwned, Message: "The team already holds this number."}
+	case numberIDTaken:
+		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeNumberIDTaken, Message: "The record id pn_x is another purchase's."}
+	case numberRefused:
+		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: domain.CodeReleaseRefused, Message: "Telnyx refused to release the number."}
+	case numberUnregistered:
+		return temporalclient.PurchaseOutcome{}, &domain.Error{Kind: domain.KindConflict, Code: "made_up_code", Message: "Nobody registered this code."}
 	default:
 		return temporalclient.PurchaseOutcome{}, &domain.ProviderError{Op: "create order", Class: domain.ProviderServerError, HTTPStatus: 500}
 	}
