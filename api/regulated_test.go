@@ -276,7 +276,10 @@ func TestListShowsRequirementsAndFailureReasons(t *testing.T) {
 	store.reasons[failed.ID] = "requirements_deadline_passed"
 	// What a record may keep that a client must not see: an internal code
 	// and a Go error type that crossed Temporal as a failure's type.
-	locked, odd := create("+14155550194"), create("+14155550195")
+	locked, odd, unknown := create("+14155550194"), create("+14155550195"), create("+14155550196")
+	if _, err := numbers.End(ctx, unknown.ID, domain.NumberFailed); err != nil {
+		t.Fatal(err)
+	}
 	for n, reason := range map[string]string{locked.ID: domain.CodeDeletionLocked, odd.ID: "*errors.errorString"} {
 		if _, err := numbers.End(ctx, n, domain.NumberFailed); err != nil {
 			t.Fatal(err)
@@ -313,9 +316,9 @@ func TestListShowsRequirementsAndFailureReasons(t *testing.T) {
 			t.Errorf("%s number with requirements: %v", id, n)
 		}
 	}
-	for _, id := range []string{waiting.ID, plain.ID} {
+	for _, id := range []string{waiting.ID, plain.ID, unknown.ID} {
 		if _, ok := byID[id]["failure_reason"]; ok {
-			t.Errorf("a live number with a failure_reason: %v", byID[id])
+			t.Errorf("a live number, or a failed one with no reason kept, with a failure_reason: %v", byID[id])
 		}
 	}
 }
