@@ -49,8 +49,18 @@ func TestRegistryNamesEachCodeOnce(t *testing.T) {
 // a failure carried) as internal_error.
 func TestPublicCodeShowsNoInternalCode(t *testing.T) {
 	for _, c := range domain.Codes() {
-		if got := domain.PublicCode(c.Code); got != c.Public {
-			t.Errorf("PublicCode(%s) = %s, want %s", c.Code, got, c.Public)
+		shown, ok := domain.LookupCode(domain.PublicCode(c.Code))
+		if !ok || !shown.IsPublic() || (c.IsPublic() && shown.Code != c.Code) {
+			t.Errorf("PublicCode(%s) = %s, which is not a public code, or not itself", c.Code, shown.Code)
+		}
+	}
+	for code, want := range map[string]string{
+		domain.CodeDeletionLocked:   domain.CodeReleaseBlocked,
+		domain.CodeProviderRejected: domain.CodeProviderUnavailable,
+		domain.CodeNumberIDTaken:    domain.CodeInternal,
+	} {
+		if got := domain.PublicCode(code); got != want {
+			t.Errorf("PublicCode(%s) = %s, want %s", code, got, want)
 		}
 	}
 	for _, code := range []string{"*errors.errorString", "internal", ""} {

@@ -100,7 +100,8 @@ func bootstrapInput(teamName, email, name, plan string) (domain.BootstrapInput, 
 	}
 	p, err := domain.ParsePlanName(plan)
 	if err != nil {
-		return domain.BootstrapInput{}, fmt.Errorf("admin bootstrap: --plan: %w", err)
+		// The sentence without the API's error code.
+		return domain.BootstrapInput{}, fmt.Errorf("admin bootstrap: --plan: %s", domain.UnknownPlan(plan).Message)
 	}
 	return domain.BootstrapInput{TeamName: teamName, Plan: p, UserEmail: email, UserName: name}, nil
 }

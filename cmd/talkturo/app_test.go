@@ -58,7 +58,7 @@ func TestBootstrapInputValidation(t *testing.T) {
 		{"", "a@b.c", "A", "free", "--team-name"},
 		{"T", "nope", "A", "free", "--email"},
 		{"T", "a@b.c", "", "free", "--name"},
-		{"T", "a@b.c", "A", "gold", "--plan"},
+		{"T", "a@b.c", "A", "gold", `admin bootstrap: --plan: Unknown plan "gold": use one of free, starter, growth, scale.`},
 	} {
 		_, err := bootstrapInput(tc.team, tc.email, tc.name, tc.plan)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
