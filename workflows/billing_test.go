@@ -60,13 +60,18 @@ func TestBillingEventsApplyOnceAndInOrder(t *testing.T) {
 // billingT0 is when the tests' billing events happen.
 var billingT0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
+// burstRunEvents is how many events a run of runBillingBurst handles
+// before it continues as new: far fewer than a burst sends.
+const burstRunEvents = 5
+
 // runBillingBurst is runBillingRuns from a free team's first run, which
-// continues as new after 5 events: a minute in, it is sent sent
-// subscription updates at once (evt_00 on), the i-th on the plan and with
-// the date event(i) says. before, when set, prepares the first run.
+// continues as new after burstRunEvents events: a minute in, that run is
+// signalled `sent` subscription updates at once (evt_00 on), the i-th on
+// the plan and with the date event(i) says. before, when set, prepares the
+// first run.
 func runBillingBurst(t *testing.T, f *fixture, teamID string, sent int, event func(i int) (string, time.Time), before func(*testsuite.TestWorkflowEnvironment)) (int, BillingState) {
 	t.Helper()
-	return runBillingRuns(t, f, BillingState{TeamID: teamID, Plan: domain.PlanFree, ContinueAfterEvents: 5}, func(env *testsuite.TestWorkflowEnvironment) {
+	return runBillingRuns(t, f, BillingState{TeamID: teamID, Plan: domain.PlanFree, ContinueAfterEvents: burstRunEvents}, func(env *testsuite.TestWorkflowEnvironment) {
 		if before != nil {
 			before(env)
 		}

@@ -306,7 +306,7 @@ func TestDetailsOfAResumedRun(t *testing.T) {
 // asked it, not as a cancellation.
 func TestBillingReleaseIsCarriedWithItsCause(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, false, RunLimits{Events: 100})
+	m := newOrderMocks(t, false, shortRuns)
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tel-1"}, nil }
 	req := m.buying("+14155550172")
 	m.env.RegisterDelayedCallback(func() { m.env.SignalWorkflowSkippingWorkflowTask(SignalReleaseNumber, "team_a") }, 30*time.Minute)
@@ -388,7 +388,7 @@ func TestDetailsOfACancelledRelease(t *testing.T) {
 
 func TestBillingAndReleaseDetailsText(t *testing.T) {
 	t.Parallel()
-	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	at := billingT0
 	st := BillingState{TeamID: "team_a", Plan: domain.PlanScale, Subscribed: true, LastEventAt: at, Applied: 4, Ignored: 1}
 	want := "**Plan `scale`**, subscribed\n\n- Team: `team_a`\n- Events: 4 applied, 1 ignored; the last applied occurred at 2026-11-01T12:00:00Z\n- Events waiting: 3"
 	if got := billingDetailsOf(&st, 3).Markdown(); got != want {

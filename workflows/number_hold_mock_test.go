@@ -259,7 +259,7 @@ func TestCancelledHoldReleasesTheNumber(t *testing.T) {
 // buys nothing and ends the trial at its expiry.
 func TestHoldingRunContinuesAsNewAndTheNextHoldsOn(t *testing.T) {
 	t.Parallel()
-	limits := RunLimits{Events: 100}
+	limits := shortRuns
 	m := newMocks(t, limits)
 	m.trial = true
 	req := m.buying("+14155550158")
@@ -298,7 +298,7 @@ func TestHoldingRunContinuesAsNewAndTheNextHoldsOn(t *testing.T) {
 // due; the next run tries then, not at once.
 func TestRefusedReleaseContinuesAsNewAndTheNextTriesWhenDue(t *testing.T) {
 	t.Parallel()
-	limits := RunLimits{Events: 100}
+	limits := shortRuns
 	m := newMocks(t, limits)
 	m.releaseFails = 1_000_000
 	req := m.buying("+14155550159")

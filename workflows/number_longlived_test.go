@@ -31,6 +31,7 @@ var shortRuns = RunLimits{Events: 100}
 // boughtInShortRuns starts a run with shortRuns whose first act is the
 // purchase of e164 by a new team on plan.
 func (f *fixture) boughtInShortRuns(plan domain.PlanName, e164 string) (*testsuite.TestWorkflowEnvironment, PurchaseRequest, *updateResult) {
+	f.t.Helper()
 	req := f.buyer(plan, e164)
 	env := f.envWith(shortRuns)
 	return env, req, purchaseAt(env, 0, "p1", req)

@@ -244,7 +244,7 @@ func TestOrderFailedAtTelnyxWhileWaitingOnDocuments(t *testing.T) {
 // new, and they never count as work that makes a run continue.
 func TestOrderEventsWhileHoldingAreDroppedAndDoNotBlockContinueAsNew(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, false, RunLimits{Events: 100})
+	m := newOrderMocks(t, false, shortRuns)
 	m.await = func() (activities.AwaitResult, error) { return activities.AwaitResult{ProviderNumberID: "tx-1"}, nil }
 	m.check = func(time.Time) (activities.AwaitResult, error) {
 		t.Error("an order event while holding ran a check")
@@ -526,7 +526,7 @@ func checksAfterEvents(t *testing.T, e164 string, events map[time.Duration]Order
 // rather than being kept from ever doing so.
 func TestOrderEventFloodWhileHoldingContinuesAsNew(t *testing.T) {
 	t.Parallel()
-	m := newOrderMocks(t, false, RunLimits{Events: 100})
+	m := newOrderMocks(t, false, shortRuns)
 	m.check = func(time.Time) (activities.AwaitResult, error) {
 		t.Error("an order event while holding ran a check")
 		return activities.AwaitResult{}, nil

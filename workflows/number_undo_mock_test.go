@@ -339,7 +339,7 @@ func TestUndoKeepsTheSlotUntilTheProviderReleases(t *testing.T) {
 func TestUndoRefusedForWeeksContinuesAsNew(t *testing.T) {
 	t.Parallel()
 	req := teamA("+14155550145")
-	limits := RunLimits{Events: 100}
+	limits := shortRuns
 	m := undoMocks(t, limits, 1_000_000)
 	m.purchase(req)
 	growAt(m.env, 14*24*time.Hour, 150)
@@ -380,7 +380,7 @@ func TestUndoRefusedForWeeksContinuesAsNew(t *testing.T) {
 // cancellation) in the next run as in the first, not internal_error.
 func TestCancelledPurchaseAnswersTheSameAfterContinuingAsNew(t *testing.T) {
 	t.Parallel()
-	limits := RunLimits{Events: 100}
+	limits := shortRuns
 	m := newMocks(t, limits)
 	m.pendingInTask, m.awaitDelay, m.releaseFails = true, 2*time.Hour, 1_000_000
 	req := m.buying("+14155550165")
@@ -446,7 +446,7 @@ func TestFailedUndoAnswersPurchaseRetriesWithoutAcceptingThem(t *testing.T) {
 func TestUndoBackoffContinuesAsNewWhenTheRunGrows(t *testing.T) {
 	t.Parallel()
 	req := teamA("+14155550147")
-	m := undoMocks(t, RunLimits{Events: 100}, 1_000_000)
+	m := undoMocks(t, shortRuns, 1_000_000)
 	m.purchase(req)
 	// By 5 h the tries are an hour apart (the next one at 6h03m); the run
 	// grows at 5h30m, and a signal (any event) would wake it a minute later.

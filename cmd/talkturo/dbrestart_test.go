@@ -43,8 +43,7 @@ func TestDatabaseRestartMidRun(t *testing.T) {
 	// Orders settle slowly, so the database goes away under purchases at
 	// every step.
 	s.sim.SetOrderLatency(3 * time.Second)
-	_, api := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanGrowth)
+	api, team, token := s.serving(domain.PlanGrowth)
 
 	const n = 6
 	type result struct {

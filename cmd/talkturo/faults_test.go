@@ -18,8 +18,7 @@ import (
 func TestPurchasesSurviveProviderFaults(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{env: map[string]string{"TELNYX_TIMEOUT": "1s", "PURCHASE_WAIT": "30s", "REQUEST_TIMEOUT": "40s"}})
-	_, base := s.app(roleAPI | roleWorker)
-	team, token := s.team(domain.PlanGrowth) // 10 slots
+	base, team, token := s.serving(domain.PlanGrowth) // 10 slots
 	s.sim.SetFaults(telnyxsim.Faults{
 		Latency: 10 * time.Millisecond, LatencyJitter: 40 * time.Millisecond,
 		ErrorRate: 0.15, RateLimitRate: 0.15, TimeoutRate: 0.05, HangFor: 2 * time.Second,
