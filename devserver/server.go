@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -231,6 +230,10 @@ func (s *Server) HostPort() string {
 	return net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.FrontendPort))
 }
 
+// FrontendPort is the port of the frontend, the first of the server's
+// block.
+func (s *Server) FrontendPort() int { return s.cfg.FrontendPort }
+
 // Namespace is the namespace created at start.
 func (s *Server) Namespace() string { return s.cfg.Namespace }
 
@@ -328,38 +331,6 @@ func serverConfig(cfg Config, sqlCfg *config.SQL, ports portSet, clusterName str
 		// The server's own system workers dial the frontend through this.
 		PublicClient: config.PublicClient{HostPort: frontend},
 	}
-}
-
-func checkPortFree(ip string, port int) error {
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-	if err != nil {
-		return fmt.Errorf("port %d on %s is taken (is another talkturo dev or Temporal server running?): %w", port, ip, err)
-	}
-	return l.Close()
-}
-
-// FreePort returns a TCP port that was free a moment ago, with the next ten
-// free too, for tests that start several servers. It draws from below
-// Linux's default ephemeral range (32768–60999): a port the kernel handed
-// out (127.0.0.1:0) sits among the local ports of outgoing connections,
-// and under a busy suite its neighbours were taken too often for 50 draws
-// to find a free block.
-func FreePort() (int, error) {
-	const low, high = 20000, 32768 - 11
-	for range 200 {
-		port := low + rand.IntN(high-low)
-		ok := true
-		for _, p := range []int{port, port + 1, port + 2, port + 6, port + 10} {
-			if checkPortFree("127.0.0.1", p) != nil {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return port, nil
-		}
-	}
-	return 0, errors.New("no free block of ports found")
 }
 
 // dynamicConfig tunes the one-process server for latency: a task queue of

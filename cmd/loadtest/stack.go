@@ -70,11 +70,7 @@ func startStack(ctx context.Context, o Options, logf func(string, ...any)) (s *s
 	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
 
-	port, err := devserver.FreePort()
-	if err != nil {
-		return s, err
-	}
-	s.temporal, err = devserver.Start(ctx, devserver.Config{DBFile: o.TemporalDB, FrontendPort: port, LogLevel: "error"})
+	s.temporal, err = devserver.StartOnFreePort(ctx, devserver.Config{DBFile: o.TemporalDB, LogLevel: "error"})
 	if err != nil {
 		return s, fmt.Errorf("embedded Temporal: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/talkturo/phonenumbers/cmd/talkturo/config"
-	"github.com/talkturo/phonenumbers/devserver"
 	"github.com/talkturo/phonenumbers/devserver/tlstest"
 	"github.com/talkturo/phonenumbers/domain"
 	"github.com/talkturo/phonenumbers/workflows"
@@ -29,11 +28,7 @@ import (
 func TestAdminRegistersTheSearchAttributesOverMutualTLS(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
-	port, err := devserver.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &stack{t: t, temporalPort: port, pki: tlstest.New(t)}
+	s := &stack{t: t, pki: tlstest.New(t)}
 	s.tlsFiles = s.pki.WriteFiles(t, t.TempDir())
 	s.startTemporal()
 	namespace := "attrs-" + strings.ToLower(domain.NewID("ns"))
@@ -41,6 +36,7 @@ func TestAdminRegistersTheSearchAttributesOverMutualTLS(t *testing.T) {
 		"TEMPORAL_ADDRESS": s.temporal.HostPort(), "TEMPORAL_NAMESPACE": namespace,
 		"TEMPORAL_TLS_CERT": s.tlsFiles.ClientCert, "TEMPORAL_TLS_KEY": s.tlsFiles.ClientKey, "TEMPORAL_TLS_CA": s.tlsFiles.CA,
 	}
+	var err error
 	if s.cfg, err = config.Load(env); err != nil {
 		t.Fatal(err)
 	}

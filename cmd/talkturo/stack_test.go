@@ -70,11 +70,7 @@ type stackOptions struct {
 
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
-	port, err := devserver.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &stack{t: t, temporalPort: port, temporalFile: o.temporalFile}
+	s := &stack{t: t, temporalFile: o.temporalFile}
 	if o.temporalTLS {
 		s.pki = tlstest.New(t)
 		s.tlsFiles = s.pki.WriteFiles(t, t.TempDir())
@@ -136,8 +132,8 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	return s
 }
 
-// startTemporal starts (or, after stopTemporal, restarts on the same file
-// and port) the embedded Temporal server.
+// startTemporal starts the embedded Temporal server on free ports (or,
+// after stopTemporal, restarts it on the same file and port).
 func (s *stack) startTemporal() {
 	s.t.Helper()
 	cfg := devserver.Config{DBFile: s.temporalFile, FrontendPort: s.temporalPort, LogLevel: "error"}
@@ -148,11 +144,15 @@ func (s *stack) startTemporal() {
 		cfg.TLS = &devserver.TLS{CertFile: f.ServerCert, KeyFile: f.ServerKey, ClientCAFile: f.CA,
 			ClientCertFile: f.ClientCert, ClientKeyFile: f.ClientKey, RootCAFile: f.CA}
 	}
-	ts, err := devserver.Start(context.Background(), cfg)
+	start := devserver.Start
+	if s.temporalPort == 0 {
+		start = devserver.StartOnFreePort
+	}
+	ts, err := start(context.Background(), cfg)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.temporal = ts
+	s.temporal, s.temporalPort = ts, ts.FrontendPort()
 	s.t.Cleanup(func() { _ = ts.Stop() })
 }
 

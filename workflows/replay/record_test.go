@@ -137,11 +137,7 @@ func (p *refuseUndoOnce) ListOwnedNumbers(ctx context.Context, f domain.OwnedNum
 }
 
 func newRecorder(t *testing.T) *recorder {
-	port, err := devserver.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := devserver.Start(context.Background(), devserver.Config{FrontendPort: port, LogLevel: "error"})
+	srv, err := devserver.StartOnFreePort(context.Background(), devserver.Config{LogLevel: "error"})
 	if err != nil {
 		t.Fatal(err)
 	}
