@@ -31,8 +31,8 @@ func checkPortFree(ip string, port int) error {
 	return l.Close()
 }
 
-// blockSize is how many ports from a frontend port on a server's services
-// take (servicePorts).
+// blockSize is the width of a server's block of ports: servicePorts puts
+// its services from the frontend port to the frontend port + 10.
 const blockSize = 11
 
 // handedOut are the first ports of the blocks FreePort returned in this
@@ -77,8 +77,7 @@ func overlapsHandedOut(port int) bool {
 }
 
 func blockFree(port int) bool {
-	ports := servicePorts(port)
-	for _, p := range []int{ports.frontend, ports.history, ports.matching, ports.worker, ports.http} {
+	for _, p := range servicePorts(port).all() {
 		if checkPortFree("127.0.0.1", p) != nil {
 			return false
 		}

@@ -147,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.LogLevel = "warn"
 	}
 	ports := servicePorts(cfg.FrontendPort)
-	for _, p := range []int{ports.frontend, ports.history, ports.matching, ports.worker, ports.http} {
+	for _, p := range ports.all() {
 		if err := checkPortFree(cfg.IP, p); err != nil {
 			return nil, err
 		}
@@ -280,6 +280,9 @@ func (s *Server) waitReady(ctx context.Context) error {
 }
 
 type portSet struct{ frontend, history, matching, worker, http int }
+
+// all are the ports the server binds.
+func (p portSet) all() []int { return []int{p.frontend, p.history, p.matching, p.worker, p.http} }
 
 func servicePorts(frontend int) portSet {
 	return portSet{frontend: frontend, history: frontend + 1, matching: frontend + 2, worker: frontend + 6, http: frontend + 10}
